@@ -1,0 +1,11 @@
+/**
+ * Generator worker entry: builds the client from its channel, runs the generator, and
+ * posts the result.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Client, type ClientChannel } from '../src/client.js';
+import { runGenerator, type GeneratorSpec } from './generator.js';
+
+const { channel, spec } = workerData as { channel: ClientChannel; spec: GeneratorSpec };
+const result = runGenerator(new Client(channel), spec);
+parentPort!.postMessage(result);

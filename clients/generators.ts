@@ -1,0 +1,62 @@
+/**
+ * Main-thread side of generator clients: connects N clients to a link and runs a
+ * generator worker for each.
+ */
+import { Worker } from 'node:worker_threads';
+import type { LinkHandle } from '../src/arbiter/host.js';
+import { InvalidOptionError, WorkerFailedError } from '../src/errors.js';
+import { workerUrl } from '../src/worker-url.js';
+import type { GeneratorResult, GeneratorSpec } from './generator.js';
+import { MIN_TEST_FRAME } from './packet.js';
+
+export interface GeneratorFleet {
+  /** Resolves when every generator has finished (packets sent, or stopped). */
+  done: Promise<GeneratorResult[]>;
+  /** Asks every generator to stop and waits for them. */
+  stop(): Promise<GeneratorResult[]>;
+  terminate(): Promise<void>;
+}
+
+export function validateSizes(minSize: number, maxSize: number, frameSize: number): void {
+  if (!Number.isInteger(minSize) || minSize < MIN_TEST_FRAME) {
+    throw new InvalidOptionError('size', `smallest packet must be an integer ≥ ${MIN_TEST_FRAME} bytes, got ${minSize}`);
+  }
+  if (!Number.isInteger(maxSize) || maxSize < minSize || maxSize > frameSize) {
+    throw new InvalidOptionError('size', `largest packet must be an integer in [${minSize}, ${frameSize}] (the frame size), got ${maxSize}`);
+  }
+}
+
+export async function startGenerators(
+  link: LinkHandle,
+  count: number,
+  spec: (i: number) => GeneratorSpec,
+  framesPerClient = 512,
+): Promise<GeneratorFleet> {
+  const workers: Worker[] = [];
+  const results: Promise<GeneratorResult>[] = [];
+  for (let i = 0; i < count; i++) {
+    const channel = await link.connectClient({ frames: framesPerClient });
+    const w = new Worker(workerUrl('./generator-worker.js', import.meta.url), {
+      workerData: { channel, spec: spec(i) },
+    });
+    workers.push(w);
+    results.push(
+      new Promise((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', (e) => reject(new WorkerFailedError(`generator ${i} failed: ${e.message}`)));
+        w.once('exit', (code) => reject(new WorkerFailedError(`generator ${i} exited with code ${code} before reporting`)));
+      }),
+    );
+  }
+  const done = Promise.all(results);
+  return {
+    done,
+    async stop() {
+      link.stopClients();
+      return done;
+    },
+    async terminate() {
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
+}

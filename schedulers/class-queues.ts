@@ -1,0 +1,105 @@
+/**
+ * Per-class FIFOs as intrusive singly linked lists through a `next[frame]` array: O(1)
+ * append and pop, no allocation, one Int32 per frame in the pool (a frame is in at most
+ * one queue at a time, because it has one owner). Every scheduler keeps its leaf queues
+ * here, with their limits and backlog counters.
+ *
+ * Layout, one entry per class slot (or per frame for `next`):
+ *   head, tail  first / last frame of the class's queue, -1 when empty
+ *   packets, bytes  current backlog
+ *   limitPackets, limitBytes  queue limits (Infinity: none)
+ *   next[frame]  frame after `frame` in its queue, -1 at the tail
+ */
+import { InvalidOptionError } from '../src/errors.js';
+import type { ClassParams, FrameTable } from './types.js';
+
+/** tc's default queue length (txqueuelen) for a leaf FIFO. */
+export const DEFAULT_LIMIT_PACKETS = 1000;
+
+export class ClassQueues {
+  readonly head: Int32Array;
+  readonly tail: Int32Array;
+  readonly packets: Float64Array;
+  readonly bytes: Float64Array;
+  readonly limitPackets: Float64Array;
+  readonly limitBytes: Float64Array;
+  private readonly next: Int32Array;
+
+  constructor(
+    private readonly frames: FrameTable,
+    poolFrames: number,
+    readonly maxClasses: number,
+  ) {
+    this.next = new Int32Array(poolFrames);
+    this.head = new Int32Array(maxClasses).fill(-1);
+    this.tail = new Int32Array(maxClasses).fill(-1);
+    this.packets = new Float64Array(maxClasses);
+    this.bytes = new Float64Array(maxClasses);
+    this.limitPackets = new Float64Array(maxClasses);
+    this.limitBytes = new Float64Array(maxClasses);
+  }
+
+  /** Sets a class's limits from its parameters (validated: positive integers). */
+  setLimits(slot: number, params: ClassParams): void {
+    const lp = params.limitPackets ?? DEFAULT_LIMIT_PACKETS;
+    if (!Number.isInteger(lp) || lp < 1) {
+      throw new InvalidOptionError('limitPackets', `must be an integer ≥ 1, got ${lp}`);
+    }
+    const lb = params.limitBytes ?? Infinity;
+    if (lb !== Infinity && (!Number.isInteger(lb) || lb < 1)) {
+      throw new InvalidOptionError('limitBytes', `must be an integer ≥ 1, got ${lb}`);
+    }
+    this.limitPackets[slot] = lp;
+    this.limitBytes[slot] = lb;
+  }
+
+  /** `params` with its missing limits filled from the class's current ones (for change). */
+  limitsWith(slot: number, params: ClassParams): ClassParams {
+    const bytes = this.limitBytes[slot];
+    return {
+      limitPackets: params.limitPackets ?? this.limitPackets[slot],
+      limitBytes: params.limitBytes ?? (bytes === Infinity ? undefined : bytes),
+    };
+  }
+
+  /** True when one more frame of `len` bytes would exceed the class's limits. */
+  wouldOverflow(slot: number, len: number): boolean {
+    return this.packets[slot] + 1 > this.limitPackets[slot] || this.bytes[slot] + len > this.limitBytes[slot];
+  }
+
+  append(slot: number, frame: number): void {
+    this.next[frame] = -1;
+    if (this.tail[slot] < 0) this.head[slot] = frame;
+    else this.next[this.tail[slot]] = frame;
+    this.tail[slot] = frame;
+    this.packets[slot]++;
+    this.bytes[slot] += this.frames.len[frame];
+  }
+
+  /** Removes and returns the head frame; the caller knows the queue is not empty. */
+  pop(slot: number): number {
+    const f = this.head[slot];
+    const n = this.next[f];
+    this.head[slot] = n;
+    if (n < 0) this.tail[slot] = -1;
+    this.packets[slot]--;
+    this.bytes[slot] -= this.frames.len[f];
+    return f;
+  }
+
+  isEmpty(slot: number): boolean {
+    return this.head[slot] < 0;
+  }
+
+  /** Hands every queued frame of `slot` to `evict`, in order, leaving the queue empty. */
+  flush(slot: number, evict: (frame: number) => void): void {
+    while (this.head[slot] >= 0) evict(this.pop(slot));
+  }
+}
+
+/** Validates a class slot number against the link's class table size. */
+export function checkSlot(slot: number, maxClasses: number): void {
+  if (!Number.isInteger(slot) || slot < 0 || slot >= maxClasses) {
+    throw new InvalidOptionError('class', `slot must be an integer in [0, ${maxClasses - 1}], got ${slot}`);
+  }
+}

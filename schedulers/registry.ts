@@ -1,0 +1,21 @@
+/**
+ * The table of scheduler kinds, looked up by name (as tc looks up a qdisc's ops).
+ */
+import { InvalidOptionError } from '../src/errors.js';
+import { drr } from './drr.js';
+import { fifo } from './fifo.js';
+import type { SchedulerKind } from './types.js';
+
+const KINDS: readonly SchedulerKind[] = [fifo, drr];
+
+export function schedulerKinds(): readonly SchedulerKind[] {
+  return KINDS;
+}
+
+export function findScheduler(kind: string): SchedulerKind {
+  const found = KINDS.find((k) => k.kind === kind);
+  if (!found) {
+    throw new InvalidOptionError('scheduler', `unknown scheduler '${kind}' (known: ${KINDS.map((k) => k.kind).join(', ')})`);
+  }
+  return found;
+}

@@ -1,0 +1,380 @@
+/**
+ * The arbiter: the one serial stage of the data path (PSPAT's arbiter thread).
+ *
+ * Roadmap of a pass (`pass`), repeated forever:
+ *   1. apply pending control commands (between passes, so no packet is ever half-moved);
+ *   2. per link: drain every client mailbox up to `drainBatch` entries, starting from a
+ *      rotating client so no mailbox is always first; validate each frame and enqueue it
+ *      (a refused frame is counted with its reason and recycled at once);
+ *   3. per link: dequeue while the link's clock allows (`linkIdle <= now`), advancing the
+ *      clock by each packet's wire time, at most `releaseBatch` packets; hand them to the
+ *      transmit port;
+ *   4. reap completions: count sent / failed, record queueing delay, recycle;
+ *   5. publish recycled frames to each client's free ring, one batch per client.
+ * When passes find no work, the arbiter spins `spinPasses` times, then parks on its
+ * doorbell until a mailbox or the host rings it, or until the earliest pacing deadline.
+ *
+ * The arbiter does not know it runs in a worker: worker.ts feeds it the start message
+ * and a function that fetches commands.
+ */
+import { ENQUEUED, DROP_NO_CLASS } from '../../schedulers/types.js';
+import { MIN_FRAME_LEN } from '../client.js';
+import { makeClock } from '../clock.js';
+import { InvalidOptionError, RejectedChangeError } from '../errors.js';
+import { FramePool } from '../shm/frame-pool.js';
+import { Doorbell } from '../shm/doorbell.js';
+import { SpscRing } from '../shm/spsc-ring.js';
+import {
+  CLASS_ARRIVED_BYTES,
+  CLASS_ARRIVED_PKTS,
+  CLASS_DROP_BAD_FRAME,
+  CLASS_DROP_DELETED,
+  CLASS_DROP_NO_CLASS,
+  CLASS_DROP_QUEUE_LIMIT,
+  CLASS_DROP_TX_ERROR,
+  CLASS_DROPPED_BYTES,
+  CLASS_FIELDS,
+  CLASS_SENT_BYTES,
+  CLASS_SENT_PKTS,
+  LINK_DROP_BAD_FRAME,
+  LINK_FIELDS,
+  LINK_FIRST_RELEASE_NS,
+  LINK_IDLE_NS,
+  LINK_NOW_NS,
+  LINK_PARKS,
+  LINK_PASSES,
+  LINK_TX_ERRORS,
+  LINK_WIRE_BYTES,
+} from '../stats/layout.js';
+import { CTL_DOORBELL, CTL_PENDING, type ArbiterStart, type LinkSnapshot, type Reply, type Request } from './control.js';
+import { LinkState, type ClientSlot } from './link-state.js';
+import { WIRE_OVERHEAD_BYTES } from './pacer.js';
+
+/**
+ * A timed Atomics.wait oversleeps by ≈75 µs here, so the arbiter parks only when the next
+ * pacing deadline is further than this, and wakes this much early.
+ */
+const PARK_MIN_NS = 150_000;
+const OVERSLEEP_NS = 80_000;
+
+export class Arbiter {
+  private readonly pool: FramePool;
+  private readonly now: () => number;
+  private readonly control: Int32Array;
+  private readonly doorbell: Doorbell;
+  private readonly links: (LinkState | undefined)[] = [];
+  private readonly clients: (ClientSlot | undefined)[] = [];
+  /** Per client: frames to return on its free ring at the end of the pass. */
+  private readonly returns: (Int32Array | undefined)[] = [];
+  private readonly returnCount: number[] = [];
+  /** 1 while the arbiter holds the frame (queued or in transmit): catches double sends. */
+  private readonly held: Uint8Array;
+  private readonly reaped: Int32Array;
+  private readonly reapStatus: Int32Array;
+  private readonly drainBatch: number;
+  private readonly releaseBatch: number;
+  private readonly spinPasses: number;
+  private stopping: { drain: boolean; deadline: number; seq: number } | null = null;
+  private parks = 0;
+  /** Bound once: the scheduler calls it for every frame a class deletion evicts. */
+  private readonly evictDeleted = (f: number): void => this.dropHeld(this.evictLink!, f, CLASS_DROP_DELETED);
+  private evictLink: LinkState | null = null;
+
+  constructor(
+    start: ArbiterStart,
+    private readonly nextRequest: () => Request | undefined,
+    private readonly reply: (r: Reply) => void,
+  ) {
+    this.pool = new FramePool(start.pool);
+    this.now = makeClock(start.epoch);
+    this.control = new Int32Array(start.control);
+    this.doorbell = new Doorbell(this.control, CTL_DOORBELL);
+    this.held = new Uint8Array(this.pool.frames);
+    this.drainBatch = start.options.drainBatch;
+    this.releaseBatch = start.options.releaseBatch;
+    this.spinPasses = start.options.spinPasses;
+    this.reaped = new Int32Array(this.releaseBatch);
+    this.reapStatus = new Int32Array(this.releaseBatch);
+  }
+
+  /** Runs passes until a `stop` command completes. */
+  run(): void {
+    let idle = 0;
+    for (;;) {
+      const now = this.now();
+      const work = this.pass(now);
+      if (this.stopping !== null && this.finishedStopping(now)) return;
+      if (work > 0) {
+        idle = 0;
+      } else if (++idle >= this.spinPasses) {
+        this.park(now);
+        idle = 0;
+      }
+    }
+  }
+
+  /** One pass over every link; returns the number of frames moved. */
+  private pass(now: number): number {
+    // Acquires commands the host posted before setting the flag.
+    if (Atomics.load(this.control, CTL_PENDING) !== 0) this.applyCommands(now);
+    let work = 0;
+    for (const link of this.links) {
+      if (link === undefined) continue;
+      link.stats[LINK_PASSES]++;
+      link.stats[LINK_NOW_NS] = now;
+      if (this.stopping === null || this.stopping.drain) work += this.drain(link, now);
+      work += this.release(link, now);
+      work += this.reap(link, now);
+    }
+    this.publishReturns();
+    return work;
+  }
+
+  private drain(link: LinkState, now: number): number {
+    const n = link.clients.length;
+    let total = 0;
+    for (let k = 0; k < n; k++) {
+      const client = link.clients[(link.rr + k) % n];
+      const mb = client.mailbox;
+      const count = mb.peek(this.drainBatch);
+      if (count === 0) continue;
+      const base = mb.consIndex();
+      for (let i = 0; i < count; i++) this.admit(link, client.id, mb.slots[(base + i) & mb.mask], now);
+      mb.release(count);
+      total += count;
+    }
+    if (n > 0) link.rr = (link.rr + 1) % n;
+    return total;
+  }
+
+  /** Validates one frame from client `owner`'s mailbox and hands it to the scheduler. */
+  private admit(link: LinkState, owner: number, f: number, now: number): void {
+    const pool = this.pool;
+    // A frame index that is out of range, not this client's, or already held by the
+    // arbiter (sent twice) cannot be recycled safely: count it and leave it alone.
+    if (!(f >= 0 && f < pool.frames) || pool.owner[f] !== owner || this.held[f] !== 0) {
+      link.stats[LINK_DROP_BAD_FRAME]++;
+      return;
+    }
+    const len = pool.len[f];
+    const cls = pool.cls[f];
+    if (!(cls >= 0 && cls < link.maxClasses)) {
+      link.stats[LINK_DROP_BAD_FRAME]++;
+      this.recycle(f);
+      return;
+    }
+    this.held[f] = 1;
+    const base = LINK_FIELDS + cls * CLASS_FIELDS;
+    link.stats[base + CLASS_ARRIVED_PKTS]++;
+    link.stats[base + CLASS_ARRIVED_BYTES] += len;
+    if (len < MIN_FRAME_LEN || len > pool.frameSize) {
+      this.dropHeld(link, f, CLASS_DROP_BAD_FRAME);
+      return;
+    }
+    pool.queuedAt[f] = now;
+    const verdict = link.scheduler.enqueue(f);
+    if (verdict !== ENQUEUED) {
+      this.dropHeld(link, f, verdict === DROP_NO_CLASS ? CLASS_DROP_NO_CLASS : CLASS_DROP_QUEUE_LIMIT);
+    }
+  }
+
+  /** Releases what the link's clock allows and submits it to the port. */
+  private release(link: LinkState, now: number): number {
+    const sched = link.scheduler;
+    if (sched.backlog === 0) {
+      link.dry = true;
+      return 0;
+    }
+    // The first packet after an empty spell restarts the clock: idleness is not credit.
+    if (link.dry) {
+      if (link.linkIdle < now) link.linkIdle = now;
+      link.dry = false;
+    }
+    const pool = this.pool;
+    const batch = link.txBatch;
+    let n = 0;
+    let wireBytes = 0;
+    while (n < this.releaseBatch && link.linkIdle <= now) {
+      const f = sched.dequeue();
+      if (f < 0) break;
+      const wire = pool.len[f] + WIRE_OVERHEAD_BYTES;
+      link.linkIdle += (wire * 8e9) / link.rate;
+      wireBytes += wire;
+      batch[n++] = f;
+    }
+    if (n === 0) return 0;
+    if (link.stats[LINK_FIRST_RELEASE_NS] === 0) link.stats[LINK_FIRST_RELEASE_NS] = now;
+    link.stats[LINK_WIRE_BYTES] += wireBytes;
+    link.stats[LINK_IDLE_NS] = link.linkIdle;
+    const accepted = link.port.submit(batch, n);
+    for (let i = accepted; i < n; i++) this.dropHeld(link, batch[i], CLASS_DROP_TX_ERROR);
+    return n;
+  }
+
+  /** Collects finished frames from the port: counts them, records delay, recycles. */
+  private reap(link: LinkState, now: number): number {
+    const pool = this.pool;
+    const stats = link.stats;
+    let total = 0;
+    for (;;) {
+      const n = link.port.reap(this.reaped, this.reapStatus, this.reaped.length);
+      for (let i = 0; i < n; i++) {
+        const f = this.reaped[i];
+        if (this.reapStatus[i] !== 0) {
+          stats[LINK_TX_ERRORS]++;
+          this.dropHeld(link, f, CLASS_DROP_TX_ERROR);
+          continue;
+        }
+        const cls = pool.cls[f];
+        const base = LINK_FIELDS + cls * CLASS_FIELDS;
+        stats[base + CLASS_SENT_PKTS]++;
+        stats[base + CLASS_SENT_BYTES] += pool.len[f];
+        link.delayHistogram(cls).record(now - pool.queuedAt[f]);
+        this.held[f] = 0;
+        this.recycle(f);
+      }
+      total += n;
+      if (n < this.reaped.length) return total;
+    }
+  }
+
+  /** Counts a held frame as dropped for `reason` and recycles it. */
+  private dropHeld(link: LinkState, f: number, reason: number): void {
+    const cls = this.pool.cls[f];
+    const base = LINK_FIELDS + cls * CLASS_FIELDS;
+    link.stats[base + reason]++;
+    link.stats[base + CLASS_DROPPED_BYTES] += this.pool.len[f];
+    this.held[f] = 0;
+    this.recycle(f);
+  }
+
+  private recycle(f: number): void {
+    const owner = this.pool.owner[f];
+    const buf = this.returns[owner];
+    // A frame whose client detached has nowhere to go; it is accounted already.
+    if (buf === undefined) return;
+    buf[this.returnCount[owner]++] = f;
+  }
+
+  private publishReturns(): void {
+    for (let c = 0; c < this.clients.length; c++) {
+      const n = this.returnCount[c];
+      if (n === 0 || n === undefined) continue;
+      // Cannot come up short: the free ring holds every frame the client owns.
+      this.clients[c]!.free.push(this.returns[c]!, 0, n);
+      this.returnCount[c] = 0;
+    }
+  }
+
+  private park(now: number): void {
+    let waitNs = Infinity;
+    for (const link of this.links) {
+      if (link === undefined) continue;
+      if (link.port.inFlight > 0) return; // completions are due: keep polling
+      if (link.scheduler.backlog > 0) waitNs = Math.min(waitNs, link.linkIdle - now);
+    }
+    if (this.stopping !== null) waitNs = Math.min(waitNs, this.stopping.deadline - now);
+    if (waitNs < PARK_MIN_NS) return;
+    const token = this.doorbell.arm();
+    // Re-check after announcing the park (doorbell.ts explains why nothing is missed).
+    if (this.anyMailboxReady() || Atomics.load(this.control, CTL_PENDING) !== 0) {
+      this.doorbell.disarm();
+      return;
+    }
+    this.parks++;
+    for (const link of this.links) if (link !== undefined) link.stats[LINK_PARKS] = this.parks;
+    this.doorbell.park(token, waitNs === Infinity ? Infinity : (waitNs - OVERSLEEP_NS) / 1e6);
+  }
+
+  private anyMailboxReady(): boolean {
+    for (const c of this.clients) if (c !== undefined && c.mailbox.peek(1) > 0) return true;
+    return false;
+  }
+
+  // ---- control (between passes) ----
+
+  private applyCommands(now: number): void {
+    // Clears the flag before reading, so a command posted meanwhile sets it again.
+    Atomics.store(this.control, CTL_PENDING, 0);
+    for (let req = this.nextRequest(); req !== undefined; req = this.nextRequest()) {
+      try {
+        const snapshot = this.apply(req, now);
+        if (req.op === 'stop') continue; // answered when the stop completes
+        this.reply(snapshot === undefined ? { seq: req.seq, ok: true } : { seq: req.seq, ok: true, snapshot });
+      } catch (e) {
+        const err = e as Error & { code?: string };
+        this.reply({ seq: req.seq, ok: false, error: { name: err.name, code: err.code, message: err.message } });
+      }
+    }
+    this.publishReturns();
+  }
+
+  private apply(req: Request, now: number): LinkSnapshot | undefined {
+    switch (req.op) {
+      case 'addLink': {
+        if (this.links[req.linkId] !== undefined) throw new RejectedChangeError(`link ${req.linkId} exists`);
+        const link = new LinkState(req.linkId, req.options, req.stats, this.pool, this.releaseBatch);
+        for (const c of req.options.classes) link.scheduler.addClass(c.slot!, c);
+        this.links[req.linkId] = link;
+        return undefined;
+      }
+      case 'attachClient': {
+        const link = this.linkOf(req.linkId);
+        const slot: ClientSlot = {
+          id: req.clientId,
+          // Mailbox producers ring the arbiter's doorbell, not one of their own.
+          mailbox: new SpscRing(req.mailbox, this.doorbell),
+          free: new SpscRing(req.free),
+        };
+        this.clients[req.clientId] = slot;
+        this.returns[req.clientId] = new Int32Array(slot.free.size);
+        this.returnCount[req.clientId] = 0;
+        link.clients.push(slot);
+        return undefined;
+      }
+      case 'addClass':
+        this.linkOf(req.linkId).scheduler.addClass(req.spec.slot, req.spec);
+        return undefined;
+      case 'changeClass':
+        this.linkOf(req.linkId).scheduler.changeClass(req.slot, req.params);
+        return undefined;
+      case 'deleteClass': {
+        const link = this.linkOf(req.linkId);
+        this.evictLink = link;
+        link.scheduler.deleteClass(req.slot, this.evictDeleted);
+        this.evictLink = null;
+        return undefined;
+      }
+      case 'snapshot':
+        return this.linkOf(req.linkId).snapshot(now);
+      case 'stop':
+        this.stopping = { drain: req.drain, deadline: now + req.timeoutMs * 1e6, seq: req.seq };
+        return undefined;
+    }
+  }
+
+  private linkOf(id: number): LinkState {
+    const link = this.links[id];
+    if (link === undefined) throw new InvalidOptionError('link', `no link ${id}`);
+    return link;
+  }
+
+  /**
+   * While stopping with drain, the arbiter keeps passing until every mailbox, queue and
+   * port is empty or the deadline passes; without drain it stops at once. Whatever is
+   * left stays counted as queued in the final snapshots.
+   */
+  private finishedStopping(now: number): boolean {
+    const s = this.stopping!;
+    if (s.drain && now < s.deadline) {
+      if (this.anyMailboxReady()) return false;
+      for (const link of this.links) {
+        if (link !== undefined && (link.scheduler.backlog > 0 || link.port.inFlight > 0)) return false;
+      }
+    }
+    const snapshots = this.links.map((l) => (l === undefined ? null : l.snapshot(now)));
+    for (const link of this.links) link?.port.close();
+    this.reply({ seq: s.seq, ok: true, snapshots });
+    return true;
+  }
+}

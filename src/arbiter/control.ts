@@ -1,0 +1,59 @@
+/**
+ * Control protocol between the main thread (host.ts) and the arbiter worker.
+ *
+ * Commands travel on a MessagePort (they carry SharedArrayBuffers, which a ring cannot),
+ * and the arbiter reads them synchronously with `receiveMessageOnPort` between passes,
+ * so its loop never returns to the event loop. To make a busy or parked arbiter look, the
+ * host sets CTL_PENDING after posting and rings the arbiter's doorbell. Every command
+ * gets exactly one reply with the same `seq`.
+ *
+ * Control buffer (Int32 words), shared by host, arbiter and every mailbox producer:
+ *
+ * | word | writer       | reader  | meaning                                          |
+ * |------|--------------|---------|--------------------------------------------------|
+ * | 0    | host         | arbiter | CTL_PENDING: commands are waiting on the port    |
+ * | 16.. | see doorbell | arbiter | the arbiter's doorbell (rung by mailboxes, host) |
+ */
+import type { FramePoolLayout } from '../shm/frame-pool.js';
+import type { ClockEpoch } from '../clock.js';
+import type { ArbiterOptions, ClassSpec, LinkOptions } from '../options.js';
+import type { ClassParams } from '../../schedulers/types.js';
+
+export const CTL_PENDING = 0;
+export const CTL_DOORBELL = 16;
+export const CTL_WORDS = 32;
+
+/** The one message an arbiter worker starts with. */
+export interface ArbiterStart {
+  epoch: ClockEpoch;
+  pool: FramePoolLayout;
+  control: SharedArrayBuffer;
+  options: Required<ArbiterOptions>;
+}
+
+export type Command =
+  | { op: 'addLink'; linkId: number; stats: SharedArrayBuffer; options: Required<LinkOptions> }
+  | { op: 'attachClient'; linkId: number; clientId: number; mailbox: SharedArrayBuffer; free: SharedArrayBuffer }
+  | { op: 'addClass'; linkId: number; spec: ClassSpec & { slot: number } }
+  | { op: 'changeClass'; linkId: number; slot: number; params: ClassParams }
+  | { op: 'deleteClass'; linkId: number; slot: number }
+  | { op: 'snapshot'; linkId: number }
+  | { op: 'stop'; drain: boolean; timeoutMs: number };
+
+export type Request = Command & { seq: number };
+
+/** A consistent copy of a link's stats, taken by the arbiter between passes. */
+export interface LinkSnapshot {
+  /** The stats words (layout in src/stats/layout.ts), backlog fields refreshed. */
+  stats: Float64Array;
+  /** Per class slot: queueing-delay histogram words (null when the class never sent). */
+  queueDelay: (Float64Array | null)[];
+  /** Frames per client still in its mailbox (not yet drained). */
+  mailboxFill: number[];
+  /** Frames submitted to the transmit port and not completed. */
+  inFlight: number;
+}
+
+export type Reply =
+  | { seq: number; ok: true; snapshot?: LinkSnapshot; snapshots?: (LinkSnapshot | null)[] }
+  | { seq: number; ok: false; error: { name: string; code?: string; message: string } };

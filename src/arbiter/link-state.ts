@@ -1,0 +1,92 @@
+/**
+ * Arbiter-private state of one link: its scheduler, its pacing clock, its transmit port
+ * and its stats. One arbiter holds many of these (PSPAT: one arbiter, many links); each
+ * has its own virtual link clock, so links never share pacing.
+ */
+import { findScheduler } from '../../schedulers/registry.js';
+import type { Scheduler } from '../../schedulers/types.js';
+import type { LinkOptions } from '../options.js';
+import type { FramePool } from '../shm/frame-pool.js';
+import type { SpscRing } from '../shm/spsc-ring.js';
+import { Histogram, HISTOGRAM_WORDS } from '../stats/histogram.js';
+import {
+  CLASS_BACKLOG_BYTES,
+  CLASS_BACKLOG_PKTS,
+  CLASS_FIELDS,
+  LINK_FIELDS,
+  LINK_NOW_NS,
+} from '../stats/layout.js';
+import { NullPort } from '../transmit/null-port.js';
+import type { TxPort } from '../transmit/port.js';
+import type { LinkSnapshot } from './control.js';
+
+/** A client attached to a link: its mailbox (arbiter consumes) and free ring (arbiter produces). */
+export interface ClientSlot {
+  id: number;
+  mailbox: SpscRing;
+  free: SpscRing;
+}
+
+export class LinkState {
+  readonly scheduler: Scheduler;
+  readonly rate: number;
+  readonly maxClasses: number;
+  /** Stats words in shared memory (layout.ts). */
+  readonly stats: Float64Array;
+  readonly port: TxPort;
+  readonly clients: ClientSlot[] = [];
+  /** Next client the drain starts from, rotated every pass for fairness. */
+  rr = 0;
+  /** PSPAT's linkIdle: when the link finishes what was released (ns, shared clock). */
+  linkIdle = 0;
+  /** True after a pass that left the scheduler empty: the next arrival restarts the clock. */
+  dry = true;
+  readonly txBatch: Int32Array;
+  /** Queueing delay (drain → release) per class slot, created on a class's first release. */
+  readonly queueDelay: (Histogram | null)[];
+
+  constructor(
+    readonly id: number,
+    options: Required<LinkOptions>,
+    statsBuffer: SharedArrayBuffer,
+    pool: FramePool,
+    releaseBatch: number,
+  ) {
+    this.rate = options.rate;
+    this.maxClasses = options.maxClasses;
+    this.stats = new Float64Array(statsBuffer);
+    this.scheduler = findScheduler(options.scheduler).create(
+      { frames: pool, poolFrames: pool.frames, maxClasses: options.maxClasses },
+      options.schedulerParams,
+    );
+    this.port = new NullPort(releaseBatch);
+    this.txBatch = new Int32Array(releaseBatch);
+    this.queueDelay = new Array<Histogram | null>(options.maxClasses).fill(null);
+  }
+
+  /** The queueing-delay histogram of `slot`, created on first use (class set-up path). */
+  delayHistogram(slot: number): Histogram {
+    let h = this.queueDelay[slot];
+    if (h === null) {
+      h = new Histogram();
+      this.queueDelay[slot] = h;
+    }
+    return h;
+  }
+
+  snapshot(now: number): LinkSnapshot {
+    const s = this.stats;
+    s[LINK_NOW_NS] = now;
+    for (let c = 0; c < this.maxClasses; c++) {
+      const base = LINK_FIELDS + c * CLASS_FIELDS;
+      s[base + CLASS_BACKLOG_PKTS] = this.scheduler.backlogPackets(c);
+      s[base + CLASS_BACKLOG_BYTES] = this.scheduler.backlogBytes(c);
+    }
+    return {
+      stats: s.slice(),
+      queueDelay: this.queueDelay.map((h) => (h === null ? null : h.data.slice(0, HISTOGRAM_WORDS))),
+      mailboxFill: this.clients.map((c) => c.mailbox.fill()),
+      inFlight: this.port.inFlight,
+    };
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * Arbiter worker entry: reads the start message, then runs the arbiter loop on this
+ * thread until it is told to stop. Commands are pulled synchronously from the port
+ * (receiveMessageOnPort), so the loop never yields to the event loop.
+ */
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { Arbiter } from './arbiter.js';
+import type { ArbiterStart, Reply, Request } from './control.js';
+
+const start = workerData as ArbiterStart & { port: MessagePort };
+const port = start.port;
+const arbiter = new Arbiter(
+  start,
+  () => receiveMessageOnPort(port)?.message as Request | undefined,
+  (r: Reply) => port.postMessage(r),
+);
+arbiter.run();
+port.close();
+parentPort?.close();

@@ -1,0 +1,71 @@
+/**
+ * `pspat demo`: runs the embedded default job (src/demo.ts) and prints a per-class table,
+ * or one JSON object with `--json`.
+ */
+import type { Command } from 'commander';
+import { runDemo, DEMO_DEFAULTS, type DemoOptions, type DemoResult } from '../demo.js';
+import { InvalidOptionError } from '../errors.js';
+import { parseRate } from '../units.js';
+import { formatNs, renderTable } from './table.js';
+
+function number(field: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidOptionError(field, `not a number: '${v}'`);
+    return n;
+  };
+}
+
+/** Every DemoOptions field has a flag, or a reason here why not. */
+const FLAGS: Record<keyof DemoOptions, [flags: string, help: string, parse?: (v: string) => unknown] | null> = {
+  seconds: ['--seconds <n>', 'run time in seconds', number('seconds')],
+  rate: ['--rate <rate>', "link rate in tc units (e.g. 1gbit, 100mbit) or bit/s", (v) => parseRate(v, 'rate')],
+  clients: ['--clients <n>', 'generator client workers', number('clients')],
+  scheduler: ['--scheduler <kind>', 'scheduler: fifo | drr'],
+  weights: ['--weights <list>', 'class weights, comma separated', (v) => v.split(',').map(number('weights'))],
+  minSize: ['--min-size <bytes>', 'smallest packet', number('min-size')],
+  maxSize: ['--max-size <bytes>', 'largest packet', number('max-size')],
+  limit: ['--limit <packets>', 'per-class queue limit', number('limit')],
+  framesPerClient: ['--frames <n>', 'frames each client owns', number('frames')],
+  seed: ['--seed <n>', 'generator seed', number('seed')],
+};
+
+export function registerDemo(program: Command): void {
+  const cmd = program
+    .command('demo')
+    .description('run the default job: 4 generators, DRR weights 1:2:3:4, 1 Gbit/s link, null backend');
+  for (const [key, spec] of Object.entries(FLAGS)) {
+    if (spec === null) continue;
+    const [flags, help, parse] = spec;
+    const def = DEMO_DEFAULTS[key as keyof DemoOptions];
+    const desc = `${help} (default: ${Array.isArray(def) ? def.join(',') : def})`;
+    if (parse) cmd.option(flags, desc, parse as (v: string) => unknown);
+    else cmd.option(flags, desc);
+  }
+  cmd.option('--json', 'print one JSON object instead of a table').action(async (opts: DemoOptions & { json?: boolean }) => {
+    const { json, ...demo } = opts;
+    const result = await runDemo(demo);
+    process.stdout.write(json ? `${JSON.stringify(result)}\n` : `${formatDemo(result)}\n`);
+  });
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(2)}%`;
+}
+
+export function formatDemo(r: DemoResult): string {
+  const rows = r.classes.map((c) => [
+    String(c.id), c.weight, pct(c.expectedShare), pct(c.share), c.packets, c.bytes, c.drops,
+    formatNs(c.delayNs.p50), formatNs(c.delayNs.p99),
+  ]);
+  const t = r.totals;
+  return [
+    `pspat demo: ${r.scheduler}, link ${(r.rateBps / 1e6).toFixed(0)} Mbit/s, ${r.seconds}s, null backend`,
+    '',
+    renderTable(['class', 'weight', 'expected', 'share', 'packets', 'bytes', 'drops', 'p50 delay', 'p99 delay'], rows),
+    '',
+    `offered ${t.offered}  sent ${t.sent}  dropped ${t.dropped}  queued ${t.queued}` +
+      `  (offered = sent + dropped + queued: ${t.offered === t.sent + t.dropped + t.queued ? 'holds' : 'VIOLATED'})`,
+    `released ${r.mpps.toFixed(3)} Mpps, ${(r.achievedBps / 1e6).toFixed(1)} Mbit/s on the wire`,
+  ].join('\n');
+}

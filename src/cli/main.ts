@@ -1,0 +1,27 @@
+/**
+ * The `pspat` command line. Each subcommand lives in its own file and registers itself
+ * here; errors the user caused print one line (`pspat: field: problem`) and give a
+ * non-zero exit status, with no stack trace.
+ */
+import { Command, CommanderError } from 'commander';
+import { PspatError } from '../errors.js';
+import { registerDemo } from './demo-command.js';
+
+export async function run(argv: string[]): Promise<number> {
+  const program = new Command('pspat')
+    .description('PSPAT-style centralised packet scheduler in user space')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerDemo(program);
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode; // commander printed the message
+    if (e instanceof PspatError) {
+      process.stderr.write(`pspat: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}

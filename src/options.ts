@@ -1,0 +1,104 @@
+/**
+ * The options of an arbiter and of each link it serves: one declaration, with defaults and
+ * validation, shared by the library API and the CLI (which maps flags onto these fields).
+ */
+import { InvalidOptionError } from './errors.js';
+import { FRAME_SIZES } from './shm/frame-pool.js';
+import { findScheduler } from '../schedulers/registry.js';
+import type { ClassParams, RootParams } from '../schedulers/types.js';
+
+export interface ArbiterOptions {
+  /** Frames in the shared pool (all links and clients draw from it). @default 16384 */
+  poolFrames?: number;
+  /** Bytes per frame; the largest packet a client may send. @default 2048 */
+  frameSize?: number;
+  /** Most entries the arbiter drains from one mailbox per pass. @default 64 */
+  drainBatch?: number;
+  /** Most packets one link releases per pass (PSPAT caps this so no burst passes the link). @default 256 */
+  releaseBatch?: number;
+  /** Idle passes spent spinning before parking on Atomics.wait. @default 200 */
+  spinPasses?: number;
+}
+
+export interface ClassSpec extends ClassParams {
+  /** Class slot (dense index stamped by clients). @default its position in `classes` */
+  slot?: number;
+}
+
+export interface LinkOptions {
+  /** Link rate in bit/s; packets are paced to it including 24 B of framing each. @default 1e9 */
+  rate?: number;
+  /** Scheduler kind from the registry. @default 'drr' */
+  scheduler?: string;
+  /** Parameters of the scheduler itself (FIFO limits, DRR base quantum). @default {} */
+  schedulerParams?: RootParams;
+  /** Class slots this link can hold. @default 64 */
+  maxClasses?: number;
+  /** Classes created with the link. @default [] */
+  classes?: ClassSpec[];
+  /** Transmit backend. @default 'null' */
+  backend?: 'null';
+}
+
+export const ARBITER_DEFAULTS: Required<ArbiterOptions> = {
+  poolFrames: 16384,
+  frameSize: 2048,
+  drainBatch: 64,
+  releaseBatch: 256,
+  spinPasses: 200,
+};
+
+export const LINK_DEFAULTS: Required<LinkOptions> = {
+  rate: 1e9,
+  scheduler: 'drr',
+  schedulerParams: {},
+  maxClasses: 64,
+  classes: [],
+  backend: 'null',
+};
+
+/** Most rate accepted: 1 Pbit/s (far beyond any port, so it means "unpaced"). */
+export const MAX_RATE = 1e15;
+
+function intIn(field: string, v: number, lo: number, hi: number): void {
+  if (!Number.isInteger(v) || v < lo || v > hi) {
+    throw new InvalidOptionError(field, `must be an integer in [${lo}, ${hi}], got ${v}`);
+  }
+}
+
+export function resolveArbiterOptions(o: ArbiterOptions = {}): Required<ArbiterOptions> {
+  const r = { ...ARBITER_DEFAULTS, ...stripUndefined(o) };
+  intIn('poolFrames', r.poolFrames, 1, 1 << 22);
+  if (!(FRAME_SIZES as readonly number[]).includes(r.frameSize)) {
+    throw new InvalidOptionError('frameSize', `must be one of ${FRAME_SIZES.join(', ')}, got ${r.frameSize}`);
+  }
+  intIn('drainBatch', r.drainBatch, 1, 4096);
+  intIn('releaseBatch', r.releaseBatch, 1, 4096);
+  intIn('spinPasses', r.spinPasses, 0, 1e7);
+  return r;
+}
+
+export function resolveLinkOptions(o: LinkOptions = {}): Required<LinkOptions> {
+  const r = { ...LINK_DEFAULTS, ...stripUndefined(o) };
+  if (typeof r.rate !== 'number' || !Number.isFinite(r.rate) || r.rate <= 0 || r.rate > MAX_RATE) {
+    throw new InvalidOptionError('rate', `must be a positive number of bit/s up to ${MAX_RATE}, got ${r.rate}`);
+  }
+  findScheduler(r.scheduler);
+  intIn('maxClasses', r.maxClasses, 1, 1 << 20);
+  if (r.backend !== 'null') {
+    throw new InvalidOptionError('backend', `unknown backend '${String(r.backend)}' (known: null)`);
+  }
+  const seen = new Set<number>();
+  r.classes = r.classes.map((c, i) => {
+    const slot = c.slot ?? i;
+    intIn(`classes[${i}].slot`, slot, 0, r.maxClasses - 1);
+    if (seen.has(slot)) throw new InvalidOptionError(`classes[${i}].slot`, `duplicate slot ${slot}`);
+    seen.add(slot);
+    return { ...c, slot };
+  });
+  return r;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

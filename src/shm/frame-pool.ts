@@ -1,0 +1,92 @@
+/**
+ * The frame pool: every packet lives in one SharedArrayBuffer, cut into fixed frames, and
+ * a frame table (one row per frame, in a second SharedArrayBuffer) is its descriptor.
+ *
+ * The frame region is the future AF_XDP UMEM: it starts at `umemOffset`, chosen so the
+ * region is page-aligned in memory (a SharedArrayBuffer's backing store is not: it sits 16
+ * bytes past a page for large sizes), which is why the buffer is one page larger than the
+ * frames need. Without the native addon the offset is 0.
+ *
+ * Ownership (the invariant that makes the pool lock-free): a frame has exactly one owner
+ * at a time — client (writing) → mailbox → arbiter (queued) → transmit → completion →
+ * arbiter → the owning client's free ring. Only the owner writes the frame's bytes and its
+ * table row; ownership moves only through SPSC rings, whose publication (Atomics.store of
+ * the ring index) orders the owner's plain writes before the next owner's reads.
+ *
+ * Frame table layout (`meta` buffer, `frames` rows per column):
+ *
+ * | column  | type    | writer                    | meaning                                   |
+ * |---------|---------|---------------------------|-------------------------------------------|
+ * | len     | uint32  | client                    | packet length in bytes                    |
+ * | cls     | int32   | client                    | class slot the client classified it into  |
+ * | owner   | int32   | link set-up (then const)  | client index whose free ring it returns to|
+ * | sentAt  | float64 | client                    | client hand-over time (ns, shared clock)  |
+ * | queuedAt| float64 | arbiter                   | time the arbiter drained it (ns)          |
+ */
+import { InvalidOptionError } from '../errors.js';
+
+/** Frame sizes AF_XDP accepts in aligned mode. */
+export const FRAME_SIZES = [2048, 4096] as const;
+const PAGE = 4096;
+
+export interface FramePoolLayout {
+  /** Frame bytes (plus one page of alignment slack). */
+  umem: SharedArrayBuffer;
+  /** The frame table. */
+  meta: SharedArrayBuffer;
+  frames: number;
+  frameSize: number;
+  /** Byte offset of frame 0 in `umem` (page-aligned in memory when the addon chose it). */
+  umemOffset: number;
+}
+
+export class FramePool {
+  static allocate(frames: number, frameSize: number, umemOffset = 0): FramePoolLayout {
+    if (!Number.isInteger(frames) || frames < 1 || frames > 1 << 22) {
+      throw new InvalidOptionError('poolFrames', `must be an integer in [1, 4194304], got ${frames}`);
+    }
+    if (!(FRAME_SIZES as readonly number[]).includes(frameSize)) {
+      throw new InvalidOptionError('frameSize', `must be one of ${FRAME_SIZES.join(', ')}, got ${frameSize}`);
+    }
+    if (!Number.isInteger(umemOffset) || umemOffset < 0 || umemOffset >= PAGE) {
+      throw new InvalidOptionError('umemOffset', `must be in [0, ${PAGE}), got ${umemOffset}`);
+    }
+    return {
+      umem: new SharedArrayBuffer(frames * frameSize + PAGE),
+      meta: new SharedArrayBuffer(frames * (4 + 4 + 4 + 8 + 8)),
+      frames,
+      frameSize,
+      umemOffset,
+    };
+  }
+
+  readonly frames: number;
+  readonly frameSize: number;
+  /** All frame bytes; frame f starts at `offsetOf(f)`. */
+  readonly bytes: Uint8Array;
+  readonly len: Uint32Array;
+  readonly cls: Int32Array;
+  readonly owner: Int32Array;
+  readonly sentAt: Float64Array;
+  readonly queuedAt: Float64Array;
+  private readonly base: number;
+
+  constructor(readonly layout: FramePoolLayout) {
+    const n = layout.frames;
+    this.frames = n;
+    this.frameSize = layout.frameSize;
+    this.base = layout.umemOffset;
+    this.bytes = new Uint8Array(layout.umem);
+    // Float64 columns first so they stay 8-byte aligned.
+    this.sentAt = new Float64Array(layout.meta, 0, n);
+    this.queuedAt = new Float64Array(layout.meta, 8 * n, n);
+    this.len = new Uint32Array(layout.meta, 16 * n, n);
+    this.cls = new Int32Array(layout.meta, 20 * n, n);
+    this.owner = new Int32Array(layout.meta, 24 * n, n);
+  }
+
+  /** Byte offset of frame `f` in `bytes`. */
+  offsetOf(f: number): number {
+    return this.base + f * this.frameSize;
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Turns an arbiter snapshot plus the clients' own counters into the figures users read:
+ * per class offered / arrived / sent / dropped (by reason) / queued, and link totals.
+ *
+ * Conservation, exact once the arbiter and clients have stopped:
+ *   per class:  arrived = sent + dropped + backlog   (+ in transmit)
+ *   in total:   offered = sent + dropped + queued, where queued = backlog + frames still
+ *               in mailboxes + in transmit, and dropped includes frames refused before a
+ *               class could be charged (badFrames).
+ */
+import type { LinkSnapshot } from '../arbiter/control.js';
+import { ClientCounters, CLIENT_BACKPRESSURE } from '../client.js';
+import type { LinkOptions } from '../options.js';
+import { Histogram } from './histogram.js';
+import {
+  CLASS_ARRIVED_BYTES,
+  CLASS_ARRIVED_PKTS,
+  CLASS_BACKLOG_BYTES,
+  CLASS_BACKLOG_PKTS,
+  CLASS_DROPPED_BYTES,
+  CLASS_SENT_BYTES,
+  CLASS_SENT_PKTS,
+  DROP_REASONS,
+  LINK_DROP_BAD_FRAME,
+  LINK_FIRST_RELEASE_NS,
+  LINK_IDLE_NS,
+  LINK_NOW_NS,
+  LINK_PARKS,
+  LINK_PASSES,
+  LINK_WIRE_BYTES,
+  classWord,
+  type DropReason,
+} from './layout.js';
+
+export interface ClassStats {
+  slot: number;
+  offeredPackets: number;
+  offeredBytes: number;
+  arrivedPackets: number;
+  arrivedBytes: number;
+  sentPackets: number;
+  sentBytes: number;
+  droppedPackets: number;
+  droppedBytes: number;
+  drops: Record<DropReason, number>;
+  backlogPackets: number;
+  backlogBytes: number;
+  /** Drain → release delay (ns); null if the class never sent. */
+  queueDelay: Histogram | null;
+}
+
+export interface LinkStats {
+  classes: ClassStats[];
+  totals: { offered: number; sent: number; dropped: number; queued: number };
+  /** Frames refused before any class was charged (bad index, double send, bad class). */
+  badFrames: number;
+  /** Frames handed over but not yet drained by the arbiter, over all clients. */
+  inMailboxes: number;
+  inTransmit: number;
+  /** Sends refused because a mailbox was full, over all clients. */
+  backpressure: number;
+  wireBytes: number;
+  firstReleaseNs: number;
+  linkIdleNs: number;
+  nowNs: number;
+  passes: number;
+  parks: number;
+}
+
+export function linkStatsFrom(
+  snap: LinkSnapshot,
+  options: Required<LinkOptions>,
+  slots: number[],
+  clients: ClientCounters[],
+): LinkStats {
+  const s = snap.stats;
+  // Every slot that was configured or saw traffic (a deleted class keeps its history).
+  const seen = new Set(slots);
+  for (let c = 0; c < options.maxClasses; c++) {
+    if (s[classWord(c, CLASS_ARRIVED_PKTS)] > 0) seen.add(c);
+    for (const cl of clients) if (cl.offeredPackets(c) > 0) seen.add(c);
+  }
+  const classes = [...seen].sort((a, b) => a - b).map((slot): ClassStats => {
+    const drops = Object.fromEntries(
+      Object.entries(DROP_REASONS).map(([reason, field]) => [reason, s[classWord(slot, field)]]),
+    ) as Record<DropReason, number>;
+    const delay = snap.queueDelay[slot];
+    return {
+      slot,
+      offeredPackets: clients.reduce((a, cl) => a + cl.offeredPackets(slot), 0),
+      offeredBytes: clients.reduce((a, cl) => a + cl.offeredBytes(slot), 0),
+      arrivedPackets: s[classWord(slot, CLASS_ARRIVED_PKTS)],
+      arrivedBytes: s[classWord(slot, CLASS_ARRIVED_BYTES)],
+      sentPackets: s[classWord(slot, CLASS_SENT_PKTS)],
+      sentBytes: s[classWord(slot, CLASS_SENT_BYTES)],
+      droppedPackets: Object.values(drops).reduce((a, b) => a + b, 0),
+      droppedBytes: s[classWord(slot, CLASS_DROPPED_BYTES)],
+      drops,
+      backlogPackets: s[classWord(slot, CLASS_BACKLOG_PKTS)],
+      backlogBytes: s[classWord(slot, CLASS_BACKLOG_BYTES)],
+      queueDelay: delay ? new Histogram(delay) : null,
+    };
+  });
+  const inMailboxes = snap.mailboxFill.reduce((a, b) => a + b, 0);
+  const badFrames = s[LINK_DROP_BAD_FRAME];
+  const sum = (f: (c: ClassStats) => number) => classes.reduce((a, c) => a + f(c), 0);
+  return {
+    classes,
+    totals: {
+      offered: sum((c) => c.offeredPackets),
+      sent: sum((c) => c.sentPackets),
+      dropped: sum((c) => c.droppedPackets) + badFrames,
+      queued: sum((c) => c.backlogPackets) + inMailboxes + snap.inFlight,
+    },
+    badFrames,
+    inMailboxes,
+    inTransmit: snap.inFlight,
+    backpressure: clients.reduce((a, cl) => a + cl.totals[CLIENT_BACKPRESSURE], 0),
+    wireBytes: s[LINK_WIRE_BYTES],
+    firstReleaseNs: s[LINK_FIRST_RELEASE_NS],
+    linkIdleNs: s[LINK_IDLE_NS],
+    nowNs: s[LINK_NOW_NS],
+    passes: s[LINK_PASSES],
+    parks: s[LINK_PARKS],
+  };
+}
