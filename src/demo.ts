@@ -4,9 +4,10 @@
  * arbiter schedules and paces them at the link rate on the null backend; the result is
  * a per-class account of shares, drops and queueing delay.
  */
-import { startGenerators, validateSizes } from '../clients/generators.js';
+import { startGenerators, validateSizes, type GeneratorFleet } from '../clients/generators.js';
 import { ArbiterHost } from './arbiter/host.js';
 import { InvalidOptionError } from './errors.js';
+import { maxMinFairShares } from './stats/fair-share.js';
 import type { LinkStats } from './stats/link-stats.js';
 
 export interface DemoOptions {
@@ -75,6 +76,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   }
   if (o.weights.length === 0) throw new InvalidOptionError('weights', 'at least one class is needed');
   const host = await ArbiterHost.start({ poolFrames: o.clients * o.framesPerClient });
+  let fleet: GeneratorFleet | undefined;
   try {
     validateSizes(o.minSize, o.maxSize, host.pool.frameSize);
     const link = await host.addLink({
@@ -84,7 +86,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       classes: o.weights.map((weight) => ({ weight, limitPackets: o.limit })),
     });
     const classes = o.weights.map((_, i) => i);
-    const fleet = await startGenerators(
+    fleet = await startGenerators(
       link,
       o.clients,
       (i) => ({ classes, minSize: o.minSize, maxSize: o.maxSize, packets: Infinity, seed: o.seed + i }),
@@ -95,6 +97,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const [stats] = await host.close({ drain: false });
     return summarize(o, stats);
   } catch (e) {
+    await fleet?.terminate();
     await host.terminate();
     throw e;
   }
@@ -103,17 +106,22 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 function summarize(o: Required<DemoOptions>, stats: LinkStats): DemoResult {
   const sentBytes = stats.classes.reduce((a, c) => a + c.sentBytes, 0);
   const offeredBytes = stats.classes.reduce((a, c) => a + c.offeredBytes, 0);
-  const weightSum = o.weights.reduce((a, b) => a + b, 0);
   // FIFO serves in arrival order: a class's expected share is its share of what was
-  // offered. The fair-queueing schedulers split a saturated link by weight.
+  // offered. A fair-queueing scheduler should give the weighted max-min fair split of
+  // what was sent (by weight on a saturated link, by demand when the link keeps up).
   const fifo = o.scheduler === 'fifo';
-  const classes = stats.classes.map((c) => ({
+  const fair = maxMinFairShares(
+    stats.classes.map((c) => c.offeredBytes),
+    stats.classes.map((c) => o.weights[c.slot]),
+    sentBytes,
+  );
+  const classes = stats.classes.map((c, i) => ({
     id: c.slot,
     weight: o.weights[c.slot],
     packets: c.sentPackets,
     bytes: c.sentBytes,
     share: sentBytes > 0 ? c.sentBytes / sentBytes : 0,
-    expectedShare: fifo ? (offeredBytes > 0 ? c.offeredBytes / offeredBytes : 0) : o.weights[c.slot] / weightSum,
+    expectedShare: sentBytes === 0 ? 0 : fifo ? c.offeredBytes / offeredBytes : fair[i] / sentBytes,
     drops: c.droppedPackets,
     delayNs: { p50: c.queueDelay?.quantile(0.5) ?? 0, p99: c.queueDelay?.quantile(0.99) ?? 0 },
   }));

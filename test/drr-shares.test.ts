@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../src/random.js';
+import { DROP_QUEUE_LIMIT } from '../schedulers/types.js';
+import { Harness } from './helpers/sched-harness.js';
+
+/** Keeps every class backlogged with random 64–1500 B packets; returns bytes served per class. */
+function saturate(h: Harness, classes: number, packets: number, seed: number): number[] {
+  const rng = new Rng(seed);
+  const served = new Array(classes).fill(0);
+  for (let c = 0; c < classes; c++) for (let i = 0; i < 8; i++) h.offer(c, rng.int(64, 1500));
+  for (let i = 0; i < packets; i++) {
+    const f = h.take();
+    const c = h.cls[f];
+    served[c] += h.len[f];
+    h.offer(c, rng.int(64, 1500)); // refill the class just served: always backlogged
+  }
+  return served;
+}
+
+describe('DRR', () => {
+  it('splits bytes 1:2:3:4 within 1% over 200k mixed-size packets', () => {
+    const weights = [1, 2, 3, 4];
+    const h = new Harness('drr', 1024, 4);
+    weights.forEach((w, c) => h.sched.addClass(c, { weight: w }));
+    const served = saturate(h, 4, 200_000, 11);
+    const total = served.reduce((a, b) => a + b, 0);
+    weights.forEach((w, c) => expect(Math.abs(served[c] / total - w / 10) / (w / 10)).toBeLessThan(0.01));
+  });
+
+  it('splits bytes 1:10:100 within 1% when quanta are set directly', () => {
+    const quanta = [1500, 15000, 150000];
+    const h = new Harness('drr', 1024, 3);
+    quanta.forEach((q, c) => h.sched.addClass(c, { quantum: q }));
+    const served = saturate(h, 3, 300_000, 5);
+    const total = served.reduce((a, b) => a + b, 0);
+    quanta.forEach((q, c) => expect(Math.abs(served[c] / total - q / 166500) / (q / 166500)).toBeLessThan(0.01));
+  });
+
+  it('does not turn idle time into credit: a returning class starts with one quantum', () => {
+    const h = new Harness('drr', 64, 2);
+    h.sched.addClass(0, { quantum: 1000 });
+    h.sched.addClass(1, { quantum: 1000 });
+    for (let i = 0; i < 4; i++) h.offer(0, 1000);
+    for (let i = 0; i < 4; i++) expect(h.cls[h.take()]).toBe(0); // class 1 idle
+    for (let i = 0; i < 4; i++) { h.offer(0, 1000); h.offer(1, 1000); }
+    const order = Array.from({ length: 8 }, () => h.cls[h.take()]);
+    expect(order).toEqual([0, 1, 0, 1, 0, 1, 0, 1]);
+  });
+
+  it('tail-drops at the class packet and byte limits', () => {
+    const h = new Harness('drr', 64, 2);
+    h.sched.addClass(0, { limitPackets: 3 });
+    h.sched.addClass(1, { limitBytes: 1000 });
+    const v0 = Array.from({ length: 5 }, () => h.offer(0, 100)[1]);
+    expect(v0.filter((v) => v === DROP_QUEUE_LIMIT)).toHaveLength(2);
+    const v1 = [h.offer(1, 600)[1], h.offer(1, 400)[1], h.offer(1, 1)[1]];
+    expect(v1).toEqual([0, 0, DROP_QUEUE_LIMIT]);
+  });
+
+  it('rejects weight 0, quantum 0 and limit 0 with the field named', () => {
+    const h = new Harness('drr', 8, 2);
+    expect(() => h.sched.addClass(0, { weight: 0 })).toThrow('weight: must be an integer in [1, 2147483647], got 0');
+    expect(() => h.sched.addClass(0, { quantum: 0 })).toThrow('quantum: must be an integer ≥ 1 byte, got 0');
+    expect(() => h.sched.addClass(0, { limitPackets: 0 })).toThrow('limitPackets: must be an integer ≥ 1, got 0');
+    expect(h.sched.hasClass(0)).toBe(false);
+  });
+});
+
+describe('FIFO', () => {
+  it('serves in arrival order across classes and tail-drops at the pfifo limit', () => {
+    const h = new Harness('fifo', 64, 3, { limitPackets: 5 });
+    for (let c = 0; c < 3; c++) h.sched.addClass(c, {});
+    const sent = Array.from({ length: 7 }, (_, i) => h.offer(i % 3, 100));
+    expect(sent.map(([, v]) => v)).toEqual([0, 0, 0, 0, 0, DROP_QUEUE_LIMIT, DROP_QUEUE_LIMIT]);
+    const order = Array.from({ length: 5 }, () => h.take());
+    expect(order).toEqual(sent.slice(0, 5).map(([f]) => f));
+  });
+
+  it('tail-drops at the bfifo byte limit', () => {
+    const h = new Harness('fifo', 64, 1, { limitBytes: 1500 });
+    h.sched.addClass(0, {});
+    expect([h.offer(0, 1000)[1], h.offer(0, 600)[1], h.offer(0, 500)[1]]).toEqual([0, DROP_QUEUE_LIMIT, 0]);
+  });
+});

@@ -1,0 +1,100 @@
+/**
+ * One conformance suite over every registered scheduler: conservation, per-class FIFO
+ * order, no dequeue from empty, work conservation, limit drops, class changes while
+ * backlogged. Seeded fast-check properties over random operation sequences.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { schedulerKinds } from '../schedulers/registry.js';
+import { DROP_NO_CLASS, DROP_QUEUE_LIMIT, ENQUEUED } from '../schedulers/types.js';
+import { Harness } from './helpers/sched-harness.js';
+
+const CLASSES = 4;
+const op = fc.oneof(
+  fc.record({ kind: fc.constant('enq' as const), cls: fc.integer({ min: 0, max: CLASSES }), len: fc.integer({ min: 14, max: 2048 }) }),
+  fc.record({ kind: fc.constant('deq' as const) }),
+  fc.record({ kind: fc.constant('change' as const), cls: fc.integer({ min: 0, max: CLASSES - 1 }), weight: fc.integer({ min: 1, max: 50 }) }),
+  fc.record({ kind: fc.constant('delete' as const), cls: fc.integer({ min: 0, max: CLASSES - 1 }) }),
+);
+
+for (const { kind } of schedulerKinds()) {
+  describe(`scheduler conformance: ${kind}`, () => {
+    it('conserves packets, keeps per-class FIFO order, never serves an empty class (property)', () => {
+      fc.assert(
+        fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
+          const h = new Harness(kind, 512, CLASSES + 1, { limitPackets: 64 });
+          const exists = new Set<number>();
+          for (let c = 0; c < CLASSES; c++) {
+            h.sched.addClass(c, { weight: c + 1, limitPackets: 16 });
+            exists.add(c);
+          }
+          const model = new Map<number, number[]>(); // class → queued frames in order
+          for (let c = 0; c <= CLASSES; c++) model.set(c, []);
+          let inCount = 0, out = 0, dropped = 0;
+          for (const o of ops) {
+            if (o.kind === 'enq') {
+              const [f, v] = h.offer(o.cls, o.len);
+              inCount++;
+              if (!exists.has(o.cls)) expect(v).toBe(DROP_NO_CLASS);
+              if (v === ENQUEUED) model.get(o.cls)!.push(f);
+              else {
+                expect([DROP_NO_CLASS, DROP_QUEUE_LIMIT]).toContain(v);
+                dropped++;
+              }
+            } else if (o.kind === 'deq') {
+              const backlog = h.sched.backlog;
+              const f = h.take();
+              if (backlog === 0) expect(f).toBe(-1);
+              else {
+                // Work conserving: something is always served when anything is queued.
+                expect(f).toBeGreaterThanOrEqual(0);
+                const q = model.get(h.cls[f])!;
+                expect(q[0]).toBe(f); // per-class FIFO order
+                q.shift();
+                out++;
+              }
+            } else if (o.kind === 'change' && exists.has(o.cls)) {
+              h.sched.changeClass(o.cls, { weight: o.weight });
+            } else if (o.kind === 'delete' && exists.has(o.cls)) {
+              const evicted: number[] = [];
+              h.sched.deleteClass(o.cls, (f) => { evicted.push(f); h.recycle(f); });
+              expect(evicted).toEqual(model.get(o.cls));
+              dropped += evicted.length;
+              model.set(o.cls, []);
+              exists.delete(o.cls);
+            }
+            const queued = [...model.values()].reduce((a, q) => a + q.length, 0);
+            expect(h.sched.backlog).toBe(queued);
+            expect(inCount).toBe(out + dropped + queued); // conservation
+            for (const [c, q] of model) {
+              expect(h.sched.backlogPackets(c)).toBe(q.length);
+              expect(h.sched.backlogBytes(c)).toBe(q.reduce((a, f) => a + h.len[f], 0));
+            }
+          }
+        }),
+        { seed: 2026, numRuns: 200 },
+      );
+    });
+
+    it('peek returns what dequeue returns next', () => {
+      const h = new Harness(kind, 64, 2);
+      h.sched.addClass(0, {});
+      h.sched.addClass(1, { weight: 3 });
+      for (let i = 0; i < 20; i++) h.offer(i % 2, 100 + i * 50);
+      while (h.sched.backlog > 0) {
+        const p = h.sched.peek();
+        expect(h.sched.peek()).toBe(p);
+        expect(h.take()).toBe(p);
+      }
+      expect(h.sched.peek()).toBe(-1);
+    });
+
+    it('refuses a duplicate class and an out-of-range slot, changing nothing', () => {
+      const h = new Harness(kind, 8, 2);
+      h.sched.addClass(0, {});
+      expect(() => h.sched.addClass(0, {})).toThrow(/slot 0 already exists/);
+      expect(() => h.sched.addClass(2, {})).toThrow(/class: slot must be an integer in \[0, 1\], got 2/);
+      expect(h.offer(0, 100)[1]).toBe(ENQUEUED);
+    });
+  });
+}
