@@ -1,0 +1,111 @@
+/**
+ * Micro benchmarks (tinybench), each next to its baseline in the same run:
+ *   - mailbox: ns per descriptor through an SPSC ring, batches of 256 vs one at a time;
+ *   - schedulers: ns per enqueue+dequeue pair for DRR at 1, 64, 4096 classes, FIFO as the
+ *     floor;
+ *   - arbiter: the demo's release rate (Mpps) with pacing far above what the machine can
+ *     do, 4 generator clients, DRR vs FIFO.
+ * Prints tables and writes JSON (default runs/bench-micro.json; `--out FILE`).
+ *
+ *   npm run bench:micro [-- --out FILE] [-- --seconds N]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Bench } from 'tinybench';
+import { findScheduler } from '../schedulers/registry.js';
+import { renderTable } from '../src/cli/table.js';
+import { runDemo } from '../src/demo.js';
+import { Rng } from '../src/random.js';
+import { SpscRing } from '../src/shm/spsc-ring.js';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : def;
+}
+const out = arg('out', 'runs/bench-micro.json');
+const seconds = Number(arg('seconds', '3'));
+
+/** Mean time of one task iteration in ns (tinybench reports milliseconds). */
+function meanNs(task: Bench['tasks'][number]): number {
+  const r = task.result;
+  if (!r || !('latency' in r)) throw new Error(`benchmark ${task.name} did not complete`);
+  return r.latency.mean * 1e6;
+}
+
+async function ringBench(): Promise<Record<string, number>> {
+  const per = 256 * 64;
+  const results: Record<string, number> = {};
+  const bench = new Bench({ time: 500 });
+  for (const batch of [1, 256]) {
+    const ring = new SpscRing(SpscRing.allocate(1024));
+    const src = Int32Array.from({ length: batch }, (_, i) => i);
+    const dst = new Int32Array(batch);
+    bench.add(`batch ${batch}`, () => {
+      for (let moved = 0; moved < per; moved += batch) {
+        ring.push(src, 0, batch);
+        ring.pop(dst, 0, batch);
+      }
+    });
+  }
+  await bench.run();
+  for (const t of bench.tasks) results[t.name] = meanNs(t) / per;
+  return results;
+}
+
+async function schedulerBench(): Promise<Record<string, Record<number, number>>> {
+  const pairs = 100_000;
+  const results: Record<string, Record<number, number>> = {};
+  const bench = new Bench({ time: 500 });
+  for (const kind of ['fifo', 'drr']) {
+    results[kind] = {};
+    for (const classes of [1, 64, 4096]) {
+      const poolFrames = classes * 4 + 1024;
+      const len = new Uint32Array(poolFrames);
+      const cls = new Int32Array(poolFrames);
+      const sched = findScheduler(kind).create({ frames: { len, cls }, poolFrames, maxClasses: classes });
+      const rng = new Rng(classes);
+      for (let c = 0; c < classes; c++) sched.addClass(c, { weight: 1 + (c % 4), limitPackets: 1e6 });
+      // Two packets per class are queued in steady state; each pair re-enqueues the frame
+      // just dequeued, so every class stays backlogged.
+      for (let f = 0; f < 2 * classes; f++) {
+        len[f] = rng.int(64, 1500);
+        cls[f] = f % classes;
+        sched.enqueue(f);
+      }
+      bench.add(`${kind}/${classes}`, () => {
+        for (let i = 0; i < pairs; i++) sched.enqueue(sched.dequeue());
+      });
+    }
+  }
+  await bench.run();
+  for (const t of bench.tasks) {
+    const [kind, classes] = t.name.split('/');
+    results[kind][Number(classes)] = meanNs(t) / pairs;
+  }
+  return results;
+}
+
+async function arbiterBench(): Promise<Record<string, number>> {
+  const results: Record<string, number> = {};
+  for (const scheduler of ['fifo', 'drr']) {
+    const r = await runDemo({ seconds, rate: 1e15, clients: 4, scheduler, minSize: 64, maxSize: 64 });
+    results[scheduler] = r.mpps;
+  }
+  return results;
+}
+
+const ring = await ringBench();
+console.log('\nmailbox (SPSC ring), ns per descriptor pushed and popped');
+console.log(renderTable(['publication', 'ns/desc', 'vs batch 1'], Object.entries(ring).map(([k, v]) => [k, v.toFixed(2), `${(ring['batch 1'] / v).toFixed(1)}×`])));
+
+const sched = await schedulerBench();
+console.log('\nschedulers, ns per enqueue+dequeue pair');
+console.log(renderTable(['classes', 'fifo', 'drr', 'drr/fifo'], [1, 64, 4096].map((c) => [c, sched.fifo[c].toFixed(1), sched.drr[c].toFixed(1), (sched.drr[c] / sched.fifo[c]).toFixed(2)])));
+
+const arb = await arbiterBench();
+console.log(`\narbiter, null backend, 4 generator clients, 64 B, unpaced, ${seconds}s each`);
+console.log(renderTable(['scheduler', 'Mpps', 'vs fifo'], Object.entries(arb).map(([k, v]) => [k, v.toFixed(2), `${(v / arb.fifo).toFixed(2)}×`])));
+
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, ringNsPerDesc: ring, schedulerNsPerPair: sched, arbiterMpps: arb }, null, 2)}\n`);
+console.log(`\nwrote ${out}`);
