@@ -10,6 +10,8 @@ import type { GeneratorResult, GeneratorSpec } from './generator.js';
 import { MIN_TEST_FRAME } from './packet.js';
 
 export interface GeneratorFleet {
+  /** Resolves once every generator thread is running. */
+  started: Promise<void>;
   /** Resolves when every generator has finished (packets sent, or stopped). */
   done: Promise<GeneratorResult[]>;
   /** Asks every generator to stop and waits for them. */
@@ -34,12 +36,14 @@ export async function startGenerators(
 ): Promise<GeneratorFleet> {
   const workers: Worker[] = [];
   const results: Promise<GeneratorResult>[] = [];
+  const online: Promise<void>[] = [];
   for (let i = 0; i < count; i++) {
     const channel = await link.connectClient({ frames: framesPerClient });
     const w = new Worker(workerUrl('./generator-worker.js', import.meta.url), {
       workerData: { channel, spec: spec(i) },
     });
     workers.push(w);
+    online.push(new Promise((resolve) => w.once('online', () => resolve())));
     results.push(
       new Promise((resolve, reject) => {
         w.once('message', resolve);
@@ -50,6 +54,7 @@ export async function startGenerators(
   }
   const done = Promise.all(results);
   return {
+    started: Promise.all(online).then(() => undefined),
     done,
     async stop() {
       link.stopClients();

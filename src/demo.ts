@@ -30,6 +30,8 @@ export interface DemoOptions {
   framesPerClient?: number;
   /** Generator seed. @default 1 */
   seed?: number;
+  /** Seconds of traffic before the measurement window opens (queues fill, threads start). @default 0.2 */
+  warmup?: number;
 }
 
 export const DEMO_DEFAULTS: Required<DemoOptions> = {
@@ -43,6 +45,7 @@ export const DEMO_DEFAULTS: Required<DemoOptions> = {
   limit: 256,
   framesPerClient: 512,
   seed: 1,
+  warmup: 0.2,
 };
 
 export interface DemoClassResult {
@@ -71,6 +74,7 @@ export interface DemoResult {
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const o = { ...DEMO_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
   if (!(o.seconds > 0 && o.seconds <= 3600)) throw new InvalidOptionError('seconds', `must be in (0, 3600], got ${o.seconds}`);
+  if (!(o.warmup >= 0 && o.warmup <= 60)) throw new InvalidOptionError('warmup', `must be in [0, 60] seconds, got ${o.warmup}`);
   if (!Number.isInteger(o.clients) || o.clients < 1 || o.clients > 256) {
     throw new InvalidOptionError('clients', `must be an integer in [1, 256], got ${o.clients}`);
   }
@@ -92,10 +96,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       (i) => ({ classes, minSize: o.minSize, maxSize: o.maxSize, packets: Infinity, seed: o.seed + i }),
       o.framesPerClient,
     );
-    await new Promise((r) => setTimeout(r, o.seconds * 1000));
+    await fleet.started;
+    await sleep(o.warmup * 1000);
+    const before = await link.stats();
+    await sleep(o.seconds * 1000);
+    const after = await link.stats();
     await fleet.stop();
-    const [stats] = await host.close({ drain: false });
-    return summarize(o, stats);
+    const [final] = await host.close({ drain: false });
+    return summarize(o, before, after, final);
   } catch (e) {
     await fleet?.terminate();
     await host.terminate();
@@ -103,19 +111,43 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   }
 }
 
-function summarize(o: Required<DemoOptions>, stats: LinkStats): DemoResult {
-  const sentBytes = stats.classes.reduce((a, c) => a + c.sentBytes, 0);
-  const offeredBytes = stats.classes.reduce((a, c) => a + c.offeredBytes, 0);
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Per-class figures over the measurement window (before → after). */
+function windowOf(before: LinkStats, after: LinkStats) {
+  return after.classes.map((c) => {
+    const b = before.classes.find((x) => x.slot === c.slot);
+    return {
+      slot: c.slot,
+      sentPackets: c.sentPackets - (b?.sentPackets ?? 0),
+      sentBytes: c.sentBytes - (b?.sentBytes ?? 0),
+      offeredBytes: c.offeredBytes - (b?.offeredBytes ?? 0),
+      droppedPackets: c.droppedPackets - (b?.droppedPackets ?? 0),
+      queueDelay: c.queueDelay,
+    };
+  });
+}
+
+/**
+ * Shares, rates and drops come from the measurement window; delay percentiles from the
+ * whole run; totals from the final accounting after the arbiter stopped (exact).
+ */
+function summarize(o: Required<DemoOptions>, before: LinkStats, after: LinkStats, final: LinkStats): DemoResult {
+  const win = windowOf(before, after);
+  const sentBytes = win.reduce((a, c) => a + c.sentBytes, 0);
+  const offeredBytes = win.reduce((a, c) => a + c.offeredBytes, 0);
   // FIFO serves in arrival order: a class's expected share is its share of what was
   // offered. A fair-queueing scheduler should give the weighted max-min fair split of
   // what was sent (by weight on a saturated link, by demand when the link keeps up).
   const fifo = o.scheduler === 'fifo';
   const fair = maxMinFairShares(
-    stats.classes.map((c) => c.offeredBytes),
-    stats.classes.map((c) => o.weights[c.slot]),
+    win.map((c) => c.offeredBytes),
+    win.map((c) => o.weights[c.slot]),
     sentBytes,
   );
-  const classes = stats.classes.map((c, i) => ({
+  const classes = win.map((c, i) => ({
     id: c.slot,
     weight: o.weights[c.slot],
     packets: c.sentPackets,
@@ -125,16 +157,14 @@ function summarize(o: Required<DemoOptions>, stats: LinkStats): DemoResult {
     drops: c.droppedPackets,
     delayNs: { p50: c.queueDelay?.quantile(0.5) ?? 0, p99: c.queueDelay?.quantile(0.99) ?? 0 },
   }));
-  // The link was busy from the first release until the last packet left the wire (its
-  // clock), or until the run stopped if it was still backlogged then.
-  const activeNs = Math.min(stats.nowNs, stats.linkIdleNs) - stats.firstReleaseNs;
+  const windowNs = after.nowNs - before.nowNs;
   return {
     scheduler: o.scheduler,
     rateBps: o.rate,
     seconds: o.seconds,
     classes,
-    totals: stats.totals,
-    mpps: activeNs > 0 ? (stats.totals.sent / activeNs) * 1e3 : 0,
-    achievedBps: activeNs > 0 ? (stats.wireBytes * 8e9) / activeNs : 0,
+    totals: final.totals,
+    mpps: ((after.totals.sent - before.totals.sent) / windowNs) * 1e3,
+    achievedBps: ((after.wireBytes - before.wireBytes) * 8e9) / windowNs,
   };
 }
