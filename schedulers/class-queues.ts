@@ -97,9 +97,42 @@ export class ClassQueues {
   }
 }
 
-/** Validates a class slot number against the link's class table size. */
-export function checkSlot(slot: number, maxClasses: number): void {
-  if (!Number.isInteger(slot) || slot < 0 || slot >= maxClasses) {
-    throw new InvalidOptionError('class', `slot must be an integer in [0, ${maxClasses - 1}], got ${slot}`);
+/** Which class slots exist, with the checks every scheduler's class management makes. */
+export class ClassSet {
+  private readonly exists: Uint8Array;
+
+  constructor(readonly maxClasses: number) {
+    this.exists = new Uint8Array(maxClasses);
+  }
+
+  /** Hot path: true if `slot` is a created class (any number is safe to pass). */
+  has(slot: number): boolean {
+    return slot >= 0 && slot < this.maxClasses && this.exists[slot] === 1;
+  }
+
+  /** Throws unless `slot` is a valid slot that does not exist yet. */
+  checkNew(slot: number): void {
+    this.checkRange(slot);
+    if (this.exists[slot]) throw new RangeError(`class: slot ${slot} already exists`);
+  }
+
+  /** Throws unless class `slot` exists. */
+  checkExists(slot: number): void {
+    this.checkRange(slot);
+    if (!this.exists[slot]) throw new RangeError(`class: slot ${slot} does not exist`);
+  }
+
+  add(slot: number): void {
+    this.exists[slot] = 1;
+  }
+
+  remove(slot: number): void {
+    this.exists[slot] = 0;
+  }
+
+  private checkRange(slot: number): void {
+    if (!Number.isInteger(slot) || slot < 0 || slot >= this.maxClasses) {
+      throw new InvalidOptionError('class', `slot must be an integer in [0, ${this.maxClasses - 1}], got ${slot}`);
+    }
   }
 }

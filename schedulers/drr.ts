@@ -26,7 +26,7 @@
  *   queues     leaf FIFOs and limits (class-queues.ts)
  */
 import { InvalidOptionError } from '../src/errors.js';
-import { ClassQueues, checkSlot } from './class-queues.js';
+import { ClassQueues, ClassSet } from './class-queues.js';
 import {
   DROP_NO_CLASS,
   DROP_QUEUE_LIMIT,
@@ -47,7 +47,7 @@ export const MAX_WEIGHT = 2 ** 31 - 1;
 class DrrScheduler implements Scheduler {
   readonly kind = 'drr';
   private readonly queues: ClassQueues;
-  private readonly exists: Uint8Array;
+  private readonly classes: ClassSet;
   private readonly quantum: Float64Array;
   private readonly deficit: Float64Array;
   private readonly nextActive: Int32Array;
@@ -66,7 +66,7 @@ class DrrScheduler implements Scheduler {
       throw new InvalidOptionError('quantum', `must be an integer ≥ 1 byte, got ${params.quantum}`);
     }
     this.queues = new ClassQueues(ctx.frames, ctx.poolFrames, m);
-    this.exists = new Uint8Array(m);
+    this.classes = new ClassSet(m);
     this.quantum = new Float64Array(m);
     this.deficit = new Float64Array(m);
     this.nextActive = new Int32Array(m).fill(-1);
@@ -93,18 +93,16 @@ class DrrScheduler implements Scheduler {
   }
 
   addClass(slot: number, params: ClassParams): void {
-    checkSlot(slot, this.ctx.maxClasses);
-    if (this.exists[slot]) throw new RangeError(`class: slot ${slot} already exists`);
+    this.classes.checkNew(slot);
     const q = this.quantumOf(params);
     this.queues.setLimits(slot, params);
     this.quantum[slot] = q;
     this.deficit[slot] = 0;
-    this.exists[slot] = 1;
+    this.classes.add(slot);
   }
 
   changeClass(slot: number, params: ClassParams): void {
-    checkSlot(slot, this.ctx.maxClasses);
-    if (!this.exists[slot]) throw new RangeError(`class: slot ${slot} does not exist`);
+    this.classes.checkExists(slot);
     // Validate everything before touching state, so a rejected change changes nothing;
     // parameters left out keep their current values, as `tc class change` does.
     const keepQuantum = params.quantum === undefined && params.weight === undefined;
@@ -114,8 +112,7 @@ class DrrScheduler implements Scheduler {
   }
 
   deleteClass(slot: number, evict: (frame: number) => void): void {
-    checkSlot(slot, this.ctx.maxClasses);
-    if (!this.exists[slot]) throw new RangeError(`class: slot ${slot} does not exist`);
+    this.classes.checkExists(slot);
     if (this.peeked >= 0 && this.cls[this.peeked] === slot) {
       const f = this.peeked;
       this.peeked = -1;
@@ -125,16 +122,16 @@ class DrrScheduler implements Scheduler {
     this.queued -= this.queues.packets[slot];
     this.queues.flush(slot, evict);
     if (this.nextActive[slot] >= 0) this.unlink(slot);
-    this.exists[slot] = 0;
+    this.classes.remove(slot);
   }
 
   hasClass(slot: number): boolean {
-    return slot >= 0 && slot < this.exists.length && this.exists[slot] === 1;
+    return this.classes.has(slot);
   }
 
   enqueue(frame: number): Verdict {
     const slot = this.cls[frame];
-    if (!this.hasClass(slot)) return DROP_NO_CLASS;
+    if (!this.classes.has(slot)) return DROP_NO_CLASS;
     if (this.queues.wouldOverflow(slot, this.len[frame])) return DROP_QUEUE_LIMIT;
     this.queues.append(slot, frame);
     this.queued++;
@@ -198,7 +195,7 @@ class DrrScheduler implements Scheduler {
     if (this.peeked >= 0) evict(this.peeked);
     this.peeked = -1;
     for (let c = 0; c < this.ctx.maxClasses; c++) {
-      if (this.exists[c]) this.queues.flush(c, evict);
+      if (this.classes.has(c)) this.queues.flush(c, evict);
       this.nextActive[c] = -1;
     }
     this.activeTail = -1;

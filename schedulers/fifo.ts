@@ -6,7 +6,7 @@
  * (pfifo) and/or `limitBytes` (bfifo). A packet that would exceed it is dropped on
  * arrival (tail drop), as the kernel's pfifo/bfifo do.
  */
-import { ClassQueues, checkSlot } from './class-queues.js';
+import { ClassQueues, ClassSet } from './class-queues.js';
 import {
   DROP_NO_CLASS,
   DROP_QUEUE_LIMIT,
@@ -24,16 +24,16 @@ const QUEUE = 0;
 class FifoScheduler implements Scheduler {
   readonly kind = 'fifo';
   private readonly queue: ClassQueues;
-  private readonly exists: Uint8Array;
+  private readonly classes: ClassSet;
   private readonly classPackets: Float64Array;
   private readonly classBytes: Float64Array;
   private readonly len: Uint32Array;
   private readonly cls: Int32Array;
 
-  constructor(private readonly ctx: SchedulerContext, params: RootParams) {
+  constructor(ctx: SchedulerContext, params: RootParams) {
     this.queue = new ClassQueues(ctx.frames, ctx.poolFrames, 1);
     this.queue.setLimits(QUEUE, params);
-    this.exists = new Uint8Array(ctx.maxClasses);
+    this.classes = new ClassSet(ctx.maxClasses);
     this.classPackets = new Float64Array(ctx.maxClasses);
     this.classBytes = new Float64Array(ctx.maxClasses);
     this.len = ctx.frames.len;
@@ -45,18 +45,16 @@ class FifoScheduler implements Scheduler {
   }
 
   addClass(slot: number): void {
-    checkSlot(slot, this.ctx.maxClasses);
-    if (this.exists[slot]) throw new RangeError(`class: slot ${slot} already exists`);
-    this.exists[slot] = 1;
+    this.classes.checkNew(slot);
+    this.classes.add(slot);
   }
 
   changeClass(slot: number): void {
-    checkSlot(slot, this.ctx.maxClasses);
-    if (!this.exists[slot]) throw new RangeError(`class: slot ${slot} does not exist`);
+    this.classes.checkExists(slot);
   }
 
   deleteClass(slot: number, evict: (frame: number) => void): void {
-    this.changeClass(slot);
+    this.classes.checkExists(slot);
     // The shared queue keeps the other classes' order: rebuild it without this class.
     const n = this.queue.packets[QUEUE];
     for (let i = 0; i < n; i++) {
@@ -66,16 +64,16 @@ class FifoScheduler implements Scheduler {
     }
     this.classPackets[slot] = 0;
     this.classBytes[slot] = 0;
-    this.exists[slot] = 0;
+    this.classes.remove(slot);
   }
 
   hasClass(slot: number): boolean {
-    return slot >= 0 && slot < this.exists.length && this.exists[slot] === 1;
+    return this.classes.has(slot);
   }
 
   enqueue(frame: number): Verdict {
     const slot = this.cls[frame];
-    if (!this.hasClass(slot)) return DROP_NO_CLASS;
+    if (!this.classes.has(slot)) return DROP_NO_CLASS;
     const len = this.len[frame];
     if (this.queue.wouldOverflow(QUEUE, len)) return DROP_QUEUE_LIMIT;
     this.queue.append(QUEUE, frame);
