@@ -9,6 +9,7 @@ import { ArbiterHost } from './arbiter/host.js';
 import { InvalidOptionError } from './errors.js';
 import { maxMinFairShares } from './stats/fair-share.js';
 import type { LinkStats } from './stats/link-stats.js';
+import type { Backend } from './transmit/ports.js';
 
 export interface DemoOptions {
   /** Run time in seconds. @default 3 */
@@ -30,6 +31,10 @@ export interface DemoOptions {
   framesPerClient?: number;
   /** Generator seed. @default 1 */
   seed?: number;
+  /** Transmit backend. @default 'null' */
+  backend?: Backend;
+  /** pcap backend: file to write. @default '' */
+  out?: string;
   /** Seconds of traffic before the measurement window opens (queues fill, threads start). @default 0.2 */
   warmup?: number;
 }
@@ -46,6 +51,8 @@ export const DEMO_DEFAULTS: Required<DemoOptions> = {
   framesPerClient: 512,
   seed: 1,
   warmup: 0.2,
+  backend: 'null',
+  out: '',
 };
 
 export interface DemoClassResult {
@@ -61,6 +68,7 @@ export interface DemoClassResult {
 
 export interface DemoResult {
   scheduler: string;
+  backend: Backend;
   rateBps: number;
   seconds: number;
   classes: DemoClassResult[];
@@ -86,6 +94,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const link = await host.addLink({
       rate: o.rate,
       scheduler: o.scheduler,
+      backend: o.backend,
+      out: o.out,
       maxClasses: o.weights.length,
       classes: o.weights.map((weight) => ({ weight, limitPackets: o.limit })),
     });
@@ -160,6 +170,7 @@ function summarize(o: Required<DemoOptions>, before: LinkStats, after: LinkStats
   const windowNs = after.nowNs - before.nowNs;
   return {
     scheduler: o.scheduler,
+    backend: o.backend,
     rateBps: o.rate,
     seconds: o.seconds,
     classes,

@@ -6,6 +6,7 @@ import { InvalidOptionError } from './errors.js';
 import { FRAME_SIZES } from './shm/frame-pool.js';
 import { findScheduler } from '../schedulers/registry.js';
 import type { ClassParams, RootParams } from '../schedulers/types.js';
+import { BACKENDS, type Backend } from './transmit/ports.js';
 
 export interface ArbiterOptions {
   /** Frames in the shared pool (all links and clients draw from it). @default 16384 */
@@ -36,8 +37,10 @@ export interface LinkOptions {
   maxClasses?: number;
   /** Classes created with the link. @default [] */
   classes?: ClassSpec[];
-  /** Transmit backend. @default 'null' */
-  backend?: 'null';
+  /** Transmit backend: `null` (frames vanish) or `pcap` (frames go to the file `out`). @default 'null' */
+  backend?: Backend;
+  /** pcap backend: the file to write. @default '' (required with pcap) */
+  out?: string;
 }
 
 export const ARBITER_DEFAULTS: Required<ArbiterOptions> = {
@@ -55,6 +58,7 @@ export const LINK_DEFAULTS: Required<LinkOptions> = {
   maxClasses: 64,
   classes: [],
   backend: 'null',
+  out: '',
 };
 
 /** Most rate accepted: 1 Pbit/s (far beyond any port, so it means "unpaced"). */
@@ -85,9 +89,10 @@ export function resolveLinkOptions(o: LinkOptions = {}): Required<LinkOptions> {
   }
   findScheduler(r.scheduler);
   intIn('maxClasses', r.maxClasses, 1, 1 << 20);
-  if (r.backend !== 'null') {
-    throw new InvalidOptionError('backend', `unknown backend '${String(r.backend)}' (known: null)`);
+  if (!(BACKENDS as readonly string[]).includes(r.backend)) {
+    throw new InvalidOptionError('backend', `unknown backend '${String(r.backend)}' (known: ${BACKENDS.join(', ')})`);
   }
+  if (r.backend === 'pcap' && !r.out) throw new InvalidOptionError('out', 'the pcap backend needs a file to write (--out FILE)');
   const seen = new Set<number>();
   r.classes = r.classes.map((c, i) => {
     const slot = c.slot ?? i;

@@ -49,6 +49,7 @@ import {
 import { CTL_DOORBELL, CTL_PENDING, type ArbiterStart, type LinkSnapshot, type Reply, type Request } from './control.js';
 import { LinkState, type ClientSlot } from './link-state.js';
 import { WIRE_OVERHEAD_BYTES } from './pacer.js';
+import type { WallClock } from '../transmit/ports.js';
 
 /**
  * A timed Atomics.wait oversleeps by ≈75 µs here, so the arbiter parks only when the next
@@ -79,6 +80,8 @@ export class Arbiter {
   /** Bound once: the scheduler calls it for every frame a class deletion evicts. */
   private readonly evictDeleted = (f: number): void => this.dropHeld(this.evictLink!, f, CLASS_DROP_DELETED);
   private evictLink: LinkState | null = null;
+  /** Wall clock = sec s + (offsetNs + shared clock) ns: turns release times into pcap time. */
+  private readonly wallClock: WallClock;
 
   constructor(
     start: ArbiterStart,
@@ -87,6 +90,8 @@ export class Arbiter {
   ) {
     this.pool = new FramePool(start.pool);
     this.now = makeClock(start.epoch);
+    const wallMs = Date.now();
+    this.wallClock = { sec: Math.floor(wallMs / 1000), offsetNs: (wallMs % 1000) * 1e6 - this.now() };
     this.control = new Int32Array(start.control);
     this.doorbell = new Doorbell(this.control, CTL_DOORBELL);
     this.held = new Uint8Array(this.pool.frames);
@@ -198,6 +203,7 @@ export class Arbiter {
       const f = sched.dequeue();
       if (f < 0) break;
       const wire = pool.len[f] + WIRE_OVERHEAD_BYTES;
+      pool.leaveAt[f] = link.linkIdle; // starts on the wire when the previous one ends
       link.linkIdle += (wire * 8e9) / link.rate;
       wireBytes += wire;
       batch[n++] = f;
@@ -313,7 +319,7 @@ export class Arbiter {
     switch (req.op) {
       case 'addLink': {
         if (this.links[req.linkId] !== undefined) throw new RejectedChangeError(`link ${req.linkId} exists`);
-        const link = new LinkState(req.linkId, req.options, req.stats, this.pool, this.releaseBatch);
+        const link = new LinkState(req.linkId, req.options, req.stats, this.pool, this.releaseBatch, this.wallClock);
         for (const c of req.options.classes) link.scheduler.addClass(c.slot!, c);
         this.links[req.linkId] = link;
         return undefined;

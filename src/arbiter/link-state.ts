@@ -16,7 +16,7 @@ import {
   LINK_FIELDS,
   LINK_NOW_NS,
 } from '../stats/layout.js';
-import { NullPort } from '../transmit/null-port.js';
+import { openPort, type WallClock } from '../transmit/ports.js';
 import type { TxPort } from '../transmit/port.js';
 import type { LinkSnapshot } from './control.js';
 
@@ -51,6 +51,7 @@ export class LinkState {
     statsBuffer: SharedArrayBuffer,
     pool: FramePool,
     releaseBatch: number,
+    wallClock: WallClock,
   ) {
     this.rate = options.rate;
     this.maxClasses = options.maxClasses;
@@ -59,7 +60,7 @@ export class LinkState {
       { frames: pool, poolFrames: pool.frames, maxClasses: options.maxClasses },
       options.schedulerParams,
     );
-    this.port = new NullPort(releaseBatch);
+    this.port = openPort(options, pool, releaseBatch, wallClock);
     this.txBatch = new Int32Array(releaseBatch);
     this.queueDelay = new Array<Histogram | null>(options.maxClasses).fill(null);
   }

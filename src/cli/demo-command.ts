@@ -28,6 +28,8 @@ const FLAGS: Record<keyof DemoOptions, [flags: string, help: string, parse?: (v:
   limit: ['--limit <packets>', 'per-class queue limit', number('limit')],
   framesPerClient: ['--frames <n>', 'frames each client owns', number('frames')],
   seed: ['--seed <n>', 'generator seed', number('seed')],
+  backend: ['--backend <name>', 'transmit backend: null | pcap'],
+  out: ['--out <file>', 'pcap backend: file to write'],
   warmup: ['--warmup <seconds>', 'traffic before the measurement window opens', number('warmup')],
 };
 
@@ -61,7 +63,7 @@ export function formatDemo(r: DemoResult): string {
   ]);
   const t = r.totals;
   return [
-    `pspat demo: ${r.scheduler}, link ${(r.rateBps / 1e6).toFixed(0)} Mbit/s, null backend; ` +
+    `pspat demo: ${r.scheduler}, link ${(r.rateBps / 1e6).toFixed(0)} Mbit/s, ${r.backend} backend; ` +
       `shares over ${r.seconds}s after warm-up, delays and totals over the whole run`,
     '',
     renderTable(['class', 'weight', 'expected', 'share', 'packets', 'bytes', 'drops', 'p50 delay', 'p99 delay'], rows),

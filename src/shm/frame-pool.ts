@@ -22,6 +22,7 @@
  * | owner   | int32   | link set-up (then const)  | client index whose free ring it returns to|
  * | sentAt  | float64 | client                    | client hand-over time (ns, shared clock)  |
  * | queuedAt| float64 | arbiter                   | time the arbiter drained it (ns)          |
+ * | leaveAt | float64 | arbiter                   | scheduled departure on the link (ns)      |
  */
 import { InvalidOptionError } from '../errors.js';
 
@@ -53,7 +54,7 @@ export class FramePool {
     }
     return {
       umem: new SharedArrayBuffer(frames * frameSize + PAGE),
-      meta: new SharedArrayBuffer(frames * (4 + 4 + 4 + 8 + 8)),
+      meta: new SharedArrayBuffer(frames * (8 + 8 + 8 + 4 + 4 + 4)),
       frames,
       frameSize,
       umemOffset,
@@ -69,6 +70,7 @@ export class FramePool {
   readonly owner: Int32Array;
   readonly sentAt: Float64Array;
   readonly queuedAt: Float64Array;
+  readonly leaveAt: Float64Array;
   private readonly base: number;
 
   constructor(readonly layout: FramePoolLayout) {
@@ -80,9 +82,10 @@ export class FramePool {
     // Float64 columns first so they stay 8-byte aligned.
     this.sentAt = new Float64Array(layout.meta, 0, n);
     this.queuedAt = new Float64Array(layout.meta, 8 * n, n);
-    this.len = new Uint32Array(layout.meta, 16 * n, n);
-    this.cls = new Int32Array(layout.meta, 20 * n, n);
-    this.owner = new Int32Array(layout.meta, 24 * n, n);
+    this.leaveAt = new Float64Array(layout.meta, 16 * n, n);
+    this.len = new Uint32Array(layout.meta, 24 * n, n);
+    this.cls = new Int32Array(layout.meta, 28 * n, n);
+    this.owner = new Int32Array(layout.meta, 32 * n, n);
   }
 
   /** Byte offset of frame `f` in `bytes`. */

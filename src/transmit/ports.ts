@@ -1,0 +1,32 @@
+/**
+ * The table of transmit backends: the arbiter opens a link's port by the link's
+ * `backend` option. (Native AF_XDP / AF_PACKET ports join this table with the addon.)
+ */
+import { InvalidOptionError } from '../errors.js';
+import type { LinkOptions } from '../options.js';
+import type { FramePool } from '../shm/frame-pool.js';
+import { NullPort } from './null-port.js';
+import { PcapPort } from './pcap-port.js';
+import type { TxPort } from './port.js';
+
+/** Wall-clock time of shared-clock value t: `sec` seconds + (offsetNs + t) ns. */
+export interface WallClock {
+  sec: number;
+  offsetNs: number;
+}
+
+export const BACKENDS = ['null', 'pcap'] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+export function openPort(options: Required<LinkOptions>, pool: FramePool, capacity: number, wall: WallClock): TxPort {
+  switch (options.backend) {
+    case 'null':
+      return new NullPort(capacity);
+    case 'pcap':
+      try {
+        return new PcapPort(options.out, pool, wall, capacity);
+      } catch (e) {
+        throw new InvalidOptionError('out', `cannot write pcap file '${options.out}': ${(e as Error).message}`);
+      }
+  }
+}
