@@ -12,7 +12,7 @@
  * them), validates options on this thread so a bad value throws here, with a message
  * naming the field, before anything reaches the arbiter.
  */
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { findScheduler } from '../../schedulers/registry.js';
 import type { ClassParams } from '../../schedulers/types.js';
 import { ClientCounters, allocateClientCounters, CLIENT_STOP, type ClientChannel } from '../client.js';
@@ -84,11 +84,12 @@ export class ArbiterHost {
     this.pool = new FramePool(poolLayout);
     this.control = new Int32Array(controlBuffer);
     this.doorbell = new Doorbell(this.control, CTL_DOORBELL);
-    port.on('message', (r: Reply) => {
+    const dispatch = (r: Reply) => {
       const p = this.pending.get(r.seq);
       this.pending.delete(r.seq);
       p?.resolve(r);
-    });
+    };
+    port.on('message', dispatch);
     const fail = (e: Error) => {
       this.failure = e;
       for (const p of this.pending.values()) p.reject(e);
@@ -96,7 +97,10 @@ export class ArbiterHost {
     };
     worker.on('error', (e) => fail(new WorkerFailedError(`arbiter worker died: ${e.message}`)));
     worker.on('exit', (code) => {
-      if (!this.closed) fail(new WorkerFailedError(`arbiter worker exited with code ${code}`));
+      // The exit event may overtake replies still queued on the port (the stop reply
+      // among them): deliver those first, synchronously, then fail whatever is left.
+      for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) dispatch(m.message as Reply);
+      if (!this.closed || this.pending.size > 0) fail(new WorkerFailedError(`arbiter worker exited with code ${code}`));
     });
   }
 
@@ -150,11 +154,10 @@ export class ArbiterHost {
    */
   async close({ drain = true, timeoutMs = 5000 }: { drain?: boolean; timeoutMs?: number } = {}): Promise<LinkStats[]> {
     for (const l of this.links) l.stopClients();
-    const reply = await this.request({ op: 'stop', drain, timeoutMs });
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.closed = true;
-    await new Promise<void>((resolve) => {
-      this.worker.once('exit', () => resolve());
-    });
+    const reply = await this.request({ op: 'stop', drain, timeoutMs });
+    await exited;
     this.port.close();
     const snaps = reply.snapshots ?? [];
     return this.links.map((l, i) => l.statsFrom(snaps[i]!));
