@@ -10,6 +10,7 @@ import { InvalidOptionError } from './errors.js';
 import { maxMinFairShares } from './stats/fair-share.js';
 import type { LinkStats } from './stats/link-stats.js';
 import type { Backend } from './transmit/ports.js';
+import type { XdpMode } from './transmit/native-port.js';
 
 export interface DemoOptions {
   /** Run time in seconds. @default 3 */
@@ -35,6 +36,12 @@ export interface DemoOptions {
   backend?: Backend;
   /** pcap backend: file to write. @default '' */
   out?: string;
+  /** afxdp / afpacket backends: interface to transmit on. @default '' */
+  dev?: string;
+  /** afxdp: device queue. @default 0 */
+  queue?: number;
+  /** afxdp: copy | zerocopy | auto. @default 'auto' */
+  xdpMode?: XdpMode;
   /** Seconds of traffic before the measurement window opens (queues fill, threads start). @default 0.2 */
   warmup?: number;
 }
@@ -53,6 +60,9 @@ export const DEMO_DEFAULTS: Required<DemoOptions> = {
   warmup: 0.2,
   backend: 'null',
   out: '',
+  dev: '',
+  queue: 0,
+  xdpMode: 'auto',
 };
 
 export interface DemoClassResult {
@@ -96,6 +106,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       scheduler: o.scheduler,
       backend: o.backend,
       out: o.out,
+      dev: o.dev,
+      queue: o.queue,
+      xdpMode: o.xdpMode,
       maxClasses: o.weights.length,
       classes: o.weights.map((weight) => ({ weight, limitPackets: o.limit })),
     });

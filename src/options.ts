@@ -7,6 +7,7 @@ import { FRAME_SIZES } from './shm/frame-pool.js';
 import { findScheduler } from '../schedulers/registry.js';
 import type { ClassParams, RootParams } from '../schedulers/types.js';
 import { BACKENDS, type Backend } from './transmit/ports.js';
+import type { XdpMode } from './transmit/native-port.js';
 
 export interface ArbiterOptions {
   /** Frames in the shared pool (all links and clients draw from it). @default 16384 */
@@ -41,6 +42,12 @@ export interface LinkOptions {
   backend?: Backend;
   /** pcap backend: the file to write. @default '' (required with pcap) */
   out?: string;
+  /** afxdp / afpacket: the interface to transmit on. @default '' (required with them) */
+  dev?: string;
+  /** afxdp: the device queue to bind. @default 0 */
+  queue?: number;
+  /** afxdp: bind mode; `auto` tries zero-copy, then copy. @default 'auto' */
+  xdpMode?: XdpMode;
 }
 
 export const ARBITER_DEFAULTS: Required<ArbiterOptions> = {
@@ -59,6 +66,9 @@ export const LINK_DEFAULTS: Required<LinkOptions> = {
   classes: [],
   backend: 'null',
   out: '',
+  dev: '',
+  queue: 0,
+  xdpMode: 'auto',
 };
 
 /** Most rate accepted: 1 Pbit/s (far beyond any port, so it means "unpaced"). */
@@ -93,6 +103,13 @@ export function resolveLinkOptions(o: LinkOptions = {}): Required<LinkOptions> {
     throw new InvalidOptionError('backend', `unknown backend '${String(r.backend)}' (known: ${BACKENDS.join(', ')})`);
   }
   if (r.backend === 'pcap' && !r.out) throw new InvalidOptionError('out', 'the pcap backend needs a file to write (--out FILE)');
+  if ((r.backend === 'afxdp' || r.backend === 'afpacket') && !r.dev) {
+    throw new InvalidOptionError('dev', `the ${r.backend} backend needs an interface (--dev IF)`);
+  }
+  intIn('queue', r.queue, 0, 65535);
+  if (!['copy', 'zerocopy', 'auto'].includes(r.xdpMode)) {
+    throw new InvalidOptionError('xdpMode', `must be copy, zerocopy or auto, got '${r.xdpMode}'`);
+  }
   const seen = new Set<number>();
   r.classes = r.classes.map((c, i) => {
     const slot = c.slot ?? i;

@@ -31,6 +31,7 @@ import { Doorbell } from '../shm/doorbell.js';
 import { allocateLinkStats } from '../stats/layout.js';
 import { linkStatsFrom, type LinkStats } from '../stats/link-stats.js';
 import { workerUrl } from '../worker-url.js';
+import { tryNativeAddon } from '../transmit/native.js';
 import { CTL_DOORBELL, CTL_PENDING, CTL_WORDS, type Command, type LinkSnapshot, type Reply } from './control.js';
 
 export interface ConnectOptions {
@@ -47,7 +48,10 @@ function nextPow2(n: number): number {
 export class ArbiterHost {
   static async start(options: ArbiterOptions = {}): Promise<ArbiterHost> {
     const opts = resolveArbiterOptions(options);
-    const pool = FramePool.allocate(opts.poolFrames, opts.frameSize);
+    // Page-align the frame region when the addon can tell the address: it becomes the
+    // AF_XDP UMEM of any afxdp link.
+    const addon = tryNativeAddon();
+    const pool = FramePool.allocate(opts.poolFrames, opts.frameSize, addon ? (u8) => addon.pageOffset(u8) : undefined);
     const control = new SharedArrayBuffer(CTL_WORDS * 4);
     const epoch = newEpoch();
     const { port1, port2 } = new MessageChannel();

@@ -28,8 +28,11 @@ const FLAGS: Record<keyof DemoOptions, [flags: string, help: string, parse?: (v:
   limit: ['--limit <packets>', 'per-class queue limit', number('limit')],
   framesPerClient: ['--frames <n>', 'frames each client owns', number('frames')],
   seed: ['--seed <n>', 'generator seed', number('seed')],
-  backend: ['--backend <name>', 'transmit backend: null | pcap'],
+  backend: ['--backend <name>', 'transmit backend: null | pcap | afxdp | afpacket'],
   out: ['--out <file>', 'pcap backend: file to write'],
+  dev: ['--dev <if>', 'afxdp / afpacket: interface to transmit on'],
+  queue: ['--queue <n>', 'afxdp: device queue', number('queue')],
+  xdpMode: ['--xdp-mode <mode>', 'afxdp: copy | zerocopy | auto'],
   warmup: ['--warmup <seconds>', 'traffic before the measurement window opens', number('warmup')],
 };
 

@@ -42,18 +42,21 @@ export interface FramePoolLayout {
 }
 
 export class FramePool {
-  static allocate(frames: number, frameSize: number, umemOffset = 0): FramePoolLayout {
+  /**
+   * @param pageOffset Finds the offset of the first page-aligned byte of a buffer (the
+   * native addon knows the address); without it frame 0 is at offset 0.
+   */
+  static allocate(frames: number, frameSize: number, pageOffset?: (u8: Uint8Array) => number): FramePoolLayout {
     if (!Number.isInteger(frames) || frames < 1 || frames > 1 << 22) {
       throw new InvalidOptionError('poolFrames', `must be an integer in [1, 4194304], got ${frames}`);
     }
     if (!(FRAME_SIZES as readonly number[]).includes(frameSize)) {
       throw new InvalidOptionError('frameSize', `must be one of ${FRAME_SIZES.join(', ')}, got ${frameSize}`);
     }
-    if (!Number.isInteger(umemOffset) || umemOffset < 0 || umemOffset >= PAGE) {
-      throw new InvalidOptionError('umemOffset', `must be in [0, ${PAGE}), got ${umemOffset}`);
-    }
+    const umem = new SharedArrayBuffer(frames * frameSize + PAGE);
+    const umemOffset = pageOffset ? pageOffset(new Uint8Array(umem)) : 0;
     return {
-      umem: new SharedArrayBuffer(frames * frameSize + PAGE),
+      umem,
       meta: new SharedArrayBuffer(frames * (8 + 8 + 8 + 4 + 4 + 4)),
       frames,
       frameSize,

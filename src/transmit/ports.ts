@@ -1,10 +1,11 @@
 /**
  * The table of transmit backends: the arbiter opens a link's port by the link's
- * `backend` option. (Native AF_XDP / AF_PACKET ports join this table with the addon.)
+ * `backend` option.
  */
 import { InvalidOptionError } from '../errors.js';
 import type { LinkOptions } from '../options.js';
 import type { FramePool } from '../shm/frame-pool.js';
+import { NativePort } from './native-port.js';
 import { NullPort } from './null-port.js';
 import { PcapPort } from './pcap-port.js';
 import type { TxPort } from './port.js';
@@ -15,7 +16,7 @@ export interface WallClock {
   offsetNs: number;
 }
 
-export const BACKENDS = ['null', 'pcap'] as const;
+export const BACKENDS = ['null', 'pcap', 'afxdp', 'afpacket'] as const;
 export type Backend = (typeof BACKENDS)[number];
 
 export function openPort(options: Required<LinkOptions>, pool: FramePool, capacity: number, wall: WallClock): TxPort {
@@ -28,5 +29,8 @@ export function openPort(options: Required<LinkOptions>, pool: FramePool, capaci
       } catch (e) {
         throw new InvalidOptionError('out', `cannot write pcap file '${options.out}': ${(e as Error).message}`);
       }
+    case 'afxdp':
+    case 'afpacket':
+      return new NativePort({ backend: options.backend, dev: options.dev, queue: options.queue, xdpMode: options.xdpMode }, pool, capacity);
   }
 }

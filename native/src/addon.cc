@@ -1,0 +1,128 @@
+// pspat native addon: registers the transmit-port functions. Real work lives in
+// af_xdp.cc and af_packet.cc; validation, defaults and messages live in TypeScript
+// (src/transmit/native.ts). Every function returns a number: >= 0 on success, -errno on
+// failure. Ports are kept in a per-thread table (each worker loads its own instance).
+#include <napi.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "port.h"
+
+namespace {
+
+thread_local std::vector<TxPortNative*> ports;
+
+// Typed arrays here view SharedArrayBuffers, which napi_get_arraybuffer_info refuses;
+// napi_get_typedarray_info gives the element pointer directly.
+template <typename T>
+T* dataOf(const Napi::Value& v) {
+  void* data = nullptr;
+  napi_get_typedarray_info(v.Env(), v, nullptr, nullptr, &data, nullptr, nullptr);
+  return static_cast<T*>(data);
+}
+
+// pageOffset(u8): bytes to skip from the start of u8 to reach a 4096-aligned address.
+Napi::Value PageOffset(const Napi::CallbackInfo& info) {
+  auto addr = reinterpret_cast<uintptr_t>(dataOf<uint8_t>(info[0]));
+  return Napi::Number::New(info.Env(), double((4096 - addr % 4096) % 4096));
+}
+
+PortArrays arraysFrom(const Napi::CallbackInfo& info) {
+  // (umem u8 window, frameSize, lens u32, batch i32, done i32, status i32)
+  PortArrays a{};
+  auto umem = info[0].As<Napi::Uint8Array>();
+  a.umem = dataOf<uint8_t>(umem);
+  a.umemLen = umem.ByteLength();
+  a.frameSize = info[1].As<Napi::Number>().Uint32Value();
+  a.lens = dataOf<uint32_t>(info[2]);
+  a.batch = dataOf<int32_t>(info[3]);
+  a.done = dataOf<int32_t>(info[4]);
+  a.status = dataOf<int32_t>(info[5]);
+  a.batchCap = info[3].As<Napi::Int32Array>().ElementLength();
+  return a;
+}
+
+Napi::Value Register(Napi::Env env, TxPortNative* p, int err) {
+  if (!p) return Napi::Number::New(env, err);
+  ports.push_back(p);
+  return Napi::Number::New(env, double(ports.size() - 1));
+}
+
+// xdpOpen(umem, frameSize, lens, batch, done, status, ifindex, queue, mode, ringSize)
+//   → handle * 4 + boundMode, or -errno
+Napi::Value XdpOpen(const Napi::CallbackInfo& info) {
+  PortArrays a = arraysFrom(info);
+  int err = 0, bound = 0;
+  TxPortNative* p = openXdpPort(a, info[6].As<Napi::Number>().Int32Value(), info[7].As<Napi::Number>().Int32Value(),
+                                info[8].As<Napi::Number>().Int32Value(), info[9].As<Napi::Number>().Uint32Value(), &err, &bound);
+  if (!p) return Napi::Number::New(info.Env(), err);
+  ports.push_back(p);
+  return Napi::Number::New(info.Env(), double((ports.size() - 1) * 4 + bound));
+}
+
+// packetOpen(umem, frameSize, lens, batch, done, status, ifindex, ringFrames) → handle or -errno
+Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
+  PortArrays a = arraysFrom(info);
+  int err = 0;
+  TxPortNative* p = openPacketPort(a, info[6].As<Napi::Number>().Int32Value(), info[7].As<Napi::Number>().Uint32Value(), &err);
+  return Register(info.Env(), p, err);
+}
+
+TxPortNative* portOf(const Napi::CallbackInfo& info) {
+  uint32_t h = info[0].As<Napi::Number>().Uint32Value();
+  return h < ports.size() ? ports[h] : nullptr;
+}
+
+Napi::Value Submit(const Napi::CallbackInfo& info) {
+  TxPortNative* p = portOf(info);
+  return Napi::Number::New(info.Env(), p ? p->submit(info[1].As<Napi::Number>().Uint32Value()) : -9 /* EBADF */);
+}
+
+Napi::Value Reap(const Napi::CallbackInfo& info) {
+  TxPortNative* p = portOf(info);
+  return Napi::Number::New(info.Env(), p ? p->reap(info[1].As<Napi::Number>().Uint32Value()) : -9);
+}
+
+Napi::Value InFlight(const Napi::CallbackInfo& info) {
+  TxPortNative* p = portOf(info);
+  return Napi::Number::New(info.Env(), p ? p->inFlight() : 0);
+}
+
+// counters(handle, f64 out[4]): kicks, again, ringFull, txErrors
+Napi::Value Counters(const Napi::CallbackInfo& info) {
+  TxPortNative* p = portOf(info);
+  double* out = dataOf<double>(info[1]);
+  if (p) {
+    out[0] = p->counters.kicks;
+    out[1] = p->counters.again;
+    out[2] = p->counters.ringFull;
+    out[3] = p->counters.txErrors;
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  uint32_t h = info[0].As<Napi::Number>().Uint32Value();
+  if (h < ports.size() && ports[h]) {
+    delete ports[h];
+    ports[h] = nullptr;
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("pageOffset", Napi::Function::New(env, PageOffset));
+  exports.Set("xdpOpen", Napi::Function::New(env, XdpOpen));
+  exports.Set("packetOpen", Napi::Function::New(env, PacketOpen));
+  exports.Set("submit", Napi::Function::New(env, Submit));
+  exports.Set("reap", Napi::Function::New(env, Reap));
+  exports.Set("inFlight", Napi::Function::New(env, InFlight));
+  exports.Set("counters", Napi::Function::New(env, Counters));
+  exports.Set("close", Napi::Function::New(env, Close));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(pspat_native, Init)

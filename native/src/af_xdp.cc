@@ -1,0 +1,174 @@
+// AF_XDP transmit port over the kernel UAPI (linux/if_xdp.h) directly rather than
+// libxdp: TX needs only a UMEM registration, three mmapped rings and a bind, and the UAPI
+// keeps the addon free of a library dependency that Debian ships separately (libxdp is
+// not installed by default); the ring discipline follows libxdp's xsk.h (cached
+// opposite index, reserve/submit, peek/release).
+//
+// The UMEM is the frame pool itself (the page-aligned window of the SharedArrayBuffer),
+// so a frame a client wrote is transmitted without a copy: a TX descriptor is just the
+// frame's offset in the window and its length. Completions return those offsets.
+#include "port.h"
+
+#include <cerrno>
+#include <cstring>
+#include <initializer_list>
+#include <linux/if_link.h>
+#include <linux/if_xdp.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifndef SOL_XDP
+#define SOL_XDP 283
+#endif
+#ifndef AF_XDP
+#define AF_XDP 44
+#endif
+
+namespace {
+
+struct Ring {
+  uint32_t* producer = nullptr;
+  uint32_t* consumer = nullptr;
+  uint32_t* flags = nullptr;
+  void* descs = nullptr;
+  uint32_t size = 0;
+  uint32_t mask = 0;
+  void* map = nullptr;
+  size_t mapLen = 0;
+};
+
+int mapRing(int fd, const xdp_ring_offset& off, uint32_t size, size_t descSize, off_t pgoff, Ring* r) {
+  r->mapLen = off.desc + size * descSize;
+  r->map = mmap(nullptr, r->mapLen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, pgoff);
+  if (r->map == MAP_FAILED) { r->map = nullptr; return -errno; }
+  auto* base = static_cast<uint8_t*>(r->map);
+  r->producer = reinterpret_cast<uint32_t*>(base + off.producer);
+  r->consumer = reinterpret_cast<uint32_t*>(base + off.consumer);
+  r->flags = reinterpret_cast<uint32_t*>(base + off.flags);
+  r->descs = base + off.desc;
+  r->size = size;
+  r->mask = size - 1;
+  return 0;
+}
+
+class XdpPort : public TxPortNative {
+ public:
+  XdpPort(const PortArrays& a, int fd) : a_(a), fd_(fd) {}
+  ~XdpPort() override {
+    for (Ring* r : {&tx_, &cq_, &fq_}) if (r->map) munmap(r->map, r->mapLen);
+    close(fd_);
+  }
+
+  int submit(uint32_t count) override {
+    // Reserve: free TX slots, refreshing the cached consumer only when short.
+    uint32_t freeSlots = tx_.size - (txProd_ - txConsCached_);
+    if (freeSlots < count) {
+      txConsCached_ = __atomic_load_n(tx_.consumer, __ATOMIC_ACQUIRE);  // pairs with the kernel's consumer release
+      freeSlots = tx_.size - (txProd_ - txConsCached_);
+    }
+    uint32_t n = count < freeSlots ? count : freeSlots;
+    if (n < count) counters.ringFull++;
+    auto* descs = static_cast<xdp_desc*>(tx_.descs);
+    for (uint32_t i = 0; i < n; i++) {
+      int32_t f = a_.batch[i];
+      xdp_desc& d = descs[(txProd_ + i) & tx_.mask];
+      d.addr = uint64_t(f) * a_.frameSize;
+      d.len = a_.lens[f];
+      d.options = 0;
+    }
+    txProd_ += n;
+    __atomic_store_n(tx_.producer, txProd_, __ATOMIC_RELEASE);  // publishes the descriptors
+    inFlight_ += n;
+    if (n > 0 || inFlight_ > 0) kick();
+    return int(n);
+  }
+
+  int reap(uint32_t max) override {
+    uint32_t cons = *cq_.consumer;
+    uint32_t ready = __atomic_load_n(cq_.producer, __ATOMIC_ACQUIRE) - cons;  // pairs with the kernel's producer release
+    uint32_t n = ready < max ? ready : max;
+    if (n > a_.batchCap) n = a_.batchCap;
+    auto* addrs = static_cast<uint64_t*>(cq_.descs);
+    for (uint32_t i = 0; i < n; i++) {
+      a_.done[i] = int32_t(addrs[(cons + i) & cq_.mask] / a_.frameSize);
+      a_.status[i] = 0;
+    }
+    __atomic_store_n(cq_.consumer, cons + n, __ATOMIC_RELEASE);  // hands the slots back
+    inFlight_ -= n;
+    // Copy mode sends only on a kick: keep kicking while frames wait in the TX ring.
+    if (n == 0 && inFlight_ > 0) kick();
+    return int(n);
+  }
+
+  int inFlight() const override { return int(inFlight_); }
+
+  Ring tx_, cq_, fq_;
+
+ private:
+  void kick() {
+    if (!(__atomic_load_n(tx_.flags, __ATOMIC_ACQUIRE) & XDP_RING_NEED_WAKEUP)) return;
+    counters.kicks++;
+    if (sendto(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0) {
+      if (errno == EAGAIN || errno == EBUSY || errno == ENOBUFS) counters.again++;
+      else counters.txErrors++;
+    }
+  }
+
+  PortArrays a_;
+  int fd_;
+  uint32_t txProd_ = 0;
+  uint32_t txConsCached_ = 0;
+  uint32_t inFlight_ = 0;
+};
+
+}  // namespace
+
+// mode: 0 copy, 1 zero-copy, 2 auto (zero-copy, else copy). *boundMode says which bound.
+TxPortNative* openXdpPort(const PortArrays& a, int ifindex, int queue, int mode, uint32_t ringSize, int* err, int* boundMode) {
+  int fd = socket(AF_XDP, SOCK_RAW, 0);
+  if (fd < 0) { *err = -errno; return nullptr; }
+  auto* port = new XdpPort(a, fd);
+  auto fail = [&](int e) -> TxPortNative* {
+    *err = e;
+    delete port;
+    return nullptr;
+  };
+  xdp_umem_reg reg{};
+  reg.addr = reinterpret_cast<uint64_t>(a.umem);
+  reg.len = a.umemLen;
+  reg.chunk_size = a.frameSize;
+  reg.headroom = 0;
+  if (setsockopt(fd, SOL_XDP, XDP_UMEM_REG, &reg, sizeof reg) < 0) return fail(-errno);
+  uint32_t fillSize = 64;
+  if (setsockopt(fd, SOL_XDP, XDP_UMEM_FILL_RING, &fillSize, sizeof fillSize) < 0) return fail(-errno);
+  if (setsockopt(fd, SOL_XDP, XDP_UMEM_COMPLETION_RING, &ringSize, sizeof ringSize) < 0) return fail(-errno);
+  if (setsockopt(fd, SOL_XDP, XDP_TX_RING, &ringSize, sizeof ringSize) < 0) return fail(-errno);
+  xdp_mmap_offsets off{};
+  socklen_t optlen = sizeof off;
+  if (getsockopt(fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &optlen) < 0) return fail(-errno);
+  int e;
+  if ((e = mapRing(fd, off.tx, ringSize, sizeof(xdp_desc), XDP_PGOFF_TX_RING, &port->tx_)) < 0) return fail(e);
+  if ((e = mapRing(fd, off.cr, ringSize, sizeof(uint64_t), XDP_UMEM_PGOFF_COMPLETION_RING, &port->cq_)) < 0) return fail(e);
+  if ((e = mapRing(fd, off.fr, fillSize, sizeof(uint64_t), XDP_UMEM_PGOFF_FILL_RING, &port->fq_)) < 0) return fail(e);
+  sockaddr_xdp sxdp{};
+  sxdp.sxdp_family = AF_XDP;
+  sxdp.sxdp_ifindex = ifindex;
+  sxdp.sxdp_queue_id = queue;
+  const int tries[2] = {mode == 0 ? 0 : 1, mode == 2 ? 0 : -1};
+  for (int t : tries) {
+    if (t < 0) break;
+    sxdp.sxdp_flags = XDP_USE_NEED_WAKEUP | (t == 1 ? XDP_ZEROCOPY : XDP_COPY);
+    // A queue closed moments ago stays busy for tens of ms: retry EBUSY briefly.
+    for (int attempt = 0; attempt < 50; attempt++) {
+      if (bind(fd, reinterpret_cast<sockaddr*>(&sxdp), sizeof sxdp) == 0) {
+        *boundMode = t;
+        return port;
+      }
+      if (errno != EBUSY) break;
+      usleep(2000);
+    }
+    e = -errno;
+  }
+  return fail(e);
+}

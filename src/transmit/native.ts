@@ -1,0 +1,70 @@
+/**
+ * Loads the native addon (native/, built by `npm run build:native` during `npm ci`) and
+ * turns its -errno results into errors that say what to do. The addon is optional: when
+ * it is missing, the null and pcap backends still work and `nativeAddon()` says why the
+ * native ones do not.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { constants as osConstants } from 'node:os';
+import { PspatError } from '../errors.js';
+
+export interface NativeAddon {
+  pageOffset(u8: Uint8Array): number;
+  xdpOpen(umem: Uint8Array, frameSize: number, lens: Uint32Array, batch: Int32Array, done: Int32Array, status: Int32Array,
+    ifindex: number, queue: number, mode: number, ringSize: number): number;
+  packetOpen(umem: Uint8Array, frameSize: number, lens: Uint32Array, batch: Int32Array, done: Int32Array, status: Int32Array,
+    ifindex: number, ringFrames: number): number;
+  submit(handle: number, count: number): number;
+  reap(handle: number, max: number): number;
+  inFlight(handle: number): number;
+  counters(handle: number, out: Float64Array): void;
+  close(handle: number): void;
+}
+
+/** A native backend cannot be used; the message says why and what to do. */
+export class BackendUnavailableError extends PspatError {
+  constructor(message: string) {
+    super('ERR_PSPAT_BACKEND', message);
+  }
+}
+
+let cached: NativeAddon | Error | undefined;
+
+function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return dir;
+}
+
+/** The addon, or null when it was not built (`nativeUnavailableReason()` says why). */
+export function tryNativeAddon(): NativeAddon | null {
+  if (cached === undefined) {
+    const file = join(projectRoot(), 'native', 'build', 'Release', 'pspat_native.node');
+    try {
+      cached = createRequire(import.meta.url)(file) as NativeAddon;
+    } catch (e) {
+      cached = new Error(
+        existsSync(file)
+          ? `native addon failed to load: ${(e as Error).message}`
+          : 'native addon not built: install g++, make and python3, then run `npm run build:native`',
+      );
+    }
+  }
+  return cached instanceof Error ? null : cached;
+}
+
+export function nativeAddon(): NativeAddon {
+  const addon = tryNativeAddon();
+  if (addon === null) throw new BackendUnavailableError((cached as Error).message);
+  return addon;
+}
+
+const errnoNames = Object.fromEntries(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
+
+/** `-errno` → its name (EPERM, ENODEV, ...). */
+export function errnoName(negErrno: number): string {
+  return errnoNames[-negErrno] ?? `errno ${-negErrno}`;
+}
