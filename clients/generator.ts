@@ -10,7 +10,7 @@
  */
 import { Client } from '../src/client.js';
 import { Rng } from '../src/random.js';
-import { writeTestFrame } from './packet.js';
+import { fillPayload, writeTestFrame } from './packet.js';
 
 export interface GeneratorSpec {
   /** Class slots to send to, chosen uniformly per packet. */
@@ -23,6 +23,8 @@ export interface GeneratorSpec {
   seed: number;
   /** Frames taken and sent per batch. @default 32 */
   batch?: number;
+  /** Write the payload pattern (`fillPayload` in packet.ts) so a receiver can verify every byte. @default false */
+  fillPayload?: boolean;
 }
 
 export interface GeneratorResult {
@@ -56,6 +58,7 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
       const len = spec.minSize === spec.maxSize ? spec.minSize : rng.int(spec.minSize, spec.maxSize);
       const cls = classes[rng.nextU32() % classes.length];
       writeTestFrame(bytes, pool.offsetOf(f), len, client.id, cls, seq);
+      if (spec.fillPayload) fillPayload(bytes, pool.offsetOf(f), len, seq);
       if (!client.send(f, len, cls)) {
         refused++;
         break;

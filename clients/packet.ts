@@ -7,7 +7,8 @@
  *   14  IPv4: 20 bytes, proto UDP, header checksum filled in
  *   34  UDP: src port 10000 + class, dst port 9 (discard), checksum 0 (none)
  *   42  tag: client u16, class u16, sequence u32 (big-endian)
- *   50  payload (not written here: generators leave the frame's previous bytes)
+ *   50  payload: left as the frame's previous bytes, or `fillPayload`'s pattern
+ *       (byte i = (seq + i) & 0xff) when a receiver checks every byte
  */
 
 export const TAG_OFFSET = 42;
@@ -70,4 +71,15 @@ export function readTag(bytes: Uint8Array, off: number): PacketTag {
     cls: (bytes[t + 2] << 8) | bytes[t + 3],
     seq: ((bytes[t + 4] << 24) | (bytes[t + 5] << 16) | (bytes[t + 6] << 8) | bytes[t + 7]) >>> 0,
   };
+}
+
+/** Writes the verifiable payload pattern after the tag. */
+export function fillPayload(bytes: Uint8Array, off: number, len: number, seq: number): void {
+  for (let i = MIN_TEST_FRAME; i < len; i++) bytes[off + i] = (seq + i) & 0xff;
+}
+
+/** True when `frame` (a whole frame, from offset 0) carries the pattern for its tag. */
+export function payloadIntact(frame: Uint8Array, seq: number): boolean {
+  for (let i = MIN_TEST_FRAME; i < frame.length; i++) if (frame[i] !== ((seq + i) & 0xff)) return false;
+  return true;
 }
