@@ -42,6 +42,8 @@ export interface DemoOptions {
   queue?: number;
   /** afxdp: copy | zerocopy | auto. @default 'auto' */
   xdpMode?: XdpMode;
+  /** Transmit workers (0: inline in the arbiter). @default 0 */
+  txWorkers?: number;
   /** Seconds of traffic before the measurement window opens (queues fill, threads start). @default 0.2 */
   warmup?: number;
 }
@@ -63,6 +65,7 @@ export const DEMO_DEFAULTS: Required<DemoOptions> = {
   dev: '',
   queue: 0,
   xdpMode: 'auto',
+  txWorkers: 0,
 };
 
 export interface DemoClassResult {
@@ -109,6 +112,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       dev: o.dev,
       queue: o.queue,
       xdpMode: o.xdpMode,
+      txWorkers: o.txWorkers,
       maxClasses: o.weights.length,
       classes: o.weights.map((weight) => ({ weight, limitPackets: o.limit })),
     });

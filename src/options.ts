@@ -48,6 +48,11 @@ export interface LinkOptions {
   queue?: number;
   /** afxdp: bind mode; `auto` tries zero-copy, then copy. @default 'auto' */
   xdpMode?: XdpMode;
+  /**
+   * Transmit workers: 0 sends inline from the arbiter (right on small machines); 1 runs
+   * the afxdp / afpacket port on its own thread, fed by a ring. @default 0
+   */
+  txWorkers?: number;
 }
 
 export const ARBITER_DEFAULTS: Required<ArbiterOptions> = {
@@ -69,6 +74,7 @@ export const LINK_DEFAULTS: Required<LinkOptions> = {
   dev: '',
   queue: 0,
   xdpMode: 'auto',
+  txWorkers: 0,
 };
 
 /** Most rate accepted: 1 Pbit/s (far beyond any port, so it means "unpaced"). */
@@ -107,6 +113,11 @@ export function resolveLinkOptions(o: LinkOptions = {}): Required<LinkOptions> {
     throw new InvalidOptionError('dev', `the ${r.backend} backend needs an interface (--dev IF)`);
   }
   intIn('queue', r.queue, 0, 65535);
+  // TODO(multi-queue): M > 1 workers, one per device queue, need multi-queue devices to test.
+  intIn('txWorkers', r.txWorkers, 0, 1);
+  if (r.txWorkers > 0 && r.backend !== 'afxdp' && r.backend !== 'afpacket') {
+    throw new InvalidOptionError('txWorkers', `transmit workers run the afxdp and afpacket backends, not '${r.backend}'`);
+  }
   if (!['copy', 'zerocopy', 'auto'].includes(r.xdpMode)) {
     throw new InvalidOptionError('xdpMode', `must be copy, zerocopy or auto, got '${r.xdpMode}'`);
   }

@@ -54,8 +54,8 @@ describe.skipIf(skip || tryNativeAddon() === null)('native backends through a ve
   });
   afterAll(() => topo?.destroy());
 
-  for (const backend of ['afxdp', 'afpacket'] as const) {
-    it(`${backend}: every packet arrives once, intact, in DRR order (weights 1:3)`, async () => {
+  for (const [backend, txWorkers] of [['afxdp', 0], ['afpacket', 0], ['afxdp', 1], ['afpacket', 1]] as const) {
+    it(`${backend}, ${txWorkers ? 'a transmit worker' : 'inline'}: every packet arrives once, intact, in DRR order (weights 1:3)`, async () => {
       const perClient = 1500;
       const total = 2 * perClient;
       const sink = await startSink(topo.ns, total);
@@ -63,7 +63,7 @@ describe.skipIf(skip || tryNativeAddon() === null)('native backends through a ve
       // backlogged while the link drains them.
       host = await ArbiterHost.start({ poolFrames: total });
       const link = await host.addLink({
-        rate: 40e6, backend, dev: topo.dev, xdpMode: 'copy', maxClasses: 2,
+        rate: 40e6, backend, dev: topo.dev, xdpMode: 'copy', txWorkers, maxClasses: 2,
         classes: [{ weight: 1, limitPackets: 5000 }, { weight: 3, limitPackets: 5000 }],
       });
       fleet = await startGenerators(link, 2, (i) => ({

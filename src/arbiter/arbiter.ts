@@ -183,9 +183,17 @@ export class Arbiter {
     }
   }
 
-  /** Releases what the link's clock allows and submits it to the port. */
+  /**
+   * Releases what the link's clock allows and submits it to the port. Frames the port
+   * cannot take yet (its ring is full) stay in `txBatch` and go first next pass; nothing
+   * new is released meanwhile, so the port's backpressure holds the link clock back.
+   */
   private release(link: LinkState, now: number): number {
     const sched = link.scheduler;
+    if (link.txPending > 0) {
+      const moved = this.submitPending(link);
+      if (link.txPending > 0) return moved;
+    }
     if (sched.backlog === 0) {
       link.dry = true;
       return 0;
@@ -212,9 +220,18 @@ export class Arbiter {
     if (link.stats[LINK_FIRST_RELEASE_NS] === 0) link.stats[LINK_FIRST_RELEASE_NS] = now;
     link.stats[LINK_WIRE_BYTES] += wireBytes;
     link.stats[LINK_IDLE_NS] = link.linkIdle;
-    const accepted = link.port.submit(batch, n);
-    for (let i = accepted; i < n; i++) this.dropHeld(link, batch[i], CLASS_DROP_TX_ERROR);
+    link.txPending = n;
+    this.submitPending(link);
     return n;
+  }
+
+  /** Submits `txBatch[0..txPending)`, keeping what the port refused at the front. */
+  private submitPending(link: LinkState): number {
+    const n = link.txPending;
+    const accepted = link.port.submit(link.txBatch, n);
+    if (accepted > 0) link.txBatch.copyWithin(0, accepted, n);
+    link.txPending = n - accepted;
+    return accepted;
   }
 
   /** Collects finished frames from the port: counts them, records delay, recycles. */
@@ -276,7 +293,7 @@ export class Arbiter {
     let waitNs = Infinity;
     for (const link of this.links) {
       if (link === undefined) continue;
-      if (link.port.inFlight > 0) return; // completions are due: keep polling
+      if (link.port.inFlight > 0 || link.txPending > 0) return; // the port has work: keep polling
       if (link.scheduler.backlog > 0) waitNs = Math.min(waitNs, link.linkIdle - now);
     }
     if (this.stopping !== null) waitNs = Math.min(waitNs, this.stopping.deadline - now);
@@ -375,7 +392,7 @@ export class Arbiter {
     if (s.drain && now < s.deadline) {
       if (this.anyMailboxReady()) return false;
       for (const link of this.links) {
-        if (link !== undefined && (link.scheduler.backlog > 0 || link.port.inFlight > 0)) return false;
+        if (link !== undefined && (link.scheduler.backlog > 0 || link.port.inFlight > 0 || link.txPending > 0)) return false;
       }
     }
     const snapshots = this.links.map((l) => (l === undefined ? null : l.snapshot(now)));

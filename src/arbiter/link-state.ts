@@ -41,7 +41,9 @@ export class LinkState {
   linkIdle = 0;
   /** True after a pass that left the scheduler empty: the next arrival restarts the clock. */
   dry = true;
+  /** Released frames; the first `txPending` still wait for the port to accept them. */
   readonly txBatch: Int32Array;
+  txPending = 0;
   /** Queueing delay (drain → release) per class slot, created on a class's first release. */
   readonly queueDelay: (Histogram | null)[];
 
@@ -87,7 +89,7 @@ export class LinkState {
       stats: s.slice(),
       queueDelay: this.queueDelay.map((h) => (h === null ? null : h.data.slice(0, HISTOGRAM_WORDS))),
       mailboxFill: this.clients.map((c) => c.mailbox.fill()),
-      inFlight: this.port.inFlight,
+      inFlight: this.port.inFlight + this.txPending,
     };
   }
 }

@@ -33,6 +33,7 @@ const FLAGS: Record<keyof DemoOptions, [flags: string, help: string, parse?: (v:
   dev: ['--dev <if>', 'afxdp / afpacket: interface to transmit on'],
   queue: ['--queue <n>', 'afxdp: device queue', number('queue')],
   xdpMode: ['--xdp-mode <mode>', 'afxdp: copy | zerocopy | auto'],
+  txWorkers: ['--tx-workers <n>', 'transmit workers (0: transmit inline from the arbiter)', number('tx-workers')],
   warmup: ['--warmup <seconds>', 'traffic before the measurement window opens', number('warmup')],
 };
 

@@ -8,6 +8,7 @@ import type { FramePool } from '../shm/frame-pool.js';
 import { NativePort } from './native-port.js';
 import { NullPort } from './null-port.js';
 import { PcapPort } from './pcap-port.js';
+import { TxWorkerPort } from './tx-worker-port.js';
 import type { TxPort } from './port.js';
 
 /** Wall-clock time of shared-clock value t: `sec` seconds + (offsetNs + t) ns. */
@@ -30,7 +31,13 @@ export function openPort(options: Required<LinkOptions>, pool: FramePool, capaci
         throw new InvalidOptionError('out', `cannot write pcap file '${options.out}': ${(e as Error).message}`);
       }
     case 'afxdp':
-    case 'afpacket':
-      return new NativePort({ backend: options.backend, dev: options.dev, queue: options.queue, xdpMode: options.xdpMode }, pool, capacity);
+    case 'afpacket': {
+      const o = { backend: options.backend, dev: options.dev, queue: options.queue, xdpMode: options.xdpMode };
+      if (options.txWorkers === 0) return new NativePort(o, pool, capacity);
+      // Open once here so a bad device, mode or privilege fails addLink with its message,
+      // then hand the device to the transmit worker (bind retries the brief EBUSY).
+      new NativePort(o, pool, capacity).close();
+      return new TxWorkerPort(o, pool, capacity);
+    }
   }
 }

@@ -1,0 +1,15 @@
+/**
+ * Transmit worker entry: opens the native port on this thread and runs the loop.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { FramePool } from '../shm/frame-pool.js';
+import { SpscRing } from '../shm/spsc-ring.js';
+import { NativePort } from './native-port.js';
+import { runTransmitLoop } from './tx-loop.js';
+import type { TxWorkerStart } from './tx-worker-port.js';
+
+const start = workerData as TxWorkerStart;
+const port = new NativePort(start.port, new FramePool(start.pool), start.capacity);
+runTransmitLoop(port, new SpscRing(start.tx), new SpscRing(start.done), new Int32Array(start.stop), start.capacity);
+port.close();
+parentPort?.close();
