@@ -10,7 +10,8 @@ import { startGenerators, type GeneratorFleet } from '../clients/generators.js';
 import { ArbiterHost } from '../src/arbiter/host.js';
 import { workerUrl } from '../src/worker-url.js';
 import { tryNativeAddon } from '../src/transmit/native.js';
-import { createSinkTopology, skipWithoutNet, type SinkTopology } from './helpers/netns.js';
+import { createSinkTopology, type SinkTopology } from '../src/net/netns.js';
+import { skipWithoutNet } from './helpers/netns.js';
 
 const skip = skipWithoutNet();
 if (!skip && tryNativeAddon() === null && process.env.PSPAT_REQUIRE_NET === '1') {
@@ -92,5 +93,23 @@ describe.skipIf(skip || tryNativeAddon() === null)('native backends through a ve
     await expect(host.addLink({ backend: 'afxdp', dev: topo.dev, xdpMode: 'zerocopy' })).rejects.toThrow(
       `afxdp on ${topo.dev}: the driver cannot do zero-copy (EOPNOTSUPP); use --xdp-mode auto or copy`,
     );
+  });
+});
+
+describe.skipIf(skip || tryNativeAddon() === null)('pspat bench e2e', () => {
+  it('runs raw then pspat on its own namespace and reports both in the documented JSON shape', async () => {
+    const { execFile } = await import('node:child_process');
+    const bin = fileURLToPath(new URL('../bin/pspat.js', import.meta.url));
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [bin, 'bench', 'e2e', '--backend', 'afpacket', '--seconds', '0.5', '--json'], { timeout: 60_000 },
+        (err, out) => (err ? reject(err) : resolve(out))),
+    );
+    const r = JSON.parse(stdout);
+    expect(r.params).toMatchObject({ backend: 'afpacket', modes: ['raw', 'pspat'], seconds: 0.5 });
+    for (const m of ['raw', 'pspat']) {
+      expect(r.modes[m].sinkPackets).toBeGreaterThan(0);
+      expect(r.modes[m].mpps).toBeCloseTo(r.modes[m].sinkPackets / 0.5 / 1e6, 0);
+    }
+    expect(Object.keys(r.modes.pspat).sort()).toEqual(['dropped', 'gbps', 'mpps', 'sentPackets', 'sinkPackets']);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { PspatError } from '../errors.js';
+import { registerBench } from './bench-command.js';
 import { registerDemo } from './demo-command.js';
 
 export async function run(argv: string[]): Promise<number> {
@@ -13,6 +14,7 @@ export async function run(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerDemo(program);
+  registerBench(program);
   try {
     await program.parseAsync(argv);
     return 0;

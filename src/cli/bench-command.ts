@@ -1,0 +1,55 @@
+/**
+ * `pspat bench e2e`: raw backend vs the full pspat path on one veth (src/bench/e2e.ts);
+ * prints a table, or JSON with `--json`, and writes JSON with `--save FILE`.
+ */
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { E2E_DEFAULTS, runE2e, type E2eOptions } from '../bench/e2e.js';
+import { InvalidOptionError } from '../errors.js';
+import { renderTable } from './table.js';
+
+function int(field: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw new InvalidOptionError(field, `not an integer: '${v}'`);
+    return n;
+  };
+}
+
+export function registerBench(program: Command): void {
+  const bench = program.command('bench').description('benchmarks with a baseline in the same run');
+  bench
+    .command('e2e')
+    .description('packets per second at a sink namespace: the raw backend alone vs the full pspat path')
+    .option('--backend <name>', `afxdp | afpacket (default: ${E2E_DEFAULTS.backend})`)
+    .option('--modes <list>', 'raw,pspat', (v) => v.split(','))
+    .option('--clients <n>', `generator clients in pspat mode (default: ${E2E_DEFAULTS.clients})`, int('clients'))
+    .option('--classes <n>', `classes in pspat mode (default: ${E2E_DEFAULTS.classes})`, int('classes'))
+    .option('--scheduler <kind>', `scheduler in pspat mode (default: ${E2E_DEFAULTS.scheduler})`)
+    .option('--size <bytes>', `frame size (default: ${E2E_DEFAULTS.size})`, int('size'))
+    .option('--seconds <n>', `seconds per mode (default: ${E2E_DEFAULTS.seconds})`, Number)
+    .option('--xdp-mode <mode>', `AF_XDP bind mode (default: ${E2E_DEFAULTS.xdpMode})`)
+    .option('--tx-workers <n>', `transmit workers in pspat mode (default: ${E2E_DEFAULTS.txWorkers})`, int('tx-workers'))
+    .option('--json', 'print JSON instead of a table')
+    .option('--save <file>', 'also write the JSON to FILE')
+    .action(async (opts: E2eOptions & { json?: boolean; save?: string }) => {
+      const { json, save, ...o } = opts;
+      const r = await runE2e(o);
+      const text = JSON.stringify(r);
+      if (save) writeFileSync(save, `${text}\n`);
+      if (json) {
+        process.stdout.write(`${text}\n`);
+        return;
+      }
+      const p = r.params;
+      const raw = r.modes.raw?.mpps;
+      process.stdout.write(
+        `e2e: ${p.backend} (${p.xdpMode}) on veth, ${p.size} B frames, ${p.seconds}s per mode; ` +
+          `pspat: ${p.clients} clients, ${p.classes} classes, ${p.scheduler}, ${p.txWorkers} tx workers\n\n` +
+          renderTable(
+            ['mode', 'Mpps', 'Gbit/s', 'sink packets', 'vs raw'],
+            Object.entries(r.modes).map(([m, v]) => [m, v.mpps.toFixed(3), v.gbps.toFixed(3), v.sinkPackets, raw ? `${((v.mpps / raw) * 100).toFixed(0)}%` : '-']),
+          ) + '\n',
+      );
+    });
+}
