@@ -7,12 +7,13 @@
 import { startGenerators, validateSizes, type GeneratorFleet } from '../clients/generators.js';
 import { ArbiterHost } from './arbiter/host.js';
 import { InvalidOptionError } from './errors.js';
+import { TRANSMIT_DEFAULTS, transmitOptionsOf, type TransmitOptions } from './options.js';
 import { maxMinFairShares } from './stats/fair-share.js';
 import type { LinkStats } from './stats/link-stats.js';
 import type { Backend } from './transmit/ports.js';
-import type { XdpMode } from './transmit/native-port.js';
 
-export interface DemoOptions {
+/** The demo's own options, plus where it transmits (TransmitOptions, as for a link). */
+export interface DemoOptions extends TransmitOptions {
   /** Run time in seconds. @default 3 */
   seconds?: number;
   /** Link rate in bit/s. @default 1e9 */
@@ -32,18 +33,6 @@ export interface DemoOptions {
   framesPerClient?: number;
   /** Generator seed. @default 1 */
   seed?: number;
-  /** Transmit backend. @default 'null' */
-  backend?: Backend;
-  /** pcap backend: file to write. @default '' */
-  out?: string;
-  /** afxdp / afpacket backends: interface to transmit on. @default '' */
-  dev?: string;
-  /** afxdp: device queue. @default 0 */
-  queue?: number;
-  /** afxdp: copy | zerocopy | auto. @default 'auto' */
-  xdpMode?: XdpMode;
-  /** Transmit workers (0: inline in the arbiter). @default 0 */
-  txWorkers?: number;
   /** Seconds of traffic before the measurement window opens (queues fill, threads start). @default 0.2 */
   warmup?: number;
 }
@@ -60,12 +49,7 @@ export const DEMO_DEFAULTS: Required<DemoOptions> = {
   framesPerClient: 512,
   seed: 1,
   warmup: 0.2,
-  backend: 'null',
-  out: '',
-  dev: '',
-  queue: 0,
-  xdpMode: 'auto',
-  txWorkers: 0,
+  ...TRANSMIT_DEFAULTS,
 };
 
 export interface DemoClassResult {
@@ -107,12 +91,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const link = await host.addLink({
       rate: o.rate,
       scheduler: o.scheduler,
-      backend: o.backend,
-      out: o.out,
-      dev: o.dev,
-      queue: o.queue,
-      xdpMode: o.xdpMode,
-      txWorkers: o.txWorkers,
+      ...transmitOptionsOf(o),
       maxClasses: o.weights.length,
       classes: o.weights.map((weight) => ({ weight, limitPackets: o.limit })),
     });

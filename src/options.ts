@@ -27,18 +27,9 @@ export interface ClassSpec extends ClassParams {
   slot?: number;
 }
 
-export interface LinkOptions {
-  /** Link rate in bit/s; packets are paced to it including 24 B of framing each. @default 1e9 */
-  rate?: number;
-  /** Scheduler kind from the registry. @default 'drr' */
-  scheduler?: string;
-  /** Parameters of the scheduler itself (FIFO limits, DRR base quantum). @default {} */
-  schedulerParams?: RootParams;
-  /** Class slots this link can hold. @default 64 */
-  maxClasses?: number;
-  /** Classes created with the link. @default [] */
-  classes?: ClassSpec[];
-  /** Transmit backend: `null` (frames vanish) or `pcap` (frames go to the file `out`). @default 'null' */
+/** Where a link's released packets go. */
+export interface TransmitOptions {
+  /** Transmit backend: null, pcap (file `out`), afxdp or afpacket (device `dev`). @default 'null' */
   backend?: Backend;
   /** pcap backend: the file to write. @default '' (required with pcap) */
   out?: string;
@@ -55,6 +46,34 @@ export interface LinkOptions {
   txWorkers?: number;
 }
 
+export const TRANSMIT_DEFAULTS: Required<TransmitOptions> = {
+  backend: 'null',
+  out: '',
+  dev: '',
+  queue: 0,
+  xdpMode: 'auto',
+  txWorkers: 0,
+};
+
+/** The transmit fields of `o` (which may carry others). */
+export function transmitOptionsOf(o: Required<TransmitOptions>): Required<TransmitOptions> {
+  const { backend, out, dev, queue, xdpMode, txWorkers } = o;
+  return { backend, out, dev, queue, xdpMode, txWorkers };
+}
+
+export interface LinkOptions extends TransmitOptions {
+  /** Link rate in bit/s; packets are paced to it including 24 B of framing each. @default 1e9 */
+  rate?: number;
+  /** Scheduler kind from the registry. @default 'drr' */
+  scheduler?: string;
+  /** Parameters of the scheduler itself (FIFO limits, DRR base quantum). @default {} */
+  schedulerParams?: RootParams;
+  /** Class slots this link can hold. @default 64 */
+  maxClasses?: number;
+  /** Classes created with the link. @default [] */
+  classes?: ClassSpec[];
+}
+
 export const ARBITER_DEFAULTS: Required<ArbiterOptions> = {
   poolFrames: 16384,
   frameSize: 2048,
@@ -69,12 +88,7 @@ export const LINK_DEFAULTS: Required<LinkOptions> = {
   schedulerParams: {},
   maxClasses: 64,
   classes: [],
-  backend: 'null',
-  out: '',
-  dev: '',
-  queue: 0,
-  xdpMode: 'auto',
-  txWorkers: 0,
+  ...TRANSMIT_DEFAULTS,
 };
 
 /** Most rate accepted: 1 Pbit/s (far beyond any port, so it means "unpaced"). */
