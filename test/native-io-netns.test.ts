@@ -94,6 +94,20 @@ describe.skipIf(skip || tryNativeAddon() === null)('native backends through a ve
       `afxdp on ${topo.dev}: the driver cannot do zero-copy (EOPNOTSUPP); use --xdp-mode auto or copy`,
     );
   });
+
+  it('tells an unprivileged user what it needs, in one line, with exit status 1', async () => {
+    const { execFile } = await import('node:child_process');
+    const bin = fileURLToPath(new URL('../bin/pspat.js', import.meta.url));
+    for (const backend of ['afxdp', 'afpacket']) {
+      const r = await new Promise<{ code: number | null; stderr: string }>((resolve) =>
+        execFile('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, bin,
+          'demo', '--backend', backend, '--dev', topo.dev, '--seconds', '0.2'], (err, _out, stderr) =>
+          resolve({ code: err ? (err as { code: number }).code : 0, stderr })),
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`pspat: ${backend} on ${topo.dev}: permission denied (EPERM): needs CAP_NET_RAW and CAP_NET_ADMIN; run as root\n`);
+    }
+  });
 });
 
 describe.skipIf(skip || tryNativeAddon() === null)('pspat bench e2e', () => {
