@@ -40,8 +40,9 @@ export interface TransmitOptions {
   /** afxdp: bind mode; `auto` tries zero-copy, then copy. @default 'auto' */
   xdpMode?: XdpMode;
   /**
-   * Transmit workers: 0 sends inline from the arbiter (right on small machines); 1 runs
-   * the afxdp / afpacket port on its own thread, fed by a ring. @default 0
+   * Transmit workers: 0 sends inline from the arbiter (right on small machines); M ≥ 1
+   * runs M afxdp / afpacket ports on their own threads, worker i on queue `queue + i`, fed
+   * by rings from the arbiter. @default 0
    */
   txWorkers?: number;
 }
@@ -127,8 +128,7 @@ export function resolveLinkOptions(o: LinkOptions = {}): Required<LinkOptions> {
     throw new InvalidOptionError('dev', `the ${r.backend} backend needs an interface (--dev IF)`);
   }
   intIn('queue', r.queue, 0, 65535);
-  // TODO(multi-queue): M > 1 workers, one per device queue, need multi-queue devices to test.
-  intIn('txWorkers', r.txWorkers, 0, 1);
+  intIn('txWorkers', r.txWorkers, 0, 16);
   if (r.txWorkers > 0 && r.backend !== 'afxdp' && r.backend !== 'afpacket') {
     throw new InvalidOptionError('txWorkers', `transmit workers run the afxdp and afpacket backends, not '${r.backend}'`);
   }

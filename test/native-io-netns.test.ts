@@ -46,7 +46,7 @@ describe.skipIf(skip || tryNativeAddon() === null)('native backends through a ve
   let host: ArbiterHost | undefined;
   let fleet: GeneratorFleet | undefined;
   beforeAll(() => {
-    topo = createSinkTopology('io');
+    topo = createSinkTopology('io', true, 2);
   });
   afterEach(async () => {
     await fleet?.terminate();
@@ -55,8 +55,8 @@ describe.skipIf(skip || tryNativeAddon() === null)('native backends through a ve
   });
   afterAll(() => topo?.destroy());
 
-  for (const [backend, txWorkers] of [['afxdp', 0], ['afpacket', 0], ['afxdp', 1], ['afpacket', 1]] as const) {
-    it(`${backend}, ${txWorkers ? 'a transmit worker' : 'inline'}: every packet arrives once, intact, in DRR order (weights 1:3)`, async () => {
+  for (const [backend, txWorkers] of [['afxdp', 0], ['afpacket', 0], ['afxdp', 1], ['afpacket', 1], ['afxdp', 2], ['afpacket', 2]] as const) {
+    it(`${backend}, ${txWorkers} transmit workers: every packet arrives once, intact, in DRR order (weights 1:3)`, async () => {
       const perClient = 1500;
       const total = 2 * perClient;
       const sink = await startSink(topo.ns, total);

@@ -20,11 +20,12 @@ export interface SinkTopology {
 }
 
 /**
+ * @param queues TX/RX queues on each end (AF_XDP binds one transmit worker per queue).
  * @param withAddress Give the far end 10.77.0.2/24 so its stack accepts the test UDP
  * packets (functional tests); without it the far end counts and drops them cheaply
  * (benchmarks measure the sender, not the receiver's UDP stack).
  */
-export function createSinkTopology(tag: string, withAddress = true): SinkTopology {
+export function createSinkTopology(tag: string, withAddress = true, queues = 1): SinkTopology {
   const id = `${tag}${process.pid % 100000}`;
   const ns = `pspat-${id}`;
   const dev = `ps${id}`.slice(0, 15);
@@ -36,7 +37,8 @@ export function createSinkTopology(tag: string, withAddress = true): SinkTopolog
   destroy();
   try {
     ip('netns', 'add', ns);
-    ip('link', 'add', dev, 'type', 'veth', 'peer', 'name', peer, 'netns', ns);
+    const q = ['numtxqueues', String(queues), 'numrxqueues', String(queues)];
+    ip('link', 'add', dev, ...q, 'type', 'veth', 'peer', 'name', peer, ...q, 'netns', ns);
     ip('link', 'set', dev, 'up');
     ip('-n', ns, 'link', 'set', peer, 'address', '02:00:00:00:00:02', 'up');
     ip('-n', ns, 'link', 'set', 'lo', 'up');

@@ -8,6 +8,7 @@ import type { FramePool } from '../shm/frame-pool.js';
 import { NativePort } from './native-port.js';
 import { NullPort } from './null-port.js';
 import { PcapPort } from './pcap-port.js';
+import { SpreadPort } from './spread-port.js';
 import { TxWorkerPort } from './tx-worker-port.js';
 import type { TxPort } from './port.js';
 
@@ -34,10 +35,13 @@ export function openPort(options: Required<LinkOptions>, pool: FramePool, capaci
     case 'afpacket': {
       const o = { backend: options.backend, dev: options.dev, queue: options.queue, xdpMode: options.xdpMode };
       if (options.txWorkers === 0) return new NativePort(o, pool, capacity);
-      // Open once here so a bad device, mode or privilege fails addLink with its message,
-      // then hand the device to the transmit worker (bind retries the brief EBUSY).
-      new NativePort(o, pool, capacity).close();
-      return new TxWorkerPort(o, pool, capacity);
+      // Worker i owns queue `queue + i` (AF_XDP binds one socket per queue). Each port is
+      // opened once here so a bad device, queue, mode or privilege fails addLink with its
+      // message; then the worker opens it for real (bind retries the brief EBUSY).
+      const workers = Array.from({ length: options.txWorkers }, (_, i) => ({ ...o, queue: o.queue + i }));
+      for (const w of workers) new NativePort(w, pool, capacity).close();
+      const ports = workers.map((w) => new TxWorkerPort(w, pool, capacity));
+      return ports.length === 1 ? ports[0] : new SpreadPort(ports, capacity);
     }
   }
 }
