@@ -91,6 +91,17 @@ describe('SPSC ring', () => {
     );
   });
 
+  it('reads nothing from a producer index that went backwards or past a full ring', () => {
+    const buffer = SpscRing.allocate(8);
+    const ring = new SpscRing(buffer);
+    const ctl = new Int32Array(buffer);
+    for (const tail of [-1, 9, 2 ** 31 - 1]) {
+      Atomics.store(ctl, 0, tail);
+      expect(ring.peek(4)).toBe(0);
+      expect(ring.consIndex()).toBe(0);
+    }
+  });
+
   it('rejects a size that is not a power of two', () => {
     expect(() => SpscRing.allocate(100)).toThrow(/ring size: must be a power of two/);
   });

@@ -90,6 +90,11 @@ export class SpscRing {
       // Acquires the consumer's release; pairs with the store in `release`.
       this.consCached = Atomics.load(this.ctl, CONS_HEAD);
       free = this.size - ((this.prodLocal - this.consCached) | 0);
+      // A head outside [tail - size, tail] is corruption by the other side: take nothing.
+      if (free < 0 || free > this.size) {
+        this.consCached = (this.prodLocal - this.size) | 0; // "full" until a sane head
+        return 0;
+      }
     }
     return free < n ? free : n;
   }
@@ -127,6 +132,12 @@ export class SpscRing {
       // Acquires the producer's slot writes; pairs with the store in `submit`.
       this.prodCached = Atomics.load(this.ctl, PROD_TAIL);
       ready = (this.prodCached - this.consLocal) | 0;
+      // A tail behind the head or over a full ring ahead is a buggy (or hostile)
+      // producer: read nothing rather than walk the index backwards or past the slots.
+      if (ready < 0 || ready > this.size) {
+        this.prodCached = this.consLocal; // "empty" until a sane tail
+        return 0;
+      }
     }
     return ready < n ? ready : n;
   }
