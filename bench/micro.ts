@@ -1,8 +1,8 @@
 /**
  * Micro benchmarks (tinybench), each next to its baseline in the same run:
  *   - mailbox: ns per descriptor through an SPSC ring, batches of 256 vs one at a time;
- *   - schedulers: ns per enqueue+dequeue pair for DRR at 1, 64, 4096 classes, FIFO as the
- *     floor;
+ *   - schedulers: ns per enqueue+dequeue pair for every registered scheduler at 1, 64 and
+ *     4096 classes, FIFO as the floor;
  *   - arbiter: the demo's release rate (Mpps) with pacing far above what the machine can
  *     do, 4 generator clients, DRR vs FIFO.
  * Prints tables and writes JSON (default runs/bench-micro.json; `--out FILE`).
@@ -12,7 +12,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Bench } from 'tinybench';
-import { findScheduler } from '../schedulers/registry.js';
+import { findScheduler, schedulerKinds } from '../schedulers/registry.js';
 import { renderTable } from '../src/cli/table.js';
 import { runDemo } from '../src/demo.js';
 import { Rng } from '../src/random.js';
@@ -23,6 +23,7 @@ function arg(name: string, def: string): string {
   return i > 0 ? process.argv[i + 1] : def;
 }
 const out = arg('out', 'runs/bench-micro.json');
+const SCHEDULERS = schedulerKinds().map((k) => k.kind);
 const seconds = Number(arg('seconds', '3'));
 
 /** Mean time of one task iteration in ns (tinybench reports milliseconds). */
@@ -56,7 +57,7 @@ async function schedulerBench(): Promise<Record<string, Record<number, number>>>
   const pairs = 100_000;
   const results: Record<string, Record<number, number>> = {};
   const bench = new Bench({ time: 500 });
-  for (const kind of ['fifo', 'drr']) {
+  for (const kind of SCHEDULERS) {
     results[kind] = {};
     for (const classes of [1, 64, 4096]) {
       const poolFrames = classes * 4 + 1024;
@@ -99,8 +100,10 @@ console.log('\nmailbox (SPSC ring), ns per descriptor pushed and popped');
 console.log(renderTable(['publication', 'ns/desc', 'vs batch 1'], Object.entries(ring).map(([k, v]) => [k, v.toFixed(2), `${(ring['batch 1'] / v).toFixed(1)}×`])));
 
 const sched = await schedulerBench();
-console.log('\nschedulers, ns per enqueue+dequeue pair');
-console.log(renderTable(['classes', 'fifo', 'drr', 'drr/fifo'], [1, 64, 4096].map((c) => [c, sched.fifo[c].toFixed(1), sched.drr[c].toFixed(1), (sched.drr[c] / sched.fifo[c]).toFixed(2)])));
+console.log('\nschedulers, ns per enqueue+dequeue pair (× = vs fifo, the baseline)');
+console.log(renderTable(['classes', ...SCHEDULERS], [1, 64, 4096].map((c) => [
+  c, ...SCHEDULERS.map((k) => (k === 'fifo' ? sched.fifo[c].toFixed(1) : `${sched[k][c].toFixed(1)} (${(sched[k][c] / sched.fifo[c]).toFixed(2)}×)`)),
+])));
 
 const arb = await arbiterBench();
 console.log(`\narbiter, null backend, 4 generator clients, 64 B, unpaced, ${seconds}s each`);

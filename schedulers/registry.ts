@@ -4,9 +4,10 @@
 import { InvalidOptionError } from '../src/errors.js';
 import { drr } from './drr.js';
 import { fifo } from './fifo.js';
+import { wf2q } from './wf2q.js';
 import type { SchedulerKind } from './types.js';
 
-const KINDS: readonly SchedulerKind[] = [fifo, drr];
+const KINDS: readonly SchedulerKind[] = [fifo, drr, wf2q];
 
 export function schedulerKinds(): readonly SchedulerKind[] {
   return KINDS;

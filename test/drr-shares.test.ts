@@ -1,21 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../src/random.js';
 import { DROP_QUEUE_LIMIT } from '../schedulers/types.js';
-import { Harness } from './helpers/sched-harness.js';
-
-/** Keeps every class backlogged with random 64–1500 B packets; returns bytes served per class. */
-function saturate(h: Harness, classes: number, packets: number, seed: number): number[] {
-  const rng = new Rng(seed);
-  const served = new Array(classes).fill(0);
-  for (let c = 0; c < classes; c++) for (let i = 0; i < 8; i++) h.offer(c, rng.int(64, 1500));
-  for (let i = 0; i < packets; i++) {
-    const f = h.take();
-    const c = h.cls[f];
-    served[c] += h.len[f];
-    h.offer(c, rng.int(64, 1500)); // refill the class just served: always backlogged
-  }
-  return served;
-}
+import { Harness, saturate } from './helpers/sched-harness.js';
 
 describe('DRR', () => {
   it('splits bytes 1:2:3:4 within 1% over 200k mixed-size packets', () => {

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { runDemo, DEMO_DEFAULTS, type DemoOptions, type DemoResult } from '../demo.js';
 import { InvalidOptionError } from '../errors.js';
 import { parseRate } from '../units.js';
+import { schedulerKinds } from '../../schedulers/registry.js';
 import { formatNs, renderTable } from './table.js';
 
 function number(field: string) {
@@ -21,7 +22,7 @@ const FLAGS: Record<keyof DemoOptions, [flags: string, help: string, parse?: (v:
   seconds: ['--seconds <n>', 'run time in seconds', number('seconds')],
   rate: ['--rate <rate>', "link rate in tc units (e.g. 1gbit, 100mbit) or bit/s", (v) => parseRate(v, 'rate')],
   clients: ['--clients <n>', 'generator client workers', number('clients')],
-  scheduler: ['--scheduler <kind>', 'scheduler: fifo | drr'],
+  scheduler: ['--scheduler <kind>', `scheduler: ${schedulerKinds().map((k) => k.kind).join(' | ')}`],
   weights: ['--weights <list>', 'class weights, comma separated', (v) => v.split(',').map(number('weights'))],
   minSize: ['--min-size <bytes>', 'smallest packet', number('min-size')],
   maxSize: ['--max-size <bytes>', 'largest packet', number('max-size')],

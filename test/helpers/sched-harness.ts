@@ -1,5 +1,6 @@
 /** A scheduler over a private frame table, for unit and property tests. */
 import { findScheduler } from '../../schedulers/registry.js';
+import { Rng } from '../../src/random.js';
 import type { RootParams, Scheduler } from '../../schedulers/types.js';
 
 export class Harness {
@@ -35,4 +36,18 @@ export class Harness {
   recycle = (f: number): void => {
     this.free.push(f);
   };
+}
+
+/** Keeps every class backlogged with random 64–1500 B packets; returns bytes served per class. */
+export function saturate(h: Harness, classes: number, packets: number, seed: number): number[] {
+  const rng = new Rng(seed);
+  const served = new Array(classes).fill(0);
+  for (let c = 0; c < classes; c++) for (let i = 0; i < 8; i++) h.offer(c, rng.int(64, 1500));
+  for (let i = 0; i < packets; i++) {
+    const f = h.take();
+    const c = h.cls[f];
+    served[c] += h.len[f];
+    h.offer(c, rng.int(64, 1500)); // refill the class just served: always backlogged
+  }
+  return served;
 }
