@@ -13,6 +13,17 @@
 import { InvalidOptionError } from '../src/errors.js';
 import type { ClassParams, FrameTable } from './types.js';
 
+/** Validates an integer class or scheduler parameter, naming it in the error. */
+export function intParam(field: string, value: number, lo: number, hi: number, unit = ''): number {
+  if (!Number.isInteger(value) || value < lo || value > hi) {
+    throw new InvalidOptionError(field, `must be an integer in [${lo}, ${hi}]${unit}, got ${value}`);
+  }
+  return value;
+}
+
+/** Largest queue limit, in packets or bytes (tc's limits are u32). */
+export const MAX_LIMIT = 2 ** 32 - 1;
+
 /** tc's default queue length (txqueuelen) for a leaf FIFO. */
 export const DEFAULT_LIMIT_PACKETS = 1000;
 
@@ -41,14 +52,8 @@ export class ClassQueues {
 
   /** Sets a class's limits from its parameters (validated: positive integers). */
   setLimits(slot: number, params: ClassParams): void {
-    const lp = params.limitPackets ?? DEFAULT_LIMIT_PACKETS;
-    if (!Number.isInteger(lp) || lp < 1) {
-      throw new InvalidOptionError('limitPackets', `must be an integer ≥ 1, got ${lp}`);
-    }
-    const lb = params.limitBytes ?? Infinity;
-    if (lb !== Infinity && (!Number.isInteger(lb) || lb < 1)) {
-      throw new InvalidOptionError('limitBytes', `must be an integer ≥ 1, got ${lb}`);
-    }
+    const lp = intParam('limitPackets', params.limitPackets ?? DEFAULT_LIMIT_PACKETS, 1, MAX_LIMIT);
+    const lb = params.limitBytes === undefined ? Infinity : intParam('limitBytes', params.limitBytes, 1, MAX_LIMIT, ' bytes');
     this.limitPackets[slot] = lp;
     this.limitBytes[slot] = lb;
   }

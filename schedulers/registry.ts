@@ -4,10 +4,11 @@
 import { InvalidOptionError } from '../src/errors.js';
 import { drr } from './drr.js';
 import { fifo } from './fifo.js';
+import { prio } from './prio.js';
 import { wf2q } from './wf2q.js';
 import type { SchedulerKind } from './types.js';
 
-const KINDS: readonly SchedulerKind[] = [fifo, drr, wf2q];
+const KINDS: readonly SchedulerKind[] = [fifo, drr, wf2q, prio];
 
 export function schedulerKinds(): readonly SchedulerKind[] {
   return KINDS;

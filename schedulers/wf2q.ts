@@ -23,27 +23,16 @@
  * Layout (per class slot): weight φ, S and F (bytes / weight, doubles: exact to 2^53),
  * leaf queues in class-queues.ts.
  */
-import { InvalidOptionError } from '../src/errors.js';
-import { ClassQueues, ClassSet } from './class-queues.js';
+import { intParam } from './class-queues.js';
+import { ClassfulScheduler } from './classful.js';
 import { IndexedHeap } from './indexed-heap.js';
-import {
-  DROP_NO_CLASS,
-  DROP_QUEUE_LIMIT,
-  ENQUEUED,
-  type ClassParams,
-  type Scheduler,
-  type SchedulerContext,
-  type SchedulerKind,
-  type Verdict,
-} from './types.js';
+import type { ClassParams, SchedulerContext, SchedulerKind } from './types.js';
 
 /** Largest weight accepted (the kernel's QFQ caps weights far lower; WF2Q+ needs no cap). */
 export const WF2Q_MAX_WEIGHT = 2 ** 31 - 1;
 
-class Wf2qScheduler implements Scheduler {
+class Wf2qScheduler extends ClassfulScheduler {
   readonly kind = 'wf2q';
-  private readonly queues: ClassQueues;
-  private readonly classes: ClassSet;
   private readonly weight: Float64Array;
   private readonly start: Float64Array;
   private readonly finish: Float64Array;
@@ -53,34 +42,19 @@ class Wf2qScheduler implements Scheduler {
   private readonly waiting: IndexedHeap;
   private vtime = 0;
   private weightSum = 0;
-  private queued = 0;
-  private peeked = -1;
-  private readonly len: Uint32Array;
-  private readonly cls: Int32Array;
 
-  constructor(private readonly ctx: SchedulerContext) {
+  constructor(ctx: SchedulerContext) {
+    super(ctx);
     const m = ctx.maxClasses;
-    this.queues = new ClassQueues(ctx.frames, ctx.poolFrames, m);
-    this.classes = new ClassSet(m);
     this.weight = new Float64Array(m);
     this.start = new Float64Array(m);
     this.finish = new Float64Array(m);
     this.eligible = new IndexedHeap(m);
     this.waiting = new IndexedHeap(m);
-    this.len = ctx.frames.len;
-    this.cls = ctx.frames.cls;
-  }
-
-  get backlog(): number {
-    return this.queued;
   }
 
   private weightOf(params: ClassParams): number {
-    const w = params.weight ?? 1;
-    if (!Number.isInteger(w) || w < 1 || w > WF2Q_MAX_WEIGHT) {
-      throw new InvalidOptionError('weight', `must be an integer in [1, ${WF2Q_MAX_WEIGHT}], got ${w}`);
-    }
-    return w;
+    return intParam('weight', params.weight ?? 1, 1, WF2Q_MAX_WEIGHT);
   }
 
   addClass(slot: number, params: ClassParams): void {
@@ -102,40 +76,22 @@ class Wf2qScheduler implements Scheduler {
     this.weight[slot] = w;
   }
 
-  deleteClass(slot: number, evict: (frame: number) => void): void {
-    this.classes.checkExists(slot);
-    if (this.peeked >= 0 && this.cls[this.peeked] === slot) {
-      evict(this.peeked);
-      this.peeked = -1;
-      this.queued--;
-    }
-    this.queued -= this.queues.packets[slot];
-    this.queues.flush(slot, evict);
+  override deleteClass(slot: number, evict: (frame: number) => void): void {
+    super.deleteClass(slot, evict);
+    this.weightSum -= this.weight[slot];
+  }
+
+  protected forget(slot: number): void {
     if (this.eligible.has(slot)) this.eligible.remove(slot);
     if (this.waiting.has(slot)) this.waiting.remove(slot);
-    this.weightSum -= this.weight[slot];
-    this.classes.remove(slot);
   }
 
-  hasClass(slot: number): boolean {
-    return this.classes.has(slot);
-  }
-
-  enqueue(frame: number): Verdict {
-    const slot = this.cls[frame];
-    if (!this.classes.has(slot)) return DROP_NO_CLASS;
-    const len = this.len[frame];
-    if (this.queues.wouldOverflow(slot, len)) return DROP_QUEUE_LIMIT;
-    const wasEmpty = this.queues.isEmpty(slot);
-    this.queues.append(slot, frame);
-    this.queued++;
-    if (wasEmpty) {
-      const s = this.finish[slot] > this.vtime ? this.finish[slot] : this.vtime;
-      this.start[slot] = s;
-      this.finish[slot] = s + len / this.weight[slot];
-      this.schedule(slot);
-    }
-    return ENQUEUED;
+  /** A packet reached an empty class: tag it from its last finish or from now (V). */
+  protected activate(slot: number): void {
+    const s = this.finish[slot] > this.vtime ? this.finish[slot] : this.vtime;
+    this.start[slot] = s;
+    this.finish[slot] = s + this.len[this.queues.head[slot]] / this.weight[slot];
+    this.schedule(slot);
   }
 
   /** Puts backlogged class `slot` in the heap its start tag says. */
@@ -144,24 +100,7 @@ class Wf2qScheduler implements Scheduler {
     else this.waiting.push(slot, this.start[slot]);
   }
 
-  dequeue(): number {
-    if (this.peeked >= 0) {
-      const f = this.peeked;
-      this.peeked = -1;
-      this.queued--;
-      return f;
-    }
-    const f = this.serve();
-    if (f >= 0) this.queued--;
-    return f;
-  }
-
-  peek(): number {
-    if (this.peeked < 0) this.peeked = this.serve();
-    return this.peeked;
-  }
-
-  private serve(): number {
+  protected serve(): number {
     if (this.eligible.size === 0) {
       if (this.waiting.size === 0) return -1;
       // Nothing eligible: jump V to the smallest start tag (the max(…, min S) term).
@@ -193,25 +132,6 @@ class Wf2qScheduler implements Scheduler {
     }
   }
 
-  backlogPackets(slot: number): number {
-    return this.queues.packets[slot] + (this.peeked >= 0 && this.cls[this.peeked] === slot ? 1 : 0);
-  }
-
-  backlogBytes(slot: number): number {
-    return this.queues.bytes[slot] + (this.peeked >= 0 && this.cls[this.peeked] === slot ? this.len[this.peeked] : 0);
-  }
-
-  reset(evict: (frame: number) => void): void {
-    if (this.peeked >= 0) evict(this.peeked);
-    this.peeked = -1;
-    for (let c = 0; c < this.ctx.maxClasses; c++) {
-      if (!this.classes.has(c)) continue;
-      this.queues.flush(c, evict);
-      if (this.eligible.has(c)) this.eligible.remove(c);
-      if (this.waiting.has(c)) this.waiting.remove(c);
-    }
-    this.queued = 0;
-  }
 }
 
 export const wf2q: SchedulerKind = {

@@ -93,7 +93,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       scheduler: o.scheduler,
       ...transmitOptionsOf(o),
       maxClasses: o.weights.length,
-      classes: o.weights.map((weight) => ({ weight, limitPackets: o.limit })),
+      // Under prio, class i is band i (class 0 first); the weights then only label rows.
+      classes: o.weights.map((weight, band) => ({ weight, band, limitPackets: o.limit })),
     });
     const classes = o.weights.map((_, i) => i);
     fleet = await startGenerators(
@@ -137,29 +138,42 @@ function windowOf(before: LinkStats, after: LinkStats) {
 }
 
 /**
+ * What each class should have sent of `sent` bytes, given what it offered:
+ *   fifo   serves in arrival order: in proportion to what was offered;
+ *   prio   class i is band i: each band takes what it offered from what the higher
+ *          bands left;
+ *   others (fair queueing) the weighted max-min fair split: by weight on a saturated
+ *          link, by demand when the link keeps up.
+ */
+function expectedBytes(scheduler: string, offered: number[], weights: number[], sent: number): number[] {
+  const offeredTotal = offered.reduce((a, b) => a + b, 0);
+  if (scheduler === 'fifo') return offered.map((b) => (offeredTotal > 0 ? (b / offeredTotal) * sent : 0));
+  if (scheduler === 'prio') {
+    let left = sent;
+    return offered.map((b) => {
+      const got = Math.min(b, left);
+      left -= got;
+      return got;
+    });
+  }
+  return maxMinFairShares(offered, weights, sent);
+}
+
+/**
  * Shares, rates and drops come from the measurement window; delay percentiles from the
  * whole run; totals from the final accounting after the arbiter stopped (exact).
  */
 function summarize(o: Required<DemoOptions>, before: LinkStats, after: LinkStats, final: LinkStats): DemoResult {
   const win = windowOf(before, after);
   const sentBytes = win.reduce((a, c) => a + c.sentBytes, 0);
-  const offeredBytes = win.reduce((a, c) => a + c.offeredBytes, 0);
-  // FIFO serves in arrival order: a class's expected share is its share of what was
-  // offered. A fair-queueing scheduler should give the weighted max-min fair split of
-  // what was sent (by weight on a saturated link, by demand when the link keeps up).
-  const fifo = o.scheduler === 'fifo';
-  const fair = maxMinFairShares(
-    win.map((c) => c.offeredBytes),
-    win.map((c) => o.weights[c.slot]),
-    sentBytes,
-  );
+  const expected = expectedBytes(o.scheduler, win.map((c) => c.offeredBytes), win.map((c) => o.weights[c.slot]), sentBytes);
   const classes = win.map((c, i) => ({
     id: c.slot,
     weight: o.weights[c.slot],
     packets: c.sentPackets,
     bytes: c.sentBytes,
     share: sentBytes > 0 ? c.sentBytes / sentBytes : 0,
-    expectedShare: sentBytes === 0 ? 0 : fifo ? c.offeredBytes / offeredBytes : fair[i] / sentBytes,
+    expectedShare: sentBytes === 0 ? 0 : expected[i] / sentBytes,
     drops: c.droppedPackets,
     delayNs: { p50: c.queueDelay?.quantile(0.5) ?? 0, p99: c.queueDelay?.quantile(0.99) ?? 0 },
   }));

@@ -45,8 +45,8 @@ describe('DRR', () => {
   it('rejects weight 0, quantum 0 and limit 0 with the field named', () => {
     const h = new Harness('drr', 8, 2);
     expect(() => h.sched.addClass(0, { weight: 0 })).toThrow('weight: must be an integer in [1, 2147483647], got 0');
-    expect(() => h.sched.addClass(0, { quantum: 0 })).toThrow('quantum: must be an integer ≥ 1 byte, got 0');
-    expect(() => h.sched.addClass(0, { limitPackets: 0 })).toThrow('limitPackets: must be an integer ≥ 1, got 0');
+    expect(() => h.sched.addClass(0, { quantum: 0 })).toThrow('quantum: must be an integer in [1, 4294967295] bytes, got 0');
+    expect(() => h.sched.addClass(0, { limitPackets: 0 })).toThrow('limitPackets: must be an integer in [1, 4294967295], got 0');
     expect(h.sched.hasClass(0)).toBe(false);
   });
 });

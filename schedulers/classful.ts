@@ -1,0 +1,110 @@
+/**
+ * What every classful scheduler with per-class leaf FIFOs shares (DRR, WF2Q+, prio): the
+ * leaf queues and their limits, the class table, the backlog count, peek by
+ * dequeue-and-hold, and the enqueue / dequeue / delete skeleton. A subclass supplies only
+ * its algorithm: what happens when a class becomes backlogged (`activate`), which frame
+ * goes next (`serve`), and how a class leaves its scheduling state (`forget`).
+ *
+ * Invariant subclasses rely on: `activate(c)` is called exactly when class c's queue goes
+ * from empty to non-empty, and `serve` only pops from non-empty queues.
+ */
+import { ClassQueues, ClassSet } from './class-queues.js';
+import { PeekCache } from './peek-cache.js';
+import {
+  DROP_NO_CLASS,
+  DROP_QUEUE_LIMIT,
+  ENQUEUED,
+  type ClassParams,
+  type Scheduler,
+  type SchedulerContext,
+  type Verdict,
+} from './types.js';
+
+export abstract class ClassfulScheduler implements Scheduler {
+  abstract readonly kind: string;
+  protected readonly queues: ClassQueues;
+  protected readonly classes: ClassSet;
+  protected readonly len: Uint32Array;
+  protected readonly cls: Int32Array;
+  private readonly peeked: PeekCache;
+  private queued = 0;
+
+  constructor(protected readonly ctx: SchedulerContext) {
+    this.queues = new ClassQueues(ctx.frames, ctx.poolFrames, ctx.maxClasses);
+    this.classes = new ClassSet(ctx.maxClasses);
+    this.len = ctx.frames.len;
+    this.cls = ctx.frames.cls;
+    this.peeked = new PeekCache(ctx.frames);
+  }
+
+  abstract addClass(slot: number, params: ClassParams): void;
+  abstract changeClass(slot: number, params: ClassParams): void;
+  /** Class `slot`'s queue just went from empty to non-empty. */
+  protected abstract activate(slot: number): void;
+  /** Pops the next frame to send off its class queue, or returns -1. */
+  protected abstract serve(): number;
+  /** Class `slot` (queue already flushed) leaves the scheduling state. */
+  protected abstract forget(slot: number): void;
+
+  get backlog(): number {
+    return this.queued;
+  }
+
+  hasClass(slot: number): boolean {
+    return this.classes.has(slot);
+  }
+
+  enqueue(frame: number): Verdict {
+    const slot = this.cls[frame];
+    if (!this.classes.has(slot)) return DROP_NO_CLASS;
+    if (this.queues.wouldOverflow(slot, this.len[frame])) return DROP_QUEUE_LIMIT;
+    const wasEmpty = this.queues.isEmpty(slot);
+    this.queues.append(slot, frame);
+    this.queued++;
+    if (wasEmpty) this.activate(slot);
+    return ENQUEUED;
+  }
+
+  dequeue(): number {
+    const held = this.peeked.take();
+    const f = held >= 0 ? held : this.serve();
+    if (f >= 0) this.queued--;
+    return f;
+  }
+
+  peek(): number {
+    if (this.peeked.frame < 0) this.peeked.frame = this.serve();
+    return this.peeked.frame;
+  }
+
+  backlogPackets(slot: number): number {
+    return this.queues.packets[slot] + this.peeked.packets(slot);
+  }
+
+  backlogBytes(slot: number): number {
+    return this.queues.bytes[slot] + this.peeked.bytes(slot);
+  }
+
+  deleteClass(slot: number, evict: (frame: number) => void): void {
+    this.classes.checkExists(slot);
+    if (this.peeked.packets(slot) === 1) {
+      evict(this.peeked.take());
+      this.queued--;
+    }
+    this.queued -= this.queues.packets[slot];
+    this.queues.flush(slot, evict);
+    this.forget(slot);
+    this.classes.remove(slot);
+  }
+
+  reset(evict: (frame: number) => void): void {
+    const held = this.peeked.take();
+    if (held >= 0) evict(held);
+    for (let c = 0; c < this.ctx.maxClasses; c++) {
+      if (!this.classes.has(c)) continue;
+      this.queues.flush(c, evict);
+      this.forget(c);
+    }
+    this.queued = 0;
+  }
+}
