@@ -1,8 +1,8 @@
 /**
  * Micro benchmarks (tinybench), each next to its baseline in the same run:
  *   - mailbox: ns per descriptor through an SPSC ring, batches of 256 vs one at a time;
- *   - schedulers: ns per enqueue+dequeue pair for every registered scheduler at 1, 64 and
- *     4096 classes, FIFO as the floor;
+ *   - schedulers: ns per enqueue+dequeue pair for every registered scheduler at 1, 64, 4096
+ *     and 65536 classes, FIFO as the floor;
  *   - arbiter: the demo's release rate (Mpps) with pacing far above what the machine can
  *     do, 4 generator clients, DRR vs FIFO.
  * Prints tables and writes JSON (default runs/bench-micro.json; `--out FILE`).
@@ -24,6 +24,7 @@ function arg(name: string, def: string): string {
 }
 const out = arg('out', 'runs/bench-micro.json');
 const SCHEDULERS = schedulerKinds().map((k) => k.kind);
+const CLASS_COUNTS = [1, 64, 4096, 65536];
 const seconds = Number(arg('seconds', '3'));
 
 /** Mean time of one task iteration in ns (tinybench reports milliseconds). */
@@ -59,7 +60,7 @@ async function schedulerBench(): Promise<Record<string, Record<number, number>>>
   const bench = new Bench({ time: 500 });
   for (const kind of SCHEDULERS) {
     results[kind] = {};
-    for (const classes of [1, 64, 4096]) {
+    for (const classes of CLASS_COUNTS) {
       const poolFrames = classes * 4 + 1024;
       const len = new Uint32Array(poolFrames);
       const cls = new Int32Array(poolFrames);
@@ -101,7 +102,7 @@ console.log(renderTable(['publication', 'ns/desc', 'vs batch 1'], Object.entries
 
 const sched = await schedulerBench();
 console.log('\nschedulers, ns per enqueue+dequeue pair (× = vs fifo, the baseline)');
-console.log(renderTable(['classes', ...SCHEDULERS], [1, 64, 4096].map((c) => [
+console.log(renderTable(['classes', ...SCHEDULERS], CLASS_COUNTS.map((c) => [
   c, ...SCHEDULERS.map((k) => (k === 'fifo' ? sched.fifo[c].toFixed(1) : `${sched[k][c].toFixed(1)} (${(sched[k][c] / sched.fifo[c]).toFixed(2)}×)`)),
 ])));
 

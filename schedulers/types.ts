@@ -39,6 +39,8 @@ export interface ClassParams {
   weight?: number;
   /** DRR quantum in bytes; overrides weight × base quantum. */
   quantum?: number;
+  /** QFQ: the class's largest packet L_i in bytes (sets its group). @default 2048 */
+  maxpkt?: number;
   /** prio: the class's band, 0 = highest priority. @default 0 */
   band?: number;
   /** Queue limit in packets. @default 1000 (tc's txqueuelen) */
