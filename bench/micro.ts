@@ -12,6 +12,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Bench } from 'tinybench';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { findScheduler, schedulerKinds } from '../schedulers/registry.js';
 import { renderTable } from '../src/cli/table.js';
 import { runDemo } from '../src/demo.js';
@@ -54,35 +55,45 @@ async function ringBench(): Promise<Record<string, number>> {
   return results;
 }
 
-async function schedulerBench(): Promise<Record<string, Record<number, number>>> {
+/** ns per enqueue+dequeue pair of one scheduler kind at each class count. */
+async function schedulerKindBench(kind: string): Promise<Record<number, number>> {
   const pairs = 100_000;
-  const results: Record<string, Record<number, number>> = {};
   const bench = new Bench({ time: 500 });
-  for (const kind of SCHEDULERS) {
-    results[kind] = {};
-    for (const classes of CLASS_COUNTS) {
-      const poolFrames = classes * 4 + 1024;
-      const len = new Uint32Array(poolFrames);
-      const cls = new Int32Array(poolFrames);
-      const sched = findScheduler(kind).create({ frames: { len, cls }, poolFrames, maxClasses: classes });
-      const rng = new Rng(classes);
-      for (let c = 0; c < classes; c++) sched.addClass(c, { weight: 1 + (c % 4), limitPackets: 1e6 });
-      // Two packets per class are queued in steady state; each pair re-enqueues the frame
-      // just dequeued, so every class stays backlogged.
-      for (let f = 0; f < 2 * classes; f++) {
-        len[f] = rng.int(64, 1500);
-        cls[f] = f % classes;
-        sched.enqueue(f);
-      }
-      bench.add(`${kind}/${classes}`, () => {
-        for (let i = 0; i < pairs; i++) sched.enqueue(sched.dequeue());
-      });
+  for (const classes of CLASS_COUNTS) {
+    const poolFrames = classes * 4 + 1024;
+    const len = new Uint32Array(poolFrames);
+    const cls = new Int32Array(poolFrames);
+    const sched = findScheduler(kind).create({ frames: { len, cls }, poolFrames, maxClasses: classes });
+    const rng = new Rng(classes);
+    for (let c = 0; c < classes; c++) sched.addClass(c, { weight: 1 + (c % 4), limitPackets: 1e6 });
+    // Two packets per class are queued in steady state; each pair re-enqueues the frame
+    // just dequeued, so every class stays backlogged.
+    for (let f = 0; f < 2 * classes; f++) {
+      len[f] = rng.int(64, 1500);
+      cls[f] = f % classes;
+      sched.enqueue(f);
     }
+    bench.add(String(classes), () => {
+      for (let i = 0; i < pairs; i++) sched.enqueue(sched.dequeue());
+    });
   }
   await bench.run();
-  for (const t of bench.tasks) {
-    const [kind, classes] = t.name.split('/');
-    results[kind][Number(classes)] = meanNs(t) / pairs;
+  return Object.fromEntries(bench.tasks.map((t) => [Number(t.name), meanNs(t) / pairs]));
+}
+
+/**
+ * Each scheduler kind runs in its own worker thread: an arbiter runs one kind, so its JIT
+ * sees one class shape; measuring all kinds in one isolate would make the shared base
+ * class's call sites polymorphic and slow every kind down.
+ */
+async function schedulerBench(): Promise<Record<string, Record<number, number>>> {
+  const results: Record<string, Record<number, number>> = {};
+  for (const kind of SCHEDULERS) {
+    const w = new Worker(new URL(import.meta.url), { workerData: { schedulerKind: kind }, argv: process.argv.slice(2) });
+    results[kind] = await new Promise((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
   }
   return results;
 }
@@ -94,6 +105,11 @@ async function arbiterBench(): Promise<Record<string, number>> {
     results[scheduler] = r.mpps;
   }
   return results;
+}
+
+if (!isMainThread) {
+  parentPort!.postMessage(await schedulerKindBench((workerData as { schedulerKind: string }).schedulerKind));
+  process.exit(0);
 }
 
 const ring = await ringBench();
