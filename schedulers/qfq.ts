@@ -163,10 +163,15 @@ class QfqScheduler extends ClassfulScheduler {
     return [intParam('weight', w, 1, QFQ_MAX_WEIGHT), intParam('maxpkt', l, QFQ_MIN_LMAX, QFQ_MAX_LMAX, ' bytes')];
   }
 
-  private setWeightSum(wsum: number): void {
+  /** Throws unless `wsum` is a sum of weights QFQ can take; call before changing anything. */
+  private checkWeightSum(wsum: number): number {
     if (wsum > QFQ_MAX_WSUM) {
       throw new RangeError(`weight: the sum of all class weights would be ${wsum}, above QFQ's limit ${QFQ_MAX_WSUM}`);
     }
+    return wsum;
+  }
+
+  private setWeightSum(wsum: number): void {
     this.wsum = wsum;
     this.iwsum = wsum > 0 ? Math.floor(ONE_FP / wsum) : 0;
   }
@@ -174,8 +179,9 @@ class QfqScheduler extends ClassfulScheduler {
   addClass(slot: number, params: ClassParams): void {
     this.classes.checkNew(slot);
     const [w, l] = this.paramsOf(params, slot, true);
+    const wsum = this.checkWeightSum(this.wsum + w);
     this.queues.setLimits(slot, params);
-    this.setWeightSum(this.wsum + w);
+    this.setWeightSum(wsum);
     this.setShape(slot, w, l);
     this.S[slot] = this.F[slot] = this.V;
     this.classes.add(slot);
@@ -184,12 +190,13 @@ class QfqScheduler extends ClassfulScheduler {
   changeClass(slot: number, params: ClassParams): void {
     this.classes.checkExists(slot);
     const [w, l] = this.paramsOf(params, slot, false);
-    const limits = this.queues.limitsWith(slot, params);
-    this.queues.setLimits(slot, limits);
-    this.setWeightSum(this.wsum - this.weight[slot] + w);
+    const wsum = this.checkWeightSum(this.wsum - this.weight[slot] + w);
+    this.queues.setLimits(slot, this.queues.limitsWith(slot, params));
+    this.setWeightSum(wsum);
     if (w === this.weight[slot] && l === this.lmax[slot]) return;
-    // A backlogged class changes group: take it out and file it again (as [2] does).
-    const backlogged = !this.queues.isEmpty(slot) && this.inBucket(slot);
+    // A backlogged class (filed in a bucket exactly while its queue is non-empty) changes
+    // group: take it out and file it again (as [2] does).
+    const backlogged = this.inBucket(slot);
     if (backlogged) this.deactivate(slot);
     this.setShape(slot, w, l);
     if (backlogged) {
@@ -201,7 +208,6 @@ class QfqScheduler extends ClassfulScheduler {
   override deleteClass(slot: number, evict: (frame: number) => void): void {
     super.deleteClass(slot, evict);
     this.setWeightSum(this.wsum - this.weight[slot]);
-    this.weight[slot] = 0;
   }
 
   private setShape(slot: number, w: number, l: number): void {
@@ -237,10 +243,15 @@ class QfqScheduler extends ClassfulScheduler {
     } else if (this.sets[ER] === 0 && gt(roundedS, this.V)) {
       this.V = roundedS; // nothing eligible anywhere: jump V (no idle credit)
     }
-    this.gS[g] = roundedS;
-    this.gF[g] = add(roundedS, 2 * unit);
+    this.setGroupStart(g, roundedS);
     this.sets[this.groupState(g)] |= 1 << g;
     this.bucketInsert(g, c, roundedS);
+  }
+
+  /** S_g = the rounded start of the group's front class; F_g = S_g + 2 slots. */
+  private setGroupStart(g: number, roundedS: number): void {
+    this.gS[g] = roundedS;
+    this.gF[g] = add(roundedS, 2 * SLOT_UNIT[g]);
   }
 
   /** [2] qfq_update_start: S = F unless F is stale (behind V, or too far ahead of it). */
@@ -289,8 +300,7 @@ class QfqScheduler extends ClassfulScheduler {
       } else {
         const roundedS = roundDown(this.S[next], unit);
         if (this.gS[g] !== roundedS) {
-          this.gS[g] = roundedS;
-          this.gF[g] = add(roundedS, 2 * unit);
+          this.setGroupStart(g, roundedS);
           this.sets[ER] &= ~(1 << g);
           this.sets[this.groupState(g)] |= 1 << g;
         }
@@ -420,11 +430,7 @@ class QfqScheduler extends ClassfulScheduler {
     for (let s = 0; s < 4; s++) this.sets[s] &= ~(1 << g);
     const next = this.slotScan(g);
     if (next >= 0) {
-      const roundedS = roundDown(this.S[next], SLOT_UNIT[g]);
-      if (roundedS !== this.gS[g]) {
-        this.gS[g] = roundedS;
-        this.gF[g] = add(roundedS, 2 * SLOT_UNIT[g]);
-      }
+      this.setGroupStart(g, roundDown(this.S[next], SLOT_UNIT[g]));
       this.sets[this.groupState(g)] |= 1 << g;
     }
     this.unblockGroups(g, this.gF[g]);

@@ -4,10 +4,10 @@
  * arbiter schedules and paces them at the link rate on the null backend; the result is
  * a per-class account of shares, drops and queueing delay.
  */
-import { startGenerators, validateSizes, type GeneratorFleet } from '../clients/generators.js';
-import { ArbiterHost } from './arbiter/host.js';
+import { validateSizes } from '../clients/generators.js';
+import { saturateLink } from '../clients/saturate-link.js';
 import { InvalidOptionError } from './errors.js';
-import { TRANSMIT_DEFAULTS, transmitOptionsOf, type TransmitOptions } from './options.js';
+import { ARBITER_DEFAULTS, TRANSMIT_DEFAULTS, transmitOptionsOf, withDefaults, type TransmitOptions } from './options.js';
 import { maxMinFairShares } from './stats/fair-share.js';
 import type { LinkStats } from './stats/link-stats.js';
 import type { Backend } from './transmit/ports.js';
@@ -77,49 +77,31 @@ export interface DemoResult {
 }
 
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
-  const o = { ...DEMO_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
+  const o = withDefaults(DEMO_DEFAULTS, options);
   if (!(o.seconds > 0 && o.seconds <= 3600)) throw new InvalidOptionError('seconds', `must be in (0, 3600], got ${o.seconds}`);
   if (!(o.warmup >= 0 && o.warmup <= 60)) throw new InvalidOptionError('warmup', `must be in [0, 60] seconds, got ${o.warmup}`);
   if (!Number.isInteger(o.clients) || o.clients < 1 || o.clients > 256) {
     throw new InvalidOptionError('clients', `must be an integer in [1, 256], got ${o.clients}`);
   }
   if (o.weights.length === 0) throw new InvalidOptionError('weights', 'at least one class is needed');
-  const host = await ArbiterHost.start({ poolFrames: o.clients * o.framesPerClient });
-  let fleet: GeneratorFleet | undefined;
-  try {
-    validateSizes(o.minSize, o.maxSize, host.pool.frameSize);
-    const link = await host.addLink({
+  validateSizes(o.minSize, o.maxSize, ARBITER_DEFAULTS.frameSize);
+  const classes = o.weights.map((_, i) => i);
+  const { before, after, final } = await saturateLink({
+    link: {
       rate: o.rate,
       scheduler: o.scheduler,
       ...transmitOptionsOf(o),
       maxClasses: o.weights.length,
       // Under prio, class i is band i (class 0 first); the weights then only label rows.
       classes: o.weights.map((weight, band) => ({ weight, band, limitPackets: o.limit })),
-    });
-    const classes = o.weights.map((_, i) => i);
-    fleet = await startGenerators(
-      link,
-      o.clients,
-      (i) => ({ classes, minSize: o.minSize, maxSize: o.maxSize, packets: Infinity, seed: o.seed + i }),
-      o.framesPerClient,
-    );
-    await fleet.started;
-    await sleep(o.warmup * 1000);
-    const before = await link.stats();
-    await sleep(o.seconds * 1000);
-    const after = await link.stats();
-    await fleet.stop();
-    const [final] = await host.close({ drain: false });
-    return summarize(o, before, after, final);
-  } catch (e) {
-    await fleet?.terminate();
-    await host.terminate();
-    throw e;
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+    },
+    clients: o.clients,
+    framesPerClient: o.framesPerClient,
+    spec: (i) => ({ classes, minSize: o.minSize, maxSize: o.maxSize, packets: Infinity, seed: o.seed + i }),
+    warmupMs: o.warmup * 1000,
+    windowMs: o.seconds * 1000,
+  });
+  return summarize(o, before, after, final);
 }
 
 /** Per-class figures over the measurement window (before → after). */

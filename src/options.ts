@@ -6,8 +6,8 @@ import { InvalidOptionError } from './errors.js';
 import { FRAME_SIZES } from './shm/frame-pool.js';
 import { findScheduler } from '../schedulers/registry.js';
 import type { ClassParams, RootParams } from '../schedulers/types.js';
-import { BACKENDS, type Backend } from './transmit/ports.js';
-import type { XdpMode } from './transmit/native-port.js';
+import { BACKENDS, isNativeBackend, type Backend } from './transmit/ports.js';
+import { isXdpMode, type XdpMode } from './transmit/native-port.js';
 
 export interface ArbiterOptions {
   /** Frames in the shared pool (all links and clients draw from it). @default 16384 */
@@ -102,7 +102,7 @@ function intIn(field: string, v: number, lo: number, hi: number): void {
 }
 
 export function resolveArbiterOptions(o: ArbiterOptions = {}): Required<ArbiterOptions> {
-  const r = { ...ARBITER_DEFAULTS, ...stripUndefined(o) };
+  const r = withDefaults(ARBITER_DEFAULTS, o);
   intIn('poolFrames', r.poolFrames, 1, 1 << 22);
   if (!(FRAME_SIZES as readonly number[]).includes(r.frameSize)) {
     throw new InvalidOptionError('frameSize', `must be one of ${FRAME_SIZES.join(', ')}, got ${r.frameSize}`);
@@ -114,7 +114,7 @@ export function resolveArbiterOptions(o: ArbiterOptions = {}): Required<ArbiterO
 }
 
 export function resolveLinkOptions(o: LinkOptions = {}): Required<LinkOptions> {
-  const r = { ...LINK_DEFAULTS, ...stripUndefined(o) };
+  const r = withDefaults(LINK_DEFAULTS, o);
   if (typeof r.rate !== 'number' || !Number.isFinite(r.rate) || r.rate <= 0 || r.rate > MAX_RATE) {
     throw new InvalidOptionError('rate', `must be a positive number of bit/s up to ${MAX_RATE}, got ${r.rate}`);
   }
@@ -124,15 +124,15 @@ export function resolveLinkOptions(o: LinkOptions = {}): Required<LinkOptions> {
     throw new InvalidOptionError('backend', `unknown backend '${String(r.backend)}' (known: ${BACKENDS.join(', ')})`);
   }
   if (r.backend === 'pcap' && !r.out) throw new InvalidOptionError('out', 'the pcap backend needs a file to write (--out FILE)');
-  if ((r.backend === 'afxdp' || r.backend === 'afpacket') && !r.dev) {
+  if (isNativeBackend(r.backend) && !r.dev) {
     throw new InvalidOptionError('dev', `the ${r.backend} backend needs an interface (--dev IF)`);
   }
   intIn('queue', r.queue, 0, 65535);
   intIn('txWorkers', r.txWorkers, 0, 16);
-  if (r.txWorkers > 0 && r.backend !== 'afxdp' && r.backend !== 'afpacket') {
+  if (r.txWorkers > 0 && !isNativeBackend(r.backend)) {
     throw new InvalidOptionError('txWorkers', `transmit workers run the afxdp and afpacket backends, not '${r.backend}'`);
   }
-  if (!['copy', 'zerocopy', 'auto'].includes(r.xdpMode)) {
+  if (!isXdpMode(r.xdpMode)) {
     throw new InvalidOptionError('xdpMode', `must be copy, zerocopy or auto, got '${r.xdpMode}'`);
   }
   const seen = new Set<number>();
@@ -146,6 +146,7 @@ export function resolveLinkOptions(o: LinkOptions = {}): Required<LinkOptions> {
   return r;
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+/** `defaults` overridden by the fields of `o` that are set (undefined means "default"). */
+export function withDefaults<T extends object>(defaults: Required<T>, o: T): Required<T> {
+  return { ...defaults, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) };
 }

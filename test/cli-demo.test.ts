@@ -1,19 +1,7 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { pspat as run } from './helpers/cli.js';
 
-const exec = promisify(execFile);
-const PSPAT = new URL('../bin/pspat.js', import.meta.url).pathname;
-
-async function pspat(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec('node', [PSPAT, ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const pspat = (...args: string[]) => run(args);
 
 describe('pspat demo', () => {
   it('prints one JSON object with the documented shape; DRR shares within 2% of 1:2:3:4', async () => {

@@ -3,22 +3,16 @@ import { DROP_QUEUE_LIMIT } from '../schedulers/types.js';
 import { Harness, saturate } from './helpers/sched-harness.js';
 
 describe('DRR', () => {
-  it('splits bytes 1:2:3:4 within 1% over 200k mixed-size packets', () => {
-    const weights = [1, 2, 3, 4];
-    const h = new Harness('drr', 1024, 4);
-    weights.forEach((w, c) => h.sched.addClass(c, { weight: w }));
-    const served = saturate(h, 4, 200_000, 11);
+  it.each([
+    ['1:2:3:4 by weight', [1, 2, 3, 4].map((weight) => ({ weight })), [1, 2, 3, 4], 200_000, 11],
+    ['1:10:100 by quantum', [1500, 15000, 150000].map((quantum) => ({ quantum })), [1, 10, 100], 300_000, 5],
+  ] as const)('splits bytes %s within 1% over ≥200k mixed-size packets', (_, params, ratio, packets, seed) => {
+    const h = new Harness('drr', 1024, params.length);
+    params.forEach((p, c) => h.sched.addClass(c, p));
+    const served = saturate(h, params.length, packets, seed);
     const total = served.reduce((a, b) => a + b, 0);
-    weights.forEach((w, c) => expect(Math.abs(served[c] / total - w / 10) / (w / 10)).toBeLessThan(0.01));
-  });
-
-  it('splits bytes 1:10:100 within 1% when quanta are set directly', () => {
-    const quanta = [1500, 15000, 150000];
-    const h = new Harness('drr', 1024, 3);
-    quanta.forEach((q, c) => h.sched.addClass(c, { quantum: q }));
-    const served = saturate(h, 3, 300_000, 5);
-    const total = served.reduce((a, b) => a + b, 0);
-    quanta.forEach((q, c) => expect(Math.abs(served[c] / total - q / 166500) / (q / 166500)).toBeLessThan(0.01));
+    const sum = ratio.reduce((a, b) => a + b, 0);
+    ratio.forEach((r, c) => expect(Math.abs(served[c] / total - r / sum) / (r / sum)).toBeLessThan(0.01));
   });
 
   it('does not turn idle time into credit: a returning class starts with one quantum', () => {

@@ -7,28 +7,19 @@
  * quantum spread, so at 1:1000 it is far larger — shown, not hidden.
  */
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../src/random.js';
-import { Harness } from './helpers/sched-harness.js';
+import { Harness, saturate } from './helpers/sched-harness.js';
 
 const L_MAX = 1500;
 
 function run(kind: string, weights: number[], packets: number, seed: number): { ratios: number[]; maxLag: number } {
   const h = new Harness(kind, 1024, weights.length);
   weights.forEach((w, c) => h.sched.addClass(c, { weight: w, limitPackets: 1e6 }));
-  const rng = new Rng(seed);
-  for (let c = 0; c < weights.length; c++) for (let i = 0; i < 8; i++) h.offer(c, rng.int(64, L_MAX));
   const W = weights.reduce((a, b) => a + b, 0);
-  const served = new Array(weights.length).fill(0);
-  let total = 0;
   let maxLag = 0;
-  for (let i = 0; i < packets; i++) {
-    const f = h.take();
-    const c = h.cls[f];
-    served[c] += h.len[f];
-    total += h.len[f];
-    h.offer(c, rng.int(64, L_MAX));
-    for (let k = 0; k < weights.length; k++) maxLag = Math.max(maxLag, (weights[k] / W) * total - served[k]);
-  }
+  const served = saturate(h, weights.length, packets, seed, (sofar, total) => {
+    for (let k = 0; k < weights.length; k++) maxLag = Math.max(maxLag, (weights[k] / W) * total - sofar[k]);
+  });
+  const total = served.reduce((a, b) => a + b, 0);
   return { ratios: served.map((b, k) => b / total / (weights[k] / W)), maxLag };
 }
 

@@ -12,6 +12,7 @@ import { workerUrl } from '../src/worker-url.js';
 import { tryNativeAddon } from '../src/transmit/native.js';
 import { createSinkTopology, type SinkTopology } from '../src/net/netns.js';
 import { skipWithoutNet } from './helpers/netns.js';
+import { pspat } from './helpers/cli.js';
 
 const skip = skipWithoutNet();
 if (!skip && tryNativeAddon() === null && process.env.PSPAT_REQUIRE_NET === '1') {
@@ -96,14 +97,9 @@ describe.skipIf(skip || tryNativeAddon() === null)('native backends through a ve
   });
 
   it('tells an unprivileged user what it needs, in one line, with exit status 1', async () => {
-    const { execFile } = await import('node:child_process');
-    const bin = fileURLToPath(new URL('../bin/pspat.js', import.meta.url));
+    const unprivileged = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all'];
     for (const backend of ['afxdp', 'afpacket']) {
-      const r = await new Promise<{ code: number | null; stderr: string }>((resolve) =>
-        execFile('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, bin,
-          'demo', '--backend', backend, '--dev', topo.dev, '--seconds', '0.2'], (err, _out, stderr) =>
-          resolve({ code: err ? (err as { code: number }).code : 0, stderr })),
-      );
+      const r = await pspat(['demo', '--backend', backend, '--dev', topo.dev, '--seconds', '0.2'], unprivileged);
       expect(r.code).toBe(1);
       expect(r.stderr).toBe(`pspat: ${backend} on ${topo.dev}: permission denied (EPERM): needs CAP_NET_RAW and CAP_NET_ADMIN; run as root\n`);
     }
@@ -112,13 +108,9 @@ describe.skipIf(skip || tryNativeAddon() === null)('native backends through a ve
 
 describe.skipIf(skip || tryNativeAddon() === null)('pspat bench e2e', () => {
   it('runs raw then pspat on its own namespace and reports both in the documented JSON shape', async () => {
-    const { execFile } = await import('node:child_process');
-    const bin = fileURLToPath(new URL('../bin/pspat.js', import.meta.url));
-    const stdout = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, [bin, 'bench', 'e2e', '--backend', 'afpacket', '--seconds', '0.5', '--json'], { timeout: 60_000 },
-        (err, out) => (err ? reject(err) : resolve(out))),
-    );
-    const r = JSON.parse(stdout);
+    const run = await pspat(['bench', 'e2e', '--backend', 'afpacket', '--seconds', '0.5', '--json']);
+    expect(run.code).toBe(0);
+    const r = JSON.parse(run.stdout);
     expect(r.params).toMatchObject({ backend: 'afpacket', modes: ['raw', 'pspat'], seconds: 0.5 });
     for (const m of ['raw', 'pspat']) {
       expect(r.modes[m].sinkPackets).toBeGreaterThan(0);

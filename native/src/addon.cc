@@ -49,16 +49,13 @@ Napi::Value Register(Napi::Env env, TxPortNative* p, int err) {
   return Napi::Number::New(env, double(ports.size() - 1));
 }
 
-// xdpOpen(umem, frameSize, lens, batch, done, status, ifindex, queue, mode, ringSize)
-//   → handle * 4 + boundMode, or -errno
+// xdpOpen(umem, frameSize, lens, batch, done, status, ifindex, queue, mode, ringSize) → handle or -errno
 Napi::Value XdpOpen(const Napi::CallbackInfo& info) {
   PortArrays a = arraysFrom(info);
-  int err = 0, bound = 0;
+  int err = 0;
   TxPortNative* p = openXdpPort(a, info[6].As<Napi::Number>().Int32Value(), info[7].As<Napi::Number>().Int32Value(),
-                                info[8].As<Napi::Number>().Int32Value(), info[9].As<Napi::Number>().Uint32Value(), &err, &bound);
-  if (!p) return Napi::Number::New(info.Env(), err);
-  ports.push_back(p);
-  return Napi::Number::New(info.Env(), double((ports.size() - 1) * 4 + bound));
+                                info[8].As<Napi::Number>().Int32Value(), info[9].As<Napi::Number>().Uint32Value(), &err);
+  return Register(info.Env(), p, err);
 }
 
 // packetOpen(umem, frameSize, lens, batch, done, status, ifindex, ringFrames) → handle or -errno

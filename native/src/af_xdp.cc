@@ -124,8 +124,8 @@ class XdpPort : public TxPortNative {
 
 }  // namespace
 
-// mode: 0 copy, 1 zero-copy, 2 auto (zero-copy, else copy). *boundMode says which bound.
-TxPortNative* openXdpPort(const PortArrays& a, int ifindex, int queue, int mode, uint32_t ringSize, int* err, int* boundMode) {
+// mode: 0 copy, 1 zero-copy, 2 auto (zero-copy, else copy).
+TxPortNative* openXdpPort(const PortArrays& a, int ifindex, int queue, int mode, uint32_t ringSize, int* err) {
   int fd = socket(AF_XDP, SOCK_RAW, 0);
   if (fd < 0) { *err = -errno; return nullptr; }
   auto* port = new XdpPort(a, fd);
@@ -161,10 +161,7 @@ TxPortNative* openXdpPort(const PortArrays& a, int ifindex, int queue, int mode,
     sxdp.sxdp_flags = XDP_USE_NEED_WAKEUP | (t == 1 ? XDP_ZEROCOPY : XDP_COPY);
     // A queue closed moments ago stays busy for tens of ms: retry EBUSY briefly.
     for (int attempt = 0; attempt < 50; attempt++) {
-      if (bind(fd, reinterpret_cast<sockaddr*>(&sxdp), sizeof sxdp) == 0) {
-        *boundMode = t;
-        return port;
-      }
+      if (bind(fd, reinterpret_cast<sockaddr*>(&sxdp), sizeof sxdp) == 0) return port;
       if (errno != EBUSY) break;
       usleep(2000);
     }

@@ -293,7 +293,7 @@ export class Arbiter {
     let waitNs = Infinity;
     for (const link of this.links) {
       if (link === undefined) continue;
-      if (link.port.inFlight > 0 || link.txPending > 0) return; // the port has work: keep polling
+      if (link.inTransmit > 0) return; // completions are due: keep polling
       if (link.scheduler.backlog > 0) waitNs = Math.min(waitNs, link.linkIdle - now);
     }
     if (this.stopping !== null) waitNs = Math.min(waitNs, this.stopping.deadline - now);
@@ -392,7 +392,7 @@ export class Arbiter {
     if (s.drain && now < s.deadline) {
       if (this.anyMailboxReady()) return false;
       for (const link of this.links) {
-        if (link !== undefined && (link.scheduler.backlog > 0 || link.port.inFlight > 0 || link.txPending > 0)) return false;
+        if (link !== undefined && (link.scheduler.backlog > 0 || link.inTransmit > 0)) return false;
       }
     }
     const snapshots = this.links.map((l) => (l === undefined ? null : l.snapshot(now)));

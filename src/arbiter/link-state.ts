@@ -44,6 +44,11 @@ export class LinkState {
   /** Released frames; the first `txPending` still wait for the port to accept them. */
   readonly txBatch: Int32Array;
   txPending = 0;
+
+  /** Frames released and not yet back from the port: waiting for it, or in it. */
+  get inTransmit(): number {
+    return this.txPending + this.port.inFlight;
+  }
   /** Queueing delay (drain → release) per class slot, created on a class's first release. */
   readonly queueDelay: (Histogram | null)[];
 
@@ -89,7 +94,7 @@ export class LinkState {
       stats: s.slice(),
       queueDelay: this.queueDelay.map((h) => (h === null ? null : h.data.slice(0, HISTOGRAM_WORDS))),
       mailboxFill: this.clients.map((c) => c.mailbox.fill()),
-      inFlight: this.port.inFlight + this.txPending,
+      inFlight: this.inTransmit,
     };
   }
 }

@@ -8,18 +8,23 @@
  * same length of time. The topology is a fresh network namespace, removed afterwards.
  */
 import { performance } from 'node:perf_hooks';
-import { startGenerators } from '../../clients/generators.js';
+import { validateSizes } from '../../clients/generators.js';
 import { writeTestFrame } from '../../clients/packet.js';
-import { ArbiterHost } from '../arbiter/host.js';
+import { saturateLink } from '../../clients/saturate-link.js';
 import { InvalidOptionError } from '../errors.js';
+import { ARBITER_DEFAULTS, withDefaults } from '../options.js';
 import { createSinkTopology, sinkPackets, type SinkTopology } from '../net/netns.js';
 import { FramePool } from '../shm/frame-pool.js';
 import { NativePort, type XdpMode } from '../transmit/native-port.js';
 import { nativeAddon } from '../transmit/native.js';
+import { isNativeBackend, type NativeBackend } from '../transmit/ports.js';
+
+/** Both modes use the arbiter's default frame size, so the same sizes are valid in each. */
+const RAW_FRAME_SIZE = ARBITER_DEFAULTS.frameSize;
 
 export interface E2eOptions {
   /** afxdp or afpacket. @default 'afxdp' */
-  backend?: 'afxdp' | 'afpacket';
+  backend?: NativeBackend;
   /** Modes to run, in order. @default ['raw', 'pspat'] */
   modes?: ('raw' | 'pspat')[];
   /** Generator clients in pspat mode. @default 2 */
@@ -64,7 +69,7 @@ function modeResult(received: number, ns: number, size: number): ModeResult {
 function runRaw(topo: SinkTopology, o: Required<E2eOptions>): ModeResult {
   const addon = nativeAddon();
   const frames = 4096;
-  const pool = new FramePool(FramePool.allocate(frames, 2048, (u8) => addon.pageOffset(u8)));
+  const pool = new FramePool(FramePool.allocate(frames, RAW_FRAME_SIZE, (u8) => addon.pageOffset(u8)));
   for (let f = 0; f < frames; f++) {
     writeTestFrame(pool.bytes, pool.offsetOf(f), o.size, 0, 0, f);
     pool.len[f] = o.size;
@@ -97,45 +102,33 @@ function runRaw(topo: SinkTopology, o: Required<E2eOptions>): ModeResult {
 }
 
 async function runPspat(topo: SinkTopology, o: Required<E2eOptions>): Promise<ModeResult> {
-  const framesPerClient = 1024;
-  const host = await ArbiterHost.start({ poolFrames: o.clients * framesPerClient });
-  try {
-    const link = await host.addLink({
-      rate: 1e15, scheduler: o.scheduler, backend: o.backend, dev: topo.dev, xdpMode: o.xdpMode, txWorkers: o.txWorkers,
-      maxClasses: o.classes, classes: Array.from({ length: o.classes }, () => ({ weight: 1, limitPackets: 256 })),
-    });
-    const classes = Array.from({ length: o.classes }, (_, i) => i);
-    const fleet = await startGenerators(link, o.clients, (i) => ({
-      classes, minSize: o.size, maxSize: o.size, packets: Infinity, seed: i + 1,
-    }), framesPerClient);
-    await fleet.started;
-    await new Promise((r) => setTimeout(r, 300));
-    const s0 = sinkPackets(topo);
-    const a = await link.stats();
-    const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, o.seconds * 1000));
-    const s1 = sinkPackets(topo);
-    const t1 = performance.now();
-    const b = await link.stats();
-    await fleet.stop();
-    await host.close({ drain: false });
-    return {
-      ...modeResult(s1 - s0, (t1 - t0) * 1e6, o.size),
-      sentPackets: b.totals.sent - a.totals.sent,
-      dropped: b.totals.dropped - a.totals.dropped,
-    };
-  } catch (e) {
-    await host.terminate();
-    throw e;
-  }
+  const classes = Array.from({ length: o.classes }, (_, i) => i);
+  const { before, after, probes } = await saturateLink(
+    {
+      link: {
+        rate: 1e15, scheduler: o.scheduler, backend: o.backend, dev: topo.dev, xdpMode: o.xdpMode, txWorkers: o.txWorkers,
+        maxClasses: o.classes, classes: classes.map(() => ({ weight: 1, limitPackets: 256 })),
+      },
+      clients: o.clients,
+      framesPerClient: 1024,
+      spec: (i) => ({ classes, minSize: o.size, maxSize: o.size, packets: Infinity, seed: i + 1 }),
+      warmupMs: 300,
+      windowMs: o.seconds * 1000,
+    },
+    () => ({ sink: sinkPackets(topo), ms: performance.now() }),
+  );
+  const [p0, p1] = probes;
+  return {
+    ...modeResult(p1.sink - p0.sink, (p1.ms - p0.ms) * 1e6, o.size),
+    sentPackets: after.totals.sent - before.totals.sent,
+    dropped: after.totals.dropped - before.totals.dropped,
+  };
 }
 
 export async function runE2e(options: E2eOptions = {}): Promise<E2eResult> {
-  const o = { ...E2E_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Required<E2eOptions>;
-  if (o.backend !== 'afxdp' && o.backend !== 'afpacket') {
-    throw new InvalidOptionError('backend', `e2e runs afxdp or afpacket, got '${o.backend}'`);
-  }
-  if (!Number.isInteger(o.size) || o.size < 60 || o.size > 2048) throw new InvalidOptionError('size', `must be an integer in [60, 2048], got ${o.size}`);
+  const o = withDefaults(E2E_DEFAULTS, options);
+  if (!isNativeBackend(o.backend)) throw new InvalidOptionError('backend', `e2e runs afxdp or afpacket, got '${o.backend}'`);
+  validateSizes(o.size, o.size, RAW_FRAME_SIZE);
   if (!(o.seconds > 0 && o.seconds <= 600)) throw new InvalidOptionError('seconds', `must be in (0, 600], got ${o.seconds}`);
   for (const m of o.modes) if (m !== 'raw' && m !== 'pspat') throw new InvalidOptionError('modes', `unknown mode '${m}' (known: raw, pspat)`);
   nativeAddon(); // fail early, with the reason, when the addon is missing

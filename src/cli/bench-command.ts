@@ -5,16 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { E2E_DEFAULTS, runE2e, type E2eOptions } from '../bench/e2e.js';
-import { InvalidOptionError } from '../errors.js';
+import { intArg, numberArg } from './parse.js';
 import { renderTable } from './table.js';
-
-function int(field: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n)) throw new InvalidOptionError(field, `not an integer: '${v}'`);
-    return n;
-  };
-}
 
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('benchmarks with a baseline in the same run');
@@ -23,13 +15,13 @@ export function registerBench(program: Command): void {
     .description('packets per second at a sink namespace: the raw backend alone vs the full pspat path')
     .option('--backend <name>', `afxdp | afpacket (default: ${E2E_DEFAULTS.backend})`)
     .option('--modes <list>', 'raw,pspat', (v) => v.split(','))
-    .option('--clients <n>', `generator clients in pspat mode (default: ${E2E_DEFAULTS.clients})`, int('clients'))
-    .option('--classes <n>', `classes in pspat mode (default: ${E2E_DEFAULTS.classes})`, int('classes'))
+    .option('--clients <n>', `generator clients in pspat mode (default: ${E2E_DEFAULTS.clients})`, intArg('clients'))
+    .option('--classes <n>', `classes in pspat mode (default: ${E2E_DEFAULTS.classes})`, intArg('classes'))
     .option('--scheduler <kind>', `scheduler in pspat mode (default: ${E2E_DEFAULTS.scheduler})`)
-    .option('--size <bytes>', `frame size (default: ${E2E_DEFAULTS.size})`, int('size'))
-    .option('--seconds <n>', `seconds per mode (default: ${E2E_DEFAULTS.seconds})`, Number)
+    .option('--size <bytes>', `frame size (default: ${E2E_DEFAULTS.size})`, intArg('size'))
+    .option('--seconds <n>', `seconds per mode (default: ${E2E_DEFAULTS.seconds})`, numberArg('seconds'))
     .option('--xdp-mode <mode>', `AF_XDP bind mode (default: ${E2E_DEFAULTS.xdpMode})`)
-    .option('--tx-workers <n>', `transmit workers in pspat mode (default: ${E2E_DEFAULTS.txWorkers})`, int('tx-workers'))
+    .option('--tx-workers <n>', `transmit workers in pspat mode (default: ${E2E_DEFAULTS.txWorkers})`, intArg('tx-workers'))
     .option('--json', 'print JSON instead of a table')
     .option('--save <file>', 'also write the JSON to FILE')
     .action(async (opts: E2eOptions & { json?: boolean; save?: string }) => {

@@ -4,38 +4,31 @@
  */
 import type { Command } from 'commander';
 import { runDemo, DEMO_DEFAULTS, type DemoOptions, type DemoResult } from '../demo.js';
-import { InvalidOptionError } from '../errors.js';
 import { parseRate } from '../units.js';
 import { schedulerKinds } from '../../schedulers/registry.js';
+import { BACKENDS } from '../transmit/ports.js';
+import { numberArg } from './parse.js';
 import { formatNs, renderTable } from './table.js';
-
-function number(field: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidOptionError(field, `not a number: '${v}'`);
-    return n;
-  };
-}
 
 /** Every DemoOptions field has a flag, or a reason here why not. */
 const FLAGS: Record<keyof DemoOptions, [flags: string, help: string, parse?: (v: string) => unknown] | null> = {
-  seconds: ['--seconds <n>', 'run time in seconds', number('seconds')],
+  seconds: ['--seconds <n>', 'run time in seconds', numberArg('seconds')],
   rate: ['--rate <rate>', "link rate in tc units (e.g. 1gbit, 100mbit) or bit/s", (v) => parseRate(v, 'rate')],
-  clients: ['--clients <n>', 'generator client workers', number('clients')],
+  clients: ['--clients <n>', 'generator client workers', numberArg('clients')],
   scheduler: ['--scheduler <kind>', `scheduler: ${schedulerKinds().map((k) => k.kind).join(' | ')}`],
-  weights: ['--weights <list>', 'class weights, comma separated', (v) => v.split(',').map(number('weights'))],
-  minSize: ['--min-size <bytes>', 'smallest packet', number('min-size')],
-  maxSize: ['--max-size <bytes>', 'largest packet', number('max-size')],
-  limit: ['--limit <packets>', 'per-class queue limit', number('limit')],
-  framesPerClient: ['--frames <n>', 'frames each client owns', number('frames')],
-  seed: ['--seed <n>', 'generator seed', number('seed')],
-  backend: ['--backend <name>', 'transmit backend: null | pcap | afxdp | afpacket'],
+  weights: ['--weights <list>', 'class weights, comma separated', (v) => v.split(',').map(numberArg('weights'))],
+  minSize: ['--min-size <bytes>', 'smallest packet', numberArg('min-size')],
+  maxSize: ['--max-size <bytes>', 'largest packet', numberArg('max-size')],
+  limit: ['--limit <packets>', 'per-class queue limit', numberArg('limit')],
+  framesPerClient: ['--frames <n>', 'frames each client owns', numberArg('frames')],
+  seed: ['--seed <n>', 'generator seed', numberArg('seed')],
+  backend: ['--backend <name>', `transmit backend: ${BACKENDS.join(' | ')}`],
   out: ['--out <file>', 'pcap backend: file to write'],
   dev: ['--dev <if>', 'afxdp / afpacket: interface to transmit on'],
-  queue: ['--queue <n>', 'afxdp: device queue', number('queue')],
+  queue: ['--queue <n>', 'afxdp: device queue', numberArg('queue')],
   xdpMode: ['--xdp-mode <mode>', 'afxdp: copy | zerocopy | auto'],
-  txWorkers: ['--tx-workers <n>', 'transmit workers (0: transmit inline from the arbiter)', number('tx-workers')],
-  warmup: ['--warmup <seconds>', 'traffic before the measurement window opens', number('warmup')],
+  txWorkers: ['--tx-workers <n>', 'transmit workers (0: transmit inline from the arbiter)', numberArg('tx-workers')],
+  warmup: ['--warmup <seconds>', 'traffic before the measurement window opens', numberArg('warmup')],
 };
 
 export function registerDemo(program: Command): void {

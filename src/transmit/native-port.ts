@@ -9,12 +9,18 @@ import { InvalidOptionError } from '../errors.js';
 import type { FramePool } from '../shm/frame-pool.js';
 import { BackendUnavailableError, errnoName, nativeAddon, type NativeAddon } from './native.js';
 import type { TxPort } from './port.js';
+import type { NativeBackend } from './ports.js';
 
 export type XdpMode = 'copy' | 'zerocopy' | 'auto';
+/** The addon's numbers for each AF_XDP bind mode (af_xdp.cc, openXdpPort). */
 const XDP_MODES: Record<XdpMode, number> = { copy: 0, zerocopy: 1, auto: 2 };
 
+export function isXdpMode(m: string): m is XdpMode {
+  return Object.hasOwn(XDP_MODES, m);
+}
+
 export interface NativePortOptions {
-  backend: 'afxdp' | 'afpacket';
+  backend: NativeBackend;
   dev: string;
   queue: number;
   xdpMode: XdpMode;
@@ -49,14 +55,11 @@ function openError(o: NativePortOptions, err: number): Error {
 
 export class NativePort implements TxPort {
   readonly name: string;
-  /** 'copy' or 'zerocopy' for AF_XDP: the mode the socket actually bound in. */
-  readonly boundMode: XdpMode | null;
   private readonly addon: NativeAddon;
   private readonly handle: number;
   private readonly batch: Int32Array;
   private readonly done: Int32Array;
   private readonly status: Int32Array;
-  readonly counters = new Float64Array(4);
 
   constructor(o: NativePortOptions, pool: FramePool, capacity: number) {
     this.addon = nativeAddon();
@@ -71,8 +74,7 @@ export class NativePort implements TxPort {
       ? this.addon.xdpOpen(umem, pool.frameSize, pool.len, this.batch, this.done, this.status, ifindex, o.queue, XDP_MODES[o.xdpMode], ringSize)
       : this.addon.packetOpen(umem, pool.frameSize, pool.len, this.batch, this.done, this.status, ifindex, ringSize);
     if (r < 0) throw openError(o, r);
-    this.handle = o.backend === 'afxdp' ? r >> 2 : r;
-    this.boundMode = o.backend === 'afxdp' ? ((r & 3) === 1 ? 'zerocopy' : 'copy') : null;
+    this.handle = r;
   }
 
   get inFlight(): number {

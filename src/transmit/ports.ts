@@ -20,6 +20,12 @@ export interface WallClock {
 
 export const BACKENDS = ['null', 'pcap', 'afxdp', 'afpacket'] as const;
 export type Backend = (typeof BACKENDS)[number];
+/** The backends the native addon provides: they need a device and may use transmit workers. */
+export type NativeBackend = 'afxdp' | 'afpacket';
+
+export function isNativeBackend(b: string): b is NativeBackend {
+  return b === 'afxdp' || b === 'afpacket';
+}
 
 export function openPort(options: Required<LinkOptions>, pool: FramePool, capacity: number, wall: WallClock): TxPort {
   switch (options.backend) {

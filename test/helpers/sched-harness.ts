@@ -38,16 +38,28 @@ export class Harness {
   };
 }
 
-/** Keeps every class backlogged with random 64–1500 B packets; returns bytes served per class. */
-export function saturate(h: Harness, classes: number, packets: number, seed: number): number[] {
+/**
+ * Keeps every class backlogged with random 64–1500 B packets; returns bytes served per
+ * class. `afterEach` sees the running per-class totals after every packet.
+ */
+export function saturate(
+  h: Harness,
+  classes: number,
+  packets: number,
+  seed: number,
+  afterEach?: (served: number[], total: number) => void,
+): number[] {
   const rng = new Rng(seed);
   const served = new Array(classes).fill(0);
+  let total = 0;
   for (let c = 0; c < classes; c++) for (let i = 0; i < 8; i++) h.offer(c, rng.int(64, 1500));
   for (let i = 0; i < packets; i++) {
     const f = h.take();
     const c = h.cls[f];
     served[c] += h.len[f];
+    total += h.len[f];
     h.offer(c, rng.int(64, 1500)); // refill the class just served: always backlogged
+    afterEach?.(served, total);
   }
   return served;
 }

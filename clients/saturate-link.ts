@@ -1,0 +1,57 @@
+/**
+ * Runs saturating generator clients on one new link and measures a window: start an
+ * arbiter and the link, start the generators, let queues fill for `warmupMs`, take a
+ * snapshot (and the caller's probe) at the window's start and end, then stop everything
+ * and return the exact final accounting. Workers are torn down on any failure. The demo
+ * and the e2e benchmark both measure this way.
+ */
+import { ArbiterHost } from '../src/arbiter/host.js';
+import type { LinkOptions } from '../src/options.js';
+import type { LinkStats } from '../src/stats/link-stats.js';
+import type { GeneratorSpec } from './generator.js';
+import { startGenerators, type GeneratorFleet } from './generators.js';
+
+export interface SaturateOptions {
+  link: LinkOptions;
+  clients: number;
+  framesPerClient: number;
+  spec: (client: number) => GeneratorSpec;
+  warmupMs: number;
+  windowMs: number;
+}
+
+export interface SaturateResult<P> {
+  before: LinkStats;
+  after: LinkStats;
+  /** After the arbiter stopped: conservation holds exactly. */
+  final: LinkStats;
+  /** The probe's readings at the window's start and end. */
+  probes: [P, P];
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export async function saturateLink<P = undefined>(o: SaturateOptions, probe: () => P = () => undefined as P): Promise<SaturateResult<P>> {
+  const host = await ArbiterHost.start({ poolFrames: o.clients * o.framesPerClient });
+  let fleet: GeneratorFleet | undefined;
+  try {
+    const link = await host.addLink(o.link);
+    fleet = await startGenerators(link, o.clients, o.spec, o.framesPerClient);
+    await fleet.started;
+    await sleep(o.warmupMs);
+    const before = await link.stats();
+    const p0 = probe();
+    await sleep(o.windowMs);
+    const p1 = probe();
+    const after = await link.stats();
+    await fleet.stop();
+    const [final] = await host.close({ drain: false });
+    return { before, after, final, probes: [p0, p1] };
+  } catch (e) {
+    await fleet?.terminate();
+    await host.terminate();
+    throw e;
+  }
+}
