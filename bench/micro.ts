@@ -14,6 +14,7 @@ import { dirname } from 'node:path';
 import { Bench } from 'tinybench';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { findScheduler, schedulerKinds } from '../schedulers/registry.js';
+import type { Scheduler } from '../schedulers/types.js';
 import { renderTable } from '../src/cli/table.js';
 import { runDemo } from '../src/demo.js';
 import { Rng } from '../src/random.js';
@@ -55,6 +56,23 @@ async function ringBench(): Promise<Record<string, number>> {
   return results;
 }
 
+/** The bench's link: 1 Gbit/s, 8 ns a byte. */
+const LINK_RATE = 1e9;
+const NS_PER_BYTE = 8e9 / LINK_RATE;
+
+/**
+ * Classes 0..n−1 with weights 1–4; for htb, leaves sharing the link by rate under one
+ * parent class (slot n) that lends them what the others leave, as a VM host configures it.
+ */
+function addBenchClasses(sched: Scheduler, kind: string, n: number): void {
+  if (kind !== 'htb') {
+    for (let c = 0; c < n; c++) sched.addClass(c, { weight: 1 + (c % 4), limitPackets: 1e6 });
+    return;
+  }
+  sched.addClass(n, { rate: LINK_RATE });
+  for (let c = 0; c < n; c++) sched.addClass(c, { parent: n, rate: LINK_RATE / n, ceil: LINK_RATE, limitPackets: 1e6 });
+}
+
 /** ns per enqueue+dequeue pair of one scheduler kind at each class count. */
 async function schedulerKindBench(kind: string): Promise<Record<number, number>> {
   const pairs = 100_000;
@@ -63,9 +81,9 @@ async function schedulerKindBench(kind: string): Promise<Record<number, number>>
     const poolFrames = classes * 4 + 1024;
     const len = new Uint32Array(poolFrames);
     const cls = new Int32Array(poolFrames);
-    const sched = findScheduler(kind).create({ frames: { len, cls }, poolFrames, maxClasses: classes });
+    const sched = findScheduler(kind).create({ frames: { len, cls }, poolFrames, maxClasses: classes + 1 });
     const rng = new Rng(classes);
-    for (let c = 0; c < classes; c++) sched.addClass(c, { weight: 1 + (c % 4), limitPackets: 1e6 });
+    addBenchClasses(sched, kind, classes);
     // Two packets per class are queued in steady state; each pair re-enqueues the frame
     // just dequeued, so every class stays backlogged.
     for (let f = 0; f < 2 * classes; f++) {
@@ -73,8 +91,18 @@ async function schedulerKindBench(kind: string): Promise<Record<number, number>>
       cls[f] = f % classes;
       sched.enqueue(f);
     }
+    // The clock runs at the link's rate; a shaper that holds back moves it to its wakeAt.
+    let now = 0;
     bench.add(String(classes), () => {
-      for (let i = 0; i < pairs; i++) sched.enqueue(sched.dequeue());
+      for (let i = 0; i < pairs; i++) {
+        const f = sched.dequeue(now);
+        if (f < 0) {
+          now = sched.wakeAt;
+          continue;
+        }
+        now += len[f] * NS_PER_BYTE;
+        sched.enqueue(f);
+      }
     });
   }
   await bench.run();

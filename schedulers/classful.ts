@@ -22,6 +22,8 @@ import {
 
 export abstract class ClassfulScheduler implements Scheduler {
   abstract readonly kind: string;
+  /** Work-conserving subclasses never set it; a shaper sets it when it holds packets back. */
+  wakeAt = Infinity;
   protected readonly queues: ClassQueues;
   protected readonly classes: ClassSet;
   protected readonly len: Uint32Array;
@@ -41,8 +43,8 @@ export abstract class ClassfulScheduler implements Scheduler {
   abstract changeClass(slot: number, params: ClassParams): void;
   /** Class `slot`'s queue just went from empty to non-empty. */
   protected abstract activate(slot: number): void;
-  /** Pops the next frame to send off its class queue, or returns -1. */
-  protected abstract serve(): number;
+  /** Pops the next frame to send at `now` off its class queue, or returns -1. */
+  protected abstract serve(now: number): number;
   /** Class `slot` (queue already flushed) leaves the scheduling state. */
   protected abstract forget(slot: number): void;
 
@@ -65,15 +67,15 @@ export abstract class ClassfulScheduler implements Scheduler {
     return ENQUEUED;
   }
 
-  dequeue(): number {
+  dequeue(now: number): number {
     const held = this.peeked.take();
-    const f = held >= 0 ? held : this.serve();
+    const f = held >= 0 ? held : this.serve(now);
     if (f >= 0) this.queued--;
     return f;
   }
 
-  peek(): number {
-    if (this.peeked.frame < 0) this.peeked.frame = this.serve();
+  peek(now: number): number {
+    if (this.peeked.frame < 0) this.peeked.frame = this.serve(now);
     return this.peeked.frame;
   }
 

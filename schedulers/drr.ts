@@ -113,5 +113,6 @@ class DrrScheduler extends ClassfulScheduler {
 export const drr: SchedulerKind = {
   kind: 'drr',
   summary: 'Deficit Round Robin (Shreedhar–Varghese): byte shares in proportion to quantum',
+  workConserving: true,
   create: (ctx, params = {}) => new DrrScheduler(ctx, params),
 };

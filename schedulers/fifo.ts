@@ -23,6 +23,7 @@ const QUEUE = 0;
 
 class FifoScheduler implements Scheduler {
   readonly kind = 'fifo';
+  readonly wakeAt = Infinity;
   private readonly queue: ClassQueues;
   private readonly classes: ClassSet;
   private readonly classPackets: Float64Array;
@@ -112,5 +113,6 @@ class FifoScheduler implements Scheduler {
 export const fifo: SchedulerKind = {
   kind: 'fifo',
   summary: 'one tail-drop FIFO for the link (pfifo/bfifo); classes only count',
+  workConserving: true,
   create: (ctx, params = {}) => new FifoScheduler(ctx, params),
 };

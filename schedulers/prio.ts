@@ -97,5 +97,6 @@ class PrioScheduler extends ClassfulScheduler {
 export const prio: SchedulerKind = {
   kind: 'prio',
   summary: 'strict priority bands (band 0 first); classes sharing a band take turns',
+  workConserving: true,
   create: (ctx) => new PrioScheduler(ctx),
 };

@@ -444,5 +444,6 @@ class QfqScheduler extends ClassfulScheduler {
 export const qfq: SchedulerKind = {
   kind: 'qfq',
   summary: 'QFQ (Checconi–Rizzo–Valente): WF2Q+-like guarantees in O(1) with groups and bitmaps',
+  workConserving: true,
   create: (ctx) => new QfqScheduler(ctx),
 };

@@ -4,12 +4,13 @@
 import { InvalidOptionError } from '../src/errors.js';
 import { drr } from './drr.js';
 import { fifo } from './fifo.js';
+import { htb } from './htb.js';
 import { prio } from './prio.js';
 import { qfq } from './qfq.js';
 import { wf2q } from './wf2q.js';
 import type { SchedulerKind } from './types.js';
 
-const KINDS: readonly SchedulerKind[] = [fifo, drr, qfq, wf2q, prio];
+const KINDS: readonly SchedulerKind[] = [fifo, drr, qfq, wf2q, prio, htb];
 
 export function schedulerKinds(): readonly SchedulerKind[] {
   return KINDS;

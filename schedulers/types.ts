@@ -43,6 +43,20 @@ export interface ClassParams {
   maxpkt?: number;
   /** prio: the class's band, 0 = highest priority. @default 0 */
   band?: number;
+  /** htb: parent class slot; absent = a child of the root. Fixed once the class exists. */
+  parent?: number;
+  /** htb: assured rate in bit/s (required for an htb class). */
+  rate?: number;
+  /** htb: the most the class may take by borrowing, bit/s. @default rate */
+  ceil?: number;
+  /** htb: bytes the class may send at once above `rate`. @default rate/8 / 1e9 + 1600 (tc's) */
+  burst?: number;
+  /** htb: bytes the class may send at once above `ceil`. @default ceil/8 / 1e9 + 1600 */
+  cburst?: number;
+  /** htb: priority among classes borrowing from one parent, 0 = first. @default 0 */
+  prio?: number;
+  /** htb: smallest size a packet is charged as, bytes (tc's mpu). @default 0 */
+  mpu?: number;
   /** Queue limit in packets. @default 1000 (tc's txqueuelen) */
   limitPackets?: number;
   /** Queue limit in bytes; no byte limit when absent. */
@@ -62,10 +76,22 @@ export interface Scheduler {
   deleteClass(slot: number, evict: (frame: number) => void): void;
   hasClass(slot: number): boolean;
   enqueue(frame: number): Verdict;
-  /** Next frame to send, or -1 when nothing may be sent. */
-  dequeue(): number;
-  /** The frame `dequeue` would return next, without removing it; -1 if none. */
-  peek(): number;
+  /**
+   * Next frame to send at time `now` (ns, the link clock: the time the frame starts on the
+   * wire), or -1 when nothing may be sent then. Work-conserving schedulers ignore `now`;
+   * a shaper charges its token buckets at `now`, so successive calls never go back in time.
+   */
+  dequeue(now: number): number;
+  /** The frame `dequeue(now)` would return next, without removing it; -1 if none. */
+  peek(now: number): number;
+  /**
+   * After `dequeue` returned -1 with packets queued (a shaper out of tokens): when to ask
+   * again — the arbiter idles the link until then, as the kernel's qdisc watchdog does.
+   * Nothing may be sent before it; at it, a class's state changes, which may or may not
+   * let a packet go (if not, `dequeue` names a later time). Infinity for work-conserving
+   * schedulers.
+   */
+  readonly wakeAt: number;
   backlogPackets(slot: number): number;
   backlogBytes(slot: number): number;
   /** Packets queued over all classes. */
@@ -82,6 +108,8 @@ export interface RootParams {
   limitBytes?: number;
   /** DRR: bytes one unit of weight earns per round. @default 1514 (an Ethernet MTU frame) */
   quantum?: number;
+  /** htb: a class's default quantum is its rate in bytes/s divided by this. @default 10 */
+  r2q?: number;
 }
 
 /** A registry entry, like a `Qdisc_ops` table. */
@@ -89,6 +117,8 @@ export interface SchedulerKind {
   kind: string;
   /** One line for `--help` and errors. */
   summary: string;
+  /** True if it never holds a packet back while the link is free (all but shapers). */
+  workConserving: boolean;
   /** Builds an empty scheduler; throws InvalidOptionError on a bad root parameter. */
   create(ctx: SchedulerContext, params?: RootParams): Scheduler;
 }

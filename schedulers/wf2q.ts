@@ -137,5 +137,6 @@ class Wf2qScheduler extends ClassfulScheduler {
 export const wf2q: SchedulerKind = {
   kind: 'wf2q',
   summary: 'WF2Q+ (Bennett–Zhang): exact worst-case fair queueing by weight, O(log N)',
+  workConserving: true,
   create: (ctx) => new Wf2qScheduler(ctx),
 };

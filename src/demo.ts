@@ -5,6 +5,7 @@
  * a per-class account of shares, drops and queueing delay.
  */
 import { validateSizes } from '../clients/generators.js';
+import { slotsFor, weightedClasses } from '../schedulers/weighted-classes.js';
 import { saturateLink } from '../clients/saturate-link.js';
 import { InvalidOptionError } from './errors.js';
 import { ARBITER_DEFAULTS, TRANSMIT_DEFAULTS, transmitOptionsOf, withDefaults, type TransmitOptions } from './options.js';
@@ -91,9 +92,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       rate: o.rate,
       scheduler: o.scheduler,
       ...transmitOptionsOf(o),
-      maxClasses: o.weights.length,
-      // Under prio, class i is band i (class 0 first); the weights then only label rows.
-      classes: o.weights.map((weight, band) => ({ weight, band, limitPackets: o.limit })),
+      maxClasses: slotsFor(o.scheduler, o.weights.length),
+      classes: weightedClasses(o.scheduler, o.weights, o.rate, { limitPackets: o.limit }),
     },
     clients: o.clients,
     framesPerClient: o.framesPerClient,
@@ -105,8 +105,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 }
 
 /** Per-class figures over the measurement window (before → after). */
-function windowOf(before: LinkStats, after: LinkStats) {
-  return after.classes.map((c) => {
+function windowOf(before: LinkStats, after: LinkStats, leaves: number) {
+  // Slots from `leaves` on are inner classes (htb's parent): they carry no traffic of their own.
+  return after.classes.filter((c) => c.slot < leaves).map((c) => {
     const b = before.classes.find((x) => x.slot === c.slot);
     return {
       slot: c.slot,
@@ -124,8 +125,8 @@ function windowOf(before: LinkStats, after: LinkStats) {
  *   fifo   serves in arrival order: in proportion to what was offered;
  *   prio   class i is band i: each band takes what it offered from what the higher
  *          bands left;
- *   others (fair queueing) the weighted max-min fair split: by weight on a saturated
- *          link, by demand when the link keeps up.
+ *   others (fair queueing, and htb as `weightedClasses` sets it up) the weighted
+ *          max-min fair split: by weight on a saturated link, by demand when it keeps up.
  */
 function expectedBytes(scheduler: string, offered: number[], weights: number[], sent: number): number[] {
   const offeredTotal = offered.reduce((a, b) => a + b, 0);
@@ -146,7 +147,7 @@ function expectedBytes(scheduler: string, offered: number[], weights: number[], 
  * whole run; totals from the final accounting after the arbiter stopped (exact).
  */
 function summarize(o: Required<DemoOptions>, before: LinkStats, after: LinkStats, final: LinkStats): DemoResult {
-  const win = windowOf(before, after);
+  const win = windowOf(before, after, o.weights.length);
   const sentBytes = win.reduce((a, c) => a + c.sentBytes, 0);
   const expected = expectedBytes(o.scheduler, win.map((c) => c.offeredBytes), win.map((c) => o.weights[c.slot]), sentBytes);
   const classes = win.map((c, i) => ({

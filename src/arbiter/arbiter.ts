@@ -8,11 +8,12 @@
  *      (a refused frame is counted with its reason and recycled at once);
  *   3. per link: dequeue while the link's clock allows (`linkIdle <= now`), advancing the
  *      clock by each packet's wire time, at most `releaseBatch` packets; hand them to the
- *      transmit port;
+ *      transmit port. A shaper (htb) is asked at the link clock's time and may hold its
+ *      packets until its `wakeAt`; the link then idles until that time;
  *   4. reap completions: count sent / failed, record queueing delay, recycle;
  *   5. publish recycled frames to each client's free ring, one batch per client.
  * When passes find no work, the arbiter spins `spinPasses` times, then parks on its
- * doorbell until a mailbox or the host rings it, or until the earliest pacing deadline.
+ * doorbell until a mailbox or the host rings it, or until the earliest pacing deadline or shaper wake-up.
  *
  * The arbiter does not know it runs in a worker: worker.ts feeds it the start message
  * and a function that fetches commands.
@@ -207,9 +208,21 @@ export class Arbiter {
     const batch = link.txBatch;
     let n = 0;
     let wireBytes = 0;
+    link.heldUntil = 0;
     while (n < this.releaseBatch && link.linkIdle <= now) {
-      const f = sched.dequeue();
-      if (f < 0) break;
+      const f = sched.dequeue(link.linkIdle);
+      if (f < 0) {
+        // A shaper out of tokens: the link idles until it may send (its wakeAt). If that
+        // time has passed already, the next packet starts then, not at the stale clock.
+        const wake = sched.wakeAt;
+        if (wake === Infinity || wake <= link.linkIdle) break;
+        if (wake > now) {
+          link.heldUntil = wake;
+          break;
+        }
+        link.linkIdle = wake;
+        continue;
+      }
       const wire = pool.len[f] + WIRE_OVERHEAD_BYTES;
       pool.leaveAt[f] = link.linkIdle; // starts on the wire when the previous one ends
       link.linkIdle += (wire * 8e9) / link.rate;
@@ -294,7 +307,7 @@ export class Arbiter {
     for (const link of this.links) {
       if (link === undefined) continue;
       if (link.inTransmit > 0) return; // completions are due: keep polling
-      if (link.scheduler.backlog > 0) waitNs = Math.min(waitNs, link.linkIdle - now);
+      if (link.scheduler.backlog > 0) waitNs = Math.min(waitNs, Math.max(link.linkIdle, link.heldUntil) - now);
     }
     if (this.stopping !== null) waitNs = Math.min(waitNs, this.stopping.deadline - now);
     if (waitNs < PARK_MIN_NS) return;

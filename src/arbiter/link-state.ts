@@ -41,6 +41,8 @@ export class LinkState {
   linkIdle = 0;
   /** True after a pass that left the scheduler empty: the next arrival restarts the clock. */
   dry = true;
+  /** A shaper holds its queued packets until this time (0: it is not holding any). */
+  heldUntil = 0;
   /** Released frames; the first `txPending` still wait for the port to accept them. */
   readonly txBatch: Int32Array;
   txPending = 0;

@@ -1,7 +1,7 @@
 /** A scheduler over a private frame table, for unit and property tests. */
 import { findScheduler } from '../../schedulers/registry.js';
 import { Rng } from '../../src/random.js';
-import type { RootParams, Scheduler } from '../../schedulers/types.js';
+import type { ClassParams, RootParams, Scheduler } from '../../schedulers/types.js';
 
 export class Harness {
   readonly len: Uint32Array;
@@ -9,7 +9,14 @@ export class Harness {
   readonly sched: Scheduler;
   private readonly free: number[];
 
-  constructor(kind: string, poolFrames: number, maxClasses: number, params: RootParams = {}) {
+  constructor(
+    kind: string,
+    poolFrames: number,
+    maxClasses: number,
+    params: RootParams = {},
+    /** bit/s of the link `take` models. */
+    readonly linkRate = 1e9,
+  ) {
     this.len = new Uint32Array(poolFrames);
     this.cls = new Int32Array(poolFrames);
     this.sched = findScheduler(kind).create({ frames: this, poolFrames, maxClasses }, params);
@@ -27,9 +34,33 @@ export class Harness {
     return [f, v];
   }
 
+  /** The link clock (ns) the scheduler is asked at: it advances by each packet sent. */
+  now = 0;
+
+  /** Dequeues at `now`; a sent packet occupies the harness's link for its time on the wire. */
   take(): number {
-    const f = this.sched.dequeue();
-    if (f >= 0) this.free.push(f);
+    const f = this.sched.dequeue(this.now);
+    if (f >= 0) {
+      this.now += (this.len[f] * 8e9) / this.linkRate;
+      this.free.push(f);
+    }
+    return f;
+  }
+
+  /**
+   * Like `take`, but when a shaper holds packets back, waits for it: moves the clock to
+   * its `wakeAt` until it sends. Throws if it never does within `maxWaits` wake-ups.
+   */
+  takeWaiting(maxWaits = 1000): number {
+    let f = this.take();
+    for (let waits = 0; f < 0 && this.sched.backlog > 0; waits++) {
+      const wake = this.sched.wakeAt;
+      if (!(wake > this.now && wake < Infinity) || waits === maxWaits) {
+        throw new Error(`shaper holds ${this.sched.backlog} packets at ${this.now} ns, wakeAt ${wake}`);
+      }
+      this.now = wake;
+      f = this.take();
+    }
     return f;
   }
 
@@ -54,7 +85,7 @@ export function saturate(
   let total = 0;
   for (let c = 0; c < classes; c++) for (let i = 0; i < 8; i++) h.offer(c, rng.int(64, 1500));
   for (let i = 0; i < packets; i++) {
-    const f = h.take();
+    const f = h.takeWaiting();
     const c = h.cls[f];
     served[c] += h.len[f];
     total += h.len[f];
@@ -62,4 +93,13 @@ export function saturate(
     afterEach?.(served, total);
   }
   return served;
+}
+
+/**
+ * Class parameters giving class `c` a relative share `weight` under any scheduler kind:
+ * htb classes get a rate in proportion (a tenth of a 1 Gbit/s link per unit) and may
+ * borrow up to the link, so the same suite can run over every kind.
+ */
+export function shareParams(kind: string, weight: number): ClassParams {
+  return kind === 'htb' ? { rate: weight * 1e8, ceil: 1e9 } : { weight };
 }

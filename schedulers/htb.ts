@@ -1,0 +1,533 @@
+/**
+ * HTB: Hierarchical Token Bucket shaping with borrowing (as Linux's sch_htb).
+ *
+ * Sources:
+ *  [1] M. Devera, "HTB Linux queuing discipline manual — user guide", 2002, and
+ *      "Hierarchical token bucket theory", 2002 (the model: rate, ceil, borrowing, prio).
+ *  [2] Linux net/sched/sch_htb.c (the structure below: class modes, per-level rows of
+ *      self-feeding classes, per-parent feeds, a wait queue of classes whose mode will
+ *      change, DRR among classes of one priority).
+ *  [3] S. Floyd, V. Jacobson, "Link-sharing and resource management models for packet
+ *      networks", IEEE/ACM ToN 3(4), 1995 (class-based link sharing, which HTB implements).
+ *
+ * Model. Classes form a tree under the root; packets queue only at leaves. Every class c
+ * has two token buckets, kept in nanoseconds of transmission time as in [2]:
+ *   tokens  at `rate`, capped at `buffer` (= burst at rate): the assured rate;
+ *   ctokens at `ceil`, capped at `cbuffer` (= cburst at ceil): the most c may ever send.
+ * A class's mode follows from its buckets at time t:
+ *   CAN_SEND    tokens ≥ 0: it may send on its own rate;
+ *   MAY_BORROW  tokens < 0 ≤ ctokens: it may send only with bandwidth an ancestor lends;
+ *   CANT_SEND   ctokens < 0: it may not send at all until its ceil bucket refills.
+ * A backlogged leaf may send at level ℓ when the lowest ancestor-or-self in CAN_SEND sits
+ * at level ℓ and every class below it on the path is MAY_BORROW. Dequeue serves the
+ * lowest level first (own rate before borrowed bandwidth), within a level the lowest
+ * `prio`, and among equals round robin with a DRR deficit of `quantum` bytes, so leftover
+ * bandwidth is shared in proportion to quantum (by default rate / r2q, hence to rate).
+ * Charging a packet of L bytes sent at level ℓ takes L/rate from `tokens` of every class
+ * on the path at level ≥ ℓ (the lender and above), and L/ceil from `ctokens` of every
+ * class on the path (the ceilings hold at every level).
+ *
+ * Structure (from [2]). Levels count from the leaves: a leaf is level 0; an inner class
+ * sits at its parent's level − 1, top-level inner classes at MAX_DEPTH − 1. For each
+ * class and priority p:
+ *   - a CAN_SEND class with demand at p sits in row[level][p] (it can "feed itself");
+ *   - a MAY_BORROW class with demand at p sits in its parent's feed[p] (asking to borrow),
+ *     and the parent then has demand at p too, and so on up the tree;
+ *   - a CANT_SEND class sits in neither and waits.
+ * `rowMask[level]` has bit p set when row[level][p] is not empty, so dequeue finds the
+ * first level and priority with a find-first-set, picks the row's current class, and
+ * walks down the feeds' current classes to a leaf. Every class not in CAN_SEND is in the
+ * wait heap keyed by the time its mode improves; dequeue first applies the changes that
+ * are due. When nothing may be sent, `wakeAt` is the heap's earliest time: the arbiter
+ * keeps the link idle until then (the qdisc watchdog of [2]).
+ *
+ * Differences from [2], and why:
+ *   - A CAN_SEND class with demand stays in its parent's feed too, dormant: [2] orders a
+ *     feed by class id and resumes after the last id served, so a class that sends on its
+ *     own rate for a moment finds its place in the round again. A round-robin ring would
+ *     send it to the back on every such moment, and a class with a higher rate (which
+ *     has such moments more often) would get less of the parent's leftover, not more.
+ *     A dormant member is never the one served: serving through a feed happens only when
+ *     no lower level has a CAN_SEND class with demand.
+ *   - When a leaf's DRR turn ends, every ring on its path up to the lender advances, not
+ *     only its parent's feed: sibling subtrees then take turns borrowing, instead of the
+ *     first subtree keeping the parent's bandwidth while it stays backlogged.
+ *   - The wait heap is re-keyed on every charge; no hysteresis (the kernel's default is
+ *     off too).
+ *   - A class with queued packets cannot become a parent (the kernel drops its packets);
+ *     the change is refused instead, so nothing is lost.
+ *
+ * Layout (per class slot; ring nodes are slot × PRIOS + p):
+ *   parent, level, children   the tree
+ *   nsPerByte, nsPerByteCeil  8e9 / rate, 8e9 / ceil
+ *   buffer, cbuffer           bucket sizes, ns
+ *   tokens, ctokens, checked  bucket levels, ns, as of time `checked`
+ *   mode                      CANT_SEND / MAY_BORROW / CAN_SEND as of the last update
+ *   prio, quantum, mpu        leaf parameters
+ *   activity                  bitmask of priorities with demand (a leaf: 1 << prio while
+ *                             backlogged; an inner class: the p whose feed has a borrower)
+ *   deficit[slot × MAX_DEPTH + level]  DRR deficit of a leaf for each level it sends at
+ *   lends, borrows, overlimits         statistics, as `tc -s class show` prints them
+ *
+ * Invariants: (1) a class with activity bit p is in row[level][p] iff CAN_SEND, and in
+ * its parent's feed[p] iff not CANT_SEND (dormant when CAN_SEND); (2) an inner class has
+ * activity bit p iff its feed[p] has a MAY_BORROW member (`borrowing` counts them);
+ * (3) a class is in the wait heap iff not CAN_SEND, keyed by when its mode improves;
+ * (4) a leaf with activity is backlogged. Every path from a row's class down the feeds'
+ * current members therefore ends at a backlogged leaf.
+ */
+import { InvalidOptionError, RejectedChangeError } from '../src/errors.js';
+import { intParam } from './class-queues.js';
+import { ClassfulScheduler } from './classful.js';
+import { IndexedHeap } from './indexed-heap.js';
+import { RoundRobinRings } from './round-robin.js';
+import { DROP_NO_CLASS, type ClassParams, type RootParams, type SchedulerContext, type SchedulerKind, type Verdict } from './types.js';
+
+/** Levels of the tree, leaves included (the kernel's TC_HTB_MAXDEPTH). */
+export const MAX_DEPTH = 8;
+/** Priorities among siblings (TC_HTB_NUMPRIO). */
+export const PRIOS = 8;
+/** Class modes, ordered so that a larger value may send more. */
+export const CANT_SEND = 0;
+export const MAY_BORROW = 1;
+export const CAN_SEND = 2;
+/** How far below zero a bucket may go, and the longest idle time credited (the kernel's mbuffer). */
+const MAX_DEBT_NS = 60e9;
+/** tc's default MTU when it computes a default burst. */
+const DEFAULT_MTU = 1600;
+/** The kernel clamps a default quantum (rate / r2q) into this range. */
+const MIN_DEFAULT_QUANTUM = 1000;
+const MAX_DEFAULT_QUANTUM = 200_000;
+/** Highest rate accepted, bit/s (as the link's). */
+const MAX_RATE = 1e15;
+const NO_PARENT = -1;
+
+/** Index of the lowest set bit of m (m ≠ 0): find-first-set. */
+function lowestBit(m: number): number {
+  return 31 - Math.clz32(m & -m);
+}
+
+/** Validates a rate in bit/s, naming the field. */
+function rateParam(field: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0 || value > MAX_RATE) {
+    throw new InvalidOptionError(field, `must be a rate in (0, ${MAX_RATE}] bit/s, got ${value}`);
+  }
+  return value;
+}
+
+/** What `tc -s class show` prints for an htb class beyond the byte and packet counters. */
+export interface HtbClassStats {
+  mode: 'can send' | 'may borrow' | 'cant send';
+  /** Bucket levels in bytes at the class's rate / ceil (negative: in debt). */
+  tokens: number;
+  ctokens: number;
+  lends: number;
+  borrows: number;
+  overlimits: number;
+}
+
+/** A class's validated parameters, applied only after everything checked out. */
+interface HtbParams {
+  rate: number;
+  ceil: number;
+  burst: number;
+  cburst: number;
+  prio: number;
+  quantum: number;
+  mpu: number;
+}
+
+class HtbScheduler extends ClassfulScheduler {
+  readonly kind = 'htb';
+  private readonly r2q: number;
+  private readonly parent: Int32Array;
+  private readonly level: Int8Array;
+  private readonly children: Int32Array;
+  private readonly nsPerByte: Float64Array;
+  private readonly nsPerByteCeil: Float64Array;
+  private readonly buffer: Float64Array;
+  private readonly cbuffer: Float64Array;
+  private readonly tokens: Float64Array;
+  private readonly ctokens: Float64Array;
+  private readonly checked: Float64Array;
+  private readonly mode: Uint8Array;
+  private readonly prio: Uint8Array;
+  private readonly quantum: Float64Array;
+  private readonly mpu: Float64Array;
+  private readonly activity: Uint8Array;
+  private readonly deficit: Float64Array;
+  private readonly lends: Float64Array;
+  private readonly borrows: Float64Array;
+  private readonly overlimits: Float64Array;
+  /** Ring level × PRIOS + p is row[level][p]; node c × PRIOS + p is class c at p. */
+  private readonly rows: RoundRobinRings;
+  /** Ring c × PRIOS + p is class c's feed[p]; nodes as in `rows`. */
+  private readonly feeds: RoundRobinRings;
+  /** Per feed ring: members that are MAY_BORROW (the parent's demand at p). */
+  private readonly borrowing: Int32Array;
+  private readonly rowMask: Uint8Array;
+  private readonly waiting: IndexedHeap;
+
+  constructor(ctx: SchedulerContext, params: RootParams) {
+    super(ctx);
+    const m = ctx.maxClasses;
+    this.r2q = intParam('r2q', params.r2q ?? 10, 1, 2 ** 32 - 1);
+    this.parent = new Int32Array(m).fill(NO_PARENT);
+    this.level = new Int8Array(m);
+    this.children = new Int32Array(m);
+    this.nsPerByte = new Float64Array(m);
+    this.nsPerByteCeil = new Float64Array(m);
+    this.buffer = new Float64Array(m);
+    this.cbuffer = new Float64Array(m);
+    this.tokens = new Float64Array(m);
+    this.ctokens = new Float64Array(m);
+    this.checked = new Float64Array(m);
+    this.mode = new Uint8Array(m);
+    this.prio = new Uint8Array(m);
+    this.quantum = new Float64Array(m);
+    this.mpu = new Float64Array(m);
+    this.activity = new Uint8Array(m);
+    this.deficit = new Float64Array(m * MAX_DEPTH);
+    this.lends = new Float64Array(m);
+    this.borrows = new Float64Array(m);
+    this.overlimits = new Float64Array(m);
+    this.rows = new RoundRobinRings(m * PRIOS, MAX_DEPTH * PRIOS);
+    this.feeds = new RoundRobinRings(m * PRIOS, m * PRIOS);
+    this.borrowing = new Int32Array(m * PRIOS);
+    this.rowMask = new Uint8Array(MAX_DEPTH);
+    this.waiting = new IndexedHeap(m);
+  }
+
+  // ---- class management (between arbiter passes; validates before it changes anything) ----
+
+  /** Fills defaults as tc does and validates; `current` supplies what a change leaves out. */
+  private paramsOf(params: ClassParams, current?: HtbParams): HtbParams {
+    if (params.rate === undefined && current === undefined) {
+      throw new InvalidOptionError('rate', 'an htb class needs a rate');
+    }
+    const rate = params.rate === undefined ? current!.rate : rateParam('rate', params.rate);
+    const ceil = params.ceil === undefined ? (params.rate === undefined ? current!.ceil : rate) : rateParam('ceil', params.ceil);
+    const burstOf = (bps: number): number => Math.ceil(bps / 8 / 1e9) + DEFAULT_MTU;
+    const burst = params.burst === undefined
+      ? (params.rate === undefined ? current!.burst : burstOf(rate))
+      : intParam('burst', params.burst, 1, 2 ** 32 - 1, ' bytes');
+    const cburst = params.cburst === undefined
+      ? (params.ceil === undefined && params.rate === undefined ? current!.cburst : burstOf(ceil))
+      : intParam('cburst', params.cburst, 1, 2 ** 32 - 1, ' bytes');
+    const defaultQuantum = Math.min(MAX_DEFAULT_QUANTUM, Math.max(MIN_DEFAULT_QUANTUM, Math.floor(rate / 8 / this.r2q)));
+    const quantum = params.quantum === undefined
+      ? (params.rate === undefined && current !== undefined ? current.quantum : defaultQuantum)
+      : intParam('quantum', params.quantum, 1, 2 ** 32 - 1, ' bytes');
+    const prio = params.prio === undefined ? (current?.prio ?? 0) : intParam('prio', params.prio, 0, PRIOS - 1);
+    const mpu = params.mpu === undefined ? (current?.mpu ?? 0) : intParam('mpu', params.mpu, 0, 65535, ' bytes');
+    return { rate, ceil, burst, cburst, prio, quantum, mpu };
+  }
+
+  private currentParams(c: number): HtbParams {
+    return {
+      rate: 8e9 / this.nsPerByte[c],
+      ceil: 8e9 / this.nsPerByteCeil[c],
+      burst: Math.round(this.buffer[c] / this.nsPerByte[c]),
+      cburst: Math.round(this.cbuffer[c] / this.nsPerByteCeil[c]),
+      prio: this.prio[c],
+      quantum: this.quantum[c],
+      mpu: this.mpu[c],
+    };
+  }
+
+  addClass(slot: number, params: ClassParams): void {
+    this.classes.checkNew(slot);
+    const parent = params.parent ?? NO_PARENT;
+    if (parent !== NO_PARENT) this.checkCanParent(parent);
+    const p = this.paramsOf(params);
+    this.queues.setLimits(slot, params);
+    this.apply(slot, p);
+    this.tokens[slot] = this.buffer[slot];
+    this.ctokens[slot] = this.cbuffer[slot];
+    this.checked[slot] = 0;
+    this.mode[slot] = CAN_SEND;
+    this.deficit.fill(0, slot * MAX_DEPTH, (slot + 1) * MAX_DEPTH);
+    this.lends[slot] = this.borrows[slot] = this.overlimits[slot] = 0;
+    this.parent[slot] = parent;
+    this.level[slot] = 0;
+    if (parent !== NO_PARENT) {
+      if (this.children[parent]++ === 0) this.becomeInner(parent);
+    }
+    this.classes.add(slot);
+  }
+
+  /** Throws unless `parent` exists and may take a child: not backlogged, and depth left. */
+  private checkCanParent(parent: number): void {
+    if (!this.classes.has(parent)) {
+      throw new InvalidOptionError('parent', `class slot ${parent} does not exist`);
+    }
+    if (this.children[parent] > 0) return;
+    if (this.queues.packets[parent] > 0) {
+      throw new RejectedChangeError(`parent: class slot ${parent} has ${this.queues.packets[parent]} queued packets and cannot become a parent`);
+    }
+    if (this.innerLevelOf(parent) < 1) {
+      throw new InvalidOptionError('parent', `the class tree would be deeper than ${MAX_DEPTH} levels`);
+    }
+  }
+
+  /** The level `c` takes as an inner class: one below its parent, or the top. */
+  private innerLevelOf(c: number): number {
+    const p = this.parent[c];
+    return (p === NO_PARENT ? MAX_DEPTH : this.level[p]) - 1;
+  }
+
+  /** A leaf gains its first child: it leaves the rows as a leaf and waits for demand. */
+  private becomeInner(c: number): void {
+    // Not backlogged (checked), so it has no activity and sits in no ring.
+    this.level[c] = this.innerLevelOf(c);
+  }
+
+  private apply(slot: number, p: HtbParams): void {
+    this.nsPerByte[slot] = 8e9 / p.rate;
+    this.nsPerByteCeil[slot] = 8e9 / p.ceil;
+    this.buffer[slot] = p.burst * this.nsPerByte[slot];
+    this.cbuffer[slot] = p.cburst * this.nsPerByteCeil[slot];
+    this.prio[slot] = p.prio;
+    this.quantum[slot] = p.quantum;
+    this.mpu[slot] = p.mpu;
+  }
+
+  changeClass(slot: number, params: ClassParams): void {
+    this.classes.checkExists(slot);
+    if (params.parent !== undefined && params.parent !== this.parent[slot]) {
+      throw new InvalidOptionError('parent', `an htb class cannot move to another parent (slot ${slot})`);
+    }
+    const p = this.paramsOf(params, this.currentParams(slot));
+    this.queues.setLimits(slot, this.queues.limitsWith(slot, params));
+    // A new prio moves a backlogged leaf's demand to other rings: withdraw it, offer it again.
+    const backlogged = this.level[slot] === 0 && this.activity[slot] !== 0;
+    if (backlogged) this.setState(slot, 0, this.mode[slot]);
+    this.apply(slot, p);
+    this.tokens[slot] = Math.min(this.tokens[slot], this.buffer[slot]);
+    this.ctokens[slot] = Math.min(this.ctokens[slot], this.cbuffer[slot]);
+    if (backlogged) this.setState(slot, 1 << this.prio[slot], this.mode[slot]);
+    this.updateMode(slot, this.checked[slot]);
+  }
+
+  override deleteClass(slot: number, evict: (frame: number) => void): void {
+    this.classes.checkExists(slot);
+    if (this.children[slot] > 0) {
+      throw new RejectedChangeError(`class slot ${slot} has ${this.children[slot]} child classes; delete them first`);
+    }
+    super.deleteClass(slot, evict);
+    if (this.waiting.has(slot)) this.waiting.remove(slot);
+    const p = this.parent[slot];
+    this.parent[slot] = NO_PARENT;
+    // A parent left without children is a leaf again (with no demand: it had none).
+    if (p !== NO_PARENT && --this.children[p] === 0) this.level[p] = 0;
+  }
+
+  /**
+   * Class `slot`'s queue was flushed (delete or reset): a leaf withdraws its demand. Inner
+   * classes lose theirs as their leaves withdraw (invariant 2), so they do nothing here.
+   */
+  protected forget(slot: number): void {
+    if (this.level[slot] === 0 && this.activity[slot] !== 0) this.setState(slot, 0, this.mode[slot]);
+  }
+
+  override enqueue(frame: number): Verdict {
+    // Packets queue at leaves only; a frame stamped with an inner class has no queue.
+    const slot = this.cls[frame];
+    if (this.classes.has(slot) && this.level[slot] > 0) return DROP_NO_CLASS;
+    return super.enqueue(frame);
+  }
+
+  classStats(slot: number): HtbClassStats {
+    this.classes.checkExists(slot);
+    const names = ['cant send', 'may borrow', 'can send'] as const;
+    return {
+      mode: names[this.mode[slot]],
+      tokens: this.tokens[slot] / this.nsPerByte[slot],
+      ctokens: this.ctokens[slot] / this.nsPerByteCeil[slot],
+      lends: this.lends[slot],
+      borrows: this.borrows[slot],
+      overlimits: this.overlimits[slot],
+    };
+  }
+
+  // ---- demand: where a class sits, from its activity and mode (invariants 1–3) ----
+
+  protected activate(slot: number): void {
+    this.setState(slot, 1 << this.prio[slot], this.mode[slot]);
+  }
+
+  /**
+   * Gives class c activity `act` and mode `mode`, and moves it between rings to match:
+   *   rows[level][p]    for each p in act while CAN_SEND;
+   *   parent's feed[p]  for each p in act unless CANT_SEND (a CAN_SEND member is dormant:
+   *                     it keeps its place in the round for when it borrows again);
+   *   borrowing count   of the parent's feed[p] for each p in act while MAY_BORROW.
+   * A parent's activity is the set of p whose borrowing count is non-zero, so a change
+   * there carries up the tree, one level per call (at most MAX_DEPTH).
+   */
+  private setState(c: number, act: number, mode: number): void {
+    const wasAct = this.activity[c];
+    const was = this.mode[c];
+    this.activity[c] = act;
+    this.mode[c] = mode;
+    const wasRow = was === CAN_SEND ? wasAct : 0;
+    const isRow = mode === CAN_SEND ? act : 0;
+    this.removeFromRows(c, wasRow & ~isRow);
+    this.addToRows(c, isRow & ~wasRow);
+    const p = this.parent[c];
+    if (p === NO_PARENT) return;
+    const wasFeed = was !== CANT_SEND ? wasAct : 0;
+    const isFeed = mode !== CANT_SEND ? act : 0;
+    for (let m = wasFeed & ~isFeed; m !== 0; m &= m - 1) {
+      const prio = lowestBit(m);
+      this.feeds.remove(p * PRIOS + prio, c * PRIOS + prio);
+    }
+    for (let m = isFeed & ~wasFeed; m !== 0; m &= m - 1) {
+      const prio = lowestBit(m);
+      this.feeds.insert(p * PRIOS + prio, c * PRIOS + prio);
+    }
+    const wasBorrow = was === MAY_BORROW ? wasAct : 0;
+    const isBorrow = mode === MAY_BORROW ? act : 0;
+    let parentAct = this.activity[p];
+    for (let m = wasBorrow & ~isBorrow; m !== 0; m &= m - 1) {
+      const prio = lowestBit(m);
+      if (--this.borrowing[p * PRIOS + prio] === 0) parentAct &= ~(1 << prio);
+    }
+    for (let m = isBorrow & ~wasBorrow; m !== 0; m &= m - 1) {
+      const prio = lowestBit(m);
+      if (this.borrowing[p * PRIOS + prio]++ === 0) parentAct |= 1 << prio;
+    }
+    if (parentAct !== this.activity[p]) this.setState(p, parentAct, this.mode[p]);
+  }
+
+  private addToRows(c: number, mask: number): void {
+    const lvl = this.level[c];
+    for (let m = mask; m !== 0; m &= m - 1) {
+      const prio = lowestBit(m);
+      this.rows.insert(lvl * PRIOS + prio, c * PRIOS + prio);
+      this.rowMask[lvl] |= 1 << prio;
+    }
+  }
+
+  private removeFromRows(c: number, mask: number): void {
+    const lvl = this.level[c];
+    for (let m = mask; m !== 0; m &= m - 1) {
+      const prio = lowestBit(m);
+      const row = lvl * PRIOS + prio;
+      this.rows.remove(row, c * PRIOS + prio);
+      if (this.rows.isEmpty(row)) this.rowMask[lvl] &= ~(1 << prio);
+    }
+  }
+
+  // ---- tokens and modes ----
+
+  /**
+   * Recomputes class c's mode at time t from its buckets (credited with the time since
+   * `checked`, not stored), moves its demand if the mode changed (invariant 1), and keeps
+   * its place in the wait heap (invariant 3).
+   */
+  private updateMode(c: number, t: number): void {
+    const idle = Math.min(t - this.checked[c], MAX_DEBT_NS);
+    const ct = this.ctokens[c] + idle;
+    const tk = this.tokens[c] + idle;
+    const next = ct < 0 ? CANT_SEND : tk >= 0 ? CAN_SEND : MAY_BORROW;
+    if (next !== this.mode[c]) {
+      if (next !== CAN_SEND) this.overlimits[c]++;
+      this.setState(c, this.activity[c], next);
+    }
+    if (next === CAN_SEND) {
+      if (this.waiting.has(c)) this.waiting.remove(c);
+      return;
+    }
+    // The mode improves when the deficient bucket reaches zero; at least 1 ns ahead, so
+    // applying due changes always makes progress despite rounding.
+    const due = t + Math.max(1, next === CANT_SEND ? -ct : -tk);
+    if (this.waiting.has(c)) this.waiting.remove(c);
+    this.waiting.push(c, due);
+  }
+
+  /** Applies every mode change due by time t. */
+  private applyDueChanges(t: number): void {
+    const w = this.waiting;
+    while (w.size > 0 && w.key[w.top()] <= t) this.updateMode(w.top(), t);
+  }
+
+  /**
+   * Charges a packet of `bytes` sent by leaf c at `level` at time t: rate tokens of the
+   * lender and everything above it, ceil tokens of the whole path ([2]'s charge_class).
+   */
+  private charge(c: number, level: number, bytes: number, t: number): void {
+    for (; c !== NO_PARENT; c = this.parent[c]) {
+      const idle = Math.min(t - this.checked[c], MAX_DEBT_NS);
+      let tk = Math.min(this.tokens[c] + idle, this.buffer[c]);
+      if (this.level[c] >= level) {
+        if (this.level[c] === level) this.lends[c]++;
+        tk = Math.max(tk - bytes * this.nsPerByte[c], 1 - MAX_DEBT_NS);
+      } else {
+        this.borrows[c]++;
+      }
+      this.tokens[c] = tk;
+      const ctk = Math.min(this.ctokens[c] + idle, this.cbuffer[c]) - bytes * this.nsPerByteCeil[c];
+      this.ctokens[c] = Math.max(ctk, 1 - MAX_DEBT_NS);
+      this.checked[c] = t;
+      this.updateMode(c, t);
+    }
+  }
+
+  // ---- dequeue ----
+
+  /**
+   * The lowest level with a class that can send, its lowest priority, that row's current
+   * class, and down its feeds to a leaf; DRR among the leaves met this way.
+   */
+  protected serve(now: number): number {
+    this.applyDueChanges(now);
+    for (let lvl = 0; lvl < MAX_DEPTH; lvl++) {
+      const mask = this.rowMask[lvl];
+      if (mask === 0) continue;
+      const prio = lowestBit(mask);
+      return this.sendFrom(lvl, prio, now);
+    }
+    const w = this.waiting;
+    this.wakeAt = w.size > 0 ? w.key[w.top()] : Infinity;
+    return -1;
+  }
+
+  private sendFrom(lvl: number, prio: number, now: number): number {
+    const row = lvl * PRIOS + prio;
+    // Every class met on the way down borrows (MAY_BORROW): one that could send on its own
+    // would sit in a lower level's row, which would have been served first.
+    let c = (this.rows.turn(row) / PRIOS) | 0;
+    while (this.level[c] > 0) c = (this.feeds.turn(c * PRIOS + prio) / PRIOS) | 0;
+    const f = this.queues.pop(c);
+    const bytes = Math.max(this.len[f], this.mpu[c]);
+    const d = c * MAX_DEPTH + lvl;
+    this.deficit[d] -= bytes;
+    if (this.deficit[d] < 0) {
+      this.deficit[d] += this.quantum[c];
+      this.endTurn(c, lvl, row, prio);
+    }
+    if (this.queues.isEmpty(c)) this.setState(c, 0, this.mode[c]);
+    this.charge(c, lvl, bytes, now);
+    return f;
+  }
+
+  /** Leaf c's turn is over: every ring on its path up to the lender at `lvl` moves on. */
+  private endTurn(c: number, lvl: number, row: number, prio: number): void {
+    while (this.level[c] < lvl) {
+      const p = this.parent[c];
+      this.feeds.advance(p * PRIOS + prio);
+      c = p;
+    }
+    this.rows.advance(row);
+  }
+}
+
+export const htb: SchedulerKind = {
+  kind: 'htb',
+  summary: 'HTB shaping: a class tree with rate, ceil, burst, borrowing, prio and quantum (as tc htb)',
+  workConserving: false,
+  create: (ctx, params = {}) => new HtbScheduler(ctx, params),
+};
+
+export type { HtbScheduler };
