@@ -6,9 +6,10 @@
  *      "Hierarchical token bucket theory", 2002 (the model: rate, ceil, borrowing, prio).
  *  [2] Linux net/sched/sch_htb.c (the structure below: class modes, per-level rows of
  *      self-feeding classes, per-parent feeds, a wait queue of classes whose mode will
- *      change, DRR among classes of one priority).
+ *      change).
  *  [3] S. Floyd, V. Jacobson, "Link-sharing and resource management models for packet
  *      networks", IEEE/ACM ToN 3(4), 1995 (class-based link sharing, which HTB implements).
+ *  [4] P. Goyal, H. Vin, H. Cheng, "Start-time fair queueing", IEEE/ACM ToN 5(5), 1997.
  *
  * Model. Classes form a tree under the root; packets queue only at leaves. Every class c
  * has two token buckets, kept in nanoseconds of transmission time as in [2]:
@@ -21,11 +22,10 @@
  * A backlogged leaf may send at level ℓ when the lowest ancestor-or-self in CAN_SEND sits
  * at level ℓ and every class below it on the path is MAY_BORROW. Dequeue serves the
  * lowest level first (own rate before borrowed bandwidth), within a level the lowest
- * `prio`, and among equals round robin with a DRR deficit of `quantum` bytes, so leftover
- * bandwidth is shared in proportion to quantum (by default rate / r2q, hence to rate).
- * Charging a packet of L bytes sent at level ℓ takes L/rate from `tokens` of every class
- * on the path at level ≥ ℓ (the lender and above), and L/ceil from `ctokens` of every
- * class on the path (the ceilings hold at every level).
+ * `prio`. Charging a packet of L bytes sent at level ℓ takes L/rate from `tokens` of
+ * every class on the path at level ≥ ℓ (the lender and above), and L/ceil from `ctokens`
+ * of every class on the path. A leaf's own rate is assured: it is not checked against
+ * its ancestors' ceilings (as in [2]), so children's rates should fit their parent's.
  *
  * Structure (from [2]). Levels count from the leaves: a leaf is level 0; an inner class
  * sits at its parent's level − 1, top-level inner classes at MAX_DEPTH − 1. For each
@@ -35,50 +35,51 @@
  *     and the parent then has demand at p too, and so on up the tree;
  *   - a CANT_SEND class sits in neither and waits.
  * `rowMask[level]` has bit p set when row[level][p] is not empty, so dequeue finds the
- * first level and priority with a find-first-set, picks the row's current class, and
- * walks down the feeds' current classes to a leaf. Every class not in CAN_SEND is in the
- * wait heap keyed by the time its mode improves; dequeue first applies the changes that
- * are due. When nothing may be sent, `wakeAt` is the heap's earliest time: the arbiter
- * keeps the link idle until then (the qdisc watchdog of [2]).
+ * first level and priority with a find-first-set, takes the row's class whose DRR turn
+ * it is (classes of a row take turns by `quantum`), and walks down the feeds to a leaf.
+ * Every class not in CAN_SEND is in the wait heap keyed by the time its mode improves;
+ * dequeue first applies the changes that are due. When nothing may be sent, `wakeAt` is
+ * the heap's earliest time: the arbiter keeps the link idle until then (the qdisc
+ * watchdog of [2]).
  *
- * Differences from [2], and why:
- *   - A CAN_SEND class with demand stays in its parent's feed too, dormant: [2] orders a
- *     feed by class id and resumes after the last id served, so a class that sends on its
- *     own rate for a moment finds its place in the round again. A round-robin ring would
- *     send it to the back on every such moment, and a class with a higher rate (which
- *     has such moments more often) would get less of the parent's leftover, not more.
- *     A dormant member is never the one served: serving through a feed happens only when
- *     no lower level has a CAN_SEND class with demand.
- *   - When a leaf's DRR turn ends, every ring on its path up to the lender advances, not
- *     only its parent's feed: sibling subtrees then take turns borrowing, instead of the
- *     first subtree keeping the parent's bandwidth while it stays backlogged.
- *   - The wait heap is re-keyed on every charge; no hysteresis (the kernel's default is
- *     off too).
- *   - A class with queued packets cannot become a parent (the kernel drops its packets);
- *     the change is refused instead, so nothing is lost.
+ * Sharing what a parent lends. Within a feed, children are served in order of a virtual
+ * start tag ([4]): serving L bytes through child c advances its tag by L / quantum_c, and
+ * a child that comes back to borrowing starts no earlier than the feed's virtual time.
+ * Children that stay backlogged therefore share the lent bandwidth by quantum (by default
+ * rate / r2q, hence by rate), and a child held back by its own ceil, or busy sending on
+ * its own rate, is served as soon as it may borrow again, with at most one quantum of
+ * credit (a new borrower starts at the feed's virtual time: idleness earns none). [2]
+ * runs DRR here instead; with tc's default quanta (rate / r2q, up to 200 kB) one child's
+ * turn outlasts a small cburst, and the ceil-limited child then gets far less than its
+ * ceil. The feed is a heap (O(log n) in the number of borrowing children).
  *
- * Layout (per class slot; ring nodes are slot × PRIOS + p):
+ * Also different from [2]: no hysteresis (the kernel's default is off too), and a class
+ * with queued packets cannot become a parent (the kernel drops its packets): the change
+ * is refused, so nothing is lost.
+ *
+ * Layout (per class slot; a node is slot × PRIOS + p):
  *   parent, level, children   the tree
  *   nsPerByte, nsPerByteCeil  8e9 / rate, 8e9 / ceil
  *   buffer, cbuffer           bucket sizes, ns
  *   tokens, ctokens, checked  bucket levels, ns, as of time `checked`
  *   mode                      CANT_SEND / MAY_BORROW / CAN_SEND as of the last update
- *   prio, quantum, mpu        leaf parameters
+ *   prio, quantum, mpu        class parameters
  *   activity                  bitmask of priorities with demand (a leaf: 1 << prio while
  *                             backlogged; an inner class: the p whose feed has a borrower)
- *   deficit[slot × MAX_DEPTH + level]  DRR deficit of a leaf for each level it sends at
- *   lends, borrows, overlimits         statistics, as `tc -s class show` prints them
+ *   deficit[node]             DRR deficit of a class in its row at p
+ *   tag[node], vtime[node]    start tag among the parent's borrowers; a feed's virtual time
+ *   lends, borrows, overlimits  statistics, as `tc -s class show` prints them
  *
  * Invariants: (1) a class with activity bit p is in row[level][p] iff CAN_SEND, and in
- * its parent's feed[p] iff not CANT_SEND (dormant when CAN_SEND); (2) an inner class has
- * activity bit p iff its feed[p] has a MAY_BORROW member (`borrowing` counts them);
- * (3) a class is in the wait heap iff not CAN_SEND, keyed by when its mode improves;
- * (4) a leaf with activity is backlogged. Every path from a row's class down the feeds'
- * current members therefore ends at a backlogged leaf.
+ * its parent's feed[p] iff MAY_BORROW; (2) an inner class has activity bit p iff its
+ * feed[p] is not empty; (3) a class is in the wait heap iff not CAN_SEND, keyed by when
+ * its mode improves; (4) a leaf with activity is backlogged. Every path from a row's
+ * class down the feeds' first members therefore ends at a backlogged leaf.
  */
 import { InvalidOptionError, RejectedChangeError } from '../src/errors.js';
 import { intParam } from './class-queues.js';
 import { ClassfulScheduler } from './classful.js';
+import { HeapForest } from './heap-forest.js';
 import { IndexedHeap } from './indexed-heap.js';
 import { RoundRobinRings } from './round-robin.js';
 import { DROP_NO_CLASS, type ClassParams, type RootParams, type SchedulerContext, type SchedulerKind, type Verdict } from './types.js';
@@ -161,10 +162,12 @@ class HtbScheduler extends ClassfulScheduler {
   private readonly overlimits: Float64Array;
   /** Ring level × PRIOS + p is row[level][p]; node c × PRIOS + p is class c at p. */
   private readonly rows: RoundRobinRings;
-  /** Ring c × PRIOS + p is class c's feed[p]; nodes as in `rows`. */
-  private readonly feeds: RoundRobinRings;
-  /** Per feed ring: members that are MAY_BORROW (the parent's demand at p). */
-  private readonly borrowing: Int32Array;
+  /** Heap c × PRIOS + p is class c's feed[p]: its MAY_BORROW children at p, by tag. */
+  private readonly borrowers: HeapForest;
+  /** Per node: virtual start tag among its parent's borrowers (bytes / quantum). */
+  private readonly tag: Float64Array;
+  /** Per feed: the start tag of the member served last (the feed's virtual time). */
+  private readonly vtime: Float64Array;
   private readonly rowMask: Uint8Array;
   private readonly waiting: IndexedHeap;
 
@@ -187,13 +190,14 @@ class HtbScheduler extends ClassfulScheduler {
     this.quantum = new Float64Array(m);
     this.mpu = new Float64Array(m);
     this.activity = new Uint8Array(m);
-    this.deficit = new Float64Array(m * MAX_DEPTH);
+    this.deficit = new Float64Array(m * PRIOS);
     this.lends = new Float64Array(m);
     this.borrows = new Float64Array(m);
     this.overlimits = new Float64Array(m);
     this.rows = new RoundRobinRings(m * PRIOS, MAX_DEPTH * PRIOS);
-    this.feeds = new RoundRobinRings(m * PRIOS, m * PRIOS);
-    this.borrowing = new Int32Array(m * PRIOS);
+    this.borrowers = new HeapForest(m * PRIOS, m * PRIOS);
+    this.tag = new Float64Array(m * PRIOS);
+    this.vtime = new Float64Array(m * PRIOS);
     this.rowMask = new Uint8Array(MAX_DEPTH);
     this.waiting = new IndexedHeap(m);
   }
@@ -246,12 +250,14 @@ class HtbScheduler extends ClassfulScheduler {
     this.ctokens[slot] = this.cbuffer[slot];
     this.checked[slot] = 0;
     this.mode[slot] = CAN_SEND;
-    this.deficit.fill(0, slot * MAX_DEPTH, (slot + 1) * MAX_DEPTH);
+    this.deficit.fill(0, slot * PRIOS, (slot + 1) * PRIOS);
+    this.tag.fill(0, slot * PRIOS, (slot + 1) * PRIOS);
     this.lends[slot] = this.borrows[slot] = this.overlimits[slot] = 0;
     this.parent[slot] = parent;
     this.level[slot] = 0;
     if (parent !== NO_PARENT) {
       if (this.children[parent]++ === 0) this.becomeInner(parent);
+      for (let prio = 0; prio < PRIOS; prio++) this.borrowers.reserve(parent * PRIOS + prio, this.children[parent]);
     }
     this.classes.add(slot);
   }
@@ -357,13 +363,11 @@ class HtbScheduler extends ClassfulScheduler {
   }
 
   /**
-   * Gives class c activity `act` and mode `mode`, and moves it between rings to match:
+   * Gives class c activity `act` and mode `mode`, and moves it to match:
    *   rows[level][p]    for each p in act while CAN_SEND;
-   *   parent's feed[p]  for each p in act unless CANT_SEND (a CAN_SEND member is dormant:
-   *                     it keeps its place in the round for when it borrows again);
-   *   borrowing count   of the parent's feed[p] for each p in act while MAY_BORROW.
-   * A parent's activity is the set of p whose borrowing count is non-zero, so a change
-   * there carries up the tree, one level per call (at most MAX_DEPTH).
+   *   parent's feed[p]  (the heap of borrowers) for each p in act while MAY_BORROW.
+   * A parent's activity is the set of p whose feed is not empty, so a change there
+   * carries up the tree, one level per call (at most MAX_DEPTH).
    */
   private setState(c: number, act: number, mode: number): void {
     const wasAct = this.activity[c];
@@ -376,26 +380,27 @@ class HtbScheduler extends ClassfulScheduler {
     this.addToRows(c, isRow & ~wasRow);
     const p = this.parent[c];
     if (p === NO_PARENT) return;
-    const wasFeed = was !== CANT_SEND ? wasAct : 0;
-    const isFeed = mode !== CANT_SEND ? act : 0;
-    for (let m = wasFeed & ~isFeed; m !== 0; m &= m - 1) {
-      const prio = lowestBit(m);
-      this.feeds.remove(p * PRIOS + prio, c * PRIOS + prio);
-    }
-    for (let m = isFeed & ~wasFeed; m !== 0; m &= m - 1) {
-      const prio = lowestBit(m);
-      this.feeds.insert(p * PRIOS + prio, c * PRIOS + prio);
-    }
     const wasBorrow = was === MAY_BORROW ? wasAct : 0;
     const isBorrow = mode === MAY_BORROW ? act : 0;
     let parentAct = this.activity[p];
     for (let m = wasBorrow & ~isBorrow; m !== 0; m &= m - 1) {
       const prio = lowestBit(m);
-      if (--this.borrowing[p * PRIOS + prio] === 0) parentAct &= ~(1 << prio);
+      const feed = p * PRIOS + prio;
+      this.borrowers.remove(feed, c * PRIOS + prio);
+      if (this.borrowers.size(feed) === 0) parentAct &= ~(1 << prio);
     }
     for (let m = isBorrow & ~wasBorrow; m !== 0; m &= m - 1) {
       const prio = lowestBit(m);
-      if (this.borrowing[p * PRIOS + prio]++ === 0) parentAct |= 1 << prio;
+      const feed = p * PRIOS + prio;
+      const node = c * PRIOS + prio;
+      // A class with new demand starts at the feed's virtual time: idleness is not credit
+      // (as in SFQ [4]). One that had demand all along and was held back by its ceil (or
+      // sent on its own rate) keeps up to one quantum of credit, so a brief hold does not
+      // cost it its share, and a long one does not turn into a long burst.
+      const floor = (wasAct & (1 << prio)) !== 0 ? this.vtime[feed] - 1 : this.vtime[feed];
+      this.tag[node] = Math.max(this.tag[node], floor);
+      this.borrowers.push(feed, node, this.tag[node]);
+      parentAct |= 1 << prio;
     }
     if (parentAct !== this.activity[p]) this.setState(p, parentAct, this.mode[p]);
   }
@@ -477,8 +482,8 @@ class HtbScheduler extends ClassfulScheduler {
   // ---- dequeue ----
 
   /**
-   * The lowest level with a class that can send, its lowest priority, that row's current
-   * class, and down its feeds to a leaf; DRR among the leaves met this way.
+   * The lowest level with a class that can send, its lowest priority, that row's class
+   * whose turn it is, and down the feeds' first borrowers to a leaf.
    */
   protected serve(now: number): number {
     this.applyDueChanges(now);
@@ -497,29 +502,27 @@ class HtbScheduler extends ClassfulScheduler {
     const row = lvl * PRIOS + prio;
     // Every class met on the way down borrows (MAY_BORROW): one that could send on its own
     // would sit in a lower level's row, which would have been served first.
-    let c = (this.rows.turn(row) / PRIOS) | 0;
-    while (this.level[c] > 0) c = (this.feeds.turn(c * PRIOS + prio) / PRIOS) | 0;
+    const lender = this.rows.turn(row);
+    let c = (lender / PRIOS) | 0;
+    while (this.level[c] > 0) c = (this.borrowers.top(c * PRIOS + prio) / PRIOS) | 0;
     const f = this.queues.pop(c);
     const bytes = Math.max(this.len[f], this.mpu[c]);
-    const d = c * MAX_DEPTH + lvl;
-    this.deficit[d] -= bytes;
-    if (this.deficit[d] < 0) {
-      this.deficit[d] += this.quantum[c];
-      this.endTurn(c, lvl, row, prio);
+    // DRR among the classes of the row; SFQ tags on the way down from the lender.
+    this.deficit[lender] -= bytes;
+    if (this.deficit[lender] < 0) {
+      this.deficit[lender] += this.quantum[(lender / PRIOS) | 0];
+      this.rows.advance(row);
+    }
+    for (let b = c; this.level[b] < lvl; b = this.parent[b]) {
+      const node = b * PRIOS + prio;
+      const feed = this.parent[b] * PRIOS + prio;
+      this.vtime[feed] = this.tag[node];
+      this.tag[node] += bytes / this.quantum[b];
+      this.borrowers.rekey(feed, node, this.tag[node]);
     }
     if (this.queues.isEmpty(c)) this.setState(c, 0, this.mode[c]);
     this.charge(c, lvl, bytes, now);
     return f;
-  }
-
-  /** Leaf c's turn is over: every ring on its path up to the lender at `lvl` moves on. */
-  private endTurn(c: number, lvl: number, row: number, prio: number): void {
-    while (this.level[c] < lvl) {
-      const p = this.parent[c];
-      this.feeds.advance(p * PRIOS + prio);
-      c = p;
-    }
-    this.rows.advance(row);
   }
 }
 

@@ -84,6 +84,24 @@ describe('arbiter link', () => {
     expect(after.totals.sent - idle.totals.sent).toBeLessThan(25);
   });
 
+  it('shapes htb classes to their rates within 2% on a live link (70 of 1000 Mbit/s)', async () => {
+    host = await ArbiterHost.start({ poolFrames: 2 * 512 });
+    const rates = [20e6, 50e6];
+    const link = await host.addLink({ rate: 1e9, scheduler: 'htb', maxClasses: 2, classes: rates.map((rate) => ({ rate, limitPackets: 200 })) });
+    fleet = await startGenerators(link, 2, (i) => ({ classes: [0, 1], minSize: 64, maxSize: 1500, packets: Infinity, seed: i + 5 }), 512);
+    await new Promise((r) => setTimeout(r, 300));
+    const a = await link.stats();
+    await new Promise((r) => setTimeout(r, 1500));
+    const b = await link.stats();
+    const ns = b.nowNs - a.nowNs;
+    rates.forEach((rate, i) => {
+      const measured = ((b.classes[i].sentBytes - a.classes[i].sentBytes) * 8e9) / ns;
+      expect(Math.abs(measured / rate - 1)).toBeLessThan(0.02);
+    });
+    await fleet.stop();
+    expectConservation((await host.close({ drain: false }))[0]);
+  });
+
   it('applies class changes while backlogged without losing a packet', async () => {
     host = await ArbiterHost.start({ poolFrames: 2 * 512 });
     const link = await host.addLink({ rate: 50e6, maxClasses: 3, classes: [{ weight: 1, limitPackets: 100 }, { weight: 1, limitPackets: 100 }] });
