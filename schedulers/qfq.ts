@@ -27,9 +27,10 @@
  * bitmap operation for all groups whose slot boundary V crossed); a served group whose F
  * grows unblocks the lower groups it was blocking (EB→ER, IB→IR).
  *
- * Guarantee checked by the tests: per-class service within one maximum packet of
- * WF2Q+ plus a few slot sizes ([1] Thm. 2: B-WFI ≤ 3·σ_i·L_max + … ); long-run shares
- * within 1% of the weights up to 1:1000.
+ * Guarantee checked by the tests: lag behind the fluid system within QFQ's worst-case
+ * fairness bound ([1] §V: B-WFI_k ≤ 3·L_k + 2·L bytes, L_k the class's maxpkt and L the
+ * largest packet; test/sim-lag-bounds.test.ts); long-run shares within 1% of the
+ * weights up to 1:1000.
  *
  * Fixed point. Timestamps are kept modulo 2^52 in doubles (exact integers), compared with
  * a wrapping signed difference as the kernel compares its u64 stamps (`qfq_gt`): every

@@ -6,6 +6,8 @@ describe('DRR', () => {
   it.each([
     ['1:2:3:4 by weight', [1, 2, 3, 4].map((weight) => ({ weight })), [1, 2, 3, 4], 200_000, 11],
     ['1:10:100 by quantum', [1500, 15000, 150000].map((quantum) => ({ quantum })), [1, 10, 100], 300_000, 5],
+    // The weight-1 class gets 1/1111 of 1M packets: ~900, so 1% is ~9 packets.
+    ['1:10:100:1000 by weight', [1, 10, 100, 1000].map((weight) => ({ weight })), [1, 10, 100, 1000], 1_000_000, 3],
   ] as const)('splits bytes %s within 1% over ≥200k mixed-size packets', (_, params, ratio, packets, seed) => {
     const h = new Harness('drr', 1024, params.length);
     params.forEach((p, c) => h.sched.addClass(c, p));

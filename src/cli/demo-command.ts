@@ -8,7 +8,7 @@ import { parseRate } from '../units.js';
 import { schedulerKinds } from '../../schedulers/registry.js';
 import { BACKENDS } from '../transmit/ports.js';
 import { numberArg } from './parse.js';
-import { formatNs, renderTable } from './table.js';
+import { formatNs, formatPercent, renderTable } from './table.js';
 
 /** Every DemoOptions field has a flag, or a reason here why not. */
 const FLAGS: Record<keyof DemoOptions, [flags: string, help: string, parse?: (v: string) => unknown] | null> = {
@@ -50,13 +50,9 @@ export function registerDemo(program: Command): void {
   });
 }
 
-function pct(x: number): string {
-  return `${(x * 100).toFixed(2)}%`;
-}
-
 export function formatDemo(r: DemoResult): string {
   const rows = r.classes.map((c) => [
-    String(c.id), c.weight, pct(c.expectedShare), pct(c.share), c.packets, c.bytes, c.drops,
+    String(c.id), c.weight, formatPercent(c.expectedShare), formatPercent(c.share), c.packets, c.bytes, c.drops,
     formatNs(c.delayNs.p50), formatNs(c.delayNs.p99),
   ]);
   const t = r.totals;

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { PspatError } from '../errors.js';
 import { registerBench } from './bench-command.js';
 import { registerDemo } from './demo-command.js';
+import { registerSim } from './sim-command.js';
 
 export async function run(argv: string[]): Promise<number> {
   const program = new Command('pspat')
@@ -15,6 +16,7 @@ export async function run(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerDemo(program);
   registerBench(program);
+  registerSim(program);
   try {
     await program.parseAsync(argv);
     return 0;

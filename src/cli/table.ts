@@ -14,3 +14,8 @@ export function formatNs(ns: number): string {
   if (ns < 1e9) return `${(ns / 1e6).toFixed(2)}ms`;
   return `${(ns / 1e9).toFixed(2)}s`;
 }
+
+/** A fraction as a percentage with two decimals. */
+export function formatPercent(x: number): string {
+  return `${(x * 100).toFixed(2)}%`;
+}
