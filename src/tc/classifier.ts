@@ -1,0 +1,223 @@
+/**
+ * tc filters compiled into a classifier that client threads run on each packet before
+ * stamping its class into the frame table (the arbiter never classifies).
+ *
+ * Semantics follow the kernel's cls_api.c and the classifiers' own files:
+ *   - filters are tried in ascending `prio`; within a prio, in the order of their kind's
+ *     structure; a filter applies only to packets of its `protocol` (or all);
+ *   - u32 (cls_u32.c): each prio is one u32 instance with hash tables; the walk starts in
+ *     table 800: bucket 0 and tries its nodes in handle order. A node matches when every
+ *     key does ((word at off) & mask == value, words big-endian from the network header;
+ *     negative offsets reach the link header) and `match mark` does. A matching node with
+ *     `link X:` descends into table X, bucket ((word at hashkey.off & mask) >> shift) &
+ *     (divisor − 1), shift being the mask's lowest set bit; if nothing there matches, the
+ *     walk resumes after the linking node. A matching node with a classid classifies. A
+ *     key whose masked bytes lie outside the frame ends this u32 instance without a match,
+ *     as the kernel's skb_header_pointer failure does. Without `offset`, which pspat does not take,
+ *     `nexthdr+N` is N from the network header (the kernel's off2 stays 0);
+ *   - fw (cls_fw.c): (mark & mask) == handle;
+ *   - basic without ematches, matchall: every packet.
+ * A classid with major 0 (`flowid :10`) takes the major of the qdisc the filter is on.
+ *
+ * Per-packet work allocates nothing; the compiled form is plain arrays.
+ */
+import { major, makeHandle, minor, TC_H_ROOT } from './handles.js';
+import { ETH_P, type FilterSpec, type PoliceSpec } from './model.js';
+import { badArg } from './errors.js';
+
+/** A filter as the daemon holds it once added. */
+export interface InstalledFilter {
+  prio: number;
+  protocol: number;
+  /** The qdisc the filter is attached to (its major completes `flowid :N`). */
+  parent: number;
+  spec: FilterSpec;
+}
+
+/** What `classify` found. */
+export const NO_MATCH = -1;
+
+const ROOT_TABLE = 0x800;
+const FIRST_NODE = 0x800;
+
+/** Words per key in U32Node.keys: value, mask, off, then the first and last byte the mask covers. */
+const KEY_WORDS = 5;
+
+interface U32Node {
+  id: number;
+  /** KEY_WORDS numbers per key, plain keys first, then nexthdr ones. */
+  keys: number[];
+  markValue: number;
+  markMask: number;
+  classid: number;
+  link: number;
+  hashOff: number;
+  hashMask: number;
+  hashShift: number;
+  police: number;
+}
+
+interface U32Table {
+  divisor: number;
+  buckets: U32Node[][];
+}
+
+type Stage =
+  | { kind: 'u32'; protocol: number; tables: Map<number, U32Table> }
+  | { kind: 'fw'; protocol: number; mark: number; mask: number; classid: number; police: number }
+  | { kind: 'all'; protocol: number; classid: number; police: number };
+
+/**
+ * The big-endian 32-bit word at `pos`, bytes outside [0, end) read as 0: a key packed from
+ * a u8 or u16 match masks those bytes out, and its own bytes are bounds-checked apart.
+ */
+function wordAt(b: Uint8Array, pos: number, end: number): number {
+  if (pos >= 0 && pos + 4 <= end) return ((b[pos] << 24) | (b[pos + 1] << 16) | (b[pos + 2] << 8) | b[pos + 3]) >>> 0;
+  let w = 0;
+  for (let i = 0; i < 4; i++) w = (w << 8) | (pos + i >= 0 && pos + i < end ? b[pos + i] : 0);
+  return w >>> 0;
+}
+
+/** [first, last] byte of a word that `mask` covers (the mask is non-zero). */
+function maskedBytes(mask: number): [number, number] {
+  const bytes = [0, 1, 2, 3].filter((i) => ((mask >>> (24 - 8 * i)) & 0xff) !== 0);
+  return [bytes[0], bytes[bytes.length - 1]];
+}
+
+function lowestSetBit(mask: number): number {
+  return mask === 0 ? 0 : 31 - Math.clz32(mask & -mask);
+}
+
+export class Classifier {
+  private readonly stages: Stage[] = [];
+  private readonly u32ByPrio = new Map<number, Extract<Stage, { kind: 'u32' }>>();
+  /** The policers of matching filters, by index (`police` in a node or stage). */
+  readonly policers: PoliceSpec[] = [];
+  /** Policer of the filter that classified the last packet, or -1. */
+  lastPolice = -1;
+
+  constructor(filters: readonly InstalledFilter[]) {
+    const sorted = [...filters].sort((x, y) => x.prio - y.prio);
+    for (const f of sorted) this.install(f);
+  }
+
+  private fullClassid(classid: number | undefined, parent: number): number {
+    if (classid === undefined) return NO_MATCH;
+    if (major(classid) !== 0 || parent === TC_H_ROOT) return classid;
+    return makeHandle(major(parent), minor(classid));
+  }
+
+  private policeIndex(p: PoliceSpec | undefined): number {
+    if (!p) return -1;
+    this.policers.push(p);
+    return this.policers.length - 1;
+  }
+
+  private install(f: InstalledFilter): void {
+    const s = f.spec;
+    if (s.kind === 'fw') {
+      this.stages.push({ kind: 'fw', protocol: f.protocol, mark: s.mark, mask: s.mask, classid: this.fullClassid(s.classid, f.parent), police: this.policeIndex(s.police) });
+      return;
+    }
+    if (s.kind === 'basic' || s.kind === 'matchall') {
+      this.stages.push({ kind: 'all', protocol: f.protocol, classid: this.fullClassid(s.classid, f.parent), police: this.policeIndex(s.police) });
+      return;
+    }
+    // u32: the filters of one prio are one instance, sharing its hash tables.
+    let stage = this.u32ByPrio.get(f.prio);
+    if (!stage) {
+      stage = { kind: 'u32', protocol: f.protocol, tables: new Map([[ROOT_TABLE, { divisor: 1, buckets: [[]] }]]) };
+      this.u32ByPrio.set(f.prio, stage);
+      this.stages.push(stage);
+    }
+    const tables = stage.tables;
+    const handle = s.handle ?? 0;
+    if (s.divisor !== undefined) {
+      const htid = handle >>> 20;
+      if (htid === 0 || tables.has(htid)) throw badArg(`u32: hash table ${htid.toString(16)}: already exists or has no handle`);
+      tables.set(htid, { divisor: s.divisor, buckets: Array.from({ length: s.divisor }, () => []) });
+      return;
+    }
+    const place = s.ht ?? (handle >>> 20 ? handle & 0xfffff000 : ROOT_TABLE << 20);
+    const htid = place >>> 20 || ROOT_TABLE;
+    const bucket = (place >>> 12) & 0xff;
+    const table = tables.get(htid);
+    if (!table) throw badArg(`u32: hash table ${htid.toString(16)}: is not there (create it with "divisor")`);
+    if (bucket >= table.divisor) throw badArg(`u32: bucket ${bucket.toString(16)} is beyond table ${htid.toString(16)}'s divisor ${table.divisor}`);
+    const nodes = table.buckets[bucket];
+    const id = handle & 0xfff || (nodes.length ? Math.max(...nodes.map((n) => n.id)) + 1 : FIRST_NODE);
+    const linkHtid = s.link === undefined ? -1 : s.link >>> 20;
+    if (linkHtid !== -1 && !tables.has(linkHtid)) throw badArg(`u32: link ${linkHtid.toString(16)}: no such hash table`);
+    const plain = s.keys.filter((k) => !k.nexthdr);
+    const next = s.keys.filter((k) => k.nexthdr);
+    nodes.push({
+      id,
+      keys: [...plain, ...next].flatMap((k) => [k.value, k.mask, k.off, ...maskedBytes(k.mask)]),
+      markValue: s.mark?.value ?? 0,
+      markMask: s.mark?.mask ?? 0,
+      classid: this.fullClassid(s.classid, f.parent),
+      link: linkHtid,
+      hashOff: s.hashkey?.off ?? 0,
+      hashMask: s.hashkey?.mask ?? 0,
+      hashShift: lowestSetBit(s.hashkey?.mask ?? 0),
+      police: this.policeIndex(s.police),
+    });
+    nodes.sort((x, y) => x.id - y.id);
+  }
+
+  /**
+   * The classid for a packet whose network header starts at `l3` in `pkt` (bytes up to
+   * `end`), of ethertype `proto`, with firewall mark `mark`; NO_MATCH if no filter
+   * classifies it. Sets `lastPolice`.
+   */
+  classify(pkt: Uint8Array, l3: number, end: number, proto: number, mark: number): number {
+    this.lastPolice = -1;
+    for (const st of this.stages) {
+      if (st.protocol !== ETH_P.all && st.protocol !== proto) continue;
+      if (st.kind === 'all') {
+        if (st.classid === NO_MATCH) continue;
+        this.lastPolice = st.police;
+        return st.classid;
+      }
+      if (st.kind === 'fw') {
+        if (((mark & st.mask) >>> 0) !== st.mark || st.classid === NO_MATCH) continue;
+        this.lastPolice = st.police;
+        return st.classid;
+      }
+      const r = this.walk(st.tables, st.tables.get(ROOT_TABLE)!.buckets[0], pkt, l3, end, mark, 0);
+      if (r !== NO_MATCH) return r;
+    }
+    return NO_MATCH;
+  }
+
+  /** Tries `nodes` in order, descending through links; depth bounds a linking loop as the kernel's TC_U32_MAXDEPTH. */
+  private walk(tables: Map<number, U32Table>, nodes: U32Node[], pkt: Uint8Array, l3: number, end: number, mark: number, depth: number): number {
+    if (depth > 8) return NO_MATCH;
+    next: for (const n of nodes) {
+      const k = n.keys;
+      for (let i = 0; i < k.length; i += KEY_WORDS) {
+        const pos = l3 + k[i + 2];
+        if (pos + k[i + 3] < 0 || pos + k[i + 4] >= end) return NO_MATCH;
+        if (((wordAt(pkt, pos, end) & k[i + 1]) >>> 0) !== k[i]) continue next;
+      }
+      if (((mark & n.markMask) >>> 0) !== n.markValue) continue;
+      if (n.link >= 0) {
+        const t = tables.get(n.link)!;
+        let b = 0;
+        if (n.hashMask !== 0) {
+          const pos = l3 + n.hashOff;
+          if (pos < 0 || pos + 4 > end) return NO_MATCH;
+          b = (((wordAt(pkt, pos, end) & n.hashMask) >>> 0) >>> n.hashShift) & (t.divisor - 1);
+        }
+        const r = this.walk(tables, t.buckets[b], pkt, l3, end, mark, depth + 1);
+        if (r !== NO_MATCH) return r;
+        continue;
+      }
+      if (n.classid !== NO_MATCH) {
+        this.lastPolice = n.police;
+        return n.classid;
+      }
+    }
+    return NO_MATCH;
+  }
+}
