@@ -33,7 +33,9 @@ export type QdiscKind = QdiscSpec['kind'];
 export type ClassSpec =
   | { kind: 'htb'; rate: number; ceil: number; burst?: number; cburst?: number; prio: number; quantum?: number; mtu: number; mpu: number; overhead: number }
   | { kind: 'drr'; quantum?: number }
-  | { kind: 'qfq'; weight?: number; maxpkt?: number };
+  | { kind: 'qfq'; weight?: number; maxpkt?: number }
+  /** prio's bands: classes the qdisc creates itself, with no parameters. */
+  | { kind: 'prio' };
 
 /** tc-police(8): a token bucket in front of the class; over the rate, `exceed` happens. */
 export interface PoliceSpec {

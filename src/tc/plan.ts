@@ -1,0 +1,52 @@
+/**
+ * One tc command against the trees of every managed device: the new trees and the link
+ * operations that realise them, or a pass-through for a device pspat does not manage.
+ * Nothing is mutated: the daemon commits the new trees only once the arbiter has
+ * accepted every operation.
+ */
+import { diffLinkConfig, type LinkOp } from './config-diff.js';
+import { TcError, TC_EXIT_REJECTED } from './errors.js';
+import { TC_H_ROOT } from './handles.js';
+import type { ClassCommand, FilterCommand, PassThrough, QdiscCommand } from './model.js';
+import { applyClass, applyFilter, applyQdisc, createTree, linkConfig, type TcTree } from './tree.js';
+
+export interface Plan {
+  dev: string;
+  /** The device's tree after the command; null once its root qdisc is deleted. */
+  tree: TcTree | null;
+  ops: LinkOp[];
+}
+
+export interface DeviceDefaults {
+  /** The link rate of a device that becomes managed, bit/s. */
+  linkRate(dev: string): number;
+  maxClasses: number;
+}
+
+export function planCommand(trees: ReadonlyMap<string, TcTree>, cmd: QdiscCommand | ClassCommand | FilterCommand, defaults: DeviceDefaults): Plan | PassThrough {
+  const before = trees.get(cmd.dev) ?? null;
+  const after = nextTree(before, cmd, defaults);
+  if (after === 'unmanaged') return { passthrough: true, reason: `${cmd.dev} is not managed by pspat` };
+  return { dev: cmd.dev, tree: after, ops: diffLinkConfig(before && linkConfig(before), after && linkConfig(after)) };
+}
+
+function nextTree(tree: TcTree | null, cmd: QdiscCommand | ClassCommand | FilterCommand, d: DeviceDefaults): TcTree | null | 'unmanaged' {
+  if (cmd.object === 'qdisc' && cmd.parent === TC_H_ROOT) {
+    switch (cmd.verb) {
+      case 'add':
+        if (tree) throw new TcError(TC_EXIT_REJECTED, 'Error: Exclusivity flag on, cannot modify.');
+        return createTree(cmd, d.linkRate(cmd.dev), d.maxClasses);
+      case 'replace':
+        if (tree && cmd.qdisc?.kind === tree.root.qdisc.kind && (cmd.handle === undefined || cmd.handle === tree.root.handle)) return applyQdisc(tree, cmd);
+        return createTree(cmd, tree?.linkRate ?? d.linkRate(cmd.dev), d.maxClasses);
+      case 'change':
+        return tree ? applyQdisc(tree, cmd) : 'unmanaged';
+      case 'delete':
+        return tree ? null : 'unmanaged';
+    }
+  }
+  if (!tree) return 'unmanaged';
+  if (cmd.object === 'qdisc') return applyQdisc(tree, cmd);
+  if (cmd.object === 'class') return applyClass(tree, cmd);
+  return applyFilter(tree, cmd);
+}

@@ -1,0 +1,202 @@
+/**
+ * tc commands against the device trees: what the kernel refuses is refused (exit 2, tree
+ * unchanged), accepted commands become the right scheduler classes and link operations,
+ * and `show` prints tc's layout.
+ */
+import { describe, expect, it } from 'vitest';
+import { TcError } from '../src/tc/errors.js';
+import { parseTc } from '../src/tc/grammar.js';
+import type { ClassCommand, FilterCommand, QdiscCommand, TcFlags } from '../src/tc/model.js';
+import { planCommand, type Plan } from '../src/tc/plan.js';
+import { showClasses, showFilters, showQdiscs, type SlotStats } from '../src/tc/show.js';
+import { linkConfig, type TcTree } from '../src/tc/tree.js';
+
+const DEFAULTS = { linkRate: () => 1e9, maxClasses: 64 };
+const FLAGS: TcFlags = { stats: false, details: false, pretty: false, json: false };
+
+class Host {
+  trees = new Map<string, TcTree>();
+  plans: Plan[] = [];
+
+  tc(line: string): Plan {
+    const c = parseTc(line.split(/\s+/)).command as QdiscCommand | ClassCommand | FilterCommand;
+    const plan = planCommand(this.trees, c, DEFAULTS);
+    if ('passthrough' in plan) throw new Error(`passed through: ${line}`);
+    if (plan.tree) this.trees.set(plan.dev, plan.tree);
+    else this.trees.delete(plan.dev);
+    this.plans.push(plan);
+    return plan;
+  }
+
+  script(text: string): void {
+    for (const line of text.trim().split('\n')) this.tc(line.trim().replace(/^tc /, ''));
+  }
+
+  refuse(line: string): TcError {
+    const before = JSON.stringify([...this.trees]);
+    try {
+      this.tc(line);
+    } catch (e) {
+      expect(JSON.stringify([...this.trees])).toBe(before);
+      return e as TcError;
+    }
+    throw new Error(`accepted: ${line}`);
+  }
+}
+
+const HTB_SCRIPT = `
+  tc qdisc add dev eth0 root handle 1: htb default 30
+  tc class add dev eth0 parent 1: classid 1:1 htb rate 100mbit burst 15k
+  tc class add dev eth0 parent 1:1 classid 1:10 htb rate 50mbit ceil 100mbit prio 1
+  tc class add dev eth0 parent 1:1 classid 1:20 htb rate 30mbit ceil 100mbit
+  tc class add dev eth0 parent 1:1 classid 1:30 htb rate 20mbit ceil 50mbit burst 15k
+  tc qdisc add dev eth0 parent 1:10 handle 10: pfifo limit 50
+  tc filter add dev eth0 protocol ip parent 1:0 prio 1 u32 match ip dport 5001 0xffff flowid 1:10
+  tc filter add dev eth0 protocol ip parent 1:0 prio 1 u32 match ip dport 5002 0xffff flowid 1:20
+`;
+
+describe('tc trees', () => {
+  it('an htb script becomes an htb link with one slot per class, parents first, and the direct queue', () => {
+    const h = new Host();
+    h.script(HTB_SCRIPT);
+    const cfg = linkConfig(h.trees.get('eth0')!);
+    expect(cfg.scheduler).toBe('htb');
+    expect(cfg.rootParams).toEqual({ r2q: 10 });
+    expect(cfg.slotOf).toEqual(new Map([[0x10001, 0], [0x10010, 1], [0x10020, 2], [0x10030, 3]]));
+    expect(cfg.classes.get(1)).toEqual({ rate: 5e7, ceil: 1e8, prio: 1, mpu: 0, parent: 0, limitPackets: 50 });
+    expect(cfg.classes.get(3)).toEqual({ rate: 2e7, ceil: 5e7, prio: 0, mpu: 0, parent: 0, burst: 15360 });
+    expect(cfg.classes.get(63)).toEqual({ rate: 1e9, ceil: 1e9, prio: 0 });
+    expect(cfg.unclassifiedSlot).toBe(3); // default 30
+    expect(h.plans[0].ops.map((o) => o.op)).toEqual(['createLink']);
+    expect(h.plans[1].ops).toEqual([{ op: 'addClass', slot: 0, params: { rate: 1e8, ceil: 1e8, prio: 0, mpu: 0, burst: 15360 } }, { op: 'setClassifier', config: expect.anything() }]);
+    expect(h.plans[5].ops[0]).toEqual({ op: 'changeClass', slot: 1, params: { rate: 5e7, ceil: 1e8, prio: 1, mpu: 0, parent: 0, limitPackets: 50 } });
+  });
+
+  it('refuses what the kernel refuses, with exit 2 and the tree unchanged', () => {
+    const h = new Host();
+    h.script(HTB_SCRIPT);
+    const cases: [string, string][] = [
+      ['qdisc add dev eth0 root handle 2: htb', 'Error: Exclusivity flag on, cannot modify.'],
+      ['class add dev eth0 parent 1:1 classid 1:10 htb rate 1mbit', 'RTNETLINK answers: File exists'],
+      ['class change dev eth0 parent 1:1 classid 1:99 htb rate 1mbit', 'RTNETLINK answers: No such file or directory'],
+      ['class add dev eth0 parent 1:77 classid 1:78 htb rate 1mbit', 'Error: Parent class 1:77 not found.'],
+      ['class add dev eth0 parent 1: classid 2:1 htb rate 1mbit', "Error: Invalid class ID: its major must be the qdisc's"],
+      ['class add dev eth0 parent 1: classid 1:5 drr quantum 1000', 'Error: Specified class kind "drr" does not match'],
+      ['class del dev eth0 classid 1:1', 'Error: Class in use by another class.'],
+      ['class del dev eth0 classid 1:20', 'Error: Filter in use by the class'],
+      ['class add dev eth0 parent 1:10 classid 1:11 htb rate 1mbit', 'Error: Class 1:10 has a leaf qdisc'],
+      ['qdisc add dev eth0 parent 1:1 handle 11: pfifo', 'Error: Class is not a leaf'],
+      ['qdisc add dev eth0 parent 1:99 handle 11: pfifo', 'Error: Failed to find specified qdisc'],
+      ['qdisc add dev eth0 parent 1:20 handle 20: sfq perturb 10', 'Error: pspat: "sfq" is not available yet'],
+      ['filter add dev eth0 parent 2: protocol ip u32 match ip dport 1 0xffff flowid 1:10', "Error: Parent Qdisc doesn't exists."],
+      ['filter add dev eth0 parent 1: protocol ip prio 1 handle 5 fw classid 1:10', 'Error: Filter kind and protocol must match'],
+      ['filter add dev eth0 parent 1: protocol ip prio 2 u32 match ip dport 1 0xffff flowid 1:99', 'Error: pspat: class 1:99 does not exist.'],
+    ];
+    for (const [line, message] of cases) {
+      const e = h.refuse(line);
+      expect(e, line).toBeInstanceOf(TcError);
+      expect(e.exitCode, line).toBe(2);
+      expect(e.message, line).toContain(message);
+    }
+  });
+
+  it('deletes leaves before parents and the link with the root; other devices pass through', () => {
+    const h = new Host();
+    h.script(HTB_SCRIPT);
+    h.tc('filter del dev eth0 parent 1: prio 1');
+    expect(h.trees.get('eth0')!.filters).toEqual([]);
+    h.tc('class del dev eth0 classid 1:30');
+    expect(h.plans.at(-1)!.ops[0]).toEqual({ op: 'deleteClass', slot: 3 });
+    expect(h.tc('qdisc del dev eth0 root').ops).toEqual([{ op: 'deleteLink' }]);
+    expect(h.trees.has('eth0')).toBe(false);
+    const c = parseTc('class add dev eth1 parent 1: classid 1:1 htb rate 1mbit'.split(' ')).command as ClassCommand;
+    expect(planCommand(h.trees, c, DEFAULTS)).toEqual({ passthrough: true, reason: 'eth1 is not managed by pspat' });
+  });
+
+  it('maps prio, tbf, drr, qfq and fifo roots onto schedulers', () => {
+    const h = new Host();
+    h.tc('qdisc add dev a root handle 1: prio bands 4 priomap 3 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1');
+    expect(linkConfig(h.trees.get('a')!)).toMatchObject({ scheduler: 'prio', unclassifiedSlot: 3, priomapSlots: [3, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1] });
+    expect([...h.trees.get('a')!.classes.keys()]).toEqual([0x10001, 0x10002, 0x10003, 0x10004]);
+    h.tc('qdisc add dev b root tbf rate 10mbit burst 100kb latency 50ms');
+    expect(linkConfig(h.trees.get('b')!)).toMatchObject({ scheduler: 'htb', classes: new Map([[0, { rate: 1e7, ceil: 1e7, burst: 102400, cburst: 102400, limitBytes: 164900 }]]), unclassifiedSlot: 0 });
+    h.script(`
+      qdisc add dev c root handle 1: drr
+      class add dev c parent 1: classid 1:1 drr quantum 3000
+      class add dev c parent 1: classid 1:2 drr
+    `);
+    expect(linkConfig(h.trees.get('c')!)).toMatchObject({ scheduler: 'drr', classes: new Map([[0, { quantum: 3000 }], [1, {}]]), unclassifiedSlot: -1 });
+    h.script(`
+      qdisc add dev d root handle 1: qfq
+      class add dev d parent 1: classid 1:1 qfq weight 10 maxpkt 1514
+    `);
+    expect(linkConfig(h.trees.get('d')!).classes.get(0)).toEqual({ weight: 10, maxpkt: 1514 });
+    h.tc('qdisc add dev e root pfifo limit 100');
+    expect(linkConfig(h.trees.get('e')!)).toMatchObject({ scheduler: 'fifo', rootParams: { limitPackets: 100 } });
+    // Replacing the root with another kind is a new link.
+    expect(h.tc('qdisc replace dev e root handle 1: drr').ops.map((o) => o.op)).toEqual(['deleteLink', 'createLink']);
+  });
+});
+
+describe('tc show', () => {
+  const stats = new Map<number, SlotStats>([
+    [1, { bytes: 150000, packets: 100, drops: 3, overlimits: 7, backlogBytes: 3000, backlogPackets: 2, lends: 90, borrows: 10, tokens: 1500, ctokens: 1400 }],
+    [2, { bytes: 1500, packets: 1, drops: 0, overlimits: 0, backlogBytes: 0, backlogPackets: 0 }],
+  ]);
+
+  it('qdisc show prints the root and leaf qdiscs, with -s their counters', () => {
+    const h = new Host();
+    h.script(HTB_SCRIPT);
+    const t = h.trees.get('eth0')!;
+    expect(showQdiscs(t, FLAGS, stats)).toBe(['qdisc htb 1: root refcnt 2 r2q 10 default 0x30 direct_packets_stat 0 direct_qlen 1000 ', 'qdisc pfifo 10: parent 1:10 limit 50p '].join('\n'));
+    expect(showQdiscs(t, { ...FLAGS, stats: true }, stats)).toBe(
+      [
+        'qdisc htb 1: root refcnt 2 r2q 10 default 0x30 direct_packets_stat 0 direct_qlen 1000 ',
+        ' Sent 151500 bytes 101 pkt (dropped 3, overlimits 7 requeues 0) ',
+        ' backlog 3000b 2p requeues 0',
+        'qdisc pfifo 10: parent 1:10 limit 50p ',
+        ' Sent 150000 bytes 100 pkt (dropped 3, overlimits 7 requeues 0) ',
+        ' backlog 3000b 2p requeues 0',
+      ].join('\n'),
+    );
+  });
+
+  it('class show prints rates and sizes as tc does; -s adds htb counters', () => {
+    const h = new Host();
+    h.script(HTB_SCRIPT);
+    const t = h.trees.get('eth0')!;
+    expect(showClasses(t, FLAGS, stats)).toBe(
+      [
+        'class htb 1:1 root rate 100Mbit ceil 100Mbit burst 15Kb cburst 1600b ',
+        'class htb 1:10 parent 1:1 leaf 10: prio 1 rate 50Mbit ceil 100Mbit burst 1600b cburst 1600b ',
+        'class htb 1:20 parent 1:1 prio 0 rate 30Mbit ceil 100Mbit burst 1600b cburst 1600b ',
+        'class htb 1:30 parent 1:1 prio 0 rate 20Mbit ceil 50Mbit burst 15Kb cburst 1600b ',
+      ].join('\n'),
+    );
+    expect(showClasses(t, { ...FLAGS, stats: true }, stats, 0x10010)).toBe(
+      [
+        'class htb 1:10 parent 1:1 leaf 10: prio 1 rate 50Mbit ceil 100Mbit burst 1600b cburst 1600b ',
+        ' Sent 150000 bytes 100 pkt (dropped 3, overlimits 7 requeues 0) ',
+        ' backlog 3000b 2p requeues 0',
+        ' lended: 90 borrowed: 10 giants: 0',
+        ' tokens: 1500 ctokens: 1400',
+      ].join('\n'),
+    );
+    expect(showClasses(t, { ...FLAGS, json: true, stats: true }, stats, 0x10010)).toEqual([
+      { class: 'htb', handle: '1:10', parent: '1:1', leaf: '10:', prio: 1, rate: 6250000, ceil: 12500000, burst: 1600, cburst: 1600, bytes: 150000, packets: 100, drops: 3, overlimits: 7, requeues: 0, backlog: 3000, qlen: 2 },
+    ]);
+  });
+
+  it('filter show lists u32 keys as tc does', () => {
+    const h = new Host();
+    h.script(HTB_SCRIPT);
+    expect(showFilters(h.trees.get('eth0')!, FLAGS)).toBe(
+      [
+        'filter parent 1: protocol ip pref 1 u32 chain 0 fh 800:: flowid 1:10 not_in_hw',
+        '  match 00001389/0000ffff at 20',
+        'filter parent 1: protocol ip pref 1 u32 chain 0 fh 800:: flowid 1:20 not_in_hw',
+        '  match 0000138a/0000ffff at 20',
+      ].join('\n'),
+    );
+  });
+});
