@@ -66,7 +66,11 @@ describe('tc grammar: filters', () => {
     ['filter add dev eth0 parent 1: handle 0x10/0xff fw classid 1:40', { protocol: 3, parent: 0x10000, handle: '0x10/0xff', filter: { kind: 'fw', mark: 0x10, mask: 0xff, classid: 0x10040 } }],
     ['filter add dev eth0 parent 1: matchall classid 1:1', { protocol: 3, parent: 0x10000, filter: { kind: 'matchall', classid: 0x10001 } }],
     ['filter replace dev eth0 parent 1: prio 10 basic classid 1:2', { verb: 'replace', protocol: 3, parent: 0x10000, prio: 10, filter: { kind: 'basic', classid: 0x10002 } }],
-  ])('%s', (line, model) => expect(cmd(line)).toEqual({ object: 'filter', verb: 'add', dev: line.split(' ')[3], ...model }));
+  ])('%s', (line, model) => {
+    const words = line.split(' ');
+    const args = words.slice(words.indexOf(model.filter.kind)); // kept as written, for config dumps
+    expect(cmd(line)).toEqual({ object: 'filter', verb: 'add', dev: words[3], ...model, args });
+  });
 
   it('deletes by parent and prio', () => {
     expect(cmd('filter del dev eth0 parent 1: prio 1')).toEqual({ object: 'filter', verb: 'delete', dev: 'eth0', parent: 0x10000, protocol: 3, prio: 1 });

@@ -64,11 +64,11 @@ describe('tc trees', () => {
     expect(cfg.rootParams).toEqual({ r2q: 10 });
     expect(cfg.slotOf).toEqual(new Map([[0x10001, 0], [0x10010, 1], [0x10020, 2], [0x10030, 3]]));
     expect(cfg.classes.get(1)).toEqual({ rate: 5e7, ceil: 1e8, prio: 1, mpu: 0, parent: 0, limitPackets: 50 });
-    expect(cfg.classes.get(3)).toEqual({ rate: 2e7, ceil: 5e7, prio: 0, mpu: 0, parent: 0, burst: 15360 });
+    expect(cfg.classes.get(3)).toEqual({ rate: 2e7, ceil: 5e7, prio: 0, mpu: 0, parent: 0, burst: 15360, limitPackets: 1000 });
     expect(cfg.classes.get(63)).toEqual({ rate: 1e9, ceil: 1e9, prio: 0 });
     expect(cfg.unclassifiedSlot).toBe(3); // default 30
     expect(h.plans[0].ops.map((o) => o.op)).toEqual(['createLink']);
-    expect(h.plans[1].ops).toEqual([{ op: 'addClass', slot: 0, params: { rate: 1e8, ceil: 1e8, prio: 0, mpu: 0, burst: 15360 } }, { op: 'setClassifier', config: expect.anything() }]);
+    expect(h.plans[1].ops).toEqual([{ op: 'addClass', slot: 0, params: { rate: 1e8, ceil: 1e8, prio: 0, mpu: 0, burst: 15360, limitPackets: 1000 } }, { op: 'setClassifier', config: expect.anything() }]);
     expect(h.plans[5].ops[0]).toEqual({ op: 'changeClass', slot: 1, params: { rate: 5e7, ceil: 1e8, prio: 1, mpu: 0, parent: 0, limitPackets: 50 } });
   });
 
@@ -125,12 +125,12 @@ describe('tc trees', () => {
       class add dev c parent 1: classid 1:1 drr quantum 3000
       class add dev c parent 1: classid 1:2 drr
     `);
-    expect(linkConfig(h.trees.get('c')!)).toMatchObject({ scheduler: 'drr', classes: new Map([[0, { quantum: 3000 }], [1, {}]]), unclassifiedSlot: -1 });
+    expect(linkConfig(h.trees.get('c')!)).toMatchObject({ scheduler: 'drr', classes: new Map([[0, { quantum: 3000, limitPackets: 1000 }], [1, { limitPackets: 1000 }]]), unclassifiedSlot: -1 });
     h.script(`
       qdisc add dev d root handle 1: qfq
       class add dev d parent 1: classid 1:1 qfq weight 10 maxpkt 1514
     `);
-    expect(linkConfig(h.trees.get('d')!).classes.get(0)).toEqual({ weight: 10, maxpkt: 1514 });
+    expect(linkConfig(h.trees.get('d')!).classes.get(0)).toEqual({ weight: 10, maxpkt: 1514, limitPackets: 1000 });
     h.tc('qdisc add dev e root pfifo limit 100');
     expect(linkConfig(h.trees.get('e')!)).toMatchObject({ scheduler: 'fifo', rootParams: { limitPackets: 100 } });
     // Replacing the root with another kind is a new link.

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "peer_cred.h"
 #include "port.h"
 
 namespace {
@@ -108,7 +109,13 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// peerCredentials(fd, i32 out[3]) → 0 or -errno: pid, uid, gid of a Unix socket's peer.
+Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), peerCredentials(info[0].As<Napi::Number>().Int32Value(), dataOf<int32_t>(info[1])));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials));
   exports.Set("pageOffset", Napi::Function::New(env, PageOffset));
   exports.Set("xdpOpen", Napi::Function::New(env, XdpOpen));
   exports.Set("packetOpen", Napi::Function::New(env, PacketOpen));

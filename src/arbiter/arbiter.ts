@@ -131,6 +131,7 @@ export class Arbiter {
       if (this.stopping === null || this.stopping.drain) work += this.drain(link, now);
       work += this.release(link, now);
       work += this.reap(link, now);
+      if (link.removing !== null) this.finishRemoving(link, now);
     }
     this.publishReturns();
     return work;
@@ -335,7 +336,7 @@ export class Arbiter {
     for (let req = this.nextRequest(); req !== undefined; req = this.nextRequest()) {
       try {
         const snapshot = this.apply(req, now);
-        if (req.op === 'stop') continue; // answered when the stop completes
+        if (req.op === 'stop' || req.op === 'removeLink') continue; // answered when done
         this.reply(snapshot === undefined ? { seq: req.seq, ok: true } : { seq: req.seq, ok: true, snapshot });
       } catch (e) {
         const err = e as Error & { code?: string };
@@ -381,12 +382,44 @@ export class Arbiter {
         this.evictLink = null;
         return undefined;
       }
+      case 'setScheduler': {
+        const link = this.linkOf(req.linkId);
+        // Built and filled before anything changes, so a refused class leaves the old one.
+        const next = link.newScheduler(req.scheduler, req.params);
+        for (const c of req.classes) next.addClass(c.slot, c);
+        this.evictAll(link);
+        link.scheduler = next;
+        return undefined;
+      }
+      case 'removeLink': {
+        const link = this.linkOf(req.linkId);
+        if (link.clients.length > 0) throw new RejectedChangeError(`link ${req.linkId} has ${link.clients.length} clients attached`);
+        this.evictAll(link);
+        link.removing = req.seq;
+        return undefined;
+      }
       case 'snapshot':
         return this.linkOf(req.linkId).snapshot(now);
       case 'stop':
         this.stopping = { drain: req.drain, deadline: now + req.timeoutMs * 1e6, seq: req.seq };
         return undefined;
     }
+  }
+
+  /** Drops every queued frame of `link` as 'class deleted'. */
+  private evictAll(link: LinkState): void {
+    this.evictLink = link;
+    link.scheduler.reset(this.evictDeleted);
+    this.evictLink = null;
+  }
+
+  /** Ends a removed link once its port has nothing in flight; answers the removeLink. */
+  private finishRemoving(link: LinkState, now: number): void {
+    if (link.inTransmit > 0) return;
+    const snapshot = link.snapshot(now);
+    link.port.close();
+    this.links[link.id] = undefined;
+    this.reply({ seq: link.removing!, ok: true, snapshot });
   }
 
   private linkOf(id: number): LinkState {

@@ -17,7 +17,7 @@
 import type { FramePoolLayout } from '../shm/frame-pool.js';
 import type { ClockEpoch } from '../clock.js';
 import type { ArbiterOptions, ClassSpec, LinkOptions } from '../options.js';
-import type { ClassParams } from '../../schedulers/types.js';
+import type { ClassParams, RootParams } from '../../schedulers/types.js';
 
 export const CTL_PENDING = 0;
 export const CTL_DOORBELL = 16;
@@ -37,6 +37,10 @@ export type Command =
   | { op: 'addClass'; linkId: number; spec: ClassSpec & { slot: number } }
   | { op: 'changeClass'; linkId: number; slot: number; params: ClassParams }
   | { op: 'deleteClass'; linkId: number; slot: number }
+  /** A new scheduler for the link (tc's `qdisc replace` with another kind): what was queued is dropped as 'class deleted'. */
+  | { op: 'setScheduler'; linkId: number; scheduler: string; params: RootParams; classes: (ClassSpec & { slot: number })[] }
+  /** Drops what is queued, waits for what is in transmit, closes the port; answered with the final snapshot. */
+  | { op: 'removeLink'; linkId: number }
   | { op: 'snapshot'; linkId: number }
   | { op: 'stop'; drain: boolean; timeoutMs: number };
 

@@ -14,7 +14,7 @@
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { findScheduler } from '../../schedulers/registry.js';
-import type { ClassParams } from '../../schedulers/types.js';
+import type { ClassParams, RootParams, Scheduler } from '../../schedulers/types.js';
 import { ClientCounters, allocateClientCounters, CLIENT_STOP, type ClientChannel } from '../client.js';
 import { newEpoch, type ClockEpoch } from '../clock.js';
 import { InvalidOptionError, PspatError, RejectedChangeError, WorkerFailedError } from '../errors.js';
@@ -126,11 +126,11 @@ export class ArbiterHost {
 
   async addLink(options: LinkOptions = {}): Promise<LinkHandle> {
     const opts = resolveLinkOptions(options);
-    validateClasses(opts.scheduler, opts.maxClasses, opts.classes);
+    const shadow = shadowScheduler(opts.scheduler, opts.maxClasses, opts.classes, opts.schedulerParams);
     const linkId = this.links.length;
     const stats = allocateLinkStats(opts.maxClasses);
     await this.request({ op: 'addLink', linkId, stats, options: opts });
-    const link = new LinkHandle(this, linkId, opts, stats);
+    const link = new LinkHandle(this, linkId, opts, stats, shadow);
     this.links.push(link);
     return link;
   }
@@ -175,36 +175,41 @@ export class ArbiterHost {
   }
 }
 
-/** Throws InvalidOptionError naming `classes[i].field` if a class would be refused. */
-function validateClasses(kind: string, maxClasses: number, classes: ClassSpec[]): void {
-  // A throw-away scheduler of the same kind checks every parameter exactly as the
-  // arbiter's will, so a refusal happens here, before any state changes.
-  const probe = findScheduler(kind).create({
-    frames: { len: new Uint32Array(1), cls: new Int32Array(1) },
-    poolFrames: 1,
-    maxClasses,
-  });
+/**
+ * A scheduler of the link's kind holding the same classes as the arbiter's, with no
+ * packets: every class change is tried on it first, so a refusal throws here, with the
+ * scheduler's own message, before anything reaches the arbiter. Throws InvalidOptionError
+ * naming `classes[i].field` for a bad initial class.
+ */
+function shadowScheduler(kind: string, maxClasses: number, classes: ClassSpec[], params: RootParams = {}): Scheduler {
+  const shadow = findScheduler(kind).create({ frames: { len: new Uint32Array(1), cls: new Int32Array(1) }, poolFrames: 1, maxClasses }, params);
   classes.forEach((c, i) => {
     try {
-      probe.addClass(c.slot!, c);
+      shadow.addClass(c.slot!, c);
     } catch (e) {
       if (e instanceof InvalidOptionError) throw new InvalidOptionError(`classes[${i}].${e.field}`, e.message.slice(e.field.length + 2));
       throw e;
     }
   });
+  return shadow;
 }
+
+const discard = (): void => {};
 
 export class LinkHandle {
   private readonly clients: { channel: ClientChannel; counters: ClientCounters }[] = [];
-  private readonly classSlots = new Set<number>();
+  /** Each class's parameters as last accepted (to undo a change the arbiter refused). */
+  private readonly classParams = new Map<number, ClassParams>();
 
   constructor(
     private readonly host: ArbiterHost,
     readonly id: number,
-    readonly options: Required<LinkOptions>,
+    /** Replaced by setScheduler. */
+    public options: Required<LinkOptions>,
     readonly statsBuffer: SharedArrayBuffer,
+    private shadow: Scheduler,
   ) {
-    for (const c of options.classes) this.classSlots.add(c.slot!);
+    for (const c of options.classes) this.classParams.set(c.slot!, c);
   }
 
   /** Creates a client's mailbox and free ring, gives it frames, and attaches it. */
@@ -242,21 +247,55 @@ export class LinkHandle {
   }
 
   async addClass(spec: ClassSpec & { slot: number }): Promise<void> {
-    if (this.classSlots.has(spec.slot)) throw new RejectedChangeError(`class slot ${spec.slot} already exists`);
-    validateClasses(this.options.scheduler, this.options.maxClasses, [spec]);
-    await this.host.request({ op: 'addClass', linkId: this.id, spec });
-    this.classSlots.add(spec.slot);
+    if (this.classParams.has(spec.slot)) throw new RejectedChangeError(`class slot ${spec.slot} already exists`);
+    this.shadow.addClass(spec.slot, spec);
+    await this.undoIfRefused({ op: 'addClass', linkId: this.id, spec }, () => this.shadow.deleteClass(spec.slot, discard));
+    this.classParams.set(spec.slot, spec);
   }
 
   async changeClass(slot: number, params: ClassParams): Promise<void> {
-    if (!this.classSlots.has(slot)) throw new RejectedChangeError(`class slot ${slot} does not exist`);
-    await this.host.request({ op: 'changeClass', linkId: this.id, slot, params });
+    const old = this.classParams.get(slot);
+    if (!old) throw new RejectedChangeError(`class slot ${slot} does not exist`);
+    this.shadow.changeClass(slot, params);
+    await this.undoIfRefused({ op: 'changeClass', linkId: this.id, slot, params }, () => this.shadow.changeClass(slot, old));
+    this.classParams.set(slot, { ...old, ...params });
   }
 
   async deleteClass(slot: number): Promise<void> {
-    if (!this.classSlots.has(slot)) throw new RejectedChangeError(`class slot ${slot} does not exist`);
-    await this.host.request({ op: 'deleteClass', linkId: this.id, slot });
-    this.classSlots.delete(slot);
+    const old = this.classParams.get(slot);
+    if (!old) throw new RejectedChangeError(`class slot ${slot} does not exist`);
+    this.shadow.deleteClass(slot, discard);
+    await this.undoIfRefused({ op: 'deleteClass', linkId: this.id, slot }, () => this.shadow.addClass(slot, old));
+    this.classParams.delete(slot);
+  }
+
+  /** Sends `cmd`; if the arbiter refuses it (state the shadow cannot see, such as a backlog), undoes the shadow's change. */
+  private async undoIfRefused(cmd: Command, undo: () => void): Promise<void> {
+    try {
+      await this.host.request(cmd);
+    } catch (e) {
+      undo();
+      throw e;
+    }
+  }
+
+  /**
+   * Swaps the link's scheduler (tc's `qdisc replace` with another kind): the new one with
+   * its classes is checked first; what the old one held is dropped as 'class deleted'.
+   */
+  async setScheduler(kind: string, params: RootParams, classes: (ClassSpec & { slot: number })[]): Promise<void> {
+    const shadow = shadowScheduler(kind, this.options.maxClasses, classes, params);
+    await this.host.request({ op: 'setScheduler', linkId: this.id, scheduler: kind, params, classes });
+    this.options = { ...this.options, scheduler: kind, schedulerParams: params, classes };
+    this.shadow = shadow;
+    this.classParams.clear();
+    for (const c of classes) this.classParams.set(c.slot, c);
+  }
+
+  /** Ends the link (no client may be attached): queued packets are dropped, its port closed. Final stats. */
+  async remove(): Promise<LinkStats> {
+    const reply = await this.host.request({ op: 'removeLink', linkId: this.id });
+    return this.statsFrom(reply.snapshot!);
   }
 
   /** A consistent snapshot, taken by the arbiter between passes. */
@@ -276,6 +315,6 @@ export class LinkHandle {
   }
 
   statsFrom(snapshot: LinkSnapshot): LinkStats {
-    return linkStatsFrom(snapshot, this.options, [...this.classSlots], this.clients.map((c) => c.counters));
+    return linkStatsFrom(snapshot, this.options, [...this.classParams.keys()], this.clients.map((c) => c.counters));
   }
 }

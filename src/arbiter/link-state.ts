@@ -4,7 +4,7 @@
  * has its own virtual link clock, so links never share pacing.
  */
 import { findScheduler } from '../../schedulers/registry.js';
-import type { Scheduler } from '../../schedulers/types.js';
+import type { RootParams, Scheduler } from '../../schedulers/types.js';
 import type { LinkOptions } from '../options.js';
 import type { FramePool } from '../shm/frame-pool.js';
 import type { SpscRing } from '../shm/spsc-ring.js';
@@ -28,7 +28,8 @@ export interface ClientSlot {
 }
 
 export class LinkState {
-  readonly scheduler: Scheduler;
+  /** Replaced only by `setScheduler`, between passes. */
+  scheduler: Scheduler;
   readonly rate: number;
   readonly maxClasses: number;
   /** Stats words in shared memory (layout.ts). */
@@ -37,6 +38,8 @@ export class LinkState {
   readonly clients: ClientSlot[] = [];
   /** Next client the drain starts from, rotated every pass for fairness. */
   rr = 0;
+  /** Set by a removeLink command: the request to answer once nothing is in transmit. */
+  removing: number | null = null;
   /** PSPAT's linkIdle: when the link finishes what was released (ns, shared clock). */
   linkIdle = 0;
   /** True after a pass that left the scheduler empty: the next arrival restarts the clock. */
@@ -65,13 +68,17 @@ export class LinkState {
     this.rate = options.rate;
     this.maxClasses = options.maxClasses;
     this.stats = new Float64Array(statsBuffer);
-    this.scheduler = findScheduler(options.scheduler).create(
-      { frames: pool, poolFrames: pool.frames, maxClasses: options.maxClasses },
-      options.schedulerParams,
-    );
+    this.pool = pool;
+    this.scheduler = this.newScheduler(options.scheduler, options.schedulerParams);
     this.port = openPort(options, pool, releaseBatch, wallClock);
     this.txBatch = new Int32Array(releaseBatch);
     this.queueDelay = new Array<Histogram | null>(options.maxClasses).fill(null);
+  }
+
+  private readonly pool: FramePool;
+
+  newScheduler(kind: string, params: RootParams): Scheduler {
+    return findScheduler(kind).create({ frames: this.pool, poolFrames: this.pool.frames, maxClasses: this.maxClasses }, params);
   }
 
   /** The queueing-delay histogram of `slot`, created on first use (class set-up path). */

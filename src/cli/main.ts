@@ -8,8 +8,13 @@ import { PspatError } from '../errors.js';
 import { registerBench } from './bench-command.js';
 import { registerDemo } from './demo-command.js';
 import { registerSim } from './sim-command.js';
+import { registerConfig } from './config-command.js';
+import { registerDaemon } from './daemon-command.js';
+import { runTc } from './tc-command.js';
 
 export async function run(argv: string[]): Promise<number> {
+  // `pspat tc` takes tc's own arguments, options included (-s, -j): no commander parsing.
+  if (argv[2] === 'tc') return runTc(argv.slice(3));
   const program = new Command('pspat')
     .description('PSPAT-style centralised packet scheduler in user space')
     .exitOverride()
@@ -17,6 +22,10 @@ export async function run(argv: string[]): Promise<number> {
   registerDemo(program);
   registerBench(program);
   registerSim(program);
+  registerDaemon(program);
+  // Listed for --help only: `run` hands `pspat tc` to runTc before commander sees it.
+  program.command('tc').description("tc's command line, applied by the daemon: pspat tc [-s] [-j] qdisc|class|filter ...");
+  registerConfig(program);
   try {
     await program.parseAsync(argv);
     return 0;

@@ -24,11 +24,10 @@
  *
  * Every error names the field the way the file spells it (`flows[2].arrival.rate: …`).
  */
-import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { InvalidOptionError } from '../errors.js';
 import { parseRate, parseSize, parseTimeUs } from '../units.js';
+import { readYamlFile } from '../yaml-file.js';
 import type { ClassParams } from '../../schedulers/types.js';
 
 export type Arrival =
@@ -213,18 +212,7 @@ export function validateWorkload(doc: unknown, defaultName = 'workload'): Worklo
 
 /** Reads and checks a JSON or YAML workload file (YAML parses JSON too). */
 export function loadWorkloadFile(path: string): Workload {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    return fail('workload', `cannot read '${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    return fail('workload', `${path}: ${String((e as Error).message).split('\n')[0]}`);
-  }
+  const doc = readYamlFile(path, 'workload');
   try {
     return validateWorkload(doc, basename(path, extname(path)));
   } catch (e) {

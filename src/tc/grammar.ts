@@ -183,7 +183,9 @@ function filter(a: TcArgs): FilterCommand | ShowCommand | PassThrough {
       protocol = protocolArg(text);
     } else {
       if (parent !== undefined && INGRESS_PARENTS.has(parent)) return passThrough('a filter on ingress/clsact');
-      return { object: 'filter', verb: v as FilterCommand['verb'], dev: requireDev(dev), ...(parent !== undefined ? { parent } : {}), ...(handle !== undefined ? { handle } : {}), protocol, ...(prio !== undefined ? { prio } : {}), filter: parseFilterSpec(w, a, handle) };
+      const args = [w, ...a.rest()];
+      const spec = parseFilterSpec(w, new TcArgs(args.slice(1)), handle);
+      return { object: 'filter', verb: v as FilterCommand['verb'], dev: requireDev(dev), ...(parent !== undefined ? { parent } : {}), ...(handle !== undefined ? { handle } : {}), protocol, ...(prio !== undefined ? { prio } : {}), filter: spec, args };
     }
   }
   if (parent !== undefined && INGRESS_PARENTS.has(parent)) return passThrough('a filter on ingress/clsact');

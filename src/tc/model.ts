@@ -114,6 +114,8 @@ export interface FilterCommand {
   protocol: number;
   prio?: number;
   filter?: FilterSpec;
+  /** The words from the filter kind on, as written (a config dump writes them back). */
+  args?: string[];
 }
 
 export interface ShowCommand {

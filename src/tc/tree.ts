@@ -24,6 +24,7 @@ import { formatHandle, major, makeHandle, minor, TC_H_ROOT } from './handles.js'
 import type { ClassCommand, ClassSpec, FilterCommand, QdiscCommand, QdiscSpec } from './model.js';
 import type { InstalledFilter } from './classifier.js';
 import type { ClassParams, RootParams } from '../../schedulers/types.js';
+import { DEFAULT_LIMIT_PACKETS, MAX_LIMIT } from '../../schedulers/class-queues.js';
 
 export interface TcClass {
   classid: number;
@@ -37,6 +38,8 @@ export interface TcClass {
 export interface TcFilter extends InstalledFilter {
   /** As written after `handle` (fw's mark, u32's node), for show and delete. */
   handle?: string;
+  /** The words from the kind on, as written, for a config dump. */
+  args: string[];
 }
 
 export interface TcTree {
@@ -196,9 +199,9 @@ export function applyFilter(tree: TcTree, cmd: FilterCommand): TcTree {
   if (samePrio.some((f) => f.spec.kind !== spec.kind || f.protocol !== cmd.protocol)) {
     throw rejected('Error: Filter kind and protocol must match the existing filters of this priority.');
   }
-  const target = filterClass({ prio, protocol: cmd.protocol, parent, spec }, tree);
+  const target = filterClass({ prio, protocol: cmd.protocol, parent, spec, args: [] }, tree);
   if (target !== undefined && !tree.classes.has(target)) throw rejected(`Error: pspat: class ${formatHandle(target)} does not exist.`);
-  const filter: TcFilter = { prio, protocol: cmd.protocol, parent, spec, ...(cmd.handle !== undefined ? { handle: cmd.handle } : {}) };
+  const filter: TcFilter = { prio, protocol: cmd.protocol, parent, spec, args: cmd.args ?? [spec.kind], ...(cmd.handle !== undefined ? { handle: cmd.handle } : {}) };
   if (cmd.verb === 'add') return { ...tree, filters: [...tree.filters, filter] };
   // change / replace: the filter with this prio and handle.
   const at = tree.filters.findIndex((f) => f.prio === prio && f.handle === cmd.handle);
@@ -217,12 +220,19 @@ export function tosPriority(tos: number): number {
   return TOS_PRIORITY[(tos >> 1) & 0xf];
 }
 
+/**
+ * A class's queue limit from its leaf: pfifo's packets, bfifo's bytes, or tc's default
+ * pfifo of txqueuelen packets. Always stated, so removing a leaf resets the limit.
+ * TODO(issue 5): a byte limit cannot be lifted again once set (ClassParams has no "none").
+ */
 function leafLimits(c: TcClass): ClassParams {
   const q = c.leaf?.qdisc;
-  if (q?.kind === 'pfifo' && q.limit !== undefined) return { limitPackets: q.limit };
-  if (q?.kind === 'bfifo' && q.limit !== undefined) return { limitBytes: q.limit };
-  return {};
+  if (q?.kind === 'bfifo') return { limitPackets: MAX_LIMIT, limitBytes: q.limit ?? DEFAULT_LIMIT_PACKETS * ETH_FRAME };
+  return { limitPackets: q?.kind === 'pfifo' ? (q.limit ?? DEFAULT_LIMIT_PACKETS) : DEFAULT_LIMIT_PACKETS };
 }
+
+/** bfifo's default limit is txqueuelen full-size frames. */
+const ETH_FRAME = 1514;
 
 export function linkConfig(tree: TcTree): LinkConfig {
   const q = tree.root.qdisc;

@@ -24,6 +24,8 @@ export interface NativeAddon {
   // published in the link stats; this reads them.
   counters(handle: number, out: Float64Array): void;
   close(handle: number): void;
+  /** pid, uid, gid of a connected Unix socket's peer into `out`; 0 or -errno. */
+  peerCredentials(fd: number, out: Int32Array): number;
 }
 
 /** A native backend cannot be used; the message says why and what to do. */

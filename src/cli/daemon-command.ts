@@ -1,0 +1,81 @@
+/**
+ * `pspat daemon`: the host service in the foreground (systemd or a shell). Loads an
+ * optional configuration, listens on the control socket, applies `pspat tc` commands, and
+ * on SIGINT/SIGTERM stops taking commands, sends what is queued (bounded) and prints the
+ * final accounting.
+ */
+import type { Command } from 'commander';
+import { loadConfigFile } from '../daemon/config.js';
+import { ControlServer, defaultRunDir } from '../daemon/control-socket.js';
+import { Daemon, DAEMON_DEFAULTS, type DaemonOptions } from '../daemon/daemon.js';
+import { InvalidOptionError } from '../errors.js';
+import { BACKENDS } from '../transmit/ports.js';
+import { parseRate } from '../units.js';
+import { intArg } from './parse.js';
+
+interface DaemonFlags {
+  config?: string;
+  backend?: DaemonOptions['backend'];
+  rate: Record<string, number>;
+  runDir?: string;
+  maxClasses?: number;
+  poolFrames?: number;
+  xdpMode?: DaemonOptions['xdpMode'];
+  txWorkers?: number;
+}
+
+function rateFlag(v: string, acc: Record<string, number>): Record<string, number> {
+  const m = /^([^=]+)=(.+)$/.exec(v);
+  if (!m) throw new InvalidOptionError('rate', `expected DEV=RATE (e.g. eth0=1gbit), got '${v}'`);
+  return { ...acc, [m[1]]: parseRate(m[2], `rate ${m[1]}`) };
+}
+
+export function registerDaemon(program: Command): void {
+  program
+    .command('daemon')
+    .description('run the host service: managed devices, their qdiscs, the control socket for pspat tc')
+    .option('--config <file>', 'YAML/JSON configuration to load (see pspat config dump)')
+    .option('--backend <name>', `transmit backend for managed devices: ${BACKENDS.join(' | ')} (default: ${DAEMON_DEFAULTS.backend})`)
+    .option('--rate <dev=rate>', 'link rate of a device (repeatable); default: its speed, else 1gbit', rateFlag, {})
+    .option('--run-dir <dir>', 'where the control socket lives (default: $PSPAT_RUN_DIR or /run/pspat)')
+    .option('--max-classes <n>', `class slots per device (default: ${DAEMON_DEFAULTS.maxClasses})`, intArg('max-classes'))
+    .option('--pool-frames <n>', `frames in the shared pool (default: ${DAEMON_DEFAULTS.poolFrames})`, intArg('pool-frames'))
+    .option('--xdp-mode <mode>', 'afxdp: copy | zerocopy | auto')
+    .option('--tx-workers <n>', 'transmit workers per device (0: inline)', intArg('tx-workers'))
+    .action(async (f: DaemonFlags) => {
+      const config = f.config ? loadConfigFile(f.config) : { daemon: {}, devices: {} };
+      const options: DaemonOptions = { ...config.daemon };
+      if (f.backend) options.backend = f.backend;
+      if (f.maxClasses !== undefined) options.maxClasses = f.maxClasses;
+      if (f.poolFrames !== undefined) options.poolFrames = f.poolFrames;
+      if (f.xdpMode) options.xdpMode = f.xdpMode;
+      if (f.txWorkers !== undefined) options.txWorkers = f.txWorkers;
+      options.rates = { ...config.daemon.rates, ...f.rate };
+      const daemon = await Daemon.start(options);
+      let server: ControlServer;
+      try {
+        await daemon.load(config.devices, f.config ?? 'config');
+        server = await ControlServer.listen(f.runDir ?? defaultRunDir(), async (req) => {
+          if (req.op === 'tc' && Array.isArray(req.argv) && req.argv.every((a) => typeof a === 'string')) return { reply: await daemon.tc(req.argv as string[]) };
+          if (req.op === 'config') return { config: daemon.dump() };
+          if (req.op === 'ping') return {};
+          throw new InvalidOptionError('op', `bad request: unknown op ${JSON.stringify(req.op)} (known: tc, config, ping)`);
+        });
+      } catch (e) {
+        await daemon.close();
+        throw e;
+      }
+      // Handlers first: a supervisor may signal as soon as it reads the line below.
+      const signal = new Promise<string>((resolve) => {
+        process.once('SIGINT', () => resolve('SIGINT'));
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+      });
+      const peers = server.checksPeers ? 'root only (peer credentials)' : 'socket permissions only (native addon missing: peer credentials unchecked)';
+      process.stderr.write(`pspat daemon: listening on ${server.path} (backend ${options.backend ?? DAEMON_DEFAULTS.backend}; ${peers})\n`);
+      const got = await signal;
+      await server.close();
+      const finals = await daemon.close();
+      const t = finals.reduce((a, s) => ({ sent: a.sent + s.totals.sent, dropped: a.dropped + s.totals.dropped, queued: a.queued + s.totals.queued }), { sent: 0, dropped: 0, queued: 0 });
+      process.stderr.write(`pspat daemon: ${got}: stopped; ${finals.length} links, sent ${t.sent}, dropped ${t.dropped}, still queued ${t.queued}\n`);
+    });
+}

@@ -1,0 +1,248 @@
+/**
+ * The host daemon's core: one arbiter serving every managed device as a link (PSPAT: one
+ * arbiter, many links, each with its own link clock and transmit port), the tc trees of
+ * those devices, and the application of `pspat tc` commands to both.
+ *
+ * A command is applied in three steps, so that a refused one changes nothing:
+ *   1. parse (grammar.ts) and plan it against the trees (plan.ts): tc's and the kernel's
+ *      refusals happen here, exit 1/2/255;
+ *   2. carry out the plan's link operations on the arbiter, in order — each is first
+ *      tried on the link's shadow scheduler (host.ts), so the scheduler's own refusals
+ *      (a weight out of range, a child under a backlogged leaf) come back as exit 2;
+ *   3. commit the new tree.
+ * Commands are applied one at a time (a queue), as tc commands reach the kernel one at a
+ * time under RTNL. If step 2 fails part-way (the arbiter refused the second of three
+ * operations), the operations already done are undone by re-applying the old tree.
+ */
+import { readFileSync } from 'node:fs';
+import { ArbiterHost, type LinkHandle } from '../arbiter/host.js';
+import { InvalidOptionError, PspatError } from '../errors.js';
+import type { LinkStats } from '../stats/link-stats.js';
+import { treeCommands } from '../tc/dump.js';
+import { CONFIG_VERSION } from './config.js';
+import { TRANSMIT_DEFAULTS, type TransmitOptions } from '../options.js';
+import type { LinkOp } from '../tc/config-diff.js';
+import { TcError, TC_EXIT_REJECTED } from '../tc/errors.js';
+import { parseTc } from '../tc/grammar.js';
+import type { ParsedTc, ShowCommand } from '../tc/model.js';
+import { planCommand } from '../tc/plan.js';
+import { showClasses, showFilters, showQdiscs, type SlotStats } from '../tc/show.js';
+import { linkConfig, type LinkConfig, type TcTree } from '../tc/tree.js';
+
+export interface DaemonOptions extends TransmitOptions {
+  /** Link rate per device, bit/s; others use the device's speed, else 1 Gbit/s. @default {} */
+  rates?: Record<string, number>;
+  /** Class slots per link. @default 1024 */
+  maxClasses?: number;
+  /** Frames in the shared pool. @default 65536 */
+  poolFrames?: number;
+}
+
+export const DAEMON_DEFAULTS: Required<DaemonOptions> = {
+  rates: {},
+  maxClasses: 1024,
+  poolFrames: 65536,
+  ...TRANSMIT_DEFAULTS,
+};
+
+/** What `pspat tc` prints and exits with; or "run the system's tc". */
+export type TcReply = { exitCode: number; stdout: string; stderr: string } | { passthrough: true; reason: string };
+
+/** Rate the kernel reports for `dev` (/sys/class/net/DEV/speed, Mbit/s), or undefined. */
+function deviceSpeed(dev: string): number | undefined {
+  try {
+    const mbit = Number(readFileSync(`/sys/class/net/${dev}/speed`, 'utf8').trim());
+    return mbit > 0 ? mbit * 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const DEFAULT_LINK_RATE = 1e9;
+
+interface ManagedDevice {
+  tree: TcTree;
+  link: LinkHandle;
+  config: LinkConfig;
+}
+
+export class Daemon {
+  static async start(options: DaemonOptions = {}): Promise<Daemon> {
+    const o = { ...DAEMON_DEFAULTS, ...options };
+    const arbiter = await ArbiterHost.start({ poolFrames: o.poolFrames });
+    return new Daemon(arbiter, o);
+  }
+
+  private readonly devices = new Map<string, ManagedDevice>();
+  /** Serialises commands: each waits for the one before it. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly arbiter: ArbiterHost,
+    private readonly options: Required<DaemonOptions>,
+  ) {}
+
+  linkRate(dev: string): number {
+    return this.options.rates[dev] ?? deviceSpeed(dev) ?? DEFAULT_LINK_RATE;
+  }
+
+  /** The trees of the managed devices (for config dump). */
+  trees(): TcTree[] {
+    return [...this.devices.values()].map((d) => d.tree);
+  }
+
+  /** Runs one `pspat tc` command line; never throws for a user's mistake. */
+  tc(argv: string[]): Promise<TcReply> {
+    const run = this.queue.then(() => this.apply(argv));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async apply(argv: string[]): Promise<TcReply> {
+    let parsed: ParsedTc;
+    try {
+      parsed = parseTc(argv);
+      const cmd = parsed.command;
+      if ('passthrough' in cmd) return cmd;
+      if (cmd.verb === 'show') return await this.show(cmd, parsed);
+      const trees = new Map([...this.devices].map(([dev, d]) => [dev, d.tree]));
+      const plan = planCommand(trees, cmd, { linkRate: (dev) => this.linkRate(dev), maxClasses: this.options.maxClasses });
+      if ('passthrough' in plan) return plan;
+      await this.realise(plan.dev, plan.tree, plan.ops);
+      return { exitCode: 0, stdout: '', stderr: '' };
+    } catch (e) {
+      if (e instanceof TcError) return { exitCode: e.exitCode, stdout: '', stderr: `${e.message}\n` };
+      // The scheduler's refusals (via the shadow or the arbiter) are the kernel's "invalid argument".
+      if (e instanceof PspatError || e instanceof RangeError) return { exitCode: TC_EXIT_REJECTED, stdout: '', stderr: `Error: ${e.message}\n` };
+      throw e;
+    }
+  }
+
+  /** Carries out link operations and commits `tree`; on a failure part-way, restores the old state. */
+  private async realise(dev: string, tree: TcTree | null, ops: LinkOp[]): Promise<void> {
+    const before = this.devices.get(dev);
+    const done: LinkOp[] = [];
+    try {
+      for (const op of ops) {
+        await this.execute(dev, op, tree);
+        done.push(op);
+      }
+    } catch (e) {
+      if (before) {
+        for (const op of done.reverse()) await this.undo(op, before);
+        this.devices.set(dev, before);
+      }
+      throw e;
+    }
+  }
+
+  /** Reverses one class operation the arbiter accepted, from the state before the command. */
+  private async undo(op: LinkOp, before: ManagedDevice): Promise<void> {
+    const link = before.link;
+    const old = before.config.classes;
+    if (op.op === 'addClass') await link.deleteClass(op.slot);
+    else if (op.op === 'deleteClass') await link.addClass({ ...old.get(op.slot)!, slot: op.slot });
+    else if (op.op === 'changeClass') await link.changeClass(op.slot, old.get(op.slot)!);
+  }
+
+  private async execute(dev: string, op: LinkOp, tree: TcTree | null): Promise<void> {
+    const managed = this.devices.get(dev);
+    switch (op.op) {
+      case 'createLink': {
+        const c = op.config;
+        const classes = [...c.classes].map(([slot, params]) => ({ ...params, slot }));
+        if (managed) {
+          await managed.link.setScheduler(c.scheduler, c.rootParams, classes);
+          this.devices.set(dev, { tree: tree!, link: managed.link, config: c });
+          return;
+        }
+        const link = await this.arbiter.addLink({
+          ...this.transmitFor(dev),
+          rate: tree!.linkRate,
+          scheduler: c.scheduler,
+          schedulerParams: c.rootParams,
+          maxClasses: this.options.maxClasses,
+          classes,
+        });
+        this.devices.set(dev, { tree: tree!, link, config: c });
+        return;
+      }
+      case 'deleteLink':
+        // A replace with another kind is deleteLink + createLink: keep the link, swap its scheduler there.
+        if (tree !== null) return;
+        await managed!.link.remove();
+        this.devices.delete(dev);
+        return;
+      case 'addClass':
+        await managed!.link.addClass({ ...op.params, slot: op.slot });
+        break;
+      case 'changeClass':
+        await managed!.link.changeClass(op.slot, op.params);
+        break;
+      case 'deleteClass':
+        await managed!.link.deleteClass(op.slot);
+        break;
+      case 'setClassifier':
+        // TODO(issue 5): hand the compiled filters to the device's client threads.
+        break;
+    }
+    this.devices.set(dev, { ...managed!, tree: tree!, config: linkConfig(tree!) });
+  }
+
+  private transmitFor(dev: string): TransmitOptions {
+    const o = this.options;
+    if (o.backend === 'afxdp' || o.backend === 'afpacket') return { backend: o.backend, dev, queue: o.queue, xdpMode: o.xdpMode, txWorkers: o.txWorkers };
+    if (o.backend === 'pcap') return { backend: 'pcap', out: `${o.out}.${dev}.pcap` };
+    return { backend: 'null' };
+  }
+
+  private async show(cmd: ShowCommand, parsed: ParsedTc): Promise<TcReply> {
+    const devs = cmd.dev === undefined ? [...this.devices.keys()] : [cmd.dev];
+    if (cmd.dev !== undefined && !this.devices.has(cmd.dev)) return { passthrough: true, reason: `${cmd.dev} is not managed by pspat` };
+    const out: (string | object[])[] = [];
+    for (const dev of devs) {
+      const d = this.devices.get(dev)!;
+      const stats = parsed.flags.stats ? await this.slotStats(d) : new Map<number, SlotStats>();
+      if (cmd.object === 'qdisc') out.push(showQdiscs(d.tree, parsed.flags, stats));
+      else if (cmd.object === 'class') out.push(showClasses(d.tree, parsed.flags, stats, cmd.classid));
+      else out.push(showFilters(d.tree, parsed.flags));
+    }
+    if (parsed.flags.json) {
+      const all = out.flat() as object[];
+      return { exitCode: 0, stdout: `${JSON.stringify(all, null, parsed.flags.pretty ? 4 : undefined)}\n`, stderr: '' };
+    }
+    const text = (out as string[]).filter((t) => t !== '').join('\n');
+    return { exitCode: 0, stdout: text === '' ? '' : `${text}\n`, stderr: '' };
+  }
+
+  private async slotStats(d: ManagedDevice): Promise<Map<number, SlotStats>> {
+    const s = await d.link.stats();
+    const m = new Map<number, SlotStats>();
+    for (const c of s.classes) {
+      m.set(c.slot, { bytes: c.sentBytes, packets: c.sentPackets, drops: c.droppedPackets, overlimits: 0, backlogBytes: c.backlogBytes, backlogPackets: c.backlogPackets });
+    }
+    return m;
+  }
+
+  /** Replays a configuration's tc commands; the first refused one stops it, naming its place. */
+  async load(devices: Record<string, string[][]>, where: string): Promise<void> {
+    for (const [dev, commands] of Object.entries(devices)) {
+      for (const [i, argv] of commands.entries()) {
+        const r = await this.tc(argv);
+        const problem = 'passthrough' in r ? `not a pspat command (${r.reason})` : r.exitCode !== 0 ? r.stderr.trim() : '';
+        if (problem) throw new InvalidOptionError(`${where}: devices.${dev}[${i}]`, problem);
+      }
+    }
+  }
+
+  /** The configuration file that rebuilds the current state (config.ts's format). */
+  dump(): { version: number; devices: Record<string, string[]> } {
+    return { version: CONFIG_VERSION, devices: Object.fromEntries([...this.devices].map(([dev, d]) => [dev, treeCommands(d.tree)])) };
+  }
+
+  /** Stops the arbiter, sending what is queued (bounded); final per-link accounting. */
+  async close(): Promise<LinkStats[]> {
+    await this.queue;
+    return this.arbiter.close({ drain: true, timeoutMs: 2000 });
+  }
+}

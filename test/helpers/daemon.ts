@@ -1,0 +1,43 @@
+/** Starts `pspat daemon` as a child process on a private run directory, for CLI-level tests. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PSPAT_BIN } from './cli.js';
+
+export interface RunningDaemon {
+  runDir: string;
+  child: ChildProcess;
+  /** Everything the daemon wrote to stderr so far. */
+  log(): string;
+  /** SIGTERM, then its exit code. */
+  stop(): Promise<number>;
+}
+
+export function tempRunDir(): string {
+  return join(mkdtempSync(join(tmpdir(), 'pspat-daemon-')), 'run');
+}
+
+/** Resolves once the daemon listens; rejects with its output if it exits first. */
+export function startDaemon(args: string[] = [], runDir = tempRunDir()): Promise<RunningDaemon> {
+  const child = spawn(process.execPath, [PSPAT_BIN, 'daemon', '--run-dir', runDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
+  return new Promise((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('listening on')) {
+        resolve({
+          runDir,
+          child,
+          log: () => err,
+          stop: async () => {
+            child.kill('SIGTERM');
+            return exited;
+          },
+        });
+      }
+    });
+    exited.then((code) => reject(new Error(`daemon exited with ${code}: ${err}`)));
+  });
+}
