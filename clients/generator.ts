@@ -8,13 +8,23 @@
  * full, the generator parks on its free ring's doorbell (so idle clients never spin on a
  * 2-core machine) and the arbiter's recycling wakes it.
  */
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { Client } from '../src/client.js';
 import { Rng } from '../src/random.js';
+import { PacketClassifier, type ClassifierConfig } from '../src/tc/packet-classifier.js';
 import { fillPayload, writeTestFrame } from './packet.js';
 
 export interface GeneratorSpec {
-  /** Class slots to send to, chosen uniformly per packet. */
+  /** Class slots to send to, chosen uniformly per packet (unless `classifier` picks them). */
   classes: number[];
+  /** UDP destination ports, one chosen uniformly per packet. @default [9] */
+  ports?: number[];
+  /**
+   * Classify each packet with the device's tc filters, as a capture client would, instead
+   * of picking from `classes`. New configurations arrive on `updates` (checked every batch).
+   */
+  classifier?: ClassifierConfig;
+  updates?: MessagePort;
   /** Smallest and largest frame length in bytes (uniform). */
   minSize: number;
   maxSize: number;
@@ -29,6 +39,8 @@ export interface GeneratorSpec {
 
 export interface GeneratorResult {
   sent: number;
+  /** Packets no class took (classifier mode), dropped before sending. */
+  unclassified: number;
   /** Sends refused for a full mailbox (the frames were kept and retried). */
   refused: number;
 }
@@ -40,10 +52,19 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
   const bytes = client.pool.bytes;
   const pool = client.pool;
   const classes = Int32Array.from(spec.classes);
+  const ports = Int32Array.from(spec.ports ?? [9]);
+  let classifier = spec.classifier ? new PacketClassifier(spec.classifier) : null;
   let seq = 0;
   let refused = 0;
+  let unclassified = 0;
   let have = 0;
   while (seq < spec.packets && !client.stopRequested) {
+    if (spec.updates) {
+      // The newest configuration wins; older ones queued behind it are stale.
+      for (let m = receiveMessageOnPort(spec.updates); m !== undefined; m = receiveMessageOnPort(spec.updates)) {
+        classifier = new PacketClassifier(m.message as ClassifierConfig);
+      }
+    }
     if (have === 0) {
       have = client.takeFrames(frames, Math.min(batch, spec.packets - seq));
       if (have === 0) {
@@ -56,9 +77,21 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
     while (used < have) {
       const f = frames[used];
       const len = spec.minSize === spec.maxSize ? spec.minSize : rng.int(spec.minSize, spec.maxSize);
-      const cls = classes[rng.nextU32() % classes.length];
-      writeTestFrame(bytes, pool.offsetOf(f), len, client.id, cls, seq);
-      if (spec.fillPayload) fillPayload(bytes, pool.offsetOf(f), len, seq);
+      const off = pool.offsetOf(f);
+      const port = ports.length === 1 ? ports[0] : ports[rng.nextU32() % ports.length];
+      let cls = classifier === null ? classes[rng.nextU32() % classes.length] : 0;
+      writeTestFrame(bytes, off, len, client.id, cls, seq, port);
+      if (classifier !== null) {
+        cls = classifier.slotFor(bytes, off, len);
+        if (cls < 0) {
+          // No class takes it (drr/qfq with no matching filter): dropped here, frame reused.
+          client.dropUnclassified();
+          unclassified++;
+          seq++;
+          continue;
+        }
+      }
+      if (spec.fillPayload) fillPayload(bytes, off, len, seq);
       if (!client.send(f, len, cls)) {
         refused++;
         break;
@@ -78,5 +111,5 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
   }
   // Whatever is still staged goes out, waiting for room as long as the host allows.
   while (client.pending > 0 && client.flush() === 0 && !client.stopRequested) client.waitForFrames(1);
-  return { sent: seq - client.pending, refused };
+  return { sent: seq - unclassified - client.pending, refused, unclassified };
 }

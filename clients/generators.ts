@@ -39,8 +39,10 @@ export async function startGenerators(
   const online: Promise<void>[] = [];
   for (let i = 0; i < count; i++) {
     const channel = await link.connectClient({ frames: framesPerClient });
+    const s = spec(i);
     const w = new Worker(workerUrl('./generator-worker.js', import.meta.url), {
-      workerData: { channel, spec: spec(i) },
+      workerData: { channel, spec: s },
+      transferList: s.updates ? [s.updates] : [],
     });
     workers.push(w);
     online.push(new Promise((resolve) => w.once('online', () => resolve())));

@@ -5,7 +5,7 @@
  * Frame layout (offsets in bytes):
  *   0   Ethernet: dst 02:00:00:00:00:02, src 02:00:00:00:00:01, type 0x0800
  *   14  IPv4: 20 bytes, proto UDP, header checksum filled in
- *   34  UDP: src port 10000 + class, dst port 9 (discard), checksum 0 (none)
+ *   34  UDP: src port 10000 + class, dst port `dport` (default 9, discard), checksum 0 (none)
  *   42  tag: client u16, class u16, sequence u32 (big-endian)
  *   50  payload: left as the frame's previous bytes, or `fillPayload`'s pattern
  *       (byte i = (seq + i) & 0xff) when a receiver checks every byte
@@ -25,7 +25,10 @@ export interface PacketTag {
 }
 
 /** Writes headers and tag for a frame of `len` bytes at `bytes[off..]`. */
-export function writeTestFrame(bytes: Uint8Array, off: number, len: number, client: number, cls: number, seq: number): void {
+/** UDP's discard port: where test packets go unless a flow names its own port. */
+export const DISCARD_PORT = 9;
+
+export function writeTestFrame(bytes: Uint8Array, off: number, len: number, client: number, cls: number, seq: number, dport = DISCARD_PORT): void {
   // Ethernet
   bytes[off] = 0x02; bytes[off + 1] = 0; bytes[off + 2] = 0; bytes[off + 3] = 0; bytes[off + 4] = 0; bytes[off + 5] = 0x02;
   bytes[off + 6] = 0x02; bytes[off + 7] = 0; bytes[off + 8] = 0; bytes[off + 9] = 0; bytes[off + 10] = 0; bytes[off + 11] = 0x01;
@@ -53,7 +56,7 @@ export function writeTestFrame(bytes: Uint8Array, off: number, len: number, clie
   const udpLen = len - 34;
   const sport = 10000 + (cls & 0x3fff);
   bytes[udp] = sport >>> 8; bytes[udp + 1] = sport & 0xff;
-  bytes[udp + 2] = 0; bytes[udp + 3] = 9;
+  bytes[udp + 2] = dport >>> 8; bytes[udp + 3] = dport & 0xff;
   bytes[udp + 4] = udpLen >>> 8; bytes[udp + 5] = udpLen & 0xff;
   bytes[udp + 6] = 0; bytes[udp + 7] = 0;
   // Tag

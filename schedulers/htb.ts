@@ -117,7 +117,7 @@ function rateParam(field: string, value: number): number {
 }
 
 /** What `tc -s class show` prints for an htb class beyond the byte and packet counters. */
-export interface HtbClassStats {
+export type HtbClassStats = {
   mode: 'can send' | 'may borrow' | 'cant send';
   /** Bucket levels in bytes at the class's rate / ceil (negative: in debt). */
   tokens: number;
@@ -125,7 +125,7 @@ export interface HtbClassStats {
   lends: number;
   borrows: number;
   overlimits: number;
-}
+};
 
 /** A class's validated parameters, applied only after everything checked out. */
 interface HtbParams {

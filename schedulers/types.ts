@@ -98,7 +98,15 @@ export interface Scheduler {
   readonly backlog: number;
   /** Empties every queue into `evict`. */
   reset(evict: (frame: number) => void): void;
+  /**
+   * The scheduler's own per-class counters, as tc's "xstats" (htb: tokens, ctokens,
+   * lends, borrows, overlimits); absent for schedulers that keep none. Not hot path.
+   */
+  classStats?(slot: number): ClassXstats;
 }
+
+/** A scheduler's extra per-class figures, by name (numbers or a mode word). */
+export type ClassXstats = Readonly<Record<string, number | string>>;
 
 /** Parameters of the scheduler itself (the root qdisc), as opposed to its classes. */
 export interface RootParams {

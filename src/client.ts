@@ -17,8 +17,8 @@
  * | bytes   | type         | writer | field                                          |
  * |---------|--------------|--------|------------------------------------------------|
  * | 0..3    | int32        | host   | stop: 1 asks the client's loop to finish        |
- * | 64..    | float64[4]   | client | offered pkts, offered bytes, backpressure, invalid |
- * | 96..    | float64[2·C] | client | per class slot c: offered pkts, offered bytes  |
+ * | 64..    | float64[5]   | client | offered pkts, offered bytes, backpressure, invalid, unclassified |
+ * | 104..   | float64[2·C] | client | per class slot c: offered pkts, offered bytes  |
  */
 import { makeClock, type ClockEpoch } from './clock.js';
 import { FramePool, type FramePoolLayout } from './shm/frame-pool.js';
@@ -35,7 +35,9 @@ export const CLIENT_OFFERED_PKTS = 0; // float64 words from COUNTERS_BYTE_OFFSET
 export const CLIENT_OFFERED_BYTES = 1;
 export const CLIENT_BACKPRESSURE = 2;
 export const CLIENT_INVALID = 3;
-const CLIENT_HEADER_FIELDS = 4;
+/** Packets the client's classifier put in no class (tc: drr/qfq drop them), never sent. */
+export const CLIENT_UNCLASSIFIED = 4;
+const CLIENT_HEADER_FIELDS = 5;
 
 /** Everything a client worker needs, as plain cloneable data. */
 export interface ClientChannel {
@@ -132,6 +134,11 @@ export class Client {
     this.pool.cls[f] = cls;
     this.staged[this.stagedCount++] = f;
     return true;
+  }
+
+  /** Counts a packet dropped before sending because no class took it; the frame stays the client's. */
+  dropUnclassified(): void {
+    this.counters.totals[CLIENT_UNCLASSIFIED]++;
   }
 
   /** Publishes staged frames to the mailbox (one batch); returns how many went. */

@@ -157,7 +157,7 @@ describe('pspat daemon and pspat tc, failing cleanly', () => {
   it('stops on SIGTERM with its final accounting', async () => {
     const daemon = await startDaemon();
     expect(await daemon.stop()).toBe(0);
-    expect(daemon.log()).toMatch(/pspat daemon: SIGTERM: stopped; 0 links, sent 0, dropped 0, still queued 0\n$/);
+    expect(daemon.log()).toMatch(/pspat daemon: SIGTERM: stopped; 0 links: offered 0 = sent 0 \+ dropped 0 \+ still queued 0\n$/);
   });
 });
 

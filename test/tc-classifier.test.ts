@@ -47,7 +47,7 @@ function frame(f: FrameFields = {}): Uint8Array {
   return b;
 }
 
-const classify = (c: Classifier, b: Uint8Array, proto = ETH_IP, mark = 0) => c.classify(b, 14, b.length, proto, mark);
+const classify = (c: Classifier, b: Uint8Array, proto = ETH_IP, mark = 0) => c.classify(b, 0, 14, b.length, proto, mark);
 
 describe('tc classifier', () => {
   it('tries filters by prio, first match wins', () => {
@@ -126,7 +126,7 @@ describe('tc classifier', () => {
         const value = (fromPacket ? field & mask : rawValue & mask) >>> 0;
         const c = filters(`filter add dev e parent 1: protocol all u32 match u${w} ${value} ${mask} at ${off} flowid 1:1`);
         const expected = ((field & mask) >>> 0) === value ? 0x10001 : NO_MATCH;
-        expect(c.classify(bytes, 14, bytes.length, ETH_IP, 0)).toBe(expected);
+        expect(c.classify(bytes, 0, 14, bytes.length, ETH_IP, 0)).toBe(expected);
       }),
       { seed: 77, numRuns: 500 },
     );

@@ -67,7 +67,7 @@ describe('tc trees', () => {
     expect(cfg.classes.get(3)).toEqual({ rate: 2e7, ceil: 5e7, prio: 0, mpu: 0, parent: 0, burst: 15360, limitPackets: 1000 });
     expect(cfg.classes.get(63)).toEqual({ rate: 1e9, ceil: 1e9, prio: 0 });
     expect(cfg.unclassifiedSlot).toBe(3); // default 30
-    expect(h.plans[0].ops.map((o) => o.op)).toEqual(['createLink']);
+    expect(h.plans[0].ops.map((o) => o.op)).toEqual(['createLink', 'setClassifier']);
     expect(h.plans[1].ops).toEqual([{ op: 'addClass', slot: 0, params: { rate: 1e8, ceil: 1e8, prio: 0, mpu: 0, burst: 15360, limitPackets: 1000 } }, { op: 'setClassifier', config: expect.anything() }]);
     expect(h.plans[5].ops[0]).toEqual({ op: 'changeClass', slot: 1, params: { rate: 5e7, ceil: 1e8, prio: 1, mpu: 0, parent: 0, limitPackets: 50 } });
   });
@@ -134,7 +134,7 @@ describe('tc trees', () => {
     h.tc('qdisc add dev e root pfifo limit 100');
     expect(linkConfig(h.trees.get('e')!)).toMatchObject({ scheduler: 'fifo', rootParams: { limitPackets: 100 } });
     // Replacing the root with another kind is a new link.
-    expect(h.tc('qdisc replace dev e root handle 1: drr').ops.map((o) => o.op)).toEqual(['deleteLink', 'createLink']);
+    expect(h.tc('qdisc replace dev e root handle 1: drr').ops.map((o) => o.op)).toEqual(['deleteLink', 'createLink', 'setClassifier']);
   });
 });
 

@@ -391,6 +391,18 @@ export class Arbiter {
         link.scheduler = next;
         return undefined;
       }
+      case 'detachClients': {
+        const link = this.linkOf(req.linkId);
+        // Whatever the clients published before they stopped is theirs to account for: admit it.
+        while (this.drain(link, now) > 0);
+        this.publishReturns();
+        for (const c of link.clients) {
+          this.clients[c.id] = undefined;
+          this.returns[c.id] = undefined;
+        }
+        link.clients.length = 0;
+        return undefined;
+      }
       case 'removeLink': {
         const link = this.linkOf(req.linkId);
         if (link.clients.length > 0) throw new RejectedChangeError(`link ${req.linkId} has ${link.clients.length} clients attached`);

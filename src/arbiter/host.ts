@@ -164,7 +164,8 @@ export class ArbiterHost {
     await exited;
     this.port.close();
     const snaps = reply.snapshots ?? [];
-    return this.links.map((l, i) => l.statsFrom(snaps[i]!));
+    // A link removed earlier has no snapshot now: its final stats were taken at removal.
+    return this.links.map((l, i) => (snaps[i] ? l.statsFrom(snaps[i]!) : l.finalStats!));
   }
 
   /** Forcibly ends the worker (tests' cleanup after a failure). */
@@ -292,11 +293,21 @@ export class LinkHandle {
     for (const c of classes) this.classParams.set(c.slot, c);
   }
 
+  /** Detaches every client (after their threads finished; see stopClients): the link may then be removed. */
+  async detachClients(): Promise<void> {
+    // Their counters stay: what they offered is part of the link's accounting.
+    await this.host.request({ op: 'detachClients', linkId: this.id });
+  }
+
   /** Ends the link (no client may be attached): queued packets are dropped, its port closed. Final stats. */
   async remove(): Promise<LinkStats> {
     const reply = await this.host.request({ op: 'removeLink', linkId: this.id });
-    return this.statsFrom(reply.snapshot!);
+    this.finalStats = this.statsFrom(reply.snapshot!);
+    return this.finalStats;
   }
+
+  /** Set once the link is removed: its exact, final accounting. */
+  finalStats: LinkStats | null = null;
 
   /** A consistent snapshot, taken by the arbiter between passes. */
   async stats(): Promise<LinkStats> {

@@ -104,6 +104,7 @@ export class LinkState {
       queueDelay: this.queueDelay.map((h) => (h === null ? null : h.data.slice(0, HISTOGRAM_WORDS))),
       mailboxFill: this.clients.map((c) => c.mailbox.fill()),
       inFlight: this.inTransmit,
+      xstats: Array.from({ length: this.maxClasses }, (_, c) => (this.scheduler.classStats && this.scheduler.hasClass(c) ? this.scheduler.classStats(c) : null)),
     };
   }
 }

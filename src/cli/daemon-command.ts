@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { loadConfigFile } from '../daemon/config.js';
 import { ControlServer, defaultRunDir } from '../daemon/control-socket.js';
-import { Daemon, DAEMON_DEFAULTS, type DaemonOptions } from '../daemon/daemon.js';
+import { Daemon, DAEMON_DEFAULTS, type DaemonOptions, type TestTraffic } from '../daemon/daemon.js';
 import { InvalidOptionError } from '../errors.js';
 import { BACKENDS } from '../transmit/ports.js';
 import { parseRate } from '../units.js';
@@ -17,11 +17,20 @@ interface DaemonFlags {
   config?: string;
   backend?: DaemonOptions['backend'];
   rate: Record<string, number>;
+  testTraffic: Record<string, TestTraffic>;
   runDir?: string;
   maxClasses?: number;
   poolFrames?: number;
   xdpMode?: DaemonOptions['xdpMode'];
   txWorkers?: number;
+}
+
+function trafficFlag(v: string, acc: Record<string, TestTraffic>): Record<string, TestTraffic> {
+  const m = /^([^=]+)=(\d+(?:,\d+)*)(?:\/(\d+))?$/.exec(v);
+  if (!m) throw new InvalidOptionError('test-traffic', `expected DEV=PORT[,PORT...][/SIZE] (e.g. veth0=5001,5002/1000), got '${v}'`);
+  const ports = m[2].split(',').map(Number);
+  if (ports.some((p) => p < 1 || p > 65535)) throw new InvalidOptionError('test-traffic', `ports must be in [1, 65535], got '${m[2]}'`);
+  return { ...acc, [m[1]]: { ports, ...(m[3] ? { size: Number(m[3]) } : {}) } };
 }
 
 function rateFlag(v: string, acc: Record<string, number>): Record<string, number> {
@@ -37,6 +46,7 @@ export function registerDaemon(program: Command): void {
     .option('--config <file>', 'YAML/JSON configuration to load (see pspat config dump)')
     .option('--backend <name>', `transmit backend for managed devices: ${BACKENDS.join(' | ')} (default: ${DAEMON_DEFAULTS.backend})`)
     .option('--rate <dev=rate>', 'link rate of a device (repeatable); default: its speed, else 1gbit', rateFlag, {})
+    .option('--test-traffic <dev=ports/size>', 'synthetic UDP load on a device once it is managed, classified by its filters (repeatable)', trafficFlag, {})
     .option('--run-dir <dir>', 'where the control socket lives (default: $PSPAT_RUN_DIR or /run/pspat)')
     .option('--max-classes <n>', `class slots per device (default: ${DAEMON_DEFAULTS.maxClasses})`, intArg('max-classes'))
     .option('--pool-frames <n>', `frames in the shared pool (default: ${DAEMON_DEFAULTS.poolFrames})`, intArg('pool-frames'))
@@ -51,6 +61,7 @@ export function registerDaemon(program: Command): void {
       if (f.xdpMode) options.xdpMode = f.xdpMode;
       if (f.txWorkers !== undefined) options.txWorkers = f.txWorkers;
       options.rates = { ...config.daemon.rates, ...f.rate };
+      options.testTraffic = { ...config.daemon.testTraffic, ...f.testTraffic };
       const daemon = await Daemon.start(options);
       let server: ControlServer;
       try {
@@ -75,7 +86,10 @@ export function registerDaemon(program: Command): void {
       const got = await signal;
       await server.close();
       const finals = await daemon.close();
-      const t = finals.reduce((a, s) => ({ sent: a.sent + s.totals.sent, dropped: a.dropped + s.totals.dropped, queued: a.queued + s.totals.queued }), { sent: 0, dropped: 0, queued: 0 });
-      process.stderr.write(`pspat daemon: ${got}: stopped; ${finals.length} links, sent ${t.sent}, dropped ${t.dropped}, still queued ${t.queued}\n`);
+      const t = finals.reduce(
+        (a, s) => ({ offered: a.offered + s.totals.offered, sent: a.sent + s.totals.sent, dropped: a.dropped + s.totals.dropped, queued: a.queued + s.totals.queued }),
+        { offered: 0, sent: 0, dropped: 0, queued: 0 },
+      );
+      process.stderr.write(`pspat daemon: ${got}: stopped; ${finals.length} links: offered ${t.offered} = sent ${t.sent} + dropped ${t.dropped} + still queued ${t.queued}\n`);
     });
 }

@@ -15,6 +15,8 @@
  * operations), the operations already done are undone by re-applying the old tree.
  */
 import { readFileSync } from 'node:fs';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { startGenerators, type GeneratorFleet } from '../../clients/generators.js';
 import { ArbiterHost, type LinkHandle } from '../arbiter/host.js';
 import { InvalidOptionError, PspatError } from '../errors.js';
 import type { LinkStats } from '../stats/link-stats.js';
@@ -25,11 +27,28 @@ import type { LinkOp } from '../tc/config-diff.js';
 import { TcError, TC_EXIT_REJECTED } from '../tc/errors.js';
 import { parseTc } from '../tc/grammar.js';
 import type { ParsedTc, ShowCommand } from '../tc/model.js';
+import { classifierConfig } from '../tc/packet-classifier.js';
 import { planCommand } from '../tc/plan.js';
 import { showClasses, showFilters, showQdiscs, type SlotStats } from '../tc/show.js';
 import { linkConfig, type LinkConfig, type TcTree } from '../tc/tree.js';
 
+/**
+ * Synthetic load on a device: one saturating generator thread per UDP port, classified
+ * by the device's filters. One sender per flow, each with its own frames, as separate
+ * VMs or sockets would be: a flow held back by its class holds back only itself.
+ */
+export interface TestTraffic {
+  ports: number[];
+  /** Frame size, bytes. @default 1000 */
+  size?: number;
+}
+
 export interface DaemonOptions extends TransmitOptions {
+  /**
+   * Per device, a saturating generator started when the device becomes managed: a way to
+   * try a configuration before real traffic is diverted to pspat. @default {}
+   */
+  testTraffic?: Record<string, TestTraffic>;
   /** Link rate per device, bit/s; others use the device's speed, else 1 Gbit/s. @default {} */
   rates?: Record<string, number>;
   /** Class slots per link. @default 1024 */
@@ -39,6 +58,7 @@ export interface DaemonOptions extends TransmitOptions {
 }
 
 export const DAEMON_DEFAULTS: Required<DaemonOptions> = {
+  testTraffic: {},
   rates: {},
   maxClasses: 1024,
   poolFrames: 65536,
@@ -64,6 +84,13 @@ interface ManagedDevice {
   tree: TcTree;
   link: LinkHandle;
   config: LinkConfig;
+  traffic?: TrafficSource;
+}
+
+/** A device's test-traffic generators and the ports their classifier updates go through. */
+interface TrafficSource {
+  fleet: GeneratorFleet;
+  updates: MessagePort[];
 }
 
 export class Daemon {
@@ -153,7 +180,7 @@ export class Daemon {
         const classes = [...c.classes].map(([slot, params]) => ({ ...params, slot }));
         if (managed) {
           await managed.link.setScheduler(c.scheduler, c.rootParams, classes);
-          this.devices.set(dev, { tree: tree!, link: managed.link, config: c });
+          this.devices.set(dev, { ...managed, tree: tree!, config: c });
           return;
         }
         const link = await this.arbiter.addLink({
@@ -164,12 +191,14 @@ export class Daemon {
           maxClasses: this.options.maxClasses,
           classes,
         });
-        this.devices.set(dev, { tree: tree!, link, config: c });
+        const traffic = await this.startTraffic(dev, link, tree!);
+        this.devices.set(dev, { tree: tree!, link, config: c, ...(traffic ? { traffic } : {}) });
         return;
       }
       case 'deleteLink':
         // A replace with another kind is deleteLink + createLink: keep the link, swap its scheduler there.
         if (tree !== null) return;
+        await this.stopTraffic(managed!);
         await managed!.link.remove();
         this.devices.delete(dev);
         return;
@@ -182,11 +211,35 @@ export class Daemon {
       case 'deleteClass':
         await managed!.link.deleteClass(op.slot);
         break;
-      case 'setClassifier':
-        // TODO(issue 5): hand the compiled filters to the device's client threads.
+      case 'setClassifier': {
+        const config = classifierConfig(tree!);
+        for (const port of managed!.traffic?.updates ?? []) port.postMessage(config);
         break;
+      }
     }
     this.devices.set(dev, { ...managed!, tree: tree!, config: linkConfig(tree!) });
+  }
+
+  private async startTraffic(dev: string, link: LinkHandle, tree: TcTree): Promise<TrafficSource | undefined> {
+    const t = this.options.testTraffic[dev];
+    if (!t) return undefined;
+    const updates: MessagePort[] = [];
+    const size = t.size ?? 1000;
+    const fleet = await startGenerators(link, t.ports.length, (i) => {
+      const { port1, port2 } = new MessageChannel();
+      updates.push(port1);
+      return { classes: [0], ports: [t.ports[i]], minSize: size, maxSize: size, packets: Infinity, seed: i + 1, classifier: classifierConfig(tree), updates: port2 };
+    });
+    await fleet.started;
+    return { fleet, updates };
+  }
+
+  /** Stops a device's generators and lets go of their clients (before the link goes). */
+  private async stopTraffic(d: ManagedDevice): Promise<void> {
+    if (!d.traffic) return;
+    await d.traffic.fleet.stop();
+    for (const p of d.traffic.updates) p.close();
+    await d.link.detachClients();
   }
 
   private transmitFor(dev: string): TransmitOptions {
@@ -219,7 +272,13 @@ export class Daemon {
     const s = await d.link.stats();
     const m = new Map<number, SlotStats>();
     for (const c of s.classes) {
-      m.set(c.slot, { bytes: c.sentBytes, packets: c.sentPackets, drops: c.droppedPackets, overlimits: 0, backlogBytes: c.backlogBytes, backlogPackets: c.backlogPackets });
+      const x = c.xstats ?? {};
+      const num = (k: string) => (typeof x[k] === 'number' ? (x[k] as number) : undefined);
+      m.set(c.slot, {
+        bytes: c.sentBytes, packets: c.sentPackets, drops: c.droppedPackets, overlimits: num('overlimits') ?? 0,
+        backlogBytes: c.backlogBytes, backlogPackets: c.backlogPackets,
+        lends: num('lends'), borrows: num('borrows'), tokens: num('tokens'), ctokens: num('ctokens'),
+      });
     }
     return m;
   }
@@ -243,6 +302,11 @@ export class Daemon {
   /** Stops the arbiter, sending what is queued (bounded); final per-link accounting. */
   async close(): Promise<LinkStats[]> {
     await this.queue;
+    for (const d of this.devices.values()) {
+      if (!d.traffic) continue;
+      await d.traffic.fleet.stop();
+      for (const p of d.traffic.updates) p.close();
+    }
     return this.arbiter.close({ drain: true, timeoutMs: 2000 });
   }
 }

@@ -9,8 +9,9 @@
  *               class could be charged (badFrames).
  */
 import type { LinkSnapshot } from '../arbiter/control.js';
-import { ClientCounters, CLIENT_BACKPRESSURE } from '../client.js';
+import { ClientCounters, CLIENT_BACKPRESSURE, CLIENT_UNCLASSIFIED } from '../client.js';
 import type { LinkOptions } from '../options.js';
+import type { ClassXstats } from '../../schedulers/types.js';
 import { Histogram } from './histogram.js';
 import {
   CLASS_ARRIVED_BYTES,
@@ -47,6 +48,8 @@ export interface ClassStats {
   backlogBytes: number;
   /** Drain → release delay (ns); null if the class never sent. */
   queueDelay: Histogram | null;
+  /** The scheduler's own counters for the class (htb: tokens, lends, borrows, overlimits). */
+  xstats: ClassXstats | null;
 }
 
 export interface LinkStats {
@@ -54,6 +57,8 @@ export interface LinkStats {
   totals: { offered: number; sent: number; dropped: number; queued: number };
   /** Frames refused before any class was charged (bad index, double send, bad class). */
   badFrames: number;
+  /** Packets the clients' classifiers put in no class: dropped before sending (counted in offered and dropped). */
+  unclassified: number;
   /** Frames handed over but not yet drained by the arbiter, over all clients. */
   inMailboxes: number;
   inTransmit: number;
@@ -99,20 +104,23 @@ export function linkStatsFrom(
       backlogPackets: s[classWord(slot, CLASS_BACKLOG_PKTS)],
       backlogBytes: s[classWord(slot, CLASS_BACKLOG_BYTES)],
       queueDelay: delay ? new Histogram(delay) : null,
+      xstats: snap.xstats[slot] ?? null,
     };
   });
   const inMailboxes = snap.mailboxFill.reduce((a, b) => a + b, 0);
   const badFrames = s[LINK_DROP_BAD_FRAME];
   const sum = (f: (c: ClassStats) => number) => classes.reduce((a, c) => a + f(c), 0);
+  const unclassified = clients.reduce((a, cl) => a + cl.totals[CLIENT_UNCLASSIFIED], 0);
   return {
     classes,
     totals: {
-      offered: sum((c) => c.offeredPackets),
+      offered: sum((c) => c.offeredPackets) + unclassified,
       sent: sum((c) => c.sentPackets),
-      dropped: sum((c) => c.droppedPackets) + badFrames,
+      dropped: sum((c) => c.droppedPackets) + badFrames + unclassified,
       queued: sum((c) => c.backlogPackets) + inMailboxes + snap.inFlight,
     },
     badFrames,
+    unclassified,
     inMailboxes,
     inTransmit: snap.inFlight,
     backpressure: clients.reduce((a, cl) => a + cl.totals[CLIENT_BACKPRESSURE], 0),

@@ -68,13 +68,14 @@ type Stage =
   | { kind: 'all'; protocol: number; classid: number; police: number };
 
 /**
- * The big-endian 32-bit word at `pos`, bytes outside [0, end) read as 0: a key packed from
- * a u8 or u16 match masks those bytes out, and its own bytes are bounds-checked apart.
+ * The big-endian 32-bit word at `pos`, bytes outside the frame [start, end) read as 0: a
+ * key packed from a u8 or u16 match masks those bytes out, and its own bytes are
+ * bounds-checked apart.
  */
-function wordAt(b: Uint8Array, pos: number, end: number): number {
-  if (pos >= 0 && pos + 4 <= end) return ((b[pos] << 24) | (b[pos + 1] << 16) | (b[pos + 2] << 8) | b[pos + 3]) >>> 0;
+function wordAt(b: Uint8Array, pos: number, start: number, end: number): number {
+  if (pos >= start && pos + 4 <= end) return ((b[pos] << 24) | (b[pos + 1] << 16) | (b[pos + 2] << 8) | b[pos + 3]) >>> 0;
   let w = 0;
-  for (let i = 0; i < 4; i++) w = (w << 8) | (pos + i >= 0 && pos + i < end ? b[pos + i] : 0);
+  for (let i = 0; i < 4; i++) w = (w << 8) | (pos + i >= start && pos + i < end ? b[pos + i] : 0);
   return w >>> 0;
 }
 
@@ -166,11 +167,11 @@ export class Classifier {
   }
 
   /**
-   * The classid for a packet whose network header starts at `l3` in `pkt` (bytes up to
-   * `end`), of ethertype `proto`, with firewall mark `mark`; NO_MATCH if no filter
-   * classifies it. Sets `lastPolice`.
+   * The classid for the frame pkt[start, end) whose network header starts at `l3`, of
+   * ethertype `proto`, with firewall mark `mark`; NO_MATCH if no filter classifies it.
+   * Sets `lastPolice`.
    */
-  classify(pkt: Uint8Array, l3: number, end: number, proto: number, mark: number): number {
+  classify(pkt: Uint8Array, start: number, l3: number, end: number, proto: number, mark: number): number {
     this.lastPolice = -1;
     for (const st of this.stages) {
       if (st.protocol !== ETH_P.all && st.protocol !== proto) continue;
@@ -184,21 +185,21 @@ export class Classifier {
         this.lastPolice = st.police;
         return st.classid;
       }
-      const r = this.walk(st.tables, st.tables.get(ROOT_TABLE)!.buckets[0], pkt, l3, end, mark, 0);
+      const r = this.walk(st.tables, st.tables.get(ROOT_TABLE)!.buckets[0], pkt, start, l3, end, mark, 0);
       if (r !== NO_MATCH) return r;
     }
     return NO_MATCH;
   }
 
   /** Tries `nodes` in order, descending through links; depth bounds a linking loop as the kernel's TC_U32_MAXDEPTH. */
-  private walk(tables: Map<number, U32Table>, nodes: U32Node[], pkt: Uint8Array, l3: number, end: number, mark: number, depth: number): number {
+  private walk(tables: Map<number, U32Table>, nodes: U32Node[], pkt: Uint8Array, start: number, l3: number, end: number, mark: number, depth: number): number {
     if (depth > 8) return NO_MATCH;
     next: for (const n of nodes) {
       const k = n.keys;
       for (let i = 0; i < k.length; i += KEY_WORDS) {
         const pos = l3 + k[i + 2];
-        if (pos + k[i + 3] < 0 || pos + k[i + 4] >= end) return NO_MATCH;
-        if (((wordAt(pkt, pos, end) & k[i + 1]) >>> 0) !== k[i]) continue next;
+        if (pos + k[i + 3] < start || pos + k[i + 4] >= end) return NO_MATCH;
+        if (((wordAt(pkt, pos, start, end) & k[i + 1]) >>> 0) !== k[i]) continue next;
       }
       if (((mark & n.markMask) >>> 0) !== n.markValue) continue;
       if (n.link >= 0) {
@@ -206,10 +207,10 @@ export class Classifier {
         let b = 0;
         if (n.hashMask !== 0) {
           const pos = l3 + n.hashOff;
-          if (pos < 0 || pos + 4 > end) return NO_MATCH;
-          b = (((wordAt(pkt, pos, end) & n.hashMask) >>> 0) >>> n.hashShift) & (t.divisor - 1);
+          if (pos < start || pos + 4 > end) return NO_MATCH;
+          b = (((wordAt(pkt, pos, start, end) & n.hashMask) >>> 0) >>> n.hashShift) & (t.divisor - 1);
         }
-        const r = this.walk(tables, t.buckets[b], pkt, l3, end, mark, depth + 1);
+        const r = this.walk(tables, t.buckets[b], pkt, start, l3, end, mark, depth + 1);
         if (r !== NO_MATCH) return r;
         continue;
       }

@@ -26,7 +26,7 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 export function diffLinkConfig(before: LinkConfig | null, after: LinkConfig | null): LinkOp[] {
   if (after === null) return before === null ? [] : [{ op: 'deleteLink' }];
   if (before === null || before.scheduler !== after.scheduler || !same(before.rootParams, after.rootParams)) {
-    return [...(before === null ? [] : [{ op: 'deleteLink' } as const]), { op: 'createLink', config: after }];
+    return [...(before === null ? [] : [{ op: 'deleteLink' } as const]), { op: 'createLink', config: after }, { op: 'setClassifier', config: after }];
   }
   const ops: LinkOp[] = [];
   const removed = [...before.classes.keys()].filter((s) => !after.classes.has(s));
