@@ -14,7 +14,7 @@ import { dirname } from 'node:path';
 import { Bench } from 'tinybench';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { findScheduler, schedulerKinds } from '../schedulers/registry.js';
-import type { Scheduler } from '../schedulers/types.js';
+import type { RootParams, Scheduler } from '../schedulers/types.js';
 import { renderTable } from '../src/cli/table.js';
 import { runDemo } from '../src/demo.js';
 import { Rng } from '../src/random.js';
@@ -73,6 +73,17 @@ function addBenchClasses(sched: Scheduler, kind: string, n: number): void {
   for (let c = 0; c < n; c++) sched.addClass(c, { parent: n, rate: LINK_RATE / n, ceil: LINK_RATE, limitPackets: 1e6 });
 }
 
+/**
+ * Root parameters: sfq and fq_codel get one flow per class (as many as they allow) and
+ * limits that never bind; fq_codel's CoDel target is set out of reach, so the figure is the
+ * scheduling path, not AQM drops (the queue here is deliberately standing).
+ */
+function rootParamsFor(kind: string, classes: number): RootParams {
+  if (kind === 'sfq') return { flows: Math.min(classes, 65408), divisor: 65536, limitPackets: 1e6 };
+  if (kind === 'fq_codel') return { flows: Math.min(classes, 65536), limitPackets: 1e7, memoryLimit: 2 ** 40, targetUs: 2 ** 31 - 1 };
+  return {};
+}
+
 /** ns per enqueue+dequeue pair of one scheduler kind at each class count. */
 async function schedulerKindBench(kind: string): Promise<Record<number, number>> {
   const pairs = 100_000;
@@ -81,7 +92,10 @@ async function schedulerKindBench(kind: string): Promise<Record<number, number>>
     const poolFrames = classes * 4 + 1024;
     const len = new Uint32Array(poolFrames);
     const cls = new Int32Array(poolFrames);
-    const sched = findScheduler(kind).create({ frames: { len, cls }, poolFrames, maxClasses: classes + 1 });
+    const flow = new Uint32Array(poolFrames);
+    const queuedAt = new Float64Array(poolFrames);
+    const frames = { len, cls, flow, queuedAt };
+    const sched = findScheduler(kind).create({ frames, poolFrames, maxClasses: classes + 1, drop: () => {} }, rootParamsFor(kind, classes));
     const rng = new Rng(classes);
     addBenchClasses(sched, kind, classes);
     // Two packets per class are queued in steady state; each pair re-enqueues the frame
@@ -89,6 +103,7 @@ async function schedulerKindBench(kind: string): Promise<Record<number, number>>
     for (let f = 0; f < 2 * classes; f++) {
       len[f] = rng.int(64, 1500);
       cls[f] = f % classes;
+      flow[f] = (f % classes) + 1;
       sched.enqueue(f);
     }
     // The clock runs at the link's rate; a shaper that holds back moves it to its wakeAt.
@@ -101,6 +116,7 @@ async function schedulerKindBench(kind: string): Promise<Record<number, number>>
           continue;
         }
         now += len[f] * NS_PER_BYTE;
+        queuedAt[f] = now;
         sched.enqueue(f);
       }
     });

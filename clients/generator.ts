@@ -11,7 +11,7 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { Client } from '../src/client.js';
 import { Rng } from '../src/random.js';
-import { PacketClassifier, type ClassifierConfig } from '../src/tc/packet-classifier.js';
+import { flowHash, PacketClassifier, type ClassifierConfig } from '../src/tc/packet-classifier.js';
 import { fillPayload, writeTestFrame } from './packet.js';
 
 export interface GeneratorSpec {
@@ -92,7 +92,7 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
         }
       }
       if (spec.fillPayload) fillPayload(bytes, off, len, seq);
-      if (!client.send(f, len, cls)) {
+      if (!client.send(f, len, cls, flowHash(bytes, off, len))) {
         refused++;
         break;
       }

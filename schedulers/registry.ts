@@ -4,13 +4,15 @@
 import { InvalidOptionError } from '../src/errors.js';
 import { drr } from './drr.js';
 import { fifo } from './fifo.js';
+import { fqCodel } from './fq-codel.js';
 import { htb } from './htb.js';
 import { prio } from './prio.js';
 import { qfq } from './qfq.js';
+import { sfq } from './sfq.js';
 import { wf2q } from './wf2q.js';
 import type { SchedulerKind } from './types.js';
 
-const KINDS: readonly SchedulerKind[] = [fifo, drr, qfq, wf2q, prio, htb];
+const KINDS: readonly SchedulerKind[] = [fifo, drr, qfq, wf2q, prio, htb, sfq, fqCodel];
 
 export function schedulerKinds(): readonly SchedulerKind[] {
   return KINDS;

@@ -15,10 +15,20 @@
 export interface FrameTable {
   readonly len: Uint32Array;
   readonly cls: Int32Array;
+  /** Flow hash the client computed (5-tuple): sfq and fq_codel need it. */
+  readonly flow?: Uint32Array;
+  /** When the arbiter took the frame (ns, the link clock's scale): fq_codel's sojourn time needs it. */
+  readonly queuedAt?: Float64Array;
 }
 
 export interface SchedulerContext {
   frames: FrameTable;
+  /**
+   * Where a scheduler hands a frame it had accepted and then dropped (sfq's overlimit
+   * victim, CoDel's drops), with the reason (DROP_QUEUE_LIMIT or DROP_AQM): the arbiter
+   * counts it and recycles it. Schedulers that never drop accepted frames ignore it.
+   */
+  drop?: (frame: number, reason: number) => void;
   /** Frames in the pool: bounds every per-frame array. */
   poolFrames: number;
   /** Class slots the link may use. */
@@ -32,6 +42,8 @@ export const DROP_QUEUE_LIMIT = 1;
 /** The frame names a class slot that does not exist. */
 export const DROP_NO_CLASS = 2;
 export type Verdict = typeof ENQUEUED | typeof DROP_QUEUE_LIMIT | typeof DROP_NO_CLASS;
+/** Reason given to `SchedulerContext.drop`: an active queue manager (CoDel) dropped it. */
+export const DROP_AQM = 3;
 
 /** Per-class parameters; each scheduler reads the ones it knows (see its file). */
 export interface ClassParams {
@@ -110,14 +122,32 @@ export type ClassXstats = Readonly<Record<string, number | string>>;
 
 /** Parameters of the scheduler itself (the root qdisc), as opposed to its classes. */
 export interface RootParams {
-  /** FIFO: queue limit in packets (pfifo). @default 1000 */
+  /** FIFO: queue limit in packets (pfifo); sfq, fq_codel: packets over all flows. @default 1000 (sfq 127, fq_codel 10240) */
   limitPackets?: number;
   /** FIFO: queue limit in bytes (bfifo); no byte limit when absent. */
   limitBytes?: number;
-  /** DRR: bytes one unit of weight earns per round. @default 1514 (an Ethernet MTU frame) */
+  /** DRR: bytes one unit of weight earns per round; sfq, fq_codel: bytes a flow sends per turn. @default 1514 (an Ethernet MTU frame) */
   quantum?: number;
   /** htb: a class's default quantum is its rate in bytes/s divided by this. @default 10 */
   r2q?: number;
+  /** sfq: hash buckets (a power of two). @default 1024 */
+  divisor?: number;
+  /** sfq: flow slots active at once; fq_codel: flow queues. @default 128 (sfq), 1024 (fq_codel) */
+  flows?: number;
+  /** sfq: packets one flow may queue. @default 127 */
+  depth?: number;
+  /** sfq: over a limit, drop the flow's oldest packet instead of the newest. @default false */
+  headdrop?: boolean;
+  /** sfq: seconds between hash perturbations; 0 never. @default 0 */
+  perturbS?: number;
+  /** fq_codel: CoDel's target queueing delay, µs. @default 5000 */
+  targetUs?: number;
+  /** fq_codel: CoDel's interval, µs. @default 100000 */
+  intervalUs?: number;
+  /** fq_codel: bytes queued at most over all flows. @default 32 MiB */
+  memoryLimit?: number;
+  /** fq_codel: packets dropped at once from the fattest flow over a limit. @default 64 */
+  dropBatch?: number;
 }
 
 /** A registry entry, like a `Qdisc_ops` table. */
@@ -127,6 +157,11 @@ export interface SchedulerKind {
   summary: string;
   /** True if it never holds a packet back while the link is free (all but shapers). */
   workConserving: boolean;
+  /**
+   * True if it queues by flow hash (frame table `flow`), not by class: sfq, fq_codel. Its
+   * classes only count; one class is enough. @default false
+   */
+  hashesFlows?: boolean;
   /** Builds an empty scheduler; throws InvalidOptionError on a bad root parameter. */
   create(ctx: SchedulerContext, params?: RootParams): Scheduler;
 }

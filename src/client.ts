@@ -119,7 +119,8 @@ export class Client {
    * keeps the frame) when the length or class is invalid, or when the staging batch is
    * full and the mailbox has no room for it (backpressure).
    */
-  send(f: number, len: number, cls: number): boolean {
+  /** Stages frame `f` (`len` bytes, class slot `cls`, flow hash `flow` for sfq / fq_codel); false: kept, not sent. */
+  send(f: number, len: number, cls: number, flow = 0): boolean {
     const t = this.counters.totals;
     if (len < MIN_FRAME_LEN || len > this.pool.frameSize || cls < 0 || cls >= this.maxClasses ||
         f < 0 || f >= this.pool.frames || this.pool.owner[f] !== this.id) {
@@ -132,6 +133,7 @@ export class Client {
     }
     this.pool.len[f] = len;
     this.pool.cls[f] = cls;
+    this.pool.flow[f] = flow;
     this.staged[this.stagedCount++] = f;
     return true;
   }

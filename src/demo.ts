@@ -5,6 +5,7 @@
  * a per-class account of shares, drops and queueing delay.
  */
 import { validateSizes } from '../clients/generators.js';
+import { findScheduler } from '../schedulers/registry.js';
 import { slotsFor, weightedClasses } from '../schedulers/weighted-classes.js';
 import { saturateLink } from '../clients/saturate-link.js';
 import { InvalidOptionError } from './errors.js';
@@ -125,12 +126,15 @@ function windowOf(before: LinkStats, after: LinkStats, leaves: number) {
  *   fifo   serves in arrival order: in proportion to what was offered;
  *   prio   class i is band i: each band takes what it offered from what the higher
  *          bands left;
+ *   sfq, fq_codel  share by flow, whatever the weights: each class's packets are one
+ *          flow (their own UDP port), so the max-min fair split with equal weights;
  *   others (fair queueing, and htb as `weightedClasses` sets it up) the weighted
  *          max-min fair split: by weight on a saturated link, by demand when it keeps up.
  */
 function expectedBytes(scheduler: string, offered: number[], weights: number[], sent: number): number[] {
   const offeredTotal = offered.reduce((a, b) => a + b, 0);
   if (scheduler === 'fifo') return offered.map((b) => (offeredTotal > 0 ? (b / offeredTotal) * sent : 0));
+  if (findScheduler(scheduler).hashesFlows) return maxMinFairShares(offered, offered.map(() => 1), sent);
   if (scheduler === 'prio') {
     let left = sent;
     return offered.map((b) => {

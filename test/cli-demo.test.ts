@@ -31,7 +31,7 @@ describe('pspat demo', () => {
   it.each([
     [['--rate', '-100mbit'], "pspat: rate: invalid rate '-100mbit'"],
     [['--weights', '1,0,3'], 'pspat: classes[1].weight: must be an integer in [1, 2147483647], got 0'],
-    [['--scheduler', 'wfq'], "pspat: scheduler: unknown scheduler 'wfq' (known: fifo, drr, qfq, wf2q, prio, htb)"],
+    [['--scheduler', 'wfq'], "pspat: scheduler: unknown scheduler 'wfq' (known: fifo, drr, qfq, wf2q, prio, htb, sfq, fq_codel)"],
     [['--max-size', '9000'], 'pspat: size: largest packet must be an integer in [64, 2048] (the frame size), got 9000'],
     [['--clients', '0'], 'pspat: clients: must be an integer in [1, 256], got 0'],
   ])('rejects %j with one line naming the field and exit 1', async (args, message) => {

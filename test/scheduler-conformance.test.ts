@@ -1,12 +1,14 @@
 /**
  * One conformance suite over every registered scheduler: conservation, per-class FIFO
  * order, no dequeue from empty, work conservation, limit drops, class changes while
- * backlogged. Seeded fast-check properties over random operation sequences.
+ * backlogged. Seeded fast-check properties over random operation sequences. Frames a
+ * scheduler drops after accepting them (sfq's longest-flow drops, CoDel) come through its
+ * drop sink with a reason and leave the model from wherever they were queued.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { schedulerKinds } from '../schedulers/registry.js';
-import { DROP_NO_CLASS, DROP_QUEUE_LIMIT, ENQUEUED } from '../schedulers/types.js';
+import { DROP_AQM, DROP_NO_CLASS, DROP_QUEUE_LIMIT, ENQUEUED } from '../schedulers/types.js';
 import { Harness, shareParams } from './helpers/sched-harness.js';
 
 const CLASSES = 4;
@@ -31,6 +33,15 @@ for (const { kind, workConserving } of schedulerKinds()) {
           const model = new Map<number, number[]>(); // class → queued frames in order
           for (let c = 0; c <= CLASSES; c++) model.set(c, []);
           let inCount = 0, out = 0, dropped = 0;
+          const settleDrops = () => {
+            for (const { frame, reason } of h.sunk.splice(0)) {
+              expect([DROP_QUEUE_LIMIT, DROP_AQM]).toContain(reason);
+              const q = model.get(h.cls[frame])!;
+              expect(q).toContain(frame);
+              q.splice(q.indexOf(frame), 1);
+              dropped++;
+            }
+          };
           for (const o of ops) {
             if (o.kind === 'enq') {
               const [f, v] = h.offer(o.cls, o.len);
@@ -41,12 +52,14 @@ for (const { kind, workConserving } of schedulerKinds()) {
                 expect([DROP_NO_CLASS, DROP_QUEUE_LIMIT]).toContain(v);
                 dropped++;
               }
+              settleDrops();
             } else if (o.kind === 'deq') {
               const backlog = h.sched.backlog;
               // Work conserving: something is always served when anything is queued. A
               // shaper may hold packets back, but must name a time it sends by (takeWaiting
               // throws if it does not).
               const f = workConserving ? h.take() : h.takeWaiting();
+              settleDrops();
               if (backlog === 0) expect(f).toBe(-1);
               else {
                 expect(f).toBeGreaterThanOrEqual(0);

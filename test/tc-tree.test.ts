@@ -87,7 +87,7 @@ describe('tc trees', () => {
       ['class add dev eth0 parent 1:10 classid 1:11 htb rate 1mbit', 'Error: Class 1:10 has a leaf qdisc'],
       ['qdisc add dev eth0 parent 1:1 handle 11: pfifo', 'Error: Class is not a leaf'],
       ['qdisc add dev eth0 parent 1:99 handle 11: pfifo', 'Error: Failed to find specified qdisc'],
-      ['qdisc add dev eth0 parent 1:20 handle 20: sfq perturb 10', 'Error: pspat: "sfq" is not available yet'],
+      ['qdisc add dev eth0 parent 1:20 handle 20: sfq perturb 10', 'Error: pspat: "sfq" is not available yet as a leaf qdisc'],
       ['filter add dev eth0 parent 2: protocol ip u32 match ip dport 1 0xffff flowid 1:10', "Error: Parent Qdisc doesn't exists."],
       ['filter add dev eth0 parent 1: protocol ip prio 1 handle 5 fw classid 1:10', 'Error: Filter kind and protocol must match'],
       ['filter add dev eth0 parent 1: protocol ip prio 2 u32 match ip dport 1 0xffff flowid 1:99', 'Error: pspat: class 1:99 does not exist.'],
@@ -131,6 +131,10 @@ describe('tc trees', () => {
       class add dev d parent 1: classid 1:1 qfq weight 10 maxpkt 1514
     `);
     expect(linkConfig(h.trees.get('d')!).classes.get(0)).toEqual({ weight: 10, maxpkt: 1514, limitPackets: 1000 });
+    h.tc('qdisc add dev f root handle 1: fq_codel limit 2000 target 2ms noecn');
+    expect(linkConfig(h.trees.get('f')!)).toMatchObject({ scheduler: 'fq_codel', rootParams: { limitPackets: 2000, flows: 1024, targetUs: 2000, intervalUs: 100000 }, unclassifiedSlot: 0 });
+    h.tc('qdisc add dev g root sfq perturb 10 quantum 3000');
+    expect(linkConfig(h.trees.get('g')!)).toMatchObject({ scheduler: 'sfq', rootParams: { limitPackets: 127, perturbS: 10, quantum: 3000, divisor: 1024 } });
     h.tc('qdisc add dev e root pfifo limit 100');
     expect(linkConfig(h.trees.get('e')!)).toMatchObject({ scheduler: 'fifo', rootParams: { limitPackets: 100 } });
     // Replacing the root with another kind is a new link.

@@ -18,7 +18,7 @@
  * The arbiter does not know it runs in a worker: worker.ts feeds it the start message
  * and a function that fetches commands.
  */
-import { ENQUEUED, DROP_NO_CLASS } from '../../schedulers/types.js';
+import { DROP_AQM, DROP_NO_CLASS, ENQUEUED } from '../../schedulers/types.js';
 import { MIN_FRAME_LEN } from '../client.js';
 import { makeClock } from '../clock.js';
 import { InvalidOptionError, RejectedChangeError } from '../errors.js';
@@ -30,6 +30,7 @@ import {
   CLASS_ARRIVED_PKTS,
   CLASS_DROP_BAD_FRAME,
   CLASS_DROP_DELETED,
+  CLASS_DROP_AQM,
   CLASS_DROP_NO_CLASS,
   CLASS_DROP_QUEUE_LIMIT,
   CLASS_DROP_TX_ERROR,
@@ -350,7 +351,8 @@ export class Arbiter {
     switch (req.op) {
       case 'addLink': {
         if (this.links[req.linkId] !== undefined) throw new RejectedChangeError(`link ${req.linkId} exists`);
-        const link = new LinkState(req.linkId, req.options, req.stats, this.pool, this.releaseBatch, this.wallClock);
+        const drop = (f: number, reason: number): void => this.dropHeld(link, f, reason === DROP_AQM ? CLASS_DROP_AQM : CLASS_DROP_QUEUE_LIMIT);
+        const link: LinkState = new LinkState(req.linkId, req.options, req.stats, this.pool, this.releaseBatch, this.wallClock, drop);
         for (const c of req.options.classes) link.scheduler.addClass(c.slot!, c);
         this.links[req.linkId] = link;
         return undefined;

@@ -64,6 +64,8 @@ export class LinkState {
     pool: FramePool,
     releaseBatch: number,
     wallClock: WallClock,
+    /** Counts and recycles a frame the scheduler dropped after accepting it (see SchedulerContext.drop). */
+    private readonly dropQueued: (frame: number, reason: number) => void,
   ) {
     this.rate = options.rate;
     this.maxClasses = options.maxClasses;
@@ -78,7 +80,7 @@ export class LinkState {
   private readonly pool: FramePool;
 
   newScheduler(kind: string, params: RootParams): Scheduler {
-    return findScheduler(kind).create({ frames: this.pool, poolFrames: this.pool.frames, maxClasses: this.maxClasses }, params);
+    return findScheduler(kind).create({ frames: this.pool, poolFrames: this.pool.frames, maxClasses: this.maxClasses, drop: this.dropQueued }, params);
   }
 
   /** The queueing-delay histogram of `slot`, created on first use (class set-up path). */

@@ -34,7 +34,9 @@ import { InvalidOptionError, PspatError } from '../errors.js';
 import { Histogram } from '../stats/histogram.js';
 import { maxMinFairShares } from '../stats/fair-share.js';
 import { IndexedHeap } from '../../schedulers/indexed-heap.js';
+import { FQ_CODEL_DEFAULTS } from '../../schedulers/fq-codel.js';
 import { QFQ_MIN_LMAX } from '../../schedulers/qfq.js';
+import { SFQ_DEFAULTS } from '../../schedulers/sfq.js';
 import { findScheduler } from '../../schedulers/registry.js';
 import { ENQUEUED, type ClassParams } from '../../schedulers/types.js';
 import { slotsFor, weightedClasses } from '../../schedulers/weighted-classes.js';
@@ -77,8 +79,13 @@ export interface SimReport {
   results: SimResult[];
 }
 
-/** The class each flow becomes under `kind` (flow i is slot i), with the flow's own parameters on top. */
+/**
+ * The class each flow becomes under `kind` (flow i is slot i), with the flow's own
+ * parameters on top; a scheduler that queues by flow hash (sfq, fq_codel) gets one class
+ * for all, and tells the flows apart by their hashes.
+ */
 function flowClasses(kind: string, w: Workload): (ClassParams & { slot: number })[] {
+  if (findScheduler(kind).hashesFlows) return [{ slot: 0 }];
   const base = weightedClasses(kind, w.flows.map((f) => f.weight), w.linkRate);
   return base.map((c) => {
     const f = w.flows[c.slot];
@@ -102,12 +109,24 @@ export function simulate(w: Workload, kind: string): SimResult {
   const classes = flowClasses(kind, w);
 
   const perFlowFrames = flows.map((f, i) => (saturating[i] ? SATURATING_DEPTH : (f.params.limitPackets ?? DEFAULT_LIMIT)));
-  const poolFrames = perFlowFrames.reduce((a, b) => a + b, 0);
+  const hashes = findScheduler(kind).hashesFlows === true;
+  // sfq and fq_codel hold packets up to their own total limit, not the flows' class limits.
+  const poolFrames = perFlowFrames.reduce((a, b) => a + b, 0) + (hashes ? Math.max(SFQ_DEFAULTS.limit, FQ_CODEL_DEFAULTS.limit) : 0);
   if (poolFrames > MAX_POOL_FRAMES) {
     throw new InvalidOptionError('flows', `queue limits add up to ${poolFrames} packets; the simulator holds at most ${MAX_POOL_FRAMES} (lower 'limit')`);
   }
-  const frames = { len: new Uint32Array(poolFrames), cls: new Int32Array(poolFrames) };
-  const sched = findScheduler(kind).create({ frames, poolFrames, maxClasses: slotsFor(kind, n) });
+  const frames = { len: new Uint32Array(poolFrames), cls: new Int32Array(poolFrames), flow: new Uint32Array(poolFrames), queuedAt: new Float64Array(poolFrames) };
+  /** The workload flow of each frame (its class is 0 for a flow-hashing scheduler). */
+  const flowOf = new Int32Array(poolFrames);
+  const dropped = new Float64Array(n);
+  const free = Int32Array.from({ length: poolFrames }, (_, k) => k);
+  let freeTop = poolFrames;
+  // Frames the scheduler drops after taking them (sfq's longest flow, CoDel): counted, freed.
+  const drop = (f: number): void => {
+    dropped[flowOf[f]]++;
+    free[freeTop++] = f;
+  };
+  const sched = findScheduler(kind).create({ frames, poolFrames, maxClasses: hashes ? 1 : slotsFor(kind, n), drop });
   for (const c of classes) {
     try {
       sched.addClass(c.slot, c);
@@ -119,8 +138,6 @@ export function simulate(w: Workload, kind: string): SimResult {
     }
   }
 
-  const free = Int32Array.from({ length: poolFrames }, (_, k) => k);
-  let freeTop = poolFrames;
   const arrivedAt = new Float64Array(poolFrames);
   const nsPerByte = 8e9 / w.linkRate;
   const gps = new FluidGps(flows.map((f) => f.weight), saturating, w.linkRate / 8e9);
@@ -132,16 +149,19 @@ export function simulate(w: Workload, kind: string): SimResult {
 
   const inCount = new Float64Array(n);
   const sent = new Float64Array(n);
-  const dropped = new Float64Array(n);
   const sentBytes = new Float64Array(n);
   const maxLag = new Float64Array(n);
   const delays = flows.map(() => new Histogram());
 
   const admit = (i: number, len: number, at: number): void => {
     // The pool holds every queue at its limit, so a frame is always free here.
+    if (freeTop === 0) throw new Error(`sim: frame pool of ${poolFrames} exhausted under ${kind}`);
     const f = free[--freeTop];
     frames.len[f] = len;
-    frames.cls[f] = i;
+    frames.cls[f] = hashes ? 0 : i;
+    frames.flow[f] = i + 1;
+    frames.queuedAt[f] = at;
+    flowOf[f] = i;
     arrivedAt[f] = at;
     inCount[i]++;
     if (sched.enqueue(f) !== ENQUEUED) {
@@ -166,7 +186,7 @@ export function simulate(w: Workload, kind: string): SimResult {
     if (t >= w.durationNs) break;
     const f = sched.dequeue(t);
     if (f >= 0) {
-      const i = frames.cls[f];
+      const i = flowOf[f];
       const len = frames.len[f];
       gps.advanceTo(t);
       maxLag[i] = Math.max(maxLag[i], gps.served(i) - sentBytes[i]);
@@ -191,6 +211,12 @@ export function simulate(w: Workload, kind: string): SimResult {
   const lMax = Math.max(...flows.map((f) => maxSize(f.size)));
   const demands = flows.map((f) => Math.min(offeredRate(f.arrival), kind === 'htb' ? (f.params.ceil ?? Infinity) : Infinity));
   const ideal = maxMinFairShares(demands, flows.map((f) => f.weight), w.linkRate);
+  // Per flow, what is still queued; a flow-hashing scheduler counts only per class, so its
+  // flows' figures come from what went in and out — checked against its total backlog.
+  const queued = flows.map((_, i) => (hashes ? inCount[i] - sent[i] - dropped[i] : sched.backlogPackets(i)));
+  if (queued.reduce((a, b) => a + b, 0) !== sched.backlog) {
+    throw new Error(`sim: ${kind} holds ${sched.backlog} packets, the flows account for ${queued.reduce((a, b) => a + b, 0)}`);
+  }
   const results = flows.map((f, i): SimFlowResult => {
     const lag = Math.max(maxLag[i], gps.served(i) - sentBytes[i]);
     const throughputBps = (sentBytes[i] * 8e9) / elapsedNs;
@@ -206,7 +232,7 @@ export function simulate(w: Workload, kind: string): SimResult {
       in: inCount[i],
       sent: sent[i],
       dropped: dropped[i],
-      queued: sched.backlogPackets(i),
+      queued: queued[i],
     };
   });
   const normalised = results.filter((r) => r.idealShare > 0).map((r) => r.share / r.idealShare);

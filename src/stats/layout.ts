@@ -39,7 +39,8 @@ export const CLASS_DROP_BAD_FRAME = 8; // runt or longer than a frame
 export const CLASS_DROPPED_BYTES = 9;
 export const CLASS_BACKLOG_PKTS = 10; // refreshed by snapshots
 export const CLASS_BACKLOG_BYTES = 11;
-export const CLASS_FIELDS = 12;
+export const CLASS_DROP_AQM = 12; // dropped by the scheduler's active queue management (CoDel)
+export const CLASS_FIELDS = 13;
 
 /** Reasons a packet handed to the arbiter was dropped, in report order. */
 export const DROP_REASONS = {
@@ -48,6 +49,7 @@ export const DROP_REASONS = {
   classDeleted: CLASS_DROP_DELETED,
   txError: CLASS_DROP_TX_ERROR,
   badFrame: CLASS_DROP_BAD_FRAME,
+  aqm: CLASS_DROP_AQM,
 } as const;
 export type DropReason = keyof typeof DROP_REASONS;
 

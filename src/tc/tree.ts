@@ -17,7 +17,8 @@
  *                the priomap of their TOS-derived priority.
  *   root tbf   → htb with one class at the tbf's rate and burst, its byte limit as queue limit.
  *   root pfifo / bfifo → fifo with the limit.
- * TODO(issue 5): sfq and fq_codel as leaf and root qdiscs; they are refused (exit 2) until then.
+ *   root sfq / fq_codel → sfq / fq_codel (flows by the hash the client stamps), one class.
+ * TODO(issue 5): sfq and fq_codel as *leaf* qdiscs of a class; refused (exit 2) until then.
  */
 import { TcError, TC_EXIT_REJECTED } from './errors.js';
 import { formatHandle, major, makeHandle, minor, TC_H_ROOT } from './handles.js';
@@ -67,20 +68,19 @@ export interface LinkConfig {
 
 /** Default auto-assigned filter preference, as the kernel picks for the first filter. */
 export const AUTO_PRIO = 49152;
-const ROOT_KINDS = new Set(['htb', 'drr', 'qfq', 'prio', 'tbf', 'pfifo', 'bfifo']);
+const ROOT_KINDS = new Set(['htb', 'drr', 'qfq', 'prio', 'tbf', 'pfifo', 'bfifo', 'sfq', 'fq_codel']);
 
 function rejected(message: string): TcError {
   return new TcError(TC_EXIT_REJECTED, message);
 }
 
-function notYet(kind: string): TcError {
-  return rejected(`Error: pspat: "${kind}" is not available yet as a pspat qdisc (pfifo and bfifo leaves are).`);
+function notYetLeaf(kind: string): TcError {
+  return rejected(`Error: pspat: "${kind}" is not available yet as a leaf qdisc of a class (as a root qdisc it is; pfifo and bfifo leaves are too).`);
 }
 
 /** A new device tree from `qdisc add|replace ... root`. */
 export function createTree(cmd: QdiscCommand, linkRate: number, maxClasses: number): TcTree {
   const q = cmd.qdisc!;
-  if (q.kind === 'sfq' || q.kind === 'fq_codel') throw notYet(q.kind);
   if (!ROOT_KINDS.has(q.kind)) throw rejected(`Error: Specified qdisc kind is unknown.`);
   const handle = cmd.handle ?? makeHandle(0x8001, 0); // the kernel's first auto handle
   const tree: TcTree = { dev: cmd.dev, linkRate, maxClasses, root: { handle, qdisc: q }, classes: new Map(), filters: [] };
@@ -165,7 +165,7 @@ export function applyQdisc(tree: TcTree, cmd: QdiscCommand): TcTree {
     return { ...tree, classes };
   }
   const q = cmd.qdisc!;
-  if (q.kind === 'sfq' || q.kind === 'fq_codel') throw notYet(q.kind);
+  if (q.kind === 'sfq' || q.kind === 'fq_codel') throw notYetLeaf(q.kind);
   if (q.kind !== 'pfifo' && q.kind !== 'bfifo') throw rejected(`Error: pspat: only pfifo, bfifo, sfq and fq_codel can be attached to a class, not ${q.kind}.`);
   if (childrenOf(tree, cls.classid).length > 0) throw rejected('Error: Class is not a leaf: it has children.');
   if (cmd.verb === 'add' && cls.leaf) throw rejected('Error: Exclusivity flag on, cannot modify.');
@@ -278,7 +278,19 @@ export function linkConfig(tree: TcTree): LinkConfig {
     case 'bfifo':
       classes.set(0, {});
       return { scheduler: 'fifo', rootParams: q.limit === undefined ? {} : q.kind === 'pfifo' ? { limitPackets: q.limit } : { limitBytes: q.limit }, classes, unclassifiedSlot: 0, slotOf };
-    default:
-      throw notYet(q.kind);
+    case 'sfq':
+      classes.set(0, {});
+      return {
+        scheduler: 'sfq',
+        rootParams: { limitPackets: q.limit, divisor: q.divisor, flows: q.flows, depth: q.depth, headdrop: q.headdrop, perturbS: q.perturbS, ...(q.quantum !== undefined ? { quantum: q.quantum } : {}) },
+        classes, unclassifiedSlot: 0, slotOf,
+      };
+    case 'fq_codel':
+      classes.set(0, {});
+      return {
+        scheduler: 'fq_codel',
+        rootParams: { limitPackets: q.limit, flows: q.flows, quantum: q.quantum, targetUs: q.targetUs, intervalUs: q.intervalUs, memoryLimit: q.memoryLimit, dropBatch: q.dropBatch },
+        classes, unclassifiedSlot: 0, slotOf,
+      };
   }
 }

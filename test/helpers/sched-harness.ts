@@ -6,7 +6,13 @@ import type { ClassParams, RootParams, Scheduler } from '../../schedulers/types.
 export class Harness {
   readonly len: Uint32Array;
   readonly cls: Int32Array;
+  /** Flow hash per frame: the class, unless a test sets it (sfq and fq_codel queue by it). */
+  readonly flow: Uint32Array;
+  /** Arrival time per frame: `now` at `offer`. */
+  readonly queuedAt: Float64Array;
   readonly sched: Scheduler;
+  /** Frames the scheduler dropped after accepting them (its drop sink), with the reasons; recycled. */
+  readonly sunk: { frame: number; reason: number }[] = [];
   private readonly free: number[];
 
   constructor(
@@ -19,16 +25,24 @@ export class Harness {
   ) {
     this.len = new Uint32Array(poolFrames);
     this.cls = new Int32Array(poolFrames);
-    this.sched = findScheduler(kind).create({ frames: this, poolFrames, maxClasses }, params);
+    this.flow = new Uint32Array(poolFrames);
+    this.queuedAt = new Float64Array(poolFrames);
+    const drop = (frame: number, reason: number) => {
+      this.sunk.push({ frame, reason });
+      this.free.push(frame);
+    };
+    this.sched = findScheduler(kind).create({ frames: this, poolFrames, maxClasses, drop }, params);
     this.free = Array.from({ length: poolFrames }, (_, i) => poolFrames - 1 - i);
   }
 
   /** Takes a free frame, stamps it, enqueues it; returns [frame, verdict] (frame freed on refusal). */
-  offer(cls: number, len: number): [number, number] {
+  offer(cls: number, len: number, flow = cls + 1): [number, number] {
     const f = this.free.pop();
     if (f === undefined) throw new Error('harness out of frames');
     this.len[f] = len;
     this.cls[f] = cls;
+    this.flow[f] = flow;
+    this.queuedAt[f] = this.now;
     const v = this.sched.enqueue(f);
     if (v !== 0) this.free.push(f);
     return [f, v];
