@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { simulate } from '../src/sim/simulate.js';
-import { validateWorkload } from '../src/sim/workload.js';
+import { fileURLToPath } from 'node:url';
+import { loadWorkloadFile } from '../src/sim/workload.js';
 import { DROP_AQM, DROP_QUEUE_LIMIT, ENQUEUED } from '../schedulers/types.js';
 import { Harness } from './helpers/sched-harness.js';
 
@@ -120,15 +121,8 @@ describe('fq_codel', () => {
 });
 
 describe('flow isolation in the simulator (same arrivals for every scheduler)', () => {
-  // A heavy flow at twice the link's rate and a light one well under its fair share.
-  const w = validateWorkload({
-    link: '10mbit',
-    duration: '5s',
-    flows: [
-      { id: 'heavy', weight: 1, arrival: { type: 'poisson', rate: '20mbit' }, size: 1500 },
-      { id: 'light', weight: 1, arrival: { type: 'cbr', rate: '500kbit' }, size: 200 },
-    ],
-  });
+  // A heavy flow at twice the link's rate and a light one well under its fair share (the README's example).
+  const w = loadWorkloadFile(fileURLToPath(new URL('../examples/isolation.yaml', import.meta.url)));
 
   it('under FIFO the light flow waits behind the heavy one; under sfq and fq_codel it does not', () => {
     const light = (kind: string) => simulate(w, kind).flows[1];
