@@ -154,6 +154,25 @@ describe('pspat daemon and pspat tc, failing cleanly', () => {
     expect((await pspat(['tc', 'qdisc', 'show', 'dev', 'pspat1'])).stderr).toContain('no daemon is running');
   });
 
+  it('spreads devices over several arbiters when asked; refuses a bad count', async () => {
+    const daemon = await startDaemon(['--arbiters', '2']);
+    try {
+      expect(daemon.log()).toContain('(2 arbiters, backend null;');
+      process.env.PSPAT_RUN_DIR = daemon.runDir;
+      for (const dev of ['pspat2', 'pspat3']) {
+        expect((await pspat(['tc', 'qdisc', 'add', 'dev', dev, 'root', 'handle', '1:', 'drr'])).code).toBe(0);
+        expect((await pspat(['tc', 'class', 'add', 'dev', dev, 'parent', '1:', 'classid', '1:1', 'drr', 'quantum', '3000'])).code).toBe(0);
+        expect((await pspat(['tc', 'class', 'show', 'dev', dev])).stdout).toBe('class drr 1:1 root quantum 3000b \n');
+      }
+    } finally {
+      expect(await daemon.stop()).toBe(0);
+    }
+    expect(daemon.log()).toMatch(/stopped; 2 links: offered 0 = sent 0/);
+    const bad = await pspat(['daemon', '--run-dir', tempRunDir(), '--arbiters', '0']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe('pspat: arbiters: must be an integer in [1, 64], got 0\n');
+  });
+
   it('stops on SIGTERM with its final accounting', async () => {
     const daemon = await startDaemon();
     expect(await daemon.stop()).toBe(0);

@@ -21,6 +21,7 @@ interface DaemonFlags {
   runDir?: string;
   maxClasses?: number;
   poolFrames?: number;
+  arbiters?: number;
   xdpMode?: DaemonOptions['xdpMode'];
   txWorkers?: number;
 }
@@ -49,7 +50,8 @@ export function registerDaemon(program: Command): void {
     .option('--test-traffic <dev=ports/size>', 'synthetic UDP load on a device once it is managed, classified by its filters (repeatable)', trafficFlag, {})
     .option('--run-dir <dir>', 'where the control socket lives (default: $PSPAT_RUN_DIR or /run/pspat)')
     .option('--max-classes <n>', `class slots per device (default: ${DAEMON_DEFAULTS.maxClasses})`, intArg('max-classes'))
-    .option('--pool-frames <n>', `frames in the shared pool (default: ${DAEMON_DEFAULTS.poolFrames})`, intArg('pool-frames'))
+    .option('--pool-frames <n>', `frames in each arbiter's pool (default: ${DAEMON_DEFAULTS.poolFrames})`, intArg('pool-frames'))
+    .option('--arbiters <n>', `arbiter threads, devices spread over them (default: ${DAEMON_DEFAULTS.arbiters})`, intArg('arbiters'))
     .option('--xdp-mode <mode>', 'afxdp: copy | zerocopy | auto')
     .option('--tx-workers <n>', 'transmit workers per device (0: inline)', intArg('tx-workers'))
     .action(async (f: DaemonFlags) => {
@@ -58,6 +60,7 @@ export function registerDaemon(program: Command): void {
       if (f.backend) options.backend = f.backend;
       if (f.maxClasses !== undefined) options.maxClasses = f.maxClasses;
       if (f.poolFrames !== undefined) options.poolFrames = f.poolFrames;
+      if (f.arbiters !== undefined) options.arbiters = f.arbiters;
       if (f.xdpMode) options.xdpMode = f.xdpMode;
       if (f.txWorkers !== undefined) options.txWorkers = f.txWorkers;
       options.rates = { ...config.daemon.rates, ...f.rate };
@@ -82,7 +85,8 @@ export function registerDaemon(program: Command): void {
         process.once('SIGTERM', () => resolve('SIGTERM'));
       });
       const peers = server.checksPeers ? 'root only (peer credentials)' : 'socket permissions only (native addon missing: peer credentials unchecked)';
-      process.stderr.write(`pspat daemon: listening on ${server.path} (backend ${options.backend ?? DAEMON_DEFAULTS.backend}; ${peers})\n`);
+      const arbiters = options.arbiters ?? DAEMON_DEFAULTS.arbiters;
+      process.stderr.write(`pspat daemon: listening on ${server.path} (${arbiters} arbiter${arbiters === 1 ? '' : 's'}, backend ${options.backend ?? DAEMON_DEFAULTS.backend}; ${peers})\n`);
       const got = await signal;
       await server.close();
       const finals = await daemon.close();

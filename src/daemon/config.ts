@@ -26,7 +26,7 @@ export interface DaemonConfig {
   devices: Record<string, string[][]>;
 }
 
-const DAEMON_KEYS = ['backend', 'rates', 'maxClasses', 'poolFrames', 'xdpMode', 'txWorkers', 'queue'];
+const DAEMON_KEYS = ['backend', 'rates', 'maxClasses', 'poolFrames', 'arbiters', 'xdpMode', 'txWorkers', 'queue'];
 
 function fail(field: string, detail: string): never {
   throw new InvalidOptionError(field, detail);

@@ -1,7 +1,9 @@
 /**
  * The host daemon's core: one arbiter serving every managed device as a link (PSPAT: one
  * arbiter, many links, each with its own link clock and transmit port), the tc trees of
- * those devices, and the application of `pspat tc` commands to both.
+ * those devices, and the application of `pspat tc` commands to both. When one core is not
+ * enough, `arbiters: N` starts N arbiter threads and gives each new device to the one
+ * serving the fewest (each arbiter has its own frame pool).
  *
  * A command is applied in three steps, so that a refused one changes nothing:
  *   1. parse (grammar.ts) and plan it against the trees (plan.ts): tc's and the kernel's
@@ -53,8 +55,10 @@ export interface DaemonOptions extends TransmitOptions {
   rates?: Record<string, number>;
   /** Class slots per link. @default 1024 */
   maxClasses?: number;
-  /** Frames in the shared pool. @default 65536 */
+  /** Frames in the shared pool (per arbiter). @default 65536 */
   poolFrames?: number;
+  /** Arbiter threads; devices are spread over them. @default 1 */
+  arbiters?: number;
 }
 
 export const DAEMON_DEFAULTS: Required<DaemonOptions> = {
@@ -62,6 +66,7 @@ export const DAEMON_DEFAULTS: Required<DaemonOptions> = {
   rates: {},
   maxClasses: 1024,
   poolFrames: 65536,
+  arbiters: 1,
   ...TRANSMIT_DEFAULTS,
 };
 
@@ -82,6 +87,7 @@ const DEFAULT_LINK_RATE = 1e9;
 
 interface ManagedDevice {
   tree: TcTree;
+  arbiter: ArbiterHost;
   link: LinkHandle;
   config: LinkConfig;
   traffic?: TrafficSource;
@@ -96,8 +102,12 @@ interface TrafficSource {
 export class Daemon {
   static async start(options: DaemonOptions = {}): Promise<Daemon> {
     const o = { ...DAEMON_DEFAULTS, ...options };
-    const arbiter = await ArbiterHost.start({ poolFrames: o.poolFrames });
-    return new Daemon(arbiter, o);
+    if (!Number.isInteger(o.arbiters) || o.arbiters < 1 || o.arbiters > 64) {
+      throw new InvalidOptionError('arbiters', `must be an integer in [1, 64], got ${o.arbiters}`);
+    }
+    const arbiters: ArbiterHost[] = [];
+    for (let i = 0; i < o.arbiters; i++) arbiters.push(await ArbiterHost.start({ poolFrames: o.poolFrames }));
+    return new Daemon(arbiters, o);
   }
 
   private readonly devices = new Map<string, ManagedDevice>();
@@ -105,7 +115,7 @@ export class Daemon {
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
-    private readonly arbiter: ArbiterHost,
+    private readonly arbiters: ArbiterHost[],
     private readonly options: Required<DaemonOptions>,
   ) {}
 
@@ -183,7 +193,8 @@ export class Daemon {
           this.devices.set(dev, { ...managed, tree: tree!, config: c });
           return;
         }
-        const link = await this.arbiter.addLink({
+        const arbiter = this.leastLoaded();
+        const link = await arbiter.addLink({
           ...this.transmitFor(dev),
           rate: tree!.linkRate,
           scheduler: c.scheduler,
@@ -192,7 +203,7 @@ export class Daemon {
           classes,
         });
         const traffic = await this.startTraffic(dev, link, tree!);
-        this.devices.set(dev, { tree: tree!, link, config: c, ...(traffic ? { traffic } : {}) });
+        this.devices.set(dev, { tree: tree!, arbiter, link, config: c, ...(traffic ? { traffic } : {}) });
         return;
       }
       case 'deleteLink':
@@ -240,6 +251,12 @@ export class Daemon {
     await d.traffic.fleet.stop();
     for (const p of d.traffic.updates) p.close();
     await d.link.detachClients();
+  }
+
+  /** The arbiter serving the fewest managed devices. */
+  private leastLoaded(): ArbiterHost {
+    const load = this.arbiters.map((a) => [...this.devices.values()].filter((d) => d.arbiter === a).length);
+    return this.arbiters[load.indexOf(Math.min(...load))];
   }
 
   private transmitFor(dev: string): TransmitOptions {
@@ -307,6 +324,7 @@ export class Daemon {
       await d.traffic.fleet.stop();
       for (const p of d.traffic.updates) p.close();
     }
-    return this.arbiter.close({ drain: true, timeoutMs: 2000 });
+    const finals = await Promise.all(this.arbiters.map((a) => a.close({ drain: true, timeoutMs: 2000 })));
+    return finals.flat();
   }
 }
