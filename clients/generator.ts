@@ -92,7 +92,7 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
         }
       }
       if (spec.fillPayload) fillPayload(bytes, off, len, seq);
-      if (!client.send(f, len, cls, flowHash(bytes, off, len))) {
+      if (!client.send(f, len, cls, flowHash(bytes, off, len), classifier === null ? -1 : classifier.lastPolice)) {
         refused++;
         break;
       }

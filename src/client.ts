@@ -119,8 +119,11 @@ export class Client {
    * keeps the frame) when the length or class is invalid, or when the staging batch is
    * full and the mailbox has no room for it (backpressure).
    */
-  /** Stages frame `f` (`len` bytes, class slot `cls`, flow hash `flow` for sfq / fq_codel); false: kept, not sent. */
-  send(f: number, len: number, cls: number, flow = 0): boolean {
+  /**
+   * Stages frame `f`: `len` bytes, class slot `cls`, flow hash `flow` (sfq, fq_codel),
+   * policer `police` its filter names (−1 none); false: kept, not sent.
+   */
+  send(f: number, len: number, cls: number, flow = 0, police = -1): boolean {
     const t = this.counters.totals;
     if (len < MIN_FRAME_LEN || len > this.pool.frameSize || cls < 0 || cls >= this.maxClasses ||
         f < 0 || f >= this.pool.frames || this.pool.owner[f] !== this.id) {
@@ -134,6 +137,7 @@ export class Client {
     this.pool.len[f] = len;
     this.pool.cls[f] = cls;
     this.pool.flow[f] = flow;
+    this.pool.police[f] = police;
     this.staged[this.stagedCount++] = f;
     return true;
   }

@@ -1,8 +1,9 @@
 /**
  * The daemon on a real device: a shell script that builds an htb tree with u32 filters
  * through `TC="pspat tc"` gets, at the sink namespace, the rate it configured for each
- * class; a live `class change` takes effect within 100 ms with no packet dropped; and
- * `qdisc del ... root` gives the device back. Traffic: the daemon's test generators, one
+ * class; a live `class change` takes effect within 100 ms with no packet dropped; a
+ * `police` filter holds its flow to the policed rate; and `qdisc del ... root` gives the
+ * device back. Traffic: the daemon's test generators, one
  * per UDP port, classified by the device's filters in their own threads.
  */
 import { spawn, execFileSync } from 'node:child_process';
@@ -111,6 +112,15 @@ describe.skipIf(skipWithoutNet())('pspat daemon on a veth, scripted with TC="psp
     const s = (await tc('-s', 'class', 'show', 'dev', t.dev, 'classid', '1:10')).stdout;
     expect(s).toMatch(/rate 5Mbit ceil 5Mbit/);
     expect(s).toMatch(/\(dropped 0, /);
+  });
+
+  it('a police filter holds its flow to the policed rate; the excess is counted as dropped', async () => {
+    const police = await tc('filter', 'add', 'dev', t.dev, 'protocol', 'ip', 'parent', '1:', 'prio', '0', 'u32', 'match', 'ip', 'dport', '5002', '0xffff', 'police', 'rate', '5mbit', 'burst', '10k', 'drop', 'flowid', '1:20');
+    expect(police.code).toBe(0);
+    const r = await measure(t, 500, 3000, 100);
+    const got = mbps(r.ports[5002].bytes, 3000);
+    expect(Math.abs(got / 5 - 1), `${got} Mbit/s`).toBeLessThan(0.02);
+    expect((await tc('-s', 'class', 'show', 'dev', t.dev, 'classid', '1:20')).stdout).not.toMatch(/\(dropped 0, /);
   });
 
   it('qdisc del root gives the device back to the kernel', async () => {

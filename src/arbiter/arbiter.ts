@@ -32,6 +32,7 @@ import {
   CLASS_DROP_DELETED,
   CLASS_DROP_AQM,
   CLASS_DROP_NO_CLASS,
+  CLASS_DROP_POLICED,
   CLASS_DROP_QUEUE_LIMIT,
   CLASS_DROP_TX_ERROR,
   CLASS_DROPPED_BYTES,
@@ -180,6 +181,10 @@ export class Arbiter {
       return;
     }
     pool.queuedAt[f] = now;
+    if (pool.police[f] >= 0 && !link.policers.admit(pool.police[f], len, now)) {
+      this.dropHeld(link, f, CLASS_DROP_POLICED);
+      return;
+    }
     const verdict = link.scheduler.enqueue(f);
     if (verdict !== ENQUEUED) {
       this.dropHeld(link, f, verdict === DROP_NO_CLASS ? CLASS_DROP_NO_CLASS : CLASS_DROP_QUEUE_LIMIT);
@@ -393,6 +398,9 @@ export class Arbiter {
         link.scheduler = next;
         return undefined;
       }
+      case 'setPolicers':
+        this.linkOf(req.linkId).policers.set(req.policers);
+        return undefined;
       case 'detachClients': {
         const link = this.linkOf(req.linkId);
         // Whatever the clients published before they stopped is theirs to account for: admit it.

@@ -18,6 +18,7 @@ import type { FramePoolLayout } from '../shm/frame-pool.js';
 import type { ClockEpoch } from '../clock.js';
 import type { ArbiterOptions, ClassSpec, LinkOptions } from '../options.js';
 import type { ClassParams, ClassXstats, RootParams } from '../../schedulers/types.js';
+import type { PoliceSpec } from '../tc/model.js';
 
 export const CTL_PENDING = 0;
 export const CTL_DOORBELL = 16;
@@ -39,6 +40,8 @@ export type Command =
   | { op: 'deleteClass'; linkId: number; slot: number }
   /** A new scheduler for the link (tc's `qdisc replace` with another kind): what was queued is dropped as 'class deleted'. */
   | { op: 'setScheduler'; linkId: number; scheduler: string; params: RootParams; classes: (ClassSpec & { slot: number })[] }
+  /** The link's policers, in the order its filters name them (a filter change). */
+  | { op: 'setPolicers'; linkId: number; policers: PoliceSpec[] }
   /** Forgets the link's clients (their threads have finished): what their mailboxes hold is admitted first. */
   | { op: 'detachClients'; linkId: number }
   /** Drops what is queued, waits for what is in transmit, closes the port; answered with the final snapshot. */

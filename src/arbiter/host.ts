@@ -15,6 +15,7 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { findScheduler } from '../../schedulers/registry.js';
 import type { ClassParams, RootParams, Scheduler } from '../../schedulers/types.js';
+import type { PoliceSpec } from '../tc/model.js';
 import { ClientCounters, allocateClientCounters, CLIENT_STOP, type ClientChannel } from '../client.js';
 import { newEpoch, type ClockEpoch } from '../clock.js';
 import { InvalidOptionError, PspatError, RejectedChangeError, WorkerFailedError } from '../errors.js';
@@ -292,6 +293,11 @@ export class LinkHandle {
     this.shadow = shadow;
     this.classParams.clear();
     for (const c of classes) this.classParams.set(c.slot, c);
+  }
+
+  /** Sets the link's policers (tc police), indexed as the clients' classifiers name them. */
+  async setPolicers(policers: PoliceSpec[]): Promise<void> {
+    await this.host.request({ op: 'setPolicers', linkId: this.id, policers });
   }
 
   /** Detaches every client (after their threads finished; see stopClients): the link may then be removed. */

@@ -19,6 +19,7 @@ import {
 import { openPort, type WallClock } from '../transmit/ports.js';
 import type { TxPort } from '../transmit/port.js';
 import type { LinkSnapshot } from './control.js';
+import { Policers } from './policers.js';
 
 /** A client attached to a link: its mailbox (arbiter consumes) and free ring (arbiter produces). */
 export interface ClientSlot {
@@ -38,6 +39,8 @@ export class LinkState {
   readonly clients: ClientSlot[] = [];
   /** Next client the drain starts from, rotated every pass for fairness. */
   rr = 0;
+  /** tc police buckets the link's filters name (frame table `police`). */
+  readonly policers = new Policers();
   /** Set by a removeLink command: the request to answer once nothing is in transmit. */
   removing: number | null = null;
   /** PSPAT's linkIdle: when the link finishes what was released (ns, shared clock). */

@@ -29,6 +29,7 @@ import type { LinkOp } from '../tc/config-diff.js';
 import { TcError, TC_EXIT_REJECTED } from '../tc/errors.js';
 import { parseTc } from '../tc/grammar.js';
 import type { ParsedTc, ShowCommand } from '../tc/model.js';
+import { Classifier } from '../tc/classifier.js';
 import { classifierConfig } from '../tc/packet-classifier.js';
 import { planCommand } from '../tc/plan.js';
 import { showClasses, showFilters, showQdiscs, type SlotStats } from '../tc/show.js';
@@ -224,6 +225,8 @@ export class Daemon {
         break;
       case 'setClassifier': {
         const config = classifierConfig(tree!);
+        // Policers first, so every index a client may stamp from now on exists.
+        await managed!.link.setPolicers(new Classifier(config.filters).policers);
         for (const port of managed!.traffic?.updates ?? []) port.postMessage(config);
         break;
       }

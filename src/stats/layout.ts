@@ -40,7 +40,8 @@ export const CLASS_DROPPED_BYTES = 9;
 export const CLASS_BACKLOG_PKTS = 10; // refreshed by snapshots
 export const CLASS_BACKLOG_BYTES = 11;
 export const CLASS_DROP_AQM = 12; // dropped by the scheduler's active queue management (CoDel)
-export const CLASS_FIELDS = 13;
+export const CLASS_DROP_POLICED = 13; // over its filter's policer (tc police ... drop)
+export const CLASS_FIELDS = 14;
 
 /** Reasons a packet handed to the arbiter was dropped, in report order. */
 export const DROP_REASONS = {
@@ -50,6 +51,7 @@ export const DROP_REASONS = {
   txError: CLASS_DROP_TX_ERROR,
   badFrame: CLASS_DROP_BAD_FRAME,
   aqm: CLASS_DROP_AQM,
+  policed: CLASS_DROP_POLICED,
 } as const;
 export type DropReason = keyof typeof DROP_REASONS;
 

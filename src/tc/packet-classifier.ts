@@ -88,6 +88,11 @@ export class PacketClassifier {
     this.slotOf = new Map(config.slotOf);
   }
 
+  /** Policer named by the filter that classified the last packet (`slotFor`), −1 none. */
+  get lastPolice(): number {
+    return this.classifier.lastPolice;
+  }
+
   /** The class slot of the Ethernet frame at bytes[off..off+len), -1 to drop it. */
   slotFor(bytes: Uint8Array, off: number, len: number, mark = 0): number {
     const proto = (bytes[off + 12] << 8) | bytes[off + 13];
