@@ -4,6 +4,14 @@
  * one queue at a time, because it has one owner). Every scheduler keeps its leaf queues
  * here, with their limits and backlog counters.
  *
+ * A class may instead have a leaf discipline (sfq, fq_codel: ClassParams.leaf), as a tc
+ * class may have a qdisc attached. Its head is then what the discipline would send next,
+ * asked for once and *held* (as the kernel's qdisc_peek_dequeued does for a parent): a
+ * discipline may drop packets when asked (CoDel), so "is this class empty?" is answered
+ * by asking, and the answer stays true until the held frame is popped. Every scheduler
+ * therefore reads a class's head with `headOf` and tests it with `isEmpty`. Packets a
+ * discipline drops leave the class's counters and go to the `dropped` callback.
+ *
  * Layout, one entry per class slot (or per frame for `next`):
  *   head, tail  first / last frame of the class's queue, -1 when empty
  *   packets, bytes  current backlog
@@ -11,7 +19,17 @@
  *   next[frame]  frame after `frame` in its queue, -1 at the tail
  */
 import { InvalidOptionError } from '../src/errors.js';
-import type { ClassParams, FrameTable } from './types.js';
+import { DROP_QUEUE_LIMIT, ENQUEUED, type ClassParams, type FrameTable, type LeafSpec, type Verdict } from './types.js';
+
+/** What a class's leaf discipline offers (a flow-queueing scheduler holding that one class). */
+export interface LeafQueue {
+  enqueue(frame: number): Verdict;
+  dequeue(now: number): number;
+  reset(evict: (frame: number) => void): void;
+}
+
+/** Builds the leaf discipline of class `slot`; its drops go to `drop`. Throws on bad parameters. */
+export type LeafFactory = (slot: number, spec: LeafSpec, drop: (frame: number, reason: number) => void) => LeafQueue;
 
 /** Validates an integer class or scheduler parameter, naming it in the error. */
 export function intParam(field: string, value: number, lo: number, hi: number, unit = ''): number {
@@ -35,11 +53,20 @@ export class ClassQueues {
   readonly limitPackets: Float64Array;
   readonly limitBytes: Float64Array;
   private readonly next: Int32Array;
+  /** Per class: its leaf discipline, or null for the FIFO. */
+  private readonly leaf: (LeafQueue | null)[];
+  /** Per leaf class: the frame its discipline gave as head, not yet popped (−1: none). */
+  private readonly held: Int32Array;
+  /** The scheduler's current time, for leaf disciplines (CoDel's sojourn). */
+  now = 0;
 
   constructor(
     private readonly frames: FrameTable,
     poolFrames: number,
     readonly maxClasses: number,
+    private readonly makeLeaf?: LeafFactory,
+    /** A leaf discipline dropped one of its packets (counters already adjusted). */
+    private readonly dropped?: (frame: number, reason: number) => void,
   ) {
     this.next = new Int32Array(poolFrames);
     this.head = new Int32Array(maxClasses).fill(-1);
@@ -48,41 +75,97 @@ export class ClassQueues {
     this.bytes = new Float64Array(maxClasses);
     this.limitPackets = new Float64Array(maxClasses);
     this.limitBytes = new Float64Array(maxClasses);
+    this.leaf = new Array<LeafQueue | null>(maxClasses).fill(null);
+    this.held = new Int32Array(maxClasses).fill(-1);
   }
 
-  /** Sets a class's limits from its parameters (validated: positive integers). */
+  /**
+   * Sets a class's limits and leaf discipline from its parameters, all validated before
+   * anything changes. A new discipline takes over the class's queued packets in order.
+   */
   setLimits(slot: number, params: ClassParams): void {
     const lp = intParam('limitPackets', params.limitPackets ?? DEFAULT_LIMIT_PACKETS, 1, MAX_LIMIT);
     const lb = params.limitBytes === undefined ? Infinity : intParam('limitBytes', params.limitBytes, 1, MAX_LIMIT, ' bytes');
+    let next: LeafQueue | null | undefined;
+    if (params.leaf !== undefined && params.leaf !== null) {
+      if (!this.makeLeaf || !this.dropped) throw new InvalidOptionError('leaf', 'this scheduler takes no leaf qdiscs');
+      next = this.makeLeaf(slot, params.leaf, (f, reason) => this.leafDropped(slot, f, reason));
+    } else next = params.leaf;
     this.limitPackets[slot] = lp;
     this.limitBytes[slot] = lb;
+    if (next !== undefined) this.replaceLeaf(slot, next);
   }
 
-  /** `params` with its missing limits filled from the class's current ones (for change). */
+  private replaceLeaf(slot: number, next: LeafQueue | null): void {
+    const queued: number[] = [];
+    this.flush(slot, (f) => queued.push(f));
+    this.leaf[slot] = next;
+    for (const f of queued) {
+      if (!this.append(slot, f)) this.dropped!(f, DROP_QUEUE_LIMIT);
+    }
+  }
+
+  private leafDropped(slot: number, f: number, reason: number): void {
+    this.packets[slot]--;
+    this.bytes[slot] -= this.frames.len[f];
+    this.dropped!(f, reason);
+  }
+
+  /** `params` with its missing limits filled from the class's current ones (for change); `leaf` passes through. */
   limitsWith(slot: number, params: ClassParams): ClassParams {
     const bytes = this.limitBytes[slot];
     return {
       limitPackets: params.limitPackets ?? this.limitPackets[slot],
       limitBytes: params.limitBytes ?? (bytes === Infinity ? undefined : bytes),
+      ...(params.leaf !== undefined ? { leaf: params.leaf } : {}),
     };
   }
 
-  /** True when one more frame of `len` bytes would exceed the class's limits. */
+  /** True when one more frame of `len` bytes would exceed the class's limits (a leaf discipline keeps its own). */
   wouldOverflow(slot: number, len: number): boolean {
+    if (this.leaf[slot] !== null) return false;
     return this.packets[slot] + 1 > this.limitPackets[slot] || this.bytes[slot] + len > this.limitBytes[slot];
   }
 
-  append(slot: number, frame: number): void {
+  /** Queues `frame` in class `slot`; false if its leaf discipline refused it. */
+  append(slot: number, frame: number): boolean {
+    const leaf = this.leaf[slot];
+    if (leaf !== null) {
+      if (leaf.enqueue(frame) !== ENQUEUED) return false;
+      this.packets[slot]++;
+      this.bytes[slot] += this.frames.len[frame];
+      return true;
+    }
     this.next[frame] = -1;
     if (this.tail[slot] < 0) this.head[slot] = frame;
     else this.next[this.tail[slot]] = frame;
     this.tail[slot] = frame;
     this.packets[slot]++;
     this.bytes[slot] += this.frames.len[frame];
+    return true;
   }
 
-  /** Removes and returns the head frame; the caller knows the queue is not empty. */
+  /** The frame the class sends next, or −1 when it has none (a leaf's is asked for and held). */
+  headOf(slot: number): number {
+    const leaf = this.leaf[slot];
+    if (leaf === null) return this.head[slot];
+    if (this.held[slot] < 0) this.held[slot] = leaf.dequeue(this.now);
+    return this.held[slot];
+  }
+
+  /**
+   * Removes and returns the head frame; the caller knows the queue is not empty — except
+   * that a leaf discipline may have dropped everything when asked: then −1.
+   */
   pop(slot: number): number {
+    if (this.leaf[slot] !== null) {
+      const h = this.headOf(slot);
+      if (h < 0) return -1;
+      this.held[slot] = -1;
+      this.packets[slot]--;
+      this.bytes[slot] -= this.frames.len[h];
+      return h;
+    }
     const f = this.head[slot];
     const n = this.next[f];
     this.head[slot] = n;
@@ -93,12 +176,21 @@ export class ClassQueues {
   }
 
   isEmpty(slot: number): boolean {
-    return this.head[slot] < 0;
+    return this.headOf(slot) < 0;
   }
 
   /** Hands every queued frame of `slot` to `evict`, in order, leaving the queue empty. */
   flush(slot: number, evict: (frame: number) => void): void {
-    while (this.head[slot] >= 0) evict(this.pop(slot));
+    const leaf = this.leaf[slot];
+    if (leaf === null) {
+      while (this.head[slot] >= 0) evict(this.pop(slot));
+      return;
+    }
+    if (this.held[slot] >= 0) evict(this.held[slot]);
+    this.held[slot] = -1;
+    leaf.reset(evict);
+    this.packets[slot] = 0;
+    this.bytes[slot] = 0;
   }
 }
 

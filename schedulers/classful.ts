@@ -9,6 +9,7 @@
  * from empty to non-empty, and `serve` only pops from non-empty queues.
  */
 import { ClassQueues, ClassSet } from './class-queues.js';
+import { leafFactory } from './leaf-queues.js';
 import { PeekCache } from './peek-cache.js';
 import {
   DROP_NO_CLASS,
@@ -32,7 +33,14 @@ export abstract class ClassfulScheduler implements Scheduler {
   private queued = 0;
 
   constructor(protected readonly ctx: SchedulerContext) {
-    this.queues = new ClassQueues(ctx.frames, ctx.poolFrames, ctx.maxClasses);
+    // A leaf discipline's own drops leave the backlog and go to the context's sink.
+    const dropped = ctx.drop
+      ? (f: number, reason: number) => {
+          this.queued--;
+          ctx.drop!(f, reason);
+        }
+      : undefined;
+    this.queues = new ClassQueues(ctx.frames, ctx.poolFrames, ctx.maxClasses, leafFactory(ctx), dropped);
     this.classes = new ClassSet(ctx.maxClasses);
     this.len = ctx.frames.len;
     this.cls = ctx.frames.cls;
@@ -61,13 +69,14 @@ export abstract class ClassfulScheduler implements Scheduler {
     if (!this.classes.has(slot)) return DROP_NO_CLASS;
     if (this.queues.wouldOverflow(slot, this.len[frame])) return DROP_QUEUE_LIMIT;
     const wasEmpty = this.queues.isEmpty(slot);
-    this.queues.append(slot, frame);
+    if (!this.queues.append(slot, frame)) return DROP_QUEUE_LIMIT;
     this.queued++;
     if (wasEmpty) this.activate(slot);
     return ENQUEUED;
   }
 
   dequeue(now: number): number {
+    this.queues.now = now;
     const held = this.peeked.take();
     const f = held >= 0 ? held : this.serve(now);
     if (f >= 0) this.queued--;
@@ -75,6 +84,7 @@ export abstract class ClassfulScheduler implements Scheduler {
   }
 
   peek(now: number): number {
+    this.queues.now = now;
     if (this.peeked.frame < 0) this.peeked.frame = this.serve(now);
     return this.peeked.frame;
   }

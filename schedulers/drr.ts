@@ -90,12 +90,18 @@ class DrrScheduler extends ClassfulScheduler {
 
   /**
    * Takes the next frame in DRR order off its queue.
-   * Invariant relied on: every class in the active list has a non-empty queue.
+   * Invariant relied on: every class in the active list has a non-empty queue, or a leaf
+   * discipline that may turn out empty when asked (then it leaves the list).
    */
   protected serve(): number {
     while (!this.active.isEmpty(ROUND)) {
       const c = this.active.head(ROUND);
-      const head = this.queues.head[c];
+      const head = this.queues.headOf(c);
+      if (head < 0) {
+        // A leaf discipline (fq_codel) dropped all it held when asked: the class is idle.
+        this.active.remove(ROUND, c);
+        continue;
+      }
       const len = this.len[head];
       if (len <= this.deficit[c]) {
         this.deficit[c] -= len;

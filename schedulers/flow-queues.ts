@@ -14,6 +14,20 @@ import { ClassSet } from './class-queues.js';
 import { PeekCache } from './peek-cache.js';
 import { DROP_NO_CLASS, type Scheduler, type SchedulerContext, type Verdict } from './types.js';
 
+/**
+ * The per-frame links of flow FIFOs. Leaf disciplines of one scheduler share one pair (a
+ * frame is in one queue at a time), so a thousand sfq leaves cost their slots, not a
+ * thousand pool-sized arrays.
+ */
+export class FlowLinks {
+  readonly next: Int32Array;
+  readonly prev: Int32Array;
+  constructor(poolFrames: number) {
+    this.next = new Int32Array(poolFrames);
+    this.prev = new Int32Array(poolFrames);
+  }
+}
+
 /** FIFOs of frames per flow slot. */
 export class FlowFifos {
   readonly head: Int32Array;
@@ -25,15 +39,15 @@ export class FlowFifos {
 
   constructor(
     private readonly len: Uint32Array,
-    poolFrames: number,
+    links: FlowLinks,
     flows: number,
   ) {
     this.head = new Int32Array(flows).fill(-1);
     this.tail = new Int32Array(flows).fill(-1);
     this.packets = new Int32Array(flows);
     this.bytes = new Float64Array(flows);
-    this.next = new Int32Array(poolFrames);
-    this.prev = new Int32Array(poolFrames);
+    this.next = links.next;
+    this.prev = links.prev;
   }
 
   push(q: number, f: number): void {
@@ -102,13 +116,15 @@ export abstract class FlowQueueScheduler implements Scheduler {
     ctx: SchedulerContext,
     /** Flow slots the subclass uses. */
     flowSlots: number,
+    /** Per-frame links, shared when this is one of a scheduler's leaf disciplines. */
+    links = new FlowLinks(ctx.poolFrames),
   ) {
     if (!ctx.frames.flow) throw new RangeError(`${new.target.name}: the frame table has no flow column`);
     if (!ctx.drop) throw new RangeError(`${new.target.name}: needs a drop sink in its context`);
     this.len = ctx.frames.len;
     this.cls = ctx.frames.cls;
     this.flowHash = ctx.frames.flow;
-    this.fifos = new FlowFifos(ctx.frames.len, ctx.poolFrames, flowSlots);
+    this.fifos = new FlowFifos(ctx.frames.len, links, flowSlots);
     this.classes = new ClassSet(ctx.maxClasses);
     this.classPackets = new Float64Array(ctx.maxClasses);
     this.classBytes = new Float64Array(ctx.maxClasses);

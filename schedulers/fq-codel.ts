@@ -30,7 +30,7 @@
  * count, lastCount, dropping, dropNext, firstAboveTime.
  */
 import { intParam } from './class-queues.js';
-import { FlowQueueScheduler, seededHash } from './flow-queues.js';
+import { FlowQueueScheduler, seededHash, type FlowLinks } from './flow-queues.js';
 import { DROP_AQM, DROP_QUEUE_LIMIT, ENQUEUED, type RootParams, type SchedulerContext, type SchedulerKind, type Verdict } from './types.js';
 
 export const FQ_CODEL_DEFAULTS = { limit: 10240, flows: 1024, quantum: 1514, targetUs: 5000, intervalUs: 100_000, memoryLimit: 32 << 20, dropBatch: 64 } as const;
@@ -63,9 +63,9 @@ class FqCodelScheduler extends FlowQueueScheduler {
   private readonly dropNext: Float64Array;
   private readonly firstAbove: Float64Array;
 
-  constructor(ctx: SchedulerContext, p: RootParams) {
+  constructor(ctx: SchedulerContext, p: RootParams, links?: FlowLinks) {
     const flows = intParam('flows', p.flows ?? FQ_CODEL_DEFAULTS.flows, 1, 65536);
-    super(ctx, flows);
+    super(ctx, flows, links);
     if (!ctx.frames.queuedAt) throw new RangeError('fq_codel: the frame table has no queuedAt column (sojourn times)');
     this.queuedAt = ctx.frames.queuedAt;
     this.flows = flows;
@@ -208,6 +208,11 @@ class FqCodelScheduler extends FlowQueueScheduler {
   protected flowShrunk(): void {
     // Queues stay on their lists while empty; dequeue moves past them (as after a drop).
   }
+}
+
+/** An fq_codel over `links` shared with other leaf disciplines of one scheduler. */
+export function createFqCodel(ctx: SchedulerContext, params: RootParams, links?: FlowLinks): FlowQueueScheduler {
+  return new FqCodelScheduler(ctx, params, links);
 }
 
 export const fqCodel: SchedulerKind = {

@@ -490,8 +490,11 @@ class HtbScheduler extends ClassfulScheduler {
     for (let lvl = 0; lvl < MAX_DEPTH; lvl++) {
       const mask = this.rowMask[lvl];
       if (mask === 0) continue;
-      const prio = lowestBit(mask);
-      return this.sendFrom(lvl, prio, now);
+      const f = this.sendFrom(lvl, lowestBit(mask), now);
+      if (f >= 0) return f;
+      // The leaf's discipline (fq_codel) dropped all it held when asked; its demand is
+      // withdrawn, so look again from the lowest level.
+      lvl = -1;
     }
     const w = this.waiting;
     this.wakeAt = w.size > 0 ? w.key[w.top()] : Infinity;
@@ -506,6 +509,10 @@ class HtbScheduler extends ClassfulScheduler {
     let c = (lender / PRIOS) | 0;
     while (this.level[c] > 0) c = (this.borrowers.top(c * PRIOS + prio) / PRIOS) | 0;
     const f = this.queues.pop(c);
+    if (f < 0) {
+      this.setState(c, 0, this.mode[c]);
+      return -1;
+    }
     const bytes = Math.max(this.len[f], this.mpu[c]);
     // DRR among the classes of the row; SFQ tags on the way down from the lender.
     this.deficit[lender] -= bytes;

@@ -73,13 +73,16 @@ class PrioScheduler extends ClassfulScheduler {
 
   /** Serves the lowest backlogged band; classes sharing it take turns. */
   protected serve(): number {
-    if (this.nonEmpty === 0) return -1;
-    const b = lowestBit(this.nonEmpty);
-    const c = this.active.head(b);
-    const f = this.queues.pop(c);
-    if (this.queues.isEmpty(c)) this.deactivate(c);
-    else this.active.rotate(b);
-    return f;
+    while (this.nonEmpty !== 0) {
+      const b = lowestBit(this.nonEmpty);
+      const c = this.active.head(b);
+      const f = this.queues.pop(c);
+      // −1: a leaf discipline (fq_codel) dropped all it held when asked.
+      if (f < 0 || this.queues.isEmpty(c)) this.deactivate(c);
+      else this.active.rotate(b);
+      if (f >= 0) return f;
+    }
+    return -1;
   }
 
   protected activate(c: number): void {

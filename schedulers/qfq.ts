@@ -229,7 +229,7 @@ class QfqScheduler extends ClassfulScheduler {
     const g = this.group[c];
     const unit = SLOT_UNIT[g];
     this.updateStart(c, g, unit);
-    this.F[c] = add(this.S[c], this.len[this.queues.head[c]] * this.invW[c]);
+    this.F[c] = add(this.S[c], this.len[this.queues.headOf(c)] * this.invW[c]);
     const roundedS = roundDown(this.S[c], unit);
     if (this.fullSlots[g] !== 0) {
       if (!gt(this.gS[g], this.S[c])) {
@@ -322,7 +322,7 @@ class QfqScheduler extends ClassfulScheduler {
       this.frontRemove(g);
       return true;
     }
-    this.F[c] = add(this.S[c], this.len[this.queues.head[c]] * this.invW[c]);
+    this.F[c] = add(this.S[c], this.len[this.queues.headOf(c)] * this.invW[c]);
     const roundedS = roundDown(this.S[c], unit);
     if (roundedS === this.gS[g]) return false;
     this.frontRemove(g);

@@ -26,7 +26,7 @@
  * slots on a stack.
  */
 import { intParam } from './class-queues.js';
-import { FlowQueueScheduler, seededHash } from './flow-queues.js';
+import { FlowQueueScheduler, seededHash, type FlowLinks } from './flow-queues.js';
 import { DROP_QUEUE_LIMIT, ENQUEUED, type RootParams, type SchedulerContext, type SchedulerKind, type Verdict } from './types.js';
 
 export const SFQ_DEFAULTS = { limit: 127, quantum: 1514, divisor: 1024, flows: 128, depth: 127 } as const;
@@ -57,9 +57,9 @@ class SfqScheduler extends FlowQueueScheduler {
   private readonly depPrev: Int32Array;
   private maxDepth = 0;
 
-  constructor(ctx: SchedulerContext, p: RootParams) {
+  constructor(ctx: SchedulerContext, p: RootParams, links?: FlowLinks) {
     const flows = intParam('flows', p.flows ?? SFQ_DEFAULTS.flows, 1, SFQ_MAX_FLOWS);
-    super(ctx, flows);
+    super(ctx, flows, links);
     this.limit = intParam('limitPackets', p.limitPackets ?? SFQ_DEFAULTS.limit, 1, 2 ** 31 - 1);
     this.quantum = intParam('quantum', p.quantum ?? SFQ_DEFAULTS.quantum, 1, 2 ** 31 - 1, ' bytes');
     this.divisor = intParam('divisor', p.divisor ?? SFQ_DEFAULTS.divisor, 1, 65536);
@@ -214,6 +214,11 @@ class SfqScheduler extends FlowQueueScheduler {
     // A packet that finds no room under the new hash (a slot over depth) is dropped, as [2] does.
     for (const f of order) if (this.admit(f) !== ENQUEUED) this.discard(f, DROP_QUEUE_LIMIT);
   }
+}
+
+/** An sfq over `links` shared with other leaf disciplines of one scheduler. */
+export function createSfq(ctx: SchedulerContext, params: RootParams, links?: FlowLinks): FlowQueueScheduler {
+  return new SfqScheduler(ctx, params, links);
 }
 
 export const sfq: SchedulerKind = {

@@ -73,6 +73,18 @@ export interface ClassParams {
   limitPackets?: number;
   /** Queue limit in bytes; no byte limit when absent. */
   limitBytes?: number;
+  /**
+   * A flow-queueing discipline in place of the class's FIFO (tc: an sfq or fq_codel qdisc
+   * attached to the class), with its own limits; null puts the FIFO back. Absent on a
+   * change: unchanged. @default none (a FIFO)
+   */
+  leaf?: LeafSpec | null;
+}
+
+/** A leaf qdisc of a class: which, and its parameters (the same as the kind's at the root). */
+export interface LeafSpec {
+  kind: 'sfq' | 'fq_codel';
+  params: RootParams;
 }
 
 export interface Scheduler {

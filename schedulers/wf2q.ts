@@ -90,7 +90,7 @@ class Wf2qScheduler extends ClassfulScheduler {
   protected activate(slot: number): void {
     const s = this.finish[slot] > this.vtime ? this.finish[slot] : this.vtime;
     this.start[slot] = s;
-    this.finish[slot] = s + this.len[this.queues.head[slot]] / this.weight[slot];
+    this.finish[slot] = s + this.len[this.queues.headOf(slot)] / this.weight[slot];
     this.schedule(slot);
   }
 
@@ -112,7 +112,7 @@ class Wf2qScheduler extends ClassfulScheduler {
     const len = this.len[f];
     if (!this.queues.isEmpty(c)) {
       this.start[c] = this.finish[c];
-      this.finish[c] = this.start[c] + this.len[this.queues.head[c]] / this.weight[c];
+      this.finish[c] = this.start[c] + this.len[this.queues.headOf(c)] / this.weight[c];
     }
     this.vtime += len / this.weightSum;
     if (!this.queues.isEmpty(c)) this.schedule(c);

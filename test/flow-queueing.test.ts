@@ -34,7 +34,7 @@ describe('sfq', () => {
       const b = Array.from({ length: 5 }, () => h.offer(0, 1000, B)[0]);
       const [extra, v] = h.offer(0, 1000, B);
       expect(v).toBe(ENQUEUED); // B is not the longest: A pays
-      expect(h.sunk).toEqual([{ frame: headdrop ? a[0] : a[14], reason: DROP_QUEUE_LIMIT }]);
+      expect(h.sunk).toEqual([{ frame: headdrop ? a[0] : a[14], reason: DROP_QUEUE_LIMIT, cls: 0 }]);
       const out: number[] = [];
       for (let f = h.take(); f >= 0; f = h.take()) out.push(f);
       expect(out.filter((f) => b.includes(f) || f === extra)).toEqual([...b, extra]);

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { schedulerKinds } from '../schedulers/registry.js';
-import { DROP_AQM, DROP_NO_CLASS, DROP_QUEUE_LIMIT, ENQUEUED } from '../schedulers/types.js';
+import { DROP_AQM, DROP_NO_CLASS, DROP_QUEUE_LIMIT, ENQUEUED, type LeafSpec } from '../schedulers/types.js';
 import { Harness, shareParams } from './helpers/sched-harness.js';
 
 const CLASSES = 4;
@@ -19,15 +19,22 @@ const op = fc.oneof(
   fc.record({ kind: fc.constant('delete' as const), cls: fc.integer({ min: 0, max: CLASSES - 1 }) }),
 );
 
-for (const { kind, workConserving } of schedulerKinds()) {
+/** Leaf disciplines for the variant that gives even classes fq_codel and odd ones sfq. */
+function leafOf(c: number): LeafSpec {
+  return c % 2 === 0 ? { kind: 'fq_codel', params: { limitPackets: 16 } } : { kind: 'sfq', params: { limitPackets: 16 } };
+}
+
+for (const { kind, workConserving, hashesFlows } of schedulerKinds()) {
   describe(`scheduler conformance: ${kind}`, () => {
-    it('conserves packets, keeps per-class FIFO order, never serves an empty class (property)', () => {
+    // Classful schedulers run the property twice: with FIFO classes, and with leaf disciplines.
+    const variants = hashesFlows || kind === 'fifo' ? [false] : [false, true];
+    for (const leafy of variants) it(`conserves packets, keeps per-class FIFO order, never serves an empty class${leafy ? ', with sfq/fq_codel leaves' : ''} (property)`, () => {
       fc.assert(
         fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
           const h = new Harness(kind, 512, CLASSES + 1, { limitPackets: 64 });
           const exists = new Set<number>();
           for (let c = 0; c < CLASSES; c++) {
-            h.sched.addClass(c, { ...shareParams(kind, c + 1), limitPackets: 16 });
+            h.sched.addClass(c, { ...shareParams(kind, c + 1), limitPackets: 16, ...(leafy ? { leaf: leafOf(c) } : {}) });
             exists.add(c);
           }
           const model = new Map<number, number[]>(); // class → queued frames in order

@@ -87,7 +87,6 @@ describe('tc trees', () => {
       ['class add dev eth0 parent 1:10 classid 1:11 htb rate 1mbit', 'Error: Class 1:10 has a leaf qdisc'],
       ['qdisc add dev eth0 parent 1:1 handle 11: pfifo', 'Error: Class is not a leaf'],
       ['qdisc add dev eth0 parent 1:99 handle 11: pfifo', 'Error: Failed to find specified qdisc'],
-      ['qdisc add dev eth0 parent 1:20 handle 20: sfq perturb 10', 'Error: pspat: "sfq" is not available yet as a leaf qdisc'],
       ['filter add dev eth0 parent 2: protocol ip u32 match ip dport 1 0xffff flowid 1:10', "Error: Parent Qdisc doesn't exists."],
       ['filter add dev eth0 parent 1: protocol ip prio 1 handle 5 fw classid 1:10', 'Error: Filter kind and protocol must match'],
       ['filter add dev eth0 parent 1: protocol ip prio 2 u32 match ip dport 1 0xffff flowid 1:99', 'Error: pspat: class 1:99 does not exist.'],
@@ -98,6 +97,21 @@ describe('tc trees', () => {
       expect(e.exitCode, line).toBe(2);
       expect(e.message, line).toContain(message);
     }
+  });
+
+  it('attaches sfq and fq_codel to classes as leaf disciplines, and takes them off again', () => {
+    const h = new Host();
+    h.script(HTB_SCRIPT);
+    const add = h.tc('qdisc add dev eth0 parent 1:20 handle 20: fq_codel target 2ms');
+    expect(add.ops[0]).toEqual({
+      op: 'changeClass',
+      slot: 2,
+      params: expect.objectContaining({ leaf: { kind: 'fq_codel', params: expect.objectContaining({ targetUs: 2000, flows: 1024 }) } }),
+    });
+    h.tc('qdisc replace dev eth0 parent 1:30 handle 30: sfq perturb 10');
+    expect(linkConfig(h.trees.get('eth0')!).classes.get(3)!.leaf).toEqual({ kind: 'sfq', params: expect.objectContaining({ perturbS: 10, limitPackets: 127 }) });
+    const del = h.tc('qdisc del dev eth0 parent 1:20 handle 20:');
+    expect(del.ops[0]).toEqual({ op: 'changeClass', slot: 2, params: expect.objectContaining({ leaf: null, limitPackets: 1000 }) });
   });
 
   it('deletes leaves before parents and the link with the root; other devices pass through', () => {

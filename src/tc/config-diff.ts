@@ -36,7 +36,10 @@ export function diffLinkConfig(before: LinkConfig | null, after: LinkConfig | nu
   added.sort((x, y) => depth(after.classes, x) - depth(after.classes, y));
   for (const slot of added) ops.push({ op: 'addClass', slot, params: after.classes.get(slot)! });
   for (const [slot, params] of after.classes) {
-    if (before.classes.has(slot) && !same(before.classes.get(slot), params)) ops.push({ op: 'changeClass', slot, params });
+    const old = before.classes.get(slot);
+    if (!old || same(old, params)) continue;
+    // A leaf discipline that went away must be named gone: an absent `leaf` means "unchanged".
+    ops.push({ op: 'changeClass', slot, params: old.leaf && !params.leaf ? { ...params, leaf: null } : params });
   }
   ops.push({ op: 'setClassifier', config: after });
   return ops;

@@ -18,7 +18,7 @@
  *   root tbf   → htb with one class at the tbf's rate and burst, its byte limit as queue limit.
  *   root pfifo / bfifo → fifo with the limit.
  *   root sfq / fq_codel → sfq / fq_codel (flows by the hash the client stamps), one class.
- * TODO(issue 5): sfq and fq_codel as *leaf* qdiscs of a class; refused (exit 2) until then.
+ *   leaf sfq / fq_codel on a class → the class's leaf discipline (ClassParams.leaf).
  */
 import { TcError, TC_EXIT_REJECTED } from './errors.js';
 import { formatHandle, major, makeHandle, minor, TC_H_ROOT } from './handles.js';
@@ -72,10 +72,6 @@ const ROOT_KINDS = new Set(['htb', 'drr', 'qfq', 'prio', 'tbf', 'pfifo', 'bfifo'
 
 function rejected(message: string): TcError {
   return new TcError(TC_EXIT_REJECTED, message);
-}
-
-function notYetLeaf(kind: string): TcError {
-  return rejected(`Error: pspat: "${kind}" is not available yet as a leaf qdisc of a class (as a root qdisc it is; pfifo and bfifo leaves are too).`);
 }
 
 /** A new device tree from `qdisc add|replace ... root`. */
@@ -165,8 +161,7 @@ export function applyQdisc(tree: TcTree, cmd: QdiscCommand): TcTree {
     return { ...tree, classes };
   }
   const q = cmd.qdisc!;
-  if (q.kind === 'sfq' || q.kind === 'fq_codel') throw notYetLeaf(q.kind);
-  if (q.kind !== 'pfifo' && q.kind !== 'bfifo') throw rejected(`Error: pspat: only pfifo, bfifo, sfq and fq_codel can be attached to a class, not ${q.kind}.`);
+  if (q.kind !== 'pfifo' && q.kind !== 'bfifo' && q.kind !== 'sfq' && q.kind !== 'fq_codel') throw rejected(`Error: pspat: only pfifo, bfifo, sfq and fq_codel can be attached to a class, not ${q.kind}.`);
   if (childrenOf(tree, cls.classid).length > 0) throw rejected('Error: Class is not a leaf: it has children.');
   if (cmd.verb === 'add' && cls.leaf) throw rejected('Error: Exclusivity flag on, cannot modify.');
   if (cmd.verb === 'change' && !cls.leaf) throw rejected('Error: Cannot find specified qdisc on specified device.');
@@ -221,14 +216,24 @@ export function tosPriority(tos: number): number {
 }
 
 /**
- * A class's queue limit from its leaf: pfifo's packets, bfifo's bytes, or tc's default
- * pfifo of txqueuelen packets. Always stated, so removing a leaf resets the limit.
+ * A class's queue from its leaf: pfifo's packet limit, bfifo's byte limit, an sfq or
+ * fq_codel discipline, or tc's default pfifo of txqueuelen packets. Always stated, so
+ * removing a leaf resets the limit (config-diff.ts adds `leaf: null` when a discipline goes).
  * TODO(issue 5): a byte limit cannot be lifted again once set (ClassParams has no "none").
  */
 function leafLimits(c: TcClass): ClassParams {
   const q = c.leaf?.qdisc;
   if (q?.kind === 'bfifo') return { limitPackets: MAX_LIMIT, limitBytes: q.limit ?? DEFAULT_LIMIT_PACKETS * ETH_FRAME };
+  if (q?.kind === 'sfq' || q?.kind === 'fq_codel') return { limitPackets: DEFAULT_LIMIT_PACKETS, leaf: { kind: q.kind, params: flowQueueParams(q) } };
   return { limitPackets: q?.kind === 'pfifo' ? (q.limit ?? DEFAULT_LIMIT_PACKETS) : DEFAULT_LIMIT_PACKETS };
+}
+
+/** An sfq or fq_codel qdisc's options as the scheduler's root parameters. */
+function flowQueueParams(q: Extract<QdiscSpec, { kind: 'sfq' | 'fq_codel' }>): RootParams {
+  if (q.kind === 'sfq') {
+    return { limitPackets: q.limit, divisor: q.divisor, flows: q.flows, depth: q.depth, headdrop: q.headdrop, perturbS: q.perturbS, ...(q.quantum !== undefined ? { quantum: q.quantum } : {}) };
+  }
+  return { limitPackets: q.limit, flows: q.flows, quantum: q.quantum, targetUs: q.targetUs, intervalUs: q.intervalUs, memoryLimit: q.memoryLimit, dropBatch: q.dropBatch };
 }
 
 /** bfifo's default limit is txqueuelen full-size frames. */
@@ -279,18 +284,8 @@ export function linkConfig(tree: TcTree): LinkConfig {
       classes.set(0, {});
       return { scheduler: 'fifo', rootParams: q.limit === undefined ? {} : q.kind === 'pfifo' ? { limitPackets: q.limit } : { limitBytes: q.limit }, classes, unclassifiedSlot: 0, slotOf };
     case 'sfq':
-      classes.set(0, {});
-      return {
-        scheduler: 'sfq',
-        rootParams: { limitPackets: q.limit, divisor: q.divisor, flows: q.flows, depth: q.depth, headdrop: q.headdrop, perturbS: q.perturbS, ...(q.quantum !== undefined ? { quantum: q.quantum } : {}) },
-        classes, unclassifiedSlot: 0, slotOf,
-      };
     case 'fq_codel':
       classes.set(0, {});
-      return {
-        scheduler: 'fq_codel',
-        rootParams: { limitPackets: q.limit, flows: q.flows, quantum: q.quantum, targetUs: q.targetUs, intervalUs: q.intervalUs, memoryLimit: q.memoryLimit, dropBatch: q.dropBatch },
-        classes, unclassifiedSlot: 0, slotOf,
-      };
+      return { scheduler: q.kind, rootParams: flowQueueParams(q), classes, unclassifiedSlot: 0, slotOf };
   }
 }

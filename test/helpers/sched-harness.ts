@@ -11,8 +11,8 @@ export class Harness {
   /** Arrival time per frame: `now` at `offer`. */
   readonly queuedAt: Float64Array;
   readonly sched: Scheduler;
-  /** Frames the scheduler dropped after accepting them (its drop sink), with the reasons; recycled. */
-  readonly sunk: { frame: number; reason: number }[] = [];
+  /** Frames the scheduler dropped after accepting them (its drop sink), with the reasons and their class then; recycled. */
+  readonly sunk: { frame: number; reason: number; cls: number }[] = [];
   private readonly free: number[];
 
   constructor(
@@ -28,7 +28,7 @@ export class Harness {
     this.flow = new Uint32Array(poolFrames);
     this.queuedAt = new Float64Array(poolFrames);
     const drop = (frame: number, reason: number) => {
-      this.sunk.push({ frame, reason });
+      this.sunk.push({ frame, reason, cls: this.cls[frame] });
       this.free.push(frame);
     };
     this.sched = findScheduler(kind).create({ frames: this, poolFrames, maxClasses, drop }, params);

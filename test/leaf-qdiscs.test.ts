@@ -1,0 +1,102 @@
+/**
+ * sfq and fq_codel as leaf disciplines of a class (tc: `qdisc add ... parent 1:10 sfq`):
+ * inside one shaped class, a light flow is isolated from a heavy one, where the class's
+ * default FIFO makes it wait behind the heavy flow's queue; changing a backlogged class's
+ * leaf loses nothing and keeps each flow in order.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ClassParams, LeafSpec } from '../schedulers/types.js';
+import { ENQUEUED } from '../schedulers/types.js';
+import { Histogram } from '../src/stats/histogram.js';
+import { Harness } from './helpers/sched-harness.js';
+
+const HEAVY = 11;
+const LIGHT = 22;
+const LINK = 1e8;
+
+/**
+ * One class of `kind` shaped (htb) or weighted (drr) on a 100 Mbit/s link, fed 2 s of a
+ * heavy flow at twice the class's 10 Mbit/s and a light flow of 200 B every 4 ms; returns
+ * the light flow's delays and the accounting.
+ */
+function run(kind: 'htb' | 'drr', leaf: LeafSpec | undefined) {
+  const h = new Harness(kind, 8192, 2, {}, LINK);
+  const cls: ClassParams = kind === 'htb' ? { rate: 1e7, ceil: 1e7 } : { weight: 1 };
+  h.sched.addClass(0, { ...cls, ...(leaf ? { leaf } : {}) });
+  // drr: a second, always-busy class takes the other 90% of the link.
+  if (kind === 'drr') h.sched.addClass(1, { quantum: 9 * 1514 });
+  const light = new Histogram();
+  let offered = 0;
+  let refused = 0;
+  let sent = 0;
+  let nextHeavy = 0;
+  let nextLight = 0;
+  const heavyGap = (1500 * 8e9) / 2e7;
+  const end = 2e9;
+  while (h.now < end) {
+    for (; nextHeavy <= h.now; nextHeavy += heavyGap) {
+      offered++;
+      if (h.offer(0, 1500, HEAVY)[1] !== ENQUEUED) refused++;
+    }
+    for (; nextLight <= h.now; nextLight += 4e6) {
+      offered++;
+      if (h.offer(0, 200, LIGHT)[1] !== ENQUEUED) refused++;
+    }
+    if (kind === 'drr' && h.sched.backlogPackets(1) < 4) h.offer(1, 1500, 33);
+    const before = h.now;
+    const f = h.takeWaiting(10_000);
+    if (f < 0) {
+      h.now = Math.min(nextHeavy, nextLight);
+      continue;
+    }
+    if (h.cls[f] !== 0) continue; // class 1's filler is not counted
+    sent++;
+    if (h.flow[f] === LIGHT) light.record(before - h.queuedAt[f]);
+  }
+  const sunk = h.sunk.filter((s) => s.cls === 0).length;
+  return { light, offered, sent, refused, sunk, queued: h.sched.backlogPackets(0) };
+}
+
+describe('leaf disciplines on a class', () => {
+  for (const kind of ['htb', 'drr'] as const) {
+    it(`${kind}: with the default FIFO the light flow waits behind the heavy one; with sfq or fq_codel it does not`, () => {
+      const fifo = run(kind, undefined);
+      expect(fifo.light.quantile(0.99)).toBeGreaterThan(300e6);
+      for (const leaf of [{ kind: 'sfq', params: {} }, { kind: 'fq_codel', params: {} }] as LeafSpec[]) {
+        const r = run(kind, leaf);
+        expect(r.light.quantile(0.99), leaf.kind).toBeLessThan(3e6);
+        expect(r.light.count, leaf.kind).toBeGreaterThan(490);
+        // Every packet offered to the class is sent, refused, dropped by its discipline, or still queued.
+        expect(r.offered, leaf.kind).toBe(r.sent + r.refused + r.sunk + r.queued);
+      }
+    });
+  }
+
+  it('changing the leaf of a backlogged class keeps every packet, each flow in order', () => {
+    const h = new Harness('drr', 1024, 1, {}, LINK);
+    h.sched.addClass(0, { weight: 1 });
+    const sent = new Map<number, number[]>([[HEAVY, []], [LIGHT, []]]);
+    const offer = (n: number) => {
+      for (let i = 0; i < n; i++) for (const flow of [HEAVY, LIGHT]) sent.get(flow)!.push(h.offer(0, 300, flow)[0]);
+    };
+    offer(20);
+    h.sched.changeClass(0, { leaf: { kind: 'sfq', params: {} } });
+    offer(20);
+    h.sched.changeClass(0, { leaf: { kind: 'fq_codel', params: {} } });
+    offer(20);
+    expect(h.sched.backlogPackets(0)).toBe(120);
+    h.sched.changeClass(0, { leaf: null });
+    const got = new Map<number, number[]>([[HEAVY, []], [LIGHT, []]]);
+    for (let f = h.take(); f >= 0; f = h.take()) got.get(h.flow[f])!.push(f);
+    expect(got).toEqual(sent);
+    expect(h.sunk).toEqual([]);
+  });
+
+  it('refuses bad leaf parameters and leaves the class as it was', () => {
+    const h = new Harness('htb', 64, 1, {}, LINK);
+    h.sched.addClass(0, { rate: 1e7 });
+    expect(() => h.sched.changeClass(0, { leaf: { kind: 'sfq', params: { divisor: 1000 } } })).toThrow('divisor: must be a power of two, got 1000');
+    expect(h.offer(0, 1000, HEAVY)[1]).toBe(ENQUEUED);
+    expect(h.takeWaiting()).toBeGreaterThanOrEqual(0);
+  });
+});
