@@ -22,16 +22,18 @@
  * Over `limit` packets or `memoryLimit` bytes, up to `dropBatch` packets are dropped from
  * the head of the fattest queue (by bytes) until half of its backlog is gone ([3]).
  *
- * Differences from [3]: ECN-capable packets are dropped rather than CE-marked (the
- * scheduler does not write packet bytes), so `ecn` and `ce_threshold` have no effect yet;
- * time is the link clock in ns and √ is exact, not [3]'s Newton iteration.
+ * ECN ([2] §5.6, [3]): with `ecn` on, a packet CoDel would drop is marked CE instead when
+ * it is ECN-capable (the frame table's `markCe` writes the IP header), and sent; with
+ * `ceThresholdUs`, any ECN-capable packet whose sojourn exceeds it is marked too.
+ * Differences from [3]: time is the link clock in ns and √ is exact, not [3]'s Newton
+ * iteration.
  *
  * Layout, per flow queue: deficit, list (0 none / 1 new / 2 old) and listNext; CoDel's
  * count, lastCount, dropping, dropNext, firstAboveTime.
  */
 import { intParam } from './class-queues.js';
 import { FlowQueueScheduler, seededHash, type FlowLinks } from './flow-queues.js';
-import { DROP_AQM, DROP_QUEUE_LIMIT, ENQUEUED, type RootParams, type SchedulerContext, type SchedulerKind, type Verdict } from './types.js';
+import { DROP_AQM, DROP_QUEUE_LIMIT, ENQUEUED, type ClassXstats, type RootParams, type SchedulerContext, type SchedulerKind, type Verdict } from './types.js';
 
 export const FQ_CODEL_DEFAULTS = { limit: 10240, flows: 1024, quantum: 1514, targetUs: 5000, intervalUs: 100_000, memoryLimit: 32 << 20, dropBatch: 64 } as const;
 /** CoDel does not drop while the whole queue holds no more than one MTU ([3]'s params->mtu). */
@@ -50,6 +52,11 @@ class FqCodelScheduler extends FlowQueueScheduler {
   private readonly memoryLimit: number;
   private readonly dropBatch: number;
   private readonly queuedAt: Float64Array;
+  private readonly markCe: ((frame: number) => boolean) | null;
+  private readonly ceThresholdNs: number;
+  /** Packets marked CE instead of dropped, and by the CE threshold (tc's ecn_mark, ce_mark). */
+  private ecnMarks = 0;
+  private ceMarks = 0;
   private readonly seed = 0x2545f491;
   private readonly deficit: Float64Array;
   private readonly list: Uint8Array;
@@ -68,6 +75,9 @@ class FqCodelScheduler extends FlowQueueScheduler {
     super(ctx, flows, links);
     if (!ctx.frames.queuedAt) throw new RangeError('fq_codel: the frame table has no queuedAt column (sojourn times)');
     this.queuedAt = ctx.frames.queuedAt;
+    const frames = ctx.frames;
+    this.markCe = (p.ecn ?? true) && frames.markCe ? (f) => frames.markCe!(f) : null;
+    this.ceThresholdNs = p.ceThresholdUs === undefined ? Infinity : intParam('ceThreshold', p.ceThresholdUs, 0, 2 ** 31 - 1, ' µs') * 1e3;
     this.flows = flows;
     this.limit = intParam('limitPackets', p.limitPackets ?? FQ_CODEL_DEFAULTS.limit, 1, 2 ** 31 - 1);
     this.quantum = intParam('quantum', p.quantum ?? FQ_CODEL_DEFAULTS.quantum, 1, 2 ** 31 - 1, ' bytes');
@@ -185,16 +195,23 @@ class FqCodelScheduler extends FlowQueueScheduler {
       if (!this.okToDrop) this.dropping[q] = 0;
       else {
         while (now >= this.dropNext[q] && this.dropping[q]) {
-          this.discard(f, DROP_AQM);
           this.count[q]++;
+          if (this.mark(f)) {
+            // Marked, not dropped: it goes out, and the next mark is due by the control law.
+            this.dropNext[q] = this.controlLaw(this.dropNext[q], this.count[q]);
+            break;
+          }
+          this.discard(f, DROP_AQM);
           f = this.headOf(q, now);
           if (f < 0 || !this.okToDrop) this.dropping[q] = 0;
           else this.dropNext[q] = this.controlLaw(this.dropNext[q], this.count[q]);
         }
       }
     } else if (this.okToDrop) {
-      this.discard(f, DROP_AQM);
-      f = this.headOf(q, now);
+      if (!this.mark(f)) {
+        this.discard(f, DROP_AQM);
+        f = this.headOf(q, now);
+      }
       this.dropping[q] = 1;
       // Start near the drop rate that last worked, if that was recent.
       const delta = this.count[q] - this.lastCount[q];
@@ -202,7 +219,20 @@ class FqCodelScheduler extends FlowQueueScheduler {
       this.lastCount[q] = this.count[q];
       this.dropNext[q] = this.controlLaw(now, this.count[q]);
     }
+    if (f >= 0 && this.markCe !== null && now - this.queuedAt[f] > this.ceThresholdNs && this.markCe(f)) this.ceMarks++;
     return f;
+  }
+
+  /** With ECN on, marks CE instead of dropping an ECN-capable packet; false: drop it. */
+  private mark(f: number): boolean {
+    if (this.markCe === null || !this.markCe(f)) return false;
+    this.ecnMarks++;
+    return true;
+  }
+
+  /** tc -s's fq_codel counters (for slot 0: the qdisc's). */
+  classStats(): ClassXstats {
+    return { ecn_mark: this.ecnMarks, ce_mark: this.ceMarks };
   }
 
   protected flowShrunk(): void {

@@ -13,7 +13,7 @@ export function leafFactory(ctx: SchedulerContext): LeafFactory {
   let links: FlowLinks | null = null;
   return (slot, spec, drop) => {
     links ??= new FlowLinks(ctx.poolFrames);
-    const leafCtx: SchedulerContext = { frames: ctx.frames, poolFrames: ctx.poolFrames, maxClasses: ctx.maxClasses, drop };
+    const leafCtx: SchedulerContext = { ...ctx, drop };
     const leaf = spec.kind === 'sfq' ? createSfq(leafCtx, spec.params, links) : createFqCodel(leafCtx, spec.params, links);
     leaf.addClass(slot);
     return leaf;

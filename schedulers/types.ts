@@ -19,6 +19,8 @@ export interface FrameTable {
   readonly flow?: Uint32Array;
   /** When the arbiter took the frame (ns, the link clock's scale): fq_codel's sojourn time needs it. */
   readonly queuedAt?: Float64Array;
+  /** Sets ECN CE on the frame if it is ECN-capable; false if it is not (fq_codel then drops it instead). */
+  markCe?(frame: number): boolean;
 }
 
 export interface SchedulerContext {
@@ -160,6 +162,10 @@ export interface RootParams {
   memoryLimit?: number;
   /** fq_codel: packets dropped at once from the fattest flow over a limit. @default 64 */
   dropBatch?: number;
+  /** fq_codel: mark ECN-capable packets CE instead of dropping them. @default true */
+  ecn?: boolean;
+  /** fq_codel: also mark CE any ECN-capable packet whose sojourn exceeds this, µs; absent: never. */
+  ceThresholdUs?: number;
 }
 
 /** A registry entry, like a `Qdisc_ops` table. */

@@ -27,6 +27,7 @@
  * | leaveAt | float64 | arbiter                   | scheduled departure on the link (ns)      |
  */
 import { InvalidOptionError } from '../errors.js';
+import { markCongestion } from '../net/ecn.js';
 
 /** Frame sizes AF_XDP accepts in aligned mode. */
 export const FRAME_SIZES = [2048, 4096] as const;
@@ -100,5 +101,10 @@ export class FramePool {
   /** Byte offset of frame `f` in `bytes`. */
   offsetOf(f: number): number {
     return this.base + f * this.frameSize;
+  }
+
+  /** ECN: sets CE in frame f's IP header if it is ECN-capable (the arbiter owns the frame then). */
+  markCe(f: number): boolean {
+    return markCongestion(this.bytes, this.offsetOf(f), this.len[f]);
   }
 }

@@ -233,7 +233,10 @@ function flowQueueParams(q: Extract<QdiscSpec, { kind: 'sfq' | 'fq_codel' }>): R
   if (q.kind === 'sfq') {
     return { limitPackets: q.limit, divisor: q.divisor, flows: q.flows, depth: q.depth, headdrop: q.headdrop, perturbS: q.perturbS, ...(q.quantum !== undefined ? { quantum: q.quantum } : {}) };
   }
-  return { limitPackets: q.limit, flows: q.flows, quantum: q.quantum, targetUs: q.targetUs, intervalUs: q.intervalUs, memoryLimit: q.memoryLimit, dropBatch: q.dropBatch };
+  return {
+    limitPackets: q.limit, flows: q.flows, quantum: q.quantum, targetUs: q.targetUs, intervalUs: q.intervalUs,
+    memoryLimit: q.memoryLimit, dropBatch: q.dropBatch, ecn: q.ecn, ...(q.ceThresholdUs !== undefined ? { ceThresholdUs: q.ceThresholdUs } : {}),
+  };
 }
 
 /** bfifo's default limit is txqueuelen full-size frames. */

@@ -11,6 +11,10 @@ export class Harness {
   /** Arrival time per frame: `now` at `offer`. */
   readonly queuedAt: Float64Array;
   readonly sched: Scheduler;
+  /** Per frame: 1 if the packet is ECN-capable (fq_codel may mark it instead of dropping). */
+  readonly ect: Uint8Array;
+  /** Frames marked CE through `markCe`. */
+  readonly marked: number[] = [];
   /** Frames the scheduler dropped after accepting them (its drop sink), with the reasons and their class then; recycled. */
   readonly sunk: { frame: number; reason: number; cls: number }[] = [];
   private readonly free: number[];
@@ -27,6 +31,7 @@ export class Harness {
     this.cls = new Int32Array(poolFrames);
     this.flow = new Uint32Array(poolFrames);
     this.queuedAt = new Float64Array(poolFrames);
+    this.ect = new Uint8Array(poolFrames);
     const drop = (frame: number, reason: number) => {
       this.sunk.push({ frame, reason, cls: this.cls[frame] });
       this.free.push(frame);
@@ -36,9 +41,17 @@ export class Harness {
   }
 
   /** Takes a free frame, stamps it, enqueues it; returns [frame, verdict] (frame freed on refusal). */
-  offer(cls: number, len: number, flow = cls + 1): [number, number] {
+  /** The frame table's ECN hook: marks an ECN-capable frame. */
+  markCe(f: number): boolean {
+    if (this.ect[f] === 0) return false;
+    this.marked.push(f);
+    return true;
+  }
+
+  offer(cls: number, len: number, flow = cls + 1, ect = false): [number, number] {
     const f = this.free.pop();
     if (f === undefined) throw new Error('harness out of frames');
+    this.ect[f] = ect ? 1 : 0;
     this.len[f] = len;
     this.cls[f] = cls;
     this.flow[f] = flow;
