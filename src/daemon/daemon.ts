@@ -276,7 +276,7 @@ export class Daemon {
     for (const dev of devs) {
       const d = this.devices.get(dev)!;
       const stats = parsed.flags.stats ? await this.slotStats(d) : new Map<number, SlotStats>();
-      if (cmd.object === 'qdisc') out.push(showQdiscs(d.tree, parsed.flags, stats));
+      if (cmd.object === 'qdisc') out.push(showQdiscs(d.tree, parsed.flags, stats, cmd.dev === undefined));
       else if (cmd.object === 'class') out.push(showClasses(d.tree, parsed.flags, stats, cmd.classid));
       else out.push(showFilters(d.tree, parsed.flags));
     }

@@ -135,7 +135,8 @@ function isLeaf(tree: TcTree, c: TcClass): boolean {
   return ![...tree.classes.values()].some((o) => o.parent === c.classid);
 }
 
-export function showQdiscs(tree: TcTree, flags: TcFlags, stats: StatsBySlot): string | object[] {
+/** `withDev`: name the device on each line, as tc does when `show` was given no `dev`. */
+export function showQdiscs(tree: TcTree, flags: TcFlags, stats: StatsBySlot, withDev = false): string | object[] {
   const rootStats = sumStats(allSlots(tree).map((s) => stats.get(s)));
   const entries: { kind: string; handle: number; parent: number | 'root'; options: string; q: QdiscSpec; s: SlotStats }[] = [
     { kind: tree.root.qdisc.kind, handle: tree.root.handle, parent: 'root', options: qdiscOptions(tree.root.qdisc), q: tree.root.qdisc, s: rootStats },
@@ -147,6 +148,7 @@ export function showQdiscs(tree: TcTree, flags: TcFlags, stats: StatsBySlot): st
     return entries.map((e) => ({
       kind: e.kind,
       handle: formatHandle(e.handle),
+      ...(withDev ? { dev: tree.dev } : {}),
       ...(e.parent === 'root' ? { root: true, refcnt: 2 } : { parent: formatHandle(e.parent) }),
       options: jsonQdiscOptions(e.q),
       ...(flags.stats ? jsonStats(e.s) : {}),
@@ -155,7 +157,7 @@ export function showQdiscs(tree: TcTree, flags: TcFlags, stats: StatsBySlot): st
   const lines: string[] = [];
   for (const e of entries) {
     const where = e.parent === 'root' ? 'root refcnt 2' : `parent ${formatHandle(e.parent)}`;
-    lines.push(`qdisc ${e.kind} ${formatHandle(e.handle)} ${where} ${e.options}`.trimEnd() + ' ');
+    lines.push(`qdisc ${e.kind} ${formatHandle(e.handle)} ${withDev ? `dev ${tree.dev} ` : ''}${where} ${e.options}`.trimEnd() + ' ');
     if (flags.stats) lines.push(...statsLines(e.s));
   }
   return lines.join('\n');
