@@ -28,7 +28,7 @@ import { TRANSMIT_DEFAULTS, type TransmitOptions } from '../options.js';
 import type { LinkOp } from '../tc/config-diff.js';
 import { TcError, TC_EXIT_REJECTED } from '../tc/errors.js';
 import { parseTc } from '../tc/grammar.js';
-import type { ParsedTc, ShowCommand } from '../tc/model.js';
+import type { ParsedTc, QdiscSpec, ShowCommand } from '../tc/model.js';
 import { Classifier } from '../tc/classifier.js';
 import { classifierConfig } from '../tc/packet-classifier.js';
 import { planCommand } from '../tc/plan.js';
@@ -120,8 +120,10 @@ export class Daemon {
     private readonly options: Required<DaemonOptions>,
   ) {}
 
-  linkRate(dev: string): number {
-    return this.options.rates[dev] ?? deviceSpeed(dev) ?? DEFAULT_LINK_RATE;
+  /** `--rate DEV=R`, else the device's speed, else the root qdisc's own ceiling (tbf's rate), else 1 Gbit/s. */
+  linkRate(dev: string, root: QdiscSpec): number {
+    const ceiling = root.kind === 'tbf' ? (root.peakrate ?? root.rate) : undefined;
+    return this.options.rates[dev] ?? deviceSpeed(dev) ?? ceiling ?? DEFAULT_LINK_RATE;
   }
 
   /** The trees of the managed devices (for config dump). */
@@ -144,7 +146,7 @@ export class Daemon {
       if ('passthrough' in cmd) return cmd;
       if (cmd.verb === 'show') return await this.show(cmd, parsed);
       const trees = new Map([...this.devices].map(([dev, d]) => [dev, d.tree]));
-      const plan = planCommand(trees, cmd, { linkRate: (dev) => this.linkRate(dev), maxClasses: this.options.maxClasses });
+      const plan = planCommand(trees, cmd, { linkRate: (dev, root) => this.linkRate(dev, root), maxClasses: this.options.maxClasses });
       if ('passthrough' in plan) return plan;
       await this.realise(plan.dev, plan.tree, plan.ops);
       return { exitCode: 0, stdout: '', stderr: '' };

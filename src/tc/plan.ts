@@ -7,7 +7,7 @@
 import { diffLinkConfig, type LinkOp } from './config-diff.js';
 import { TcError, TC_EXIT_REJECTED } from './errors.js';
 import { TC_H_ROOT } from './handles.js';
-import type { ClassCommand, FilterCommand, PassThrough, QdiscCommand } from './model.js';
+import type { ClassCommand, FilterCommand, PassThrough, QdiscCommand, QdiscSpec } from './model.js';
 import { applyClass, applyFilter, applyQdisc, createTree, linkConfig, type TcTree } from './tree.js';
 
 export interface Plan {
@@ -18,8 +18,8 @@ export interface Plan {
 }
 
 export interface DeviceDefaults {
-  /** The link rate of a device that becomes managed, bit/s. */
-  linkRate(dev: string): number;
+  /** The link rate of a device that becomes managed with root qdisc `root`, bit/s. */
+  linkRate(dev: string, root: QdiscSpec): number;
   maxClasses: number;
 }
 
@@ -35,10 +35,10 @@ function nextTree(tree: TcTree | null, cmd: QdiscCommand | ClassCommand | Filter
     switch (cmd.verb) {
       case 'add':
         if (tree) throw new TcError(TC_EXIT_REJECTED, 'Error: Exclusivity flag on, cannot modify.');
-        return createTree(cmd, d.linkRate(cmd.dev), d.maxClasses);
+        return createTree(cmd, d.linkRate(cmd.dev, cmd.qdisc!), d.maxClasses);
       case 'replace':
         if (tree && cmd.qdisc?.kind === tree.root.qdisc.kind && (cmd.handle === undefined || cmd.handle === tree.root.handle)) return applyQdisc(tree, cmd);
-        return createTree(cmd, tree?.linkRate ?? d.linkRate(cmd.dev), d.maxClasses);
+        return createTree(cmd, tree?.linkRate ?? d.linkRate(cmd.dev, cmd.qdisc!), d.maxClasses);
       case 'change':
         return tree ? applyQdisc(tree, cmd) : 'unmanaged';
       case 'delete':
