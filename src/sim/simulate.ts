@@ -18,8 +18,9 @@
  *   idealShare    the weighted max-min fair share of R for the flows' offered rates
  *                 (saturating = unbounded; on/off = rate·on/(on+off); for htb, capped at
  *                 the class's ceil);
- *   delay         arrival → end of transmission (a saturating flow's "arrival" is when its
- *                 packet was added, so its delay is its standing queue's);
+ *   delay         arrival → end of transmission, over the packets sent (a saturating flow's
+ *                 "arrival" is when its packet was added, so its delay is its standing
+ *                 queue's); packets still queued at the end are not in it — see `queued`;
  *   maxLagBytes   max over t of W_i^GPS(t) − W_i(t), the fluid system's service (gps.ts,
  *                 fed the packets the scheduler accepted) minus what the link has sent,
  *                 counting a packet as it goes out. Between two of flow i's packets W_i is
