@@ -18,6 +18,25 @@ function systemTc(): string {
   return ['/usr/sbin/tc', '/sbin/tc', '/usr/bin/tc'].find((p) => existsSync(p)) ?? 'tc';
 }
 
+/**
+ * `qdisc show` of every device: the system's tc for the devices pspat does not manage,
+ * then pspat's for those it does (the kernel's view of a managed device is not the one
+ * that schedules it). JSON arrays are merged the same way.
+ */
+function mergeWithSystem(argv: string[], reply: { stdout: string; managed: string[] }, json: boolean): string {
+  const r = spawnSync(systemTc(), argv, { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return reply.stdout;
+  const managed = new Set(reply.managed);
+  if (json) {
+    const system = (JSON.parse(r.stdout || '[]') as { dev?: string }[]).filter((q) => !managed.has(q.dev ?? ''));
+    return `${JSON.stringify([...system, ...(JSON.parse(reply.stdout) as object[])])}\n`;
+  }
+  // tc's blocks start with "qdisc ..." and name their device: "qdisc KIND HANDLE dev DEV ...".
+  const blocks = r.stdout.split(/\n(?=qdisc )/).filter((b) => b.trim() !== '');
+  const kept = blocks.filter((b) => !managed.has(/^qdisc \S+ \S+ dev (\S+)/.exec(b)?.[1] ?? ''));
+  return [...kept.map((b) => b.replace(/\n$/, '')), reply.stdout.replace(/\n$/, '')].filter((b) => b !== '').join('\n') + '\n';
+}
+
 function runSystemTc(argv: string[], reason: string): number {
   const tc = systemTc();
   const r = spawnSync(tc, argv, { stdio: 'inherit' });
@@ -47,6 +66,7 @@ export async function runTc(argv: string[]): Promise<number> {
     return 1;
   }
   if ('passthrough' in reply) return runSystemTc(argv, reply.reason);
+  if (reply.managed) reply.stdout = mergeWithSystem(argv, { stdout: reply.stdout, managed: reply.managed }, parsed.flags.json);
   process.stdout.write(reply.stdout);
   process.stderr.write(reply.stderr);
   return reply.exitCode;

@@ -71,8 +71,12 @@ export const DAEMON_DEFAULTS: Required<DaemonOptions> = {
   ...TRANSMIT_DEFAULTS,
 };
 
-/** What `pspat tc` prints and exits with; or "run the system's tc". */
-export type TcReply = { exitCode: number; stdout: string; stderr: string } | { passthrough: true; reason: string };
+/**
+ * What `pspat tc` prints and exits with; or "run the system's tc". A `qdisc show` of every
+ * device also names the devices pspat manages (`managed`): the CLI shows the system's tc
+ * for the others.
+ */
+export type TcReply = { exitCode: number; stdout: string; stderr: string; managed?: string[] } | { passthrough: true; reason: string };
 
 /** Rate the kernel reports for `dev` (/sys/class/net/DEV/speed, Mbit/s), or undefined. */
 function deviceSpeed(dev: string): number | undefined {
@@ -282,12 +286,13 @@ export class Daemon {
       else if (cmd.object === 'class') out.push(showClasses(d.tree, parsed.flags, stats, cmd.classid));
       else out.push(showFilters(d.tree, parsed.flags));
     }
+    const managed = cmd.dev === undefined ? { managed: devs } : {};
     if (parsed.flags.json) {
       const all = out.flat() as object[];
-      return { exitCode: 0, stdout: `${JSON.stringify(all, null, parsed.flags.pretty ? 4 : undefined)}\n`, stderr: '' };
+      return { exitCode: 0, stdout: `${JSON.stringify(all, null, parsed.flags.pretty ? 4 : undefined)}\n`, stderr: '', ...managed };
     }
     const text = (out as string[]).filter((t) => t !== '').join('\n');
-    return { exitCode: 0, stdout: text === '' ? '' : `${text}\n`, stderr: '' };
+    return { exitCode: 0, stdout: text === '' ? '' : `${text}\n`, stderr: '', ...managed };
   }
 
   private async slotStats(d: ManagedDevice): Promise<Map<number, SlotStats>> {
