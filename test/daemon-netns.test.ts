@@ -103,12 +103,16 @@ describe.skipIf(skipWithoutNet())('pspat daemon on a veth, scripted with TC="psp
       returnedAt = Date.now();
     });
     const bins = r.ports[5001].bins.map((b) => mbps(b, 50));
-    // Before the change: 30 Mbit/s; from the first whole bin after it: 5 Mbit/s.
+    // Before the change: 30 Mbit/s; from the first bin after it: 5 Mbit/s. A 50 ms bin at
+    // 5 Mbit/s is ~31 packets, and the sink's receive timing moves a few across bin edges:
+    // each bin within 25%, their mean within 3%.
     expect(Math.abs(bins[2] / 30 - 1)).toBeLessThan(0.1);
-    const first = bins.findIndex((b, k) => k > 2 && Math.abs(b / 5 - 1) < 0.1);
+    const first = bins.findIndex((b, k) => k > 2 && Math.abs(b / 5 - 1) < 0.25);
     expect(first).toBeGreaterThan(0);
     expect(r.startMs + 50 * first - returnedAt).toBeLessThanOrEqual(100);
-    for (const b of bins.slice(first)) expect(Math.abs(b / 5 - 1)).toBeLessThan(0.1);
+    const after = bins.slice(first + 1);
+    for (const b of after) expect(Math.abs(b / 5 - 1)).toBeLessThan(0.25);
+    expect(Math.abs(after.reduce((a, b) => a + b, 0) / after.length / 5 - 1)).toBeLessThan(0.03);
     const s = (await tc('-s', 'class', 'show', 'dev', t.dev, 'classid', '1:10')).stdout;
     expect(s).toMatch(/rate 5Mbit ceil 5Mbit/);
     expect(s).toMatch(/\(dropped 0, /);
