@@ -127,6 +127,13 @@ describe.skipIf(skipWithoutNet())('pspat daemon on a veth, scripted with TC="psp
     expect((await tc('-s', 'class', 'show', 'dev', t.dev, 'classid', '1:20')).stdout).not.toMatch(/\(dropped 0, /);
   });
 
+  it('a device that does not exist is refused as tc refuses it, and nothing changes', async () => {
+    const r = await tc('qdisc', 'add', 'dev', 'nosuchdev0', 'root', 'handle', '1:', 'htb');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('Cannot find device "nosuchdev0"\n');
+    expect((await tc('-j', 'qdisc', 'show')).stdout).not.toContain('nosuchdev0');
+  });
+
   it('qdisc del root gives the device back to the kernel', async () => {
     expect((await tc('qdisc', 'del', 'dev', t.dev, 'root')).code).toBe(0);
     const shown = await tc('qdisc', 'show', 'dev', t.dev);

@@ -16,7 +16,7 @@
  * time under RTNL. If step 2 fails part-way (the arbiter refused the second of three
  * operations), the operations already done are undone by re-applying the old tree.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { startGenerators, type GeneratorFleet } from '../../clients/generators.js';
 import { ArbiterHost, type LinkHandle } from '../arbiter/host.js';
@@ -26,7 +26,7 @@ import { treeCommands } from '../tc/dump.js';
 import { CONFIG_VERSION } from './config.js';
 import { TRANSMIT_DEFAULTS, type TransmitOptions } from '../options.js';
 import type { LinkOp } from '../tc/config-diff.js';
-import { TcError, TC_EXIT_REJECTED } from '../tc/errors.js';
+import { TcError, TC_EXIT_BAD_ARG, TC_EXIT_REJECTED } from '../tc/errors.js';
 import { parseTc } from '../tc/grammar.js';
 import type { ParsedTc, QdiscSpec, ShowCommand } from '../tc/model.js';
 import { Classifier } from '../tc/classifier.js';
@@ -149,6 +149,10 @@ export class Daemon {
       const cmd = parsed.command;
       if ('passthrough' in cmd) return cmd;
       if (cmd.verb === 'show') return await this.show(cmd, parsed);
+      if (!this.devices.has(cmd.dev) && this.transmitsOnDevices() && !existsSync(`/sys/class/net/${cmd.dev}`)) {
+        // A device pspat would transmit on must exist; tc's own words and status.
+        return { exitCode: TC_EXIT_BAD_ARG, stdout: '', stderr: `Cannot find device "${cmd.dev}"\n` };
+      }
       const trees = new Map([...this.devices].map(([dev, d]) => [dev, d.tree]));
       const plan = planCommand(trees, cmd, { linkRate: (dev, root) => this.linkRate(dev, root), maxClasses: this.options.maxClasses });
       if ('passthrough' in plan) return plan;
@@ -260,6 +264,11 @@ export class Daemon {
     await d.traffic.fleet.stop();
     for (const p of d.traffic.updates) p.close();
     await d.link.detachClients();
+  }
+
+  /** True when managed devices are real interfaces (afxdp, afpacket), not null or pcap links. */
+  private transmitsOnDevices(): boolean {
+    return this.options.backend === 'afxdp' || this.options.backend === 'afpacket';
   }
 
   /** The arbiter serving the fewest managed devices. */
