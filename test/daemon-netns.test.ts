@@ -118,6 +118,17 @@ describe.skipIf(skipWithoutNet())('pspat daemon on a veth, scripted with TC="psp
     expect(s).toMatch(/\(dropped 0, /);
   });
 
+  it('a change the running scheduler refuses (a child under a backlogged leaf) changes nothing, and the next one works', async () => {
+    const before = (await tc('class', 'show', 'dev', t.dev)).stdout;
+    const r = await tc('class', 'add', 'dev', t.dev, 'parent', '1:10', 'classid', '1:11', 'htb', 'rate', '1mbit');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^Error: parent: class slot \d+ has \d+ queued packets and cannot become a parent\n$/);
+    expect((await tc('class', 'show', 'dev', t.dev)).stdout).toBe(before);
+    // The daemon's shadow of the scheduler was rolled back with it: a later change applies.
+    expect((await tc('class', 'change', 'dev', t.dev, 'parent', '1:1', 'classid', '1:10', 'htb', 'rate', '30mbit')).code).toBe(0);
+    expect((await tc('class', 'show', 'dev', t.dev, 'classid', '1:10')).stdout).toContain('rate 30Mbit ceil 30Mbit');
+  });
+
   it('a police filter holds its flow to the policed rate; the excess is counted as dropped', async () => {
     const police = await tc('filter', 'add', 'dev', t.dev, 'protocol', 'ip', 'parent', '1:', 'prio', '0', 'u32', 'match', 'ip', 'dport', '5002', '0xffff', 'police', 'rate', '5mbit', 'burst', '10k', 'drop', 'flowid', '1:20');
     expect(police.code).toBe(0);
