@@ -92,7 +92,9 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
         }
       }
       if (spec.fillPayload) fillPayload(bytes, off, len, seq);
-      if (!client.send(f, len, cls, flowHash(bytes, off, len), classifier === null ? -1 : classifier.lastPolice)) {
+      const police = classifier === null ? -1 : classifier.lastPolice;
+      const sub = classifier === null ? 0 : classifier.lastSub;
+      if (!client.send(f, len, cls, flowHash(bytes, off, len), police, sub)) {
         refused++;
         break;
       }

@@ -68,7 +68,9 @@ export abstract class ClassfulScheduler implements Scheduler {
     const slot = this.cls[frame];
     if (!this.classes.has(slot)) return DROP_NO_CLASS;
     if (this.queues.wouldOverflow(slot, this.len[frame])) return DROP_QUEUE_LIMIT;
-    const wasEmpty = this.queues.isEmpty(slot);
+    // By the counter, not by asking: asking a leaf discipline for its head takes it out
+    // (held for the next dequeue), which must not happen before later, better packets arrive.
+    const wasEmpty = this.queues.packets[slot] === 0;
     if (!this.queues.append(slot, frame)) return DROP_QUEUE_LIMIT;
     this.queued++;
     if (wasEmpty) this.activate(slot);

@@ -6,6 +6,7 @@ import { drr } from './drr.js';
 import { fifo } from './fifo.js';
 import { fqCodel } from './fq-codel.js';
 import { htb } from './htb.js';
+import { registerLeafKinds } from './leaf-queues.js';
 import { prio } from './prio.js';
 import { qfq } from './qfq.js';
 import { sfq } from './sfq.js';
@@ -17,6 +18,9 @@ const KINDS: readonly SchedulerKind[] = [fifo, drr, qfq, wf2q, prio, htb, sfq, f
 export function schedulerKinds(): readonly SchedulerKind[] {
   return KINDS;
 }
+
+/** Inner qdiscs of a class are created by kind name, through this registry. */
+registerLeafKinds((kind) => findScheduler(kind));
 
 export function findScheduler(kind: string): SchedulerKind {
   const found = KINDS.find((k) => k.kind === kind);

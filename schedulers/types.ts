@@ -21,6 +21,8 @@ export interface FrameTable {
   readonly queuedAt?: Float64Array;
   /** Sets ECN CE on the frame if it is ECN-capable; false if it is not (fq_codel then drops it instead). */
   markCe?(frame: number): boolean;
+  /** Class slot inside the frame's class's inner qdisc (a classful leaf discipline reads it as its `cls`). */
+  readonly sub?: Int32Array;
 }
 
 export interface SchedulerContext {
@@ -83,10 +85,15 @@ export interface ClassParams {
   leaf?: LeafSpec | null;
 }
 
-/** A leaf qdisc of a class: which, and its parameters (the same as the kind's at the root). */
+/**
+ * A leaf qdisc of a class: which, and its parameters (the same as the kind's at the root).
+ * A classful one (prio, drr, qfq) has its own classes, which the frame table's `sub`
+ * column picks; flow-queueing ones (sfq, fq_codel) have none.
+ */
 export interface LeafSpec {
-  kind: 'sfq' | 'fq_codel';
+  kind: string;
   params: RootParams;
+  classes?: (ClassParams & { slot: number })[];
 }
 
 export interface Scheduler {

@@ -121,9 +121,10 @@ export class Client {
    */
   /**
    * Stages frame `f`: `len` bytes, class slot `cls`, flow hash `flow` (sfq, fq_codel),
-   * policer `police` its filter names (−1 none); false: kept, not sent.
+   * policer `police` its filter names (−1 none), class slot `sub` inside the class's inner
+   * qdisc; false: kept, not sent.
    */
-  send(f: number, len: number, cls: number, flow = 0, police = -1): boolean {
+  send(f: number, len: number, cls: number, flow = 0, police = -1, sub = 0): boolean {
     const t = this.counters.totals;
     if (len < MIN_FRAME_LEN || len > this.pool.frameSize || cls < 0 || cls >= this.maxClasses ||
         f < 0 || f >= this.pool.frames || this.pool.owner[f] !== this.id) {
@@ -138,6 +139,7 @@ export class Client {
     this.pool.cls[f] = cls;
     this.pool.flow[f] = flow;
     this.pool.police[f] = police;
+    this.pool.sub[f] = sub;
     this.staged[this.stagedCount++] = f;
     return true;
   }

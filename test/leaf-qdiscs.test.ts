@@ -92,6 +92,35 @@ describe('leaf disciplines on a class', () => {
     expect(h.sunk).toEqual([]);
   });
 
+  it('an inner prio inside an htb class: its band 0 always goes first, within the class\'s rate', () => {
+    // Inner classes take slots of the same size of table as the outer ones.
+    const h = new Harness('htb', 1024, 4, {}, LINK);
+    const prio: LeafSpec = { kind: 'prio', params: {}, classes: [0, 1, 2].map((band) => ({ slot: band, band })) };
+    h.sched.addClass(0, { rate: 1e7, ceil: 1e7, leaf: prio });
+    const low = Array.from({ length: 30 }, () => h.offer(0, 1000, HEAVY, false, 2)[0]);
+    const high = Array.from({ length: 10 }, () => h.offer(0, 1000, LIGHT, false, 0)[0]);
+    const out: number[] = [];
+    for (let f = h.takeWaiting(); f >= 0; f = h.sched.backlog > 0 ? h.takeWaiting() : -1) out.push(f);
+    expect(out).toEqual([...high, ...low]);
+    // 40 kB at 10 Mbit/s (less the initial burst): the class's rate still holds.
+    expect(h.now).toBeGreaterThan(28e6);
+    expect(h.sunk).toEqual([]);
+  });
+
+  it('an inner drr splits its class by quantum; an inner shaper is refused', () => {
+    const h = new Harness('htb', 4096, 2, {}, LINK);
+    const drr: LeafSpec = { kind: 'drr', params: {}, classes: [{ slot: 0, quantum: 1000 }, { slot: 1, quantum: 3000 }] };
+    h.sched.addClass(0, { rate: 1e8, leaf: drr });
+    for (let i = 0; i < 400; i++) {
+      h.offer(0, 1000, HEAVY, false, 0);
+      h.offer(0, 1000, LIGHT, false, 1);
+    }
+    const bytes = [0, 0];
+    for (let i = 0; i < 400; i++) bytes[h.sub[h.takeWaiting()]] += 1000;
+    expect(bytes[1] / bytes[0]).toBeCloseTo(3, 1);
+    expect(() => h.sched.changeClass(0, { leaf: { kind: 'htb', params: {}, classes: [] } })).toThrow('leaf: a htb inside a class is not supported');
+  });
+
   it('refuses bad leaf parameters and leaves the class as it was', () => {
     const h = new Harness('htb', 64, 1, {}, LINK);
     h.sched.addClass(0, { rate: 1e7 });

@@ -9,6 +9,8 @@ import { parseTc } from '../src/tc/grammar.js';
 import type { ClassCommand, FilterCommand, QdiscCommand, TcFlags } from '../src/tc/model.js';
 import { planCommand, type Plan } from '../src/tc/plan.js';
 import { showClasses, showFilters, showQdiscs, type SlotStats } from '../src/tc/show.js';
+import { treeCommands } from '../src/tc/dump.js';
+import { classifierConfig, PacketClassifier } from '../src/tc/packet-classifier.js';
 import { linkConfig, type TcTree } from '../src/tc/tree.js';
 
 const DEFAULTS = { linkRate: () => 1e9, maxClasses: 64 };
@@ -80,7 +82,8 @@ describe('tc trees', () => {
       ['class add dev eth0 parent 1:1 classid 1:10 htb rate 1mbit', 'RTNETLINK answers: File exists'],
       ['class change dev eth0 parent 1:1 classid 1:99 htb rate 1mbit', 'RTNETLINK answers: No such file or directory'],
       ['class add dev eth0 parent 1:77 classid 1:78 htb rate 1mbit', 'Error: Parent class 1:77 not found.'],
-      ['class add dev eth0 parent 1: classid 2:1 htb rate 1mbit', "Error: Invalid class ID: its major must be the qdisc's"],
+      ['class add dev eth0 parent 1: classid 2:1 htb rate 1mbit', "Error: Invalid class ID: its major must be a qdisc's"],
+      ['qdisc add dev eth0 parent 1:20 handle 20: tbf rate 1mbit burst 10k latency 10ms', 'Error: pspat: tbf cannot be attached to a class yet'],
       ['class add dev eth0 parent 1: classid 1:5 drr quantum 1000', 'Error: Specified class kind "drr" does not match'],
       ['class del dev eth0 classid 1:1', 'Error: Class in use by another class.'],
       ['class del dev eth0 classid 1:20', 'Error: Filter in use by the class'],
@@ -89,7 +92,7 @@ describe('tc trees', () => {
       ['qdisc add dev eth0 parent 1:99 handle 11: pfifo', 'Error: Failed to find specified qdisc'],
       ['filter add dev eth0 parent 2: protocol ip u32 match ip dport 1 0xffff flowid 1:10', "Error: Parent Qdisc doesn't exists."],
       ['filter add dev eth0 parent 1: protocol ip prio 1 handle 5 fw classid 1:10', 'Error: Filter kind and protocol must match'],
-      ['filter add dev eth0 parent 1: protocol ip prio 2 u32 match ip dport 1 0xffff flowid 1:99', 'Error: pspat: class 1:99 does not exist.'],
+      ['filter add dev eth0 parent 1: protocol ip prio 2 u32 match ip dport 1 0xffff flowid 1:99', 'Error: pspat: class 1:99 does not exist in qdisc 1:.'],
     ];
     for (const [line, message] of cases) {
       const e = h.refuse(line);
@@ -112,6 +115,65 @@ describe('tc trees', () => {
     expect(linkConfig(h.trees.get('eth0')!).classes.get(3)!.leaf).toEqual({ kind: 'sfq', params: expect.objectContaining({ perturbS: 10, limitPackets: 127 }) });
     const del = h.tc('qdisc del dev eth0 parent 1:20 handle 20:');
     expect(del.ops[0]).toEqual({ op: 'changeClass', slot: 2, params: expect.objectContaining({ leaf: null, limitPackets: 1000 }) });
+  });
+
+  it('nests a prio or drr qdisc inside a class, with its own classes and filters', () => {
+    const h = new Host();
+    h.script(HTB_SCRIPT);
+    h.script(`
+      qdisc add dev eth0 parent 1:20 handle 20: prio bands 3
+      filter add dev eth0 parent 20: protocol ip prio 1 u32 match ip tos 0x10 0xff flowid 20:1
+      qdisc add dev eth0 parent 1:30 handle 30: drr
+      class add dev eth0 parent 30: classid 30:1 drr quantum 3000
+      class add dev eth0 classid 30:2 parent 30: drr
+      filter add dev eth0 parent 30: protocol ip prio 1 u32 match ip dport 5003 0xffff flowid 30:2
+    `);
+    const t = h.trees.get('eth0')!;
+    const cfg = linkConfig(t);
+    expect(cfg.classes.get(2)!.leaf).toEqual({ kind: 'prio', params: {}, classes: [0, 1, 2].map((b) => ({ slot: b, band: b, limitPackets: 1000 })) });
+    expect(cfg.classes.get(3)!.leaf).toEqual({ kind: 'drr', params: {}, classes: [{ slot: 0, quantum: 3000, limitPackets: 1000 }, { slot: 1, limitPackets: 1000 }] });
+    expect([...cfg.slotOf.keys()]).toEqual([0x10001, 0x10010, 0x10020, 0x10030]); // inner classes are not root slots
+
+    // Two-stage classification: the root's filters pick 1:20 or 1:30, the inner qdisc's its class.
+    const pc = new PacketClassifier(classifierConfig(t));
+    const frame = (tos: number, dport: number) => {
+      const b = new Uint8Array(64);
+      b.set([0x08, 0x00], 12);
+      b[14] = 0x45;
+      b[15] = tos;
+      b[23] = 17;
+      b.set([0x13, 0x88, dport >> 8, dport & 0xff], 34);
+      return b;
+    };
+    expect([pc.slotFor(frame(0x10, 5002), 0, 64), pc.lastSub]).toEqual([2, 0]); // 20:1
+    expect([pc.slotFor(frame(0x00, 5002), 0, 64), pc.lastSub]).toEqual([2, 1]); // priomap[0] = band 1
+    expect([pc.slotFor(frame(0x00, 5003), 0, 64), pc.lastSub]).toEqual([3, 1]); // 30:2 (default 1:30)
+    expect(pc.slotFor(frame(0x00, 5009), 0, 64)).toBe(-1); // 1:30's drr classifies nothing else: dropped
+
+    // Refusals inside the inner qdiscs, tree unchanged.
+    for (const [line, message] of [
+      ['class add dev eth0 parent 30: classid 30:3 htb rate 1mbit', 'Error: Specified class kind "htb" does not match the qdisc\'s ("drr").'],
+      ['filter add dev eth0 parent 30: protocol ip prio 2 u32 match ip dport 1 0xffff flowid 1:10', 'Error: pspat: class 1:10 does not exist in qdisc 30:.'],
+      ['filter add dev eth0 parent 40: protocol ip prio 2 u32 match ip dport 1 0xffff flowid 40:1', "Error: Parent Qdisc doesn't exists."],
+      ['qdisc add dev eth0 parent 30:1 handle 50: prio', 'Error: pspat: a classful qdisc inside an inner qdisc'],
+    ]) {
+      const e = h.refuse(line);
+      expect(e.exitCode, line).toBe(2);
+      expect(e.message, line).toContain(message);
+    }
+    // tc show names inner classes under their qdisc; a dump replays to the same tree.
+    expect(showClasses(t, FLAGS, new Map(), 0x300001)).toBe('class drr 30:1 root quantum 3000b ');
+    expect(showClasses(t, FLAGS, new Map(), 0x200002)).toBe('class prio 20:2 parent 20: ');
+    const replay = new Host();
+    replay.script(treeCommands(t).join('\n'));
+    expect(linkConfig(replay.trees.get('eth0')!)).toEqual(cfg);
+    expect(classifierConfig(replay.trees.get('eth0')!)).toEqual(classifierConfig(t));
+
+    // Deleting the inner qdisc takes its classes and filters with it.
+    h.tc('qdisc del dev eth0 parent 1:30 handle 30:');
+    expect([...h.trees.get('eth0')!.classes.keys()].filter((id) => id >> 16 === 0x30)).toEqual([]);
+    expect(h.trees.get('eth0')!.filters.filter((f) => f.parent === 0x300000)).toEqual([]);
+    expect(linkConfig(h.trees.get('eth0')!).classes.get(3)!.leaf).toBeUndefined();
   });
 
   it('deletes leaves before parents and the link with the root; other devices pass through', () => {

@@ -21,6 +21,7 @@
  * | cls     | int32   | client                    | class slot the client classified it into  |
  * | flow    | uint32  | client                    | flow hash (5-tuple), for sfq / fq_codel   |
  * | police  | int32   | client                    | policer its filter names, −1 none         |
+ * | sub     | int32   | client                    | class slot inside its class's inner qdisc |
  * | owner   | int32   | link set-up (then const)  | client index whose free ring it returns to|
  * | sentAt  | float64 | client                    | client hand-over time (ns, shared clock)  |
  * | queuedAt| float64 | arbiter                   | time the arbiter drained it (ns)          |
@@ -60,7 +61,7 @@ export class FramePool {
     const umemOffset = pageOffset ? pageOffset(new Uint8Array(umem)) : 0;
     return {
       umem,
-      meta: new SharedArrayBuffer(frames * (8 + 8 + 8 + 4 + 4 + 4 + 4 + 4)),
+      meta: new SharedArrayBuffer(frames * (8 + 8 + 8 + 4 + 4 + 4 + 4 + 4 + 4)),
       frames,
       frameSize,
       umemOffset,
@@ -75,6 +76,7 @@ export class FramePool {
   readonly cls: Int32Array;
   readonly flow: Uint32Array;
   readonly police: Int32Array;
+  readonly sub: Int32Array;
   readonly owner: Int32Array;
   readonly sentAt: Float64Array;
   readonly queuedAt: Float64Array;
@@ -96,6 +98,7 @@ export class FramePool {
     this.owner = new Int32Array(layout.meta, 32 * n, n);
     this.flow = new Uint32Array(layout.meta, 36 * n, n);
     this.police = new Int32Array(layout.meta, 40 * n, n);
+    this.sub = new Int32Array(layout.meta, 44 * n, n);
   }
 
   /** Byte offset of frame `f` in `bytes`. */

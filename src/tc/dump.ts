@@ -44,22 +44,31 @@ function protocolArg(p: number): string {
   return p === 0x0003 ? 'all' : p === 0x0800 ? 'ip' : p === 0x86dd ? 'ipv6' : `0x${p.toString(16)}`;
 }
 
+/**
+ * In an order tc accepts: a class after its qdisc and its parent class, a class's qdisc
+ * after the class, an inner qdisc's classes after it (prio's bands come with their qdisc),
+ * filters last, when every qdisc and class they name exists.
+ */
 export function treeCommands(t: TcTree): string[] {
   const dev = t.dev;
   const out = [`qdisc add dev ${dev} root handle ${formatHandle(t.root.handle)} ${qdiscArgs(t.root.qdisc)}`];
-  const classes = [...t.classes.values()];
-  if (t.root.qdisc.kind !== 'prio') {
-    const depth = (id: number): number => {
-      let d = 0;
-      for (let p = t.classes.get(id)?.parent; p !== undefined && p !== t.root.handle; p = t.classes.get(p)?.parent) d++;
-      return d;
-    };
-    for (const c of [...classes].sort((x, y) => depth(x.classid) - depth(y.classid) || x.classid - y.classid)) {
-      out.push(`class add dev ${dev} parent ${formatHandle(c.parent)} classid ${formatHandle(c.classid)} ${classArgs(c.spec)}`);
+  const qdiscs = new Set([t.root.handle]);
+  const done = new Set<number>();
+  const classes = [...t.classes.values()].sort((x, y) => x.classid - y.classid);
+  for (let progress = true; progress; ) {
+    progress = false;
+    for (const c of classes) {
+      if (!done.has(c.classid) && qdiscs.has(c.owner) && (c.parent === c.owner || done.has(c.parent))) {
+        if (c.spec.kind !== 'prio') out.push(`class add dev ${dev} parent ${formatHandle(c.parent)} classid ${formatHandle(c.classid)} ${classArgs(c.spec)}`);
+        done.add(c.classid);
+        progress = true;
+      }
+      if (done.has(c.classid) && c.leaf && !qdiscs.has(c.leaf.handle)) {
+        out.push(`qdisc add dev ${dev} parent ${formatHandle(c.classid)} handle ${formatHandle(c.leaf.handle)} ${qdiscArgs(c.leaf.qdisc)}`);
+        qdiscs.add(c.leaf.handle);
+        progress = true;
+      }
     }
-  }
-  for (const c of classes) {
-    if (c.leaf) out.push(`qdisc add dev ${dev} parent ${formatHandle(c.classid)} handle ${formatHandle(c.leaf.handle)} ${qdiscArgs(c.leaf.qdisc)}`);
   }
   for (const f of t.filters) {
     const parent = f.parent === TC_H_ROOT ? 'root' : `parent ${formatHandle(f.parent)}`;

@@ -1,14 +1,18 @@
 /**
  * What a client thread needs to put a packet in its class on a managed device: the
  * device's filters (classifier.ts), the classid → slot map, and what to do with a packet
- * no filter classified (the qdisc's default class, prio's priomap by TOS, or a drop).
+ * no filter classified (the qdisc's default class, prio's priomap by TOS, or a drop) —
+ * once for the root qdisc, and again, with its own filters, for a class that holds an
+ * inner classful qdisc (the result goes in the frame table's `sub`).
  * `ClassifierConfig` is plain data, posted to client workers whenever `pspat tc` changes
  * a filter or class; each worker compiles its own `PacketClassifier`.
  */
 import { Classifier, NO_MATCH, type InstalledFilter } from './classifier.js';
+import type { QdiscSpec } from './model.js';
 import { linkConfig, tosPriority, type TcTree } from './tree.js';
 
-export interface ClassifierConfig {
+/** One qdisc's classification: its filters, classid → slot, and its unclassified rule. */
+export interface QdiscClassifierConfig {
   filters: InstalledFilter[];
   slotOf: [classid: number, slot: number][];
   /** Slot for unclassified packets; -1: drop them. */
@@ -17,13 +21,35 @@ export interface ClassifierConfig {
   priomapSlots?: number[];
 }
 
+export interface ClassifierConfig extends QdiscClassifierConfig {
+  /** Root class slot → the classification of the inner qdisc attached to that class. */
+  inner: [slot: number, config: QdiscClassifierConfig][];
+}
+
+function filtersOn(tree: TcTree, parent: number): InstalledFilter[] {
+  return tree.filters.filter((f) => f.parent === parent).map(({ prio, protocol, parent: p, spec }) => ({ prio, protocol, parent: p, spec }));
+}
+
+/** An inner drr or qfq drops what its filters do not classify; an inner prio uses its priomap. */
+function innerUnclassified(q: QdiscSpec): Pick<QdiscClassifierConfig, 'unclassifiedSlot' | 'priomapSlots'> {
+  return q.kind === 'prio' ? { unclassifiedSlot: q.priomap[0], priomapSlots: [...q.priomap] } : { unclassifiedSlot: -1 };
+}
+
 export function classifierConfig(tree: TcTree): ClassifierConfig {
   const c = linkConfig(tree);
+  const inner: ClassifierConfig['inner'] = [];
+  for (const cls of tree.classes.values()) {
+    const leaf = cls.leaf;
+    if (cls.owner !== tree.root.handle || !leaf || !['prio', 'drr', 'qfq'].includes(leaf.qdisc.kind)) continue;
+    const own = [...tree.classes.values()].filter((x) => x.owner === leaf.handle);
+    inner.push([cls.slot, { filters: filtersOn(tree, leaf.handle), slotOf: own.map((x) => [x.classid, x.slot]), ...innerUnclassified(leaf.qdisc) }]);
+  }
   return {
-    filters: tree.filters.map(({ prio, protocol, parent, spec }) => ({ prio, protocol, parent, spec })),
+    filters: filtersOn(tree, tree.root.handle),
     slotOf: [...c.slotOf],
     unclassifiedSlot: c.unclassifiedSlot,
     ...(c.priomapSlots ? { priomapSlots: c.priomapSlots } : {}),
+    inner,
   };
 }
 
@@ -79,27 +105,50 @@ export function flowHash(b: Uint8Array, off: number, len: number): number {
   return h >>> 0 || 1;
 }
 
-export class PacketClassifier {
-  private readonly classifier: Classifier;
+/** One qdisc's compiled classification. */
+class QdiscClassifier {
+  readonly classifier: Classifier;
   private readonly slotOf: Map<number, number>;
 
-  constructor(private readonly config: ClassifierConfig) {
+  constructor(private readonly config: QdiscClassifierConfig) {
     this.classifier = new Classifier(config.filters);
     this.slotOf = new Map(config.slotOf);
   }
 
-  /** Policer named by the filter that classified the last packet (`slotFor`), −1 none. */
-  get lastPolice(): number {
-    return this.classifier.lastPolice;
-  }
-
-  /** The class slot of the Ethernet frame at bytes[off..off+len), -1 to drop it. */
-  slotFor(bytes: Uint8Array, off: number, len: number, mark = 0): number {
-    const proto = (bytes[off + 12] << 8) | bytes[off + 13];
+  slotFor(bytes: Uint8Array, off: number, len: number, proto: number, mark: number): number {
     const classid = this.classifier.classify(bytes, off, off + ETH_HEADER, off + len, proto, mark);
     if (classid !== NO_MATCH) return this.slotOf.get(classid) ?? this.config.unclassifiedSlot;
     const map = this.config.priomapSlots;
     if (map && proto === ETH_P_IP) return map[tosPriority(bytes[off + ETH_HEADER + 1])];
     return this.config.unclassifiedSlot;
+  }
+}
+
+export class PacketClassifier {
+  private readonly root: QdiscClassifier;
+  /** Per root class slot with an inner classful qdisc: its classification. */
+  private readonly inner: (QdiscClassifier | undefined)[] = [];
+  /** The inner class slot of the last packet (`slotFor`), 0 when its class has no inner qdisc. */
+  lastSub = 0;
+
+  constructor(config: ClassifierConfig) {
+    this.root = new QdiscClassifier(config);
+    for (const [slot, c] of config.inner) this.inner[slot] = new QdiscClassifier(c);
+  }
+
+  /** Policer named by the root filter that classified the last packet (`slotFor`), −1 none. */
+  get lastPolice(): number {
+    return this.root.classifier.lastPolice;
+  }
+
+  /** The class slot of the Ethernet frame at bytes[off..off+len) (and `lastSub`), -1 to drop it. */
+  slotFor(bytes: Uint8Array, off: number, len: number, mark = 0): number {
+    const proto = (bytes[off + 12] << 8) | bytes[off + 13];
+    const slot = this.root.slotFor(bytes, off, len, proto, mark);
+    this.lastSub = 0;
+    const inner = slot >= 0 ? this.inner[slot] : undefined;
+    if (inner === undefined) return slot;
+    this.lastSub = inner.slotFor(bytes, off, len, proto, mark);
+    return this.lastSub < 0 ? -1 : slot;
   }
 }

@@ -9,8 +9,9 @@
  *
  * Rates print as tc's sprint_rate does (1000-based units while the value divides evenly),
  * sizes as sprint_size (Kb/Mb when within rounding of a multiple of 1024), times in ms/us.
- * The figures after `-s` come from the arbiter's stats (per class slot); a qdisc's are the
- * sum of its classes'.
+ * The figures after `-s` come from the arbiter's stats (per class slot of the root qdisc);
+ * a qdisc's are the sum of its classes', an inner qdisc's those of the class it sits on.
+ * TODO(issue 5): the classes of an inner qdisc have no counters of their own yet (zeros).
  */
 import { formatHandle, formatU32Handle, major, makeHandle, minor } from './handles.js';
 import type { ClassSpec, FilterSpec, QdiscSpec, TcFlags } from './model.js';
@@ -125,10 +126,20 @@ function sumStats(parts: (SlotStats | undefined)[]): SlotStats {
 
 /** Every slot the root qdisc's traffic passes through (htb's direct queue included). */
 function allSlots(tree: TcTree): number[] {
-  const slots = [...tree.classes.values()].map((c) => c.slot);
+  const slots = [...tree.classes.values()].filter((c) => c.owner === tree.root.handle).map((c) => c.slot);
   if (tree.root.qdisc.kind === 'htb') slots.push(tree.maxClasses - 1);
   if (tree.classes.size === 0) slots.push(0);
   return slots;
+}
+
+/** A class's counters: the root qdisc's classes have them by slot; an inner qdisc's have none yet. */
+function statsOf(tree: TcTree, stats: StatsBySlot, c: TcClass): SlotStats {
+  return (c.owner === tree.root.handle ? stats.get(c.slot) : undefined) ?? sumStats([]);
+}
+
+/** tc prints "root" for a class at the top of its qdisc, except prio's bands, which name it. */
+function classWhere(c: TcClass): string {
+  return c.parent === c.owner && c.spec.kind !== 'prio' ? 'root' : `parent ${formatHandle(c.parent)}`;
 }
 
 function isLeaf(tree: TcTree, c: TcClass): boolean {
@@ -142,7 +153,7 @@ export function showQdiscs(tree: TcTree, flags: TcFlags, stats: StatsBySlot, wit
     { kind: tree.root.qdisc.kind, handle: tree.root.handle, parent: 'root', options: qdiscOptions(tree.root.qdisc), q: tree.root.qdisc, s: rootStats },
   ];
   for (const c of tree.classes.values()) {
-    if (c.leaf) entries.push({ kind: c.leaf.qdisc.kind, handle: c.leaf.handle, parent: c.classid, options: qdiscOptions(c.leaf.qdisc), q: c.leaf.qdisc, s: stats.get(c.slot) ?? sumStats([]) });
+    if (c.leaf) entries.push({ kind: c.leaf.qdisc.kind, handle: c.leaf.handle, parent: c.classid, options: qdiscOptions(c.leaf.qdisc), q: c.leaf.qdisc, s: statsOf(tree, stats, c) });
   }
   if (flags.json) {
     return entries.map((e) => ({
@@ -169,19 +180,19 @@ export function showClasses(tree: TcTree, flags: TcFlags, stats: StatsBySlot, on
     return list.map((c) => ({
       class: c.spec.kind === 'prio' ? 'prio' : c.spec.kind,
       handle: formatHandle(c.classid),
-      ...(c.parent === tree.root.handle && c.spec.kind !== 'prio' ? { root: true } : { parent: formatHandle(c.parent) }),
+      ...(classWhere(c) === 'root' ? { root: true } : { parent: formatHandle(c.parent) }),
       ...(c.leaf ? { leaf: formatHandle(c.leaf.handle) } : {}),
       ...jsonClassOptions(c.spec, isLeaf(tree, c)),
-      ...(flags.stats ? jsonStats(stats.get(c.slot) ?? sumStats([])) : {}),
+      ...(flags.stats ? jsonStats(statsOf(tree, stats, c)) : {}),
     }));
   }
   const lines: string[] = [];
   for (const c of list) {
-    const where = c.parent === tree.root.handle && c.spec.kind !== 'prio' ? 'root' : `parent ${formatHandle(c.parent)}`;
+    const where = classWhere(c);
     const leaf = c.leaf ? ` leaf ${formatHandle(c.leaf.handle)}` : '';
     lines.push(`class ${c.spec.kind} ${formatHandle(c.classid)} ${where}${leaf} ${classOptions(c.spec, isLeaf(tree, c))}`.trimEnd() + ' ');
     if (!flags.stats) continue;
-    const s = stats.get(c.slot);
+    const s = statsOf(tree, stats, c);
     lines.push(...statsLines(s));
     if (c.spec.kind === 'htb') {
       lines.push(` lended: ${s?.lends ?? 0} borrowed: ${s?.borrows ?? 0} giants: 0`);
@@ -198,8 +209,8 @@ function protocolName(p: number): string {
   return named ? named[0] : `0x${p.toString(16).padStart(4, '0')}`;
 }
 
-function filterTail(spec: FilterSpec, tree: TcTree): string {
-  const flow = spec.classid === undefined ? '' : ` flowid ${formatHandle(major(spec.classid) === 0 ? makeHandle(major(tree.root.handle), minor(spec.classid)) : spec.classid)}`;
+function filterTail(spec: FilterSpec, parent: number): string {
+  const flow = spec.classid === undefined ? '' : ` flowid ${formatHandle(major(spec.classid) === 0 ? makeHandle(major(parent), minor(spec.classid)) : spec.classid)}`;
   const police = spec.police ? ` police rate ${formatRate(spec.police.rate)} burst ${formatSize(spec.police.burst)} action ${spec.police.exceed}` : '';
   return `${flow}${police}`;
 }
@@ -210,20 +221,20 @@ export function showFilters(tree: TcTree, flags: TcFlags): string | object[] {
     return sorted.map((f) => ({ parent: formatHandle(f.parent), protocol: protocolName(f.protocol), pref: f.prio, kind: f.spec.kind, ...(f.handle ? { options: { fh: f.handle } } : {}) }));
   }
   const lines: string[] = [];
-  for (const f of sorted) lines.push(...filterLines(f, tree));
+  for (const f of sorted) lines.push(...filterLines(f));
   return lines.join('\n');
 }
 
-function filterLines(f: TcFilter, tree: TcTree): string[] {
+function filterLines(f: TcFilter): string[] {
   const head = `filter parent ${formatHandle(f.parent)} protocol ${protocolName(f.protocol)} pref ${f.prio} ${f.spec.kind} chain 0`;
   const s = f.spec;
-  if (s.kind === 'fw') return [`${head} handle 0x${s.mark.toString(16)}${s.mask !== 0xffffffff ? `/0x${s.mask.toString(16)}` : ''}${filterTail(s, tree)}`];
-  if (s.kind !== 'u32') return [`${head} handle 0x1${filterTail(s, tree)}`];
+  if (s.kind === 'fw') return [`${head} handle 0x${s.mark.toString(16)}${s.mask !== 0xffffffff ? `/0x${s.mask.toString(16)}` : ''}${filterTail(s, f.parent)}`];
+  if (s.kind !== 'u32') return [`${head} handle 0x1${filterTail(s, f.parent)}`];
   if (s.divisor !== undefined) return [`${head} fh ${formatU32Handle(s.handle ?? 0)} ht divisor ${s.divisor}`];
   const fh = s.handle !== undefined ? formatU32Handle(s.handle) : s.ht !== undefined ? formatU32Handle(s.ht) : '800::';
   const link = s.link !== undefined ? ` link ${formatU32Handle(s.link)}` : '';
   return [
-    `${head} fh ${fh}${link}${filterTail(s, tree)} not_in_hw`,
+    `${head} fh ${fh}${link}${filterTail(s, f.parent)} not_in_hw`,
     ...s.keys.map((k) => `  match ${k.value.toString(16).padStart(8, '0')}/${k.mask.toString(16).padStart(8, '0')} at ${k.nexthdr ? 'nexthdr+' : ''}${k.off}`),
     ...(s.hashkey ? [`    hash mask ${s.hashkey.mask.toString(16).padStart(8, '0')} at ${s.hashkey.off}`] : []),
   ];

@@ -29,9 +29,12 @@ import { DEFAULT_LIMIT_PACKETS, MAX_LIMIT } from '../../schedulers/class-queues.
 
 export interface TcClass {
   classid: number;
-  /** A class id, or the root qdisc's handle for a top-level class. */
+  /** A class id, or its qdisc's handle for a top-level class. */
   parent: number;
+  /** The qdisc the class belongs to: the root, or an inner qdisc attached to a root class. */
+  owner: number;
   spec: ClassSpec;
+  /** Slot in its qdisc's scheduler (root classes: the link's; inner ones: the inner scheduler's). */
   slot: number;
   leaf?: { handle: number; qdisc: QdiscSpec };
 }
@@ -62,16 +65,24 @@ export interface LinkConfig {
   unclassifiedSlot: number;
   /** prio: slot per TOS-derived priority 0..15, used instead of `unclassifiedSlot`. */
   priomapSlots?: number[];
-  /** classid → slot, for the classifier's results. */
+  /** classid → slot, for the classifier's results (the root qdisc's classes). */
   slotOf: Map<number, number>;
 }
 
 /** Default auto-assigned filter preference, as the kernel picks for the first filter. */
 export const AUTO_PRIO = 49152;
 const ROOT_KINDS = new Set(['htb', 'drr', 'qfq', 'prio', 'tbf', 'pfifo', 'bfifo', 'sfq', 'fq_codel']);
+/** Qdiscs a class may hold: its queue, or an inner classful qdisc that does not shape. */
+const LEAF_KINDS = new Set(['pfifo', 'bfifo', 'sfq', 'fq_codel']);
+const INNER_CLASSFUL = new Set(['prio', 'drr', 'qfq']);
 
 function rejected(message: string): TcError {
   return new TcError(TC_EXIT_REJECTED, message);
+}
+
+/** prio's bands: the classes the kernel creates with it, :1..:bands. */
+function prioBands(handle: number, bands: number): TcClass[] {
+  return Array.from({ length: bands }, (_, b) => ({ classid: makeHandle(major(handle), b + 1), parent: handle, owner: handle, spec: { kind: 'prio' as const }, slot: b }));
 }
 
 /** A new device tree from `qdisc add|replace ... root`. */
@@ -79,71 +90,81 @@ export function createTree(cmd: QdiscCommand, linkRate: number, maxClasses: numb
   const q = cmd.qdisc!;
   if (!ROOT_KINDS.has(q.kind)) throw rejected(`Error: Specified qdisc kind is unknown.`);
   const handle = cmd.handle ?? makeHandle(0x8001, 0); // the kernel's first auto handle
-  const tree: TcTree = { dev: cmd.dev, linkRate, maxClasses, root: { handle, qdisc: q }, classes: new Map(), filters: [] };
-  if (q.kind === 'prio') {
-    // The kernel's prio has its bands as classes :1..:bands from the start.
-    const classes = new Map<number, TcClass>();
-    for (let b = 0; b < q.bands; b++) classes.set(makeHandle(major(handle), b + 1), { classid: makeHandle(major(handle), b + 1), parent: handle, spec: { kind: 'prio' }, slot: b });
-    return { ...tree, classes };
-  }
-  return tree;
+  const classes = new Map(q.kind === 'prio' ? prioBands(handle, q.bands).map((c) => [c.classid, c] as const) : []);
+  return { dev: cmd.dev, linkRate, maxClasses, root: { handle, qdisc: q }, classes, filters: [] };
 }
 
-function freeSlot(tree: TcTree, reserved: number): number {
-  const used = new Set([...tree.classes.values()].map((c) => c.slot));
+/** The qdisc with handle `h`: the root, or an inner classful qdisc on a root class. */
+function qdiscAt(tree: TcTree, h: number): QdiscSpec | undefined {
+  if (h === tree.root.handle) return tree.root.qdisc;
+  for (const c of tree.classes.values()) if (c.leaf?.handle === h) return c.leaf.qdisc;
+  return undefined;
+}
+
+function freeSlot(tree: TcTree, owner: number): number {
+  // htb's direct queue holds the top slot of the root's range.
+  const reserved = owner === tree.root.handle && tree.root.qdisc.kind === 'htb' ? 1 : 0;
+  const used = new Set([...tree.classes.values()].filter((c) => c.owner === owner).map((c) => c.slot));
   for (let s = 0; s < tree.maxClasses - reserved; s++) if (!used.has(s)) return s;
-  throw rejected(`Error: pspat: no class slot left on ${tree.dev} (max ${tree.maxClasses - reserved}; daemon option maxClasses)`);
-}
-
-/** Slots held back at the top of the range: htb's direct queue. */
-function reservedSlots(tree: TcTree): number {
-  return tree.root.qdisc.kind === 'htb' ? 1 : 0;
+  throw rejected(`Error: pspat: no class slot left in qdisc ${formatHandle(owner)} on ${tree.dev} (max ${tree.maxClasses - reserved}; daemon option maxClasses)`);
 }
 
 function childrenOf(tree: TcTree, classid: number): TcClass[] {
   return [...tree.classes.values()].filter((c) => c.parent === classid);
 }
 
+/** `classes` without the inner qdisc of class `c` (its classes), and `filters` without the ones on it. */
+function withoutInner(tree: TcTree, c: TcClass, classes: Map<number, TcClass>): TcFilter[] {
+  const inner = c.leaf?.handle;
+  if (inner === undefined) return [...tree.filters];
+  for (const x of [...classes.values()]) if (x.owner === inner) classes.delete(x.classid);
+  return tree.filters.filter((f) => f.parent !== inner);
+}
+
 /** A class command applied to `tree`; returns the new tree. */
 export function applyClass(tree: TcTree, cmd: ClassCommand): TcTree {
-  const root = tree.root;
-  const existing = tree.classes.get(cmd.classid);
+  const parentArg = cmd.parent === undefined || cmd.parent === TC_H_ROOT ? undefined : cmd.parent;
+  const maj = major(cmd.classid) || (parentArg !== undefined ? major(parentArg) : major(tree.root.handle));
+  const classid = makeHandle(maj, minor(cmd.classid));
+  const owner = maj === major(tree.root.handle) ? tree.root.handle : makeHandle(maj, 0);
+  const ownerQdisc = qdiscAt(tree, owner);
+  const existing = tree.classes.get(classid);
   const classes = new Map(tree.classes);
   if (cmd.verb === 'delete') {
     if (!existing) throw rejected('Error: Specified class not found.');
-    if (root.qdisc.kind === 'prio') throw rejected('Error: Specified class not found.');
-    if (childrenOf(tree, cmd.classid).length > 0) throw rejected('Error: Class in use by another class.');
-    if (tree.filters.some((f) => filterClass(f, tree) === cmd.classid)) throw rejected('Error: Filter in use by the class, delete the filter first.');
-    classes.delete(cmd.classid);
-    return { ...tree, classes };
+    if (ownerQdisc?.kind === 'prio') throw rejected('Error: Specified class not found.');
+    if (childrenOf(tree, classid).length > 0) throw rejected('Error: Class in use by another class.');
+    if (tree.filters.some((f) => filterClass(f) === classid)) throw rejected('Error: Filter in use by the class, delete the filter first.');
+    // Deleting a class destroys its qdisc, an inner one with its classes and filters.
+    const filters = withoutInner(tree, existing, classes);
+    classes.delete(classid);
+    return { ...tree, classes, filters };
   }
   const spec = cmd.cls!;
-  if (root.qdisc.kind === 'prio' || root.qdisc.kind === 'tbf' || root.qdisc.kind === 'pfifo' || root.qdisc.kind === 'bfifo') {
-    throw rejected(`Error: Qdisc "${root.qdisc.kind}" ${root.qdisc.kind === 'prio' ? 'has fixed classes' : 'is classless'}.`);
+  if (!ownerQdisc || minor(classid) === 0) throw rejected("Error: Invalid class ID: its major must be a qdisc's and its minor non-zero.");
+  if (!['htb', 'drr', 'qfq'].includes(ownerQdisc.kind)) {
+    throw rejected(`Error: Qdisc "${ownerQdisc.kind}" ${ownerQdisc.kind === 'prio' ? 'has fixed classes' : 'is classless'}.`);
   }
-  if (spec.kind !== root.qdisc.kind) throw rejected(`Error: Specified class kind "${spec.kind}" does not match the qdisc's ("${root.qdisc.kind}").`);
-  const maj = major(cmd.classid) || major(root.handle);
-  const classid = makeHandle(maj, minor(cmd.classid));
-  if (maj !== major(root.handle) || minor(classid) === 0) throw rejected('Error: Invalid class ID: its major must be the qdisc\'s and its minor non-zero.');
-  const parent = cmd.parent === undefined || cmd.parent === TC_H_ROOT ? root.handle : cmd.parent;
-  if (parent !== root.handle) {
-    if (!tree.classes.has(parent)) throw rejected(`Error: Parent class ${formatHandle(parent)} not found.`);
-    if (root.qdisc.kind !== 'htb') throw rejected(`Error: ${root.qdisc.kind} classes cannot have children.`);
+  if (spec.kind !== ownerQdisc.kind) throw rejected(`Error: Specified class kind "${spec.kind}" does not match the qdisc's ("${ownerQdisc.kind}").`);
+  const parent = parentArg ?? owner;
+  if (parent !== owner) {
+    const p = tree.classes.get(parent);
+    if (!p || p.owner !== owner) throw rejected(`Error: Parent class ${formatHandle(parent)} not found.`);
+    if (ownerQdisc.kind !== 'htb') throw rejected(`Error: ${ownerQdisc.kind} classes cannot have children.`);
   }
-  const known = tree.classes.get(classid);
-  if (cmd.verb === 'add' && known) throw rejected('RTNETLINK answers: File exists');
-  if (cmd.verb === 'change' && !known) throw rejected('RTNETLINK answers: No such file or directory');
-  if (known && cmd.parent !== undefined && parent !== known.parent) throw rejected('Error: Cannot change the class\'s parent.');
-  if (known) {
-    classes.set(classid, { ...known, spec });
+  if (cmd.verb === 'add' && existing) throw rejected('RTNETLINK answers: File exists');
+  if (cmd.verb === 'change' && !existing) throw rejected('RTNETLINK answers: No such file or directory');
+  if (existing && parentArg !== undefined && parent !== existing.parent) throw rejected("Error: Cannot change the class's parent.");
+  if (existing) {
+    classes.set(classid, { ...existing, spec });
     return { ...tree, classes };
   }
-  if (parent !== root.handle && tree.classes.get(parent)!.leaf) throw rejected(`Error: Class ${formatHandle(parent)} has a leaf qdisc: delete it before adding children.`);
-  classes.set(classid, { classid, parent, spec, slot: freeSlot(tree, reservedSlots(tree)) });
+  if (parent !== owner && tree.classes.get(parent)!.leaf) throw rejected(`Error: Class ${formatHandle(parent)} has a leaf qdisc: delete it before adding children.`);
+  classes.set(classid, { classid, parent, owner, spec, slot: freeSlot(tree, owner) });
   return { ...tree, classes };
 }
 
-/** A qdisc command on a class (a leaf qdisc), or on the root (change only; add/del root is the daemon's). */
+/** A qdisc command on a class (a leaf or inner qdisc), or on the root (change only; add/del root is the daemon's). */
 export function applyQdisc(tree: TcTree, cmd: QdiscCommand): TcTree {
   if (cmd.parent === TC_H_ROOT) {
     const q = cmd.qdisc;
@@ -156,55 +177,66 @@ export function applyQdisc(tree: TcTree, cmd: QdiscCommand): TcTree {
   const classes = new Map(tree.classes);
   if (cmd.verb === 'delete') {
     if (!cls.leaf) throw rejected('Error: Cannot find specified qdisc on specified device.');
+    const filters = withoutInner(tree, cls, classes);
     const { leaf: _, ...rest } = cls;
     classes.set(cls.classid, rest);
-    return { ...tree, classes };
+    return { ...tree, classes, filters };
   }
   const q = cmd.qdisc!;
-  if (q.kind !== 'pfifo' && q.kind !== 'bfifo' && q.kind !== 'sfq' && q.kind !== 'fq_codel') throw rejected(`Error: pspat: only pfifo, bfifo, sfq and fq_codel can be attached to a class, not ${q.kind}.`);
+  const inner = INNER_CLASSFUL.has(q.kind);
+  if (!LEAF_KINDS.has(q.kind) && !inner) {
+    throw rejected(`Error: pspat: ${q.kind} cannot be attached to a class yet (a shaper inside a class is not supported; pfifo, bfifo, sfq, fq_codel, prio, drr and qfq are).`);
+  }
+  if (inner && cls.owner !== tree.root.handle) throw rejected('Error: pspat: a classful qdisc inside an inner qdisc\'s class is not supported (one level of nesting is).');
   if (childrenOf(tree, cls.classid).length > 0) throw rejected('Error: Class is not a leaf: it has children.');
   if (cmd.verb === 'add' && cls.leaf) throw rejected('Error: Exclusivity flag on, cannot modify.');
   if (cmd.verb === 'change' && !cls.leaf) throw rejected('Error: Cannot find specified qdisc on specified device.');
   const handle = cmd.handle ?? cls.leaf?.handle ?? makeHandle(0x8001 + cls.slot, 0);
-  if (major(handle) === major(tree.root.handle) || [...tree.classes.values()].some((c) => c.leaf && c.classid !== cls.classid && c.leaf.handle === handle)) {
-    throw rejected('Error: Exclusivity flag on, cannot modify.');
-  }
+  const majors = [tree.root.handle, ...[...tree.classes.values()].filter((c) => c.leaf && c.classid !== cls.classid).map((c) => c.leaf!.handle)].map(major);
+  if (majors.includes(major(handle))) throw rejected('Error: Exclusivity flag on, cannot modify.');
+  // A new qdisc on the class replaces the old one, and whatever classes and filters it had.
+  const keepInner = cls.leaf !== undefined && cls.leaf.handle === handle && cls.leaf.qdisc.kind === q.kind && q.kind !== 'prio';
+  const filters = keepInner ? [...tree.filters] : withoutInner(tree, cls, classes);
   classes.set(cls.classid, { ...cls, leaf: { handle, qdisc: q } });
-  return { ...tree, classes };
+  if (q.kind === 'prio') for (const band of prioBands(handle, q.bands)) classes.set(band.classid, band);
+  return { ...tree, classes, filters };
 }
 
 /** The class a filter sends packets to, its `:N` completed with its qdisc's major. */
-function filterClass(f: TcFilter, tree: TcTree): number | undefined {
+function filterClass(f: Pick<TcFilter, 'spec' | 'parent'>): number | undefined {
   const id = f.spec.classid;
   if (id === undefined) return undefined;
-  return major(id) === 0 ? makeHandle(major(tree.root.handle), minor(id)) : id;
+  return major(id) === 0 ? makeHandle(major(f.parent), minor(id)) : id;
 }
 
 export function applyFilter(tree: TcTree, cmd: FilterCommand): TcTree {
-  const parent = cmd.parent === undefined || cmd.parent === TC_H_ROOT ? tree.root.handle : cmd.parent;
-  if (parent !== tree.root.handle) throw rejected("Error: Parent Qdisc doesn't exists.");
+  const parent = cmd.parent === undefined || cmd.parent === TC_H_ROOT ? tree.root.handle : makeHandle(major(cmd.parent), 0);
+  const at = qdiscAt(tree, parent);
+  if (!at || (parent !== tree.root.handle && !INNER_CLASSFUL.has(at.kind))) throw rejected("Error: Parent Qdisc doesn't exists.");
   if (cmd.verb === 'delete') {
-    const keep = tree.filters.filter((f) => (cmd.prio !== undefined && f.prio !== cmd.prio) || (cmd.handle !== undefined && f.handle !== cmd.handle));
-    if (keep.length === tree.filters.length && tree.filters.length > 0 && cmd.prio !== undefined) throw rejected('Error: Filter with specified priority/protocol not found.');
+    const mine = (f: TcFilter) => f.parent === parent && (cmd.prio === undefined || f.prio === cmd.prio) && (cmd.handle === undefined || f.handle === cmd.handle);
+    const keep = tree.filters.filter((f) => !mine(f));
+    if (keep.length === tree.filters.length && cmd.prio !== undefined) throw rejected('Error: Filter with specified priority/protocol not found.');
     return { ...tree, filters: keep };
   }
   const spec = cmd.filter!;
-  const prio = cmd.prio ?? (tree.filters.length ? Math.min(...tree.filters.map((f) => f.prio)) - 1 : AUTO_PRIO);
-  const samePrio = tree.filters.filter((f) => f.prio === prio);
-  if (samePrio.some((f) => f.spec.kind !== spec.kind || f.protocol !== cmd.protocol)) {
+  if (parent !== tree.root.handle && spec.police) throw rejected('Error: pspat: police on a filter of an inner qdisc is not supported yet.');
+  const own = tree.filters.filter((f) => f.parent === parent);
+  const prio = cmd.prio ?? (own.length ? Math.min(...own.map((f) => f.prio)) - 1 : AUTO_PRIO);
+  if (own.some((f) => f.prio === prio && (f.spec.kind !== spec.kind || f.protocol !== cmd.protocol))) {
     throw rejected('Error: Filter kind and protocol must match the existing filters of this priority.');
   }
-  const target = filterClass({ prio, protocol: cmd.protocol, parent, spec, args: [] }, tree);
-  if (target !== undefined && !tree.classes.has(target)) throw rejected(`Error: pspat: class ${formatHandle(target)} does not exist.`);
+  const target = filterClass({ parent, spec });
+  if (target !== undefined && tree.classes.get(target)?.owner !== parent) throw rejected(`Error: pspat: class ${formatHandle(target)} does not exist in qdisc ${formatHandle(parent)}.`);
   const filter: TcFilter = { prio, protocol: cmd.protocol, parent, spec, args: cmd.args ?? [spec.kind], ...(cmd.handle !== undefined ? { handle: cmd.handle } : {}) };
   if (cmd.verb === 'add') return { ...tree, filters: [...tree.filters, filter] };
   // change / replace: the filter with this prio and handle.
-  const at = tree.filters.findIndex((f) => f.prio === prio && f.handle === cmd.handle);
-  if (at < 0) {
+  const i = tree.filters.findIndex((f) => f.parent === parent && f.prio === prio && f.handle === cmd.handle);
+  if (i < 0) {
     if (cmd.verb === 'change') throw rejected('Error: Filter with specified priority/protocol not found.');
     return { ...tree, filters: [...tree.filters, filter] };
   }
-  return { ...tree, filters: tree.filters.map((f, k) => (k === at ? filter : f)) };
+  return { ...tree, filters: tree.filters.map((f, k) => (k === i ? filter : f)) };
 }
 
 /** The kernel's TOS → priority map (rt_tos2priority) for prio's priomap. */
@@ -216,16 +248,32 @@ export function tosPriority(tos: number): number {
 }
 
 /**
- * A class's queue from its leaf: pfifo's packet limit, bfifo's byte limit, an sfq or
- * fq_codel discipline, or tc's default pfifo of txqueuelen packets. Always stated, so
- * removing a leaf resets the limit (config-diff.ts adds `leaf: null` when a discipline goes).
+ * A class's queue from what is attached to it: pfifo's packet limit, bfifo's byte limit,
+ * an sfq or fq_codel discipline, an inner classful qdisc with its classes, or tc's default
+ * pfifo of txqueuelen packets. Always stated, so removing a leaf resets the limit
+ * (config-diff.ts adds `leaf: null` when a discipline goes).
  * TODO(issue 5): a byte limit cannot be lifted again once set (ClassParams has no "none").
  */
-function leafLimits(c: TcClass): ClassParams {
+function leafLimits(tree: TcTree, c: TcClass): ClassParams {
   const q = c.leaf?.qdisc;
   if (q?.kind === 'bfifo') return { limitPackets: MAX_LIMIT, limitBytes: q.limit ?? DEFAULT_LIMIT_PACKETS * ETH_FRAME };
   if (q?.kind === 'sfq' || q?.kind === 'fq_codel') return { limitPackets: DEFAULT_LIMIT_PACKETS, leaf: { kind: q.kind, params: flowQueueParams(q) } };
+  if (q && INNER_CLASSFUL.has(q.kind)) {
+    const inner = [...tree.classes.values()].filter((x) => x.owner === c.leaf!.handle);
+    return { limitPackets: DEFAULT_LIMIT_PACKETS, leaf: { kind: q.kind, params: {}, classes: inner.map((x) => ({ slot: x.slot, ...classParams(tree, x) })) } };
+  }
   return { limitPackets: q?.kind === 'pfifo' ? (q.limit ?? DEFAULT_LIMIT_PACKETS) : DEFAULT_LIMIT_PACKETS };
+}
+
+/** The scheduler parameters of a class of a drr, qfq or prio qdisc (root or inner), its queue included. */
+function classParams(tree: TcTree, c: TcClass): ClassParams {
+  const s = c.spec;
+  const own: ClassParams =
+    s.kind === 'drr' ? (s.quantum !== undefined ? { quantum: s.quantum } : {})
+    : s.kind === 'qfq' ? { ...(s.weight !== undefined ? { weight: s.weight } : {}), ...(s.maxpkt !== undefined ? { maxpkt: s.maxpkt } : {}) }
+    : s.kind === 'prio' ? { band: c.slot }
+    : {};
+  return { ...own, ...leafLimits(tree, c) };
 }
 
 /** An sfq or fq_codel qdisc's options as the scheduler's root parameters. */
@@ -242,14 +290,19 @@ function flowQueueParams(q: Extract<QdiscSpec, { kind: 'sfq' | 'fq_codel' }>): R
 /** bfifo's default limit is txqueuelen full-size frames. */
 const ETH_FRAME = 1514;
 
+/** The classes of the root qdisc (inner qdiscs' classes travel inside their class's `leaf`). */
+function rootClasses(tree: TcTree): TcClass[] {
+  return [...tree.classes.values()].filter((c) => c.owner === tree.root.handle);
+}
+
 export function linkConfig(tree: TcTree): LinkConfig {
   const q = tree.root.qdisc;
   const classes = new Map<number, ClassParams>();
   const slotOf = new Map<number, number>();
-  for (const c of tree.classes.values()) slotOf.set(c.classid, c.slot);
+  for (const c of rootClasses(tree)) slotOf.set(c.classid, c.slot);
   switch (q.kind) {
     case 'htb': {
-      for (const c of tree.classes.values()) {
+      for (const c of rootClasses(tree)) {
         const s = c.spec as Extract<ClassSpec, { kind: 'htb' }>;
         const parent = c.parent === tree.root.handle ? undefined : tree.classes.get(c.parent)!.slot;
         classes.set(c.slot, {
@@ -258,7 +311,7 @@ export function linkConfig(tree: TcTree): LinkConfig {
           ...(s.burst !== undefined ? { burst: s.burst } : {}),
           ...(s.cburst !== undefined ? { cburst: s.cburst } : {}),
           ...(s.quantum !== undefined ? { quantum: s.quantum } : {}),
-          ...leafLimits(c),
+          ...leafLimits(tree, c),
         });
       }
       const direct = tree.maxClasses - 1;
@@ -268,14 +321,10 @@ export function linkConfig(tree: TcTree): LinkConfig {
     }
     case 'drr':
     case 'qfq':
-      for (const c of tree.classes.values()) {
-        const s = c.spec;
-        const p: ClassParams = s.kind === 'drr' ? (s.quantum !== undefined ? { quantum: s.quantum } : {}) : s.kind === 'qfq' ? { ...(s.weight !== undefined ? { weight: s.weight } : {}), ...(s.maxpkt !== undefined ? { maxpkt: s.maxpkt } : {}) } : {};
-        classes.set(c.slot, { ...p, ...leafLimits(c) });
-      }
+      for (const c of rootClasses(tree)) classes.set(c.slot, classParams(tree, c));
       return { scheduler: q.kind, rootParams: {}, classes, unclassifiedSlot: -1, slotOf };
     case 'prio': {
-      for (const c of tree.classes.values()) classes.set(c.slot, { band: c.slot, ...leafLimits(c) });
+      for (const c of rootClasses(tree)) classes.set(c.slot, classParams(tree, c));
       const priomapSlots = q.priomap.map((band) => band);
       return { scheduler: 'prio', rootParams: {}, classes, unclassifiedSlot: priomapSlots[0], priomapSlots, slotOf };
     }

@@ -11,6 +11,8 @@ export class Harness {
   /** Arrival time per frame: `now` at `offer`. */
   readonly queuedAt: Float64Array;
   readonly sched: Scheduler;
+  /** Class slot inside the frame's class's inner qdisc. */
+  readonly sub: Int32Array;
   /** Per frame: 1 if the packet is ECN-capable (fq_codel may mark it instead of dropping). */
   readonly ect: Uint8Array;
   /** Frames marked CE through `markCe`. */
@@ -32,6 +34,7 @@ export class Harness {
     this.flow = new Uint32Array(poolFrames);
     this.queuedAt = new Float64Array(poolFrames);
     this.ect = new Uint8Array(poolFrames);
+    this.sub = new Int32Array(poolFrames);
     const drop = (frame: number, reason: number) => {
       this.sunk.push({ frame, reason, cls: this.cls[frame] });
       this.free.push(frame);
@@ -48,10 +51,11 @@ export class Harness {
     return true;
   }
 
-  offer(cls: number, len: number, flow = cls + 1, ect = false): [number, number] {
+  offer(cls: number, len: number, flow = cls + 1, ect = false, sub = 0): [number, number] {
     const f = this.free.pop();
     if (f === undefined) throw new Error('harness out of frames');
     this.ect[f] = ect ? 1 : 0;
+    this.sub[f] = sub;
     this.len[f] = len;
     this.cls[f] = cls;
     this.flow[f] = flow;
