@@ -21,15 +21,17 @@
 import { InvalidOptionError } from '../src/errors.js';
 import { DROP_QUEUE_LIMIT, ENQUEUED, type ClassParams, type FrameTable, type LeafSpec, type Verdict } from './types.js';
 
-/** What a class's leaf discipline offers (a flow-queueing scheduler holding that one class). */
+/** What a class's leaf discipline offers (a scheduler of its own, holding that class's packets). */
 export interface LeafQueue {
   enqueue(frame: number): Verdict;
   dequeue(now: number): number;
   reset(evict: (frame: number) => void): void;
+  /** When a shaping leaf that holds packets back may send again (Infinity otherwise). */
+  readonly wakeAt: number;
 }
 
-/** Builds the leaf discipline of class `slot`; its drops go to `drop`. Throws on bad parameters. */
-export type LeafFactory = (slot: number, spec: LeafSpec, drop: (frame: number, reason: number) => void) => LeafQueue;
+/** Builds the leaf discipline of class `slot` (and says whether it shapes); its drops go to `drop`. Throws on bad parameters. */
+export type LeafFactory = (slot: number, spec: LeafSpec, drop: (frame: number, reason: number) => void) => { queue: LeafQueue; shapes: boolean };
 
 /** Validates an integer class or scheduler parameter, naming it in the error. */
 export function intParam(field: string, value: number, lo: number, hi: number, unit = ''): number {
@@ -55,10 +57,19 @@ export class ClassQueues {
   private readonly next: Int32Array;
   /** Per class: its leaf discipline, or null for the FIFO. */
   private readonly leaf: (LeafQueue | null)[];
+  /** Per class: 1 if its leaf discipline shapes (may hold packets back: htb, tbf). */
+  private readonly leafShapes: Uint8Array;
   /** Per leaf class: the frame its discipline gave as head, not yet popped (−1: none). */
   private readonly held: Int32Array;
   /** The scheduler's current time, for leaf disciplines (CoDel's sojourn). */
   now = 0;
+  /**
+   * Classes whose shaping leaf holds packets it may not send yet: asleep until
+   * `sleepUntil`, out of their scheduler's active set, woken by `wake`.
+   */
+  private readonly sleepUntil: Float64Array;
+  private readonly sleepers: Int32Array;
+  private sleeping = 0;
 
   constructor(
     private readonly frames: FrameTable,
@@ -76,7 +87,52 @@ export class ClassQueues {
     this.limitPackets = new Float64Array(maxClasses);
     this.limitBytes = new Float64Array(maxClasses);
     this.leaf = new Array<LeafQueue | null>(maxClasses).fill(null);
+    this.leafShapes = new Uint8Array(maxClasses);
     this.held = new Int32Array(maxClasses).fill(-1);
+    this.sleepUntil = new Float64Array(maxClasses).fill(Infinity);
+    this.sleepers = new Int32Array(maxClasses);
+  }
+
+  /** A class's head is missing though it has packets: its leaf shapes; sleep until it may send. */
+  private fallAsleep(slot: number, until: number): void {
+    if (this.sleepUntil[slot] === Infinity) this.sleepers[this.sleeping++] = slot;
+    this.sleepUntil[slot] = until;
+  }
+
+  private stopSleeping(slot: number): void {
+    if (this.sleepUntil[slot] === Infinity) return;
+    this.sleepUntil[slot] = Infinity;
+    const i = this.sleepers.subarray(0, this.sleeping).indexOf(slot);
+    this.sleepers[i] = this.sleepers[--this.sleeping];
+  }
+
+  /** The earliest time a sleeping class may send again; Infinity when none sleeps. */
+  nextWake(): number {
+    let t = Infinity;
+    for (let i = 0; i < this.sleeping; i++) if (this.sleepUntil[this.sleepers[i]] < t) t = this.sleepUntil[this.sleepers[i]];
+    return t;
+  }
+
+  /** Wakes the classes whose time has come and that can send now, through `activate`. */
+  wake(now: number, activate: (slot: number) => void): void {
+    for (let i = 0; i < this.sleeping; ) {
+      const slot = this.sleepers[i];
+      if (this.sleepUntil[slot] > now) {
+        i++;
+        continue;
+      }
+      this.sleepers[i] = this.sleepers[--this.sleeping];
+      this.sleepUntil[slot] = Infinity;
+      // Asking may put it back to sleep (a later wake-up time): then it stays out.
+      if (this.headOf(slot) >= 0) activate(slot);
+    }
+  }
+
+  /** False when the class's shaping leaf cannot send now (it then sleeps); asks only a shaping leaf. */
+  canSend(slot: number): boolean {
+    const leaf = this.leaf[slot];
+    if (leaf === null || this.leafShapes[slot] === 0) return true;
+    return this.headOf(slot) >= 0;
   }
 
   /**
@@ -86,7 +142,7 @@ export class ClassQueues {
   setLimits(slot: number, params: ClassParams): void {
     const lp = intParam('limitPackets', params.limitPackets ?? DEFAULT_LIMIT_PACKETS, 1, MAX_LIMIT);
     const lb = params.limitBytes === undefined ? Infinity : intParam('limitBytes', params.limitBytes, 1, MAX_LIMIT, ' bytes');
-    let next: LeafQueue | null | undefined;
+    let next: { queue: LeafQueue; shapes: boolean } | null | undefined;
     if (params.leaf !== undefined && params.leaf !== null) {
       if (!this.makeLeaf || !this.dropped) throw new InvalidOptionError('leaf', 'this scheduler takes no leaf qdiscs');
       next = this.makeLeaf(slot, params.leaf, (f, reason) => this.leafDropped(slot, f, reason));
@@ -96,10 +152,11 @@ export class ClassQueues {
     if (next !== undefined) this.replaceLeaf(slot, next);
   }
 
-  private replaceLeaf(slot: number, next: LeafQueue | null): void {
+  private replaceLeaf(slot: number, next: { queue: LeafQueue; shapes: boolean } | null): void {
     const queued: number[] = [];
     this.flush(slot, (f) => queued.push(f));
-    this.leaf[slot] = next;
+    this.leaf[slot] = next === null ? null : next.queue;
+    this.leafShapes[slot] = next?.shapes ? 1 : 0;
     for (const f of queued) {
       if (!this.append(slot, f)) this.dropped!(f, DROP_QUEUE_LIMIT);
     }
@@ -149,7 +206,10 @@ export class ClassQueues {
   headOf(slot: number): number {
     const leaf = this.leaf[slot];
     if (leaf === null) return this.head[slot];
-    if (this.held[slot] < 0) this.held[slot] = leaf.dequeue(this.now);
+    if (this.held[slot] < 0) {
+      this.held[slot] = leaf.dequeue(this.now);
+      if (this.held[slot] < 0 && this.packets[slot] > 0 && leaf.wakeAt < Infinity) this.fallAsleep(slot, leaf.wakeAt);
+    }
     return this.held[slot];
   }
 
@@ -188,6 +248,7 @@ export class ClassQueues {
     }
     if (this.held[slot] >= 0) evict(this.held[slot]);
     this.held[slot] = -1;
+    this.stopSleeping(slot);
     leaf.reset(evict);
     this.packets[slot] = 0;
     this.bytes[slot] = 0;

@@ -24,7 +24,9 @@ import {
 export abstract class ClassfulScheduler implements Scheduler {
   abstract readonly kind: string;
   /** Work-conserving subclasses never set it; a shaper sets it when it holds packets back. */
-  wakeAt = Infinity;
+  protected shaperWake = Infinity;
+  /** Bound once: wakes a class whose shaping leaf may send again. */
+  private readonly reactivate = (slot: number): void => this.activate(slot);
   protected readonly queues: ClassQueues;
   protected readonly classes: ClassSet;
   protected readonly len: Uint32Array;
@@ -56,6 +58,12 @@ export abstract class ClassfulScheduler implements Scheduler {
   /** Class `slot` (queue already flushed) leaves the scheduling state. */
   protected abstract forget(slot: number): void;
 
+  /** When to ask again: the scheduler's own shaping, or a class's shaping leaf, whichever is sooner. */
+  get wakeAt(): number {
+    const leaves = this.queues.nextWake();
+    return leaves < this.shaperWake ? leaves : this.shaperWake;
+  }
+
   get backlog(): number {
     return this.queued;
   }
@@ -73,12 +81,14 @@ export abstract class ClassfulScheduler implements Scheduler {
     const wasEmpty = this.queues.packets[slot] === 0;
     if (!this.queues.append(slot, frame)) return DROP_QUEUE_LIMIT;
     this.queued++;
-    if (wasEmpty) this.activate(slot);
+    // A shaping leaf out of tokens leaves its class asleep until its wake-up time.
+    if (wasEmpty && this.queues.canSend(slot)) this.activate(slot);
     return ENQUEUED;
   }
 
   dequeue(now: number): number {
     this.queues.now = now;
+    this.queues.wake(now, this.reactivate);
     const held = this.peeked.take();
     const f = held >= 0 ? held : this.serve(now);
     if (f >= 0) this.queued--;
@@ -87,6 +97,7 @@ export abstract class ClassfulScheduler implements Scheduler {
 
   peek(now: number): number {
     this.queues.now = now;
+    this.queues.wake(now, this.reactivate);
     if (this.peeked.frame < 0) this.peeked.frame = this.serve(now);
     return this.peeked.frame;
   }

@@ -497,7 +497,7 @@ class HtbScheduler extends ClassfulScheduler {
       lvl = -1;
     }
     const w = this.waiting;
-    this.wakeAt = w.size > 0 ? w.key[w.top()] : Infinity;
+    this.shaperWake = w.size > 0 ? w.key[w.top()] : Infinity;
     return -1;
   }
 

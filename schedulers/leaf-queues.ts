@@ -5,8 +5,9 @@
  *   prio, drr, qfq (or any work-conserving kind) an inner classful scheduler with its own
  *                  classes: it reads a frame's class from the frame table's `sub` column
  *                  (the client's second classification, by the inner qdisc's filters).
- * A shaper (htb, tbf) inside a class would hold packets back from its parent, which then
- * needs the child's wake-up time; that is not supported yet and is refused.
+ * A shaper (htb; tbf is a one-class htb) inside a class holds packets back while out of
+ * tokens: its parent's class then sleeps until the shaper's `wakeAt` (class-queues.ts),
+ * and the parent's own `wakeAt` includes it, so the arbiter idles the link until then.
  */
 import { InvalidOptionError } from '../src/errors.js';
 import type { LeafFactory } from './class-queues.js';
@@ -33,17 +34,17 @@ export function leafFactory(ctx: SchedulerContext): LeafFactory {
       const leafCtx: SchedulerContext = { ...ctx, drop };
       const leaf = spec.kind === 'sfq' ? createSfq(leafCtx, spec.params, links) : createFqCodel(leafCtx, spec.params, links);
       leaf.addClass(slot);
-      return leaf;
+      return { queue: leaf, shapes: false };
     }
     if (!findKind) throw new InvalidOptionError('leaf', 'scheduler kinds are not registered (import schedulers/registry.js)');
     const kind = findKind(spec.kind);
-    if (!kind.workConserving) throw new InvalidOptionError('leaf', `a ${spec.kind} inside a class is not supported (a shaper as a child needs its wake-up time passed up)`);
     const f = ctx.frames;
     if (!f.sub) throw new InvalidOptionError('leaf', `an inner ${spec.kind} needs the frame table's sub column`);
     // The inner scheduler sees each frame's inner class as its class; it has no `sub` of its own.
     const view: FrameTable = { len: f.len, cls: f.sub, flow: f.flow, queuedAt: f.queuedAt, ...(f.markCe ? { markCe: (x: number) => f.markCe!(x) } : {}) };
     const inner = kind.create({ frames: view, poolFrames: ctx.poolFrames, maxClasses: ctx.maxClasses, drop }, spec.params);
     for (const c of spec.classes ?? []) inner.addClass(c.slot, c);
-    return inner;
+    // A shaper (htb) may hold packets back: the parent then lets its class sleep until inner.wakeAt.
+    return { queue: inner, shapes: !kind.workConserving };
   };
 }

@@ -138,6 +138,13 @@ describe.skipIf(skipWithoutNet())('pspat daemon on a veth, scripted with TC="psp
     expect((await tc('-s', 'class', 'show', 'dev', t.dev, 'classid', '1:20')).stdout).not.toMatch(/\(dropped 0, /);
   });
 
+  it('a tbf inside a class holds that class to the tbf\'s rate (an inner shaper sleeps and wakes its class)', async () => {
+    expect((await tc('qdisc', 'add', 'dev', t.dev, 'parent', '1:30', 'handle', '30:', 'tbf', 'rate', '3mbit', 'burst', '10k', 'latency', '50ms')).code).toBe(0);
+    const r = await measure(t, 1000, 3000, 100);
+    const got = mbps(r.ports[5003].bytes, 3000);
+    expect(Math.abs(got / 3 - 1), `${got} Mbit/s`).toBeLessThan(0.02);
+  });
+
   it('a device that does not exist is refused as tc refuses it, and nothing changes', async () => {
     const r = await tc('qdisc', 'add', 'dev', 'nosuchdev0', 'root', 'handle', '1:', 'htb');
     expect(r.code).toBe(1);

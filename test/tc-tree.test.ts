@@ -83,7 +83,6 @@ describe('tc trees', () => {
       ['class change dev eth0 parent 1:1 classid 1:99 htb rate 1mbit', 'RTNETLINK answers: No such file or directory'],
       ['class add dev eth0 parent 1:77 classid 1:78 htb rate 1mbit', 'Error: Parent class 1:77 not found.'],
       ['class add dev eth0 parent 1: classid 2:1 htb rate 1mbit', "Error: Invalid class ID: its major must be a qdisc's"],
-      ['qdisc add dev eth0 parent 1:20 handle 20: tbf rate 1mbit burst 10k latency 10ms', 'Error: pspat: tbf cannot be attached to a class yet'],
       ['class add dev eth0 parent 1: classid 1:5 drr quantum 1000', 'Error: Specified class kind "drr" does not match'],
       ['class del dev eth0 classid 1:1', 'Error: Class in use by another class.'],
       ['class del dev eth0 classid 1:20', 'Error: Filter in use by the class'],
@@ -168,6 +167,30 @@ describe('tc trees', () => {
     replay.script(treeCommands(t).join('\n'));
     expect(linkConfig(replay.trees.get('eth0')!)).toEqual(cfg);
     expect(classifierConfig(replay.trees.get('eth0')!)).toEqual(classifierConfig(t));
+
+    // Shapers inside a class: a tbf is a one-class htb; an inner htb has its classes, default and direct queue.
+    h.script(`
+      qdisc replace dev eth0 parent 1:10 handle 10: tbf rate 2mbit burst 10k latency 20ms
+      qdisc del dev eth0 parent 1:20 handle 20:
+      qdisc add dev eth0 parent 1:20 handle 40: htb default 2
+      class add dev eth0 parent 40: classid 40:1 htb rate 1mbit ceil 5mbit
+      class add dev eth0 parent 40:1 classid 40:2 htb rate 500kbit ceil 5mbit prio 1
+    `);
+    const shaped = linkConfig(h.trees.get('eth0')!);
+    expect(shaped.classes.get(1)!.leaf).toEqual({ kind: 'htb', params: {}, classes: [{ slot: 0, rate: 2e6, ceil: 2e6, burst: 10240, cburst: 10240, limitPackets: 2 ** 32 - 1, limitBytes: 5000 + 10240 }] });
+    expect(shaped.classes.get(2)!.leaf).toEqual({
+      kind: 'htb',
+      params: { r2q: 10 },
+      classes: [
+        { slot: 0, rate: 1e6, ceil: 5e6, prio: 0, mpu: 0, limitPackets: 1000 },
+        { slot: 1, rate: 5e5, ceil: 5e6, prio: 1, mpu: 0, parent: 0, limitPackets: 1000 },
+        { slot: 63, rate: 1e9, ceil: 1e9, prio: 0 },
+      ],
+    });
+    expect(classifierConfig(h.trees.get('eth0')!).inner.find(([slot]) => slot === 2)![1].unclassifiedSlot).toBe(1); // default 2 -> 40:2
+    const replayShaped = new Host();
+    replayShaped.script(treeCommands(h.trees.get('eth0')!).join('\n'));
+    expect(linkConfig(replayShaped.trees.get('eth0')!)).toEqual(shaped);
 
     // Deleting the inner qdisc takes its classes and filters with it.
     h.tc('qdisc del dev eth0 parent 1:30 handle 30:');

@@ -9,7 +9,7 @@
  */
 import { Classifier, NO_MATCH, type InstalledFilter } from './classifier.js';
 import type { QdiscSpec } from './model.js';
-import { linkConfig, tosPriority, type TcTree } from './tree.js';
+import { htbUnclassified, linkConfig, tosPriority, type TcTree } from './tree.js';
 
 /** One qdisc's classification: its filters, classid → slot, and its unclassified rule. */
 export interface QdiscClassifierConfig {
@@ -30,9 +30,11 @@ function filtersOn(tree: TcTree, parent: number): InstalledFilter[] {
   return tree.filters.filter((f) => f.parent === parent).map(({ prio, protocol, parent: p, spec }) => ({ prio, protocol, parent: p, spec }));
 }
 
-/** An inner drr or qfq drops what its filters do not classify; an inner prio uses its priomap. */
-function innerUnclassified(q: QdiscSpec): Pick<QdiscClassifierConfig, 'unclassifiedSlot' | 'priomapSlots'> {
-  return q.kind === 'prio' ? { unclassifiedSlot: q.priomap[0], priomapSlots: [...q.priomap] } : { unclassifiedSlot: -1 };
+/** An inner drr or qfq drops what its filters do not classify; a prio uses its priomap, an htb its default class. */
+function innerUnclassified(tree: TcTree, h: number, q: QdiscSpec): Pick<QdiscClassifierConfig, 'unclassifiedSlot' | 'priomapSlots'> {
+  if (q.kind === 'prio') return { unclassifiedSlot: q.priomap[0], priomapSlots: [...q.priomap] };
+  if (q.kind === 'htb') return { unclassifiedSlot: htbUnclassified(tree, h, q) };
+  return { unclassifiedSlot: -1 };
 }
 
 export function classifierConfig(tree: TcTree): ClassifierConfig {
@@ -40,9 +42,10 @@ export function classifierConfig(tree: TcTree): ClassifierConfig {
   const inner: ClassifierConfig['inner'] = [];
   for (const cls of tree.classes.values()) {
     const leaf = cls.leaf;
-    if (cls.owner !== tree.root.handle || !leaf || !['prio', 'drr', 'qfq'].includes(leaf.qdisc.kind)) continue;
+    // A class with a classless leaf (a FIFO, sfq, fq_codel, tbf) needs no second stage: sub 0.
+    if (cls.owner !== tree.root.handle || !leaf || !['prio', 'drr', 'qfq', 'htb'].includes(leaf.qdisc.kind)) continue;
     const own = [...tree.classes.values()].filter((x) => x.owner === leaf.handle);
-    inner.push([cls.slot, { filters: filtersOn(tree, leaf.handle), slotOf: own.map((x) => [x.classid, x.slot]), ...innerUnclassified(leaf.qdisc) }]);
+    inner.push([cls.slot, { filters: filtersOn(tree, leaf.handle), slotOf: own.map((x) => [x.classid, x.slot]), ...innerUnclassified(tree, leaf.handle, leaf.qdisc) }]);
   }
   return {
     filters: filtersOn(tree, tree.root.handle),

@@ -72,9 +72,9 @@ export interface LinkConfig {
 /** Default auto-assigned filter preference, as the kernel picks for the first filter. */
 export const AUTO_PRIO = 49152;
 const ROOT_KINDS = new Set(['htb', 'drr', 'qfq', 'prio', 'tbf', 'pfifo', 'bfifo', 'sfq', 'fq_codel']);
-/** Qdiscs a class may hold: its queue, or an inner classful qdisc that does not shape. */
-const LEAF_KINDS = new Set(['pfifo', 'bfifo', 'sfq', 'fq_codel']);
-const INNER_CLASSFUL = new Set(['prio', 'drr', 'qfq']);
+/** Qdiscs a class may hold: its queue or a shaper (classless), or an inner classful qdisc. */
+const LEAF_KINDS = new Set(['pfifo', 'bfifo', 'sfq', 'fq_codel', 'tbf']);
+const INNER_CLASSFUL = new Set(['prio', 'drr', 'qfq', 'htb']);
 
 function rejected(message: string): TcError {
   return new TcError(TC_EXIT_REJECTED, message);
@@ -102,8 +102,8 @@ function qdiscAt(tree: TcTree, h: number): QdiscSpec | undefined {
 }
 
 function freeSlot(tree: TcTree, owner: number): number {
-  // htb's direct queue holds the top slot of the root's range.
-  const reserved = owner === tree.root.handle && tree.root.qdisc.kind === 'htb' ? 1 : 0;
+  // An htb's direct queue holds the top slot of its range.
+  const reserved = qdiscAt(tree, owner)?.kind === 'htb' ? 1 : 0;
   const used = new Set([...tree.classes.values()].filter((c) => c.owner === owner).map((c) => c.slot));
   for (let s = 0; s < tree.maxClasses - reserved; s++) if (!used.has(s)) return s;
   throw rejected(`Error: pspat: no class slot left in qdisc ${formatHandle(owner)} on ${tree.dev} (max ${tree.maxClasses - reserved}; daemon option maxClasses)`);
@@ -184,9 +184,7 @@ export function applyQdisc(tree: TcTree, cmd: QdiscCommand): TcTree {
   }
   const q = cmd.qdisc!;
   const inner = INNER_CLASSFUL.has(q.kind);
-  if (!LEAF_KINDS.has(q.kind) && !inner) {
-    throw rejected(`Error: pspat: ${q.kind} cannot be attached to a class yet (a shaper inside a class is not supported; pfifo, bfifo, sfq, fq_codel, prio, drr and qfq are).`);
-  }
+  if (!LEAF_KINDS.has(q.kind) && !inner) throw rejected(`Error: pspat: ${q.kind} cannot be attached to a class.`);
   if (inner && cls.owner !== tree.root.handle) throw rejected('Error: pspat: a classful qdisc inside an inner qdisc\'s class is not supported (one level of nesting is).');
   if (childrenOf(tree, cls.classid).length > 0) throw rejected('Error: Class is not a leaf: it has children.');
   if (cmd.verb === 'add' && cls.leaf) throw rejected('Error: Exclusivity flag on, cannot modify.');
@@ -258,22 +256,50 @@ function leafLimits(tree: TcTree, c: TcClass): ClassParams {
   const q = c.leaf?.qdisc;
   if (q?.kind === 'bfifo') return { limitPackets: MAX_LIMIT, limitBytes: q.limit ?? DEFAULT_LIMIT_PACKETS * ETH_FRAME };
   if (q?.kind === 'sfq' || q?.kind === 'fq_codel') return { limitPackets: DEFAULT_LIMIT_PACKETS, leaf: { kind: q.kind, params: flowQueueParams(q) } };
+  if (q?.kind === 'tbf') {
+    // A tbf is a one-class htb: its rate, its burst, its byte limit.
+    const bucket = { slot: 0, rate: q.rate, ceil: q.rate, burst: q.burst, cburst: q.burst, limitPackets: MAX_LIMIT, limitBytes: q.limit };
+    return { limitPackets: DEFAULT_LIMIT_PACKETS, leaf: { kind: 'htb', params: {}, classes: [bucket] } };
+  }
   if (q && INNER_CLASSFUL.has(q.kind)) {
     const inner = [...tree.classes.values()].filter((x) => x.owner === c.leaf!.handle);
-    return { limitPackets: DEFAULT_LIMIT_PACKETS, leaf: { kind: q.kind, params: {}, classes: inner.map((x) => ({ slot: x.slot, ...classParams(tree, x) })) } };
+    const classes = inner.map((x) => ({ slot: x.slot, ...classParams(tree, x) }));
+    if (q.kind === 'htb') classes.push({ slot: htbDirectSlot(tree), ...htbDirect(tree, q) });
+    return { limitPackets: DEFAULT_LIMIT_PACKETS, leaf: { kind: q.kind, params: q.kind === 'htb' ? { r2q: q.r2q } : {}, classes } };
   }
   return { limitPackets: q?.kind === 'pfifo' ? (q.limit ?? DEFAULT_LIMIT_PACKETS) : DEFAULT_LIMIT_PACKETS };
 }
 
-/** The scheduler parameters of a class of a drr, qfq or prio qdisc (root or inner), its queue included. */
+/** The scheduler parameters of a class (of the root qdisc or an inner one), its queue included. */
 function classParams(tree: TcTree, c: TcClass): ClassParams {
   const s = c.spec;
   const own: ClassParams =
     s.kind === 'drr' ? (s.quantum !== undefined ? { quantum: s.quantum } : {})
     : s.kind === 'qfq' ? { ...(s.weight !== undefined ? { weight: s.weight } : {}), ...(s.maxpkt !== undefined ? { maxpkt: s.maxpkt } : {}) }
     : s.kind === 'prio' ? { band: c.slot }
-    : {};
+    : {
+        rate: s.rate, ceil: s.ceil, prio: s.prio, mpu: s.mpu,
+        ...(c.parent !== c.owner ? { parent: tree.classes.get(c.parent)!.slot } : {}),
+        ...(s.burst !== undefined ? { burst: s.burst } : {}),
+        ...(s.cburst !== undefined ? { cburst: s.cburst } : {}),
+        ...(s.quantum !== undefined ? { quantum: s.quantum } : {}),
+      };
   return { ...own, ...leafLimits(tree, c) };
+}
+
+/** An htb's direct queue (unclassified packets with no default class): the top slot, unshaped. */
+function htbDirectSlot(tree: TcTree): number {
+  return tree.maxClasses - 1;
+}
+
+function htbDirect(tree: TcTree, q: Extract<QdiscSpec, { kind: 'htb' }>): ClassParams {
+  return { rate: tree.linkRate, ceil: tree.linkRate, prio: 0, ...(q.directQlen !== undefined ? { limitPackets: q.directQlen } : {}) };
+}
+
+/** Where an htb (root or inner, handle `h`) sends what no filter classified: its default class, else its direct queue. */
+export function htbUnclassified(tree: TcTree, h: number, q: Extract<QdiscSpec, { kind: 'htb' }>): number {
+  const def = tree.classes.get(makeHandle(major(h), q.defaultClass));
+  return def ? def.slot : htbDirectSlot(tree);
 }
 
 /** An sfq or fq_codel qdisc's options as the scheduler's root parameters. */
@@ -302,22 +328,9 @@ export function linkConfig(tree: TcTree): LinkConfig {
   for (const c of rootClasses(tree)) slotOf.set(c.classid, c.slot);
   switch (q.kind) {
     case 'htb': {
-      for (const c of rootClasses(tree)) {
-        const s = c.spec as Extract<ClassSpec, { kind: 'htb' }>;
-        const parent = c.parent === tree.root.handle ? undefined : tree.classes.get(c.parent)!.slot;
-        classes.set(c.slot, {
-          rate: s.rate, ceil: s.ceil, prio: s.prio, mpu: s.mpu,
-          ...(parent !== undefined ? { parent } : {}),
-          ...(s.burst !== undefined ? { burst: s.burst } : {}),
-          ...(s.cburst !== undefined ? { cburst: s.cburst } : {}),
-          ...(s.quantum !== undefined ? { quantum: s.quantum } : {}),
-          ...leafLimits(tree, c),
-        });
-      }
-      const direct = tree.maxClasses - 1;
-      classes.set(direct, { rate: tree.linkRate, ceil: tree.linkRate, prio: 0, ...(q.directQlen !== undefined ? { limitPackets: q.directQlen } : {}) });
-      const def = tree.classes.get(makeHandle(major(tree.root.handle), q.defaultClass));
-      return { scheduler: 'htb', rootParams: { r2q: q.r2q }, classes, unclassifiedSlot: def ? def.slot : direct, slotOf };
+      for (const c of rootClasses(tree)) classes.set(c.slot, classParams(tree, c));
+      classes.set(htbDirectSlot(tree), htbDirect(tree, q));
+      return { scheduler: 'htb', rootParams: { r2q: q.r2q }, classes, unclassifiedSlot: htbUnclassified(tree, tree.root.handle, q), slotOf };
     }
     case 'drr':
     case 'qfq':
