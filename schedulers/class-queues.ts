@@ -106,6 +106,11 @@ export class ClassQueues {
     this.sleepers[i] = this.sleepers[--this.sleeping];
   }
 
+  /** Class `slot`'s leaf discipline, or null for its FIFO (for stats). */
+  leafOf(slot: number): LeafQueue | null {
+    return this.leaf[slot];
+  }
+
   /** The earliest time a sleeping class may send again; Infinity when none sleeps. */
   nextWake(): number {
     let t = Infinity;
@@ -153,6 +158,9 @@ export class ClassQueues {
   }
 
   private replaceLeaf(slot: number, next: { queue: LeafQueue; shapes: boolean } | null): void {
+    // A class asleep behind a shaping leaf is out of its scheduler's active set: after the
+    // change, the next dequeue must wake it (if it still has packets), not wait for the old time.
+    const wasAsleep = this.sleepUntil[slot] !== Infinity;
     const queued: number[] = [];
     this.flush(slot, (f) => queued.push(f));
     this.leaf[slot] = next === null ? null : next.queue;
@@ -160,6 +168,7 @@ export class ClassQueues {
     for (const f of queued) {
       if (!this.append(slot, f)) this.dropped!(f, DROP_QUEUE_LIMIT);
     }
+    if (wasAsleep && this.packets[slot] > 0) this.fallAsleep(slot, 0);
   }
 
   private leafDropped(slot: number, f: number, reason: number): void {

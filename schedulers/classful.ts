@@ -16,6 +16,7 @@ import {
   DROP_QUEUE_LIMIT,
   ENQUEUED,
   type ClassParams,
+  type InnerClassStats,
   type Scheduler,
   type SchedulerContext,
   type Verdict,
@@ -33,15 +34,23 @@ export abstract class ClassfulScheduler implements Scheduler {
   protected readonly cls: Int32Array;
   private readonly peeked: PeekCache;
   private queued = 0;
+  /** Per class: packets and bytes released, packets refused or dropped — what an inner qdisc's classes report. */
+  private readonly outPackets: Float64Array;
+  private readonly outBytes: Float64Array;
+  private readonly drops: Float64Array;
 
   constructor(protected readonly ctx: SchedulerContext) {
     // A leaf discipline's own drops leave the backlog and go to the context's sink.
     const dropped = ctx.drop
       ? (f: number, reason: number) => {
           this.queued--;
+          this.drops[ctx.frames.cls[f]]++;
           ctx.drop!(f, reason);
         }
       : undefined;
+    this.outPackets = new Float64Array(ctx.maxClasses);
+    this.outBytes = new Float64Array(ctx.maxClasses);
+    this.drops = new Float64Array(ctx.maxClasses);
     this.queues = new ClassQueues(ctx.frames, ctx.poolFrames, ctx.maxClasses, leafFactory(ctx), dropped);
     this.classes = new ClassSet(ctx.maxClasses);
     this.len = ctx.frames.len;
@@ -75,11 +84,17 @@ export abstract class ClassfulScheduler implements Scheduler {
   enqueue(frame: number): Verdict {
     const slot = this.cls[frame];
     if (!this.classes.has(slot)) return DROP_NO_CLASS;
-    if (this.queues.wouldOverflow(slot, this.len[frame])) return DROP_QUEUE_LIMIT;
+    if (this.queues.wouldOverflow(slot, this.len[frame])) {
+      this.drops[slot]++;
+      return DROP_QUEUE_LIMIT;
+    }
     // By the counter, not by asking: asking a leaf discipline for its head takes it out
     // (held for the next dequeue), which must not happen before later, better packets arrive.
     const wasEmpty = this.queues.packets[slot] === 0;
-    if (!this.queues.append(slot, frame)) return DROP_QUEUE_LIMIT;
+    if (!this.queues.append(slot, frame)) {
+      this.drops[slot]++;
+      return DROP_QUEUE_LIMIT;
+    }
     this.queued++;
     // A shaping leaf out of tokens leaves its class asleep until its wake-up time.
     if (wasEmpty && this.queues.canSend(slot)) this.activate(slot);
@@ -91,8 +106,31 @@ export abstract class ClassfulScheduler implements Scheduler {
     this.queues.wake(now, this.reactivate);
     const held = this.peeked.take();
     const f = held >= 0 ? held : this.serve(now);
-    if (f >= 0) this.queued--;
+    if (f >= 0) {
+      this.queued--;
+      this.outPackets[this.cls[f]]++;
+      this.outBytes[this.cls[f]] += this.len[f];
+    }
     return f;
+  }
+
+  innerStats(slot: number): InnerClassStats[] | null {
+    const leaf = this.queues.leafOf(slot);
+    return leaf instanceof ClassfulScheduler ? leaf.ownClassStats() : null;
+  }
+
+  /** Every class's counters, as an inner qdisc reports them. */
+  private ownClassStats(): InnerClassStats[] {
+    const out: InnerClassStats[] = [];
+    for (let c = 0; c < this.ctx.maxClasses; c++) {
+      if (!this.classes.has(c)) continue;
+      out.push({
+        slot: c, packets: this.outPackets[c], bytes: this.outBytes[c], drops: this.drops[c],
+        backlogPackets: this.backlogPackets(c), backlogBytes: this.backlogBytes(c),
+        xstats: (this as Scheduler).classStats?.(c) ?? null,
+      });
+    }
+    return out;
   }
 
   peek(now: number): number {

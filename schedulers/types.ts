@@ -136,6 +136,24 @@ export interface Scheduler {
    * lends, borrows, overlimits); absent for schedulers that keep none. Not hot path.
    */
   classStats?(slot: number): ClassXstats;
+  /**
+   * The classes of the inner classful qdisc attached to class `slot` (tc `qdisc add ...
+   * parent X:Y prio|drr|qfq|htb`), with their own counters; null when it has none. Not hot path.
+   */
+  innerStats?(slot: number): InnerClassStats[] | null;
+}
+
+/** One class of an inner qdisc: what its scheduler released and refused, and holds. */
+export interface InnerClassStats {
+  slot: number;
+  /** Released onto the link by the inner scheduler. */
+  packets: number;
+  bytes: number;
+  /** Refused at its limit, or dropped by its own leaf. */
+  drops: number;
+  backlogPackets: number;
+  backlogBytes: number;
+  xstats: ClassXstats | null;
 }
 
 /** A scheduler's extra per-class figures, by name (numbers or a mode word). */

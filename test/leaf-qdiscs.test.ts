@@ -102,6 +102,8 @@ describe('leaf disciplines on a class', () => {
     const out: number[] = [];
     for (let f = h.takeWaiting(); f >= 0; f = h.sched.backlog > 0 ? h.takeWaiting() : -1) out.push(f);
     expect(out).toEqual([...high, ...low]);
+    // The inner qdisc's classes count what they released (tc -s class show for 20:1..20:3).
+    expect(h.sched.innerStats!(0)!.map((c) => [c.slot, c.packets, c.bytes, c.backlogPackets])).toEqual([[0, 10, 10_000, 0], [1, 0, 0, 0], [2, 30, 30_000, 0]]);
     // 40 kB at 10 Mbit/s (less the initial burst): the class's rate still holds.
     expect(h.now).toBeGreaterThan(28e6);
     expect(h.sunk).toEqual([]);
@@ -141,6 +143,20 @@ describe('leaf disciplines on a class', () => {
     // link idles between packets: one 1000 B packet per 8 ms at 1 Mbit/s.
     expect(times[1] - times[0]).toBeLessThan(1e5);
     for (let i = 3; i < 5; i++) expect(times[i] - times[i - 1]).toBeCloseTo(8e6, -4);
+    expect(h.sched.backlog).toBe(0);
+  });
+
+  it('replacing the shaper of a sleeping class wakes it: its packets go out under the new leaf', () => {
+    const h = new Harness('drr', 256, 2, {}, LINK);
+    const tbf: LeafSpec = { kind: 'htb', params: {}, classes: [{ slot: 0, rate: 1e3, ceil: 1e3, burst: 1000, cburst: 1000 }] };
+    h.sched.addClass(0, { quantum: 1500, leaf: tbf });
+    for (let i = 0; i < 5; i++) h.offer(0, 1000, HEAVY);
+    h.take();
+    h.take(); // the burst is spent: at 1 kbit/s the class sleeps for seconds
+    expect(h.take()).toBe(-1);
+    h.sched.changeClass(0, { leaf: null }); // back to a FIFO
+    const rest = [h.take(), h.take(), h.take()];
+    expect(rest.every((f) => f >= 0)).toBe(true);
     expect(h.sched.backlog).toBe(0);
   });
 

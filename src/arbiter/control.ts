@@ -17,7 +17,7 @@
 import type { FramePoolLayout } from '../shm/frame-pool.js';
 import type { ClockEpoch } from '../clock.js';
 import type { ArbiterOptions, ClassSpec, LinkOptions } from '../options.js';
-import type { ClassParams, ClassXstats, RootParams } from '../../schedulers/types.js';
+import type { ClassParams, ClassXstats, InnerClassStats, RootParams } from '../../schedulers/types.js';
 import type { PoliceSpec } from '../tc/model.js';
 
 export const CTL_PENDING = 0;
@@ -63,6 +63,8 @@ export interface LinkSnapshot {
   inFlight: number;
   /** Per class slot: the scheduler's own counters (htb's tokens, lends, ...), null where it keeps none. */
   xstats: (ClassXstats | null)[];
+  /** Per class slot: the classes of its inner qdisc with their counters, null where it has none. */
+  inner: (InnerClassStats[] | null)[];
 }
 
 export type Reply =

@@ -110,6 +110,7 @@ export class LinkState {
       mailboxFill: this.clients.map((c) => c.mailbox.fill()),
       inFlight: this.inTransmit,
       xstats: Array.from({ length: this.maxClasses }, (_, c) => (this.scheduler.classStats && this.scheduler.hasClass(c) ? this.scheduler.classStats(c) : null)),
+      inner: Array.from({ length: this.maxClasses }, (_, c) => (this.scheduler.innerStats && this.scheduler.hasClass(c) ? this.scheduler.innerStats(c) : null)),
     };
   }
 }

@@ -32,7 +32,8 @@ import type { ParsedTc, QdiscSpec, ShowCommand } from '../tc/model.js';
 import { Classifier } from '../tc/classifier.js';
 import { classifierConfig } from '../tc/packet-classifier.js';
 import { planCommand } from '../tc/plan.js';
-import { showClasses, showFilters, showQdiscs, type SlotStats } from '../tc/show.js';
+import { showClasses, showFilters, showQdiscs, type InnerStatsBySlot, type SlotStats } from '../tc/show.js';
+import type { ClassXstats } from '../../schedulers/types.js';
 import { linkConfig, type LinkConfig, type TcTree } from '../tc/tree.js';
 
 /**
@@ -89,6 +90,12 @@ function deviceSpeed(dev: string): number | undefined {
 }
 
 const DEFAULT_LINK_RATE = 1e9;
+
+/** htb's counters among a scheduler's xstats, as `-s` prints them. */
+function xstatsOf(x: ClassXstats | null): Pick<SlotStats, 'overlimits' | 'lends' | 'borrows' | 'tokens' | 'ctokens'> {
+  const num = (k: string) => (x && typeof x[k] === 'number' ? (x[k] as number) : undefined);
+  return { overlimits: num('overlimits') ?? 0, lends: num('lends'), borrows: num('borrows'), tokens: num('tokens'), ctokens: num('ctokens') };
+}
 
 interface ManagedDevice {
   tree: TcTree;
@@ -290,9 +297,9 @@ export class Daemon {
     const out: (string | object[])[] = [];
     for (const dev of devs) {
       const d = this.devices.get(dev)!;
-      const stats = parsed.flags.stats ? await this.slotStats(d) : new Map<number, SlotStats>();
+      const { root: stats, inner } = parsed.flags.stats ? await this.slotStats(d) : { root: new Map<number, SlotStats>(), inner: new Map() };
       if (cmd.object === 'qdisc') out.push(showQdiscs(d.tree, parsed.flags, stats, cmd.dev === undefined));
-      else if (cmd.object === 'class') out.push(showClasses(d.tree, parsed.flags, stats, cmd.classid));
+      else if (cmd.object === 'class') out.push(showClasses(d.tree, parsed.flags, stats, cmd.classid, inner));
       else out.push(showFilters(d.tree, parsed.flags));
     }
     const managed = cmd.dev === undefined ? { managed: devs } : {};
@@ -304,19 +311,16 @@ export class Daemon {
     return { exitCode: 0, stdout: text === '' ? '' : `${text}\n`, stderr: '', ...managed };
   }
 
-  private async slotStats(d: ManagedDevice): Promise<Map<number, SlotStats>> {
+  /** `-s` figures: root classes from the arbiter's counters, inner qdiscs' classes from their schedulers'. */
+  private async slotStats(d: ManagedDevice): Promise<{ root: Map<number, SlotStats>; inner: InnerStatsBySlot }> {
     const s = await d.link.stats();
-    const m = new Map<number, SlotStats>();
+    const root = new Map<number, SlotStats>();
+    const inner = new Map<number, Map<number, SlotStats>>();
     for (const c of s.classes) {
-      const x = c.xstats ?? {};
-      const num = (k: string) => (typeof x[k] === 'number' ? (x[k] as number) : undefined);
-      m.set(c.slot, {
-        bytes: c.sentBytes, packets: c.sentPackets, drops: c.droppedPackets, overlimits: num('overlimits') ?? 0,
-        backlogBytes: c.backlogBytes, backlogPackets: c.backlogPackets,
-        lends: num('lends'), borrows: num('borrows'), tokens: num('tokens'), ctokens: num('ctokens'),
-      });
+      root.set(c.slot, { bytes: c.sentBytes, packets: c.sentPackets, drops: c.droppedPackets, backlogBytes: c.backlogBytes, backlogPackets: c.backlogPackets, ...xstatsOf(c.xstats) });
+      if (c.inner) inner.set(c.slot, new Map(c.inner.map((i) => [i.slot, { bytes: i.bytes, packets: i.packets, drops: i.drops, backlogBytes: i.backlogBytes, backlogPackets: i.backlogPackets, ...xstatsOf(i.xstats) }])));
     }
-    return m;
+    return { root, inner };
   }
 
   /** Replays a configuration's tc commands; the first refused one stops it, naming its place. */

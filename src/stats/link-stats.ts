@@ -11,7 +11,7 @@
 import type { LinkSnapshot } from '../arbiter/control.js';
 import { ClientCounters, CLIENT_BACKPRESSURE, CLIENT_UNCLASSIFIED } from '../client.js';
 import type { LinkOptions } from '../options.js';
-import type { ClassXstats } from '../../schedulers/types.js';
+import type { ClassXstats, InnerClassStats } from '../../schedulers/types.js';
 import { Histogram } from './histogram.js';
 import {
   CLASS_ARRIVED_BYTES,
@@ -50,6 +50,8 @@ export interface ClassStats {
   queueDelay: Histogram | null;
   /** The scheduler's own counters for the class (htb: tokens, lends, borrows, overlimits). */
   xstats: ClassXstats | null;
+  /** The classes of the inner qdisc attached to the class, with their counters; null if none. */
+  inner: InnerClassStats[] | null;
 }
 
 export interface LinkStats {
@@ -105,6 +107,7 @@ export function linkStatsFrom(
       backlogBytes: s[classWord(slot, CLASS_BACKLOG_BYTES)],
       queueDelay: delay ? new Histogram(delay) : null,
       xstats: snap.xstats[slot] ?? null,
+      inner: snap.inner[slot] ?? null,
     };
   });
   const inMailboxes = snap.mailboxFill.reduce((a, b) => a + b, 0);

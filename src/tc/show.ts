@@ -10,8 +10,8 @@
  * Rates print as tc's sprint_rate does (1000-based units while the value divides evenly),
  * sizes as sprint_size (Kb/Mb when within rounding of a multiple of 1024), times in ms/us.
  * The figures after `-s` come from the arbiter's stats (per class slot of the root qdisc);
- * a qdisc's are the sum of its classes', an inner qdisc's those of the class it sits on.
- * TODO(issue 5): the classes of an inner qdisc have no counters of their own yet (zeros).
+ * a qdisc's are the sum of its classes', an inner qdisc's those of the class it sits on,
+ * and an inner qdisc's classes report what their own scheduler released and refused.
  */
 import { formatHandle, formatU32Handle, major, makeHandle, minor } from './handles.js';
 import type { ClassSpec, FilterSpec, QdiscSpec, TcFlags } from './model.js';
@@ -34,6 +34,8 @@ export interface SlotStats {
 }
 
 export type StatsBySlot = ReadonlyMap<number, SlotStats>;
+/** Per root class slot: the counters of the classes of its inner qdisc, by their slots. */
+export type InnerStatsBySlot = ReadonlyMap<number, StatsBySlot>;
 
 const RATE_UNITS = ['bit', 'Kbit', 'Mbit', 'Gbit', 'Tbit'];
 
@@ -132,9 +134,11 @@ function allSlots(tree: TcTree): number[] {
   return slots;
 }
 
-/** A class's counters: the root qdisc's classes have them by slot; an inner qdisc's have none yet. */
-function statsOf(tree: TcTree, stats: StatsBySlot, c: TcClass): SlotStats {
-  return (c.owner === tree.root.handle ? stats.get(c.slot) : undefined) ?? sumStats([]);
+/** A class's counters: the root qdisc's by slot; an inner qdisc's through the root class it sits on. */
+function statsOf(tree: TcTree, stats: StatsBySlot, c: TcClass, inner: InnerStatsBySlot): SlotStats {
+  if (c.owner === tree.root.handle) return stats.get(c.slot) ?? sumStats([]);
+  const holder = [...tree.classes.values()].find((x) => x.leaf?.handle === c.owner);
+  return (holder && inner.get(holder.slot)?.get(c.slot)) ?? sumStats([]);
 }
 
 /** tc prints "root" for a class at the top of its qdisc, except prio's bands, which name it. */
@@ -153,7 +157,7 @@ export function showQdiscs(tree: TcTree, flags: TcFlags, stats: StatsBySlot, wit
     { kind: tree.root.qdisc.kind, handle: tree.root.handle, parent: 'root', options: qdiscOptions(tree.root.qdisc), q: tree.root.qdisc, s: rootStats },
   ];
   for (const c of tree.classes.values()) {
-    if (c.leaf) entries.push({ kind: c.leaf.qdisc.kind, handle: c.leaf.handle, parent: c.classid, options: qdiscOptions(c.leaf.qdisc), q: c.leaf.qdisc, s: statsOf(tree, stats, c) });
+    if (c.leaf) entries.push({ kind: c.leaf.qdisc.kind, handle: c.leaf.handle, parent: c.classid, options: qdiscOptions(c.leaf.qdisc), q: c.leaf.qdisc, s: statsOf(tree, stats, c, new Map()) });
   }
   if (flags.json) {
     return entries.map((e) => ({
@@ -174,7 +178,7 @@ export function showQdiscs(tree: TcTree, flags: TcFlags, stats: StatsBySlot, wit
   return lines.join('\n');
 }
 
-export function showClasses(tree: TcTree, flags: TcFlags, stats: StatsBySlot, only?: number): string | object[] {
+export function showClasses(tree: TcTree, flags: TcFlags, stats: StatsBySlot, only?: number, inner: InnerStatsBySlot = new Map()): string | object[] {
   const list = [...tree.classes.values()].filter((c) => only === undefined || c.classid === only).sort((x, y) => x.classid - y.classid);
   if (flags.json) {
     return list.map((c) => ({
@@ -183,7 +187,7 @@ export function showClasses(tree: TcTree, flags: TcFlags, stats: StatsBySlot, on
       ...(classWhere(c) === 'root' ? { root: true } : { parent: formatHandle(c.parent) }),
       ...(c.leaf ? { leaf: formatHandle(c.leaf.handle) } : {}),
       ...jsonClassOptions(c.spec, isLeaf(tree, c)),
-      ...(flags.stats ? jsonStats(statsOf(tree, stats, c)) : {}),
+      ...(flags.stats ? jsonStats(statsOf(tree, stats, c, inner)) : {}),
     }));
   }
   const lines: string[] = [];
@@ -192,7 +196,7 @@ export function showClasses(tree: TcTree, flags: TcFlags, stats: StatsBySlot, on
     const leaf = c.leaf ? ` leaf ${formatHandle(c.leaf.handle)}` : '';
     lines.push(`class ${c.spec.kind} ${formatHandle(c.classid)} ${where}${leaf} ${classOptions(c.spec, isLeaf(tree, c))}`.trimEnd() + ' ');
     if (!flags.stats) continue;
-    const s = statsOf(tree, stats, c);
+    const s = statsOf(tree, stats, c, inner);
     lines.push(...statsLines(s));
     if (c.spec.kind === 'htb') {
       lines.push(` lended: ${s?.lends ?? 0} borrowed: ${s?.borrows ?? 0} giants: 0`);
