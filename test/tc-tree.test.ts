@@ -252,6 +252,8 @@ describe('tc show', () => {
     h.script(HTB_SCRIPT);
     const t = h.trees.get('eth0')!;
     expect(showQdiscs(t, FLAGS, stats)).toBe(['qdisc htb 1: root refcnt 2 r2q 10 default 0x30 direct_packets_stat 0 direct_qlen 1000 ', 'qdisc pfifo 10: parent 1:10 limit 50p '].join('\n'));
+    // The direct queue (slot 63 here) is what direct_packets_stat counts.
+    expect(showQdiscs(t, FLAGS, new Map([[63, { ...stats.get(2)!, packets: 7 }]]))).toMatch(/direct_packets_stat 7 /);
     expect(showQdiscs(t, { ...FLAGS, stats: true }, stats)).toBe(
       [
         'qdisc htb 1: root refcnt 2 r2q 10 default 0x30 direct_packets_stat 0 direct_qlen 1000 ',

@@ -70,10 +70,11 @@ function htbBurst(rate: number, mtu: number): number {
   return Math.floor(rate / 8 / 1e9 + mtu);
 }
 
-function qdiscOptions(q: QdiscSpec): string {
+/** `direct`: packets an htb sent through its direct queue (unclassified, no default class). */
+function qdiscOptions(q: QdiscSpec, direct = 0): string {
   switch (q.kind) {
     case 'htb':
-      return `r2q ${q.r2q} default 0x${q.defaultClass.toString(16)} direct_packets_stat 0 direct_qlen ${q.directQlen ?? 1000}`;
+      return `r2q ${q.r2q} default 0x${q.defaultClass.toString(16)} direct_packets_stat ${direct} direct_qlen ${q.directQlen ?? 1000}`;
     case 'prio':
       return `bands ${q.bands} priomap ${q.priomap.join(' ')}`;
     case 'tbf':
@@ -153,11 +154,13 @@ function isLeaf(tree: TcTree, c: TcClass): boolean {
 /** `withDev`: name the device on each line, as tc does when `show` was given no `dev`. */
 export function showQdiscs(tree: TcTree, flags: TcFlags, stats: StatsBySlot, withDev = false): string | object[] {
   const rootStats = sumStats(allSlots(tree).map((s) => stats.get(s)));
-  const entries: { kind: string; handle: number; parent: number | 'root'; options: string; q: QdiscSpec; s: SlotStats }[] = [
-    { kind: tree.root.qdisc.kind, handle: tree.root.handle, parent: 'root', options: qdiscOptions(tree.root.qdisc), q: tree.root.qdisc, s: rootStats },
+  // The root htb's direct queue is its top class slot (tree.ts).
+  const direct = tree.root.qdisc.kind === 'htb' ? (stats.get(tree.maxClasses - 1)?.packets ?? 0) : 0;
+  const entries: { kind: string; handle: number; parent: number | 'root'; options: string; q: QdiscSpec; s: SlotStats; direct: number }[] = [
+    { kind: tree.root.qdisc.kind, handle: tree.root.handle, parent: 'root', options: qdiscOptions(tree.root.qdisc, direct), q: tree.root.qdisc, s: rootStats, direct },
   ];
   for (const c of tree.classes.values()) {
-    if (c.leaf) entries.push({ kind: c.leaf.qdisc.kind, handle: c.leaf.handle, parent: c.classid, options: qdiscOptions(c.leaf.qdisc), q: c.leaf.qdisc, s: statsOf(tree, stats, c, new Map()) });
+    if (c.leaf) entries.push({ kind: c.leaf.qdisc.kind, handle: c.leaf.handle, parent: c.classid, options: qdiscOptions(c.leaf.qdisc), q: c.leaf.qdisc, s: statsOf(tree, stats, c, new Map()), direct: 0 });
   }
   if (flags.json) {
     return entries.map((e) => ({
@@ -165,7 +168,7 @@ export function showQdiscs(tree: TcTree, flags: TcFlags, stats: StatsBySlot, wit
       handle: formatHandle(e.handle),
       ...(withDev ? { dev: tree.dev } : {}),
       ...(e.parent === 'root' ? { root: true, refcnt: 2 } : { parent: formatHandle(e.parent) }),
-      options: jsonQdiscOptions(e.q),
+      options: jsonQdiscOptions(e.q, e.direct),
       ...(flags.stats ? jsonStats(e.s) : {}),
     }));
   }
@@ -249,10 +252,10 @@ function jsonStats(s: SlotStats): object {
 }
 
 /** tc -j prints rates in bytes/s and sizes in bytes. */
-function jsonQdiscOptions(q: QdiscSpec): object {
+function jsonQdiscOptions(q: QdiscSpec, direct: number): object {
   switch (q.kind) {
     case 'htb':
-      return { r2q: q.r2q, default: `0x${q.defaultClass.toString(16)}`, direct_packets_stat: 0, direct_qlen: q.directQlen ?? 1000 };
+      return { r2q: q.r2q, default: `0x${q.defaultClass.toString(16)}`, direct_packets_stat: direct, direct_qlen: q.directQlen ?? 1000 };
     case 'prio':
       return { bands: q.bands, priomap: q.priomap };
     case 'tbf':
