@@ -51,7 +51,7 @@ describe('pspat daemon + pspat tc', () => {
     const q = await tc('qdisc show dev pspat0');
     expect(q.stdout).toBe('qdisc htb 1: root refcnt 2 r2q 10 default 0x30 direct_packets_stat 0 direct_qlen 1000 \nqdisc pfifo 10: parent 1:10 limit 50p \n');
     const c = await tc('-s class show dev pspat0 classid 1:10');
-    expect(c.stdout).toMatch(/^class htb 1:10 parent 1:1 leaf 10: prio 1 rate 50Mbit ceil 100Mbit burst 1600b cburst 1600b \n Sent 0 bytes 0 pkt \(dropped 0, overlimits 0 requeues 0\) \n backlog 0b 0p requeues 0\n/);
+    expect(c.stdout).toMatch(/^class htb 1:10 parent 1:1 leaf 10: prio 1 rate 50Mbit ceil 100Mbit burst 1600b cburst 1600b \n Sent 0 bytes 0 pkt \(dropped 0, overlimits 0 requeues 0\) \n rate 0bit 0pps backlog 0b 0p requeues 0\n/);
     // With no device named, each line names its device, as tc's do; the devices pspat does
     // not manage come from the system's tc.
     const all = (await tc('qdisc show')).stdout;

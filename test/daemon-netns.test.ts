@@ -94,6 +94,23 @@ describe.skipIf(skipWithoutNet())('pspat daemon on a veth, scripted with TC="psp
     }
   });
 
+  it('-s prints each class\'s rate line from the daemon\'s estimator, which settles on the class\'s rate', async () => {
+    // The estimator averages 1 s samples with a ~4 s time constant: poll until it settles.
+    let s = '';
+    let bps = 0;
+    let pps = 0;
+    for (let tries = 0; tries < 12 && Math.abs(bps / 30e6 - 1) >= 0.03; tries++) {
+      if (tries > 0) await new Promise((res) => setTimeout(res, 1000));
+      s = (await tc('-s', 'class', 'show', 'dev', t.dev, 'classid', '1:10')).stdout;
+      const m = / rate (\d+)(K|M)bit (\d+)pps backlog /.exec(s);
+      expect(m, s).not.toBeNull();
+      bps = Number(m![1]) * (m![2] === 'M' ? 1e6 : 1e3);
+      pps = Number(m![3]);
+    }
+    expect(Math.abs(bps / 30e6 - 1), s).toBeLessThan(0.03);
+    expect(Math.abs(pps / (30e6 / 8 / 1000) - 1), s).toBeLessThan(0.03); // 1000 B packets
+  });
+
   it('a live class change takes effect within 100 ms and drops nothing', async () => {
     let returnedAt = 0;
     const r = await measure(t, 0, 2000, 50, async () => {

@@ -8,7 +8,7 @@ import { TcError } from '../src/tc/errors.js';
 import { parseTc } from '../src/tc/grammar.js';
 import type { ClassCommand, FilterCommand, QdiscCommand, TcFlags } from '../src/tc/model.js';
 import { planCommand, type Plan } from '../src/tc/plan.js';
-import { showClasses, showFilters, showQdiscs, type SlotStats } from '../src/tc/show.js';
+import { formatRate, showClasses, showFilters, showQdiscs, type SlotStats } from '../src/tc/show.js';
 import { treeCommands } from '../src/tc/dump.js';
 import { classifierConfig, PacketClassifier } from '../src/tc/packet-classifier.js';
 import { linkConfig, type TcTree } from '../src/tc/tree.js';
@@ -264,6 +264,10 @@ describe('tc show', () => {
         ' backlog 3000b 2p requeues 0',
       ].join('\n'),
     );
+  });
+
+  it('prints rates as tc\'s print_rate does', () => {
+    expect([30e6, 1.5e9, 5e5, 27_766_514, 999, 8e3, 6e9].map(formatRate)).toEqual(['30Mbit', '1500Mbit', '500Kbit', '27766Kbit', '999bit', '8Kbit', '6Gbit']);
   });
 
   it('class show prints rates and sizes as tc does; -s adds htb counters', () => {

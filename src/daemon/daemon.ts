@@ -24,6 +24,7 @@ import { InvalidOptionError, PspatError } from '../errors.js';
 import type { LinkStats } from '../stats/link-stats.js';
 import { treeCommands } from '../tc/dump.js';
 import { CONFIG_VERSION } from './config.js';
+import { RateEstimator, SAMPLE_MS } from './rate-estimator.js';
 import { TRANSMIT_DEFAULTS, type TransmitOptions } from '../options.js';
 import type { LinkOp } from '../tc/config-diff.js';
 import { TcError, TC_EXIT_BAD_ARG, TC_EXIT_REJECTED } from '../tc/errors.js';
@@ -91,6 +92,11 @@ function deviceSpeed(dev: string): number | undefined {
 
 const DEFAULT_LINK_RATE = 1e9;
 
+function rateOf(est: RateEstimator, key: string): Pick<SlotStats, 'rateBps' | 'pps'> {
+  const r = est.rate(key);
+  return { rateBps: r.bps, pps: r.pps };
+}
+
 /** htb's counters among a scheduler's xstats, as `-s` prints them. */
 function xstatsOf(x: ClassXstats | null): Pick<SlotStats, 'overlimits' | 'lends' | 'borrows' | 'tokens' | 'ctokens'> {
   const num = (k: string) => (x && typeof x[k] === 'number' ? (x[k] as number) : undefined);
@@ -103,6 +109,8 @@ interface ManagedDevice {
   link: LinkHandle;
   config: LinkConfig;
   traffic?: TrafficSource;
+  /** Rate estimates for `-s`, per class slot ("3") and inner class ("3/1"). */
+  rates: RateEstimator;
 }
 
 /** A device's test-traffic generators and the ports their classifier updates go through. */
@@ -126,10 +134,32 @@ export class Daemon {
   /** Serialises commands: each waits for the one before it. */
   private queue: Promise<unknown> = Promise.resolve();
 
+  /** Samples every managed link's counters for the rate estimators (`tc -s` rate lines). */
+  private readonly sampler: NodeJS.Timeout;
+
   private constructor(
     private readonly arbiters: ArbiterHost[],
     private readonly options: Required<DaemonOptions>,
-  ) {}
+  ) {
+    this.sampler = setInterval(() => void this.sampleRates(), SAMPLE_MS);
+    this.sampler.unref();
+  }
+
+  private async sampleRates(): Promise<void> {
+    for (const d of [...this.devices.values()]) {
+      let s: LinkStats;
+      try {
+        s = await d.link.stats();
+      } catch {
+        continue; // removed meanwhile
+      }
+      const t = Date.now();
+      for (const c of s.classes) {
+        d.rates.sample(String(c.slot), t, c.sentBytes, c.sentPackets);
+        for (const i of c.inner ?? []) d.rates.sample(`${c.slot}/${i.slot}`, t, i.bytes, i.packets);
+      }
+    }
+  }
 
   /** `--rate DEV=R`, else the device's speed, else the root qdisc's own ceiling (tbf's rate), else 1 Gbit/s. */
   linkRate(dev: string, root: QdiscSpec): number {
@@ -221,7 +251,7 @@ export class Daemon {
           classes,
         });
         const traffic = await this.startTraffic(dev, link, tree!);
-        this.devices.set(dev, { tree: tree!, arbiter, link, config: c, ...(traffic ? { traffic } : {}) });
+        this.devices.set(dev, { tree: tree!, arbiter, link, config: c, rates: new RateEstimator(), ...(traffic ? { traffic } : {}) });
         return;
       }
       case 'deleteLink':
@@ -317,8 +347,10 @@ export class Daemon {
     const root = new Map<number, SlotStats>();
     const inner = new Map<number, Map<number, SlotStats>>();
     for (const c of s.classes) {
-      root.set(c.slot, { bytes: c.sentBytes, packets: c.sentPackets, drops: c.droppedPackets, backlogBytes: c.backlogBytes, backlogPackets: c.backlogPackets, ...xstatsOf(c.xstats) });
-      if (c.inner) inner.set(c.slot, new Map(c.inner.map((i) => [i.slot, { bytes: i.bytes, packets: i.packets, drops: i.drops, backlogBytes: i.backlogBytes, backlogPackets: i.backlogPackets, ...xstatsOf(i.xstats) }])));
+      root.set(c.slot, { bytes: c.sentBytes, packets: c.sentPackets, drops: c.droppedPackets, backlogBytes: c.backlogBytes, backlogPackets: c.backlogPackets, ...rateOf(d.rates, String(c.slot)), ...xstatsOf(c.xstats) });
+      if (c.inner) {
+        inner.set(c.slot, new Map(c.inner.map((i) => [i.slot, { bytes: i.bytes, packets: i.packets, drops: i.drops, backlogBytes: i.backlogBytes, backlogPackets: i.backlogPackets, ...rateOf(d.rates, `${c.slot}/${i.slot}`), ...xstatsOf(i.xstats) }])));
+      }
     }
     return { root, inner };
   }
@@ -341,6 +373,7 @@ export class Daemon {
 
   /** Stops the arbiter, sending what is queued (bounded); final per-link accounting. */
   async close(): Promise<LinkStats[]> {
+    clearInterval(this.sampler);
     await this.queue;
     for (const d of this.devices.values()) {
       if (!d.traffic) continue;

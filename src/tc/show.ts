@@ -26,6 +26,9 @@ export interface SlotStats {
   overlimits: number;
   backlogBytes: number;
   backlogPackets: number;
+  /** The rate estimate (tc's rate line), when the daemon keeps one. */
+  rateBps?: number;
+  pps?: number;
   /** htb only */
   lends?: number;
   borrows?: number;
@@ -39,12 +42,16 @@ export type InnerStatsBySlot = ReadonlyMap<number, StatsBySlot>;
 
 const RATE_UNITS = ['bit', 'Kbit', 'Mbit', 'Gbit', 'Tbit'];
 
-/** tc's sprint_rate: bit/s in the largest 1000-unit that keeps it whole. */
+/**
+ * tc's print_rate: divides by 1000 while the value is at least 1000 and either divides
+ * evenly or is a million or more (integer division), so 30000000 is "30Mbit" and
+ * 27766514 "27766Kbit".
+ */
 export function formatRate(bps: number): string {
   let r = Math.round(bps);
   let u = 0;
-  while (u < RATE_UNITS.length - 1 && r >= 1000 && r % 1000 === 0) {
-    r /= 1000;
+  while (u < RATE_UNITS.length - 1 && r >= 1000 && (r % 1000 === 0 || r >= 1_000_000)) {
+    r = Math.floor(r / 1000);
     u++;
   }
   return `${r}${RATE_UNITS[u]}`;
@@ -107,16 +114,21 @@ function classOptions(spec: ClassSpec, isLeaf: boolean): string {
 
 function statsLines(s: SlotStats | undefined): string[] {
   const z = s ?? { bytes: 0, packets: 0, drops: 0, overlimits: 0, backlogBytes: 0, backlogPackets: 0 };
+  const rate = z.rateBps === undefined ? '' : ` rate ${formatRate(z.rateBps)} ${Math.round(z.pps ?? 0)}pps`;
   return [
     ` Sent ${z.bytes} bytes ${z.packets} pkt (dropped ${z.drops}, overlimits ${z.overlimits} requeues 0) `,
-    ` backlog ${z.backlogBytes}b ${z.backlogPackets}p requeues 0`,
+    `${rate} backlog ${z.backlogBytes}b ${z.backlogPackets}p requeues 0`,
   ];
 }
 
 function sumStats(parts: (SlotStats | undefined)[]): SlotStats {
-  const t = { bytes: 0, packets: 0, drops: 0, overlimits: 0, backlogBytes: 0, backlogPackets: 0 };
+  const t: SlotStats = { bytes: 0, packets: 0, drops: 0, overlimits: 0, backlogBytes: 0, backlogPackets: 0 };
   for (const p of parts) {
     if (!p) continue;
+    if (p.rateBps !== undefined) {
+      t.rateBps = (t.rateBps ?? 0) + p.rateBps;
+      t.pps = (t.pps ?? 0) + (p.pps ?? 0);
+    }
     t.bytes += p.bytes;
     t.packets += p.packets;
     t.drops += p.drops;
@@ -248,7 +260,8 @@ function filterLines(f: TcFilter): string[] {
 }
 
 function jsonStats(s: SlotStats): object {
-  return { bytes: s.bytes, packets: s.packets, drops: s.drops, overlimits: s.overlimits, requeues: 0, backlog: s.backlogBytes, qlen: s.backlogPackets };
+  const rate = s.rateBps === undefined ? {} : { rate: Math.round(s.rateBps / 8), pps: Math.round(s.pps ?? 0) }; // tc -j: bytes/s
+  return { bytes: s.bytes, packets: s.packets, drops: s.drops, overlimits: s.overlimits, requeues: 0, ...rate, backlog: s.backlogBytes, qlen: s.backlogPackets };
 }
 
 /** tc -j prints rates in bytes/s and sizes in bytes. */
