@@ -29,7 +29,7 @@ import {
 import { FramePool, type FramePoolLayout } from '../shm/frame-pool.js';
 import { SpscRing } from '../shm/spsc-ring.js';
 import { Doorbell } from '../shm/doorbell.js';
-import { allocateLinkStats } from '../stats/layout.js';
+import { allocateLinkStats, classWord, CLASS_SENT_BYTES, CLASS_SENT_PKTS } from '../stats/layout.js';
 import { linkStatsFrom, type LinkStats } from '../stats/link-stats.js';
 import { workerUrl } from '../worker-url.js';
 import { tryNativeAddon } from '../transmit/native.js';
@@ -315,6 +315,18 @@ export class LinkHandle {
 
   /** Set once the link is removed: its exact, final accounting. */
   finalStats: LinkStats | null = null;
+
+  /**
+   * Bytes and packets class `slot` has sent so far, read lock-free from the stats memory
+   * the arbiter writes (no request to the arbiter): a live read, which may see a pass
+   * half-applied — right for rate estimates, not for accounting (use `stats`).
+   */
+  liveSent(slot: number): { bytes: number; packets: number } {
+    this.live ??= new Float64Array(this.statsBuffer);
+    return { bytes: this.live[classWord(slot, CLASS_SENT_BYTES)], packets: this.live[classWord(slot, CLASS_SENT_PKTS)] };
+  }
+
+  private live: Float64Array | null = null;
 
   /** A consistent snapshot, taken by the arbiter between passes. */
   async stats(): Promise<LinkStats> {

@@ -145,19 +145,26 @@ export class Daemon {
     this.sampler.unref();
   }
 
+  /**
+   * Root classes' counters are read lock-free from the link's stats memory, so sampling
+   * costs the arbiter nothing; an inner qdisc's classes count inside the arbiter, so a
+   * device that has any is also asked for a snapshot.
+   */
   private async sampleRates(): Promise<void> {
     for (const d of [...this.devices.values()]) {
+      const t = Date.now();
+      for (const slot of d.config.classes.keys()) {
+        const live = d.link.liveSent(slot);
+        d.rates.sample(String(slot), t, live.bytes, live.packets);
+      }
+      if (![...d.config.classes.values()].some((p) => p.leaf?.classes)) continue;
       let s: LinkStats;
       try {
         s = await d.link.stats();
       } catch {
         continue; // removed meanwhile
       }
-      const t = Date.now();
-      for (const c of s.classes) {
-        d.rates.sample(String(c.slot), t, c.sentBytes, c.sentPackets);
-        for (const i of c.inner ?? []) d.rates.sample(`${c.slot}/${i.slot}`, t, i.bytes, i.packets);
-      }
+      for (const c of s.classes) for (const i of c.inner ?? []) d.rates.sample(`${c.slot}/${i.slot}`, Date.now(), i.bytes, i.packets);
     }
   }
 
