@@ -69,7 +69,8 @@ export class ClassQueues {
    */
   private readonly sleepUntil: Float64Array;
   private readonly sleepers: Int32Array;
-  private sleeping = 0;
+  /** Classes asleep now (read on the hot path to skip `wake` when there are none). */
+  sleeping = 0;
 
   constructor(
     private readonly frames: FrameTable,

@@ -34,7 +34,12 @@ export abstract class ClassfulScheduler implements Scheduler {
   protected readonly cls: Int32Array;
   private readonly peeked: PeekCache;
   private queued = 0;
-  /** Per class: packets and bytes released, packets refused or dropped — what an inner qdisc's classes report. */
+  /**
+   * Per class: packets and bytes released, packets refused or dropped — what an inner
+   * qdisc's classes report. Kept only by an inner scheduler (`countClasses`): at the root
+   * the arbiter counts per class already.
+   */
+  private counting = false;
   private readonly outPackets: Float64Array;
   private readonly outBytes: Float64Array;
   private readonly drops: Float64Array;
@@ -44,7 +49,7 @@ export abstract class ClassfulScheduler implements Scheduler {
     const dropped = ctx.drop
       ? (f: number, reason: number) => {
           this.queued--;
-          this.drops[ctx.frames.cls[f]]++;
+          if (this.counting) this.drops[ctx.frames.cls[f]]++;
           ctx.drop!(f, reason);
         }
       : undefined;
@@ -85,14 +90,14 @@ export abstract class ClassfulScheduler implements Scheduler {
     const slot = this.cls[frame];
     if (!this.classes.has(slot)) return DROP_NO_CLASS;
     if (this.queues.wouldOverflow(slot, this.len[frame])) {
-      this.drops[slot]++;
+      if (this.counting) this.drops[slot]++;
       return DROP_QUEUE_LIMIT;
     }
     // By the counter, not by asking: asking a leaf discipline for its head takes it out
     // (held for the next dequeue), which must not happen before later, better packets arrive.
     const wasEmpty = this.queues.packets[slot] === 0;
     if (!this.queues.append(slot, frame)) {
-      this.drops[slot]++;
+      if (this.counting) this.drops[slot]++;
       return DROP_QUEUE_LIMIT;
     }
     this.queued++;
@@ -103,15 +108,22 @@ export abstract class ClassfulScheduler implements Scheduler {
 
   dequeue(now: number): number {
     this.queues.now = now;
-    this.queues.wake(now, this.reactivate);
+    if (this.queues.sleeping > 0) this.queues.wake(now, this.reactivate);
     const held = this.peeked.take();
     const f = held >= 0 ? held : this.serve(now);
     if (f >= 0) {
       this.queued--;
-      this.outPackets[this.cls[f]]++;
-      this.outBytes[this.cls[f]] += this.len[f];
+      if (this.counting) {
+        this.outPackets[this.cls[f]]++;
+        this.outBytes[this.cls[f]] += this.len[f];
+      }
     }
     return f;
+  }
+
+  /** Makes this scheduler count per class (it runs as an inner qdisc; see `innerStats`). */
+  countClasses(): void {
+    this.counting = true;
   }
 
   innerStats(slot: number): InnerClassStats[] | null {
@@ -135,7 +147,7 @@ export abstract class ClassfulScheduler implements Scheduler {
 
   peek(now: number): number {
     this.queues.now = now;
-    this.queues.wake(now, this.reactivate);
+    if (this.queues.sleeping > 0) this.queues.wake(now, this.reactivate);
     if (this.peeked.frame < 0) this.peeked.frame = this.serve(now);
     return this.peeked.frame;
   }

@@ -44,6 +44,8 @@ export function leafFactory(ctx: SchedulerContext): LeafFactory {
     const view: FrameTable = { len: f.len, cls: f.sub, flow: f.flow, queuedAt: f.queuedAt, ...(f.markCe ? { markCe: (x: number) => f.markCe!(x) } : {}) };
     const inner = kind.create({ frames: view, poolFrames: ctx.poolFrames, maxClasses: ctx.maxClasses, drop }, spec.params);
     for (const c of spec.classes ?? []) inner.addClass(c.slot, c);
+    // Its classes report their own counters (tc -s class show 20:1); see ClassfulScheduler.
+    (inner as { countClasses?: () => void }).countClasses?.();
     // A shaper (htb) may hold packets back: the parent then lets its class sleep until inner.wakeAt.
     return { queue: inner, shapes: !kind.workConserving };
   };
