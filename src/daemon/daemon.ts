@@ -32,10 +32,11 @@ import { parseTc } from '../tc/grammar.js';
 import type { ParsedTc, QdiscSpec, ShowCommand } from '../tc/model.js';
 import { Classifier } from '../tc/classifier.js';
 import { classifierConfig } from '../tc/packet-classifier.js';
-import { planCommand } from '../tc/plan.js';
+import { planCommand, type Plan } from '../tc/plan.js';
+import { isNativeBackend } from '../transmit/ports.js';
 import { showClasses, showFilters, showQdiscs, type InnerStatsBySlot, type SlotStats } from '../tc/show.js';
 import type { ClassXstats } from '../../schedulers/types.js';
-import { linkConfig, type LinkConfig, type TcTree } from '../tc/tree.js';
+import type { LinkConfig, TcTree } from '../tc/tree.js';
 
 /**
  * Synthetic load on a device: one saturating generator thread per UDP port, classified
@@ -193,14 +194,14 @@ export class Daemon {
       const cmd = parsed.command;
       if ('passthrough' in cmd) return cmd;
       if (cmd.verb === 'show') return await this.show(cmd, parsed);
-      if (!this.devices.has(cmd.dev) && this.transmitsOnDevices() && !existsSync(`/sys/class/net/${cmd.dev}`)) {
+      if (!this.devices.has(cmd.dev) && isNativeBackend(this.options.backend) && !existsSync(`/sys/class/net/${cmd.dev}`)) {
         // A device pspat would transmit on must exist; tc's own words and status.
         return { exitCode: TC_EXIT_BAD_ARG, stdout: '', stderr: `Cannot find device "${cmd.dev}"\n` };
       }
       const trees = new Map([...this.devices].map(([dev, d]) => [dev, d.tree]));
       const plan = planCommand(trees, cmd, { linkRate: (dev, root) => this.linkRate(dev, root), maxClasses: this.options.maxClasses });
       if ('passthrough' in plan) return plan;
-      await this.realise(plan.dev, plan.tree, plan.ops);
+      await this.realise(plan);
       return { exitCode: 0, stdout: '', stderr: '' };
     } catch (e) {
       if (e instanceof TcError) return { exitCode: e.exitCode, stdout: '', stderr: `${e.message}\n` };
@@ -210,13 +211,14 @@ export class Daemon {
     }
   }
 
-  /** Carries out link operations and commits `tree`; on a failure part-way, restores the old state. */
-  private async realise(dev: string, tree: TcTree | null, ops: LinkOp[]): Promise<void> {
+  /** Carries out a plan's link operations and commits its tree; on a failure part-way, restores the old state. */
+  private async realise(plan: Plan): Promise<void> {
+    const { dev, tree, config } = plan;
     const before = this.devices.get(dev);
     const done: LinkOp[] = [];
     try {
-      for (const op of ops) {
-        await this.execute(dev, op, tree);
+      for (const op of plan.ops) {
+        await this.execute(dev, op, tree, config);
         done.push(op);
       }
     } catch (e) {
@@ -237,7 +239,7 @@ export class Daemon {
     else if (op.op === 'changeClass') await link.changeClass(op.slot, old.get(op.slot)!);
   }
 
-  private async execute(dev: string, op: LinkOp, tree: TcTree | null): Promise<void> {
+  private async execute(dev: string, op: LinkOp, tree: TcTree | null, config: LinkConfig | null): Promise<void> {
     const managed = this.devices.get(dev);
     switch (op.op) {
       case 'createLink': {
@@ -278,14 +280,14 @@ export class Daemon {
         await managed!.link.deleteClass(op.slot);
         break;
       case 'setClassifier': {
-        const config = classifierConfig(tree!);
+        const classify = classifierConfig(tree!, op.config);
         // Policers first, so every index a client may stamp from now on exists.
-        await managed!.link.setPolicers(new Classifier(config.filters).policers);
-        for (const port of managed!.traffic?.updates ?? []) port.postMessage(config);
+        await managed!.link.setPolicers(new Classifier(classify.filters).policers);
+        for (const port of managed!.traffic?.updates ?? []) port.postMessage(classify);
         break;
       }
     }
-    this.devices.set(dev, { ...managed!, tree: tree!, config: linkConfig(tree!) });
+    this.devices.set(dev, { ...managed!, tree: tree!, config: config! });
   }
 
   private async startTraffic(dev: string, link: LinkHandle, tree: TcTree): Promise<TrafficSource | undefined> {
@@ -293,26 +295,28 @@ export class Daemon {
     if (!t) return undefined;
     const updates: MessagePort[] = [];
     const size = t.size ?? 1000;
+    const classifier = classifierConfig(tree);
     const fleet = await startGenerators(link, t.ports.length, (i) => {
       const { port1, port2 } = new MessageChannel();
       updates.push(port1);
-      return { classes: [0], ports: [t.ports[i]], minSize: size, maxSize: size, packets: Infinity, seed: i + 1, classifier: classifierConfig(tree), updates: port2 };
+      return { classes: [0], ports: [t.ports[i]], minSize: size, maxSize: size, packets: Infinity, seed: i + 1, classifier, updates: port2 };
     });
     await fleet.started;
     return { fleet, updates };
   }
 
-  /** Stops a device's generators and lets go of their clients (before the link goes). */
-  private async stopTraffic(d: ManagedDevice): Promise<void> {
+  /** Stops a device's generators and closes their update ports. */
+  private async stopGenerators(d: ManagedDevice): Promise<void> {
     if (!d.traffic) return;
     await d.traffic.fleet.stop();
     for (const p of d.traffic.updates) p.close();
-    await d.link.detachClients();
   }
 
-  /** True when managed devices are real interfaces (afxdp, afpacket), not null or pcap links. */
-  private transmitsOnDevices(): boolean {
-    return this.options.backend === 'afxdp' || this.options.backend === 'afpacket';
+  /** Stops a device's generators and lets go of their clients (before the link goes). */
+  private async stopTraffic(d: ManagedDevice): Promise<void> {
+    if (!d.traffic) return;
+    await this.stopGenerators(d);
+    await d.link.detachClients();
   }
 
   /** The arbiter serving the fewest managed devices. */
@@ -323,7 +327,7 @@ export class Daemon {
 
   private transmitFor(dev: string): TransmitOptions {
     const o = this.options;
-    if (o.backend === 'afxdp' || o.backend === 'afpacket') return { backend: o.backend, dev, queue: o.queue, xdpMode: o.xdpMode, txWorkers: o.txWorkers };
+    if (isNativeBackend(o.backend)) return { backend: o.backend, dev, queue: o.queue, xdpMode: o.xdpMode, txWorkers: o.txWorkers };
     if (o.backend === 'pcap') return { backend: 'pcap', out: `${o.out}.${dev}.pcap` };
     return { backend: 'null' };
   }
@@ -382,11 +386,7 @@ export class Daemon {
   async close(): Promise<LinkStats[]> {
     clearInterval(this.sampler);
     await this.queue;
-    for (const d of this.devices.values()) {
-      if (!d.traffic) continue;
-      await d.traffic.fleet.stop();
-      for (const p of d.traffic.updates) p.close();
-    }
+    for (const d of this.devices.values()) await this.stopGenerators(d);
     const finals = await Promise.all(this.arbiters.map((a) => a.close({ drain: true, timeoutMs: 2000 })));
     return finals.flat();
   }

@@ -4,6 +4,8 @@
  * header's ECN field becomes CE (11); IPv4's header checksum is updated incrementally
  * (RFC 1624: HC' = ~(~HC + ~m + m')). Anything else is left alone and reported unmarked.
  */
+import { ETH_P } from '../tc/model.js';
+
 const ETH_HEADER = 14;
 const ECN_MASK = 0x03;
 const ECN_CE = 0x03;
@@ -13,7 +15,7 @@ export function markCongestion(bytes: Uint8Array, off: number, len: number): boo
   if (len < ETH_HEADER + 20) return false;
   const proto = (bytes[off + 12] << 8) | bytes[off + 13];
   const ip = off + ETH_HEADER;
-  if (proto === 0x0800 && bytes[ip] >> 4 === 4) {
+  if (proto === ETH_P.ip && bytes[ip] >> 4 === 4) {
     const tos = bytes[ip + 1];
     const ecn = tos & ECN_MASK;
     if (ecn === 0 || ecn === ECN_CE) return false;
@@ -29,7 +31,7 @@ export function markCongestion(bytes: Uint8Array, off: number, len: number): boo
     bytes[ip + 11] = csum & 0xff;
     return true;
   }
-  if (proto === 0x86dd && len >= ETH_HEADER + 40 && bytes[ip] >> 4 === 6) {
+  if (proto === ETH_P.ipv6 && len >= ETH_HEADER + 40 && bytes[ip] >> 4 === 6) {
     // Traffic class straddles bytes 0 and 1; its ECN bits are bits 5..4 of byte 1.
     const ecn = (bytes[ip + 1] >> 4) & ECN_MASK;
     if (ecn === 0 || ecn === ECN_CE) return false;

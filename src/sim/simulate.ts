@@ -85,8 +85,8 @@ export interface SimReport {
  * parameters on top; a scheduler that queues by flow hash (sfq, fq_codel) gets one class
  * for all, and tells the flows apart by their hashes.
  */
-function flowClasses(kind: string, w: Workload): (ClassParams & { slot: number })[] {
-  if (findScheduler(kind).hashesFlows) return [{ slot: 0 }];
+function flowClasses(kind: string, hashes: boolean, w: Workload): (ClassParams & { slot: number })[] {
+  if (hashes) return [{ slot: 0 }];
   const base = weightedClasses(kind, w.flows.map((f) => f.weight), w.linkRate);
   return base.map((c) => {
     const f = w.flows[c.slot];
@@ -107,10 +107,11 @@ export function simulate(w: Workload, kind: string): SimResult {
   const n = w.flows.length;
   const flows = w.flows;
   const saturating = flows.map((f) => f.arrival.type === 'saturating');
-  const classes = flowClasses(kind, w);
+  const scheduler = findScheduler(kind);
+  const hashes = scheduler.hashesFlows === true;
+  const classes = flowClasses(kind, hashes, w);
 
   const perFlowFrames = flows.map((f, i) => (saturating[i] ? SATURATING_DEPTH : (f.params.limitPackets ?? DEFAULT_LIMIT)));
-  const hashes = findScheduler(kind).hashesFlows === true;
   // sfq and fq_codel hold packets up to their own total limit, not the flows' class limits.
   const poolFrames = perFlowFrames.reduce((a, b) => a + b, 0) + (hashes ? Math.max(SFQ_DEFAULTS.limit, FQ_CODEL_DEFAULTS.limit) : 0);
   if (poolFrames > MAX_POOL_FRAMES) {
@@ -127,7 +128,7 @@ export function simulate(w: Workload, kind: string): SimResult {
     dropped[flowOf[f]]++;
     free[freeTop++] = f;
   };
-  const sched = findScheduler(kind).create({ frames, poolFrames, maxClasses: hashes ? 1 : slotsFor(kind, n), drop });
+  const sched = scheduler.create({ frames, poolFrames, maxClasses: hashes ? 1 : slotsFor(kind, n), drop });
   for (const c of classes) {
     try {
       sched.addClass(c.slot, c);

@@ -21,7 +21,7 @@
  *
  * Per-packet work allocates nothing; the compiled form is plain arrays.
  */
-import { major, makeHandle, minor, TC_H_ROOT } from './handles.js';
+import { classidUnder } from './handles.js';
 import { ETH_P, type FilterSpec, type PoliceSpec } from './model.js';
 import { badArg } from './errors.js';
 
@@ -103,9 +103,7 @@ export class Classifier {
   }
 
   private fullClassid(classid: number | undefined, parent: number): number {
-    if (classid === undefined) return NO_MATCH;
-    if (major(classid) !== 0 || parent === TC_H_ROOT) return classid;
-    return makeHandle(major(parent), minor(classid));
+    return classid === undefined ? NO_MATCH : classidUnder(classid, parent);
   }
 
   private policeIndex(p: PoliceSpec | undefined): number {

@@ -4,7 +4,7 @@
  * first, leaf qdiscs, then filters. Rates in bit, sizes in bytes: exact, not rounded.
  */
 import { formatHandle, TC_H_ROOT } from './handles.js';
-import type { ClassSpec, QdiscSpec } from './model.js';
+import { protocolName, type ClassSpec, type QdiscSpec } from './model.js';
 import type { TcTree } from './tree.js';
 
 function qdiscArgs(q: QdiscSpec): string {
@@ -40,10 +40,6 @@ function classArgs(c: ClassSpec): string {
   }
 }
 
-function protocolArg(p: number): string {
-  return p === 0x0003 ? 'all' : p === 0x0800 ? 'ip' : p === 0x86dd ? 'ipv6' : `0x${p.toString(16)}`;
-}
-
 /**
  * In an order tc accepts: a class after its qdisc and its parent class, a class's qdisc
  * after the class, an inner qdisc's classes after it (prio's bands come with their qdisc),
@@ -72,7 +68,7 @@ export function treeCommands(t: TcTree): string[] {
   }
   for (const f of t.filters) {
     const parent = f.parent === TC_H_ROOT ? 'root' : `parent ${formatHandle(f.parent)}`;
-    out.push(`filter add dev ${dev} ${parent} protocol ${protocolArg(f.protocol)} prio ${f.prio}${f.handle !== undefined ? ` handle ${f.handle}` : ''} ${f.args.join(' ')}`);
+    out.push(`filter add dev ${dev} ${parent} protocol ${protocolName(f.protocol)} prio ${f.prio}${f.handle !== undefined ? ` handle ${f.handle}` : ''} ${f.args.join(' ')}`);
   }
   return out;
 }

@@ -18,6 +18,17 @@ import { parseClassSpec, parseQdiscSpec } from './qdisc-grammar.js';
 /** tc's clsact/ingress parents: ffff: (ingress), ffff:fff2 (ingress hook), ffff:fff3 (egress hook). */
 const INGRESS_PARENTS = new Set([0xffff0000, 0xfffffff1, 0xfffffff2, 0xfffffff3]);
 
+/** True for a parent on the ingress or clsact hooks, which the system's tc handles. */
+function underIngress(parent: number | undefined): boolean {
+  return parent !== undefined && INGRESS_PARENTS.has(parent);
+}
+
+/** `root` as the parent; a second parent is tc's error. */
+function rootArg(parent: number | undefined): number {
+  if (parent !== undefined) throw badArg('Error: "root" is duplicate parent ID');
+  return TC_H_ROOT;
+}
+
 function passThrough(reason: string): PassThrough {
   return { passthrough: true, reason };
 }
@@ -95,10 +106,8 @@ function qdisc(a: TcArgs): QdiscCommand | ShowCommand | PassThrough {
   while (!a.done) {
     const w = a.next();
     if (w === 'dev') dev = devArg(a);
-    else if (w === 'root') {
-      if (parent !== undefined) throw badArg('Error: "root" is duplicate parent ID');
-      parent = TC_H_ROOT;
-    } else if (w === 'parent') {
+    else if (w === 'root') parent = rootArg(parent);
+    else if (w === 'parent') {
       if (parent !== undefined) throw duplicateArg('parent', a.peek() ?? '');
       parent = handleArg(a, 'parent', parseClassId, 'invalid parent ID');
     } else if (w === 'handle') handle = handleArg(a, 'handle', parseQdiscHandle, 'invalid qdisc ID');
@@ -106,11 +115,11 @@ function qdisc(a: TcArgs): QdiscCommand | ShowCommand | PassThrough {
     else if (w === 'estimator' || w === 'stab' || w === 'ingress_block' || w === 'egress_block') {
       throw badArg(`pspat: "${w}" is not supported.`);
     } else {
-      if (parent !== undefined && INGRESS_PARENTS.has(parent)) return passThrough('a qdisc under ingress/clsact');
+      if (underIngress(parent)) return passThrough('a qdisc under ingress/clsact');
       return { object: 'qdisc', verb: v as QdiscCommand['verb'], dev: requireDev(dev), parent: requireParent(parent), ...(handle !== undefined ? { handle } : {}), qdisc: parseQdiscSpec(w, a) };
     }
   }
-  if (parent !== undefined && INGRESS_PARENTS.has(parent)) return passThrough('ingress qdisc');
+  if (underIngress(parent)) return passThrough('ingress qdisc');
   if (v !== 'delete') throw badArg('Error: the qdisc kind is required (htb, drr, qfq, prio, tbf, pfifo, bfifo, sfq, fq_codel).');
   return { object: 'qdisc', verb: 'delete', dev: requireDev(dev), parent: requireParent(parent), ...(handle !== undefined ? { handle } : {}) };
 }
@@ -131,10 +140,8 @@ function klass(a: TcArgs): ClassCommand | ShowCommand | PassThrough {
     if (w === 'dev') dev = devArg(a);
     else if (w === 'classid') classid = handleArg(a, 'classid', parseClassId, 'invalid class ID');
     else if (w === 'handle') throw badArg('Error: try "classid" instead of "handle"');
-    else if (w === 'root') {
-      if (parent !== undefined) throw badArg('Error: "root" is duplicate parent ID');
-      parent = TC_H_ROOT;
-    } else if (w === 'parent') parent = handleArg(a, 'parent', parseClassId, 'invalid parent ID');
+    else if (w === 'root') parent = rootArg(parent);
+    else if (w === 'parent') parent = handleArg(a, 'parent', parseClassId, 'invalid parent ID');
     else if (w === 'estimator') throw badArg('pspat: "estimator" is not supported.');
     else {
       if (classid === undefined) throw badArg('Error: "classid" is required.');
@@ -182,13 +189,13 @@ function filter(a: TcArgs): FilterCommand | ShowCommand | PassThrough {
       a.once('protocol', text);
       protocol = protocolArg(text);
     } else {
-      if (parent !== undefined && INGRESS_PARENTS.has(parent)) return passThrough('a filter on ingress/clsact');
+      if (underIngress(parent)) return passThrough('a filter on ingress/clsact');
       const args = [w, ...a.rest()];
       const spec = parseFilterSpec(w, new TcArgs(args.slice(1)), handle);
       return { object: 'filter', verb: v as FilterCommand['verb'], dev: requireDev(dev), ...(parent !== undefined ? { parent } : {}), ...(handle !== undefined ? { handle } : {}), protocol, ...(prio !== undefined ? { prio } : {}), filter: spec, args };
     }
   }
-  if (parent !== undefined && INGRESS_PARENTS.has(parent)) return passThrough('a filter on ingress/clsact');
+  if (underIngress(parent)) return passThrough('a filter on ingress/clsact');
   if (v !== 'delete') throw badArg('Error: the filter kind is required (u32, fw, basic, matchall).');
   return { object: 'filter', verb: 'delete', dev: requireDev(dev), ...(parent !== undefined ? { parent } : {}), ...(handle !== undefined ? { handle } : {}), protocol, ...(prio !== undefined ? { prio } : {}) };
 }

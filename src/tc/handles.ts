@@ -57,6 +57,11 @@ export function formatHandle(h: number): string {
   return `${major(h).toString(16)}:${minor(h) === 0 ? '' : minor(h).toString(16)}`;
 }
 
+/** A filter's `flowid :N` (major 0) completed with the major of the qdisc it is on; a full id as it is. */
+export function classidUnder(id: number, qdisc: number): number {
+  return major(id) === 0 && qdisc !== TC_H_ROOT ? makeHandle(major(qdisc), minor(id)) : id;
+}
+
 /** u32 handles: 12-bit table id, 8-bit bucket, 12-bit node ("800::803", "800:", "::5"). */
 export interface U32Handle {
   htid: number;

@@ -141,3 +141,9 @@ export interface ParsedTc {
 
 /** Ethertypes tc knows by name (ll_proto_a2n's common ones). */
 export const ETH_P = { all: 0x0003, ip: 0x0800, arp: 0x0806, '802.1q': 0x8100, ipv6: 0x86dd, '802.1ad': 0x88a8 } as const;
+
+/** An ethertype as tc prints it: its name, or 0x-hex. */
+export function protocolName(p: number): string {
+  const named = Object.entries(ETH_P).find(([, v]) => v === p);
+  return named ? named[0] : `0x${p.toString(16).padStart(4, '0')}`;
+}

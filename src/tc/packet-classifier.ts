@@ -8,8 +8,8 @@
  * a filter or class; each worker compiles its own `PacketClassifier`.
  */
 import { Classifier, NO_MATCH, type InstalledFilter } from './classifier.js';
-import type { QdiscSpec } from './model.js';
-import { htbUnclassified, linkConfig, tosPriority, type TcTree } from './tree.js';
+import { ETH_P, type QdiscSpec } from './model.js';
+import { htbUnclassified, isInnerClassful, linkConfig, tosPriority, type LinkConfig, type TcTree } from './tree.js';
 
 /** One qdisc's classification: its filters, classid → slot, and its unclassified rule. */
 export interface QdiscClassifierConfig {
@@ -37,13 +37,13 @@ function innerUnclassified(tree: TcTree, h: number, q: QdiscSpec): Pick<QdiscCla
   return { unclassifiedSlot: -1 };
 }
 
-export function classifierConfig(tree: TcTree): ClassifierConfig {
-  const c = linkConfig(tree);
+/** `c`: the tree's link configuration, when the caller has it already. */
+export function classifierConfig(tree: TcTree, c: LinkConfig = linkConfig(tree)): ClassifierConfig {
   const inner: ClassifierConfig['inner'] = [];
   for (const cls of tree.classes.values()) {
     const leaf = cls.leaf;
     // A class with a classless leaf (a FIFO, sfq, fq_codel, tbf) needs no second stage: sub 0.
-    if (cls.owner !== tree.root.handle || !leaf || !['prio', 'drr', 'qfq', 'htb'].includes(leaf.qdisc.kind)) continue;
+    if (cls.owner !== tree.root.handle || !leaf || !isInnerClassful(leaf.qdisc)) continue;
     const own = [...tree.classes.values()].filter((x) => x.owner === leaf.handle);
     inner.push([cls.slot, { filters: filtersOn(tree, leaf.handle), slotOf: own.map((x) => [x.classid, x.slot]), ...innerUnclassified(tree, leaf.handle, leaf.qdisc) }]);
   }
@@ -57,8 +57,6 @@ export function classifierConfig(tree: TcTree): ClassifierConfig {
 }
 
 const ETH_HEADER = 14;
-const ETH_P_IP = 0x0800;
-const ETH_P_IPV6 = 0x86dd;
 const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
 
@@ -86,11 +84,11 @@ export function flowHash(b: Uint8Array, off: number, len: number): number {
   let h = proto;
   let l4 = -1;
   let ipProto = 0;
-  if (proto === ETH_P_IP && len >= ETH_HEADER + 20) {
+  if (proto === ETH_P.ip && len >= ETH_HEADER + 20) {
     ipProto = b[l3 + 9];
     h = mix(mix(mix(h, word(b, l3 + 12)), word(b, l3 + 16)), ipProto);
     l4 = l3 + 4 * (b[l3] & 0x0f);
-  } else if (proto === ETH_P_IPV6 && len >= ETH_HEADER + 40) {
+  } else if (proto === ETH_P.ipv6 && len >= ETH_HEADER + 40) {
     ipProto = b[l3 + 6];
     for (let i = 8; i < 40; i += 4) h = mix(h, word(b, l3 + i));
     h = mix(h, ipProto);
@@ -122,7 +120,7 @@ class QdiscClassifier {
     const classid = this.classifier.classify(bytes, off, off + ETH_HEADER, off + len, proto, mark);
     if (classid !== NO_MATCH) return this.slotOf.get(classid) ?? this.config.unclassifiedSlot;
     const map = this.config.priomapSlots;
-    if (map && proto === ETH_P_IP) return map[tosPriority(bytes[off + ETH_HEADER + 1])];
+    if (map && proto === ETH_P.ip) return map[tosPriority(bytes[off + ETH_HEADER + 1])];
     return this.config.unclassifiedSlot;
   }
 }

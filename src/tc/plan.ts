@@ -8,12 +8,14 @@ import { diffLinkConfig, type LinkOp } from './config-diff.js';
 import { TcError, TC_EXIT_REJECTED } from './errors.js';
 import { TC_H_ROOT } from './handles.js';
 import type { ClassCommand, FilterCommand, PassThrough, QdiscCommand, QdiscSpec } from './model.js';
-import { applyClass, applyFilter, applyQdisc, createTree, linkConfig, type TcTree } from './tree.js';
+import { applyClass, applyFilter, applyQdisc, createTree, linkConfig, type LinkConfig, type TcTree } from './tree.js';
 
 export interface Plan {
   dev: string;
   /** The device's tree after the command; null once its root qdisc is deleted. */
   tree: TcTree | null;
+  /** What the link runs for that tree (null with it). */
+  config: LinkConfig | null;
   ops: LinkOp[];
 }
 
@@ -27,7 +29,8 @@ export function planCommand(trees: ReadonlyMap<string, TcTree>, cmd: QdiscComman
   const before = trees.get(cmd.dev) ?? null;
   const after = nextTree(before, cmd, defaults);
   if (after === 'unmanaged') return { passthrough: true, reason: `${cmd.dev} is not managed by pspat` };
-  return { dev: cmd.dev, tree: after, ops: diffLinkConfig(before && linkConfig(before), after && linkConfig(after)) };
+  const config = after && linkConfig(after);
+  return { dev: cmd.dev, tree: after, config, ops: diffLinkConfig(before && linkConfig(before), config) };
 }
 
 function nextTree(tree: TcTree | null, cmd: QdiscCommand | ClassCommand | FilterCommand, d: DeviceDefaults): TcTree | null | 'unmanaged' {

@@ -13,10 +13,10 @@
  * a qdisc's are the sum of its classes', an inner qdisc's those of the class it sits on,
  * and an inner qdisc's classes report what their own scheduler released and refused.
  */
-import { formatHandle, formatU32Handle, major, makeHandle, minor } from './handles.js';
-import type { ClassSpec, FilterSpec, QdiscSpec, TcFlags } from './model.js';
-import { ETH_P } from './model.js';
-import type { TcClass, TcFilter, TcTree } from './tree.js';
+import { DEFAULT_LIMIT_PACKETS } from '../../schedulers/class-queues.js';
+import { classidUnder, formatHandle, formatU32Handle } from './handles.js';
+import { protocolName, type ClassSpec, type FilterSpec, type QdiscSpec, type TcFlags } from './model.js';
+import { BFIFO_DEFAULT_LIMIT, htbDirectSlot, type TcClass, type TcFilter, type TcTree } from './tree.js';
 
 /** Counters of one class slot, as `-s` prints them. */
 export interface SlotStats {
@@ -89,7 +89,7 @@ function qdiscOptions(q: QdiscSpec, direct = 0): string {
     case 'pfifo':
       return `limit ${q.limit ?? 1000}p`;
     case 'bfifo':
-      return `limit ${formatSize(q.limit ?? 1514 * 1000)}`;
+      return `limit ${formatSize(q.limit ?? BFIFO_DEFAULT_LIMIT)}`;
     case 'sfq':
       return `limit ${q.limit}p quantum ${formatSize(q.quantum ?? 1514)} depth ${q.depth} divisor ${q.divisor}${q.perturbS ? ` perturb ${q.perturbS}sec` : ''}`;
     case 'fq_codel':
@@ -142,7 +142,7 @@ function sumStats(parts: (SlotStats | undefined)[]): SlotStats {
 /** Every slot the root qdisc's traffic passes through (htb's direct queue included). */
 function allSlots(tree: TcTree): number[] {
   const slots = [...tree.classes.values()].filter((c) => c.owner === tree.root.handle).map((c) => c.slot);
-  if (tree.root.qdisc.kind === 'htb') slots.push(tree.maxClasses - 1);
+  if (tree.root.qdisc.kind === 'htb') slots.push(htbDirectSlot(tree));
   if (tree.classes.size === 0) slots.push(0);
   return slots;
 }
@@ -166,8 +166,7 @@ function isLeaf(tree: TcTree, c: TcClass): boolean {
 /** `withDev`: name the device on each line, as tc does when `show` was given no `dev`. */
 export function showQdiscs(tree: TcTree, flags: TcFlags, stats: StatsBySlot, withDev = false): string | object[] {
   const rootStats = sumStats(allSlots(tree).map((s) => stats.get(s)));
-  // The root htb's direct queue is its top class slot (tree.ts).
-  const direct = tree.root.qdisc.kind === 'htb' ? (stats.get(tree.maxClasses - 1)?.packets ?? 0) : 0;
+  const direct = tree.root.qdisc.kind === 'htb' ? (stats.get(htbDirectSlot(tree))?.packets ?? 0) : 0;
   const entries: { kind: string; handle: number; parent: number | 'root'; options: string; q: QdiscSpec; s: SlotStats; direct: number }[] = [
     { kind: tree.root.qdisc.kind, handle: tree.root.handle, parent: 'root', options: qdiscOptions(tree.root.qdisc, direct), q: tree.root.qdisc, s: rootStats, direct },
   ];
@@ -223,13 +222,8 @@ export function showClasses(tree: TcTree, flags: TcFlags, stats: StatsBySlot, on
   return lines.join('\n');
 }
 
-function protocolName(p: number): string {
-  const named = Object.entries(ETH_P).find(([, v]) => v === p);
-  return named ? named[0] : `0x${p.toString(16).padStart(4, '0')}`;
-}
-
 function filterTail(spec: FilterSpec, parent: number): string {
-  const flow = spec.classid === undefined ? '' : ` flowid ${formatHandle(major(spec.classid) === 0 ? makeHandle(major(parent), minor(spec.classid)) : spec.classid)}`;
+  const flow = spec.classid === undefined ? '' : ` flowid ${formatHandle(classidUnder(spec.classid, parent))}`;
   const police = spec.police ? ` police rate ${formatRate(spec.police.rate)} burst ${formatSize(spec.police.burst)} action ${spec.police.exceed}` : '';
   return `${flow}${police}`;
 }
@@ -275,7 +269,7 @@ function jsonQdiscOptions(q: QdiscSpec, direct: number): object {
       return { rate: q.rate / 8, burst: q.burst, limit: q.limit };
     case 'pfifo':
     case 'bfifo':
-      return { limit: q.limit ?? (q.kind === 'pfifo' ? 1000 : 1514 * 1000) };
+      return { limit: q.limit ?? (q.kind === 'pfifo' ? DEFAULT_LIMIT_PACKETS : BFIFO_DEFAULT_LIMIT) };
     default:
       return {};
   }

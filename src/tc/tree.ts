@@ -21,7 +21,7 @@
  *   leaf sfq / fq_codel on a class → the class's leaf discipline (ClassParams.leaf).
  */
 import { TcError, TC_EXIT_REJECTED } from './errors.js';
-import { formatHandle, major, makeHandle, minor, TC_H_ROOT } from './handles.js';
+import { classidUnder, formatHandle, major, makeHandle, minor, TC_H_ROOT } from './handles.js';
 import type { ClassCommand, ClassSpec, FilterCommand, QdiscCommand, QdiscSpec } from './model.js';
 import type { InstalledFilter } from './classifier.js';
 import type { ClassParams, RootParams } from '../../schedulers/types.js';
@@ -75,6 +75,11 @@ const ROOT_KINDS = new Set(['htb', 'drr', 'qfq', 'prio', 'tbf', 'pfifo', 'bfifo'
 /** Qdiscs a class may hold: its queue or a shaper (classless), or an inner classful qdisc. */
 const LEAF_KINDS = new Set(['pfifo', 'bfifo', 'sfq', 'fq_codel', 'tbf']);
 const INNER_CLASSFUL = new Set(['prio', 'drr', 'qfq', 'htb']);
+
+/** True for the qdiscs that have classes of their own when attached to a class. */
+export function isInnerClassful(q: QdiscSpec): boolean {
+  return INNER_CLASSFUL.has(q.kind);
+}
 
 function rejected(message: string): TcError {
   return new TcError(TC_EXIT_REJECTED, message);
@@ -202,9 +207,7 @@ export function applyQdisc(tree: TcTree, cmd: QdiscCommand): TcTree {
 
 /** The class a filter sends packets to, its `:N` completed with its qdisc's major. */
 function filterClass(f: Pick<TcFilter, 'spec' | 'parent'>): number | undefined {
-  const id = f.spec.classid;
-  if (id === undefined) return undefined;
-  return major(id) === 0 ? makeHandle(major(f.parent), minor(id)) : id;
+  return f.spec.classid === undefined ? undefined : classidUnder(f.spec.classid, f.parent);
 }
 
 export function applyFilter(tree: TcTree, cmd: FilterCommand): TcTree {
@@ -254,7 +257,7 @@ export function tosPriority(tos: number): number {
  */
 function leafLimits(tree: TcTree, c: TcClass): ClassParams {
   const q = c.leaf?.qdisc;
-  if (q?.kind === 'bfifo') return { limitPackets: MAX_LIMIT, limitBytes: q.limit ?? DEFAULT_LIMIT_PACKETS * ETH_FRAME };
+  if (q?.kind === 'bfifo') return { limitPackets: MAX_LIMIT, limitBytes: q.limit ?? BFIFO_DEFAULT_LIMIT };
   if (q?.kind === 'sfq' || q?.kind === 'fq_codel') return { limitPackets: DEFAULT_LIMIT_PACKETS, leaf: { kind: q.kind, params: flowQueueParams(q) } };
   if (q?.kind === 'tbf') {
     // A tbf is a one-class htb: its rate, its burst, its byte limit.
@@ -288,7 +291,7 @@ function classParams(tree: TcTree, c: TcClass): ClassParams {
 }
 
 /** An htb's direct queue (unclassified packets with no default class): the top slot, unshaped. */
-function htbDirectSlot(tree: TcTree): number {
+export function htbDirectSlot(tree: TcTree): number {
   return tree.maxClasses - 1;
 }
 
@@ -313,8 +316,8 @@ function flowQueueParams(q: Extract<QdiscSpec, { kind: 'sfq' | 'fq_codel' }>): R
   };
 }
 
-/** bfifo's default limit is txqueuelen full-size frames. */
-const ETH_FRAME = 1514;
+/** bfifo's default limit: txqueuelen full-size (1514 B) frames. */
+export const BFIFO_DEFAULT_LIMIT = DEFAULT_LIMIT_PACKETS * 1514;
 
 /** The classes of the root qdisc (inner qdiscs' classes travel inside their class's `leaf`). */
 function rootClasses(tree: TcTree): TcClass[] {
