@@ -5,7 +5,8 @@
  * and return the exact final accounting. Workers are torn down on any failure. The demo
  * and the e2e benchmark both measure this way.
  */
-import { ArbiterHost } from '../src/arbiter/host.js';
+import { ArbiterHost, type LinkHandle } from '../src/arbiter/host.js';
+import { performance } from 'node:perf_hooks';
 import type { LinkOptions } from '../src/options.js';
 import type { LinkStats } from '../src/stats/link-stats.js';
 import type { GeneratorSpec } from './generator.js';
@@ -18,7 +19,12 @@ export interface SaturateOptions {
   spec: (client: number) => GeneratorSpec;
   warmupMs: number;
   windowMs: number;
+  /** Called every TICK_MS of the window with the link and the ms elapsed in it (throughput series, progress). */
+  onTick?: (link: LinkHandle, elapsedMs: number) => void;
 }
+
+/** Tick period of `onTick`. */
+export const TICK_MS = 100;
 
 export interface SaturateResult<P> {
   before: LinkStats;
@@ -30,7 +36,7 @@ export interface SaturateResult<P> {
 }
 
 function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
 }
 
 export async function saturateLink<P = undefined>(o: SaturateOptions, probe: () => P = () => undefined as P): Promise<SaturateResult<P>> {
@@ -43,7 +49,15 @@ export async function saturateLink<P = undefined>(o: SaturateOptions, probe: () 
     await sleep(o.warmupMs);
     const before = await link.stats();
     const p0 = probe();
-    await sleep(o.windowMs);
+    if (o.onTick === undefined) await sleep(o.windowMs);
+    else {
+      const start = performance.now();
+      for (let t = TICK_MS; t <= o.windowMs; t += TICK_MS) {
+        await sleep(start + t - performance.now());
+        o.onTick(link, t);
+      }
+      await sleep(start + o.windowMs - performance.now());
+    }
     const p1 = probe();
     const after = await link.stats();
     await fleet.stop();

@@ -2,12 +2,14 @@
  * The demo: the main job on an embedded default. N generator clients (worker threads)
  * saturate one link with 64–1500 B packets spread over classes weighted 1:2:3:4; the
  * arbiter schedules and paces them at the link rate on the null backend; the result is
- * a per-class account of shares, drops and queueing delay.
+ * a per-class account of shares, drops and queueing delay, and a RUN.json record
+ * (src/report/run-file.ts) with every stage's histograms and throughput over time.
  */
 import { validateSizes } from '../clients/generators.js';
 import { findScheduler } from '../schedulers/registry.js';
 import { slotsFor, weightedClasses } from '../schedulers/weighted-classes.js';
-import { saturateLink } from '../clients/saturate-link.js';
+import { saturateLink, TICK_MS } from '../clients/saturate-link.js';
+import { stagesJson, type Run } from './report/run-file.js';
 import { InvalidOptionError } from './errors.js';
 import { ARBITER_DEFAULTS, TRANSMIT_DEFAULTS, transmitOptionsOf, withDefaults, type TransmitOptions } from './options.js';
 import { maxMinFairShares } from './stats/fair-share.js';
@@ -62,6 +64,7 @@ export interface DemoClassResult {
   share: number;
   expectedShare: number;
   drops: number;
+  /** Queueing delay (drain → release), over the whole run. */
   delayNs: { p50: number; p99: number };
 }
 
@@ -76,9 +79,12 @@ export interface DemoResult {
   mpps: number;
   /** Wire bit rate achieved (incl. 24 B framing per packet). */
   achievedBps: number;
+  /** The run for `pspat report`: counters, per-stage histograms, per-class bytes every TICK_MS. */
+  run: Run;
 }
 
-export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
+/** `onProgress(fraction)` is called every TICK_MS of the run (a progress bar). */
+export async function runDemo(options: DemoOptions = {}, onProgress?: (fraction: number) => void): Promise<DemoResult> {
   const o = withDefaults(DEMO_DEFAULTS, options);
   if (!(o.seconds > 0 && o.seconds <= 3600)) throw new InvalidOptionError('seconds', `must be in (0, 3600], got ${o.seconds}`);
   if (!(o.warmup >= 0 && o.warmup <= 60)) throw new InvalidOptionError('warmup', `must be in [0, 60] seconds, got ${o.warmup}`);
@@ -88,6 +94,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   if (o.weights.length === 0) throw new InvalidOptionError('weights', 'at least one class is needed');
   validateSizes(o.minSize, o.maxSize, ARBITER_DEFAULTS.frameSize);
   const classes = o.weights.map((_, i) => i);
+  const series: number[][] = classes.map(() => []);
+  const last = classes.map(() => 0);
   const { before, after, final } = await saturateLink({
     link: {
       rate: o.rate,
@@ -101,8 +109,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     spec: (i) => ({ classes, minSize: o.minSize, maxSize: o.maxSize, packets: Infinity, seed: o.seed + i }),
     warmupMs: o.warmup * 1000,
     windowMs: o.seconds * 1000,
+    onTick: (link, elapsedMs) => {
+      for (const c of classes) {
+        const { bytes } = link.liveSent(c);
+        if (elapsedMs > TICK_MS) series[c].push(bytes - last[c]);
+        last[c] = bytes;
+      }
+      onProgress?.(elapsedMs / (o.seconds * 1000));
+    },
   });
-  return summarize(o, before, after, final);
+  return summarize(o, before, after, final, series);
 }
 
 /** Per-class figures over the measurement window (before → after). */
@@ -116,7 +132,7 @@ function windowOf(before: LinkStats, after: LinkStats, leaves: number) {
       sentBytes: c.sentBytes - (b?.sentBytes ?? 0),
       offeredBytes: c.offeredBytes - (b?.offeredBytes ?? 0),
       droppedPackets: c.droppedPackets - (b?.droppedPackets ?? 0),
-      queueDelay: c.queueDelay,
+      queue: c.stages.queue,
     };
   });
 }
@@ -150,7 +166,7 @@ function expectedBytes(scheduler: string, offered: number[], weights: number[], 
  * Shares, rates and drops come from the measurement window; delay percentiles from the
  * whole run; totals from the final accounting after the arbiter stopped (exact).
  */
-function summarize(o: Required<DemoOptions>, before: LinkStats, after: LinkStats, final: LinkStats): DemoResult {
+function summarize(o: Required<DemoOptions>, before: LinkStats, after: LinkStats, final: LinkStats, series: number[][]): DemoResult {
   const win = windowOf(before, after, o.weights.length);
   const sentBytes = win.reduce((a, c) => a + c.sentBytes, 0);
   const expected = expectedBytes(o.scheduler, win.map((c) => c.offeredBytes), win.map((c) => o.weights[c.slot]), sentBytes);
@@ -162,10 +178,10 @@ function summarize(o: Required<DemoOptions>, before: LinkStats, after: LinkStats
     share: sentBytes > 0 ? c.sentBytes / sentBytes : 0,
     expectedShare: sentBytes === 0 ? 0 : expected[i] / sentBytes,
     drops: c.droppedPackets,
-    delayNs: { p50: c.queueDelay?.quantile(0.5) ?? 0, p99: c.queueDelay?.quantile(0.99) ?? 0 },
+    delayNs: { p50: c.queue?.quantile(0.5) ?? 0, p99: c.queue?.quantile(0.99) ?? 0 },
   }));
   const windowNs = after.nowNs - before.nowNs;
-  return {
+  const result = {
     scheduler: o.scheduler,
     backend: o.backend,
     rateBps: o.rate,
@@ -174,5 +190,22 @@ function summarize(o: Required<DemoOptions>, before: LinkStats, after: LinkStats
     totals: final.totals,
     mpps: ((after.totals.sent - before.totals.sent) / windowNs) * 1e3,
     achievedBps: ((after.wireBytes - before.wireBytes) * 8e9) / windowNs,
+  };
+  return { ...result, run: demoRun(o, result, final, series) };
+}
+
+function demoRun(o: Required<DemoOptions>, r: Omit<DemoResult, 'run'>, final: LinkStats, series: number[][]): Run {
+  return {
+    name: `demo ${o.scheduler}`,
+    kind: 'demo',
+    createdAt: new Date().toISOString(),
+    config: o,
+    counters: { ...r.totals, mpps: r.mpps, achievedBps: r.achievedBps },
+    classes: r.classes.map((c) => ({
+      id: String(c.id),
+      counters: { weight: c.weight, packets: c.packets, bytes: c.bytes, share: c.share, expectedShare: c.expectedShare, drops: c.drops },
+      stages: stagesJson(final.classes.find((f) => f.slot === c.id)?.stages ?? {}),
+    })),
+    series: { intervalNs: TICK_MS * 1e6, classes: r.classes.map((c) => ({ id: String(c.id), bytes: series[c.id] })) },
   };
 }

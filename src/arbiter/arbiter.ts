@@ -10,8 +10,11 @@
  *      clock by each packet's wire time, at most `releaseBatch` packets; hand them to the
  *      transmit port. A shaper (htb) is asked at the link clock's time and may hold its
  *      packets until its `wakeAt`; the link then idles until that time;
- *   4. reap completions: count sent / failed, record queueing delay, recycle;
+ *   4. reap completions: count sent / failed, record transmit delay, recycle;
  *   5. publish recycled frames to each client's free ring, one batch per client.
+ * Each frame's delay is recorded per class at three stages: mailbox (at drain), queue (at
+ * release), tx (at completion) — src/stats/class-histograms.ts; the loop's own figures
+ * (pass time, batch sizes, time parked) in src/stats/loop-stats.ts.
  * When passes find no work, the arbiter spins `spinPasses` times, then parks on its
  * doorbell until a mailbox or the host rings it, or until the earliest pacing deadline or shaper wake-up.
  *
@@ -49,6 +52,8 @@ import {
   LINK_TX_ERRORS,
   LINK_WIRE_BYTES,
 } from '../stats/layout.js';
+import { STAGE_MAILBOX, STAGE_QUEUE, STAGE_TX } from '../stats/class-histograms.js';
+import { LoopStats, LOOP_BUSY_PASSES, LOOP_NOW_NS, LOOP_PARKED_NS, LOOP_PARKS, LOOP_PASSES, LOOP_STARTED_NS } from '../stats/loop-stats.js';
 import { CTL_DOORBELL, CTL_PENDING, type ArbiterStart, type LinkSnapshot, type Reply, type Request } from './control.js';
 import { LinkState, type ClientSlot } from './link-state.js';
 import { WIRE_OVERHEAD_BYTES } from './pacer.js';
@@ -79,7 +84,7 @@ export class Arbiter {
   private readonly releaseBatch: number;
   private readonly spinPasses: number;
   private stopping: { drain: boolean; deadline: number; seq: number } | null = null;
-  private parks = 0;
+  private readonly loop: LoopStats;
   /** Bound once: the scheduler calls it for every frame a class deletion evicts. */
   private readonly evictDeleted = (f: number): void => this.dropHeld(this.evictLink!, f, CLASS_DROP_DELETED);
   private evictLink: LinkState | null = null;
@@ -101,18 +106,25 @@ export class Arbiter {
     this.drainBatch = start.options.drainBatch;
     this.releaseBatch = start.options.releaseBatch;
     this.spinPasses = start.options.spinPasses;
+    this.loop = new LoopStats(start.loopStats);
     this.reaped = new Int32Array(this.releaseBatch);
     this.reapStatus = new Int32Array(this.releaseBatch);
   }
 
   /** Runs passes until a `stop` command completes. */
   run(): void {
+    const loop = this.loop.words;
     let idle = 0;
+    loop[LOOP_STARTED_NS] = this.now();
     for (;;) {
       const now = this.now();
       const work = this.pass(now);
+      loop[LOOP_PASSES]++;
+      loop[LOOP_NOW_NS] = now;
       if (this.stopping !== null && this.finishedStopping(now)) return;
       if (work > 0) {
+        loop[LOOP_BUSY_PASSES]++;
+        this.loop.passTime.record(this.now() - now);
         idle = 0;
       } else if (++idle >= this.spinPasses) {
         this.park(now);
@@ -130,7 +142,7 @@ export class Arbiter {
       if (link === undefined) continue;
       link.stats[LINK_PASSES]++;
       link.stats[LINK_NOW_NS] = now;
-      if (this.stopping === null || this.stopping.drain) work += this.drain(link, now);
+      if (this.stopping === null || this.stopping.drain) work += this.drain(link);
       work += this.release(link, now);
       work += this.reap(link, now);
       if (link.removing !== null) this.finishRemoving(link, now);
@@ -139,7 +151,7 @@ export class Arbiter {
     return work;
   }
 
-  private drain(link: LinkState, now: number): number {
+  private drain(link: LinkState): number {
     const n = link.clients.length;
     let total = 0;
     for (let k = 0; k < n; k++) {
@@ -147,8 +159,11 @@ export class Arbiter {
       const mb = client.mailbox;
       const count = mb.peek(this.drainBatch);
       if (count === 0) continue;
+      // The client may have stamped this batch after the pass began: read the clock again,
+      // so its mailbox wait is measured from a later time than its stamp.
+      const t = this.now();
       const base = mb.consIndex();
-      for (let i = 0; i < count; i++) this.admit(link, client.id, mb.slots[(base + i) & mb.mask], now);
+      for (let i = 0; i < count; i++) this.admit(link, client.id, mb.slots[(base + i) & mb.mask], t);
       mb.release(count);
       total += count;
     }
@@ -181,6 +196,7 @@ export class Arbiter {
       return;
     }
     pool.queuedAt[f] = now;
+    link.histograms.record(cls, STAGE_MAILBOX, now - pool.sentAt[f]);
     if (pool.police[f] >= 0 && !link.policers.admit(pool.police[f], len, now)) {
       this.dropHeld(link, f, CLASS_DROP_POLICED);
       return;
@@ -232,11 +248,14 @@ export class Arbiter {
       }
       const wire = pool.len[f] + WIRE_OVERHEAD_BYTES;
       pool.leaveAt[f] = link.linkIdle; // starts on the wire when the previous one ends
+      pool.releasedAt[f] = now;
+      link.histograms.record(pool.cls[f], STAGE_QUEUE, now - pool.queuedAt[f]);
       link.linkIdle += (wire * 8e9) / link.rate;
       wireBytes += wire;
       batch[n++] = f;
     }
     if (n === 0) return 0;
+    this.loop.batchSize.record(n);
     if (link.stats[LINK_FIRST_RELEASE_NS] === 0) link.stats[LINK_FIRST_RELEASE_NS] = now;
     link.stats[LINK_WIRE_BYTES] += wireBytes;
     link.stats[LINK_IDLE_NS] = link.linkIdle;
@@ -272,7 +291,7 @@ export class Arbiter {
         const base = LINK_FIELDS + cls * CLASS_FIELDS;
         stats[base + CLASS_SENT_PKTS]++;
         stats[base + CLASS_SENT_BYTES] += pool.len[f];
-        link.delayHistogram(cls).record(now - pool.queuedAt[f]);
+        link.histograms.record(cls, STAGE_TX, now - pool.releasedAt[f]);
         this.held[f] = 0;
         this.recycle(f);
       }
@@ -324,9 +343,11 @@ export class Arbiter {
       this.doorbell.disarm();
       return;
     }
-    this.parks++;
-    for (const link of this.links) if (link !== undefined) link.stats[LINK_PARKS] = this.parks;
+    const parks = ++this.loop.words[LOOP_PARKS];
+    for (const link of this.links) if (link !== undefined) link.stats[LINK_PARKS] = parks;
+    const parkedAt = this.now();
     this.doorbell.park(token, waitNs === Infinity ? Infinity : (waitNs - OVERSLEEP_NS) / 1e6);
+    this.loop.words[LOOP_PARKED_NS] += this.now() - parkedAt;
   }
 
   private anyMailboxReady(): boolean {
@@ -357,7 +378,7 @@ export class Arbiter {
       case 'addLink': {
         if (this.links[req.linkId] !== undefined) throw new RejectedChangeError(`link ${req.linkId} exists`);
         const drop = (f: number, reason: number): void => this.dropHeld(link, f, reason === DROP_AQM ? CLASS_DROP_AQM : CLASS_DROP_QUEUE_LIMIT);
-        const link: LinkState = new LinkState(req.linkId, req.options, req.stats, this.pool, this.releaseBatch, this.wallClock, drop);
+        const link: LinkState = new LinkState(req.linkId, req.options, req.stats, req.histograms, this.pool, this.releaseBatch, this.wallClock, drop);
         for (const c of req.options.classes) link.scheduler.addClass(c.slot!, c);
         this.links[req.linkId] = link;
         return undefined;
@@ -404,7 +425,7 @@ export class Arbiter {
       case 'detachClients': {
         const link = this.linkOf(req.linkId);
         // Whatever the clients published before they stopped is theirs to account for: admit it.
-        while (this.drain(link, now) > 0);
+        while (this.drain(link) > 0);
         this.publishReturns();
         for (const c of link.clients) {
           this.clients[c.id] = undefined;

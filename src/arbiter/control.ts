@@ -19,6 +19,7 @@ import type { ClockEpoch } from '../clock.js';
 import type { ArbiterOptions, ClassSpec, LinkOptions } from '../options.js';
 import type { ClassParams, ClassXstats, InnerClassStats, RootParams } from '../../schedulers/types.js';
 import type { PoliceSpec } from '../tc/model.js';
+import type { ClassHistogramsLayout, StageWords } from '../stats/class-histograms.js';
 
 export const CTL_PENDING = 0;
 export const CTL_DOORBELL = 16;
@@ -30,10 +31,12 @@ export interface ArbiterStart {
   pool: FramePoolLayout;
   control: SharedArrayBuffer;
   options: Required<ArbiterOptions>;
+  /** The loop's own figures (src/stats/loop-stats.ts). */
+  loopStats: SharedArrayBuffer;
 }
 
 export type Command =
-  | { op: 'addLink'; linkId: number; stats: SharedArrayBuffer; options: Required<LinkOptions> }
+  | { op: 'addLink'; linkId: number; stats: SharedArrayBuffer; histograms: ClassHistogramsLayout; options: Required<LinkOptions> }
   | { op: 'attachClient'; linkId: number; clientId: number; mailbox: SharedArrayBuffer; free: SharedArrayBuffer }
   | { op: 'addClass'; linkId: number; spec: ClassSpec & { slot: number } }
   | { op: 'changeClass'; linkId: number; slot: number; params: ClassParams }
@@ -55,8 +58,10 @@ export type Request = Command & { seq: number };
 export interface LinkSnapshot {
   /** The stats words (layout in src/stats/layout.ts), backlog fields refreshed. */
   stats: Float64Array;
-  /** Per class slot: queueing-delay histogram words (null when the class never sent). */
-  queueDelay: (Float64Array | null)[];
+  /** Per class slot: its delay histograms by stage (null: none of its own, see class-histograms.ts). */
+  stages: (StageWords | null)[];
+  /** The histograms classes beyond the link's histogram capacity share; null if none overflowed. */
+  otherStages: StageWords | null;
   /** Frames per client still in its mailbox (not yet drained). */
   mailboxFill: number[];
   /** Frames submitted to the transmit port and not completed. */

@@ -31,6 +31,8 @@ import { SpscRing } from '../shm/spsc-ring.js';
 import { Doorbell } from '../shm/doorbell.js';
 import { allocateLinkStats, classWord, CLASS_SENT_BYTES, CLASS_SENT_PKTS } from '../stats/layout.js';
 import { linkStatsFrom, type LinkStats } from '../stats/link-stats.js';
+import { ClassHistograms } from '../stats/class-histograms.js';
+import { allocateLoopStats, LoopStats } from '../stats/loop-stats.js';
 import { workerUrl } from '../worker-url.js';
 import { tryNativeAddon } from '../transmit/native.js';
 import { CTL_DOORBELL, CTL_PENDING, CTL_WORDS, type Command, type LinkSnapshot, type Reply } from './control.js';
@@ -54,13 +56,14 @@ export class ArbiterHost {
     const addon = tryNativeAddon();
     const pool = FramePool.allocate(opts.poolFrames, opts.frameSize, addon ? (u8) => addon.pageOffset(u8) : undefined);
     const control = new SharedArrayBuffer(CTL_WORDS * 4);
+    const loopStats = allocateLoopStats();
     const epoch = newEpoch();
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(workerUrl('./worker.js', import.meta.url), {
-      workerData: { epoch, pool, control, options: opts, port: port2 },
+      workerData: { epoch, pool, control, options: opts, loopStats, port: port2 },
       transferList: [port2],
     });
-    const host = new ArbiterHost(worker, port1, pool, control, epoch);
+    const host = new ArbiterHost(worker, port1, pool, control, epoch, new LoopStats(loopStats));
     await new Promise<void>((resolve, reject) => {
       worker.once('online', resolve);
       worker.once('error', (e) => reject(new WorkerFailedError(`arbiter worker failed to start: ${e.message}`)));
@@ -85,6 +88,8 @@ export class ArbiterHost {
     readonly poolLayout: FramePoolLayout,
     readonly controlBuffer: SharedArrayBuffer,
     readonly epoch: ClockEpoch,
+    /** The arbiter loop's figures, read lock-free. */
+    readonly loop: LoopStats,
   ) {
     this.pool = new FramePool(poolLayout);
     this.control = new Int32Array(controlBuffer);
@@ -130,8 +135,9 @@ export class ArbiterHost {
     const shadow = shadowScheduler(opts.scheduler, opts.maxClasses, opts.classes, opts.schedulerParams);
     const linkId = this.links.length;
     const stats = allocateLinkStats(opts.maxClasses);
-    await this.request({ op: 'addLink', linkId, stats, options: opts });
-    const link = new LinkHandle(this, linkId, opts, stats, shadow);
+    const histograms = ClassHistograms.allocate(opts.maxClasses);
+    await this.request({ op: 'addLink', linkId, stats, histograms, options: opts });
+    const link = new LinkHandle(this, linkId, opts, stats, new ClassHistograms(histograms), shadow);
     this.links.push(link);
     return link;
   }
@@ -210,6 +216,8 @@ export class LinkHandle {
     /** Replaced by setScheduler. */
     public options: Required<LinkOptions>,
     readonly statsBuffer: SharedArrayBuffer,
+    /** The arbiter's per-class delay histograms, for lock-free reads (`recordOf`, `recordViews`). */
+    readonly histograms: ClassHistograms,
     private shadow: Scheduler,
   ) {
     for (const c of options.classes) this.classParams.set(c.slot!, c);

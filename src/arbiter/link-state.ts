@@ -8,7 +8,7 @@ import type { RootParams, Scheduler } from '../../schedulers/types.js';
 import type { LinkOptions } from '../options.js';
 import type { FramePool } from '../shm/frame-pool.js';
 import type { SpscRing } from '../shm/spsc-ring.js';
-import { Histogram, HISTOGRAM_WORDS } from '../stats/histogram.js';
+import { ClassHistograms, type ClassHistogramsLayout } from '../stats/class-histograms.js';
 import {
   CLASS_BACKLOG_BYTES,
   CLASS_BACKLOG_PKTS,
@@ -57,13 +57,14 @@ export class LinkState {
   get inTransmit(): number {
     return this.txPending + this.port.inFlight;
   }
-  /** Queueing delay (drain → release) per class slot, created on a class's first release. */
-  readonly queueDelay: (Histogram | null)[];
+  /** Delay histograms per class and stage, in shared memory. */
+  readonly histograms: ClassHistograms;
 
   constructor(
     readonly id: number,
     options: Required<LinkOptions>,
     statsBuffer: SharedArrayBuffer,
+    histograms: ClassHistogramsLayout,
     pool: FramePool,
     releaseBatch: number,
     wallClock: WallClock,
@@ -77,23 +78,13 @@ export class LinkState {
     this.scheduler = this.newScheduler(options.scheduler, options.schedulerParams);
     this.port = openPort(options, pool, releaseBatch, wallClock);
     this.txBatch = new Int32Array(releaseBatch);
-    this.queueDelay = new Array<Histogram | null>(options.maxClasses).fill(null);
+    this.histograms = new ClassHistograms(histograms);
   }
 
   private readonly pool: FramePool;
 
   newScheduler(kind: string, params: RootParams): Scheduler {
     return findScheduler(kind).create({ frames: this.pool, poolFrames: this.pool.frames, maxClasses: this.maxClasses, drop: this.dropQueued }, params);
-  }
-
-  /** The queueing-delay histogram of `slot`, created on first use (class set-up path). */
-  delayHistogram(slot: number): Histogram {
-    let h = this.queueDelay[slot];
-    if (h === null) {
-      h = new Histogram();
-      this.queueDelay[slot] = h;
-    }
-    return h;
   }
 
   snapshot(now: number): LinkSnapshot {
@@ -106,7 +97,8 @@ export class LinkState {
     }
     return {
       stats: s.slice(),
-      queueDelay: this.queueDelay.map((h) => (h === null ? null : h.data.slice(0, HISTOGRAM_WORDS))),
+      stages: this.histograms.copy(),
+      otherStages: this.histograms.copyOverflow(),
       mailboxFill: this.clients.map((c) => c.mailbox.fill()),
       inFlight: this.inTransmit,
       xstats: Array.from({ length: this.maxClasses }, (_, c) => (this.scheduler.classStats && this.scheduler.hasClass(c) ? this.scheduler.classStats(c) : null)),

@@ -7,7 +7,9 @@ import { runDemo, DEMO_DEFAULTS, type DemoOptions, type DemoResult } from '../de
 import { parseRate } from '../units.js';
 import { schedulerKinds } from '../../schedulers/registry.js';
 import { BACKENDS } from '../transmit/ports.js';
+import { writeRunFile } from '../report/run-file.js';
 import { numberArg } from './parse.js';
+import { progressBar } from './progress.js';
 import { formatNs, formatPercent, renderTable } from './table.js';
 
 /** Every DemoOptions field has a flag, or a reason here why not. */
@@ -43,14 +45,19 @@ export function registerDemo(program: Command): void {
     if (parse) cmd.option(flags, desc, parse as (v: string) => unknown);
     else cmd.option(flags, desc);
   }
-  cmd.option('--json', 'print one JSON object instead of a table').action(async (opts: DemoOptions & { json?: boolean }) => {
-    const { json, ...demo } = opts;
-    const result = await runDemo(demo);
-    process.stdout.write(json ? `${JSON.stringify(result)}\n` : `${formatDemo(result)}\n`);
-  });
+  cmd
+    .option('--json', 'print one JSON object instead of a table')
+    .option('--save <file>', 'write RUN.json (counters, per-stage histograms, throughput series) for `pspat report`')
+    .action(async (opts: DemoOptions & { json?: boolean; save?: string }) => {
+      const { json, save, ...demo } = opts;
+      const bar = progressBar('demo', { json });
+      const { run, ...result } = await runDemo(demo, (f) => bar.update(f)).finally(() => bar.done());
+      if (save) writeRunFile(save, [run]);
+      process.stdout.write(json ? `${JSON.stringify(result)}\n` : `${formatDemo(result)}\n`);
+    });
 }
 
-export function formatDemo(r: DemoResult): string {
+export function formatDemo(r: Omit<DemoResult, 'run'>): string {
   const rows = r.classes.map((c) => [
     String(c.id), c.weight, formatPercent(c.expectedShare), formatPercent(c.share), c.packets, c.bytes, c.drops,
     formatNs(c.delayNs.p50), formatNs(c.delayNs.p99),

@@ -8,6 +8,7 @@ import { PspatError } from '../errors.js';
 import { registerBench } from './bench-command.js';
 import { registerDemo } from './demo-command.js';
 import { registerSim } from './sim-command.js';
+import { registerReport } from './report-command.js';
 import { registerConfig } from './config-command.js';
 import { registerDaemon } from './daemon-command.js';
 import { runTc } from './tc-command.js';
@@ -22,6 +23,7 @@ export async function run(argv: string[]): Promise<number> {
   registerDemo(program);
   registerBench(program);
   registerSim(program);
+  registerReport(program);
   registerDaemon(program);
   // Listed for --help only: `run` hands `pspat tc` to runTc before commander sees it.
   program.command('tc').description("tc's command line, applied by the daemon: pspat tc [-s] [-j] qdisc|class|filter ...");

@@ -2,11 +2,15 @@
  * `pspat sim`: schedulers in virtual time on a workload file or preset (src/sim/), one
  * summary row per scheduler and the flows side by side; `--json` for the full report.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidOptionError } from '../errors.js';
 import { presetNames, presetWorkload } from '../sim/presets.js';
 import { simulateAll, type SimFlowResult, type SimReport } from '../sim/simulate.js';
+import { simRun } from '../sim/run.js';
+import { parseLoads, sweepLoad } from '../sim/sweep.js';
+import { writeRunFile } from '../report/run-file.js';
+import { progressBar } from './progress.js';
 import { loadWorkloadFile, type Workload } from '../sim/workload.js';
 import { findScheduler, schedulerKinds } from '../../schedulers/registry.js';
 import { intArg } from './parse.js';
@@ -22,6 +26,7 @@ interface SimFlags {
   seed?: number;
   json?: boolean;
   save?: string;
+  sweep?: number[];
 }
 
 export function registerSim(program: Command): void {
@@ -32,8 +37,9 @@ export function registerSim(program: Command): void {
     .option('--workload <file|preset>', `a JSON or YAML workload file, or a preset: ${presetNames().join(', ')}`)
     .option('--compare <list>', 'more schedulers to run on the same arrivals, comma separated', (v) => v.split(',').filter(Boolean))
     .option('--seed <n>', "overrides the workload's seed", intArg('seed'))
+    .option('--sweep <loads>', 'also run at these offered loads (fractions of the link rate, e.g. 0.2,0.5,0.9): delay vs load in RUN.json', parseLoads)
     .option('--json', 'print the report as JSON instead of tables')
-    .option('--save <file>', 'also write the JSON report to FILE')
+    .option('--save <file>', 'write RUN.json (per-flow histograms by stage, throughput series, sweep) for `pspat report`')
     .action((opts: SimFlags) => {
       const kinds = [...new Set([...(opts.scheduler ? [opts.scheduler] : []), ...(opts.compare ?? [])])];
       if (kinds.length === 0) throw new InvalidOptionError('scheduler', 'give --scheduler S, or --compare S1,S2,...');
@@ -41,10 +47,17 @@ export function registerSim(program: Command): void {
       if (opts.workload === undefined) throw new InvalidOptionError('workload', `give a file or a preset (${presetNames().join(', ')})`);
       const workload = resolveWorkload(opts.workload);
       if (opts.seed !== undefined) workload.seed = opts.seed;
-      const report = simulateAll(workload, kinds);
-      const text = JSON.stringify(report);
-      if (opts.save) writeFileSync(opts.save, `${text}\n`);
-      process.stdout.write(opts.json ? `${text}\n` : `${formatSim(report)}\n`);
+      const bar = progressBar('sim', { json: opts.json });
+      const steps = kinds.length * (1 + (opts.sweep?.length ?? 0));
+      let done = 0;
+      const tick = () => bar.update(++done / steps);
+      const report = simulateAll(workload, kinds, tick);
+      const sweeps = kinds.map((k) => (opts.sweep ? sweepLoad(workload, k, opts.sweep, tick) : []));
+      bar.done();
+      if (opts.save) writeRunFile(opts.save, report.results.map((r, i) => simRun(workload, r, sweeps[i])));
+      // Histograms and series go to RUN.json; the printed JSON stays a summary.
+      const summary = { ...report, results: report.results.map((r) => ({ ...r, flows: r.flows.map(({ stages, series, ...f }) => f) })) };
+      process.stdout.write(opts.json ? `${JSON.stringify(summary)}\n` : `${formatSim(report)}\n`);
     });
 }
 

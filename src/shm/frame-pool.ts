@@ -26,6 +26,7 @@
  * | sentAt  | float64 | client                    | client hand-over time (ns, shared clock)  |
  * | queuedAt| float64 | arbiter                   | time the arbiter drained it (ns)          |
  * | leaveAt | float64 | arbiter                   | scheduled departure on the link (ns)      |
+ * | releasedAt | float64 | arbiter                | time the arbiter released it to transmit  |
  */
 import { InvalidOptionError } from '../errors.js';
 import { markCongestion } from '../net/ecn.js';
@@ -61,7 +62,7 @@ export class FramePool {
     const umemOffset = pageOffset ? pageOffset(new Uint8Array(umem)) : 0;
     return {
       umem,
-      meta: new SharedArrayBuffer(frames * (8 + 8 + 8 + 4 + 4 + 4 + 4 + 4 + 4)),
+      meta: new SharedArrayBuffer(frames * (8 + 8 + 8 + 8 + 4 + 4 + 4 + 4 + 4 + 4)),
       frames,
       frameSize,
       umemOffset,
@@ -81,6 +82,7 @@ export class FramePool {
   readonly sentAt: Float64Array;
   readonly queuedAt: Float64Array;
   readonly leaveAt: Float64Array;
+  readonly releasedAt: Float64Array;
   private readonly base: number;
 
   constructor(readonly layout: FramePoolLayout) {
@@ -93,12 +95,13 @@ export class FramePool {
     this.sentAt = new Float64Array(layout.meta, 0, n);
     this.queuedAt = new Float64Array(layout.meta, 8 * n, n);
     this.leaveAt = new Float64Array(layout.meta, 16 * n, n);
-    this.len = new Uint32Array(layout.meta, 24 * n, n);
-    this.cls = new Int32Array(layout.meta, 28 * n, n);
-    this.owner = new Int32Array(layout.meta, 32 * n, n);
-    this.flow = new Uint32Array(layout.meta, 36 * n, n);
-    this.police = new Int32Array(layout.meta, 40 * n, n);
-    this.sub = new Int32Array(layout.meta, 44 * n, n);
+    this.releasedAt = new Float64Array(layout.meta, 24 * n, n);
+    this.len = new Uint32Array(layout.meta, 32 * n, n);
+    this.cls = new Int32Array(layout.meta, 36 * n, n);
+    this.owner = new Int32Array(layout.meta, 40 * n, n);
+    this.flow = new Uint32Array(layout.meta, 44 * n, n);
+    this.police = new Int32Array(layout.meta, 48 * n, n);
+    this.sub = new Int32Array(layout.meta, 52 * n, n);
   }
 
   /** Byte offset of frame `f` in `bytes`. */

@@ -20,7 +20,11 @@
  *                 the class's ceil);
  *   delay         arrival → end of transmission, over the packets sent (a saturating flow's
  *                 "arrival" is when its packet was added, so its delay is its standing
- *                 queue's); packets still queued at the end are not in it — see `queued`;
+ *                 queue's); packets still queued at the end are not in it — see `queued`.
+ *                 Kept as histograms by stage for `pspat report`: queue (arrival → start of
+ *                 transmission), tx (its transmission time), e2e (arrival → its last bit
+ *                 reaches the link's far end: the one-way delay, no propagation);
+ *   series        bytes each flow started sending in each of SERIES_BINS equal intervals;
  *   maxLagBytes   max over t of W_i^GPS(t) − W_i(t), the fluid system's service (gps.ts,
  *                 fed the packets the scheduler accepted) minus what the link has sent,
  *                 counting a packet as it goes out. Between two of flow i's packets W_i is
@@ -33,6 +37,7 @@
  */
 import { InvalidOptionError, PspatError } from '../errors.js';
 import { Histogram } from '../stats/histogram.js';
+import type { StageHistograms } from '../stats/class-histograms.js';
 import { maxMinFairShares } from '../stats/fair-share.js';
 import { IndexedHeap } from '../../schedulers/indexed-heap.js';
 import { FQ_CODEL_DEFAULTS } from '../../schedulers/fq-codel.js';
@@ -61,6 +66,10 @@ export interface SimFlowResult {
   maxLagBytes: number;
   maxLagPackets: number;
   delayNs: { p50: number; p99: number; max: number };
+  /** Delay histograms by stage (not in --json output: `pspat report` reads them from RUN.json). */
+  stages: StageHistograms;
+  /** Bytes sent per interval of `SimResult.seriesIntervalNs`. */
+  series: number[];
   in: number;
   sent: number;
   dropped: number;
@@ -72,8 +81,12 @@ export interface SimResult {
   jain: number;
   /** Simulated time the run covered, ns. */
   elapsedNs: number;
+  seriesIntervalNs: number;
   flows: SimFlowResult[];
 }
+
+/** Intervals the throughput series cuts a run into. */
+export const SERIES_BINS = 100;
 
 export interface SimReport {
   workload: Workload;
@@ -153,7 +166,9 @@ export function simulate(w: Workload, kind: string): SimResult {
   const sent = new Float64Array(n);
   const sentBytes = new Float64Array(n);
   const maxLag = new Float64Array(n);
-  const delays = flows.map(() => new Histogram());
+  const stages = flows.map(() => ({ queue: new Histogram(), tx: new Histogram(), e2e: new Histogram() }));
+  const binNs = w.durationNs / SERIES_BINS;
+  const series = flows.map(() => new Array<number>(SERIES_BINS).fill(0));
 
   const admit = (i: number, len: number, at: number): void => {
     // The pool holds every queue at its limit, so a frame is always free here.
@@ -193,7 +208,11 @@ export function simulate(w: Workload, kind: string): SimResult {
       gps.advanceTo(t);
       maxLag[i] = Math.max(maxLag[i], gps.served(i) - sentBytes[i]);
       const end = t + len * nsPerByte;
-      delays[i].record(end - arrivedAt[f]);
+      const st = stages[i];
+      st.queue.record(t - arrivedAt[f]);
+      st.tx.record(end - t);
+      st.e2e.record(end - arrivedAt[f]);
+      series[i][Math.min(SERIES_BINS - 1, Math.floor(t / binNs))] += len;
       sentBytes[i] += len;
       sent[i]++;
       free[freeTop++] = f;
@@ -230,7 +249,9 @@ export function simulate(w: Workload, kind: string): SimResult {
       throughputBps,
       maxLagBytes: lag,
       maxLagPackets: lag / lMax,
-      delayNs: { p50: delays[i].quantile(0.5), p99: delays[i].quantile(0.99), max: delays[i].max },
+      delayNs: { p50: stages[i].e2e.quantile(0.5), p99: stages[i].e2e.quantile(0.99), max: stages[i].e2e.max },
+      stages: stages[i],
+      series: series[i],
       in: inCount[i],
       sent: sent[i],
       dropped: dropped[i],
@@ -238,10 +259,17 @@ export function simulate(w: Workload, kind: string): SimResult {
     };
   });
   const normalised = results.filter((r) => r.idealShare > 0).map((r) => r.share / r.idealShare);
-  return { scheduler: kind, jain: jainIndex(normalised), elapsedNs, flows: results };
+  return { scheduler: kind, jain: jainIndex(normalised), elapsedNs, seriesIntervalNs: binNs, flows: results };
 }
 
-/** Runs each scheduler on the same workload. */
-export function simulateAll(w: Workload, kinds: readonly string[]): SimReport {
-  return { workload: w, results: kinds.map((k) => simulate(w, k)) };
+/** Runs each scheduler on the same workload; `onDone` after each (progress). */
+export function simulateAll(w: Workload, kinds: readonly string[], onDone?: () => void): SimReport {
+  return {
+    workload: w,
+    results: kinds.map((k) => {
+      const r = simulate(w, k);
+      onDone?.();
+      return r;
+    }),
+  };
 }

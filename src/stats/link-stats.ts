@@ -12,7 +12,7 @@ import type { LinkSnapshot } from '../arbiter/control.js';
 import { ClientCounters, CLIENT_BACKPRESSURE, CLIENT_UNCLASSIFIED } from '../client.js';
 import type { LinkOptions } from '../options.js';
 import type { ClassXstats, InnerClassStats } from '../../schedulers/types.js';
-import { Histogram } from './histogram.js';
+import { histogramsOf, type StageHistograms } from './class-histograms.js';
 import {
   CLASS_ARRIVED_BYTES,
   CLASS_ARRIVED_PKTS,
@@ -46,8 +46,8 @@ export interface ClassStats {
   drops: Record<DropReason, number>;
   backlogPackets: number;
   backlogBytes: number;
-  /** Drain → release delay (ns); null if the class never sent. */
-  queueDelay: Histogram | null;
+  /** Delay histograms by stage (mailbox, queue, tx; class-histograms.ts); empty if the class has none of its own. */
+  stages: StageHistograms;
   /** The scheduler's own counters for the class (htb: tokens, lends, borrows, overlimits). */
   xstats: ClassXstats | null;
   /** The classes of the inner qdisc attached to the class, with their counters; null if none. */
@@ -59,6 +59,8 @@ export interface LinkStats {
   totals: { offered: number; sent: number; dropped: number; queued: number };
   /** Frames refused before any class was charged (bad index, double send, bad class). */
   badFrames: number;
+  /** Histograms shared by the classes beyond the link's histogram capacity (class-histograms.ts); null if none. */
+  otherStages: StageHistograms | null;
   /** Packets the clients' classifiers put in no class: dropped before sending (counted in offered and dropped). */
   unclassified: number;
   /** Frames handed over but not yet drained by the arbiter, over all clients. */
@@ -91,7 +93,7 @@ export function linkStatsFrom(
     const drops = Object.fromEntries(
       Object.entries(DROP_REASONS).map(([reason, field]) => [reason, s[classWord(slot, field)]]),
     ) as Record<DropReason, number>;
-    const delay = snap.queueDelay[slot];
+    const stages = snap.stages[slot];
     return {
       slot,
       offeredPackets: clients.reduce((a, cl) => a + cl.offeredPackets(slot), 0),
@@ -105,7 +107,7 @@ export function linkStatsFrom(
       drops,
       backlogPackets: s[classWord(slot, CLASS_BACKLOG_PKTS)],
       backlogBytes: s[classWord(slot, CLASS_BACKLOG_BYTES)],
-      queueDelay: delay ? new Histogram(delay) : null,
+      stages: stages ? histogramsOf(stages) : {},
       xstats: snap.xstats[slot] ?? null,
       inner: snap.inner[slot] ?? null,
     };
@@ -123,6 +125,7 @@ export function linkStatsFrom(
       queued: sum((c) => c.backlogPackets) + inMailboxes + snap.inFlight,
     },
     badFrames,
+    otherStages: snap.otherStages ? histogramsOf(snap.otherStages) : null,
     unclassified,
     inMailboxes,
     inTransmit: snap.inFlight,

@@ -1,0 +1,107 @@
+/**
+ * `pspat report --format html`: one self-contained page (inline CSS and SVG, no scripts,
+ * no fetches) with, for the runs given:
+ *   - the percentile table (summary.ts), and each run's counters;
+ *   - per stage, the delay CDF of every class of every run, on a log time axis;
+ *   - per run with a throughput series, each class's share of the bytes sent over time;
+ *   - per run that swept offered load, p50 and p99 delay per class against the load.
+ */
+import { STAGES, type Stage } from '../stats/class-histograms.js';
+import { Histogram } from '../stats/histogram.js';
+import { formatNs } from '../cli/table.js';
+import { histogramsFromJson, type Run } from './run-file.js';
+import { SUMMARY_HEADERS, summaryRows, type NamedRun, type ReportJson } from './summary.js';
+import { escapeXml, linePlot, type PlotSeries } from './svg-plot.js';
+
+const STAGE_TITLES: Record<Stage, string> = {
+  mailbox: 'mailbox wait (client hand-over → arbiter drain)',
+  queue: 'scheduler queueing (drain → release)',
+  tx: 'transmit (release → completion)',
+  e2e: 'end-to-end one-way delay (client → sink)',
+};
+
+function table(header: string[], rows: (string | number)[][]): string {
+  const th = header.map((h) => `<th>${escapeXml(h)}</th>`).join('');
+  const tr = rows.map((r) => `<tr>${r.map((c) => `<td>${escapeXml(String(c))}</td>`).join('')}</tr>`).join('\n');
+  return `<table><thead><tr>${th}</tr></thead><tbody>\n${tr}\n</tbody></table>`;
+}
+
+function countersTable(runs: NamedRun[]): string {
+  const keys = [...new Set(runs.flatMap((r) => Object.keys(r.run.counters)))];
+  return table(['run', 'kind', 'created', ...keys], runs.map(({ name, run }) => [name, run.kind, run.createdAt, ...keys.map((k) => fmt(run.counters[k]))]));
+}
+
+function fmt(v: number | undefined): string {
+  if (v === undefined) return '';
+  return Number.isInteger(v) ? String(v) : v.toPrecision(4);
+}
+
+function cdfPlots(runs: NamedRun[]): string[] {
+  const many = runs.length > 1;
+  return STAGES.flatMap((stage) => {
+    const series: PlotSeries[] = runs.flatMap(({ name, run }, ri) =>
+      run.classes.flatMap((c) => {
+        const j = c.stages[stage];
+        if (j === undefined) return [];
+        return [{ name: many ? `${name}: ${c.id}` : `class ${c.id}`, points: Histogram.fromJSON(j).cdf(), dashed: ri % 2 === 1 }];
+      }),
+    );
+    if (series.length === 0) return [];
+    return [linePlot({ title: `CDF: ${STAGE_TITLES[stage]}`, xLabel: 'delay', yLabel: 'fraction of packets', xLog: true, yRange: [0, 1], formatX: formatNs, series })];
+  });
+}
+
+function sharePlot(name: string, run: Run): string[] {
+  const s = run.series;
+  if (s === undefined || s.classes.length === 0) return [];
+  const n = Math.min(...s.classes.map((c) => c.bytes.length));
+  const totals = Array.from({ length: n }, (_, i) => s.classes.reduce((a, c) => a + c.bytes[i], 0));
+  const series = s.classes.map((c) => ({
+    name: `class ${c.id}`,
+    points: c.bytes.slice(0, n).map((b, i): [number, number] => [((i + 1) * s.intervalNs) / 1e9, totals[i] > 0 ? b / totals[i] : 0]),
+  }));
+  return [linePlot({ title: `${name}: throughput share over time`, xLabel: 'time (s)', yLabel: 'share of bytes sent', yRange: [0, 1], series })];
+}
+
+function sweepPlot(name: string, run: Run): string[] {
+  const sweep = run.sweep;
+  if (sweep === undefined || sweep.length === 0) return [];
+  // The latest stage the sweep measured: what a user of the link sees.
+  const stage = [...STAGES].reverse().find((st) => sweep.some((p) => p.classes.some((c) => c.stages[st] !== undefined)))!;
+  const ids = [...new Set(sweep.flatMap((p) => p.classes.map((c) => c.id)))];
+  const series: PlotSeries[] = ids.flatMap((id) =>
+    ([[0.5, 'p50', false], [0.99, 'p99', true]] as const).map(([q, label, dashed]) => ({
+      name: `${id} ${label}`,
+      dashed,
+      points: sweep.flatMap((p): [number, number][] => {
+        const j = p.classes.find((c) => c.id === id)?.stages[stage];
+        return j ? [[p.load, histogramsFromJson({ [stage]: j })[stage]!.quantile(q)]] : [];
+      }),
+    })),
+  );
+  return [linePlot({ title: `${name}: ${STAGE_TITLES[stage]} vs offered load`, xLabel: 'offered load (fraction of the link rate)', yLabel: 'delay', formatY: formatNs, series })];
+}
+
+export function reportHtml(runs: NamedRun[], report: ReportJson): string {
+  const plots = [...cdfPlots(runs), ...runs.flatMap(({ name, run }) => [...sharePlot(name, run), ...sweepPlot(name, run)])];
+  const title = `pspat report: ${runs.map((r) => r.name).join(' vs ')}`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeXml(title)}</title>
+<style>
+body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; }
+table { border-collapse: collapse; margin: 8px 0 24px; }
+th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+figure { margin: 0 0 24px; }
+</style></head>
+<body>
+<h1>${escapeXml(title)}</h1>
+<h2>Runs</h2>
+${countersTable(runs)}
+<h2>Delay percentiles per class and stage</h2>
+${table(SUMMARY_HEADERS, summaryRows(report))}
+<h2>Plots</h2>
+${plots.map((p) => `<figure>${p}</figure>`).join('\n')}
+</body></html>
+`;
+}

@@ -1,0 +1,104 @@
+/**
+ * Line plots as inline SVG, drawn here so the HTML report is one self-contained file that
+ * renders without scripts or network: axes with round ticks (linear or log10), one
+ * polyline per series, a legend.
+ */
+
+export interface PlotSeries {
+  name: string;
+  points: [number, number][];
+  /** Dashed lines tell a second statistic (p99 beside p50) or a second run apart. */
+  dashed?: boolean;
+}
+
+export interface PlotSpec {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  xLog?: boolean;
+  /** Fixed y range (CDFs and shares: [0, 1]); otherwise from the data. */
+  yRange?: [number, number];
+  formatX?: (v: number) => string;
+  formatY?: (v: number) => string;
+  series: PlotSeries[];
+}
+
+const W = 720;
+const H = 360;
+const M = { left: 64, right: 200, top: 30, bottom: 46 };
+/** Legend entries that fit beside the plot; the rest are summed up in one line. */
+const LEGEND_ROWS = 18;
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
+
+export function escapeXml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function linearTicks(lo: number, hi: number, want = 5): number[] {
+  const span = hi - lo || 1;
+  const raw = span / want;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((k) => k * mag).find((s) => span / s <= want) ?? 10 * mag;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
+function logTicks(lo: number, hi: number): number[] {
+  const out: number[] = [];
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) out.push(10 ** e);
+  return out;
+}
+
+export function linePlot(spec: PlotSpec): string {
+  const pts = spec.series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!spec.xLog || x > 0));
+  if (pts.length === 0) return `<p class="empty">${escapeXml(spec.title)}: no data</p>`;
+  let [x0, x1] = [Math.min(...pts.map((p) => p[0])), Math.max(...pts.map((p) => p[0]))];
+  if (spec.xLog) [x0, x1] = [10 ** Math.floor(Math.log10(x0)), 10 ** Math.ceil(Math.log10(x1 === x0 ? x0 * 10 : x1))];
+  else if (x0 === x1) [x0, x1] = [x0 - 1, x1 + 1];
+  let [y0, y1] = spec.yRange ?? [Math.min(0, ...pts.map((p) => p[1])), Math.max(...pts.map((p) => p[1]))];
+  if (y0 === y1) y1 = y0 + 1;
+  const pw = W - M.left - M.right;
+  const ph = H - M.top - M.bottom;
+  const sx = (x: number) => M.left + (spec.xLog ? (Math.log10(x) - Math.log10(x0)) / (Math.log10(x1) - Math.log10(x0)) : (x - x0) / (x1 - x0)) * pw;
+  const sy = (y: number) => M.top + ph - ((y - y0) / (y1 - y0)) * ph;
+  const fx = spec.formatX ?? String;
+  const fy = spec.formatY ?? String;
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeXml(spec.title)}">`,
+    `<rect x="0" y="0" width="${W}" height="${H}" fill="#fff"/>`,
+    `<text x="${M.left}" y="18" font-size="14" font-weight="bold">${escapeXml(spec.title)}</text>`,
+  ];
+  for (const t of spec.xLog ? logTicks(x0, x1) : linearTicks(x0, x1)) {
+    const x = sx(t).toFixed(1);
+    parts.push(`<line x1="${x}" y1="${M.top}" x2="${x}" y2="${M.top + ph}" stroke="#e5e5e5"/>`);
+    parts.push(`<text x="${x}" y="${M.top + ph + 16}" font-size="11" text-anchor="middle">${escapeXml(fx(t))}</text>`);
+  }
+  for (const t of linearTicks(y0, y1)) {
+    const y = sy(t).toFixed(1);
+    parts.push(`<line x1="${M.left}" y1="${y}" x2="${M.left + pw}" y2="${y}" stroke="#e5e5e5"/>`);
+    parts.push(`<text x="${M.left - 6}" y="${y}" font-size="11" text-anchor="end" dominant-baseline="middle">${escapeXml(fy(t))}</text>`);
+  }
+  parts.push(`<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
+  parts.push(`<text x="${M.left + pw / 2}" y="${H - 8}" font-size="12" text-anchor="middle">${escapeXml(spec.xLabel)}</text>`);
+  parts.push(`<text transform="translate(14 ${M.top + ph / 2}) rotate(-90)" font-size="12" text-anchor="middle">${escapeXml(spec.yLabel)}</text>`);
+  spec.series.forEach((s, i) => {
+    const color = PALETTE[i % PALETTE.length];
+    const line = s.points
+      .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!spec.xLog || x > 0))
+      .map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`)
+      .join(' ');
+    const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
+    parts.push(`<polyline points="${line}" fill="none" stroke="${color}" stroke-width="1.8"${dash}/>`);
+    if (i > LEGEND_ROWS) return;
+    const ly = M.top + 12 + i * 16;
+    if (i === LEGEND_ROWS) {
+      parts.push(`<text x="${W - M.right + 12}" y="${ly}" font-size="11" dominant-baseline="middle">… ${spec.series.length - LEGEND_ROWS} more</text>`);
+      return;
+    }
+    parts.push(`<line x1="${W - M.right + 12}" y1="${ly}" x2="${W - M.right + 36}" y2="${ly}" stroke="${color}" stroke-width="2"${dash}/>`);
+    parts.push(`<text x="${W - M.right + 42}" y="${ly}" font-size="11" dominant-baseline="middle">${escapeXml(s.name)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}

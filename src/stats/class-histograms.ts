@@ -1,0 +1,124 @@
+/**
+ * Per-class delay histograms of one link, by stage, in shared memory: the arbiter records
+ * (plain stores, no allocation per packet), any thread reads lock-free (the Prometheus
+ * endpoint) or from a snapshot (consistent, between passes).
+ *
+ * Stages, each one histogram per class (ns on the shared clock):
+ *   mailbox  client hand-over (sentAt) → the arbiter drains it;
+ *   queue    drained → released by the scheduler to the transmit port;
+ *   tx       released → the port reports it complete.
+ * End-to-end one-way delay needs a sink that timestamps packets; runs that have one add
+ * an `e2e` stage of their own (the report takes any of the four).
+ *
+ * 15 KB per histogram makes one per class and stage up front impossible for 65536 classes,
+ * so records are bound on a class's first packet: `index[slot]` holds record + 1 (0: none
+ * yet). The first `capacity` classes to send get their own record; later ones share the
+ * overflow record, reported as class "other". Binding allocates a view once per class.
+ *
+ * Buffer layout: `index` Int32[maxClasses]; `records` Float64[(capacity + 1) · 3 · HISTOGRAM_WORDS].
+ */
+import { Histogram, HISTOGRAM_WORDS } from './histogram.js';
+
+export const ARBITER_STAGES = ['mailbox', 'queue', 'tx'] as const;
+export const STAGES = [...ARBITER_STAGES, 'e2e'] as const;
+export type Stage = (typeof STAGES)[number];
+export const STAGE_MAILBOX = 0;
+export const STAGE_QUEUE = 1;
+export const STAGE_TX = 2;
+const STAGE_COUNT = ARBITER_STAGES.length;
+/** Classes with a record of their own, at most. */
+export const DEFAULT_HISTOGRAM_CLASSES = 256;
+
+export interface ClassHistogramsLayout {
+  index: SharedArrayBuffer;
+  records: SharedArrayBuffer;
+  capacity: number;
+}
+
+/** A class's histograms by stage. */
+export type StageHistograms = Partial<Record<Stage, Histogram>>;
+/** The same as raw words, as snapshots carry them across threads; stages with no sample are absent. */
+export type StageWords = Partial<Record<Stage, Float64Array>>;
+
+export class ClassHistograms {
+  static allocate(maxClasses: number, capacity = Math.min(maxClasses, DEFAULT_HISTOGRAM_CLASSES)): ClassHistogramsLayout {
+    return {
+      index: new SharedArrayBuffer(4 * maxClasses),
+      records: new SharedArrayBuffer(8 * (capacity + 1) * STAGE_COUNT * HISTOGRAM_WORDS),
+      capacity,
+    };
+  }
+
+  private readonly index: Int32Array;
+  private readonly views: (Histogram | undefined)[];
+  /** Records handed out so far (arbiter only). */
+  private bound = 0;
+
+  constructor(readonly layout: ClassHistogramsLayout) {
+    this.index = new Int32Array(layout.index);
+    this.views = new Array<Histogram | undefined>(this.index.length * STAGE_COUNT);
+  }
+
+  /** Arbiter only: records `ns` for class `slot` at `stage` (STAGE_*). */
+  record(slot: number, stage: number, ns: number): void {
+    let h = this.views[slot * STAGE_COUNT + stage];
+    if (h === undefined) h = this.bind(slot, stage);
+    h.record(ns);
+  }
+
+  /** Record number of class `slot`, or -1 when it has none; the overflow record is `capacity`. */
+  recordOf(slot: number): number {
+    return Atomics.load(this.index, slot) - 1;
+  }
+
+  /** Live views of record `r` (from `recordOf`); readers see counts a pass may be updating. */
+  recordViews(r: number): StageHistograms {
+    const out: StageHistograms = {};
+    ARBITER_STAGES.forEach((stage, s) => {
+      out[stage] = new Histogram(new Float64Array(this.layout.records, 8 * (r * STAGE_COUNT + s) * HISTOGRAM_WORDS, HISTOGRAM_WORDS));
+    });
+    return out;
+  }
+
+  /** Copies of every class's histograms by slot (null: no record of its own). */
+  copy(): (StageWords | null)[] {
+    const out: (StageWords | null)[] = new Array(this.index.length).fill(null);
+    for (let slot = 0; slot < this.index.length; slot++) {
+      const r = this.recordOf(slot);
+      if (r >= 0 && r < this.layout.capacity) out[slot] = copyOf(this.recordViews(r));
+    }
+    return out;
+  }
+
+  /** A copy of the overflow record (classes beyond `capacity`), null when no class overflowed. */
+  copyOverflow(): StageWords | null {
+    const overflow = this.layout.capacity + 1;
+    return this.index.includes(overflow) ? copyOf(this.recordViews(this.layout.capacity)) : null;
+  }
+
+  private bind(slot: number, stage: number): Histogram {
+    let r = this.recordOf(slot);
+    if (r < 0) {
+      r = Math.min(this.bound++, this.layout.capacity);
+      Atomics.store(this.index, slot, r + 1);
+    }
+    const h = new Histogram(new Float64Array(this.layout.records, 8 * (r * STAGE_COUNT + stage) * HISTOGRAM_WORDS, HISTOGRAM_WORDS));
+    this.views[slot * STAGE_COUNT + stage] = h;
+    return h;
+  }
+}
+
+function copyOf(stages: StageHistograms): StageWords {
+  const out: StageWords = {};
+  for (const [stage, h] of Object.entries(stages) as [Stage, Histogram][]) {
+    if (h.count > 0) out[stage] = h.data.slice();
+  }
+  return out;
+}
+
+/** Wraps snapshot words back into histograms. */
+export function histogramsOf(words: StageWords): StageHistograms {
+  const out: StageHistograms = {};
+  for (const [stage, data] of Object.entries(words) as [Stage, Float64Array][]) out[stage] = new Histogram(data);
+  return out;
+}

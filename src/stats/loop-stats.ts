@@ -1,0 +1,62 @@
+/**
+ * The arbiter loop's own figures, what PSPAT exposed as sysctls: passes, how long a pass
+ * that moved packets takes, how many packets a release batch carries, time parked.
+ * One buffer per arbiter; the arbiter writes with plain stores, readers see them lock-free.
+ *
+ * Layout (Float64 words): LOOP_* counters, then two histograms (histogram.ts): the
+ * duration of passes that moved packets (ns), and packets per non-empty release batch.
+ */
+import { Histogram, HISTOGRAM_WORDS, type StageSummary } from './histogram.js';
+
+export const LOOP_PASSES = 0; // every pass, idle ones included
+export const LOOP_BUSY_PASSES = 1; // passes that moved at least one frame
+export const LOOP_PARKS = 2; // times the arbiter parked on its doorbell
+export const LOOP_PARKED_NS = 3; // time spent parked
+export const LOOP_STARTED_NS = 4; // clock when the loop started
+export const LOOP_NOW_NS = 5; // clock of the last pass
+export const LOOP_FIELDS = 8;
+
+export function allocateLoopStats(): SharedArrayBuffer {
+  return new SharedArrayBuffer(8 * (LOOP_FIELDS + 2 * HISTOGRAM_WORDS));
+}
+
+export class LoopStats {
+  readonly words: Float64Array;
+  /** Duration of each pass that moved packets, ns. */
+  readonly passTime: Histogram;
+  /** Packets per release batch (one per link per pass that released any). */
+  readonly batchSize: Histogram;
+
+  constructor(buffer: SharedArrayBuffer) {
+    this.words = new Float64Array(buffer, 0, LOOP_FIELDS);
+    this.passTime = new Histogram(new Float64Array(buffer, 8 * LOOP_FIELDS, HISTOGRAM_WORDS));
+    this.batchSize = new Histogram(new Float64Array(buffer, 8 * (LOOP_FIELDS + HISTOGRAM_WORDS), HISTOGRAM_WORDS));
+  }
+
+  /** The figures a reader wants, from a lock-free read. */
+  read(): LoopFigures {
+    const w = this.words;
+    const elapsed = Math.max(0, w[LOOP_NOW_NS] - w[LOOP_STARTED_NS]);
+    return {
+      passes: w[LOOP_PASSES],
+      busyPasses: w[LOOP_BUSY_PASSES],
+      parks: w[LOOP_PARKS],
+      parkedNs: w[LOOP_PARKED_NS],
+      elapsedNs: elapsed,
+      passTime: this.passTime.summary(),
+      batchSize: this.batchSize.summary(),
+      meanBatch: this.batchSize.mean,
+    };
+  }
+}
+
+export interface LoopFigures {
+  passes: number;
+  busyPasses: number;
+  parks: number;
+  parkedNs: number;
+  elapsedNs: number;
+  passTime: StageSummary;
+  batchSize: StageSummary;
+  meanBatch: number;
+}
