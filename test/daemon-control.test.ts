@@ -98,7 +98,7 @@ describe('pspat daemon + pspat tc', () => {
     expect(replies.map((r) => JSON.parse(r))).toEqual([
       { v: 1, ok: false, error: 'bad request: not a JSON object' },
       { v: 1, ok: false, error: 'bad request: protocol version 2 (this daemon speaks 1)' },
-      { v: 1, ok: false, error: 'op: bad request: unknown op "format-disk" (known: tc, config, ping)' },
+      { v: 1, ok: false, error: 'op: bad request: unknown op "format-disk" (known: tc, config, stats, ping)' },
       { v: 1, ok: false, error: 'bad request: not a JSON object' },
       { v: 1, ok: true },
     ]);

@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../src/random.js';
+import { ClassHistograms, histogramsOf, STAGE_MAILBOX, STAGE_QUEUE, STAGE_TX } from '../src/stats/class-histograms.js';
 import { Histogram } from '../src/stats/histogram.js';
 
 function exact(sorted: number[], q: number): number {
@@ -41,5 +43,51 @@ describe('log-linear histogram', () => {
     expect(h.quantile(0.5)).toBe(0);
     for (const v of [3, 5, 7]) h.record(v);
     expect([h.quantile(0), h.quantile(0.5), h.quantile(1)]).toEqual([3, 5, 7]);
+  });
+
+  it('any percentile of any sample set is within 1% of the exact one (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 100, max: 10_000_000_000 }), { minLength: 1, maxLength: 2000 }), fc.double({ min: 0, max: 1, noNaN: true }), (values, q) => {
+        const h = new Histogram();
+        for (const v of values) h.record(v);
+        const want = exact([...values].sort((a, b) => a - b), q);
+        return Math.abs(h.quantile(q) - want) <= 0.01 * want;
+      }),
+      { seed: 7, numRuns: 2000 },
+    );
+  });
+
+  it('round-trips through its RUN.json form exactly, and refuses a corrupt one', () => {
+    const rng = new Rng(5);
+    const h = new Histogram();
+    for (let i = 0; i < 5000; i++) h.record(rng.int(0, 1e9));
+    const back = Histogram.fromJSON(JSON.parse(JSON.stringify(h)));
+    expect([...back.data]).toEqual([...h.data]);
+    const j = h.toJSON();
+    expect(() => Histogram.fromJSON({ ...j, count: j.count + 1 })).toThrow(`count ${j.count + 1} is not the sum of the bucket counts (${j.count})`);
+    expect(() => Histogram.fromJSON({ ...j, buckets: [[1e6, 1]] })).toThrow('bucket index 1000000 out of range');
+  });
+});
+
+describe('per-class stage histograms in shared memory', () => {
+  it('binds a record on a class\'s first sample; classes past the capacity share the overflow record', () => {
+    const layout = ClassHistograms.allocate(16, 2);
+    const writer = new ClassHistograms(layout);
+    writer.record(5, STAGE_MAILBOX, 100);
+    writer.record(5, STAGE_QUEUE, 2000);
+    writer.record(9, STAGE_TX, 30);
+    writer.record(12, STAGE_TX, 40); // third class: overflow
+    writer.record(13, STAGE_TX, 50); // fourth: overflow too
+    // A reader on another thread sees the same memory.
+    const reader = new ClassHistograms(layout);
+    expect([5, 9, 12, 13, 0].map((s) => reader.recordOf(s))).toEqual([0, 1, 2, 2, -1]);
+    const copy = reader.copy();
+    expect(Object.keys(copy[5]!)).toEqual(['mailbox', 'queue']);
+    expect(histogramsOf(copy[5]!).queue!.max).toBe(2000);
+    expect(histogramsOf(copy[9]!).tx!.count).toBe(1);
+    expect(copy[12]).toBeNull();
+    const other = histogramsOf(reader.copyOverflow()!);
+    expect([other.tx!.count, other.tx!.min, other.tx!.max]).toEqual([2, 40, 50]);
+    expect(new ClassHistograms(ClassHistograms.allocate(4)).copyOverflow()).toBeNull();
   });
 });

@@ -4,6 +4,9 @@
  * as UDP. Exact counts, byte-exact payloads, per-class counts, and DRR's order at the sink.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startGenerators, type GeneratorFleet } from '../clients/generators.js';
@@ -13,6 +16,7 @@ import { tryNativeAddon } from '../src/transmit/native.js';
 import { createSinkTopology, type SinkTopology } from '../src/net/netns.js';
 import { skipWithoutNet } from './helpers/netns.js';
 import { pspat } from './helpers/cli.js';
+import { readRunFile } from '../src/report/run-file.js';
 
 const skip = skipWithoutNet();
 if (!skip && tryNativeAddon() === null && process.env.PSPAT_REQUIRE_NET === '1') {
@@ -108,7 +112,8 @@ describe.skipIf(skip || tryNativeAddon() === null)('native backends through a ve
 
 describe.skipIf(skip || tryNativeAddon() === null)('pspat bench e2e', () => {
   it('runs raw then pspat on its own namespace and reports both in the documented JSON shape', async () => {
-    const run = await pspat(['bench', 'e2e', '--backend', 'afpacket', '--seconds', '0.5', '--json']);
+    const saved = join(mkdtempSync(join(tmpdir(), 'pspat-bench-')), 'bench.json');
+    const run = await pspat(['bench', 'e2e', '--backend', 'afpacket', '--seconds', '0.5', '--json', '--save', saved]);
     expect(run.code).toBe(0);
     const r = JSON.parse(run.stdout);
     expect(r.params).toMatchObject({ backend: 'afpacket', modes: ['raw', 'pspat'], seconds: 0.5 });
@@ -117,5 +122,16 @@ describe.skipIf(skip || tryNativeAddon() === null)('pspat bench e2e', () => {
       expect(r.modes[m].mpps).toBeCloseTo(r.modes[m].sinkPackets / 0.5 / 1e6, 0);
     }
     expect(Object.keys(r.modes.pspat).sort()).toEqual(['dropped', 'gbps', 'mpps', 'sentPackets', 'sinkPackets']);
+    // RUN.json: a run per mode; pspat's classes timed at every stage through a real port.
+    const file = readRunFile(saved);
+    expect(file.runs.map((x) => x.name)).toEqual(['bench e2e raw', 'bench e2e pspat']);
+    expect(file.runs[0].counters.sinkPackets).toBe(r.modes.raw.sinkPackets);
+    const classes = file.runs[1].classes;
+    expect(classes.map((c) => c.id)).toEqual(['0', '1', '2', '3']);
+    for (const c of classes) {
+      expect(Object.keys(c.stages)).toEqual(['mailbox', 'queue', 'tx']);
+      expect(c.stages.tx!.count).toBe(c.counters.sentPackets);
+      expect(c.stages.tx!.max).toBeGreaterThan(0); // completions come back from the kernel later than release
+    }
   });
 });

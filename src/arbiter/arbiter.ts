@@ -280,6 +280,8 @@ export class Arbiter {
     let total = 0;
     for (;;) {
       const n = link.port.reap(this.reaped, this.reapStatus, this.reaped.length);
+      // The pass's clock predates the submit that may have just completed these: read it again.
+      const done = n > 0 ? this.now() : now;
       for (let i = 0; i < n; i++) {
         const f = this.reaped[i];
         if (this.reapStatus[i] !== 0) {
@@ -291,7 +293,7 @@ export class Arbiter {
         const base = LINK_FIELDS + cls * CLASS_FIELDS;
         stats[base + CLASS_SENT_PKTS]++;
         stats[base + CLASS_SENT_BYTES] += pool.len[f];
-        link.histograms.record(cls, STAGE_TX, now - pool.releasedAt[f]);
+        link.histograms.record(cls, STAGE_TX, done - pool.releasedAt[f]);
         this.held[f] = 0;
         this.recycle(f);
       }

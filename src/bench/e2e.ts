@@ -18,6 +18,8 @@ import { FramePool } from '../shm/frame-pool.js';
 import { NativePort, type XdpMode } from '../transmit/native-port.js';
 import { nativeAddon } from '../transmit/native.js';
 import { isNativeBackend, type NativeBackend } from '../transmit/ports.js';
+import { stagesJson, type Run } from '../report/run-file.js';
+import type { LinkStats } from '../stats/link-stats.js';
 
 /** Both modes use the arbiter's default frame size, so the same sizes are valid in each. */
 const RAW_FRAME_SIZE = ARBITER_DEFAULTS.frameSize;
@@ -60,6 +62,8 @@ export interface ModeResult {
 export interface E2eResult {
   params: Required<E2eOptions>;
   modes: { raw?: ModeResult; pspat?: ModeResult };
+  /** One RUN.json run per mode (`--save`): counters, and pspat's per-class stage histograms. */
+  runs: Run[];
 }
 
 function modeResult(received: number, ns: number, size: number): ModeResult {
@@ -101,7 +105,7 @@ function runRaw(topo: SinkTopology, o: Required<E2eOptions>): ModeResult {
   return modeResult(sinkPackets(topo) - s0, (t1 - t0) * 1e6, o.size);
 }
 
-async function runPspat(topo: SinkTopology, o: Required<E2eOptions>): Promise<ModeResult> {
+async function runPspat(topo: SinkTopology, o: Required<E2eOptions>, onTick: (elapsedMs: number) => void): Promise<[ModeResult, LinkStats]> {
   const classes = Array.from({ length: o.classes }, (_, i) => i);
   const { before, after, probes } = await saturateLink(
     {
@@ -114,18 +118,37 @@ async function runPspat(topo: SinkTopology, o: Required<E2eOptions>): Promise<Mo
       spec: (i) => ({ classes, minSize: o.size, maxSize: o.size, packets: Infinity, seed: i + 1 }),
       warmupMs: 300,
       windowMs: o.seconds * 1000,
+      onTick: (_, elapsedMs) => onTick(elapsedMs),
     },
     () => ({ sink: sinkPackets(topo), ms: performance.now() }),
   );
   const [p0, p1] = probes;
-  return {
+  const result = {
     ...modeResult(p1.sink - p0.sink, (p1.ms - p0.ms) * 1e6, o.size),
     sentPackets: after.totals.sent - before.totals.sent,
     dropped: after.totals.dropped - before.totals.dropped,
   };
+  return [result, after];
 }
 
-export async function runE2e(options: E2eOptions = {}): Promise<E2eResult> {
+function modeRun(mode: string, o: Required<E2eOptions>, r: ModeResult, stats?: LinkStats): Run {
+  const { sentPackets, dropped, ...counters } = r;
+  return {
+    name: `bench e2e ${mode}`,
+    kind: 'bench',
+    createdAt: new Date().toISOString(),
+    config: { ...o, mode },
+    counters: { ...counters, ...(sentPackets !== undefined && { sentPackets }), ...(dropped !== undefined && { dropped }) },
+    classes: (stats?.classes ?? []).map((c) => ({
+      id: String(c.slot),
+      counters: { sentPackets: c.sentPackets, sentBytes: c.sentBytes, droppedPackets: c.droppedPackets },
+      stages: stagesJson(c.stages),
+    })),
+  };
+}
+
+/** `onProgress(fraction)` follows the modes' measurement windows (a progress bar). */
+export async function runE2e(options: E2eOptions = {}, onProgress?: (fraction: number) => void): Promise<E2eResult> {
   const o = withDefaults(E2E_DEFAULTS, options);
   if (!isNativeBackend(o.backend)) throw new InvalidOptionError('backend', `e2e runs afxdp or afpacket, got '${o.backend}'`);
   validateSizes(o.size, o.size, RAW_FRAME_SIZE);
@@ -134,8 +157,19 @@ export async function runE2e(options: E2eOptions = {}): Promise<E2eResult> {
   nativeAddon(); // fail early, with the reason, when the addon is missing
   const topo = createSinkTopology('bench', false);
   try {
-    const result: E2eResult = { params: o, modes: {} };
-    for (const m of o.modes) result.modes[m] = m === 'raw' ? runRaw(topo, o) : await runPspat(topo, o);
+    const result: E2eResult = { params: o, modes: {}, runs: [] };
+    for (const [i, m] of o.modes.entries()) {
+      const progress = (ms: number) => onProgress?.((i + ms / (o.seconds * 1000)) / o.modes.length);
+      if (m === 'raw') {
+        result.modes.raw = runRaw(topo, o);
+        result.runs.push(modeRun(m, o, result.modes.raw));
+      } else {
+        const [r, stats] = await runPspat(topo, o, progress);
+        result.modes.pspat = r;
+        result.runs.push(modeRun(m, o, r, stats));
+      }
+      progress(o.seconds * 1000);
+    }
     return result;
   } finally {
     topo.destroy();

@@ -2,11 +2,12 @@
  * `pspat bench e2e`: raw backend vs the full pspat path on one veth (src/bench/e2e.ts);
  * prints a table, or JSON with `--json`, and writes JSON with `--save FILE`.
  */
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { E2E_DEFAULTS, runE2e, type E2eOptions } from '../bench/e2e.js';
 import { intArg, numberArg } from './parse.js';
 import { renderTable } from './table.js';
+import { progressBar } from './progress.js';
+import { writeRunFile } from '../report/run-file.js';
 
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('benchmarks with a baseline in the same run');
@@ -23,12 +24,13 @@ export function registerBench(program: Command): void {
     .option('--xdp-mode <mode>', `AF_XDP bind mode (default: ${E2E_DEFAULTS.xdpMode})`)
     .option('--tx-workers <n>', `transmit workers in pspat mode (default: ${E2E_DEFAULTS.txWorkers})`, intArg('tx-workers'))
     .option('--json', 'print JSON instead of a table')
-    .option('--save <file>', 'also write the JSON to FILE')
+    .option('--save <file>', 'write RUN.json (one run per mode, pspat\'s per-class stage histograms) for `pspat report`')
     .action(async (opts: E2eOptions & { json?: boolean; save?: string }) => {
       const { json, save, ...o } = opts;
-      const r = await runE2e(o);
+      const bar = progressBar('bench e2e', { json });
+      const { runs, ...r } = await runE2e(o, (f) => bar.update(f)).finally(() => bar.done());
       const text = JSON.stringify(r);
-      if (save) writeFileSync(save, `${text}\n`);
+      if (save) writeRunFile(save, runs);
       if (json) {
         process.stdout.write(`${text}\n`);
         return;

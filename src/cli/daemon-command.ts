@@ -2,9 +2,14 @@
  * `pspat daemon`: the host service in the foreground (systemd or a shell). Loads an
  * optional configuration, listens on the control socket, applies `pspat tc` commands, and
  * on SIGINT/SIGTERM stops taking commands, sends what is queued (bounded) and prints the
- * final accounting.
+ * final accounting. SIGUSR1 writes RUN.json (counters and histograms, for `pspat report`)
+ * to the --save file; `--metrics HOST:PORT` serves Prometheus metrics.
  */
+import type { Server } from 'node:http';
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { serveMetrics } from '../daemon/metrics.js';
+import { writeRunFile } from '../report/run-file.js';
 import { loadConfigFile } from '../daemon/config.js';
 import { ControlServer, defaultRunDir } from '../daemon/control-socket.js';
 import { Daemon, DAEMON_DEFAULTS, type DaemonOptions, type TestTraffic } from '../daemon/daemon.js';
@@ -24,6 +29,8 @@ interface DaemonFlags {
   arbiters?: number;
   xdpMode?: DaemonOptions['xdpMode'];
   txWorkers?: number;
+  metrics?: string;
+  save?: string;
 }
 
 function trafficFlag(v: string, acc: Record<string, TestTraffic>): Record<string, TestTraffic> {
@@ -54,6 +61,8 @@ export function registerDaemon(program: Command): void {
     .option('--arbiters <n>', `arbiter threads, devices spread over them (default: ${DAEMON_DEFAULTS.arbiters})`, intArg('arbiters'))
     .option('--xdp-mode <mode>', 'afxdp: copy | zerocopy | auto')
     .option('--tx-workers <n>', 'transmit workers per device (0: inline)', intArg('tx-workers'))
+    .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (nothing listens unless given)')
+    .option('--save <file>', 'where SIGUSR1 writes RUN.json (default: RUN_DIR/run.json)')
     .action(async (f: DaemonFlags) => {
       const config = f.config ? loadConfigFile(f.config) : { daemon: {}, devices: {} };
       const options: DaemonOptions = { ...config.daemon };
@@ -65,30 +74,48 @@ export function registerDaemon(program: Command): void {
       if (f.txWorkers !== undefined) options.txWorkers = f.txWorkers;
       options.rates = { ...config.daemon.rates, ...f.rate };
       options.testTraffic = { ...config.daemon.testTraffic, ...f.testTraffic };
+      const runDir = f.runDir ?? defaultRunDir();
+      const savePath = f.save ?? join(runDir, 'run.json');
       const daemon = await Daemon.start(options);
-      let server: ControlServer;
+      let server: ControlServer | undefined;
+      let metrics: { server: Server; url: string } | undefined;
       try {
         await daemon.load(config.devices, f.config ?? 'config');
-        server = await ControlServer.listen(f.runDir ?? defaultRunDir(), async (req) => {
+        server = await ControlServer.listen(runDir, async (req) => {
           if (req.op === 'tc' && Array.isArray(req.argv) && req.argv.every((a) => typeof a === 'string')) return { reply: await daemon.tc(req.argv as string[]) };
           if (req.op === 'config') return { config: daemon.dump() };
+          if (req.op === 'stats') return { run: await daemon.run() };
           if (req.op === 'ping') return {};
-          throw new InvalidOptionError('op', `bad request: unknown op ${JSON.stringify(req.op)} (known: tc, config, ping)`);
+          throw new InvalidOptionError('op', `bad request: unknown op ${JSON.stringify(req.op)} (known: tc, config, stats, ping)`);
         });
+        if (f.metrics) metrics = await serveMetrics(f.metrics, daemon);
       } catch (e) {
+        await server?.close();
         await daemon.close();
         throw e;
       }
+      process.on('SIGUSR1', () => {
+        daemon.run().then(
+          (run) => {
+            writeRunFile(savePath, [run]);
+            process.stderr.write(`pspat daemon: SIGUSR1: wrote ${savePath}\n`);
+          },
+          (e: Error) => process.stderr.write(`pspat daemon: SIGUSR1: ${e.message}\n`),
+        );
+      });
       // Handlers first: a supervisor may signal as soon as it reads the line below.
       const signal = new Promise<string>((resolve) => {
         process.once('SIGINT', () => resolve('SIGINT'));
         process.once('SIGTERM', () => resolve('SIGTERM'));
       });
-      const peers = server.checksPeers ? 'root only (peer credentials)' : 'socket permissions only (native addon missing: peer credentials unchecked)';
+      const control = server!;
+      const peers = control.checksPeers ? 'root only (peer credentials)' : 'socket permissions only (native addon missing: peer credentials unchecked)';
       const arbiters = options.arbiters ?? DAEMON_DEFAULTS.arbiters;
-      process.stderr.write(`pspat daemon: listening on ${server.path} (${arbiters} arbiter${arbiters === 1 ? '' : 's'}, backend ${options.backend ?? DAEMON_DEFAULTS.backend}; ${peers})\n`);
+      const served = metrics ? `; metrics at ${metrics.url}` : '';
+      process.stderr.write(`pspat daemon: listening on ${control.path} (${arbiters} arbiter${arbiters === 1 ? '' : 's'}, backend ${options.backend ?? DAEMON_DEFAULTS.backend}; ${peers})${served}\n`);
       const got = await signal;
-      await server.close();
+      metrics?.server.close();
+      await control.close();
       const finals = await daemon.close();
       const t = finals.reduce(
         (a, s) => ({ offered: a.offered + s.totals.offered, sent: a.sent + s.totals.sent, dropped: a.dropped + s.totals.dropped, queued: a.queued + s.totals.queued }),

@@ -9,6 +9,7 @@ import { registerBench } from './bench-command.js';
 import { registerDemo } from './demo-command.js';
 import { registerSim } from './sim-command.js';
 import { registerReport } from './report-command.js';
+import { registerStats } from './stats-command.js';
 import { registerConfig } from './config-command.js';
 import { registerDaemon } from './daemon-command.js';
 import { runTc } from './tc-command.js';
@@ -24,6 +25,7 @@ export async function run(argv: string[]): Promise<number> {
   registerBench(program);
   registerSim(program);
   registerReport(program);
+  registerStats(program);
   registerDaemon(program);
   // Listed for --help only: `run` hands `pspat tc` to runTc before commander sees it.
   program.command('tc').description("tc's command line, applied by the daemon: pspat tc [-s] [-j] qdisc|class|filter ...");

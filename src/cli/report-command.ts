@@ -7,14 +7,19 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidOptionError } from '../errors.js';
 import { reportHtml } from '../report/html.js';
-import { readRunFile } from '../report/run-file.js';
+import { readRunFile, type Run } from '../report/run-file.js';
 import { nameRuns, reportCsv, reportJson, reportTable } from '../report/summary.js';
 
-const FORMATS = ['table', 'json', 'csv', 'html'] as const;
-type Format = (typeof FORMATS)[number];
+export const FORMATS = ['table', 'json', 'csv', 'html'] as const;
+export type Format = (typeof FORMATS)[number];
 
 export function renderReport(paths: string[], format: Format): string {
-  const runs = nameRuns(paths.map((path) => ({ path, runs: readRunFile(path).runs })));
+  return renderRuns(paths.map((path) => ({ path, runs: readRunFile(path).runs })), format);
+}
+
+/** Renders runs already read (files, or a daemon's reply). */
+export function renderRuns(files: { path: string; runs: Run[] }[], format: Format): string {
+  const runs = nameRuns(files);
   const json = reportJson(runs);
   switch (format) {
     case 'table':

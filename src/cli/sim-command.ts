@@ -8,7 +8,7 @@ import { InvalidOptionError } from '../errors.js';
 import { presetNames, presetWorkload } from '../sim/presets.js';
 import { simulateAll, type SimFlowResult, type SimReport } from '../sim/simulate.js';
 import { simRun } from '../sim/run.js';
-import { parseLoads, sweepLoad } from '../sim/sweep.js';
+import { checkSweepable, parseLoads, sweepLoad } from '../sim/sweep.js';
 import { writeRunFile } from '../report/run-file.js';
 import { progressBar } from './progress.js';
 import { loadWorkloadFile, type Workload } from '../sim/workload.js';
@@ -47,6 +47,7 @@ export function registerSim(program: Command): void {
       if (opts.workload === undefined) throw new InvalidOptionError('workload', `give a file or a preset (${presetNames().join(', ')})`);
       const workload = resolveWorkload(opts.workload);
       if (opts.seed !== undefined) workload.seed = opts.seed;
+      if (opts.sweep) checkSweepable(workload);
       const bar = progressBar('sim', { json: opts.json });
       const steps = kinds.length * (1 + (opts.sweep?.length ?? 0));
       let done = 0;

@@ -5,6 +5,7 @@
  *   → {"v":1,"op":"tc","argv":["qdisc","add","dev","eth0",...]}
  *   ← {"v":1,"ok":true,"reply":{"exitCode":0,"stdout":"","stderr":""}}
  *   → {"v":1,"op":"config"}            ← {"v":1,"ok":true,"config":{...}}
+ *   → {"v":1,"op":"stats"}             ← {"v":1,"ok":true,"run":{...}}   (a RUN.json run)
  *   → {"v":1,"op":"ping"}              ← {"v":1,"ok":true}
  *   anything else                       ← {"v":1,"ok":false,"error":"what was wrong"}
  *

@@ -25,6 +25,9 @@ import type { LinkStats } from '../stats/link-stats.js';
 import { treeCommands } from '../tc/dump.js';
 import { CONFIG_VERSION } from './config.js';
 import { RateEstimator, SAMPLE_MS } from './rate-estimator.js';
+import { daemonRun, readDevice, type DeviceReading } from './observe.js';
+import type { LoopStats } from '../stats/loop-stats.js';
+import type { Run } from '../report/run-file.js';
 import { TRANSMIT_DEFAULTS, type TransmitOptions } from '../options.js';
 import type { LinkOp } from '../tc/config-diff.js';
 import { TcError, TC_EXIT_BAD_ARG, TC_EXIT_REJECTED } from '../tc/errors.js';
@@ -375,6 +378,29 @@ export class Daemon {
         if (problem) throw new InvalidOptionError(`${where}: devices.${dev}[${i}]`, problem);
       }
     }
+  }
+
+  /** A consistent reading of every managed device (a snapshot each). */
+  async readings(): Promise<DeviceReading[]> {
+    const out: DeviceReading[] = [];
+    for (const [dev, d] of [...this.devices]) {
+      try {
+        out.push(await readDevice(dev, d.link, d.tree, d.config));
+      } catch (e) {
+        if (this.devices.get(dev) === d) throw e; // not merely removed meanwhile
+      }
+    }
+    return out;
+  }
+
+  /** Each arbiter's loop figures, read lock-free. */
+  loops(): LoopStats[] {
+    return this.arbiters.map((a) => a.loop);
+  }
+
+  /** The daemon's state as a RUN.json run: every class's counters and histograms. */
+  async run(): Promise<Run> {
+    return daemonRun(await this.readings(), this.loops(), { options: this.options, devices: this.dump().devices });
   }
 
   /** The configuration file that rebuilds the current state (config.ts's format). */

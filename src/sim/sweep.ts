@@ -22,9 +22,14 @@ export function parseLoads(text: string): number[] {
   return loads;
 }
 
-export function scaleToLoad(w: Workload, load: number): Workload {
+/** Throws unless every flow's arrival rate can be scaled. */
+export function checkSweepable(w: Workload): void {
   const saturating = w.flows.find((f) => f.arrival.type === 'saturating');
   if (saturating) throw new InvalidOptionError('sweep', `flow '${saturating.id}' is saturating: a load sweep needs cbr, poisson or onoff arrivals`);
+}
+
+export function scaleToLoad(w: Workload, load: number): Workload {
+  checkSweepable(w);
   const offered = w.flows.reduce((a, f) => a + offeredRate(f.arrival), 0);
   const factor = (load * w.linkRate) / offered;
   return {

@@ -108,12 +108,12 @@ export class Histogram {
   }
 
   /**
-   * The empirical CDF at the upper edge of every non-empty bucket: [ns, fraction ≤ ns]
-   * pairs, x clamped to the exact max (what a CDF plot draws).
+   * The empirical CDF: [min, 0], then at the upper edge of every non-empty bucket
+   * [ns, fraction ≤ ns], x clamped to the exact max (what a CDF plot draws). Empty: [].
    */
   cdf(): [number, number][] {
     const d = this.data;
-    const out: [number, number][] = [];
+    const out: [number, number][] = d[0] === 0 ? [] : [[d[1], 0]];
     let seen = 0;
     for (let b = 0; b < HISTOGRAM_BUCKETS; b++) {
       if (d[HEADER + b] === 0) continue;

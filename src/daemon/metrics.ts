@@ -1,0 +1,128 @@
+/**
+ * `pspat daemon --metrics HOST:PORT`: Prometheus exposition (prom-client) at /metrics.
+ *
+ * Each scrape takes one consistent reading of every device (a link snapshot: backlog and
+ * htb's overlimits live only there) and sets the series from it, then renders. Counters
+ * are set to the daemon's own totals (reset + inc), so they are monotonic for as long as
+ * a device stays managed, as Prometheus expects.
+ *
+ *   pspat_class_{sent_packets,sent_bytes,overlimits}_total{dev,class}
+ *   pspat_class_dropped_packets_total{dev,class,reason}
+ *   pspat_class_backlog_{packets,bytes}{dev,class}
+ *   pspat_class_delay_seconds{dev,class,stage,quantile}        stage: mailbox | queue | tx
+ *   pspat_link_{offered,unclassified,bad_frames}_packets_total{dev}
+ *   pspat_arbiter_{passes,busy_passes,parks}_total{arbiter}, pspat_arbiter_parked_seconds_total{arbiter}
+ *   pspat_arbiter_pass_seconds{arbiter,quantile}, pspat_arbiter_batch_packets{arbiter,quantile}
+ * plus prom-client's process metrics (memory, CPU, event loop lag), prefixed pspat_.
+ */
+import { createServer, type Server } from 'node:http';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { InvalidOptionError } from '../errors.js';
+import { STAGES } from '../stats/class-histograms.js';
+import type { LoopStats } from '../stats/loop-stats.js';
+import { labelOf, type DeviceReading } from './observe.js';
+
+const QUANTILES = [0.5, 0.9, 0.99, 0.999];
+
+export interface MetricsSource {
+  readings(): Promise<DeviceReading[]>;
+  loops(): LoopStats[];
+}
+
+/** Parses `HOST:PORT` (`[::1]:9100` for IPv6); port 0 picks a free one. */
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !(port >= 0 && port <= 65535)) throw new InvalidOptionError('metrics', `expected HOST:PORT (e.g. 127.0.0.1:9100), got '${text}'`);
+  return { host: m[1] ?? m[2], port };
+}
+
+export class MetricsRegistry {
+  readonly registry = new Registry();
+  private readonly c = (name: string, help: string, labels: string[]) => new Counter({ name, help, labelNames: labels, registers: [this.registry] });
+  private readonly g = (name: string, help: string, labels: string[]) => new Gauge({ name, help, labelNames: labels, registers: [this.registry] });
+
+  private readonly sentPackets = this.c('pspat_class_sent_packets_total', 'Packets the class sent', ['dev', 'class']);
+  private readonly sentBytes = this.c('pspat_class_sent_bytes_total', 'Bytes the class sent', ['dev', 'class']);
+  private readonly dropped = this.c('pspat_class_dropped_packets_total', 'Packets the class dropped, by reason', ['dev', 'class', 'reason']);
+  private readonly overlimits = this.c('pspat_class_overlimits_total', 'Times the class was out of tokens (htb)', ['dev', 'class']);
+  private readonly backlogPackets = this.g('pspat_class_backlog_packets', 'Packets queued in the class', ['dev', 'class']);
+  private readonly backlogBytes = this.g('pspat_class_backlog_bytes', 'Bytes queued in the class', ['dev', 'class']);
+  private readonly delay = this.g('pspat_class_delay_seconds', 'Delay quantiles since start, by stage (mailbox, queue, tx)', ['dev', 'class', 'stage', 'quantile']);
+  private readonly offered = this.c('pspat_link_offered_packets_total', 'Packets clients handed to the link', ['dev']);
+  private readonly unclassified = this.c('pspat_link_unclassified_packets_total', 'Packets no filter classified (dropped)', ['dev']);
+  private readonly badFrames = this.c('pspat_link_bad_frames_total', 'Frames refused before a class was charged', ['dev']);
+  private readonly passes = this.c('pspat_arbiter_passes_total', 'Arbiter loop passes', ['arbiter']);
+  private readonly busyPasses = this.c('pspat_arbiter_busy_passes_total', 'Passes that moved packets', ['arbiter']);
+  private readonly parks = this.c('pspat_arbiter_parks_total', 'Times the arbiter parked', ['arbiter']);
+  private readonly parked = this.c('pspat_arbiter_parked_seconds_total', 'Time the arbiter spent parked', ['arbiter']);
+  private readonly passTime = this.g('pspat_arbiter_pass_seconds', 'Duration of passes that moved packets, quantiles', ['arbiter', 'quantile']);
+  private readonly batch = this.g('pspat_arbiter_batch_packets', 'Packets per release batch, quantiles', ['arbiter', 'quantile']);
+
+  constructor(private readonly source: MetricsSource) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'pspat_' });
+  }
+
+  /** Reads the daemon and renders the exposition text. */
+  async render(): Promise<string> {
+    const readings = await this.source.readings();
+    for (const m of [this.sentPackets, this.sentBytes, this.dropped, this.overlimits, this.backlogPackets, this.backlogBytes, this.delay, this.offered, this.unclassified, this.badFrames]) m.reset();
+    for (const r of readings) {
+      const dev = r.dev;
+      this.offered.inc({ dev }, r.stats.totals.offered);
+      this.unclassified.inc({ dev }, r.stats.unclassified);
+      this.badFrames.inc({ dev }, r.stats.badFrames);
+      for (const c of r.stats.classes) {
+        const l = { dev, class: labelOf(r, c.slot) };
+        this.sentPackets.inc(l, c.sentPackets);
+        this.sentBytes.inc(l, c.sentBytes);
+        for (const [reason, n] of Object.entries(c.drops)) this.dropped.inc({ ...l, reason }, n);
+        const over = c.xstats?.overlimits;
+        this.overlimits.inc(l, typeof over === 'number' ? over : 0);
+        this.backlogPackets.set(l, c.backlogPackets);
+        this.backlogBytes.set(l, c.backlogBytes);
+        for (const stage of STAGES) {
+          const h = c.stages[stage];
+          if (h === undefined) continue;
+          for (const q of QUANTILES) this.delay.set({ ...l, stage, quantile: String(q) }, h.quantile(q) / 1e9);
+        }
+      }
+    }
+    this.source.loops().forEach((loop, i) => {
+      const arbiter = String(i);
+      const f = loop.read();
+      for (const [m, v] of [[this.passes, f.passes], [this.busyPasses, f.busyPasses], [this.parks, f.parks], [this.parked, f.parkedNs / 1e9]] as const) {
+        m.reset();
+        m.inc({ arbiter }, v);
+      }
+      for (const q of QUANTILES) {
+        this.passTime.set({ arbiter, quantile: String(q) }, loop.passTime.quantile(q) / 1e9);
+        this.batch.set({ arbiter, quantile: String(q) }, loop.batchSize.quantile(q));
+      }
+    });
+    return this.registry.metrics();
+  }
+}
+
+/** Serves /metrics; resolves once listening, with the address bound. */
+export async function serveMetrics(listen: string, source: MetricsSource): Promise<{ server: Server; url: string }> {
+  const { host, port } = parseListen(listen);
+  const metrics = new MetricsRegistry(source);
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
+      return;
+    }
+    metrics.render().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      (e: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`pspat: ${e.message}\n`),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => reject(new InvalidOptionError('metrics', `cannot listen on ${listen}: ${e.code ?? e.message}`)));
+    server.listen(port, host, resolve);
+  });
+  const addr = server.address();
+  const bound = typeof addr === 'object' && addr !== null ? addr.port : port;
+  return { server, url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics` };
+}

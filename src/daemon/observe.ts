@@ -1,0 +1,64 @@
+/**
+ * What the daemon tells about itself: a consistent reading of every managed device
+ * (counters and per-stage histograms from a link snapshot), turned into a RUN.json run
+ * (`pspat stats --save`, SIGUSR1) or into Prometheus metrics (metrics.ts).
+ */
+import type { LinkHandle } from '../arbiter/host.js';
+import type { LoopStats } from '../stats/loop-stats.js';
+import type { LinkStats } from '../stats/link-stats.js';
+import { stagesJson, type Run } from '../report/run-file.js';
+import { formatHandle } from '../tc/handles.js';
+import type { LinkConfig, TcTree } from '../tc/tree.js';
+
+export interface DeviceReading {
+  dev: string;
+  stats: LinkStats;
+  /** Class slot → the name users know it by: its tc classid, else the root qdisc's handle. */
+  labels: Map<number, string>;
+}
+
+/**
+ * A device's class labels: "1:10" for a tc class; a slot no classid names is the queue of
+ * a classless root ("1:", its only slot) or htb's direct queue ("1: direct").
+ */
+export function classLabels(tree: TcTree, config: LinkConfig): Map<number, string> {
+  const labels = new Map<number, string>();
+  for (const [classid, slot] of config.slotOf) labels.set(slot, formatHandle(classid));
+  const root = formatHandle(tree.root.handle);
+  for (const slot of config.classes.keys()) if (!labels.has(slot)) labels.set(slot, config.classes.size === 1 ? root : `${root} direct`);
+  return labels;
+}
+
+export async function readDevice(dev: string, link: LinkHandle, tree: TcTree, config: LinkConfig): Promise<DeviceReading> {
+  return { dev, stats: await link.stats(), labels: classLabels(tree, config) };
+}
+
+export function labelOf(r: DeviceReading, slot: number): string {
+  return r.labels.get(slot) ?? `slot ${slot}`;
+}
+
+export function daemonRun(readings: DeviceReading[], loops: LoopStats[], config: unknown): Run {
+  const counters: Record<string, number> = { offered: 0, sent: 0, dropped: 0, queued: 0 };
+  for (const r of readings) for (const k of Object.keys(counters)) counters[k] += r.stats.totals[k as keyof LinkStats['totals']];
+  loops.forEach((l, i) => {
+    const f = l.read();
+    counters[`arbiter${i}.passes`] = f.passes;
+    counters[`arbiter${i}.parkedNs`] = f.parkedNs;
+    counters[`arbiter${i}.meanBatch`] = f.meanBatch;
+  });
+  return {
+    name: `daemon ${readings.map((r) => r.dev).join(',') || '(no devices)'}`,
+    kind: 'daemon',
+    createdAt: new Date().toISOString(),
+    config,
+    counters,
+    classes: readings.flatMap((r) => [
+      ...r.stats.classes.map((c) => ({
+        id: `${r.dev} ${labelOf(r, c.slot)}`,
+        counters: { sentPackets: c.sentPackets, sentBytes: c.sentBytes, droppedPackets: c.droppedPackets, backlogPackets: c.backlogPackets, ...c.drops },
+        stages: stagesJson(c.stages),
+      })),
+      ...(r.stats.otherStages ? [{ id: `${r.dev} other`, counters: {}, stages: stagesJson(r.stats.otherStages) }] : []),
+    ]),
+  };
+}
