@@ -12,7 +12,7 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { Client } from '../src/client.js';
 import { Rng } from '../src/random.js';
 import { flowHash, PacketClassifier, type ClassifierConfig } from '../src/tc/packet-classifier.js';
-import { fillPayload, writeTestFrame } from './packet.js';
+import { fillPayload, writeStamp, writeTestFrame } from './packet.js';
 
 export interface GeneratorSpec {
   /** Class slots to send to, chosen uniformly per packet (unless `classifier` picks them). */
@@ -35,6 +35,8 @@ export interface GeneratorSpec {
   batch?: number;
   /** Write the payload pattern (`fillPayload` in packet.ts) so a receiver can verify every byte. @default false */
   fillPayload?: boolean;
+  /** Write the send time into each frame (`writeStamp` in packet.ts) for one-way delay at a sink. @default false */
+  stamp?: boolean;
 }
 
 export interface GeneratorResult {
@@ -92,6 +94,7 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
         }
       }
       if (spec.fillPayload) fillPayload(bytes, off, len, seq);
+      else if (spec.stamp) writeStamp(bytes, off, client.now());
       const police = classifier === null ? -1 : classifier.lastPolice;
       const sub = classifier === null ? 0 : classifier.lastSub;
       if (!client.send(f, len, cls, flowHash(bytes, off, len), police, sub)) {

@@ -19,9 +19,10 @@ export interface GeneratorFleet {
   terminate(): Promise<void>;
 }
 
-export function validateSizes(minSize: number, maxSize: number, frameSize: number): void {
-  if (!Number.isInteger(minSize) || minSize < MIN_TEST_FRAME) {
-    throw new InvalidOptionError('size', `smallest packet must be an integer ≥ ${MIN_TEST_FRAME} bytes, got ${minSize}`);
+/** @param least The smallest frame the run's test packets need (MIN_STAMPED_FRAME when stamped). */
+export function validateSizes(minSize: number, maxSize: number, frameSize: number, least = MIN_TEST_FRAME): void {
+  if (!Number.isInteger(minSize) || minSize < least) {
+    throw new InvalidOptionError('size', `smallest packet must be an integer ≥ ${least} bytes, got ${minSize}`);
   }
   if (!Number.isInteger(maxSize) || maxSize < minSize || maxSize > frameSize) {
     throw new InvalidOptionError('size', `largest packet must be an integer in [${minSize}, ${frameSize}] (the frame size), got ${maxSize}`);

@@ -8,12 +8,27 @@
  *   34  UDP: src port 10000 + class, dst port `dport` (default 9, discard), checksum 0 (none)
  *   42  tag: client u16, class u16, sequence u32 (big-endian)
  *   50  payload: left as the frame's previous bytes, or `fillPayload`'s pattern
- *       (byte i = (seq + i) & 0xff) when a receiver checks every byte
+ *       (byte i = (seq + i) & 0xff) when a receiver checks every byte, or (one-way delay
+ *       runs) the sender's clock at 50..57 (`writeStamp`: float64, little-endian, ns on
+ *       the shared clock)
  */
 
 export const TAG_OFFSET = 42;
 /** Smallest frame that holds the headers and the tag. */
 export const MIN_TEST_FRAME = 50;
+/** Where a stamped frame carries its send time. */
+export const STAMP_OFFSET = 50;
+/** Smallest frame that holds a stamp. */
+export const MIN_STAMPED_FRAME = STAMP_OFFSET + 8;
+
+const stampScratch = new Float64Array(1);
+const stampBytes = new Uint8Array(stampScratch.buffer);
+
+/** Writes send time `ns` into the frame at `off` (frames are not 8-byte aligned there: byte copy). */
+export function writeStamp(bytes: Uint8Array, off: number, ns: number): void {
+  stampScratch[0] = ns;
+  bytes.set(stampBytes, off + STAMP_OFFSET);
+}
 
 const SRC_IP = [10, 77, 0, 1];
 const DST_IP = [10, 77, 0, 2];

@@ -19,6 +19,8 @@ export interface SaturateOptions {
   spec: (client: number) => GeneratorSpec;
   warmupMs: number;
   windowMs: number;
+  /** Called once the arbiter runs, before the generators start (a sink needs its clock epoch). */
+  onStart?: (host: ArbiterHost) => void;
   /** Called every TICK_MS of the window with the link and the ms elapsed in it (throughput series, progress). */
   onTick?: (link: LinkHandle, elapsedMs: number) => void;
 }
@@ -44,6 +46,7 @@ export async function saturateLink<P = undefined>(o: SaturateOptions, probe: () 
   let fleet: GeneratorFleet | undefined;
   try {
     const link = await host.addLink(o.link);
+    o.onStart?.(host);
     fleet = await startGenerators(link, o.clients, o.spec, o.framesPerClient);
     await fleet.started;
     await sleep(o.warmupMs);

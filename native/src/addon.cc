@@ -8,11 +8,13 @@
 #include <vector>
 
 #include "peer_cred.h"
+#include "stamp_sink.h"
 #include "port.h"
 
 namespace {
 
 thread_local std::vector<TxPortNative*> ports;
+thread_local std::vector<StampSink*> sinks;
 
 // Typed arrays here view SharedArrayBuffers, which napi_get_arraybuffer_info refuses;
 // napi_get_typedarray_info gives the element pointer directly.
@@ -114,7 +116,51 @@ Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), peerCredentials(info[0].As<Napi::Number>().Int32Value(), dataOf<int32_t>(info[1])));
 }
 
+// stampSinkOpen(netnsPath, ifname, epoch bigint) → handle or -errno
+Napi::Value StampSinkOpen(const Napi::CallbackInfo& info) {
+  bool lossless = false;
+  int64_t epoch = info[2].As<Napi::BigInt>().Int64Value(&lossless);
+  int err = 0;
+  StampSink* s = openStampSink(info[0].As<Napi::String>().Utf8Value().c_str(), info[1].As<Napi::String>().Utf8Value().c_str(), epoch, &err);
+  if (!s) return Napi::Number::New(info.Env(), err);
+  sinks.push_back(s);
+  return Napi::Number::New(info.Env(), double(sinks.size() - 1));
+}
+
+StampSink* sinkOf(const Napi::CallbackInfo& info) {
+  uint32_t h = info[0].As<Napi::Number>().Uint32Value();
+  return h < sinks.size() ? sinks[h] : nullptr;
+}
+
+// stampSinkRead(handle, stampOffset, tagOffset, cls i32, sent f64, arrived f64) → count or -errno
+Napi::Value StampSinkRead(const Napi::CallbackInfo& info) {
+  StampSink* s = sinkOf(info);
+  if (!s) return Napi::Number::New(info.Env(), -9);
+  uint32_t max = info[3].As<Napi::Int32Array>().ElementLength();
+  return Napi::Number::New(info.Env(), s->read(info[1].As<Napi::Number>().Uint32Value(), info[2].As<Napi::Number>().Uint32Value(),
+                                               dataOf<int32_t>(info[3]), dataOf<double>(info[4]), dataOf<double>(info[5]), max));
+}
+
+// stampSinkReceived(handle) → frames delivered so far, test frames or not
+Napi::Value StampSinkReceived(const Napi::CallbackInfo& info) {
+  StampSink* s = sinkOf(info);
+  return Napi::Number::New(info.Env(), s ? s->received : 0);
+}
+
+Napi::Value StampSinkClose(const Napi::CallbackInfo& info) {
+  uint32_t h = info[0].As<Napi::Number>().Uint32Value();
+  if (h < sinks.size() && sinks[h]) {
+    delete sinks[h];
+    sinks[h] = nullptr;
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("stampSinkOpen", Napi::Function::New(env, StampSinkOpen));
+  exports.Set("stampSinkRead", Napi::Function::New(env, StampSinkRead));
+  exports.Set("stampSinkReceived", Napi::Function::New(env, StampSinkReceived));
+  exports.Set("stampSinkClose", Napi::Function::New(env, StampSinkClose));
   exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials));
   exports.Set("pageOffset", Napi::Function::New(env, PageOffset));
   exports.Set("xdpOpen", Napi::Function::New(env, XdpOpen));

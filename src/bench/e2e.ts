@@ -9,7 +9,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import { validateSizes } from '../../clients/generators.js';
-import { writeTestFrame } from '../../clients/packet.js';
+import { MIN_STAMPED_FRAME, writeStamp, writeTestFrame } from '../../clients/packet.js';
+import { makeClock, newEpoch, type ClockEpoch } from '../clock.js';
+import { Histogram } from '../stats/histogram.js';
+import { StampSink } from './stamp-sink.js';
 import { saturateLink } from '../../clients/saturate-link.js';
 import { InvalidOptionError } from '../errors.js';
 import { ARBITER_DEFAULTS, withDefaults } from '../options.js';
@@ -43,11 +46,17 @@ export interface E2eOptions {
   xdpMode?: XdpMode;
   /** Transmit workers in pspat mode. @default 0 */
   txWorkers?: number;
+  /**
+   * Stamp every frame and time its arrival at the sink (kernel timestamps): per-class
+   * one-way delay (`e2e` in RUN.json) in each mode. The sink's socket costs the receiving
+   * side some throughput, so rates are measured without it unless asked. @default false
+   */
+  latency?: boolean;
 }
 
 export const E2E_DEFAULTS: Required<E2eOptions> = {
   backend: 'afxdp', modes: ['raw', 'pspat'], clients: 2, classes: 4, scheduler: 'drr', size: 64, seconds: 3,
-  xdpMode: 'copy', txWorkers: 0,
+  xdpMode: 'copy', txWorkers: 0, latency: false,
 };
 
 export interface ModeResult {
@@ -57,6 +66,9 @@ export interface ModeResult {
   sinkPackets: number;
   sentPackets?: number;
   dropped?: number;
+  /** With `latency`: one-way delay percentiles over every class (ns), and how many frames were timed. */
+  latencyNs?: { p50: number; p90: number; p99: number; p999: number };
+  timedPackets?: number;
 }
 
 export interface E2eResult {
@@ -70,8 +82,28 @@ function modeResult(received: number, ns: number, size: number): ModeResult {
   return { mpps: (received / ns) * 1e3, gbps: (received * size * 8) / ns, sinkPackets: received };
 }
 
-function runRaw(topo: SinkTopology, o: Required<E2eOptions>): ModeResult {
+/** Opens the sink when the run measures latency; null otherwise. */
+function openSink(topo: SinkTopology, o: Required<E2eOptions>, epoch: ClockEpoch): StampSink | null {
+  if (!o.latency) return null;
+  const sink = new StampSink(topo.ns, topo.peer, epoch);
+  sink.recording = false;
+  return sink;
+}
+
+/** Adds the sink's figures to a mode's result (all classes merged). */
+function withLatency(r: ModeResult, sink: StampSink | null): ModeResult {
+  if (sink === null) return r;
+  const all = new Histogram();
+  for (const h of sink.e2e.values()) all.merge(h);
+  const s = all.summary();
+  return { ...r, latencyNs: { p50: s.p50, p90: s.p90, p99: s.p99, p999: s.p999 }, timedPackets: sink.stamped };
+}
+
+function runRaw(topo: SinkTopology, o: Required<E2eOptions>): [ModeResult, StampSink | null] {
   const addon = nativeAddon();
+  const epoch = newEpoch();
+  const now = makeClock(epoch);
+  const sink = openSink(topo, o, epoch);
   const frames = 4096;
   const pool = new FramePool(FramePool.allocate(frames, RAW_FRAME_SIZE, (u8) => addon.pageOffset(u8)));
   for (let f = 0; f < frames; f++) {
@@ -88,25 +120,35 @@ function runRaw(topo: SinkTopology, o: Required<E2eOptions>): ModeResult {
   const s0 = sinkPackets(topo);
   const t0 = performance.now();
   const end = t0 + o.seconds * 1000;
+  if (sink) sink.recording = true;
   try {
     // The port is the limit: submit whatever it takes, recycle what it completed.
     for (let i = 0; ; i++) {
       const n = Math.min(batch, freeCount);
       for (let k = 0; k < n; k++) out[k] = free[freeCount - n + k];
+      if (sink) {
+        const t = now();
+        for (let k = 0; k < n; k++) writeStamp(pool.bytes, pool.offsetOf(out[k]), t);
+      }
       freeCount -= port.submit(out, n);
       const r = port.reap(done, status, batch);
       for (let k = 0; k < r; k++) free[freeCount++] = done[k];
-      if ((i & 255) === 0 && performance.now() >= end) break;
+      if ((i & 255) === 0) {
+        sink?.poll(); // this loop holds the thread: drain the sink from here
+        if (performance.now() >= end) break;
+      }
     }
   } finally {
     port.close();
+    sink?.close();
   }
   const t1 = performance.now();
-  return modeResult(sinkPackets(topo) - s0, (t1 - t0) * 1e6, o.size);
+  return [withLatency(modeResult(sinkPackets(topo) - s0, (t1 - t0) * 1e6, o.size), sink), sink];
 }
 
-async function runPspat(topo: SinkTopology, o: Required<E2eOptions>, onTick: (elapsedMs: number) => void): Promise<[ModeResult, LinkStats]> {
+async function runPspat(topo: SinkTopology, o: Required<E2eOptions>, onTick: (elapsedMs: number) => void): Promise<[ModeResult, LinkStats, StampSink | null]> {
   const classes = Array.from({ length: o.classes }, (_, i) => i);
+  let sink: StampSink | null = null;
   const { before, after, probes } = await saturateLink(
     {
       link: {
@@ -115,35 +157,55 @@ async function runPspat(topo: SinkTopology, o: Required<E2eOptions>, onTick: (el
       },
       clients: o.clients,
       framesPerClient: 1024,
-      spec: (i) => ({ classes, minSize: o.size, maxSize: o.size, packets: Infinity, seed: i + 1 }),
+      spec: (i) => ({ classes, minSize: o.size, maxSize: o.size, packets: Infinity, seed: i + 1, stamp: o.latency }),
       warmupMs: 300,
       windowMs: o.seconds * 1000,
+      onStart: (host) => {
+        sink = openSink(topo, o, host.epoch);
+        sink?.start();
+      },
       onTick: (_, elapsedMs) => onTick(elapsedMs),
     },
-    () => ({ sink: sinkPackets(topo), ms: performance.now() }),
-  );
+    () => {
+      // Window start: delays count from here; window end: no more.
+      if (sink) sink.recording = !sink.recording;
+      return { sink: sinkPackets(topo), ms: performance.now() };
+    },
+  ).finally(() => (sink as StampSink | null)?.close());
   const [p0, p1] = probes;
   const result = {
     ...modeResult(p1.sink - p0.sink, (p1.ms - p0.ms) * 1e6, o.size),
     sentPackets: after.totals.sent - before.totals.sent,
     dropped: after.totals.dropped - before.totals.dropped,
   };
-  return [result, after];
+  return [withLatency(result, sink), after, sink];
 }
 
-function modeRun(mode: string, o: Required<E2eOptions>, r: ModeResult, stats?: LinkStats): Run {
-  const { sentPackets, dropped, ...counters } = r;
+/** A mode as a RUN.json run: its counters; per class, pspat's stages and the sink's e2e. */
+function modeRun(mode: string, o: Required<E2eOptions>, r: ModeResult, sink: StampSink | null, stats?: LinkStats): Run {
+  const { sentPackets, dropped, latencyNs, timedPackets, ...counters } = r;
+  const slots = new Set([...(stats?.classes ?? []).map((c) => c.slot), ...(sink?.e2e.keys() ?? [])]);
   return {
     name: `bench e2e ${mode}`,
     kind: 'bench',
     createdAt: new Date().toISOString(),
     config: { ...o, mode },
-    counters: { ...counters, ...(sentPackets !== undefined && { sentPackets }), ...(dropped !== undefined && { dropped }) },
-    classes: (stats?.classes ?? []).map((c) => ({
-      id: String(c.slot),
-      counters: { sentPackets: c.sentPackets, sentBytes: c.sentBytes, droppedPackets: c.droppedPackets },
-      stages: stagesJson(c.stages),
-    })),
+    counters: {
+      ...counters,
+      ...(sentPackets !== undefined && { sentPackets }),
+      ...(dropped !== undefined && { dropped }),
+      ...(timedPackets !== undefined && { timedPackets }),
+    },
+    classes: [...slots].sort((a, b) => a - b).map((slot) => {
+      const c = stats?.classes.find((x) => x.slot === slot);
+      const e2e = sink?.e2e.get(slot);
+      const counters: Record<string, number> = c ? { sentPackets: c.sentPackets, sentBytes: c.sentBytes, droppedPackets: c.droppedPackets } : {};
+      return {
+        id: String(slot),
+        counters,
+        stages: stagesJson({ ...c?.stages, ...(e2e && { e2e }) }),
+      };
+    }),
   };
 }
 
@@ -151,7 +213,7 @@ function modeRun(mode: string, o: Required<E2eOptions>, r: ModeResult, stats?: L
 export async function runE2e(options: E2eOptions = {}, onProgress?: (fraction: number) => void): Promise<E2eResult> {
   const o = withDefaults(E2E_DEFAULTS, options);
   if (!isNativeBackend(o.backend)) throw new InvalidOptionError('backend', `e2e runs afxdp or afpacket, got '${o.backend}'`);
-  validateSizes(o.size, o.size, RAW_FRAME_SIZE);
+  validateSizes(o.size, o.size, RAW_FRAME_SIZE, o.latency ? MIN_STAMPED_FRAME : undefined);
   if (!(o.seconds > 0 && o.seconds <= 600)) throw new InvalidOptionError('seconds', `must be in (0, 600], got ${o.seconds}`);
   for (const m of o.modes) if (m !== 'raw' && m !== 'pspat') throw new InvalidOptionError('modes', `unknown mode '${m}' (known: raw, pspat)`);
   nativeAddon(); // fail early, with the reason, when the addon is missing
@@ -161,12 +223,13 @@ export async function runE2e(options: E2eOptions = {}, onProgress?: (fraction: n
     for (const [i, m] of o.modes.entries()) {
       const progress = (ms: number) => onProgress?.((i + ms / (o.seconds * 1000)) / o.modes.length);
       if (m === 'raw') {
-        result.modes.raw = runRaw(topo, o);
-        result.runs.push(modeRun(m, o, result.modes.raw));
+        const [r, sink] = runRaw(topo, o);
+        result.modes.raw = r;
+        result.runs.push(modeRun(m, o, r, sink));
       } else {
-        const [r, stats] = await runPspat(topo, o, progress);
+        const [r, stats, sink] = await runPspat(topo, o, progress);
         result.modes.pspat = r;
-        result.runs.push(modeRun(m, o, r, stats));
+        result.runs.push(modeRun(m, o, r, sink, stats));
       }
       progress(o.seconds * 1000);
     }

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { E2E_DEFAULTS, runE2e, type E2eOptions } from '../bench/e2e.js';
 import { intArg, numberArg } from './parse.js';
-import { renderTable } from './table.js';
+import { formatNs, renderTable } from './table.js';
 import { progressBar } from './progress.js';
 import { writeRunFile } from '../report/run-file.js';
 
@@ -23,6 +23,7 @@ export function registerBench(program: Command): void {
     .option('--seconds <n>', `seconds per mode (default: ${E2E_DEFAULTS.seconds})`, numberArg('seconds'))
     .option('--xdp-mode <mode>', `AF_XDP bind mode (default: ${E2E_DEFAULTS.xdpMode})`)
     .option('--tx-workers <n>', `transmit workers in pspat mode (default: ${E2E_DEFAULTS.txWorkers})`, intArg('tx-workers'))
+    .option('--latency', 'stamp frames and time their arrival at the sink (kernel timestamps): one-way delay per mode and class')
     .option('--json', 'print JSON instead of a table')
     .option('--save <file>', 'write RUN.json (one run per mode, pspat\'s per-class stage histograms) for `pspat report`')
     .action(async (opts: E2eOptions & { json?: boolean; save?: string }) => {
@@ -41,8 +42,11 @@ export function registerBench(program: Command): void {
         `e2e: ${p.backend} (${p.xdpMode}) on veth, ${p.size} B frames, ${p.seconds}s per mode; ` +
           `pspat: ${p.clients} clients, ${p.classes} classes, ${p.scheduler}, ${p.txWorkers} tx workers\n\n` +
           renderTable(
-            ['mode', 'Mpps', 'Gbit/s', 'sink packets', 'vs raw'],
-            Object.entries(r.modes).map(([m, v]) => [m, v.mpps.toFixed(3), v.gbps.toFixed(3), v.sinkPackets, raw ? `${((v.mpps / raw) * 100).toFixed(0)}%` : '-']),
+            ['mode', 'Mpps', 'Gbit/s', 'sink packets', 'vs raw', ...(p.latency ? ['timed', 'p50', 'p90', 'p99', 'p99.9'] : [])],
+            Object.entries(r.modes).map(([m, v]) => [
+              m, v.mpps.toFixed(3), v.gbps.toFixed(3), v.sinkPackets, raw ? `${((v.mpps / raw) * 100).toFixed(0)}%` : '-',
+              ...(v.latencyNs ? [v.timedPackets ?? 0, ...[v.latencyNs.p50, v.latencyNs.p90, v.latencyNs.p99, v.latencyNs.p999].map(formatNs)] : []),
+            ]),
           ) + '\n',
       );
     });

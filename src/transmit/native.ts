@@ -26,6 +26,12 @@ export interface NativeAddon {
   close(handle: number): void;
   /** pid, uid, gid of a connected Unix socket's peer into `out`; 0 or -errno. */
   peerCredentials(fd: number, out: Int32Array): number;
+  /** A kernel-timestamping receive socket on `ifname` (inside the namespace at `netnsPath`, '' for this one); handle or -errno. */
+  stampSinkOpen(netnsPath: string, ifname: string, epoch: bigint): number;
+  /** Stamped test frames since the last read: class, sender's stamp, arrival (ns, shared clock); count or -errno. */
+  stampSinkRead(handle: number, stampOffset: number, tagOffset: number, cls: Int32Array, sent: Float64Array, arrived: Float64Array): number;
+  stampSinkReceived(handle: number): number;
+  stampSinkClose(handle: number): void;
 }
 
 /** A native backend cannot be used; the message says why and what to do. */

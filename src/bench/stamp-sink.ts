@@ -1,0 +1,75 @@
+/**
+ * One-way delay at a sink: the native addon's timestamping socket on the far end of the
+ * veth (opened inside the sink namespace) gives, for each stamped test frame, its class,
+ * the sender's stamp and the kernel's arrival time on the shared clock; each delay goes
+ * into the class's `e2e` histogram. The kernel stamps on arrival, so draining every few
+ * milliseconds measures what draining at once would. Frames lost before the socket
+ * (its buffer full) are simply not sampled: `stamped` says how many were.
+ */
+import type { ClockEpoch } from '../clock.js';
+import { STAMP_OFFSET, TAG_OFFSET } from '../../clients/packet.js';
+import { PspatError } from '../errors.js';
+import { Histogram } from '../stats/histogram.js';
+import { nativeAddon, type NativeAddon } from '../transmit/native.js';
+
+const BATCH = 1024;
+const POLL_MS = 5;
+
+export class StampSink {
+  private readonly addon: NativeAddon;
+  private readonly handle: number;
+  private readonly cls = new Int32Array(BATCH);
+  private readonly sent = new Float64Array(BATCH);
+  private readonly arrived = new Float64Array(BATCH);
+  private timer: NodeJS.Timeout | null = null;
+  /** Per class (the tag's class field): one-way delay, ns. */
+  readonly e2e = new Map<number, Histogram>();
+  stamped = 0;
+  /** While false, arrivals are read and discarded (a warm-up outside the measurement). */
+  recording = true;
+
+  /** Opens the sink on `ifname` inside network namespace `ns` ('' for this one). */
+  constructor(ns: string, ifname: string, epoch: ClockEpoch) {
+    this.addon = nativeAddon();
+    const h = this.addon.stampSinkOpen(ns === '' ? '' : `/run/netns/${ns}`, ifname, epoch);
+    if (h < 0) throw new PspatError('ERR_PSPAT_SINK', `cannot open a timestamping sink on ${ifname}${ns ? ` in namespace ${ns}` : ''}: errno ${-h}`);
+    this.handle = h;
+  }
+
+  /** Drains what arrived so far; returns how many stamped frames it read. */
+  poll(): number {
+    let total = 0;
+    for (;;) {
+      const n = this.addon.stampSinkRead(this.handle, STAMP_OFFSET, TAG_OFFSET, this.cls, this.sent, this.arrived);
+      if (n < 0) throw new PspatError('ERR_PSPAT_SINK', `timestamping sink: read failed, errno ${-n}`);
+      if (this.recording) {
+        for (let i = 0; i < n; i++) {
+          let h = this.e2e.get(this.cls[i]);
+          if (h === undefined) this.e2e.set(this.cls[i], (h = new Histogram()));
+          h.record(this.arrived[i] - this.sent[i]);
+        }
+        this.stamped += n;
+      }
+      total += n;
+      if (n < BATCH) return total;
+    }
+  }
+
+  /** Polls every few milliseconds from the event loop until `close`. */
+  start(): void {
+    this.timer ??= setInterval(() => this.poll(), POLL_MS);
+  }
+
+  /** Frames the socket saw, stamped test frames or not. */
+  get received(): number {
+    return this.addon.stampSinkReceived(this.handle);
+  }
+
+  /** A last drain, then closes the socket. */
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.poll();
+    this.addon.stampSinkClose(this.handle);
+  }
+}
