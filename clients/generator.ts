@@ -13,6 +13,7 @@ import { Client } from '../src/client.js';
 import { Rng } from '../src/random.js';
 import { flowHash, PacketClassifier, type ClassifierConfig } from '../src/tc/packet-classifier.js';
 import { fillPayload, writeStamp, writeTestFrame } from './packet.js';
+import { SendPacer } from './send-pacer.js';
 
 export interface GeneratorSpec {
   /** Class slots to send to, chosen uniformly per packet (unless `classifier` picks them). */
@@ -37,6 +38,10 @@ export interface GeneratorSpec {
   fillPayload?: boolean;
   /** Write the send time into each frame (`writeStamp` in packet.ts) for one-way delay at a sink. @default false */
   stamp?: boolean;
+  /** Take `classes` in turn instead of at random (exact per-class shares offered). @default false */
+  cycle?: boolean;
+  /** Offer this many packets per second (send-pacer.ts); 0 or absent: as fast as frames come back. */
+  pps?: number;
 }
 
 export interface GeneratorResult {
@@ -60,6 +65,8 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
   let refused = 0;
   let unclassified = 0;
   let have = 0;
+  let turn = 0;
+  const pacer = spec.pps ? new SendPacer(spec.pps) : null;
   while (seq < spec.packets && !client.stopRequested) {
     if (spec.updates) {
       // The newest configuration wins; older ones queued behind it are stale.
@@ -67,8 +74,18 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
         classifier = new PacketClassifier(m.message as ClassifierConfig);
       }
     }
+    let allowed = Math.min(batch, spec.packets - seq);
+    if (pacer) {
+      const t = client.now();
+      allowed = Math.min(allowed, pacer.due(t));
+      if (allowed === 0) {
+        client.flush();
+        pacer.waitNext(t);
+        continue;
+      }
+    }
     if (have === 0) {
-      have = client.takeFrames(frames, Math.min(batch, spec.packets - seq));
+      have = client.takeFrames(frames, allowed);
       if (have === 0) {
         client.flush();
         client.waitForFrames(1);
@@ -76,12 +93,13 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
       }
     }
     let used = 0;
-    while (used < have) {
+    const upTo = Math.min(have, allowed);
+    while (used < upTo) {
       const f = frames[used];
       const len = spec.minSize === spec.maxSize ? spec.minSize : rng.int(spec.minSize, spec.maxSize);
       const off = pool.offsetOf(f);
       const port = ports.length === 1 ? ports[0] : ports[rng.nextU32() % ports.length];
-      let cls = classifier === null ? classes[rng.nextU32() % classes.length] : 0;
+      let cls = classifier !== null ? 0 : spec.cycle ? classes[turn++ % classes.length] : classes[rng.nextU32() % classes.length];
       writeTestFrame(bytes, off, len, client.id, cls, seq, port);
       if (classifier !== null) {
         cls = classifier.slotFor(bytes, off, len);
@@ -105,11 +123,12 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
       used++;
     }
     client.flush();
+    pacer?.took(used);
     if (used < have) {
-      // Mailbox full: keep the unsent frames, wait for the arbiter to make progress.
+      // Mailbox full, or the pacer's allowance spent: keep the unsent frames for the next turn.
       frames.copyWithin(0, used, have);
       have -= used;
-      client.waitForFrames(1);
+      if (used < upTo) client.waitForFrames(1); // refused: wait for the arbiter to make progress
     } else {
       have = 0;
     }

@@ -109,6 +109,11 @@ export class Client {
     return this.stagedCount;
   }
 
+  /** Packets `send` can still stage before a flush must make room. */
+  get stageRoom(): number {
+    return this.staged.length - this.stagedCount;
+  }
+
   /** Moves up to `max` frames the arbiter returned into `out`; returns how many. */
   takeFrames(out: Int32Array, max: number): number {
     return this.free.pop(out, 0, Math.min(max, out.length));

@@ -61,11 +61,12 @@ Napi::Value XdpOpen(const Napi::CallbackInfo& info) {
   return Register(info.Env(), p, err);
 }
 
-// packetOpen(umem, frameSize, lens, batch, done, status, ifindex, ringFrames) → handle or -errno
+// packetOpen(umem, frameSize, lens, batch, done, status, ifindex, ringFrames, qdiscBypass) → handle or -errno
 Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
   PortArrays a = arraysFrom(info);
   int err = 0;
-  TxPortNative* p = openPacketPort(a, info[6].As<Napi::Number>().Int32Value(), info[7].As<Napi::Number>().Uint32Value(), &err);
+  TxPortNative* p = openPacketPort(a, info[6].As<Napi::Number>().Int32Value(), info[7].As<Napi::Number>().Uint32Value(),
+                                   info[8].As<Napi::Boolean>().Value(), &err);
   return Register(info.Env(), p, err);
 }
 

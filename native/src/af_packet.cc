@@ -1,5 +1,6 @@
 // AF_PACKET transmit port: a TPACKET_V2 TX ring with PACKET_QDISC_BYPASS, the portable
-// fallback where AF_XDP is unavailable. Frames are copied from the pool into ring slots
+// fallback where AF_XDP is unavailable (without the bypass, frames pass the device's
+// qdisc: the kernel-tc baseline of the benchmarks). Frames are copied from the pool into ring slots
 // (AF_PACKET cannot send from foreign memory), so a frame is complete once copied; the
 // kernel's verdict on a slot (TP_STATUS_WRONG_FORMAT) is counted as a transmit error.
 #include "port.h"
@@ -88,7 +89,7 @@ class PacketPort : public TxPortNative {
 
 }  // namespace
 
-TxPortNative* openPacketPort(const PortArrays& a, int ifindex, uint32_t ringFrames, int* err) {
+TxPortNative* openPacketPort(const PortArrays& a, int ifindex, uint32_t ringFrames, bool qdiscBypass, int* err) {
   // protocol 0: this socket receives nothing, it only transmits.
   int fd = socket(AF_PACKET, SOCK_RAW, 0);
   if (fd < 0) { *err = -errno; return nullptr; }
@@ -101,7 +102,7 @@ TxPortNative* openPacketPort(const PortArrays& a, int ifindex, uint32_t ringFram
   int v = TPACKET_V2;
   if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &v, sizeof v) < 0) return fail();
   int one = 1;
-  if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0) return fail();
+  if (qdiscBypass && setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0) return fail();
   // One slot per frame, 4096 B each (2048 B frames + header fit), 16 slots per block.
   uint32_t slotSize = a.frameSize + 4096 > 8192 ? 8192 : 4096;
   if (a.frameSize + TPACKET2_HDRLEN > slotSize) slotSize *= 2;

@@ -42,4 +42,4 @@ class TxPortNative {
 
 // Each returns a port or sets *err to a negative errno and returns nullptr.
 TxPortNative* openXdpPort(const PortArrays& a, int ifindex, int queue, int mode, uint32_t ringSize, int* err);
-TxPortNative* openPacketPort(const PortArrays& a, int ifindex, uint32_t ringFrames, int* err);
+TxPortNative* openPacketPort(const PortArrays& a, int ifindex, uint32_t ringFrames, bool qdiscBypass, int* err);

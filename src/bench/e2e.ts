@@ -1,237 +1,251 @@
 /**
- * `pspat bench e2e`: the same veth, the same sink counter, two ways of sending.
- *   raw    the backend alone: one thread submits pre-built frames as fast as the port
- *          takes them (the physical limit of this path on this machine);
- *   pspat  N generator clients → mailboxes → the arbiter (scheduler S over K classes,
- *          pacing far above the machine) → the same backend.
- * Both count what the far end of the veth received (its kernel rx counter) over the
- * same length of time. The topology is a fresh network namespace, removed afterwards.
+ * `pspat bench e2e`: one veth into a fresh sink namespace, three ways of sending on it
+ * (e2e-modes.ts: raw, tc, pspat), measured the same way in the same run.
+ *
+ * Per mode, phases of `seconds` each after a warm-up:
+ *   1. saturation: senders flat out. Mpps and Gbit/s from the far end's kernel rx counter;
+ *      per-class share error from the scheduler's own counters (htb's, the arbiter's)
+ *      against the configured weights (equal); with `--rate`, delivered / configured;
+ *   2. one phase per load in `loads` (default 50% and 95%): senders paced to that fraction
+ *      of the mode's own saturation rate, every frame stamped, its arrival timed by the
+ *      sink's kernel (stamp-sink.ts): one-way delay percentiles, per class and overall.
+ * The topology is removed afterwards, whatever happens.
  */
 import { performance } from 'node:perf_hooks';
 import { validateSizes } from '../../clients/generators.js';
-import { MIN_STAMPED_FRAME, writeStamp, writeTestFrame } from '../../clients/packet.js';
-import { makeClock, newEpoch, type ClockEpoch } from '../clock.js';
-import { Histogram } from '../stats/histogram.js';
-import { StampSink } from './stamp-sink.js';
-import { saturateLink } from '../../clients/saturate-link.js';
+import { MIN_STAMPED_FRAME } from '../../clients/packet.js';
 import { InvalidOptionError } from '../errors.js';
 import { ARBITER_DEFAULTS, withDefaults } from '../options.js';
 import { createSinkTopology, sinkPackets, type SinkTopology } from '../net/netns.js';
-import { FramePool } from '../shm/frame-pool.js';
-import { NativePort, type XdpMode } from '../transmit/native-port.js';
+import { stagesJson, type Run, type RunClass } from '../report/run-file.js';
+import type { StageHistograms } from '../stats/class-histograms.js';
+import { Histogram } from '../stats/histogram.js';
+import type { XdpMode } from '../transmit/native-port.js';
 import { nativeAddon } from '../transmit/native.js';
 import { isNativeBackend, type NativeBackend } from '../transmit/ports.js';
-import { stagesJson, type Run } from '../report/run-file.js';
-import type { LinkStats } from '../stats/link-stats.js';
+import { findScheduler } from '../../schedulers/registry.js';
+import { MODES, modeDriver, type Mode, type ModeDriver, type ModeSetup } from './e2e-modes.js';
+import { StampSink } from './stamp-sink.js';
 
-/** Both modes use the arbiter's default frame size, so the same sizes are valid in each. */
-const RAW_FRAME_SIZE = ARBITER_DEFAULTS.frameSize;
+/** Frames are pool frames: the arbiter's default size bounds every mode's packets. */
+const FRAME_SIZE = ARBITER_DEFAULTS.frameSize;
+const WARMUP_MS = 300;
+/** Wire framing per packet (preamble, FCS, gap), counted by pspat's pacing and by htb's `overhead 24`. */
+const WIRE_OVERHEAD = 24;
 
 export interface E2eOptions {
-  /** afxdp or afpacket. @default 'afxdp' */
+  /** afxdp or afpacket: the raw and pspat modes' port (tc is AF_PACKET through the qdisc). @default 'afxdp' */
   backend?: NativeBackend;
-  /** Modes to run, in order. @default ['raw', 'pspat'] */
-  modes?: ('raw' | 'pspat')[];
-  /** Generator clients in pspat mode. @default 2 */
+  /** Modes to run, in order. @default ['raw', 'tc', 'pspat'] */
+  modes?: Mode[];
+  /** Sender threads in tc mode, generator clients in pspat mode. @default 2 */
   clients?: number;
-  /** Classes (DRR weight 1 each) in pspat mode. @default 4 */
+  /** Classes (equal weights) in tc and pspat modes. @default 64 */
   classes?: number;
   /** Scheduler in pspat mode. @default 'drr' */
   scheduler?: string;
   /** Frame size in bytes. @default 64 */
   size?: number;
-  /** Seconds measured per mode. @default 3 */
+  /** Seconds measured per phase. @default 3 */
   seconds?: number;
   /** AF_XDP bind mode (veth supports copy only). @default 'copy' */
   xdpMode?: XdpMode;
   /** Transmit workers in pspat mode. @default 0 */
   txWorkers?: number;
-  /**
-   * Stamp every frame and time its arrival at the sink (kernel timestamps): per-class
-   * one-way delay (`e2e` in RUN.json) in each mode. The sink's socket costs the receiving
-   * side some throughput, so rates are measured without it unless asked. @default false
-   */
-  latency?: boolean;
+  /** Link rate, bit/s, shaped by htb (tc) and the arbiter (pspat); 0: unshaped. @default 0 */
+  rate?: number;
+  /** Loads, as fractions of each mode's saturation rate, at which one-way delay is measured; [] for none. @default [0.5, 0.95] */
+  loads?: number[];
 }
 
 export const E2E_DEFAULTS: Required<E2eOptions> = {
-  backend: 'afxdp', modes: ['raw', 'pspat'], clients: 2, classes: 4, scheduler: 'drr', size: 64, seconds: 3,
-  xdpMode: 'copy', txWorkers: 0, latency: false,
+  backend: 'afxdp', modes: ['raw', 'tc', 'pspat'], clients: 2, classes: 64, scheduler: 'drr', size: 64, seconds: 3,
+  xdpMode: 'copy', txWorkers: 0, rate: 0, loads: [0.5, 0.95],
 };
+
+export interface LatencyNs {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+}
+
+export interface LoadResult {
+  load: number;
+  /** What the sink received while paced, Mpps. */
+  mpps: number;
+  latencyNs: LatencyNs;
+  /** Frames the sink timed. */
+  timedPackets: number;
+}
 
 export interface ModeResult {
   mpps: number;
   /** Frame bits per second received (without the 24 B of wire framing). */
   gbps: number;
   sinkPackets: number;
-  sentPackets?: number;
-  dropped?: number;
-  /** With `latency`: one-way delay percentiles over every class (ns), and how many frames were timed. */
-  latencyNs?: { p50: number; p90: number; p99: number; p999: number };
-  timedPackets?: number;
+  /** max over classes of |share − weight share| / weight share; null where nothing schedules (raw). */
+  shareError: number | null;
+  /** With `rate`: delivered wire bits / configured (both counting 24 B framing per packet). */
+  rateAccuracy: number | null;
+  /** One-way delay at the first load (50% by default); null without loads. */
+  latencyNs: LatencyNs | null;
+  loads: LoadResult[];
 }
 
 export interface E2eResult {
   params: Required<E2eOptions>;
-  modes: { raw?: ModeResult; pspat?: ModeResult };
-  /** One RUN.json run per mode (`--save`): counters, and pspat's per-class stage histograms. */
+  modes: Partial<Record<Mode, ModeResult>>;
+  /** One RUN.json run per mode (`--save`): counters, per-class stages and e2e, delay vs load. */
   runs: Run[];
 }
 
-function modeResult(received: number, ns: number, size: number): ModeResult {
-  return { mpps: (received / ns) * 1e3, gbps: (received * size * 8) / ns, sinkPackets: received };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Phase {
+  sinkPackets: number;
+  ns: number;
+  /** Per class, packets the scheduler sent in the window (null: no scheduler). */
+  classSent: number[] | null;
+  /** Per class, the sink's one-way delays (paced phases). */
+  e2e: Map<number, Histogram>;
+  timed: number;
+  /** pspat's per-class stage histograms over the phase. */
+  stages: Map<number, StageHistograms> | null;
 }
 
-/** Opens the sink when the run measures latency; null otherwise. */
-function openSink(topo: SinkTopology, o: Required<E2eOptions>, epoch: ClockEpoch): StampSink | null {
-  if (!o.latency) return null;
-  const sink = new StampSink(topo.ns, topo.peer, epoch);
-  sink.recording = false;
-  return sink;
-}
-
-/** Adds the sink's figures to a mode's result (all classes merged). */
-function withLatency(r: ModeResult, sink: StampSink | null): ModeResult {
-  if (sink === null) return r;
-  const all = new Histogram();
-  for (const h of sink.e2e.values()) all.merge(h);
-  const s = all.summary();
-  return { ...r, latencyNs: { p50: s.p50, p90: s.p90, p99: s.p99, p999: s.p999 }, timedPackets: sink.stamped };
-}
-
-function runRaw(topo: SinkTopology, o: Required<E2eOptions>): [ModeResult, StampSink | null] {
-  const addon = nativeAddon();
-  const epoch = newEpoch();
-  const now = makeClock(epoch);
-  const sink = openSink(topo, o, epoch);
-  const frames = 4096;
-  const pool = new FramePool(FramePool.allocate(frames, RAW_FRAME_SIZE, (u8) => addon.pageOffset(u8)));
-  for (let f = 0; f < frames; f++) {
-    writeTestFrame(pool.bytes, pool.offsetOf(f), o.size, 0, 0, f);
-    pool.len[f] = o.size;
-  }
-  const batch = 256;
-  const port = new NativePort({ backend: o.backend, dev: topo.dev, queue: 0, xdpMode: o.xdpMode }, pool, batch);
-  const free = Int32Array.from({ length: frames }, (_, i) => i);
-  let freeCount = frames;
-  const out = new Int32Array(batch);
-  const done = new Int32Array(batch);
-  const status = new Int32Array(batch);
-  const s0 = sinkPackets(topo);
-  const t0 = performance.now();
-  const end = t0 + o.seconds * 1000;
-  if (sink) sink.recording = true;
-  try {
-    // The port is the limit: submit whatever it takes, recycle what it completed.
-    for (let i = 0; ; i++) {
-      const n = Math.min(batch, freeCount);
-      for (let k = 0; k < n; k++) out[k] = free[freeCount - n + k];
-      if (sink) {
-        const t = now();
-        for (let k = 0; k < n; k++) writeStamp(pool.bytes, pool.offsetOf(out[k]), t);
-      }
-      freeCount -= port.submit(out, n);
-      const r = port.reap(done, status, batch);
-      for (let k = 0; k < r; k++) free[freeCount++] = done[k];
-      if ((i & 255) === 0) {
-        sink?.poll(); // this loop holds the thread: drain the sink from here
-        if (performance.now() >= end) break;
-      }
-    }
-  } finally {
-    port.close();
-    sink?.close();
-  }
-  const t1 = performance.now();
-  return [withLatency(modeResult(sinkPackets(topo) - s0, (t1 - t0) * 1e6, o.size), sink), sink];
-}
-
-async function runPspat(topo: SinkTopology, o: Required<E2eOptions>, onTick: (elapsedMs: number) => void): Promise<[ModeResult, LinkStats, StampSink | null]> {
-  const classes = Array.from({ length: o.classes }, (_, i) => i);
+/** One phase: start the senders, warm up, measure a window, stop. */
+async function runPhase(topo: SinkTopology, driver: ModeDriver, o: Required<E2eOptions>, pps: number, tick: (ms: number) => void): Promise<Phase> {
+  const timing = pps > 0;
+  await driver.start(pps, timing);
   let sink: StampSink | null = null;
-  const { before, after, probes } = await saturateLink(
-    {
-      link: {
-        rate: 1e15, scheduler: o.scheduler, backend: o.backend, dev: topo.dev, xdpMode: o.xdpMode, txWorkers: o.txWorkers,
-        maxClasses: o.classes, classes: classes.map(() => ({ weight: 1, limitPackets: 256 })),
-      },
-      clients: o.clients,
-      framesPerClient: 1024,
-      spec: (i) => ({ classes, minSize: o.size, maxSize: o.size, packets: Infinity, seed: i + 1, stamp: o.latency }),
-      warmupMs: 300,
-      windowMs: o.seconds * 1000,
-      onStart: (host) => {
-        sink = openSink(topo, o, host.epoch);
-        sink?.start();
-      },
-      onTick: (_, elapsedMs) => onTick(elapsedMs),
-    },
-    () => {
-      // Window start: delays count from here; window end: no more.
-      if (sink) sink.recording = !sink.recording;
-      return { sink: sinkPackets(topo), ms: performance.now() };
-    },
-  ).finally(() => (sink as StampSink | null)?.close());
-  const [p0, p1] = probes;
-  const result = {
-    ...modeResult(p1.sink - p0.sink, (p1.ms - p0.ms) * 1e6, o.size),
-    sentPackets: after.totals.sent - before.totals.sent,
-    dropped: after.totals.dropped - before.totals.dropped,
-  };
-  return [withLatency(result, sink), after, sink];
+  let stages: Map<number, StageHistograms> | null = null;
+  let window: Omit<Phase, 'e2e' | 'timed' | 'stages'>;
+  try {
+    if (timing) {
+      sink = new StampSink(topo.ns, topo.peer, driver.epoch);
+      sink.recording = false;
+      sink.start();
+    }
+    await sleep(WARMUP_MS);
+    const c0 = await driver.classSent();
+    const p0 = sinkPackets(topo);
+    const t0 = performance.now();
+    if (sink) sink.recording = true;
+    for (let ms = 100; ms < o.seconds * 1000; ms += 100) {
+      await sleep(t0 + ms - performance.now());
+      tick(ms);
+    }
+    await sleep(t0 + o.seconds * 1000 - performance.now());
+    if (sink) sink.recording = false;
+    const p1 = sinkPackets(topo);
+    const t1 = performance.now();
+    const c1 = await driver.classSent();
+    window = { sinkPackets: p1 - p0, ns: (t1 - t0) * 1e6, classSent: c0 && c1 ? c1.map((v, i) => v - c0[i]) : null };
+  } finally {
+    sink?.close();
+    stages = await driver.stop();
+  }
+  return { ...window, e2e: sink?.e2e ?? new Map(), timed: sink?.stamped ?? 0, stages };
 }
 
-/** A mode as a RUN.json run: its counters; per class, pspat's stages and the sink's e2e. */
-function modeRun(mode: string, o: Required<E2eOptions>, r: ModeResult, sink: StampSink | null, stats?: LinkStats): Run {
-  const { sentPackets, dropped, latencyNs, timedPackets, ...counters } = r;
-  const slots = new Set([...(stats?.classes ?? []).map((c) => c.slot), ...(sink?.e2e.keys() ?? [])]);
+function shareError(sent: number[] | null): number | null {
+  if (sent === null) return null;
+  const total = sent.reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  const fair = 1 / sent.length; // equal weights
+  return Math.max(...sent.map((s) => Math.abs(s / total - fair) / fair));
+}
+
+function percentiles(hists: Iterable<Histogram>): LatencyNs {
+  const all = new Histogram();
+  for (const h of hists) all.merge(h);
+  const s = all.summary();
+  return { p50: s.p50, p90: s.p90, p99: s.p99, p999: s.p999 };
+}
+
+async function runMode(mode: Mode, topo: SinkTopology, o: Required<E2eOptions>, progress: (phase: number, ms: number) => void): Promise<[ModeResult, Run]> {
+  const setup: ModeSetup = { ...o, dev: topo.dev };
+  const driver = modeDriver(mode, setup);
+  try {
+    const sat = await runPhase(topo, driver, o, 0, (ms) => progress(0, ms));
+    const mpps = (sat.sinkPackets / sat.ns) * 1e3;
+    const loads: LoadResult[] = [];
+    const paced: Phase[] = [];
+    for (const [i, load] of o.loads.entries()) {
+      const p = await runPhase(topo, driver, o, load * mpps * 1e6, (ms) => progress(i + 1, ms));
+      paced.push(p);
+      loads.push({ load, mpps: (p.sinkPackets / p.ns) * 1e3, latencyNs: percentiles(p.e2e.values()), timedPackets: p.timed });
+    }
+    const result: ModeResult = {
+      mpps,
+      gbps: (sat.sinkPackets * o.size * 8) / sat.ns,
+      sinkPackets: sat.sinkPackets,
+      shareError: shareError(sat.classSent),
+      rateAccuracy: o.rate > 0 && mode !== 'raw' ? (sat.sinkPackets * (o.size + WIRE_OVERHEAD) * 8e9) / sat.ns / o.rate : null,
+      latencyNs: loads[0]?.latencyNs ?? null,
+      loads,
+    };
+    return [result, modeRun(mode, o, result, sat, paced)];
+  } finally {
+    driver.teardown();
+  }
+}
+
+/** A mode as a RUN.json run: counters; per class its saturation counts and stages and, from the first load, e2e; delay vs load. */
+function modeRun(mode: Mode, o: Required<E2eOptions>, r: ModeResult, sat: Phase, paced: Phase[]): Run {
+  const counters: Record<string, number> = { mpps: r.mpps, gbps: r.gbps, sinkPackets: r.sinkPackets };
+  if (r.shareError !== null) counters.shareError = r.shareError;
+  if (r.rateAccuracy !== null) counters.rateAccuracy = r.rateAccuracy;
+  for (const l of r.loads) for (const [k, v] of Object.entries(l.latencyNs)) counters[`load${l.load}.${k}Ns`] = v;
+  const classes: RunClass[] = Array.from({ length: o.classes }, (_, c) => {
+    const e2e = paced[0]?.e2e.get(c);
+    const classCounters: Record<string, number> = sat.classSent ? { sentPackets: sat.classSent[c] } : {};
+    return {
+      id: String(c),
+      counters: classCounters,
+      stages: stagesJson({ ...sat.stages?.get(c), ...(e2e && { e2e }) }),
+    };
+  });
   return {
     name: `bench e2e ${mode}`,
     kind: 'bench',
     createdAt: new Date().toISOString(),
     config: { ...o, mode },
-    counters: {
-      ...counters,
-      ...(sentPackets !== undefined && { sentPackets }),
-      ...(dropped !== undefined && { dropped }),
-      ...(timedPackets !== undefined && { timedPackets }),
-    },
-    classes: [...slots].sort((a, b) => a - b).map((slot) => {
-      const c = stats?.classes.find((x) => x.slot === slot);
-      const e2e = sink?.e2e.get(slot);
-      const counters: Record<string, number> = c ? { sentPackets: c.sentPackets, sentBytes: c.sentBytes, droppedPackets: c.droppedPackets } : {};
-      return {
-        id: String(slot),
-        counters,
-        stages: stagesJson({ ...c?.stages, ...(e2e && { e2e }) }),
-      };
+    counters,
+    classes,
+    ...(paced.length > 0 && {
+      sweep: paced.map((p, i) => ({ load: o.loads[i], classes: [...p.e2e].map(([c, h]) => ({ id: String(c), stages: stagesJson({ e2e: h }) })) })),
     }),
   };
 }
 
-/** `onProgress(fraction)` follows the modes' measurement windows (a progress bar). */
+function validate(o: Required<E2eOptions>): void {
+  if (!isNativeBackend(o.backend)) throw new InvalidOptionError('backend', `e2e runs afxdp or afpacket, got '${o.backend}'`);
+  validateSizes(o.size, o.size, FRAME_SIZE, o.loads.length > 0 ? MIN_STAMPED_FRAME : undefined);
+  if (!(o.seconds > 0 && o.seconds <= 600)) throw new InvalidOptionError('seconds', `must be in (0, 600], got ${o.seconds}`);
+  for (const m of o.modes) if (!MODES.includes(m)) throw new InvalidOptionError('modes', `unknown mode '${m}' (known: ${MODES.join(', ')})`);
+  if (!Number.isInteger(o.clients) || o.clients < 1 || o.clients > 64) throw new InvalidOptionError('clients', `must be an integer in [1, 64], got ${o.clients}`);
+  if (!Number.isInteger(o.classes) || o.classes < 1 || o.classes > 4096) throw new InvalidOptionError('classes', `must be an integer in [1, 4096], got ${o.classes}`);
+  if (!(o.rate === 0 || (o.rate >= 1e6 && o.rate <= 1e11))) throw new InvalidOptionError('rate', `must be 0 (unshaped) or in [1mbit, 100gbit], got ${o.rate} bit/s`);
+  for (const l of o.loads) if (!(l > 0 && l <= 1)) throw new InvalidOptionError('loads', `each must be a fraction in (0, 1], got ${l}`);
+  findScheduler(o.scheduler);
+}
+
+/** `onProgress(fraction)` follows the phases (a progress bar). */
 export async function runE2e(options: E2eOptions = {}, onProgress?: (fraction: number) => void): Promise<E2eResult> {
   const o = withDefaults(E2E_DEFAULTS, options);
-  if (!isNativeBackend(o.backend)) throw new InvalidOptionError('backend', `e2e runs afxdp or afpacket, got '${o.backend}'`);
-  validateSizes(o.size, o.size, RAW_FRAME_SIZE, o.latency ? MIN_STAMPED_FRAME : undefined);
-  if (!(o.seconds > 0 && o.seconds <= 600)) throw new InvalidOptionError('seconds', `must be in (0, 600], got ${o.seconds}`);
-  for (const m of o.modes) if (m !== 'raw' && m !== 'pspat') throw new InvalidOptionError('modes', `unknown mode '${m}' (known: raw, pspat)`);
+  validate(o);
   nativeAddon(); // fail early, with the reason, when the addon is missing
   const topo = createSinkTopology('bench', false);
+  const phases = 1 + o.loads.length;
   try {
     const result: E2eResult = { params: o, modes: {}, runs: [] };
     for (const [i, m] of o.modes.entries()) {
-      const progress = (ms: number) => onProgress?.((i + ms / (o.seconds * 1000)) / o.modes.length);
-      if (m === 'raw') {
-        const [r, sink] = runRaw(topo, o);
-        result.modes.raw = r;
-        result.runs.push(modeRun(m, o, r, sink));
-      } else {
-        const [r, stats, sink] = await runPspat(topo, o, progress);
-        result.modes.pspat = r;
-        result.runs.push(modeRun(m, o, r, sink, stats));
-      }
-      progress(o.seconds * 1000);
+      const progress = (phase: number, ms: number) => onProgress?.((i * phases + phase + ms / (o.seconds * 1000)) / (o.modes.length * phases));
+      const [r, run] = await runMode(m, topo, o, progress);
+      result.modes[m] = r;
+      result.runs.push(run);
     }
     return result;
   } finally {

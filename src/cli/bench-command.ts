@@ -1,53 +1,111 @@
 /**
- * `pspat bench e2e`: raw backend vs the full pspat path on one veth (src/bench/e2e.ts);
- * prints a table, or JSON with `--json`, and writes JSON with `--save FILE`.
+ * `pspat bench e2e` (src/bench/e2e.ts: raw, kernel tc and pspat on one veth) and `pspat
+ * bench arbiter` (src/bench/arbiter.ts: decisions per second vs clients and classes):
+ * tables, or JSON with `--json`; `--save FILE` writes RUN.json for `pspat report`.
  */
 import type { Command } from 'commander';
-import { E2E_DEFAULTS, runE2e, type E2eOptions } from '../bench/e2e.js';
-import { intArg, numberArg } from './parse.js';
+import { E2E_DEFAULTS, runE2e, type E2eOptions, type E2eResult } from '../bench/e2e.js';
+import { intArg, listArg, numberArg } from './parse.js';
 import { formatNs, renderTable } from './table.js';
 import { progressBar } from './progress.js';
-import { writeRunFile } from '../report/run-file.js';
+import { writeRunFile, type Run } from '../report/run-file.js';
+import { ARBITER_BENCH_DEFAULTS, BASELINE, runArbiterBench, type ArbiterBenchOptions, type ArbiterBenchResult } from '../bench/arbiter.js';
+import { parseRate } from '../units.js';
+import { parseLoads } from '../sim/sweep.js';
+
+const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(2)}%`);
+
+function formatE2e(r: Omit<E2eResult, 'runs'>): string {
+  const p = r.params;
+  const raw = r.modes.raw?.mpps;
+  const head =
+    `bench e2e: veth into a sink namespace, ${p.size} B frames, ${p.seconds}s per phase; raw: ${p.backend} (${p.xdpMode}), 1 thread; ` +
+    `tc: ${p.clients} AF_PACKET threads through htb; pspat: ${p.clients} clients, ${p.scheduler}, ${p.backend}, ${p.txWorkers} tx workers; ` +
+    `${p.classes} classes, ${p.rate ? `link ${p.rate / 1e6} Mbit/s` : 'unshaped'}`;
+  const rows = Object.entries(r.modes).map(([m, v]) => [
+    m, v.mpps.toFixed(3), v.gbps.toFixed(3), raw ? `${((v.mpps / raw) * 100).toFixed(0)}%` : '-', pct(v.shareError), pct(v.rateAccuracy),
+  ]);
+  const throughput = renderTable(['mode', 'Mpps', 'Gbit/s', 'vs raw', 'share error', 'rate delivered'], rows);
+  const delay = renderTable(
+    ['mode', 'load', 'Mpps', 'timed', 'p50', 'p90', 'p99', 'p99.9'],
+    Object.entries(r.modes).flatMap(([m, v]) =>
+      v.loads.map((l) => [m, `${Math.round(l.load * 100)}%`, l.mpps.toFixed(3), l.timedPackets, ...[l.latencyNs.p50, l.latencyNs.p90, l.latencyNs.p99, l.latencyNs.p999].map(formatNs)]),
+    ),
+  );
+  return `${head}\n\nsaturation\n${throughput}\n` + (p.loads.length > 0 ? `\none-way delay, paced at a fraction of each mode's own saturation rate (kernel timestamps at the sink)\n${delay}\n` : '');
+}
 
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('benchmarks with a baseline in the same run');
   bench
     .command('e2e')
-    .description('packets per second at a sink namespace: the raw backend alone vs the full pspat path')
-    .option('--backend <name>', `afxdp | afpacket (default: ${E2E_DEFAULTS.backend})`)
-    .option('--modes <list>', 'raw,pspat', (v) => v.split(','))
-    .option('--clients <n>', `generator clients in pspat mode (default: ${E2E_DEFAULTS.clients})`, intArg('clients'))
-    .option('--classes <n>', `classes in pspat mode (default: ${E2E_DEFAULTS.classes})`, intArg('classes'))
+    .description('one veth, three ways: the raw backend, the kernel\'s htb (tc), and pspat — Mpps, shares, one-way delay')
+    .option('--backend <name>', `raw and pspat modes' port: afxdp | afpacket (default: ${E2E_DEFAULTS.backend})`)
+    .option('--modes <list>', `modes in order (default: ${E2E_DEFAULTS.modes.join(',')})`, (v) => v.split(','))
+    .option('--clients <n>', `tc sender threads, pspat generator clients (default: ${E2E_DEFAULTS.clients})`, intArg('clients'))
+    .option('--classes <n>', `classes, equal weights (default: ${E2E_DEFAULTS.classes})`, intArg('classes'))
     .option('--scheduler <kind>', `scheduler in pspat mode (default: ${E2E_DEFAULTS.scheduler})`)
     .option('--size <bytes>', `frame size (default: ${E2E_DEFAULTS.size})`, intArg('size'))
-    .option('--seconds <n>', `seconds per mode (default: ${E2E_DEFAULTS.seconds})`, numberArg('seconds'))
+    .option('--seconds <n>', `seconds per phase (default: ${E2E_DEFAULTS.seconds})`, numberArg('seconds'))
+    .option('--rate <rate>', 'shape the link at this rate (tc units) in tc and pspat modes (default: unshaped)', (v) => parseRate(v, 'rate'))
+    .option('--loads <list>', `loads (fractions of each mode's saturation) for one-way delay (default: ${E2E_DEFAULTS.loads.join(',')})`, parseLoads)
+    .option('--no-latency', 'skip the delay phases')
     .option('--xdp-mode <mode>', `AF_XDP bind mode (default: ${E2E_DEFAULTS.xdpMode})`)
     .option('--tx-workers <n>', `transmit workers in pspat mode (default: ${E2E_DEFAULTS.txWorkers})`, intArg('tx-workers'))
-    .option('--latency', 'stamp frames and time their arrival at the sink (kernel timestamps): one-way delay per mode and class')
-    .option('--json', 'print JSON instead of a table')
-    .option('--save <file>', 'write RUN.json (one run per mode, pspat\'s per-class stage histograms) for `pspat report`')
-    .action(async (opts: E2eOptions & { json?: boolean; save?: string }) => {
-      const { json, save, ...o } = opts;
+    .option('--json', 'print JSON instead of tables')
+    .option('--save <file>', 'write RUN.json (a run per mode: stages, e2e per class, delay vs load) for `pspat report`')
+    .action(async (opts: E2eOptions & { json?: boolean; save?: string; latency: boolean }) => {
+      const { json, save, latency, ...o } = opts;
+      if (!latency) o.loads = [];
       const bar = progressBar('bench e2e', { json });
       const { runs, ...r } = await runE2e(o, (f) => bar.update(f)).finally(() => bar.done());
-      const text = JSON.stringify(r);
       if (save) writeRunFile(save, runs);
+      process.stdout.write(json ? `${JSON.stringify(r)}\n` : formatE2e(r));
+    });
+  bench
+    .command('arbiter')
+    .description('arbiter decisions per second on the null backend as clients and classes grow, FIFO as the baseline')
+    .option('--clients <list>', `client (mailbox) counts (default: ${ARBITER_BENCH_DEFAULTS.clients.join(',')})`, listArg('clients'))
+    .option('--classes <list>', `class counts (default: ${ARBITER_BENCH_DEFAULTS.classes.join(',')})`, listArg('classes'))
+    .option('--scheduler <kind>', `scheduler measured beside fifo (default: ${ARBITER_BENCH_DEFAULTS.scheduler})`)
+    .option('--seconds <n>', `seconds per point (default: ${ARBITER_BENCH_DEFAULTS.seconds})`, numberArg('seconds'))
+    .option('--json', 'print JSON instead of a table')
+    .option('--save <file>', 'write RUN.json: one run per scheduler, a class per point with its figures')
+    .action(async (opts: ArbiterBenchOptions & { json?: boolean; save?: string }) => {
+      const { json, save, ...o } = opts;
+      const bar = progressBar('bench arbiter', { json });
+      const r = await runArbiterBench(o, (done, total) => bar.update(done / total)).finally(() => bar.done());
+      if (save) writeRunFile(save, arbiterRuns(r));
       if (json) {
-        process.stdout.write(`${text}\n`);
+        process.stdout.write(`${JSON.stringify(r)}\n`);
         return;
       }
       const p = r.params;
-      const raw = r.modes.raw?.mpps;
+      const at = (kind: string, clients: number, classes: number) => r.points.find((x) => x.scheduler === kind && x.clients === clients && x.classes === classes)!;
+      const rows = p.classes.flatMap((classes) =>
+        p.clients.map((clients) => {
+          const base = at(BASELINE, clients, classes);
+          const s = at(p.scheduler, clients, classes);
+          return [classes, clients, base.mdps.toFixed(2), s.mdps.toFixed(2), `${((s.mdps / base.mdps) * 100).toFixed(0)}%`, s.meanBatch.toFixed(1), formatNs(s.passP50Ns)];
+        }),
+      );
       process.stdout.write(
-        `e2e: ${p.backend} (${p.xdpMode}) on veth, ${p.size} B frames, ${p.seconds}s per mode; ` +
-          `pspat: ${p.clients} clients, ${p.classes} classes, ${p.scheduler}, ${p.txWorkers} tx workers\n\n` +
-          renderTable(
-            ['mode', 'Mpps', 'Gbit/s', 'sink packets', 'vs raw', ...(p.latency ? ['timed', 'p50', 'p90', 'p99', 'p99.9'] : [])],
-            Object.entries(r.modes).map(([m, v]) => [
-              m, v.mpps.toFixed(3), v.gbps.toFixed(3), v.sinkPackets, raw ? `${((v.mpps / raw) * 100).toFixed(0)}%` : '-',
-              ...(v.latencyNs ? [v.timedPackets ?? 0, ...[v.latencyNs.p50, v.latencyNs.p90, v.latencyNs.p99, v.latencyNs.p999].map(formatNs)] : []),
-            ]),
-          ) + '\n',
+        `arbiter, null backend, unpaced, ${p.seconds}s per point, one feeder thread; M decisions/s\n\n` +
+          renderTable(['classes', 'clients', `${BASELINE} Mdps`, `${p.scheduler} Mdps`, 'vs fifo', 'batch', 'pass p50'], rows) + '\n',
       );
     });
+}
+
+function arbiterRuns(r: ArbiterBenchResult): Run[] {
+  const kinds = [...new Set(r.points.map((x) => x.scheduler))];
+  return kinds.map((kind) => ({
+    name: `bench arbiter ${kind}`,
+    kind: 'bench',
+    createdAt: new Date().toISOString(),
+    config: { ...r.params, scheduler: kind },
+    counters: {},
+    classes: r.points
+      .filter((x) => x.scheduler === kind)
+      .map((x) => ({ id: `clients=${x.clients} classes=${x.classes}`, counters: { mdps: x.mdps, meanBatch: x.meanBatch, passP50Ns: x.passP50Ns }, stages: {} })),
+  }));
 }

@@ -16,3 +16,8 @@ export function intArg(field: string) {
     return n;
   };
 }
+
+/** A comma-separated list of integers (`1,2,4`). */
+export function listArg(field: string) {
+  return (v: string): number[] => v.split(',').map(intArg(field));
+}

@@ -22,16 +22,20 @@ export const HISTOGRAM_WORDS = HEADER + HISTOGRAM_BUCKETS;
 
 const TWO32 = 2 ** 32;
 
+/** 2^−(e − SUB_BITS) for every exponent e kept: a multiply instead of Math.pow per sample. */
+const SCALE = Float64Array.from({ length: MAX_EXP + 1 }, (_, e) => 2 ** -(e - SUB_BITS));
+
 function bucketOf(v: number): number {
-  if (v < SUB) return v < 0 ? 0 : Math.floor(v);
-  let exp: number;
-  if (v < TWO32) exp = 31 - Math.clz32(v);
-  else {
-    exp = 63 - Math.clz32(Math.floor(v / TWO32));
-    if (exp > MAX_EXP) return HISTOGRAM_BUCKETS - 1;
+  if (v < SUB) return Math.floor(v);
+  if (v < TWO32) {
+    // Integer shifts on the 32-bit value: the hot case (delays under 4.3 s).
+    const iv = v >>> 0;
+    const exp = 31 - Math.clz32(iv);
+    return SUB + (exp - SUB_BITS) * SUB + ((iv >>> (exp - SUB_BITS)) - SUB);
   }
-  const sub = Math.floor(v / 2 ** (exp - SUB_BITS)) - SUB;
-  return SUB + (exp - SUB_BITS) * SUB + sub;
+  const exp = 63 - Math.clz32(Math.floor(v / TWO32));
+  if (exp > MAX_EXP) return HISTOGRAM_BUCKETS - 1;
+  return SUB + (exp - SUB_BITS) * SUB + (Math.floor(v * SCALE[exp]) - SUB);
 }
 
 /** Lower bound and width of bucket `b`. */

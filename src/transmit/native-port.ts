@@ -24,6 +24,8 @@ export interface NativePortOptions {
   dev: string;
   queue: number;
   xdpMode: XdpMode;
+  /** afpacket: skip the device's qdisc (pspat schedules already). @default true */
+  qdiscBypass?: boolean;
 }
 
 /** The kernel's index of interface `dev` in this network namespace. */
@@ -72,7 +74,7 @@ export class NativePort implements TxPort {
     const ringSize = 2 ** Math.ceil(Math.log2(Math.max(64, capacity * 4)));
     const r = o.backend === 'afxdp'
       ? this.addon.xdpOpen(umem, pool.frameSize, pool.len, this.batch, this.done, this.status, ifindex, o.queue, XDP_MODES[o.xdpMode], ringSize)
-      : this.addon.packetOpen(umem, pool.frameSize, pool.len, this.batch, this.done, this.status, ifindex, ringSize);
+      : this.addon.packetOpen(umem, pool.frameSize, pool.len, this.batch, this.done, this.status, ifindex, ringSize, o.qdiscBypass ?? true);
     if (r < 0) throw openError(o, r);
     this.handle = r;
   }

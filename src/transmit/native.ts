@@ -16,7 +16,7 @@ export interface NativeAddon {
   xdpOpen(umem: Uint8Array, frameSize: number, lens: Uint32Array, batch: Int32Array, done: Int32Array, status: Int32Array,
     ifindex: number, queue: number, mode: number, ringSize: number): number;
   packetOpen(umem: Uint8Array, frameSize: number, lens: Uint32Array, batch: Int32Array, done: Int32Array, status: Int32Array,
-    ifindex: number, ringFrames: number): number;
+    ifindex: number, ringFrames: number, qdiscBypass: boolean): number;
   submit(handle: number, count: number): number;
   reap(handle: number, max: number): number;
   inFlight(handle: number): number;

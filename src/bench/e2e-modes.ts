@@ -1,0 +1,176 @@
+/**
+ * The three ways `bench e2e` sends on one veth, behind one face: start senders (flat out,
+ * or paced to a total packet rate, stamping frames when delay is measured), read how many
+ * packets each class's scheduler has sent, stop.
+ *   raw    one thread on the port (`--backend`), qdisc bypassed: the physical limit;
+ *   tc     N threads on AF_PACKET without qdisc bypass, through the kernel's htb with K
+ *          leaves and u32 filters (kernel-htb.ts);
+ *   pspat  N generator clients → mailboxes → the arbiter (scheduler S, K classes) → the port.
+ */
+import { Worker } from 'node:worker_threads';
+import { startGenerators, type GeneratorFleet } from '../../clients/generators.js';
+import { ArbiterHost, type LinkHandle } from '../arbiter/host.js';
+import { newEpoch, type ClockEpoch } from '../clock.js';
+import { WorkerFailedError } from '../errors.js';
+import type { StageHistograms } from '../stats/class-histograms.js';
+import { workerUrl } from '../worker-url.js';
+import type { XdpMode } from '../transmit/native-port.js';
+import type { NativeBackend } from '../transmit/ports.js';
+import { slotsFor, weightedClasses } from '../../schedulers/weighted-classes.js';
+import { htbLeafPackets, installHtb, removeHtb } from './kernel-htb.js';
+import type { PortSenderSpec } from './port-sender.js';
+
+export type Mode = 'raw' | 'tc' | 'pspat';
+export const MODES: readonly Mode[] = ['raw', 'tc', 'pspat'];
+
+/** What every mode is configured from (bench e2e's options, resolved). */
+export interface ModeSetup {
+  backend: NativeBackend;
+  dev: string;
+  xdpMode: XdpMode;
+  clients: number;
+  classes: number;
+  scheduler: string;
+  size: number;
+  txWorkers: number;
+  /** Link rate, bit/s; 0: unshaped (the senders are the limit). */
+  rate: number;
+}
+
+export interface ModeDriver {
+  /** Starts the senders: `pps` 0 flat out, else that many packets per second in total. */
+  start(pps: number, stamp: boolean): Promise<void>;
+  /** The clock epoch the senders stamp with (valid after `start`). */
+  readonly epoch: ClockEpoch;
+  /** Packets sent so far per class by the mode's scheduler; null where there is none (raw). */
+  classSent(): Promise<number[] | null>;
+  /** Stops the senders; pspat returns each class's stage histograms from its final stats. */
+  stop(): Promise<Map<number, StageHistograms> | null>;
+  /** Undoes what the mode set up on the device. */
+  teardown(): void;
+}
+
+/** Rate far above what the machine can send: unshaped. */
+const UNSHAPED = 1e15;
+/** An htb root class rate that no sender here reaches (htb needs a finite one). */
+const HTB_UNSHAPED = 40e9;
+
+/** Port-sender threads (raw and tc). */
+class PortSenders {
+  private workers: Worker[] = [];
+  private results: Promise<number>[] = [];
+  private stopWord = new SharedArrayBuffer(4);
+  epoch: ClockEpoch = newEpoch();
+
+  constructor(private readonly spec: (i: number) => Omit<PortSenderSpec, 'pps' | 'stamp' | 'epoch'>, private readonly count: number) {}
+
+  async start(pps: number, stamp: boolean): Promise<void> {
+    this.stopWord = new SharedArrayBuffer(4);
+    this.epoch = newEpoch();
+    const online: Promise<void>[] = [];
+    for (let i = 0; i < this.count; i++) {
+      const w = new Worker(workerUrl('./port-sender-worker.js', import.meta.url), {
+        workerData: { spec: { ...this.spec(i), pps: pps / this.count, stamp, epoch: this.epoch }, stop: this.stopWord },
+      });
+      this.workers.push(w);
+      online.push(new Promise((resolve) => w.once('online', () => resolve())));
+      this.results.push(
+        new Promise((resolve, reject) => {
+          w.once('message', resolve);
+          w.once('error', (e) => reject(new WorkerFailedError(`sender ${i} failed: ${e.message}`)));
+        }),
+      );
+    }
+    await Promise.all(online);
+  }
+
+  async stop(): Promise<void> {
+    Atomics.store(new Int32Array(this.stopWord), 0, 1);
+    try {
+      await Promise.all(this.results);
+    } finally {
+      await Promise.all(this.workers.map((w) => w.terminate()));
+      this.workers = [];
+      this.results = [];
+    }
+  }
+}
+
+function rawDriver(s: ModeSetup): ModeDriver {
+  const senders = new PortSenders(() => ({ backend: s.backend, dev: s.dev, xdpMode: s.xdpMode, qdiscBypass: true, queue: 0, size: s.size, classes: s.classes }), 1);
+  return {
+    start: (pps, stamp) => senders.start(pps, stamp),
+    get epoch() {
+      return senders.epoch;
+    },
+    classSent: async () => null,
+    stop: async () => {
+      await senders.stop();
+      return null;
+    },
+    teardown: () => {},
+  };
+}
+
+function tcDriver(s: ModeSetup): ModeDriver {
+  installHtb(s.dev, new Array<number>(s.classes).fill(1), s.rate || HTB_UNSHAPED);
+  const senders = new PortSenders(() => ({ backend: 'afpacket', dev: s.dev, xdpMode: s.xdpMode, qdiscBypass: false, queue: 0, size: s.size, classes: s.classes }), s.clients);
+  return {
+    start: (pps, stamp) => senders.start(pps, stamp),
+    get epoch() {
+      return senders.epoch;
+    },
+    classSent: async () => htbLeafPackets(s.dev, s.classes),
+    stop: async () => {
+      await senders.stop();
+      return null;
+    },
+    teardown: () => removeHtb(s.dev),
+  };
+}
+
+function pspatDriver(s: ModeSetup): ModeDriver {
+  const classes = Array.from({ length: s.classes }, (_, i) => i);
+  let host: ArbiterHost | null = null;
+  let link: LinkHandle | null = null;
+  let fleet: GeneratorFleet | null = null;
+  const framesPerClient = 1024;
+  return {
+    async start(pps, stamp) {
+      host = await ArbiterHost.start({ poolFrames: s.clients * framesPerClient });
+      try {
+        const rate = s.rate || UNSHAPED;
+        link = await host.addLink({
+          rate, scheduler: s.scheduler, backend: s.backend, dev: s.dev, xdpMode: s.xdpMode, txWorkers: s.txWorkers,
+          maxClasses: slotsFor(s.scheduler, s.classes),
+          classes: weightedClasses(s.scheduler, new Array<number>(s.classes).fill(1), rate, { limitPackets: 256 }),
+        });
+        fleet = await startGenerators(link, s.clients, (i) => ({
+          classes, minSize: s.size, maxSize: s.size, packets: Infinity, seed: i + 1, cycle: true, stamp, pps: pps / s.clients,
+        }), framesPerClient);
+        await fleet.started;
+      } catch (e) {
+        await fleet?.terminate();
+        await host.terminate();
+        throw e;
+      }
+    },
+    get epoch() {
+      return host!.epoch;
+    },
+    async classSent() {
+      const st = await link!.stats();
+      return classes.map((c) => st.classes.find((x) => x.slot === c)?.sentPackets ?? 0);
+    },
+    async stop() {
+      await fleet!.stop();
+      const [final] = await host!.close({ drain: false });
+      return new Map(final.classes.map((c) => [c.slot, c.stages]));
+    },
+    teardown: () => {},
+  };
+}
+
+export function modeDriver(mode: Mode, s: ModeSetup): ModeDriver {
+  return mode === 'raw' ? rawDriver(s) : mode === 'tc' ? tcDriver(s) : pspatDriver(s);
+}
