@@ -1,0 +1,95 @@
+/**
+ * `pspat bench e2e` and `pspat bench arbiter` as a user runs them: short runs, checked for
+ * the documented shape and for what must hold whatever the machine's speed (shares,
+ * shaped rates, ordered delays, a clean namespace afterwards). The figures themselves
+ * are BENCHMARKS.md's business, not the tests'.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readRunFile } from '../src/report/run-file.js';
+import { tryNativeAddon } from '../src/transmit/native.js';
+import { pspat } from './helpers/cli.js';
+import { skipWithoutNet } from './helpers/netns.js';
+
+const skip = skipWithoutNet();
+const namespaces = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+
+describe.skipIf(skip || tryNativeAddon() === null)('pspat bench e2e', () => {
+  it('runs raw, tc and pspat on one veth: the documented JSON, fair shares, ordered one-way delays, RUN.json', async () => {
+    const saved = join(mkdtempSync(join(tmpdir(), 'pspat-bench-')), 'bench.json');
+    const run = await pspat(['bench', 'e2e', '--classes', '8', '--seconds', '0.4', '--loads', '0.5', '--json', '--save', saved]);
+    expect(run.code, run.stderr).toBe(0);
+    const r = JSON.parse(run.stdout);
+    expect(Object.keys(r).sort()).toEqual(['modes', 'params']);
+    expect(r.params).toMatchObject({ backend: 'afxdp', modes: ['raw', 'tc', 'pspat'], classes: 8, seconds: 0.4, loads: [0.5] });
+    for (const m of ['raw', 'tc', 'pspat']) {
+      const v = r.modes[m];
+      expect(Object.keys(v).sort(), m).toEqual(['gbps', 'latencyNs', 'loads', 'mpps', 'rateAccuracy', 'shareError', 'sinkPackets']);
+      expect(v.sinkPackets, m).toBeGreaterThan(1000);
+      expect(v.mpps).toBeCloseTo(v.sinkPackets / 0.4 / 1e6, 1);
+      expect(v.gbps).toBeCloseTo((v.sinkPackets * 64 * 8) / 0.4 / 1e9, 1);
+      const l = v.latencyNs;
+      // Kernel arrival stamps on the senders' clock: positive, ordered, well under a second.
+      expect(0 < l.p50 && l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.p999 && l.p999 < 1e9, `${m} ${JSON.stringify(l)}`).toBe(true);
+      expect(v.loads[0].timedPackets, m).toBeGreaterThan(0.5 * v.loads[0].mpps * 0.4 * 1e6);
+    }
+    expect(r.modes.raw.shareError).toBeNull(); // nothing schedules there
+    // Equal weights, every class backlogged in turn: each scheduler's own counters split evenly.
+    expect(r.modes.tc.shareError).toBeLessThan(0.02);
+    expect(r.modes.pspat.shareError).toBeLessThan(0.02);
+
+    const file = readRunFile(saved);
+    expect(file.runs.map((x) => x.name)).toEqual(['bench e2e raw', 'bench e2e tc', 'bench e2e pspat']);
+    expect(file.runs[2].classes.map((c) => c.id)).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
+    for (const c of file.runs[2].classes) expect(Object.keys(c.stages)).toEqual(['mailbox', 'queue', 'tx', 'e2e']);
+    for (const c of file.runs[1].classes) expect(Object.keys(c.stages)).toEqual(['e2e']);
+    expect(file.runs[1].sweep!.map((p) => p.load)).toEqual([0.5]);
+    expect(namespaces()).not.toMatch(/pspat-bench/);
+  }, 60_000);
+
+  it('--rate shapes tc and pspat alike: delivered wire rate within 2% of 50 Mbit/s in both', async () => {
+    const run = await pspat(['bench', 'e2e', '--modes', 'tc,pspat', '--classes', '4', '--rate', '50mbit', '--no-latency', '--seconds', '1', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const r = JSON.parse(run.stdout);
+    for (const m of ['tc', 'pspat']) {
+      expect(Math.abs(r.modes[m].rateAccuracy - 1), `${m}: ${r.modes[m].rateAccuracy}`).toBeLessThan(0.02);
+      expect(r.modes[m].latencyNs).toBeNull();
+      expect(r.modes[m].shareError).toBeLessThan(0.02);
+    }
+  }, 60_000);
+
+  it('refuses bad options with one line and leaves no namespace behind', async () => {
+    for (const [args, msg] of [
+      [['--modes', 'raw,kernel'], "pspat: modes: unknown mode 'kernel' (known: raw, tc, pspat)\n"],
+      [['--size', '56'], 'pspat: size: smallest packet must be an integer ≥ 58 bytes, got 56\n'],
+      [['--loads', '0.5,1.5'], 'pspat: loads: each must be a fraction in (0, 1], got 1.5\n'],
+      [['--rate', '10kbit'], 'pspat: rate: must be 0 (unshaped) or in [1mbit, 100gbit], got 10000 bit/s\n'],
+    ] as const) {
+      const r = await pspat(['bench', 'e2e', '--seconds', '0.1', ...args]);
+      expect([r.code, r.stderr]).toEqual([1, msg]);
+    }
+    expect(namespaces()).not.toMatch(/pspat-bench/);
+  }, 60_000);
+});
+
+describe('pspat bench arbiter', () => {
+  it('measures the scheduler beside the fifo baseline at every point', async () => {
+    const run = await pspat(['bench', 'arbiter', '--clients', '1,8', '--classes', '64', '--scheduler', 'qfq', '--seconds', '0.3', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const r = JSON.parse(run.stdout);
+    expect(r.points.map((p: { scheduler: string; clients: number }) => `${p.scheduler}/${p.clients}`)).toEqual(['fifo/1', 'qfq/1', 'fifo/8', 'qfq/8']);
+    for (const p of r.points) {
+      expect(p.classes).toBe(64);
+      expect(p.mdps).toBeGreaterThan(0.1);
+      expect(p.meanBatch).toBeGreaterThanOrEqual(1);
+    }
+    const table = await pspat(['bench', 'arbiter', '--clients', '2', '--classes', '1', '--seconds', '0.2']);
+    expect(table.stdout).toMatch(/^classes\s+clients\s+fifo Mdps\s+drr Mdps\s+vs fifo\s+batch\s+pass p50$/m);
+    expect(table.stdout).toMatch(/^1\s+2\s+\d+\.\d\d\s+\d+\.\d\d\s+\d+%/m);
+    const bad = await pspat(['bench', 'arbiter', '--clients', '0']);
+    expect([bad.code, bad.stderr]).toEqual([1, 'pspat: clients: each must be an integer in [1, 1024], got 0\n']);
+  }, 60_000);
+});
