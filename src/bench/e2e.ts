@@ -192,7 +192,7 @@ async function runMode(mode: Mode, topo: SinkTopology, o: Required<E2eOptions>, 
   }
 }
 
-/** A mode as a RUN.json run: counters; per class its saturation counts and stages and, from the first load, e2e; delay vs load. */
+/** A mode as a RUN.json run: counters; per class its saturation counts, and stages and e2e from the first load; delay vs load. */
 function modeRun(mode: Mode, o: Required<E2eOptions>, r: ModeResult, sat: Phase, paced: Phase[]): Run {
   const counters: Record<string, number> = { mpps: r.mpps, gbps: r.gbps, sinkPackets: r.sinkPackets };
   if (r.shareError !== null) counters.shareError = r.shareError;
@@ -204,7 +204,8 @@ function modeRun(mode: Mode, o: Required<E2eOptions>, r: ModeResult, sat: Phase,
     return {
       id: String(c),
       counters: classCounters,
-      stages: stagesJson({ ...sat.stages?.get(c), ...(e2e && { e2e }) }),
+      // Stages and e2e from the same phase: the first load's, where delay is the point.
+      stages: stagesJson({ ...(paced[0] ?? sat).stages?.get(c), ...(e2e && { e2e }) }),
     };
   });
   return {
