@@ -1,23 +1,26 @@
 /**
- * Main-thread side of generator clients: connects N clients to a link and runs a
- * generator worker for each.
+ * Main-thread side of client threads: connects N clients to a link and runs a worker for
+ * each — generators here, and any other one-client worker (capture clients).
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, type MessagePort } from 'node:worker_threads';
 import type { LinkHandle } from '../src/arbiter/host.js';
 import { InvalidOptionError, WorkerFailedError } from '../src/errors.js';
 import { workerUrl } from '../src/worker-url.js';
 import type { GeneratorResult, GeneratorSpec } from './generator.js';
 import { MIN_TEST_FRAME } from './packet.js';
 
-export interface GeneratorFleet {
-  /** Resolves once every generator thread is running. */
+/** Client threads on one link: generators, capture clients, any worker that runs one client. */
+export interface ClientFleet<R> {
+  /** Resolves once every thread is running. */
   started: Promise<void>;
-  /** Resolves when every generator has finished (packets sent, or stopped). */
-  done: Promise<GeneratorResult[]>;
-  /** Asks every generator to stop and waits for them. */
-  stop(): Promise<GeneratorResult[]>;
+  /** Resolves when every thread has finished (its work done, or stopped). */
+  done: Promise<R[]>;
+  /** Asks every client to stop and waits for them. */
+  stop(): Promise<R[]>;
   terminate(): Promise<void>;
 }
+
+export type GeneratorFleet = ClientFleet<GeneratorResult>;
 
 /** @param least The smallest frame the run's test packets need (MIN_STAMPED_FRAME when stamped). */
 export function validateSizes(minSize: number, maxSize: number, frameSize: number, least = MIN_TEST_FRAME): void {
@@ -29,29 +32,41 @@ export function validateSizes(minSize: number, maxSize: number, frameSize: numbe
   }
 }
 
-export async function startGenerators(
+export function startGenerators(
   link: LinkHandle,
   count: number,
   spec: (i: number) => GeneratorSpec,
   framesPerClient = 512,
 ): Promise<GeneratorFleet> {
+  return startClientWorkers<GeneratorSpec, GeneratorResult>(link, count, workerUrl('./generator-worker.js', import.meta.url), 'generator', spec, framesPerClient);
+}
+
+/**
+ * Connects `count` clients to `link` and starts worker `entry` for each, with its channel
+ * and `spec(i)` (a MessagePort in `spec.updates` is transferred); each posts one result.
+ */
+export async function startClientWorkers<S extends { updates?: MessagePort }, R>(
+  link: LinkHandle,
+  count: number,
+  entry: URL,
+  what: string,
+  spec: (i: number) => S,
+  framesPerClient: number,
+): Promise<ClientFleet<R>> {
   const workers: Worker[] = [];
-  const results: Promise<GeneratorResult>[] = [];
+  const results: Promise<R>[] = [];
   const online: Promise<void>[] = [];
   for (let i = 0; i < count; i++) {
     const channel = await link.connectClient({ frames: framesPerClient });
     const s = spec(i);
-    const w = new Worker(workerUrl('./generator-worker.js', import.meta.url), {
-      workerData: { channel, spec: s },
-      transferList: s.updates ? [s.updates] : [],
-    });
+    const w = new Worker(entry, { workerData: { channel, spec: s }, transferList: s.updates ? [s.updates] : [] });
     workers.push(w);
     online.push(new Promise((resolve) => w.once('online', () => resolve())));
     results.push(
       new Promise((resolve, reject) => {
         w.once('message', resolve);
-        w.once('error', (e) => reject(new WorkerFailedError(`generator ${i} failed: ${e.message}`)));
-        w.once('exit', (code) => reject(new WorkerFailedError(`generator ${i} exited with code ${code} before reporting`)));
+        w.once('error', (e) => reject(new WorkerFailedError(`${what} ${i} failed: ${e.message}`)));
+        w.once('exit', (code) => reject(new WorkerFailedError(`${what} ${i} exited with code ${code} before reporting`)));
       }),
     );
   }

@@ -37,7 +37,8 @@ export const CLIENT_BACKPRESSURE = 2;
 export const CLIENT_INVALID = 3;
 /** Packets the client's classifier put in no class (tc: drr/qfq drop them), never sent. */
 export const CLIENT_UNCLASSIFIED = 4;
-const CLIENT_HEADER_FIELDS = 5;
+export const CLIENT_OVERSIZE = 5; // captured packets longer than a frame (a GSO super-packet): dropped before sending
+const CLIENT_HEADER_FIELDS = 6;
 
 /** Everything a client worker needs, as plain cloneable data. */
 export interface ClientChannel {
@@ -152,6 +153,11 @@ export class Client {
   /** Counts a packet dropped before sending because no class took it; the frame stays the client's. */
   dropUnclassified(): void {
     this.counters.totals[CLIENT_UNCLASSIFIED]++;
+  }
+
+  /** Counts a captured packet dropped before sending because it is longer than a frame. */
+  dropOversize(): void {
+    this.counters.totals[CLIENT_OVERSIZE]++;
   }
 
   /** Publishes staged frames to the mailbox (one batch); returns how many went. */

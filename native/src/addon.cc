@@ -9,12 +9,14 @@
 
 #include "peer_cred.h"
 #include "stamp_sink.h"
+#include "capture.h"
 #include "port.h"
 
 namespace {
 
 thread_local std::vector<TxPortNative*> ports;
 thread_local std::vector<StampSink*> sinks;
+thread_local std::vector<CaptureSocket*> captures;
 
 // Typed arrays here view SharedArrayBuffers, which napi_get_arraybuffer_info refuses;
 // napi_get_typedarray_info gives the element pointer directly.
@@ -157,7 +159,50 @@ Napi::Value StampSinkClose(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// captureOpen(netnsPath, ifname, fanoutGroup) → handle or -errno
+Napi::Value CaptureOpen(const Napi::CallbackInfo& info) {
+  int err = 0;
+  CaptureSocket* c = openCapture(info[0].As<Napi::String>().Utf8Value().c_str(), info[1].As<Napi::String>().Utf8Value().c_str(),
+                                 info[2].As<Napi::Number>().Uint32Value(), &err);
+  if (!c) return Napi::Number::New(info.Env(), err);
+  captures.push_back(c);
+  return Napi::Number::New(info.Env(), double(captures.size() - 1));
+}
+
+CaptureSocket* captureOf(const Napi::CallbackInfo& info) {
+  uint32_t h = info[0].As<Napi::Number>().Uint32Value();
+  return h < captures.size() ? captures[h] : nullptr;
+}
+
+// captureRead(handle, umem u8, frameSize, frames i32, count, lens u32, timeoutMs) → count or -errno
+Napi::Value CaptureRead(const Napi::CallbackInfo& info) {
+  CaptureSocket* c = captureOf(info);
+  if (!c) return Napi::Number::New(info.Env(), -9);
+  uint32_t count = info[4].As<Napi::Number>().Uint32Value();
+  uint32_t cap = info[3].As<Napi::Int32Array>().ElementLength();
+  return Napi::Number::New(info.Env(), c->read(dataOf<uint8_t>(info[1]), info[2].As<Napi::Number>().Uint32Value(), dataOf<int32_t>(info[3]),
+                                               count < cap ? count : cap, dataOf<uint32_t>(info[5]), info[6].As<Napi::Number>().Int32Value()));
+}
+
+Napi::Value CaptureDrops(const Napi::CallbackInfo& info) {
+  CaptureSocket* c = captureOf(info);
+  return Napi::Number::New(info.Env(), c ? c->drops() : 0);
+}
+
+Napi::Value CaptureClose(const Napi::CallbackInfo& info) {
+  uint32_t h = info[0].As<Napi::Number>().Uint32Value();
+  if (h < captures.size() && captures[h]) {
+    delete captures[h];
+    captures[h] = nullptr;
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("captureOpen", Napi::Function::New(env, CaptureOpen));
+  exports.Set("captureRead", Napi::Function::New(env, CaptureRead));
+  exports.Set("captureDrops", Napi::Function::New(env, CaptureDrops));
+  exports.Set("captureClose", Napi::Function::New(env, CaptureClose));
   exports.Set("stampSinkOpen", Napi::Function::New(env, StampSinkOpen));
   exports.Set("stampSinkRead", Napi::Function::New(env, StampSinkRead));
   exports.Set("stampSinkReceived", Napi::Function::New(env, StampSinkReceived));

@@ -6,16 +6,16 @@
 // shared clock (ns since an epoch on CLOCK_MONOTONIC) with one offset taken at open.
 #include "stamp_sink.h"
 
+#include "netns.h"
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <climits>
 #include <cstring>
 #include <ctime>
-#include <fcntl.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -56,27 +56,7 @@ int openHere(const char* ifname) {
 }  // namespace
 
 StampSink* openStampSink(const char* netnsPath, const char* ifname, int64_t epochMonoNs, int* err) {
-  int fd;
-  if (netnsPath[0] == '\0') {
-    fd = openHere(ifname);
-  } else {
-    int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    int target = open(netnsPath, O_RDONLY | O_CLOEXEC);
-    if (self < 0 || target < 0) {
-      *err = -errno;
-      if (self >= 0) close(self);
-      if (target >= 0) close(target);
-      return nullptr;
-    }
-    if (setns(target, CLONE_NEWNET) < 0) {
-      fd = -errno;
-    } else {
-      fd = openHere(ifname);
-      setns(self, CLONE_NEWNET);  // back home; the socket stays in the target namespace
-    }
-    close(self);
-    close(target);
-  }
+  int fd = openInNamespace(netnsPath, [&] { return openHere(ifname); });
   if (fd < 0) {
     *err = fd;
     return nullptr;

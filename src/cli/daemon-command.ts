@@ -31,6 +31,8 @@ interface DaemonFlags {
   txWorkers?: number;
   metrics?: string;
   save?: string;
+  attach: boolean;
+  captureThreads?: number;
 }
 
 function trafficFlag(v: string, acc: Record<string, TestTraffic>): Record<string, TestTraffic> {
@@ -63,6 +65,8 @@ export function registerDaemon(program: Command): void {
     .option('--tx-workers <n>', 'transmit workers per device (0: inline)', intArg('tx-workers'))
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (nothing listens unless given)')
     .option('--save <file>', 'where SIGUSR1 writes RUN.json (default: RUN_DIR/run.json)')
+    .option('--no-attach', "with afxdp/afpacket: do not take over managed devices' egress (only pspat clients then feed them)")
+    .option('--capture-threads <n>', 'capture client threads per attached device (default: 1)', intArg('capture-threads'))
     .action(async (f: DaemonFlags) => {
       const config = f.config ? loadConfigFile(f.config) : { daemon: {}, devices: {} };
       const options: DaemonOptions = { ...config.daemon };
@@ -76,7 +80,11 @@ export function registerDaemon(program: Command): void {
       options.testTraffic = { ...config.daemon.testTraffic, ...f.testTraffic };
       const runDir = f.runDir ?? defaultRunDir();
       const savePath = f.save ?? join(runDir, 'run.json');
+      options.runDir = runDir;
+      options.attach = f.attach;
+      if (f.captureThreads !== undefined) options.captureThreads = f.captureThreads;
       const daemon = await Daemon.start(options);
+      if (daemon.recovered.length > 0) process.stderr.write(`pspat daemon: gave back ${daemon.recovered.join(', ')}, left attached by a daemon that is gone\n`);
       let server: ControlServer | undefined;
       let metrics: { server: Server; url: string } | undefined;
       try {

@@ -10,6 +10,7 @@ import { registerDemo } from './demo-command.js';
 import { registerSim } from './sim-command.js';
 import { registerReport } from './report-command.js';
 import { registerStats } from './stats-command.js';
+import { registerRecover } from './recover-command.js';
 import { registerConfig } from './config-command.js';
 import { registerDaemon } from './daemon-command.js';
 import { runTc } from './tc-command.js';
@@ -26,6 +27,7 @@ export async function run(argv: string[]): Promise<number> {
   registerSim(program);
   registerReport(program);
   registerStats(program);
+  registerRecover(program);
   registerDaemon(program);
   // Listed for --help only: `run` hands `pspat tc` to runTc before commander sees it.
   program.command('tc').description("tc's command line, applied by the daemon: pspat tc [-s] [-j] qdisc|class|filter ...");

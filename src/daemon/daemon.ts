@@ -18,7 +18,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { startGenerators, type GeneratorFleet } from '../../clients/generators.js';
+import { startClientWorkers, startGenerators, type ClientFleet } from '../../clients/generators.js';
+import { detach, prepareCapture, recoverAttachments, redirect, removeCapture, unredirect, type AttachState } from '../attach/attach.js';
+import type { CaptureResult, CaptureSpec } from '../attach/capture.js';
+import { workerUrl } from '../worker-url.js';
+import { DEFAULT_RUN_DIR } from './control-socket.js';
 import { ArbiterHost, type LinkHandle } from '../arbiter/host.js';
 import { InvalidOptionError, PspatError } from '../errors.js';
 import type { LinkStats } from '../stats/link-stats.js';
@@ -66,6 +70,15 @@ export interface DaemonOptions extends TransmitOptions {
   poolFrames?: number;
   /** Arbiter threads; devices are spread over them. @default 1 */
   arbiters?: number;
+  /**
+   * Take over a managed device's egress (src/attach/): its own IPv4/IPv6 traffic is
+   * diverted to pspat, scheduled and sent on it. Native backends only. @default true
+   */
+  attach?: boolean;
+  /** Capture client threads per attached device. @default 1 */
+  captureThreads?: number;
+  /** Where attach state is kept (RUN_DIR/attach), so a later start can undo a dead daemon's. @default /run/pspat */
+  runDir?: string;
 }
 
 export const DAEMON_DEFAULTS: Required<DaemonOptions> = {
@@ -74,8 +87,14 @@ export const DAEMON_DEFAULTS: Required<DaemonOptions> = {
   maxClasses: 1024,
   poolFrames: 65536,
   arbiters: 1,
+  attach: true,
+  captureThreads: 1,
+  runDir: DEFAULT_RUN_DIR,
   ...TRANSMIT_DEFAULTS,
 };
+
+/** Frames each capture client owns. */
+const CAPTURE_FRAMES = 2048;
 
 /**
  * What `pspat tc` prints and exits with; or "run the system's tc". A `qdisc show` of every
@@ -112,14 +131,16 @@ interface ManagedDevice {
   arbiter: ArbiterHost;
   link: LinkHandle;
   config: LinkConfig;
-  traffic?: TrafficSource;
+  traffic?: ClientSource;
+  /** Capture clients of a device whose egress pspat took over, and its attach state. */
+  capture?: ClientSource & { state: AttachState };
   /** Rate estimates for `-s`, per class slot ("3") and inner class ("3/1"). */
   rates: RateEstimator;
 }
 
-/** A device's test-traffic generators and the ports their classifier updates go through. */
-interface TrafficSource {
-  fleet: GeneratorFleet;
+/** A device's client threads (test-traffic generators, capture clients) and the ports their classifier updates go through. */
+interface ClientSource {
+  fleet: ClientFleet<unknown>;
   updates: MessagePort[];
 }
 
@@ -129,9 +150,14 @@ export class Daemon {
     if (!Number.isInteger(o.arbiters) || o.arbiters < 1 || o.arbiters > 64) {
       throw new InvalidOptionError('arbiters', `must be an integer in [1, 64], got ${o.arbiters}`);
     }
+    if (!Number.isInteger(o.captureThreads) || o.captureThreads < 1 || o.captureThreads > 64) {
+      throw new InvalidOptionError('capture-threads', `must be an integer in [1, 64], got ${o.captureThreads}`);
+    }
+    // A daemon killed while devices were attached left their egress diverted: give them back first.
+    const recovered = recoverAttachments(o.runDir);
     const arbiters: ArbiterHost[] = [];
     for (let i = 0; i < o.arbiters; i++) arbiters.push(await ArbiterHost.start({ poolFrames: o.poolFrames }));
-    return new Daemon(arbiters, o);
+    return new Daemon(arbiters, o, recovered);
   }
 
   private readonly devices = new Map<string, ManagedDevice>();
@@ -144,6 +170,8 @@ export class Daemon {
   private constructor(
     private readonly arbiters: ArbiterHost[],
     private readonly options: Required<DaemonOptions>,
+    /** Devices a dead daemon had attached, given back at this start. */
+    readonly recovered: string[],
   ) {
     this.sampler = setInterval(() => void this.sampleRates(), SAMPLE_MS);
     this.sampler.unref();
@@ -263,7 +291,17 @@ export class Daemon {
           classes,
         });
         const traffic = await this.startTraffic(dev, link, tree!);
-        this.devices.set(dev, { tree: tree!, arbiter, link, config: c, rates: new RateEstimator(), ...(traffic ? { traffic } : {}) });
+        const device: ManagedDevice = { tree: tree!, arbiter, link, config: c, rates: new RateEstimator(), ...(traffic && { traffic }) };
+        try {
+          const capture = await this.startCapture(dev, link, tree!);
+          if (capture) device.capture = capture;
+        } catch (e) {
+          // Not taken over: the device stays unmanaged, as before the command.
+          await this.stopTraffic(device);
+          await link.remove();
+          throw e;
+        }
+        this.devices.set(dev, device);
         return;
       }
       case 'deleteLink':
@@ -286,14 +324,42 @@ export class Daemon {
         const classify = classifierConfig(tree!, op.config);
         // Policers first, so every index a client may stamp from now on exists.
         await managed!.link.setPolicers(new Classifier(classify.filters).policers);
-        for (const port of managed!.traffic?.updates ?? []) port.postMessage(classify);
+        for (const port of [...(managed!.traffic?.updates ?? []), ...(managed!.capture?.updates ?? [])]) port.postMessage(classify);
         break;
       }
     }
     this.devices.set(dev, { ...managed!, tree: tree!, config: config! });
   }
 
-  private async startTraffic(dev: string, link: LinkHandle, tree: TcTree): Promise<TrafficSource | undefined> {
+  /**
+   * Takes over `dev`'s egress when the daemon transmits on real devices: the capture pair
+   * first, the capture clients listening on it, then the redirect (src/attach/attach.ts).
+   */
+  private async startCapture(dev: string, link: LinkHandle, tree: TcTree): Promise<(ClientSource & { state: AttachState }) | undefined> {
+    if (!this.options.attach || !isNativeBackend(this.options.backend)) return undefined;
+    const state = prepareCapture(dev, this.options.runDir);
+    const updates: MessagePort[] = [];
+    let fleet: ClientFleet<CaptureResult> | undefined;
+    try {
+      const classifier = classifierConfig(tree);
+      const n = this.options.captureThreads;
+      const group = n > 1 ? ((process.pid ^ Number(state.capture.slice(3))) & 0xffff) || 1 : 0;
+      fleet = await startClientWorkers<CaptureSpec, CaptureResult>(link, n, workerUrl('../attach/capture-worker.js', import.meta.url), 'capture client', () => {
+        const { port1, port2 } = new MessageChannel();
+        updates.push(port1);
+        return { ifname: state.capturePeer, group, classifier, updates: port2 };
+      }, CAPTURE_FRAMES);
+      await fleet.started;
+      redirect(state, this.options.runDir);
+      return { fleet, updates, state };
+    } catch (e) {
+      detach(state, this.options.runDir);
+      await fleet?.stop().catch(() => fleet?.terminate());
+      throw e;
+    }
+  }
+
+  private async startTraffic(dev: string, link: LinkHandle, tree: TcTree): Promise<ClientSource | undefined> {
     const t = this.options.testTraffic[dev];
     if (!t) return undefined;
     const updates: MessagePort[] = [];
@@ -308,17 +374,24 @@ export class Daemon {
     return { fleet, updates };
   }
 
-  /** Stops a device's generators and closes their update ports. */
-  private async stopGenerators(d: ManagedDevice): Promise<void> {
-    if (!d.traffic) return;
-    await d.traffic.fleet.stop();
-    for (const p of d.traffic.updates) p.close();
+  /**
+   * Gives an attached device back (its traffic takes the kernel's path again), then stops
+   * the device's client threads, which send what they still hold, and closes their ports.
+   */
+  private async stopSources(d: ManagedDevice): Promise<void> {
+    if (d.capture) unredirect(d.capture.state);
+    for (const source of [d.capture, d.traffic]) {
+      if (!source) continue;
+      await source.fleet.stop();
+      for (const p of source.updates) p.close();
+    }
+    if (d.capture) removeCapture(d.capture.state, this.options.runDir);
   }
 
-  /** Stops a device's generators and lets go of their clients (before the link goes). */
+  /** Stops a device's client threads and lets go of their clients (before the link goes). */
   private async stopTraffic(d: ManagedDevice): Promise<void> {
-    if (!d.traffic) return;
-    await this.stopGenerators(d);
+    if (!d.traffic && !d.capture) return;
+    await this.stopSources(d);
     await d.link.detachClients();
   }
 
@@ -412,7 +485,7 @@ export class Daemon {
   async close(): Promise<LinkStats[]> {
     clearInterval(this.sampler);
     await this.queue;
-    for (const d of this.devices.values()) await this.stopGenerators(d);
+    for (const d of this.devices.values()) await this.stopSources(d);
     const finals = await Promise.all(this.arbiters.map((a) => a.close({ drain: true, timeoutMs: 2000 })));
     return finals.flat();
   }

@@ -9,7 +9,7 @@
  *               class could be charged (badFrames).
  */
 import type { LinkSnapshot } from '../arbiter/control.js';
-import { ClientCounters, CLIENT_BACKPRESSURE, CLIENT_UNCLASSIFIED } from '../client.js';
+import { ClientCounters, CLIENT_BACKPRESSURE, CLIENT_OVERSIZE, CLIENT_UNCLASSIFIED } from '../client.js';
 import type { LinkOptions } from '../options.js';
 import type { ClassXstats, InnerClassStats } from '../../schedulers/types.js';
 import { histogramsOf, type StageHistograms } from './class-histograms.js';
@@ -63,6 +63,8 @@ export interface LinkStats {
   otherStages: StageHistograms | null;
   /** Packets the clients' classifiers put in no class: dropped before sending (counted in offered and dropped). */
   unclassified: number;
+  /** Captured packets longer than a frame (GSO super-packets): dropped before sending (counted in offered and dropped). */
+  oversize: number;
   /** Frames handed over but not yet drained by the arbiter, over all clients. */
   inMailboxes: number;
   inTransmit: number;
@@ -116,17 +118,19 @@ export function linkStatsFrom(
   const badFrames = s[LINK_DROP_BAD_FRAME];
   const sum = (f: (c: ClassStats) => number) => classes.reduce((a, c) => a + f(c), 0);
   const unclassified = clients.reduce((a, cl) => a + cl.totals[CLIENT_UNCLASSIFIED], 0);
+  const oversize = clients.reduce((a, cl) => a + cl.totals[CLIENT_OVERSIZE], 0);
   return {
     classes,
     totals: {
-      offered: sum((c) => c.offeredPackets) + unclassified,
+      offered: sum((c) => c.offeredPackets) + unclassified + oversize,
       sent: sum((c) => c.sentPackets),
-      dropped: sum((c) => c.droppedPackets) + badFrames + unclassified,
+      dropped: sum((c) => c.droppedPackets) + badFrames + unclassified + oversize,
       queued: sum((c) => c.backlogPackets) + inMailboxes + snap.inFlight,
     },
     badFrames,
     otherStages: snap.otherStages ? histogramsOf(snap.otherStages) : null,
     unclassified,
+    oversize,
     inMailboxes,
     inTransmit: snap.inFlight,
     backpressure: clients.reduce((a, cl) => a + cl.totals[CLIENT_BACKPRESSURE], 0),

@@ -32,6 +32,13 @@ export interface NativeAddon {
   stampSinkRead(handle: number, stampOffset: number, tagOffset: number, cls: Int32Array, sent: Float64Array, arrived: Float64Array): number;
   stampSinkReceived(handle: number): number;
   stampSinkClose(handle: number): void;
+  /** A capture socket on `ifname` inside the namespace at `netnsPath` ('' for this one), in fanout group `group` (0: none); handle or -errno. */
+  captureOpen(netnsPath: string, ifname: string, group: number): number;
+  /** Packets into the pool frames `frames[0..count)`, their full lengths into `lens[frame]`, waiting up to timeoutMs; count or -errno. */
+  captureRead(handle: number, umem: Uint8Array, frameSize: number, frames: Int32Array, count: number, lens: Uint32Array, timeoutMs: number): number;
+  /** Packets the kernel dropped for a full socket buffer since the last call. */
+  captureDrops(handle: number): number;
+  captureClose(handle: number): void;
 }
 
 /** A native backend cannot be used; the message says why and what to do. */
