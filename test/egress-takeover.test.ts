@@ -15,25 +15,24 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createVmTopology, UPLINK, type VmTopology } from '../src/net/vm-topology.js';
 import { readRunFile, type RunClass } from '../src/report/run-file.js';
 import { tryNativeAddon } from '../src/transmit/native.js';
 import { pspat, PSPAT_BIN } from './helpers/cli.js';
 import { skipWithoutNet } from './helpers/netns.js';
 
 const skip = skipWithoutNet() || tryNativeAddon() === null;
-const helper = (name: string) => fileURLToPath(new URL(`../dist/test/helpers/${name}.js`, import.meta.url));
-const id = process.pid % 100000;
-const HOST = `pspat-eh${id}`;
-const SINK = `pspat-es${id}`;
-const VMS = [1, 2, 3].map((k) => `pspat-ev${k}-${id}`);
-const UP = 'up0';
+const benchScript = (name: string) => fileURLToPath(new URL(`../dist/src/bench/${name}.js`, import.meta.url));
+const UP = UPLINK;
 /** Mbit/s per VM (rate = ceil): VM 1 and 2 send UDP at 1.5× that, VM 3 one TCP connection. */
 const RATES = [5, 10, 15];
 const WINDOW_MS = 2000;
 const runDir = join(mkdtempSync(join(tmpdir(), 'pspat-egress-')), 'run');
+let topo: VmTopology;
+let HOST = '';
+let SINK = '';
+let VMS: string[] = [];
 
-const sh = (cmd: string, ...args: string[]) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-const inHost = (cmd: string, ...args: string[]) => sh('ip', 'netns', 'exec', HOST, cmd, ...args);
 const tc = (line: string) => {
   process.env.PSPAT_RUN_DIR = runDir;
   return pspat(['tc', ...line.split(' ')]);
@@ -42,43 +41,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** What attaching must leave exactly as it found: the uplink's qdiscs, egress filters, offloads (never touched). */
 function uplinkState(): string {
-  const offloads = inHost('ethtool', '-k', UP).split('\n').filter((l) => /^(tx-checksumming|tcp-segmentation-offload|generic-segmentation-offload):/.test(l));
-  return [inHost('tc', 'qdisc', 'show', 'dev', UP), inHost('tc', 'filter', 'show', 'dev', UP, 'egress'), ...offloads].join('\n');
-}
-
-function topology(): void {
-  for (const ns of [HOST, SINK, ...VMS]) sh('ip', 'netns', 'add', ns);
-  inHost('sysctl', '-qw', 'net.ipv4.ip_forward=1');
-  sh('ip', '-n', HOST, 'link', 'add', UP, 'type', 'veth', 'peer', 'name', 'up0p', 'netns', SINK);
-  sh('ip', '-n', HOST, 'addr', 'add', '10.9.0.1/24', 'dev', UP);
-  sh('ip', '-n', HOST, 'link', 'set', UP, 'up');
-  sh('ip', '-n', SINK, 'addr', 'add', '10.9.0.2/24', 'dev', 'up0p');
-  sh('ip', '-n', SINK, 'link', 'set', 'up0p', 'up');
-  sh('ip', '-n', SINK, 'route', 'add', '10.1.0.0/16', 'via', '10.9.0.1');
-  VMS.forEach((vm, i) => {
-    const k = i + 1;
-    sh('ip', '-n', HOST, 'link', 'add', `hv${k}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', vm);
-    sh('ip', '-n', HOST, 'addr', 'add', `10.1.${k}.1/24`, 'dev', `hv${k}`);
-    sh('ip', '-n', HOST, 'link', 'set', `hv${k}`, 'up');
-    sh('ip', '-n', vm, 'addr', 'add', `10.1.${k}.2/24`, 'dev', 'eth0');
-    sh('ip', '-n', vm, 'link', 'set', 'eth0', 'up');
-    sh('ip', '-n', vm, 'route', 'add', 'default', 'via', `10.1.${k}.1`);
-  });
-}
-
-function cleanup(): void {
-  for (const ns of [HOST, SINK, ...VMS]) {
-    try {
-      sh('ip', 'netns', 'del', ns);
-    } catch {
-      /* not there */
-    }
-  }
+  const offloads = topo.inHost('ethtool', '-k', UP).split('\n').filter((l) => /^(tx-checksumming|tcp-segmentation-offload|generic-segmentation-offload):/.test(l));
+  return [topo.inHost('tc', 'qdisc', 'show', 'dev', UP), topo.inHost('tc', 'filter', 'show', 'dev', UP, 'egress'), ...offloads].join('\n');
 }
 
 /** `pspat daemon` inside the host namespace; resolves once it listens. */
 function startDaemon(): Promise<{ child: ChildProcess; log: () => string }> {
-  const child = spawn('ip', ['netns', 'exec', HOST, process.execPath, PSPAT_BIN, 'daemon', '--run-dir', runDir, '--backend', 'afxdp', '--rate', `${UP}=100mbit`], {
+  const child = spawn('ip', ['netns', 'exec', HOST, process.execPath, PSPAT_BIN, 'daemon', '--run-dir', runDir, '--backend', 'afxdp', '--rate', `${UP}=100mbit`, '--capture-threads', '2'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';
@@ -114,21 +83,21 @@ interface Mark {
 describe.skipIf(skip)('egress takeover: unmodified VMs scheduled by pspat on their uplink', () => {
   let before = '';
   beforeAll(() => {
-    cleanup();
-    topology();
+    topo = createVmTopology('eg', 3);
+    [HOST, SINK, VMS] = [topo.host, topo.sink, topo.vms];
     before = uplinkState();
   });
   afterAll(() => {
     try {
-      execFileSync(process.execPath, [PSPAT_BIN, 'recover', '--run-dir', runDir], { stdio: 'ignore' });
+      execFileSync('ip', ['netns', 'exec', HOST, process.execPath, PSPAT_BIN, 'recover', '--run-dir', runDir], { stdio: 'ignore' });
     } finally {
-      cleanup();
+      topo?.destroy();
     }
   });
 
   it('holds each VM to its rate, accounts for every datagram, and gives the uplink back on qdisc del', async () => {
     const daemon = await startDaemon();
-    const sink = spawn('ip', ['netns', 'exec', SINK, process.execPath, helper('source-sink'), '5001', '5002'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const sink = spawn('ip', ['netns', 'exec', SINK, process.execPath, benchScript('source-sink'), '5001', '5002'], { stdio: ['pipe', 'pipe', 'inherit'] });
     const next = lines(sink);
     try {
       expect(await next()).toBe('ready');
@@ -143,7 +112,7 @@ describe.skipIf(skip)('egress takeover: unmodified VMs scheduled by pspat on the
 
       const seconds = 5;
       const vms = VMS.map((vm, i) =>
-        spawn('ip', ['netns', 'exec', vm, process.execPath, helper('vm-traffic'), i < 2 ? 'udp' : 'tcp', '10.9.0.2', i < 2 ? '5001' : '5002', String(RATES[i] * 1.5), '1000', String(seconds)], {
+        spawn('ip', ['netns', 'exec', vm, process.execPath, benchScript('vm-traffic'), i < 2 ? 'udp' : 'tcp', '10.9.0.2', i < 2 ? '5001' : '5002', String(RATES[i] * 1.5), '1000', String(seconds)], {
           stdio: ['ignore', 'pipe', 'inherit'],
         }),
       );
@@ -191,7 +160,7 @@ describe.skipIf(skip)('egress takeover: unmodified VMs scheduled by pspat on the
       expect((await tc(`qdisc del dev ${UP} root`)).code).toBe(0);
       expect(uplinkState()).toBe(before);
       // Given back: traffic flows on the kernel's path again, unscheduled.
-      const direct = spawn('ip', ['netns', 'exec', VMS[0], process.execPath, helper('vm-traffic'), 'udp', '10.9.0.2', '5001', '20', '1000', '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const direct = spawn('ip', ['netns', 'exec', VMS[0], process.execPath, benchScript('vm-traffic'), 'udp', '10.9.0.2', '5001', '20', '1000', '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
       const directSent = (JSON.parse(await lines(direct)()) as { sent: number }).sent;
       await sleep(200);
       sink.stdin!.write('mark\n');

@@ -1,6 +1,6 @@
 /**
  * The uplink's far end, run inside the sink namespace:
- *   ip netns exec NS node dist/test/helpers/source-sink.js UDP_PORT TCP_PORT
+ *   ip netns exec NS node dist/src/bench/source-sink.js UDP_PORT TCP_PORT
  * Counts, per source address, UDP datagrams and their frame bytes (+42 header bytes) and
  * TCP payload bytes. Prints 'ready' once listening; on each 'mark' line on stdin prints
  * { t, sources: { ADDR: { udpPackets, udpBytes, tcpBytes } } } (t: ms, performance.now()).
