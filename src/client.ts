@@ -38,7 +38,8 @@ export const CLIENT_INVALID = 3;
 /** Packets the client's classifier put in no class (tc: drr/qfq drop them), never sent. */
 export const CLIENT_UNCLASSIFIED = 4;
 export const CLIENT_OVERSIZE = 5; // captured packets longer than a frame (a GSO super-packet): dropped before sending
-const CLIENT_HEADER_FIELDS = 6;
+export const CLIENT_CAPTURE_DROPS = 6; // diverted packets the kernel dropped before a capture client read them (its socket buffer full)
+const CLIENT_HEADER_FIELDS = 7;
 
 /** Everything a client worker needs, as plain cloneable data. */
 export interface ClientChannel {
@@ -158,6 +159,11 @@ export class Client {
   /** Counts a captured packet dropped before sending because it is longer than a frame. */
   dropOversize(): void {
     this.counters.totals[CLIENT_OVERSIZE]++;
+  }
+
+  /** Counts `n` diverted packets the kernel dropped before this capture client could read them. */
+  dropCaptured(n: number): void {
+    this.counters.totals[CLIENT_CAPTURE_DROPS] += n;
   }
 
   /** Publishes staged frames to the mailbox (one batch); returns how many went. */

@@ -81,7 +81,9 @@ int openHere(const char* ifname, uint32_t fanoutGroup) {
   if (ifindex == 0) return -ENODEV;
   int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
   if (fd < 0) return -errno;
-  int buf = 32 << 20;
+  // Bounded like a qdisc's queue: a capture client that falls behind drops (counted by the
+  // kernel) instead of letting a backlog of seconds build up in front of the scheduler.
+  int buf = 2 << 20;
   sockaddr_ll addr{};
   addr.sll_family = AF_PACKET;
   addr.sll_protocol = htons(ETH_P_ALL);

@@ -90,7 +90,11 @@ export function runCapture(client: Client, spec: CaptureSpec): CaptureResult {
       frames.copyWithin(used, n, have);
       have = used + (have - n);
       client.flush();
-      kernelDrops += addon.captureDrops(handle);
+      const dropped = addon.captureDrops(handle);
+      if (dropped > 0) {
+        client.dropCaptured(dropped);
+        kernelDrops += dropped;
+      }
     }
     while (client.pending > 0 && client.flush() === 0) client.waitForFrames(1);
   } finally {

@@ -40,6 +40,10 @@ export function labelOf(r: DeviceReading, slot: number): string {
 export function daemonRun(readings: DeviceReading[], loops: LoopStats[], config: unknown): Run {
   const counters: Record<string, number> = { offered: 0, sent: 0, dropped: 0, queued: 0 };
   for (const r of readings) for (const k of Object.keys(counters)) counters[k] += r.stats.totals[k as keyof LinkStats['totals']];
+  // Dropped before any class: no filter matched, longer than a frame, or lost at capture.
+  counters.unclassified = readings.reduce((a, r) => a + r.stats.unclassified, 0);
+  counters.oversize = readings.reduce((a, r) => a + r.stats.oversize, 0);
+  counters.captureDrops = readings.reduce((a, r) => a + r.stats.captureDrops, 0);
   loops.forEach((l, i) => {
     const f = l.read();
     counters[`arbiter${i}.passes`] = f.passes;

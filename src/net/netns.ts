@@ -51,7 +51,7 @@ export function createSinkTopology(tag: string, withAddress = true, queues = 1):
 }
 
 /** Packets the far end has received so far (its kernel counter). */
-export function sinkPackets(t: SinkTopology): number {
+export function sinkPackets(t: Pick<SinkTopology, 'ns' | 'peer'>): number {
   const out = execFileSync('ip', ['-n', t.ns, '-s', '-j', 'link', 'show', t.peer], { encoding: 'utf8' });
   return Number(JSON.parse(out)[0].stats64.rx.packets);
 }

@@ -9,7 +9,7 @@
  *               class could be charged (badFrames).
  */
 import type { LinkSnapshot } from '../arbiter/control.js';
-import { ClientCounters, CLIENT_BACKPRESSURE, CLIENT_OVERSIZE, CLIENT_UNCLASSIFIED } from '../client.js';
+import { ClientCounters, CLIENT_BACKPRESSURE, CLIENT_CAPTURE_DROPS, CLIENT_OVERSIZE, CLIENT_UNCLASSIFIED } from '../client.js';
 import type { LinkOptions } from '../options.js';
 import type { ClassXstats, InnerClassStats } from '../../schedulers/types.js';
 import { histogramsOf, type StageHistograms } from './class-histograms.js';
@@ -65,6 +65,8 @@ export interface LinkStats {
   unclassified: number;
   /** Captured packets longer than a frame (GSO super-packets): dropped before sending (counted in offered and dropped). */
   oversize: number;
+  /** Diverted packets the kernel dropped because a capture client fell behind (counted in offered and dropped). */
+  captureDrops: number;
   /** Frames handed over but not yet drained by the arbiter, over all clients. */
   inMailboxes: number;
   inTransmit: number;
@@ -119,18 +121,21 @@ export function linkStatsFrom(
   const sum = (f: (c: ClassStats) => number) => classes.reduce((a, c) => a + f(c), 0);
   const unclassified = clients.reduce((a, cl) => a + cl.totals[CLIENT_UNCLASSIFIED], 0);
   const oversize = clients.reduce((a, cl) => a + cl.totals[CLIENT_OVERSIZE], 0);
+  const captureDrops = clients.reduce((a, cl) => a + cl.totals[CLIENT_CAPTURE_DROPS], 0);
+  const beforeClasses = unclassified + oversize + captureDrops;
   return {
     classes,
     totals: {
-      offered: sum((c) => c.offeredPackets) + unclassified + oversize,
+      offered: sum((c) => c.offeredPackets) + beforeClasses,
       sent: sum((c) => c.sentPackets),
-      dropped: sum((c) => c.droppedPackets) + badFrames + unclassified + oversize,
+      dropped: sum((c) => c.droppedPackets) + badFrames + beforeClasses,
       queued: sum((c) => c.backlogPackets) + inMailboxes + snap.inFlight,
     },
     badFrames,
     otherStages: snap.otherStages ? histogramsOf(snap.otherStages) : null,
     unclassified,
     oversize,
+    captureDrops,
     inMailboxes,
     inTransmit: snap.inFlight,
     backpressure: clients.reduce((a, cl) => a + cl.totals[CLIENT_BACKPRESSURE], 0),

@@ -1,0 +1,196 @@
+/**
+ * The egress takeover scenario, twice on the same topology (src/net/vm-topology.ts: three
+ * VM namespaces routed by a host namespace to an uplink veth and a sink): once with the
+ * kernel's own htb on the uplink (`tc`), once with pspat attached (`pspat tc`, the same
+ * command lines). Per mode:
+ *   rates    VMs send UDP (1000 B) at 1.5× their class rates: Mbit/s per VM at the sink;
+ *   delay    VMs send stamped UDP (200 B) at half their rates: one-way delay, kernel
+ *            timestamps at the sink (src/bench/stamp-sink.ts), all VMs together;
+ *   Mpps     class rates far above the machine, VMs send 64 B frames flat out: packets per
+ *            second at the sink's counter.
+ * Prints one table, writes JSON (runs/bench-egress.json, or --out FILE).
+ *
+ *   npm run bench:egress [-- --seconds 3] [-- --modes tc,pspat] [-- --out FILE]   (root; the native addon)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { StampSink } from '../src/bench/stamp-sink.js';
+import { formatNs, renderTable } from '../src/cli/table.js';
+import { newEpoch } from '../src/clock.js';
+import { sinkPackets } from '../src/net/netns.js';
+import { createVmTopology, SINK_ADDR, UPLINK, UPLINK_PEER, vmAddress, type VmTopology } from '../src/net/vm-topology.js';
+import { Histogram } from '../src/stats/histogram.js';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : def;
+}
+const out = arg('out', 'runs/bench-egress.json');
+const seconds = Number(arg('seconds', '3'));
+/** Class rate per VM, Mbit/s. */
+const RATES = [20, 40, 60];
+const UNSHAPED_MBIT = 10_000;
+const PSPAT_BIN = fileURLToPath(new URL('../../bin/pspat.js', import.meta.url));
+const script = (name: string) => fileURLToPath(new URL(`../src/bench/${name}.js`, import.meta.url));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type Mode = 'tc' | 'pspat';
+
+/** The same tc command lines for both: `tc` in the host namespace, or `pspat tc`. */
+function treeLines(rates: number[]): string[] {
+  const total = rates.reduce((a, b) => a + b, 0);
+  return [
+    `qdisc add dev ${UPLINK} root handle 1: htb`,
+    `class add dev ${UPLINK} parent 1: classid 1:1 htb rate ${total}mbit`,
+    ...rates.map((r, i) => `class add dev ${UPLINK} parent 1:1 classid 1:${i + 1}0 htb rate ${r}mbit ceil ${r}mbit`),
+    ...rates.map((_, i) => `filter add dev ${UPLINK} protocol ip parent 1: prio 1 u32 match ip src ${vmAddress(i + 1)}/32 flowid 1:${i + 1}0`),
+  ];
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let text = '';
+    let err = '';
+    c.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    c.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`${cmd} ${args.join(' ')}: ${err.trim()}`))));
+  });
+}
+
+class Setup {
+  private daemon: ChildProcess | null = null;
+  private readonly runDir = join(mkdtempSync(join(tmpdir(), 'pspat-bench-egress-')), 'run');
+
+  constructor(private readonly topo: VmTopology, readonly mode: Mode) {}
+
+  async start(): Promise<void> {
+    if (this.mode === 'tc') return;
+    this.daemon = spawn('ip', ['netns', 'exec', this.topo.host, process.execPath, PSPAT_BIN, 'daemon', '--run-dir', this.runDir, '--backend', 'afxdp', '--rate', `${UPLINK}=${UNSHAPED_MBIT}mbit`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    await new Promise<void>((resolve, reject) => {
+      this.daemon!.stderr!.on('data', (d: Buffer) => {
+        log += d.toString();
+        if (log.includes('listening on')) resolve();
+      });
+      this.daemon!.once('exit', (code) => reject(new Error(`daemon exited with ${code}: ${log}`)));
+    });
+  }
+
+  async apply(rates: number[]): Promise<void> {
+    for (const line of treeLines(rates)) {
+      if (this.mode === 'tc') await run('ip', ['netns', 'exec', this.topo.host, 'tc', ...line.split(' ')]);
+      else await run(process.execPath, [PSPAT_BIN, 'tc', ...line.split(' ')], { ...process.env, PSPAT_RUN_DIR: this.runDir });
+    }
+  }
+
+  async clear(): Promise<void> {
+    const del = ['qdisc', 'del', 'dev', UPLINK, 'root'];
+    if (this.mode === 'tc') await run('ip', ['netns', 'exec', this.topo.host, 'tc', ...del]);
+    else await run(process.execPath, [PSPAT_BIN, 'tc', ...del], { ...process.env, PSPAT_RUN_DIR: this.runDir });
+  }
+
+  async stop(): Promise<void> {
+    if (!this.daemon) return;
+    const d = this.daemon;
+    await new Promise((resolve) => {
+      d.once('exit', resolve);
+      d.kill('SIGTERM');
+    });
+  }
+}
+
+/** VM senders: UDP at `mbit[k]` with `size`-byte datagrams for `seconds` (stamped when `epoch` is given). */
+function senders(topo: VmTopology, mbit: number[], size: number, epoch?: bigint): Promise<number[]> {
+  return Promise.all(
+    topo.vms.map((vm, i) =>
+      run('ip', ['netns', 'exec', vm, process.execPath, script('vm-traffic'), 'udp', SINK_ADDR, '5001', String(mbit[i]), String(size), String(seconds), ...(epoch !== undefined ? [String(epoch), String(i)] : [])]).then(
+        (t) => (JSON.parse(t) as { sent: number }).sent,
+      ),
+    ),
+  );
+}
+
+interface ModeFigures {
+  vmMbit: number[];
+  mpps: number;
+  latencyNs: { p50: number; p90: number; p99: number; p999: number };
+}
+
+async function measure(topo: VmTopology, mode: Mode): Promise<ModeFigures> {
+  const setup = new Setup(topo, mode);
+  await setup.start();
+  const sink = spawn('ip', ['netns', 'exec', topo.sink, process.execPath, script('source-sink'), '5001', '5002'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  const waiting: ((l: string) => void)[] = [];
+  createInterface({ input: sink.stdout! }).on('line', (l) => (waiting.length > 0 ? waiting.shift()!(l) : lines.push(l)));
+  const next = () => (lines.length > 0 ? Promise.resolve(lines.shift()!) : new Promise<string>((r) => waiting.push(r)));
+  try {
+    await next(); // ready
+    // Rates: overload every class; measure the middle of the run.
+    await setup.apply(RATES);
+    const traffic = senders(topo, RATES.map((r) => r * 1.5), 1000);
+    await sleep(1000);
+    sink.stdin!.write('mark\n');
+    const m0 = JSON.parse(await next());
+    await sleep((seconds - 1.5) * 1000);
+    sink.stdin!.write('mark\n');
+    const m1 = JSON.parse(await next());
+    await traffic;
+    const vmMbit = RATES.map((_, i) => {
+      const a = vmAddress(i + 1);
+      return ((m1.sources[a].udpBytes - m0.sources[a].udpBytes) * 8) / ((m1.t - m0.t) * 1e3);
+    });
+    await sleep(500);
+
+    // Delay: half of each class's rate, every datagram stamped and timed at the sink.
+    const epoch = newEpoch();
+    const stamps = new StampSink(topo.sink, UPLINK_PEER, epoch);
+    stamps.start();
+    await senders(topo, RATES.map((r) => r / 2), 200, epoch);
+    stamps.close();
+    const all = new Histogram();
+    for (const h of stamps.e2e.values()) all.merge(h);
+    const s = all.summary();
+    await setup.clear();
+
+    // Mpps: classes far above the machine, 64 B frames as fast as the VMs send.
+    await setup.apply(RATES.map(() => UNSHAPED_MBIT / RATES.length));
+    const p0 = sinkPackets({ ns: topo.sink, peer: UPLINK_PEER });
+    const t0 = performance.now();
+    await senders(topo, RATES.map(() => 2000), 22);
+    const mpps = (sinkPackets({ ns: topo.sink, peer: UPLINK_PEER }) - p0) / ((performance.now() - t0) * 1e3);
+    await setup.clear();
+    return { vmMbit, mpps, latencyNs: { p50: s.p50, p90: s.p90, p99: s.p99, p999: s.p999 } };
+  } finally {
+    sink.stdin!.write('quit\n');
+    await setup.stop();
+  }
+}
+
+const topo = createVmTopology('be', RATES.length);
+const results: Partial<Record<Mode, ModeFigures>> = {};
+try {
+  for (const mode of arg('modes', 'tc,pspat').split(',') as Mode[]) results[mode] = await measure(topo, mode);
+} finally {
+  topo.destroy();
+}
+console.log(`egress: 3 VMs → host → uplink veth → sink; htb rate=ceil ${RATES.join('/')} Mbit/s per VM; ${seconds}s per phase`);
+console.log(
+  renderTable(
+    ['uplink scheduler', ...RATES.map((r, i) => `VM${i + 1} (${r})`), 'Mpps (64 B)', 'p50', 'p90', 'p99', 'p99.9'],
+    Object.entries(results).map(([mode, f]) => [
+      mode === 'tc' ? 'kernel htb (tc)' : 'pspat attached',
+      ...f.vmMbit.map((v) => v.toFixed(2)),
+      f.mpps.toFixed(3),
+      ...[f.latencyNs.p50, f.latencyNs.p90, f.latencyNs.p99, f.latencyNs.p999].map(formatNs),
+    ]),
+  ),
+);
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), seconds, rates: RATES, modes: results }, null, 2)}\n`);
+console.log(`wrote ${out}`);
