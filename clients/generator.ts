@@ -50,6 +50,8 @@ export interface GeneratorResult {
   unclassified: number;
   /** Sends refused for a full mailbox (the frames were kept and retried). */
   refused: number;
+  /** Frames it still held when it stopped (taken, not handed over): with the free ring's, all its frames. */
+  held: number;
 }
 
 export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResult {
@@ -135,5 +137,5 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
   }
   // Whatever is still staged goes out, waiting for room as long as the host allows.
   while (client.pending > 0 && client.flush() === 0 && !client.stopRequested) client.waitForFrames(1);
-  return { sent: seq - unclassified - client.pending, refused, unclassified };
+  return { sent: seq - unclassified - client.pending, refused, unclassified, held: have + client.pending };
 }

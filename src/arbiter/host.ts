@@ -342,6 +342,11 @@ export class LinkHandle {
     return this.statsFrom(reply.snapshot!);
   }
 
+  /** Frames sitting in this link's clients' free rings (a leak check once everything stopped). */
+  freeFrames(): number {
+    return this.clients.reduce((a, c) => a + new SpscRing(c.channel.free).fill(), 0);
+  }
+
   /** Asks every client of this link to finish its loop (clients poll `stopRequested`). */
   stopClients(): void {
     for (const c of this.clients) {
