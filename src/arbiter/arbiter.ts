@@ -364,9 +364,11 @@ export class Arbiter {
     Atomics.store(this.control, CTL_PENDING, 0);
     for (let req = this.nextRequest(); req !== undefined; req = this.nextRequest()) {
       try {
-        const snapshot = this.apply(req, now);
+        const result = this.apply(req, now);
         if (req.op === 'stop' || req.op === 'removeLink') continue; // answered when done
-        this.reply(snapshot === undefined ? { seq: req.seq, ok: true } : { seq: req.seq, ok: true, snapshot });
+        if (result === undefined) this.reply({ seq: req.seq, ok: true });
+        else if ('reclaimed' in result) this.reply({ seq: req.seq, ok: true, reclaimed: result.reclaimed });
+        else this.reply({ seq: req.seq, ok: true, snapshot: result });
       } catch (e) {
         const err = e as Error & { code?: string };
         this.reply({ seq: req.seq, ok: false, error: { name: err.name, code: err.code, message: err.message } });
@@ -375,7 +377,7 @@ export class Arbiter {
     this.publishReturns();
   }
 
-  private apply(req: Request, now: number): LinkSnapshot | undefined {
+  private apply(req: Request, now: number): LinkSnapshot | { reclaimed: number } | undefined {
     switch (req.op) {
       case 'addLink': {
         if (this.links[req.linkId] !== undefined) throw new RejectedChangeError(`link ${req.linkId} exists`);
@@ -424,6 +426,18 @@ export class Arbiter {
       case 'setPolicers':
         this.linkOf(req.linkId).policers.set(req.policers);
         return undefined;
+      case 'reclaimClient': {
+        const link = this.linkOf(req.linkId);
+        const client = link.clients.find((c) => c.id === req.clientId);
+        if (client === undefined) throw new RejectedChangeError(`client ${req.clientId} is not attached to link ${req.linkId}`);
+        while (this.drain(link) > 0);
+        this.publishReturns();
+        const pool = this.pool;
+        const mine: number[] = [];
+        for (let f = 0; f < pool.frames; f++) if (pool.owner[f] === req.clientId && this.held[f] === 0) mine.push(f);
+        client.free.resetForNewConsumer(Int32Array.from(mine));
+        return { reclaimed: mine.length };
+      }
       case 'detachClients': {
         const link = this.linkOf(req.linkId);
         // Whatever the clients published before they stopped is theirs to account for: admit it.

@@ -45,6 +45,12 @@ export type Command =
   | { op: 'setScheduler'; linkId: number; scheduler: string; params: RootParams; classes: (ClassSpec & { slot: number })[] }
   /** The link's policers, in the order its filters name them (a filter change). */
   | { op: 'setPolicers'; linkId: number; policers: PoliceSpec[] }
+  /**
+   * A client's thread died: what its mailbox holds is admitted, and its free ring is
+   * refilled with every frame it owns that the arbiter does not hold (the ones it had in
+   * hand are recovered too), for a new thread to take its place. Replies `reclaimed`.
+   */
+  | { op: 'reclaimClient'; linkId: number; clientId: number }
   /** Forgets the link's clients (their threads have finished): what their mailboxes hold is admitted first. */
   | { op: 'detachClients'; linkId: number }
   /** Drops what is queued, waits for what is in transmit, closes the port; answered with the final snapshot. */
@@ -73,5 +79,5 @@ export interface LinkSnapshot {
 }
 
 export type Reply =
-  | { seq: number; ok: true; snapshot?: LinkSnapshot; snapshots?: (LinkSnapshot | null)[] }
+  | { seq: number; ok: true; snapshot?: LinkSnapshot; snapshots?: (LinkSnapshot | null)[]; reclaimed?: number }
   | { seq: number; ok: false; error: { name: string; code?: string; message: string } };

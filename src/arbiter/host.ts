@@ -342,6 +342,17 @@ export class LinkHandle {
     return this.statsFrom(reply.snapshot!);
   }
 
+  /**
+   * After client `channel`'s thread died (threw, exited, was terminated): what it had
+   * published is admitted, every frame it owns that the arbiter does not hold goes back on
+   * its free ring, and the channel is returned for a new thread to take its place (its
+   * counters carry on). Resolves with the frames put back.
+   */
+  async reclaimClient(channel: ClientChannel): Promise<number> {
+    const reply = await this.host.request({ op: 'reclaimClient', linkId: this.id, clientId: channel.clientId });
+    return reply.reclaimed ?? 0;
+  }
+
   /** Frames sitting in this link's clients' free rings (a leak check once everything stopped). */
   freeFrames(): number {
     return this.clients.reduce((a, c) => a + new SpscRing(c.channel.free).fill(), 0);

@@ -118,6 +118,18 @@ export class SpscRing {
     return n;
   }
 
+  /**
+   * Producer, once the consumer is known dead (its thread gone): empties the ring by
+   * moving the consumer's head to the tail, then pushes `src`. A new consumer built on
+   * the buffer afterwards starts from there.
+   */
+  resetForNewConsumer(src: Int32Array): number {
+    // Publishes the empty ring; no consumer reads it concurrently (it is dead).
+    Atomics.store(this.ctl, CONS_HEAD, this.prodLocal);
+    this.consCached = this.prodLocal;
+    return this.push(src, 0, src.length);
+  }
+
   // ---- consumer side ----
 
   /** Consumer: index of the first slot `peek` handed out. */
