@@ -49,6 +49,27 @@ describe('arbiter link', () => {
     expect(s.totals).toEqual({ offered: 10_000, sent: 10_000, dropped: 0, queued: 0 });
   });
 
+  it('a draining close that runs out of time drops what is left, counted as shutdown; nothing stays queued', async () => {
+    host = await ArbiterHost.start({ poolFrames: 2 * 256 });
+    // 1 Mbit/s: 400 queued packets of 1000 B would need over 3 s; the close allows 200 ms.
+    const link = await host.addLink({ rate: 1e6, maxClasses: 2, classes: [{ weight: 1, limitPackets: 200 }, { weight: 1, limitPackets: 200 }] });
+    fleet = await startGenerators(link, 2, (i) => ({ classes: [0, 1], minSize: 1000, maxSize: 1000, packets: Infinity, seed: i + 5 }), 256);
+    await new Promise((r) => setTimeout(r, 300));
+    const results = await fleet.stop();
+    fleet = undefined;
+    const started = Date.now();
+    const s = (await host.close({ drain: true, timeoutMs: 200 }))[0];
+    expect(Date.now() - started).toBeLessThan(2000);
+    host = undefined;
+    const shutdown = s.classes.reduce((a, c) => a + c.drops.shutdown, 0);
+    expect(shutdown).toBeGreaterThan(100);
+    expect(s.classes.every((c) => c.backlogPackets === 0)).toBe(true);
+    expect(s.inMailboxes).toBe(0);
+    expectConservation(s);
+    // Every frame is back: in the free rings, or in the hands of the stopped generators.
+    expect(link.freeFrames() + results.reduce((a, r) => a + r.held, 0)).toBe(2 * 256);
+  });
+
   it('paces released bytes to the link rate within 1% (wire time incl. 24 B framing)', async () => {
     host = await ArbiterHost.start({ poolFrames: 2 * 512 });
     const rate = 100e6;

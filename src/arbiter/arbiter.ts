@@ -36,6 +36,7 @@ import {
   CLASS_DROP_AQM,
   CLASS_DROP_NO_CLASS,
   CLASS_DROP_POLICED,
+  CLASS_DROP_SHUTDOWN,
   CLASS_DROP_QUEUE_LIMIT,
   CLASS_DROP_TX_ERROR,
   CLASS_DROPPED_BYTES,
@@ -86,8 +87,9 @@ export class Arbiter {
   private stopping: { drain: boolean; deadline: number; seq: number } | null = null;
   private readonly loop: LoopStats;
   /** Bound once: the scheduler calls it for every frame a class deletion evicts. */
-  private readonly evictDeleted = (f: number): void => this.dropHeld(this.evictLink!, f, CLASS_DROP_DELETED);
+  private readonly evictDeleted = (f: number): void => this.dropHeld(this.evictLink!, f, this.evictReason);
   private evictLink: LinkState | null = null;
+  private evictReason = CLASS_DROP_DELETED;
   /** Wall clock = sec s + (offsetNs + shared clock) ns: turns release times into pcap time. */
   private readonly wallClock: WallClock;
 
@@ -466,10 +468,13 @@ export class Arbiter {
   }
 
   /** Drops every queued frame of `link` as 'class deleted'. */
-  private evictAll(link: LinkState): void {
+  /** Drops everything `link`'s scheduler holds, counted under `reason` (a CLASS_DROP_* field). */
+  private evictAll(link: LinkState, reason = CLASS_DROP_DELETED): void {
     this.evictLink = link;
+    this.evictReason = reason;
     link.scheduler.reset(this.evictDeleted);
     this.evictLink = null;
+    this.evictReason = CLASS_DROP_DELETED;
   }
 
   /** Ends a removed link once its port has nothing in flight; answers the removeLink. */
@@ -499,6 +504,16 @@ export class Arbiter {
       for (const link of this.links) {
         if (link !== undefined && (link.scheduler.backlog > 0 || link.inTransmit > 0)) return false;
       }
+    }
+    if (s.drain) {
+      // Out of time: what clients published is admitted, and what is still queued is
+      // dropped and counted as such, rather than left "queued" in a link that is going away.
+      for (const link of this.links) {
+        if (link === undefined) continue;
+        while (this.drain(link) > 0);
+        this.evictAll(link, CLASS_DROP_SHUTDOWN);
+      }
+      this.publishReturns();
     }
     const snapshots = this.links.map((l) => (l === undefined ? null : l.snapshot(now)));
     for (const link of this.links) link?.port.close();

@@ -160,8 +160,9 @@ export class ArbiterHost {
 
   /**
    * Stops the arbiter: with `drain`, it first sends what is queued (bounded by
-   * `timeoutMs`); what is left stays counted as queued. Resolves with each link's final,
-   * exact stats.
+   * `timeoutMs`), then admits what the mailboxes still hold and drops what is left,
+   * counted as `shutdown`; without, what is queued stays counted as queued. Resolves with
+   * each link's final, exact stats.
    */
   async close({ drain = true, timeoutMs = 5000 }: { drain?: boolean; timeoutMs?: number } = {}): Promise<LinkStats[]> {
     for (const l of this.links) l.stopClients();

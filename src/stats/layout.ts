@@ -41,7 +41,8 @@ export const CLASS_BACKLOG_PKTS = 10; // refreshed by snapshots
 export const CLASS_BACKLOG_BYTES = 11;
 export const CLASS_DROP_AQM = 12; // dropped by the scheduler's active queue management (CoDel)
 export const CLASS_DROP_POLICED = 13; // over its filter's policer (tc police ... drop)
-export const CLASS_FIELDS = 14;
+export const CLASS_DROP_SHUTDOWN = 14; // still queued when a draining stop ran out of time
+export const CLASS_FIELDS = 15;
 
 /** Reasons a packet handed to the arbiter was dropped, in report order. */
 export const DROP_REASONS = {
@@ -52,6 +53,7 @@ export const DROP_REASONS = {
   badFrame: CLASS_DROP_BAD_FRAME,
   aqm: CLASS_DROP_AQM,
   policed: CLASS_DROP_POLICED,
+  shutdown: CLASS_DROP_SHUTDOWN,
 } as const;
 export type DropReason = keyof typeof DROP_REASONS;
 
