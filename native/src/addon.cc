@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "peer_cred.h"
+#include "privileges.h"
 #include "stamp_sink.h"
 #include "capture.h"
 #include "port.h"
@@ -34,7 +35,7 @@ Napi::Value PageOffset(const Napi::CallbackInfo& info) {
 }
 
 PortArrays arraysFrom(const Napi::CallbackInfo& info) {
-  // (umem u8 window, frameSize, lens u32, batch i32, done i32, status i32)
+  // (umem u8 window, frameSize, lens u32, batch i32, done i32, status i32, info f64)
   PortArrays a{};
   auto umem = info[0].As<Napi::Uint8Array>();
   a.umem = dataOf<uint8_t>(umem);
@@ -45,6 +46,7 @@ PortArrays arraysFrom(const Napi::CallbackInfo& info) {
   a.done = dataOf<int32_t>(info[4]);
   a.status = dataOf<int32_t>(info[5]);
   a.batchCap = info[3].As<Napi::Int32Array>().ElementLength();
+  a.info = dataOf<double>(info[6]);
   return a;
 }
 
@@ -54,21 +56,21 @@ Napi::Value Register(Napi::Env env, TxPortNative* p, int err) {
   return Napi::Number::New(env, double(ports.size() - 1));
 }
 
-// xdpOpen(umem, frameSize, lens, batch, done, status, ifindex, queue, mode, ringSize) → handle or -errno
+// xdpOpen(umem, frameSize, lens, batch, done, status, info, ifindex, queue, mode, ringSize) → handle or -errno
 Napi::Value XdpOpen(const Napi::CallbackInfo& info) {
   PortArrays a = arraysFrom(info);
   int err = 0;
-  TxPortNative* p = openXdpPort(a, info[6].As<Napi::Number>().Int32Value(), info[7].As<Napi::Number>().Int32Value(),
-                                info[8].As<Napi::Number>().Int32Value(), info[9].As<Napi::Number>().Uint32Value(), &err);
+  TxPortNative* p = openXdpPort(a, info[7].As<Napi::Number>().Int32Value(), info[8].As<Napi::Number>().Int32Value(),
+                                info[9].As<Napi::Number>().Int32Value(), info[10].As<Napi::Number>().Uint32Value(), &err);
   return Register(info.Env(), p, err);
 }
 
-// packetOpen(umem, frameSize, lens, batch, done, status, ifindex, ringFrames, qdiscBypass) → handle or -errno
+// packetOpen(umem, frameSize, lens, batch, done, status, info, ifindex, ringFrames, qdiscBypass) → handle or -errno
 Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
   PortArrays a = arraysFrom(info);
   int err = 0;
-  TxPortNative* p = openPacketPort(a, info[6].As<Napi::Number>().Int32Value(), info[7].As<Napi::Number>().Uint32Value(),
-                                   info[8].As<Napi::Boolean>().Value(), &err);
+  TxPortNative* p = openPacketPort(a, info[7].As<Napi::Number>().Int32Value(), info[8].As<Napi::Number>().Uint32Value(),
+                                   info[9].As<Napi::Boolean>().Value(), &err);
   return Register(info.Env(), p, err);
 }
 
@@ -92,17 +94,16 @@ Napi::Value InFlight(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), p ? p->inFlight() : 0);
 }
 
-// counters(handle, f64 out[4]): kicks, again, ringFull, txErrors
-Napi::Value Counters(const Napi::CallbackInfo& info) {
+// abort(handle, -errno): closes the port's socket; the next reaps fail what it held.
+Napi::Value Abort(const Napi::CallbackInfo& info) {
   TxPortNative* p = portOf(info);
-  double* out = dataOf<double>(info[1]);
-  if (p) {
-    out[0] = p->counters.kicks;
-    out[1] = p->counters.again;
-    out[2] = p->counters.ringFull;
-    out[3] = p->counters.txErrors;
-  }
+  if (p) p->abort(info[1].As<Napi::Number>().Int32Value());
   return info.Env().Undefined();
+}
+
+// linkFlags(ifindex) → the interface's flags (IFF_UP, IFF_RUNNING, ...) or -ENODEV
+Napi::Value LinkFlags(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), linkFlags(info[0].As<Napi::Number>().Int32Value()));
 }
 
 Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -117,6 +118,18 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
 // peerCredentials(fd, i32 out[3]) → 0 or -errno: pid, uid, gid of a Unix socket's peer.
 Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), peerCredentials(info[0].As<Napi::Number>().Int32Value(), dataOf<int32_t>(info[1])));
+}
+
+// keepCapabilitiesOnSetuid() → 0 or -errno
+Napi::Value KeepCapabilitiesOnSetuid(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), keepCapabilitiesOnSetuid());
+}
+
+// setCapabilities(mask bigint) → 0 or -errno
+Napi::Value SetCapabilities(const Napi::CallbackInfo& info) {
+  bool lossless = false;
+  uint64_t mask = info[0].As<Napi::BigInt>().Uint64Value(&lossless);
+  return Napi::Number::New(info.Env(), setCapabilities(mask));
 }
 
 // stampSinkOpen(netnsPath, ifname, epoch bigint) → handle or -errno
@@ -208,13 +221,16 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stampSinkReceived", Napi::Function::New(env, StampSinkReceived));
   exports.Set("stampSinkClose", Napi::Function::New(env, StampSinkClose));
   exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials));
+  exports.Set("keepCapabilitiesOnSetuid", Napi::Function::New(env, KeepCapabilitiesOnSetuid));
+  exports.Set("setCapabilities", Napi::Function::New(env, SetCapabilities));
   exports.Set("pageOffset", Napi::Function::New(env, PageOffset));
   exports.Set("xdpOpen", Napi::Function::New(env, XdpOpen));
   exports.Set("packetOpen", Napi::Function::New(env, PacketOpen));
   exports.Set("submit", Napi::Function::New(env, Submit));
   exports.Set("reap", Napi::Function::New(env, Reap));
   exports.Set("inFlight", Napi::Function::New(env, InFlight));
-  exports.Set("counters", Napi::Function::New(env, Counters));
+  exports.Set("abort", Napi::Function::New(env, Abort));
+  exports.Set("linkFlags", Napi::Function::New(env, LinkFlags));
   exports.Set("close", Napi::Function::New(env, Close));
   return exports;
 }

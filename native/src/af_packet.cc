@@ -1,8 +1,14 @@
 // AF_PACKET transmit port: a TPACKET_V2 TX ring with PACKET_QDISC_BYPASS, the portable
 // fallback where AF_XDP is unavailable (without the bypass, frames pass the device's
-// qdisc: the kernel-tc baseline of the benchmarks). Frames are copied from the pool into ring slots
-// (AF_PACKET cannot send from foreign memory), so a frame is complete once copied; the
-// kernel's verdict on a slot (TP_STATUS_WRONG_FORMAT) is counted as a transmit error.
+// qdisc: the kernel-tc baseline of the benchmarks). Frames are copied from the pool into
+// ring slots (AF_PACKET cannot send from foreign memory).
+//
+// A frame is done once the kernel has taken its slot (the slot left SEND_REQUEST): the
+// kernel takes slots only inside our send(), in ring order, and leaves a slot
+// SEND_REQUEST when the device refused it for a moment (ENOBUFS: the next kick retries it)
+// or when the kick failed as a whole (device down or gone: the frames wait, or abort()
+// fails them). PACKET_LOSS makes the kernel skip a malformed slot rather than stop the
+// ring at it; the arbiter already refuses frames longer than the device's MTU.
 #include "port.h"
 
 #include <arpa/inet.h>
@@ -11,6 +17,7 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,23 +28,20 @@ namespace {
 class PacketPort : public TxPortNative {
  public:
   PacketPort(const PortArrays& a, int fd, uint8_t* ring, size_t ringLen, uint32_t slots, uint32_t slotSize)
-      : a_(a), fd_(fd), ring_(ring), ringLen_(ringLen), slots_(slots), slotSize_(slotSize) {}
-  ~PacketPort() override {
-    munmap(ring_, ringLen_);
-    close(fd_);
-  }
+      : TxPortNative(a), fd_(fd), ring_(ring), ringLen_(ringLen), slots_(slots), slotSize_(slotSize),
+        frameOf_(slots), errOf_(slots) {}
+  ~PacketPort() override { release(); }
 
   int submit(uint32_t count) override {
+    if (fd_ < 0) return 0;
     uint32_t n = 0;
     const uint32_t maxData = slotSize_ - TPACKET2_HDRLEN;
     for (; n < count && n < a_.batchCap; n++) {
-      auto* hdr = reinterpret_cast<tpacket2_hdr*>(ring_ + size_t(next_) * slotSize_);
-      uint32_t st = __atomic_load_n(&hdr->tp_status, __ATOMIC_ACQUIRE);  // pairs with the kernel's release
-      if (pending_ == done_.size()) break;  // JS has not reaped: hold back
-      if (st == TP_STATUS_WRONG_FORMAT) {
-        counters.txErrors++;
-      } else if (st != TP_STATUS_AVAILABLE) {
-        counters.ringFull++;
+      if (pending_ == slots_) break;  // every slot holds a frame JS has not reaped
+      tpacket2_hdr* hdr = slot(next_);
+      // A reaped slot the kernel is still sending from (SENDING) cannot be reused yet.
+      if (__atomic_load_n(&hdr->tp_status, __ATOMIC_ACQUIRE) != TP_STATUS_AVAILABLE) {  // pairs with the kernel's release
+        a_.info[kRingFull]++;
         break;
       }
       int32_t f = a_.batch[n];
@@ -46,48 +50,86 @@ class PacketPort : public TxPortNative {
       std::memcpy(reinterpret_cast<uint8_t*>(hdr) + TPACKET2_HDRLEN - sizeof(sockaddr_ll),
                   a_.umem + size_t(f) * a_.frameSize, len);
       hdr->tp_len = len;
+      frameOf_[next_] = f;
+      errOf_[next_] = 0;
       __atomic_store_n(&hdr->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);  // publishes the copy
-      done_[pending_++] = f;
       next_ = (next_ + 1) % slots_;
+      pending_++;
     }
-    if (n > 0) {
-      counters.kicks++;
-      if (send(fd_, nullptr, 0, MSG_DONTWAIT) < 0) {
-        if (errno == EAGAIN || errno == ENOBUFS || errno == EBUSY) counters.again++;
-        else return -errno;
-      }
-    }
+    if (n > 0) kick();
     return int(n);
   }
 
   int reap(uint32_t max) override {
-    uint32_t n = pending_ < max ? pending_ : max;
-    for (uint32_t i = 0; i < n; i++) {
-      a_.done[i] = done_[i];
-      a_.status[i] = 0;
+    uint32_t oldest = (next_ + slots_ - pending_) % slots_;
+    uint32_t n = 0;
+    bool waiting = false;
+    for (; n < max && n < pending_ && n < a_.batchCap; n++) {
+      uint32_t s = (oldest + n) % slots_;
+      if (fd_ >= 0 && __atomic_load_n(&slot(s)->tp_status, __ATOMIC_ACQUIRE) == TP_STATUS_SEND_REQUEST) {
+        waiting = true;  // not taken by the kernel yet
+        break;
+      }
+      a_.done[n] = frameOf_[s];
+      a_.status[n] = errOf_[s];
     }
-    std::memmove(done_.data(), done_.data() + n, (pending_ - n) * sizeof(int32_t));
     pending_ -= n;
+    // Frames the device refused for a moment: kick again while the port is healthy.
+    if (waiting && a_.info[kFault] == 0) kick();
     return int(n);
   }
 
   int inFlight() const override { return int(pending_); }
 
-  // Frames copied into the ring, to be reported done by the next reap.
-  std::vector<int32_t> done_;
+  void abort(int err) override {
+    if (fd_ < 0) return;
+    // The kernel takes slots only inside send(), so after it returned none still
+    // SEND_REQUEST will be sent: those fail; the others were handed to the device.
+    uint32_t oldest = (next_ + slots_ - pending_) % slots_;
+    for (uint32_t i = 0; i < pending_; i++) {
+      uint32_t s = (oldest + i) % slots_;
+      if (__atomic_load_n(&slot(s)->tp_status, __ATOMIC_ACQUIRE) == TP_STATUS_SEND_REQUEST) errOf_[s] = err;
+    }
+    release();
+  }
 
  private:
-  PortArrays a_;
+  tpacket2_hdr* slot(uint32_t i) { return reinterpret_cast<tpacket2_hdr*>(ring_ + size_t(i) * slotSize_); }
+
+  void kick() {
+    long rc = send(fd_, nullptr, 0, MSG_DONTWAIT);
+    kicked(rc, errno);
+  }
+
+  void release() {
+    if (fd_ < 0) return;
+    munmap(ring_, ringLen_);
+    close(fd_);
+    fd_ = -1;
+  }
+
   int fd_;
   uint8_t* ring_;
   size_t ringLen_;
   uint32_t slots_;
   uint32_t slotSize_;
-  uint32_t next_ = 0;
-  uint32_t pending_ = 0;
+  uint32_t next_ = 0;     // the slot the next frame goes to
+  uint32_t pending_ = 0;  // slots holding frames not yet reaped (the ones before next_)
+  std::vector<int32_t> frameOf_;  // per slot: the pool frame copied into it
+  std::vector<int32_t> errOf_;    // per slot: 0, or -errno once abort() failed it
 };
 
 }  // namespace
+
+int linkFlags(int ifindex) {
+  ifreq ifr{};
+  if (!if_indextoname(unsigned(ifindex), ifr.ifr_name)) return -ENODEV;
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  int r = ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ? -errno : (ifr.ifr_flags & 0xffff);
+  close(fd);
+  return r;
+}
 
 TxPortNative* openPacketPort(const PortArrays& a, int ifindex, uint32_t ringFrames, bool qdiscBypass, int* err) {
   // protocol 0: this socket receives nothing, it only transmits.
@@ -103,6 +145,7 @@ TxPortNative* openPacketPort(const PortArrays& a, int ifindex, uint32_t ringFram
   if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &v, sizeof v) < 0) return fail();
   int one = 1;
   if (qdiscBypass && setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0) return fail();
+  if (setsockopt(fd, SOL_PACKET, PACKET_LOSS, &one, sizeof one) < 0) return fail();
   // One slot per frame, 4096 B each (2048 B frames + header fit), 16 slots per block.
   uint32_t slotSize = a.frameSize + 4096 > 8192 ? 8192 : 4096;
   if (a.frameSize + TPACKET2_HDRLEN > slotSize) slotSize *= 2;
@@ -120,7 +163,5 @@ TxPortNative* openPacketPort(const PortArrays& a, int ifindex, uint32_t ringFram
   sll.sll_protocol = htons(ETH_P_ALL);
   sll.sll_ifindex = ifindex;
   if (bind(fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll) < 0) return fail(ring, len);
-  auto* port = new PacketPort(a, fd, static_cast<uint8_t*>(ring), len, req.tp_frame_nr, slotSize);
-  port->done_.resize(req.tp_frame_nr);
-  return port;
+  return new PacketPort(a, fd, static_cast<uint8_t*>(ring), len, req.tp_frame_nr, slotSize);
 }

@@ -7,6 +7,8 @@
 // The UMEM is the frame pool itself (the page-aligned window of the SharedArrayBuffer),
 // so a frame a client wrote is transmitted without a copy: a TX descriptor is just the
 // frame's offset in the window and its length. Completions return those offsets.
+// While the device is down the descriptors wait in the TX ring and every kick fails
+// (ENETDOWN; ENXIO once it is deleted); abort() closes the socket and fails them.
 #include "port.h"
 
 #include <cerrno>
@@ -17,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <vector>
 
 #ifndef SOL_XDP
 #define SOL_XDP 283
@@ -54,13 +57,11 @@ int mapRing(int fd, const xdp_ring_offset& off, uint32_t size, size_t descSize, 
 
 class XdpPort : public TxPortNative {
  public:
-  XdpPort(const PortArrays& a, int fd) : a_(a), fd_(fd) {}
-  ~XdpPort() override {
-    for (Ring* r : {&tx_, &cq_, &fq_}) if (r->map) munmap(r->map, r->mapLen);
-    close(fd_);
-  }
+  XdpPort(const PortArrays& a, int fd) : TxPortNative(a), fd_(fd), held_(a.umemLen / a.frameSize) {}
+  ~XdpPort() override { release(); }
 
   int submit(uint32_t count) override {
+    if (fd_ < 0) return 0;
     // Reserve: free TX slots, refreshing the cached consumer only when short.
     uint32_t freeSlots = tx_.size - (txProd_ - txConsCached_);
     if (freeSlots < count) {
@@ -68,7 +69,7 @@ class XdpPort : public TxPortNative {
       freeSlots = tx_.size - (txProd_ - txConsCached_);
     }
     uint32_t n = count < freeSlots ? count : freeSlots;
-    if (n < count) counters.ringFull++;
+    if (n < count) a_.info[kRingFull]++;
     auto* descs = static_cast<xdp_desc*>(tx_.descs);
     for (uint32_t i = 0; i < n; i++) {
       int32_t f = a_.batch[i];
@@ -76,6 +77,7 @@ class XdpPort : public TxPortNative {
       d.addr = uint64_t(f) * a_.frameSize;
       d.len = a_.lens[f];
       d.options = 0;
+      held_[f] = 1;
     }
     txProd_ += n;
     __atomic_store_n(tx_.producer, txProd_, __ATOMIC_RELEASE);  // publishes the descriptors
@@ -85,41 +87,73 @@ class XdpPort : public TxPortNative {
   }
 
   int reap(uint32_t max) override {
+    if (max > a_.batchCap) max = a_.batchCap;
+    if (fd_ < 0) return reapFailed(max);
     uint32_t cons = *cq_.consumer;
     uint32_t ready = __atomic_load_n(cq_.producer, __ATOMIC_ACQUIRE) - cons;  // pairs with the kernel's producer release
     uint32_t n = ready < max ? ready : max;
-    if (n > a_.batchCap) n = a_.batchCap;
     auto* addrs = static_cast<uint64_t*>(cq_.descs);
     for (uint32_t i = 0; i < n; i++) {
-      a_.done[i] = int32_t(addrs[(cons + i) & cq_.mask] / a_.frameSize);
+      int32_t f = int32_t(addrs[(cons + i) & cq_.mask] / a_.frameSize);
+      a_.done[i] = f;
       a_.status[i] = 0;
+      held_[f] = 0;
     }
     __atomic_store_n(cq_.consumer, cons + n, __ATOMIC_RELEASE);  // hands the slots back
     inFlight_ -= n;
-    // Copy mode sends only on a kick: keep kicking while frames wait in the TX ring.
-    if (n == 0 && inFlight_ > 0) kick();
+    // Copy mode sends only on a kick: keep kicking while frames wait in the TX ring
+    // (not while the device is faulted: JS retries by reopening the port).
+    if (n == 0 && inFlight_ > 0 && a_.info[kFault] == 0) kick();
     return int(n);
   }
 
   int inFlight() const override { return int(inFlight_); }
+
+  void abort(int err) override {
+    if (fd_ < 0) return;
+    release();  // the kernel completes nothing of this socket from now on
+    for (size_t f = 0; f < held_.size(); f++) {
+      if (held_[f]) failed_.push_back(int32_t(f));
+    }
+    failedErr_ = err;
+  }
 
   Ring tx_, cq_, fq_;
 
  private:
   void kick() {
     if (!(__atomic_load_n(tx_.flags, __ATOMIC_ACQUIRE) & XDP_RING_NEED_WAKEUP)) return;
-    counters.kicks++;
-    if (sendto(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0) {
-      if (errno == EAGAIN || errno == EBUSY || errno == ENOBUFS) counters.again++;
-      else counters.txErrors++;
-    }
+    long rc = sendto(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, 0);
+    kicked(rc, errno);
   }
 
-  PortArrays a_;
+  int reapFailed(uint32_t max) {
+    uint32_t n = 0;
+    for (; n < max && !failed_.empty(); n++) {
+      int32_t f = failed_.back();
+      failed_.pop_back();
+      held_[f] = 0;
+      a_.done[n] = f;
+      a_.status[n] = failedErr_;
+    }
+    inFlight_ -= n;
+    return int(n);
+  }
+
+  void release() {
+    if (fd_ < 0) return;
+    for (Ring* r : {&tx_, &cq_, &fq_}) if (r->map) munmap(r->map, r->mapLen);
+    close(fd_);
+    fd_ = -1;
+  }
+
   int fd_;
   uint32_t txProd_ = 0;
   uint32_t txConsCached_ = 0;
   uint32_t inFlight_ = 0;
+  std::vector<uint8_t> held_;     // per pool frame: 1 while the socket holds it
+  std::vector<int32_t> failed_;   // frames abort() failed, not yet reaped
+  int failedErr_ = 0;
 };
 
 }  // namespace

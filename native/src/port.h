@@ -8,9 +8,11 @@
 //   batch[i]      frames to submit (written by JS before submit(count))
 //   done[i]       finished frames (written by reap, read by JS)
 //   status[i]     0 = sent, else -errno for done[i]
+//   info[k]       the port's counters and state (PortInfo), written here, read by JS
 #pragma once
 #include <cstdint>
 #include <cstddef>
+#include <cerrno>
 
 struct PortArrays {
   uint8_t* umem;        // page-aligned start of frame 0
@@ -21,24 +23,42 @@ struct PortArrays {
   int32_t* done;
   int32_t* status;
   uint32_t batchCap;    // entries in batch / done / status
+  double* info;         // kInfoFields entries
 };
 
-// Counters every port keeps (returned to JS as an array, in this order).
-struct PortCounters {
-  double kicks = 0;       // sendto() wake-ups
-  double again = 0;       // EAGAIN / EBUSY / ENOBUFS on a kick: retried next pass
-  double ringFull = 0;    // submits cut short because the TX ring was full
-  double txErrors = 0;    // frames the kernel refused
+// The port's counters and state in `info` (src/transmit/native-port.ts reads them).
+enum PortInfo {
+  kKicks,     // wake-ups of the kernel (sendto)
+  kRetries,   // kicks refused for a moment (EAGAIN / EBUSY / ENOBUFS): the frames wait, retried
+  kRingFull,  // submits cut short because the TX ring was full
+  kFault,     // 0, or -errno of the last kick when it failed hard (ENETDOWN, ENXIO, ...)
+  kInfoFields,
 };
 
 class TxPortNative {
  public:
+  explicit TxPortNative(const PortArrays& a) : a_(a) {}
   virtual ~TxPortNative() = default;
-  virtual int submit(uint32_t count) = 0;  // frames accepted (a prefix of batch) or -errno
-  virtual int reap(uint32_t max) = 0;      // entries written to done/status, or -errno
+  virtual int submit(uint32_t count) = 0;  // frames accepted (a prefix of batch), >= 0
+  virtual int reap(uint32_t max) = 0;      // entries written to done/status
   virtual int inFlight() const = 0;
-  PortCounters counters;
+  // Closes the socket and fails every frame it still holds: the next reaps return each
+  // unsent one with status `err`. The port sends nothing after this.
+  virtual void abort(int err) = 0;
+
+ protected:
+  // Records a kick's outcome: transient refusals are retried, anything else is a fault.
+  void kicked(long rc, int err) {
+    a_.info[kKicks]++;
+    if (rc >= 0) a_.info[kFault] = 0;
+    else if (err == EAGAIN || err == EBUSY || err == ENOBUFS || err == EINTR) a_.info[kRetries]++;
+    else a_.info[kFault] = -err;
+  }
+  PortArrays a_;
 };
+
+// Interface flags (IFF_UP, IFF_RUNNING, ...) of `ifindex` in this namespace, or -ENODEV.
+int linkFlags(int ifindex);
 
 // Each returns a port or sets *err to a negative errno and returns nullptr.
 TxPortNative* openXdpPort(const PortArrays& a, int ifindex, int queue, int mode, uint32_t ringSize, int* err);

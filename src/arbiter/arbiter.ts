@@ -26,6 +26,7 @@ import { MIN_FRAME_LEN } from '../client.js';
 import { makeClock } from '../clock.js';
 import { InvalidOptionError, RejectedChangeError } from '../errors.js';
 import { FramePool } from '../shm/frame-pool.js';
+import { ETH_P_8021AD, ETH_P_8021Q, VLAN_TAG } from '../net/device.js';
 import { Doorbell } from '../shm/doorbell.js';
 import { SpscRing } from '../shm/spsc-ring.js';
 import {
@@ -50,6 +51,7 @@ import {
   LINK_NOW_NS,
   LINK_PARKS,
   LINK_PASSES,
+  LINK_PORT_FAULT,
   LINK_TX_ERRORS,
   LINK_WIRE_BYTES,
 } from '../stats/layout.js';
@@ -66,6 +68,16 @@ import type { WallClock } from '../transmit/ports.js';
  */
 const PARK_MIN_NS = 150_000;
 const OVERSLEEP_NS = 80_000;
+/** A link whose port is faulted is looked at this often (the port checks its device when reaped). */
+const FAULT_POLL_NS = 50e6;
+
+/** A frame up to 4 bytes over the device's limit is still fine when it carries a VLAN tag. */
+function fitsTagged(pool: FramePool, f: number, len: number, maxFrameLen: number): boolean {
+  if (len > maxFrameLen + VLAN_TAG || len > pool.frameSize) return false;
+  const at = pool.offsetOf(f) + 12;
+  const type = (pool.bytes[at] << 8) | pool.bytes[at + 1];
+  return type === ETH_P_8021Q || type === ETH_P_8021AD;
+}
 
 export class Arbiter {
   private readonly pool: FramePool;
@@ -144,6 +156,7 @@ export class Arbiter {
       if (link === undefined) continue;
       link.stats[LINK_PASSES]++;
       link.stats[LINK_NOW_NS] = now;
+      link.stats[LINK_PORT_FAULT] = link.port.fault;
       if (this.stopping === null || this.stopping.drain) work += this.drain(link);
       work += this.release(link, now);
       work += this.reap(link, now);
@@ -193,7 +206,7 @@ export class Arbiter {
     const base = LINK_FIELDS + cls * CLASS_FIELDS;
     link.stats[base + CLASS_ARRIVED_PKTS]++;
     link.stats[base + CLASS_ARRIVED_BYTES] += len;
-    if (len < MIN_FRAME_LEN || len > pool.frameSize) {
+    if (len < MIN_FRAME_LEN || (len > link.maxFrameLen && !fitsTagged(pool, f, len, link.maxFrameLen))) {
       this.dropHeld(link, f, CLASS_DROP_BAD_FRAME);
       return;
     }
@@ -216,6 +229,12 @@ export class Arbiter {
    */
   private release(link: LinkState, now: number): number {
     const sched = link.scheduler;
+    if (link.port.fault !== 0) {
+      // The device cannot transmit: the queues hold (to their limits) until the port has
+      // recovered, and the time it was down is not credit.
+      link.dry = true;
+      return 0;
+    }
     if (link.txPending > 0) {
       const moved = this.submitPending(link);
       if (link.txPending > 0) return moved;
@@ -336,6 +355,10 @@ export class Arbiter {
     let waitNs = Infinity;
     for (const link of this.links) {
       if (link === undefined) continue;
+      if (link.port.fault !== 0) {
+        waitNs = Math.min(waitNs, FAULT_POLL_NS); // the port looks at its device when reaped
+        continue;
+      }
       if (link.inTransmit > 0) return; // completions are due: keep polling
       if (link.scheduler.backlog > 0) waitNs = Math.min(waitNs, Math.max(link.linkIdle, link.heldUntil) - now);
     }
@@ -512,6 +535,8 @@ export class Arbiter {
         if (link === undefined) continue;
         while (this.drain(link) > 0);
         this.evictAll(link, CLASS_DROP_SHUTDOWN);
+        for (let i = 0; i < link.txPending; i++) this.dropHeld(link, link.txBatch[i], CLASS_DROP_SHUTDOWN);
+        link.txPending = 0;
       }
       this.publishReturns();
     }

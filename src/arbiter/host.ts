@@ -29,7 +29,7 @@ import {
 import { FramePool, type FramePoolLayout } from '../shm/frame-pool.js';
 import { SpscRing } from '../shm/spsc-ring.js';
 import { Doorbell } from '../shm/doorbell.js';
-import { allocateLinkStats, classWord, CLASS_SENT_BYTES, CLASS_SENT_PKTS } from '../stats/layout.js';
+import { allocateLinkStats, classWord, CLASS_SENT_BYTES, CLASS_SENT_PKTS, LINK_PORT_FAULT } from '../stats/layout.js';
 import { linkStatsFrom, type LinkStats } from '../stats/link-stats.js';
 import { ClassHistograms } from '../stats/class-histograms.js';
 import { allocateLoopStats, LoopStats } from '../stats/loop-stats.js';
@@ -336,6 +336,12 @@ export class LinkHandle {
   }
 
   private live: Float64Array | null = null;
+
+  /** 0 while the link's port transmits, else the -errno that stops it (read live, lock-free). */
+  portFault(): number {
+    this.live ??= new Float64Array(this.statsBuffer);
+    return this.live[LINK_PORT_FAULT];
+  }
 
   /** A consistent snapshot, taken by the arbiter between passes. */
   async stats(): Promise<LinkStats> {

@@ -14,9 +14,14 @@ import {
   CLASS_BACKLOG_PKTS,
   CLASS_FIELDS,
   LINK_FIELDS,
+  LINK_PORT_FAULTS,
+  LINK_PORT_KICKS,
+  LINK_PORT_RETRIES,
+  LINK_PORT_RING_FULL,
   LINK_NOW_NS,
 } from '../stats/layout.js';
-import { openPort, type WallClock } from '../transmit/ports.js';
+import { deviceMtu, ETH_HEADER } from '../net/device.js';
+import { isNativeBackend, openPort, type WallClock } from '../transmit/ports.js';
 import type { TxPort } from '../transmit/port.js';
 import type { LinkSnapshot } from './control.js';
 import { Policers } from './policers.js';
@@ -49,6 +54,12 @@ export class LinkState {
   dry = true;
   /** A shaper holds its queued packets until this time (0: it is not holding any). */
   heldUntil = 0;
+  /**
+   * The longest frame the device takes: its MTU plus the Ethernet header (plus 4 for a
+   * VLAN tag, admit checks), at most a pool frame. Longer ones are bad frames: the kernel
+   * would refuse them inside the port, where they could not be told apart.
+   */
+  readonly maxFrameLen: number;
   /** Released frames; the first `txPending` still wait for the port to accept them. */
   readonly txBatch: Int32Array;
   txPending = 0;
@@ -77,6 +88,7 @@ export class LinkState {
     this.pool = pool;
     this.scheduler = this.newScheduler(options.scheduler, options.schedulerParams);
     this.port = openPort(options, pool, releaseBatch, wallClock);
+    this.maxFrameLen = isNativeBackend(options.backend) ? Math.min(pool.frameSize, deviceMtu(options.dev) + ETH_HEADER) : pool.frameSize;
     this.txBatch = new Int32Array(releaseBatch);
     this.histograms = new ClassHistograms(histograms);
   }
@@ -90,6 +102,11 @@ export class LinkState {
   snapshot(now: number): LinkSnapshot {
     const s = this.stats;
     s[LINK_NOW_NS] = now;
+    const port = this.port.counters();
+    s[LINK_PORT_FAULTS] = port.faults;
+    s[LINK_PORT_RETRIES] = port.retries;
+    s[LINK_PORT_RING_FULL] = port.ringFull;
+    s[LINK_PORT_KICKS] = port.kicks;
     for (let c = 0; c < this.maxClasses; c++) {
       const base = LINK_FIELDS + c * CLASS_FIELDS;
       s[base + CLASS_BACKLOG_PKTS] = this.scheduler.backlogPackets(c);

@@ -13,8 +13,9 @@ import { writeRunFile } from '../report/run-file.js';
 import { loadConfigFile } from '../daemon/config.js';
 import { ControlServer, defaultRunDir } from '../daemon/control-socket.js';
 import { Daemon, DAEMON_DEFAULTS, type DaemonOptions, type TestTraffic } from '../daemon/daemon.js';
-import { InvalidOptionError } from '../errors.js';
-import { BACKENDS } from '../transmit/ports.js';
+import { InvalidOptionError, PspatError } from '../errors.js';
+import { dropPrivileges, neededCapabilities, requireCapabilities } from '../daemon/privileges.js';
+import { BACKENDS, isNativeBackend } from '../transmit/ports.js';
 import { parseRate } from '../units.js';
 import { intArg } from './parse.js';
 
@@ -33,6 +34,7 @@ interface DaemonFlags {
   save?: string;
   attach: boolean;
   captureThreads?: number;
+  user?: string;
 }
 
 function trafficFlag(v: string, acc: Record<string, TestTraffic>): Record<string, TestTraffic> {
@@ -67,6 +69,7 @@ export function registerDaemon(program: Command): void {
     .option('--save <file>', 'where SIGUSR1 writes RUN.json (default: RUN_DIR/run.json)')
     .option('--no-attach', "with afxdp/afpacket: do not take over managed devices' egress (only pspat clients then feed them)")
     .option('--capture-threads <n>', 'capture client threads per attached device (default: 1)', intArg('capture-threads'))
+    .option('--user <name>', 'once the control socket is open, run as this user, keeping only the capabilities managing devices needs')
     .action(async (f: DaemonFlags) => {
       const config = f.config ? loadConfigFile(f.config) : { daemon: {}, devices: {} };
       const options: DaemonOptions = { ...config.daemon };
@@ -83,27 +86,39 @@ export function registerDaemon(program: Command): void {
       options.runDir = runDir;
       options.attach = f.attach;
       if (f.captureThreads !== undefined) options.captureThreads = f.captureThreads;
-      const daemon = await Daemon.start(options);
-      if (daemon.recovered.length > 0) process.stderr.write(`pspat daemon: gave back ${daemon.recovered.join(', ')}, left attached by a daemon that is gone\n`);
-      let server: ControlServer | undefined;
+      // Before anything is touched: a daemon that could not take its devices over says so now.
+      const backend = options.backend ?? DAEMON_DEFAULTS.backend;
+      const needed = neededCapabilities({ native: isNativeBackend(backend), attach: f.attach });
+      const takeover = f.attach ? " (taking over devices' egress)" : '';
+      requireCapabilities(needed, `pspat daemon --backend ${backend}${takeover}`, f.attach ? 'run as root, or add --no-attach' : 'run as root');
+      let daemon: Daemon | undefined;
+      const server = await ControlServer.listen(runDir, async (req) => {
+        if (daemon === undefined) throw new InvalidOptionError('op', 'the daemon is still starting');
+        if (req.op === 'tc' && Array.isArray(req.argv) && req.argv.every((a) => typeof a === 'string')) return { reply: await daemon.tc(req.argv as string[]) };
+        if (req.op === 'config') return { config: daemon.dump() };
+        if (req.op === 'stats') return { run: await daemon.run() };
+        if (req.op === 'ping') return {};
+        throw new InvalidOptionError('op', `bad request: unknown op ${JSON.stringify(req.op)} (known: tc, config, stats, ping)`);
+      });
       let metrics: { server: Server; url: string } | undefined;
       try {
+        // Before the arbiter threads start: they open the transmit sockets with what this thread keeps.
+        if (f.user) {
+          const { uid, gid } = dropPrivileges(f.user, needed, runDir);
+          process.stderr.write(`pspat daemon: running as ${f.user} (uid ${uid}, gid ${gid}) with ${needed.join(', ') || 'no capabilities'}\n`);
+        }
+        daemon = await Daemon.start(options);
+        if (daemon.recovered.length > 0) process.stderr.write(`pspat daemon: gave back ${daemon.recovered.join(', ')}, left attached by a daemon that is gone\n`);
         await daemon.load(config.devices, f.config ?? 'config');
-        server = await ControlServer.listen(runDir, async (req) => {
-          if (req.op === 'tc' && Array.isArray(req.argv) && req.argv.every((a) => typeof a === 'string')) return { reply: await daemon.tc(req.argv as string[]) };
-          if (req.op === 'config') return { config: daemon.dump() };
-          if (req.op === 'stats') return { run: await daemon.run() };
-          if (req.op === 'ping') return {};
-          throw new InvalidOptionError('op', `bad request: unknown op ${JSON.stringify(req.op)} (known: tc, config, stats, ping)`);
-        });
         if (f.metrics) metrics = await serveMetrics(f.metrics, daemon);
       } catch (e) {
-        await server?.close();
-        await daemon.close();
+        await server.close();
+        await daemon?.close();
         throw e;
       }
+      const running = daemon;
       process.on('SIGUSR1', () => {
-        daemon.run().then(
+        running.run().then(
           (run) => {
             writeRunFile(savePath, [run]);
             process.stderr.write(`pspat daemon: SIGUSR1: wrote ${savePath}\n`);
@@ -116,19 +131,22 @@ export function registerDaemon(program: Command): void {
         process.once('SIGINT', () => resolve('SIGINT'));
         process.once('SIGTERM', () => resolve('SIGTERM'));
       });
-      const control = server!;
-      const peers = control.checksPeers ? 'root only (peer credentials)' : 'socket permissions only (native addon missing: peer credentials unchecked)';
+      const peers = server.checksPeers ? 'root only (peer credentials)' : 'socket permissions only (native addon missing: peer credentials unchecked)';
       const arbiters = options.arbiters ?? DAEMON_DEFAULTS.arbiters;
       const served = metrics ? `; metrics at ${metrics.url}` : '';
-      process.stderr.write(`pspat daemon: listening on ${control.path} (${arbiters} arbiter${arbiters === 1 ? '' : 's'}, backend ${options.backend ?? DAEMON_DEFAULTS.backend}; ${peers})${served}\n`);
-      const got = await signal;
+      process.stderr.write(`pspat daemon: listening on ${server.path} (${arbiters} arbiter${arbiters === 1 ? '' : 's'}, backend ${options.backend ?? DAEMON_DEFAULTS.backend}; ${peers})${served}\n`);
+      const got = await Promise.race([signal, running.fatal.then((reason) => ({ reason }))]);
+      if (typeof got !== 'string') process.stderr.write(`pspat daemon: ${got.reason}: stopping\n`);
       metrics?.server.close();
-      await control.close();
-      const finals = await daemon.close();
+      await server.close();
+      const finals = await running.close();
       const t = finals.reduce(
         (a, s) => ({ offered: a.offered + s.totals.offered, sent: a.sent + s.totals.sent, dropped: a.dropped + s.totals.dropped, queued: a.queued + s.totals.queued }),
         { offered: 0, sent: 0, dropped: 0, queued: 0 },
       );
-      process.stderr.write(`pspat daemon: ${got}: stopped; ${finals.length} links: offered ${t.offered} = sent ${t.sent} + dropped ${t.dropped} + still queued ${t.queued}\n`);
+      const why = typeof got === 'string' ? got : got.reason;
+      process.stderr.write(`pspat daemon: ${why}: stopped; ${finals.length} links: offered ${t.offered} = sent ${t.sent} + dropped ${t.dropped} + still queued ${t.queued}\n`);
+      // A device that vanished ends the daemon as a failure: `pspat: <why>`, exit 1.
+      if (typeof got !== 'string') throw new PspatError('ERR_PSPAT_DEVICE_GONE', `daemon stopped: ${got.reason}`);
     });
 }

@@ -40,6 +40,7 @@ import type { ParsedTc, QdiscSpec, ShowCommand } from '../tc/model.js';
 import { Classifier } from '../tc/classifier.js';
 import { classifierConfig } from '../tc/packet-classifier.js';
 import { planCommand, type Plan } from '../tc/plan.js';
+import { errnoName } from '../transmit/native.js';
 import { isNativeBackend } from '../transmit/ports.js';
 import { showClasses, showFilters, showQdiscs, type InnerStatsBySlot, type SlotStats } from '../tc/show.js';
 import type { ClassXstats } from '../../schedulers/types.js';
@@ -114,6 +115,9 @@ function deviceSpeed(dev: string): number | undefined {
 }
 
 const DEFAULT_LINK_RATE = 1e9;
+/** How often the daemon looks at its ports' faults (a live read of shared memory). */
+const PORT_WATCH_MS = 200;
+const ENODEV = -19;
 
 function rateOf(est: RateEstimator, key: string): Pick<SlotStats, 'rateBps' | 'pps'> {
   const r = est.rate(key);
@@ -166,6 +170,16 @@ export class Daemon {
 
   /** Samples every managed link's counters for the rate estimators (`tc -s` rate lines). */
   private readonly sampler: NodeJS.Timeout;
+  /** Watches every managed link's port for faults (device down, back, gone). */
+  private readonly portWatch: NodeJS.Timeout;
+  /** Each managed device's port fault when last looked at (0: transmitting). */
+  private readonly portFaults = new Map<string, number>();
+  private goneDevice: (message: string) => void = () => {};
+  /**
+   * Resolves with a one-line reason when a managed device was deleted: its configuration
+   * can no longer be enforced, so `pspat daemon` stops (and gives attached devices back).
+   */
+  readonly fatal = new Promise<string>((resolve) => (this.goneDevice = resolve));
 
   private constructor(
     private readonly arbiters: ArbiterHost[],
@@ -175,6 +189,25 @@ export class Daemon {
   ) {
     this.sampler = setInterval(() => void this.sampleRates(), SAMPLE_MS);
     this.sampler.unref();
+    this.portWatch = setInterval(() => this.watchPorts(), PORT_WATCH_MS);
+    this.portWatch.unref();
+  }
+
+  /** Says when a device stops transmitting and when it is back; a deleted device ends the daemon (`fatal`). */
+  private watchPorts(): void {
+    for (const [dev, d] of this.devices) {
+      const fault = d.link.portFault();
+      const was = this.portFaults.get(dev) ?? 0;
+      if (fault === was) continue;
+      this.portFaults.set(dev, fault);
+      if (fault === ENODEV) {
+        this.goneDevice(`${dev}: the device is gone (deleted)`);
+      } else if (fault !== 0) {
+        process.stderr.write(`pspat daemon: ${dev}: cannot transmit (${errnoName(fault)}): its queues hold until the device is back\n`);
+      } else {
+        process.stderr.write(`pspat daemon: ${dev}: transmitting again\n`);
+      }
+    }
   }
 
   /**
@@ -484,6 +517,7 @@ export class Daemon {
   /** Stops the arbiter, sending what is queued (bounded); final per-link accounting. */
   async close(): Promise<LinkStats[]> {
     clearInterval(this.sampler);
+    clearInterval(this.portWatch);
     await this.queue;
     for (const d of this.devices.values()) await this.stopSources(d);
     const finals = await Promise.all(this.arbiters.map((a) => a.close({ drain: true, timeoutMs: 2000 })));

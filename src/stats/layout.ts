@@ -24,7 +24,12 @@ export const LINK_IDLE_NS = 4; // the pacing clock linkIdle
 export const LINK_DROP_BAD_FRAME = 5; // frames refused before a class could be charged
 export const LINK_NOW_NS = 6; // clock of the last pass (or of the snapshot)
 export const LINK_TX_ERRORS = 7; // frames the transmit port failed to send
-export const LINK_FIELDS = 8;
+export const LINK_PORT_FAULT = 8; // 0, or the -errno that stops the port now (every pass)
+export const LINK_PORT_FAULTS = 9; // the port's counters (TxPort.counters), copied by snapshots
+export const LINK_PORT_RETRIES = 10;
+export const LINK_PORT_RING_FULL = 11;
+export const LINK_PORT_KICKS = 12;
+export const LINK_FIELDS = 13;
 
 // Per-class counters.
 export const CLASS_ARRIVED_PKTS = 0; // drained from mailboxes for this class

@@ -12,6 +12,7 @@ import type { LinkSnapshot } from '../arbiter/control.js';
 import { ClientCounters, CLIENT_BACKPRESSURE, CLIENT_CAPTURE_DROPS, CLIENT_OVERSIZE, CLIENT_UNCLASSIFIED } from '../client.js';
 import type { LinkOptions } from '../options.js';
 import type { ClassXstats, InnerClassStats } from '../../schedulers/types.js';
+import { errnoName } from '../transmit/native.js';
 import { histogramsOf, type StageHistograms } from './class-histograms.js';
 import {
   CLASS_ARRIVED_BYTES,
@@ -28,6 +29,12 @@ import {
   LINK_NOW_NS,
   LINK_PARKS,
   LINK_PASSES,
+  LINK_PORT_FAULT,
+  LINK_PORT_FAULTS,
+  LINK_PORT_KICKS,
+  LINK_PORT_RETRIES,
+  LINK_PORT_RING_FULL,
+  LINK_TX_ERRORS,
   LINK_WIRE_BYTES,
   classWord,
   type DropReason,
@@ -78,6 +85,17 @@ export interface LinkStats {
   nowNs: number;
   passes: number;
   parks: number;
+  /** The transmit port: what it met (TxPort.counters), frames it failed, and its fault now. */
+  port: {
+    /** null while it transmits; else the errno name that stops it (ENETDOWN: down, ENODEV: gone, ETIMEDOUT: stalled). */
+    fault: string | null;
+    faults: number;
+    retries: number;
+    ringFull: number;
+    kicks: number;
+    /** Frames the port failed (each also a `txError` drop of its class). */
+    txErrors: number;
+  };
 }
 
 export function linkStatsFrom(
@@ -145,5 +163,13 @@ export function linkStatsFrom(
     nowNs: s[LINK_NOW_NS],
     passes: s[LINK_PASSES],
     parks: s[LINK_PARKS],
+    port: {
+      fault: s[LINK_PORT_FAULT] === 0 ? null : errnoName(s[LINK_PORT_FAULT]),
+      faults: s[LINK_PORT_FAULTS],
+      retries: s[LINK_PORT_RETRIES],
+      ringFull: s[LINK_PORT_RING_FULL],
+      kicks: s[LINK_PORT_KICKS],
+      txErrors: s[LINK_TX_ERRORS],
+    },
   };
 }

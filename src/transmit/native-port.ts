@@ -2,13 +2,23 @@
  * AF_XDP and AF_PACKET transmit ports: the TxPort face of the native addon. The arbiter
  * calls submit/reap inline (txWorkers 0); the addon reads frame lengths straight from the
  * frame table and frame bytes straight from the pool (the AF_XDP UMEM), so the hot calls
- * pass only integers.
+ * pass only integers, and writes its counters straight into `info`.
+ *
+ * Faults and recovery (all inside `reap`, which the arbiter calls every pass):
+ * - a kick that fails hard (ENETDOWN: the device is down; ENXIO: it was deleted) faults
+ *   the port: the socket is closed and every frame it held comes back failed;
+ * - transient refusals (ENOBUFS, EAGAIN, EBUSY) leave the frames waiting and are retried
+ *   on the next reap, but only for STALL_MS: a port that holds frames and completes none
+ *   for that long faults with ETIMEDOUT — retries are bounded;
+ * - a faulted port looks at its device every RETRY_MS: once it is up and running again
+ *   the port reopens and transmits; if the interface index is gone, the fault becomes
+ *   -ENODEV for good (the daemon then stops with a message).
  */
 import { readFileSync } from 'node:fs';
 import { InvalidOptionError } from '../errors.js';
 import type { FramePool } from '../shm/frame-pool.js';
 import { BackendUnavailableError, errnoName, nativeAddon, type NativeAddon } from './native.js';
-import type { TxPort } from './port.js';
+import type { PortCounters, TxPort } from './port.js';
 import type { NativeBackend } from './ports.js';
 
 export type XdpMode = 'copy' | 'zerocopy' | 'auto';
@@ -55,53 +65,148 @@ function openError(o: NativePortOptions, err: number): Error {
   return new BackendUnavailableError(`${where}: cannot open the port (${name})`);
 }
 
+// The port's `info` words: the addon writes the first four (port.h, PortInfo), this class the rest.
+const INFO_KICKS = 0;
+const INFO_RETRIES = 1;
+const INFO_RING_FULL = 2;
+const INFO_KICK_FAULT = 3;
+/** 0, or the -errno that faulted the port (until it recovers). */
+export const INFO_FAULT = 4;
+const INFO_FAULTS = 5;
+export const INFO_FIELDS = 6;
+
+/** The counters in a native port's `info` words. */
+export function countersOf(info: Float64Array<ArrayBufferLike>): PortCounters {
+  return { kicks: info[INFO_KICKS], retries: info[INFO_RETRIES], ringFull: info[INFO_RING_FULL], faults: info[INFO_FAULTS] };
+}
+
+const IFF_UP = 0x1;
+const IFF_RUNNING = 0x40;
+const ENODEV = -19;
+const ETIMEDOUT = -110;
+/** How often a faulted port looks at its device. */
+const RETRY_MS = 100;
+/** How long a port may hold frames without completing any before it gives up on them. */
+export const STALL_MS = 2000;
+/** Empty reaps between two looks at the clock while frames are held (keeps `now` off the hot path). */
+const STALL_CHECK_EVERY = 1024;
+
 export class NativePort implements TxPort {
   readonly name: string;
   private readonly addon: NativeAddon;
-  private readonly handle: number;
+  private readonly ifindex: number;
+  /** The native port, or −1 while faulted and closed. */
+  private handle: number;
   private readonly batch: Int32Array;
   private readonly done: Int32Array;
   private readonly status: Int32Array;
+  private readonly open: () => number;
+  private emptyReaps = 0;
+  private stallSince = 0;
+  private nextLook = 0;
 
-  constructor(o: NativePortOptions, pool: FramePool, capacity: number) {
+  /**
+   * @param info INFO_FIELDS words for the port's counters and state; a transmit worker
+   * passes shared memory so the arbiter reads them too.
+   */
+  constructor(o: NativePortOptions, pool: FramePool, capacity: number, readonly info: Float64Array<ArrayBufferLike> = new Float64Array(INFO_FIELDS)) {
     this.addon = nativeAddon();
     this.name = o.backend;
-    const ifindex = interfaceIndex(o.dev);
+    this.ifindex = interfaceIndex(o.dev);
     this.batch = new Int32Array(capacity);
     this.done = new Int32Array(capacity);
     this.status = new Int32Array(capacity);
     const umem = new Uint8Array(pool.layout.umem, pool.layout.umemOffset, pool.frames * pool.frameSize);
     const ringSize = 2 ** Math.ceil(Math.log2(Math.max(64, capacity * 4)));
-    const r = o.backend === 'afxdp'
-      ? this.addon.xdpOpen(umem, pool.frameSize, pool.len, this.batch, this.done, this.status, ifindex, o.queue, XDP_MODES[o.xdpMode], ringSize)
-      : this.addon.packetOpen(umem, pool.frameSize, pool.len, this.batch, this.done, this.status, ifindex, ringSize, o.qdiscBypass ?? true);
+    const arrays = [umem, pool.frameSize, pool.len, this.batch, this.done, this.status, info] as const;
+    this.open = o.backend === 'afxdp'
+      ? () => this.addon.xdpOpen(...arrays, this.ifindex, o.queue, XDP_MODES[o.xdpMode], ringSize)
+      : () => this.addon.packetOpen(...arrays, this.ifindex, ringSize, o.qdiscBypass ?? true);
+    const r = this.open();
     if (r < 0) throw openError(o, r);
     this.handle = r;
   }
 
   get inFlight(): number {
-    return this.addon.inFlight(this.handle);
+    return this.handle < 0 ? 0 : this.addon.inFlight(this.handle);
+  }
+
+  get fault(): number {
+    return this.info[INFO_FAULT];
+  }
+
+  counters(): PortCounters {
+    return countersOf(this.info);
   }
 
   submit(batch: Int32Array, count: number): number {
+    if (this.info[INFO_FAULT] !== 0) return 0;
     const n = Math.min(count, this.batch.length);
     for (let i = 0; i < n; i++) this.batch[i] = batch[i];
-    const r = this.addon.submit(this.handle, n);
-    // A hard error (-errno): nothing was accepted; the arbiter counts the batch as failed.
-    return r < 0 ? 0 : r;
+    return this.addon.submit(this.handle, n);
   }
 
   reap(done: Int32Array, status: Int32Array, max: number): number {
+    if (this.handle < 0) {
+      this.recover();
+      return 0;
+    }
     const n = this.addon.reap(this.handle, Math.min(max, this.done.length));
-    if (n <= 0) return 0;
     for (let i = 0; i < n; i++) {
       done[i] = this.done[i];
       status[i] = this.status[i];
+    }
+    if (this.info[INFO_FAULT] !== 0) {
+      // Faulted: the failed frames come back over the next reaps; then the socket goes.
+      if (n === 0 && this.addon.inFlight(this.handle) === 0) this.closeFaulted();
+    } else if (this.info[INFO_KICK_FAULT] !== 0) {
+      this.faultWith(this.info[INFO_KICK_FAULT]);
+    } else if (n > 0 || this.addon.inFlight(this.handle) === 0) {
+      this.emptyReaps = 0;
+      this.stallSince = 0;
+    } else if (++this.emptyReaps % STALL_CHECK_EVERY === 0) {
+      const now = performance.now();
+      if (this.stallSince === 0) this.stallSince = now;
+      else if (now - this.stallSince > STALL_MS) this.faultWith(ETIMEDOUT);
     }
     return n;
   }
 
   close(): void {
+    if (this.handle >= 0) this.addon.close(this.handle);
+    this.handle = -1;
+  }
+
+  private faultWith(err: number): void {
+    this.info[INFO_FAULT] = err;
+    this.info[INFO_FAULTS]++;
+    this.addon.abort(this.handle, err);
+    this.nextLook = performance.now() + RETRY_MS;
+  }
+
+  private closeFaulted(): void {
     this.addon.close(this.handle);
+    this.handle = -1;
+  }
+
+  /** Reopens the port once its device is up and running again; a vanished device stays faulted (-ENODEV). */
+  private recover(): void {
+    if (this.info[INFO_FAULT] === ENODEV) return;
+    const now = performance.now();
+    if (now < this.nextLook) return;
+    this.nextLook = now + RETRY_MS;
+    const flags = this.addon.linkFlags(this.ifindex);
+    if (flags < 0) {
+      this.info[INFO_FAULT] = ENODEV;
+      return;
+    }
+    if ((flags & (IFF_UP | IFF_RUNNING)) !== (IFF_UP | IFF_RUNNING)) return;
+    this.info[INFO_KICK_FAULT] = 0;
+    const r = this.open();
+    if (r < 0) return; // not yet: try again later
+    this.handle = r;
+    this.emptyReaps = 0;
+    this.stallSince = 0;
+    this.info[INFO_FAULT] = 0;
   }
 }

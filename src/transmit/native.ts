@@ -14,16 +14,22 @@ import { PspatError } from '../errors.js';
 export interface NativeAddon {
   pageOffset(u8: Uint8Array): number;
   xdpOpen(umem: Uint8Array, frameSize: number, lens: Uint32Array, batch: Int32Array, done: Int32Array, status: Int32Array,
-    ifindex: number, queue: number, mode: number, ringSize: number): number;
+    info: Float64Array, ifindex: number, queue: number, mode: number, ringSize: number): number;
   packetOpen(umem: Uint8Array, frameSize: number, lens: Uint32Array, batch: Int32Array, done: Int32Array, status: Int32Array,
-    ifindex: number, ringFrames: number, qdiscBypass: boolean): number;
+    info: Float64Array, ifindex: number, ringFrames: number, qdiscBypass: boolean): number;
+  /** Frames accepted (a prefix of the batch). */
   submit(handle: number, count: number): number;
   reap(handle: number, max: number): number;
   inFlight(handle: number): number;
-  // TODO(stats): the kick / EAGAIN / ring-full / refused counts the ports keep are not yet
-  // published in the link stats; this reads them.
-  counters(handle: number, out: Float64Array): void;
+  /** Closes the port's socket; the next reaps return every frame it held with status `err`. */
+  abort(handle: number, err: number): void;
   close(handle: number): void;
+  /** The interface's flags (IFF_UP 0x1, IFF_RUNNING 0x40, ...) or -ENODEV. */
+  linkFlags(ifindex: number): number;
+  /** Keep the permitted capabilities when this thread stops being root; 0 or -errno. */
+  keepCapabilitiesOnSetuid(): number;
+  /** This thread's effective, permitted, inheritable and ambient capabilities := `mask`; 0 or -errno. */
+  setCapabilities(mask: bigint): number;
   /** pid, uid, gid of a connected Unix socket's peer into `out`; 0 or -errno. */
   peerCredentials(fd: number, out: Int32Array): number;
   /** A kernel-timestamping receive socket on `ifname` (inside the namespace at `netnsPath`, '' for this one); handle or -errno. */

@@ -2,10 +2,12 @@
  * The null backend: every frame "completes" the moment it is submitted. It measures the
  * arbiter alone, and is what the demo and the scheduling tests run on.
  */
-import type { TxPort } from './port.js';
+import { NO_PORT_COUNTERS, type PortCounters, type TxPort } from './port.js';
 
 export class NullPort implements TxPort {
   readonly name = 'null';
+  /** Never faults: there is no device. */
+  readonly fault = 0;
   private readonly done: Int32Array;
   private head = 0;
   private tail = 0;
@@ -36,6 +38,10 @@ export class NullPort implements TxPort {
     this.head += n;
     if (this.head === this.tail) this.head = this.tail = 0;
     return n;
+  }
+
+  counters(): PortCounters {
+    return { ...NO_PORT_COUNTERS };
   }
 
   close(): void {}

@@ -7,11 +7,13 @@
 import type { FramePool } from '../shm/frame-pool.js';
 import { PcapWriter } from './pcap.js';
 import { NullPort } from './null-port.js';
-import type { TxPort } from './port.js';
+import { NO_PORT_COUNTERS, type PortCounters, type TxPort } from './port.js';
 import type { WallClock } from './ports.js';
 
 export class PcapPort implements TxPort {
   readonly name = 'pcap';
+  /** Never faults: there is no device. */
+  readonly fault = 0;
   private readonly writer: PcapWriter;
   private readonly source: Buffer;
   private readonly done: NullPort;
@@ -47,6 +49,10 @@ export class PcapPort implements TxPort {
 
   reap(done: Int32Array, status: Int32Array, max: number): number {
     return this.done.reap(done, status, max);
+  }
+
+  counters(): PortCounters {
+    return { ...NO_PORT_COUNTERS };
   }
 
   close(): void {

@@ -4,7 +4,7 @@
  * all. Workers send in parallel, so packets of different batches may leave in a different
  * order than released, as with any multi-queue NIC.
  */
-import type { TxPort } from './port.js';
+import type { PortCounters, TxPort } from './port.js';
 
 export class SpreadPort implements TxPort {
   readonly name: string;
@@ -22,6 +22,24 @@ export class SpreadPort implements TxPort {
     let n = 0;
     for (const p of this.ports) n += p.inFlight;
     return n;
+  }
+
+  /** The first fault among the workers' ports (they share the device, so they fault together). */
+  get fault(): number {
+    for (const p of this.ports) if (p.fault !== 0) return p.fault;
+    return 0;
+  }
+
+  counters(): PortCounters {
+    const sum = { kicks: 0, retries: 0, ringFull: 0, faults: 0 };
+    for (const p of this.ports) {
+      const c = p.counters();
+      sum.kicks += c.kicks;
+      sum.retries += c.retries;
+      sum.ringFull += c.ringFull;
+      sum.faults += c.faults;
+    }
+    return sum;
   }
 
   submit(batch: Int32Array, count: number): number {

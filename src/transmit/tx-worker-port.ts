@@ -11,8 +11,8 @@ import { Worker } from 'node:worker_threads';
 import type { FramePool } from '../shm/frame-pool.js';
 import { SpscRing } from '../shm/spsc-ring.js';
 import { workerUrl } from '../worker-url.js';
-import type { NativePortOptions } from './native-port.js';
-import type { TxPort } from './port.js';
+import { countersOf, INFO_FAULT, INFO_FIELDS, type NativePortOptions } from './native-port.js';
+import type { PortCounters, TxPort } from './port.js';
 
 /** What a transmit worker starts with. */
 export interface TxWorkerStart {
@@ -25,6 +25,8 @@ export interface TxWorkerStart {
   done: SharedArrayBuffer;
   /** Int32 word 0: set to 1 by the arbiter to stop the worker. */
   stop: SharedArrayBuffer;
+  /** The worker's port's counters and fault (NativePort `info`), read here. */
+  info: SharedArrayBuffer;
 }
 
 export class TxWorkerPort implements TxPort {
@@ -32,6 +34,7 @@ export class TxWorkerPort implements TxPort {
   private readonly tx: SpscRing;
   private readonly done: SpscRing;
   private readonly stopWord: Int32Array;
+  private readonly info: Float64Array<SharedArrayBuffer>;
   private submitted = 0;
   private completed = 0;
 
@@ -45,16 +48,27 @@ export class TxWorkerPort implements TxPort {
       tx: SpscRing.allocate(size),
       done: SpscRing.allocate(size),
       stop: new SharedArrayBuffer(4),
+      info: new SharedArrayBuffer(INFO_FIELDS * 8),
     };
     this.tx = new SpscRing(start.tx);
     this.done = new SpscRing(start.done);
     this.stopWord = new Int32Array(start.stop);
+    this.info = new Float64Array(start.info);
     // The worker exits by itself once `close` asks it to and its frames are done.
     new Worker(workerUrl('./tx-worker.js', import.meta.url), { workerData: start });
   }
 
   get inFlight(): number {
     return this.submitted - this.completed;
+  }
+
+  /** The worker's port's fault, as it last wrote it (plain stores: one pass late at worst). */
+  get fault(): number {
+    return this.info[INFO_FAULT];
+  }
+
+  counters(): PortCounters {
+    return countersOf(this.info);
   }
 
   submit(batch: Int32Array, count: number): number {
@@ -69,7 +83,7 @@ export class TxWorkerPort implements TxPort {
       const f = done[i];
       if (f < 0) {
         done[i] = ~f;
-        status[i] = -5; // EIO: the worker's port refused it
+        status[i] = this.info[INFO_FAULT] || -5; // the port's fault, else EIO
       } else {
         status[i] = 0;
       }

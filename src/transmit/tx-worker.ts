@@ -9,7 +9,7 @@ import { runTransmitLoop } from './tx-loop.js';
 import type { TxWorkerStart } from './tx-worker-port.js';
 
 const start = workerData as TxWorkerStart;
-const port = new NativePort(start.port, new FramePool(start.pool), start.capacity);
+const port = new NativePort(start.port, new FramePool(start.pool), start.capacity, new Float64Array(start.info));
 runTransmitLoop(port, new SpscRing(start.tx), new SpscRing(start.done), new Int32Array(start.stop), start.capacity);
 port.close();
 parentPort?.close();

@@ -12,6 +12,8 @@ export interface RunningDaemon {
   log(): string;
   /** SIGTERM, then its exit code. */
   stop(): Promise<number>;
+  /** Its exit code, whenever it exits. */
+  exited: Promise<number>;
 }
 
 export function tempRunDir(): string {
@@ -31,6 +33,7 @@ export function startDaemon(args: string[] = [], runDir = tempRunDir()): Promise
           runDir,
           child,
           log: () => err,
+          exited,
           stop: async () => {
             child.kill('SIGTERM');
             return exited;

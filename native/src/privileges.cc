@@ -1,0 +1,32 @@
+// Dropping root while keeping the capabilities pspat needs (`pspat daemon --user`).
+// Capabilities belong to threads: these act on the calling (main) thread, before it
+// starts the threads that open ports, which inherit its set. The ambient set carries
+// the kept capabilities across exec into the `ip` and `tc` the daemon runs.
+#include "privileges.h"
+
+#include <cerrno>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int keepCapabilitiesOnSetuid() {
+  return prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ? -errno : 0;
+}
+
+int setCapabilities(uint64_t mask) {
+  __user_cap_header_struct header{};
+  header.version = _LINUX_CAPABILITY_VERSION_3;
+  header.pid = 0;
+  __user_cap_data_struct data[2]{};
+  for (int i = 0; i < 2; i++) {
+    uint32_t word = uint32_t(mask >> (32 * i));
+    data[i].effective = data[i].permitted = data[i].inheritable = word;
+  }
+  if (syscall(SYS_capset, &header, data) < 0) return -errno;
+  for (int cap = 0; cap < 64; cap++) {
+    if (!(mask >> cap & 1)) continue;
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) return -errno;
+  }
+  return 0;
+}

@@ -1,0 +1,7 @@
+#pragma once
+#include <cstdint>
+
+// Keep the permitted capabilities when this thread's uids change from root: 0 or -errno.
+int keepCapabilitiesOnSetuid();
+// Effective = permitted = inheritable = `mask`, and each raised in the ambient set: 0 or -errno.
+int setCapabilities(uint64_t mask);

@@ -1,0 +1,89 @@
+/**
+ * The daemon's privileges: which capabilities managing devices takes, a check that names
+ * what is missing before any device is touched, and `--user`, which drops root but keeps
+ * exactly those capabilities.
+ *
+ * Capabilities belong to threads. `dropPrivileges` acts on the main thread before it
+ * starts the arbiter threads (which open the transmit sockets and inherit its set), and
+ * raises the kept ones as ambient capabilities so the `ip` and `tc` it runs keep them.
+ */
+import { chownSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { PspatError } from '../errors.js';
+import { errnoName, nativeAddon } from '../transmit/native.js';
+
+const CAPABILITY_BITS = { CAP_DAC_OVERRIDE: 1, CAP_NET_ADMIN: 12, CAP_NET_RAW: 13, CAP_SYS_ADMIN: 21 } as const;
+export type Capability = keyof typeof CAPABILITY_BITS;
+
+export class PrivilegeError extends PspatError {
+  constructor(message: string) {
+    super('ERR_PSPAT_PRIVILEGE', message);
+  }
+}
+
+/**
+ * What a daemon with this backend needs: transmit sockets (CAP_NET_RAW) and socket
+ * options (CAP_NET_ADMIN); taking over egress also runs `tc`/`ip` on the device
+ * (CAP_NET_ADMIN), creates and joins the capture namespace (CAP_SYS_ADMIN), whose name
+ * `ip netns` keeps as a file in root's /run/netns (CAP_DAC_OVERRIDE).
+ */
+export function neededCapabilities(o: { native: boolean; attach: boolean }): Capability[] {
+  if (!o.native) return [];
+  const caps: Capability[] = ['CAP_NET_ADMIN', 'CAP_NET_RAW'];
+  if (o.attach) caps.push('CAP_SYS_ADMIN', 'CAP_DAC_OVERRIDE');
+  return caps;
+}
+
+/** The calling thread's effective capabilities (its /proc status line). */
+function effectiveCapabilities(): bigint {
+  const line = readFileSync('/proc/thread-self/status', 'utf8').split('\n').find((l) => l.startsWith('CapEff:'));
+  return line ? BigInt(`0x${line.slice(7).trim()}`) : 0n;
+}
+
+export function missingCapabilities(needed: Capability[]): Capability[] {
+  const have = effectiveCapabilities();
+  return needed.filter((c) => ((have >> BigInt(CAPABILITY_BITS[c])) & 1n) === 0n);
+}
+
+/** Throws one line naming what `what` needs and which of it this process lacks. */
+export function requireCapabilities(needed: Capability[], what: string, hint: string): void {
+  const missing = missingCapabilities(needed);
+  if (missing.length > 0) throw new PrivilegeError(`${what} needs ${needed.join(', ')}; this process lacks ${missing.join(', ')} (${hint})`);
+}
+
+/** uid and gid of a user name (or numeric uid) from /etc/passwd. */
+function lookupUser(user: string): { uid: number; gid: number } {
+  for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+    const [name, , uid, gid] = line.split(':');
+    if (name === user || uid === user) return { uid: Number(uid), gid: Number(gid) };
+  }
+  throw new PrivilegeError(`--user: no such user '${user}' in /etc/passwd`);
+}
+
+function chownTree(path: string, uid: number, gid: number): void {
+  chownSync(path, uid, gid);
+  if (statSync(path).isDirectory()) for (const name of readdirSync(path)) chownTree(join(path, name), uid, gid);
+}
+
+function check(what: string, r: number): void {
+  if (r < 0) throw new PrivilegeError(`--user: ${what} failed (${errnoName(r)})`);
+}
+
+/**
+ * Becomes `user`, keeping only `keep`: the run directory (`ownDir`: control socket,
+ * attach state) is handed to the user first so the daemon can still write and remove
+ * its files there. Must run before any thread that needs the kept capabilities starts.
+ */
+export function dropPrivileges(user: string, keep: Capability[], ownDir: string): { uid: number; gid: number } {
+  if (process.getuid?.() !== 0) throw new PrivilegeError('--user: only root can change to another user');
+  const { uid, gid } = lookupUser(user);
+  const addon = nativeAddon();
+  chownTree(ownDir, uid, gid);
+  check('keeping capabilities across setuid', addon.keepCapabilitiesOnSetuid());
+  process.setgroups!([gid]);
+  process.setgid!(gid);
+  process.setuid!(uid);
+  const mask = keep.reduce((m, c) => m | (1n << BigInt(CAPABILITY_BITS[c])), 0n);
+  check('setting capabilities', addon.setCapabilities(mask));
+  return { uid, gid };
+}

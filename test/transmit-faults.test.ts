@@ -1,0 +1,246 @@
+/**
+ * Transmit faults on a real device (a veth into a sink namespace): the device going down
+ * holds the link's queues, fails what the port held (counted txError), and transmission
+ * resumes by itself once it is back; a deleted device faults for good (ENODEV) and a stop
+ * drops what is left as `shutdown`; transient refusals (ENOBUFS from a full qdisc) are
+ * retried without loss, but only up to the stall bound. Every packet is accounted for:
+ * `offered = sent + dropped + queued` exactly, and what pspat counts as sent is exactly
+ * what the sink's device received.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startGenerators, type GeneratorFleet } from '../clients/generators.js';
+import { ArbiterHost, type LinkHandle } from '../src/arbiter/host.js';
+import { createSinkTopology, sinkPackets, type SinkTopology } from '../src/net/netns.js';
+import { FramePool } from '../src/shm/frame-pool.js';
+import type { LinkStats } from '../src/stats/link-stats.js';
+import { NativePort, STALL_MS } from '../src/transmit/native-port.js';
+import { nativeAddon, tryNativeAddon } from '../src/transmit/native.js';
+import { pspat } from './helpers/cli.js';
+import { startDaemon, type RunningDaemon } from './helpers/daemon.js';
+import { skipWithoutNet } from './helpers/netns.js';
+
+const skip = skipWithoutNet() || tryNativeAddon() === null;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ENETDOWN = -100;
+const ENODEV = -19;
+const FRAMES = 256;
+
+async function waitFor(what: string, cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+function sum(s: LinkStats, f: (c: LinkStats['classes'][number]) => number): number {
+  return s.classes.reduce((a, c) => a + f(c), 0);
+}
+
+function expectConservation(s: LinkStats): void {
+  expect(s.totals.offered).toBe(s.totals.sent + s.totals.dropped + s.totals.queued);
+}
+
+/** A sink topology whose near end sends nothing of its own (no IPv6 ND/MLD), so the sink's rx counter counts only pspat's frames. */
+function quietTopology(tag: string): SinkTopology {
+  const t = createSinkTopology(tag);
+  execFileSync('sysctl', ['-qw', `net.ipv6.conf.${t.dev}.disable_ipv6=1`]);
+  return t;
+}
+
+describe.skipIf(skip)('transmit faults on a real device', () => {
+  let topo: SinkTopology | undefined;
+  let host: ArbiterHost | undefined;
+  let fleet: GeneratorFleet | undefined;
+  afterEach(async () => {
+    await fleet?.terminate();
+    await host?.terminate();
+    topo?.destroy();
+    host = fleet = topo = undefined;
+  });
+
+  /** One class at 20 Mbit/s with 1000 B packets from a saturating generator: the queue stays at its limit. */
+  async function start(backend: 'afxdp' | 'afpacket', txWorkers: number): Promise<{ t: SinkTopology; link: LinkHandle; base: number }> {
+    const t = (topo = quietTopology('tf'));
+    await sleep(100);
+    const base = sinkPackets(t);
+    host = await ArbiterHost.start({ poolFrames: FRAMES });
+    const link = await host.addLink({ rate: 20e6, backend, dev: t.dev, xdpMode: 'copy', txWorkers, maxClasses: 1, classes: [{ weight: 1, limitPackets: 100 }] });
+    fleet = await startGenerators(link, 1, () => ({ classes: [0], minSize: 1000, maxSize: 1000, packets: Infinity, seed: 7 }), FRAMES);
+    return { t, link, base };
+  }
+
+  async function stop(link: LinkHandle, timeoutMs: number): Promise<{ final: LinkStats; held: number }> {
+    const results = await fleet!.stop();
+    fleet = undefined;
+    const [final] = await host!.close({ drain: true, timeoutMs });
+    host = undefined;
+    // Every frame is back: on the free ring, or in the stopped generator's hands.
+    expect(link.freeFrames() + results.reduce((a, r) => a + r.held, 0)).toBe(FRAMES);
+    return { final, held: results.reduce((a, r) => a + r.held, 0) };
+  }
+
+  for (const [backend, txWorkers] of [['afxdp', 0], ['afpacket', 0], ['afpacket', 1]] as const) {
+    it(`${backend}, ${txWorkers} transmit workers: down holds the queue and sends nothing; back up, it resumes by itself; counts exact`, async () => {
+      const { t, link, base } = await start(backend, txWorkers);
+      await sleep(300);
+      expect(sinkPackets(t) - base).toBeGreaterThan(300); // flowing: 2500 packets/s
+
+      execFileSync('ip', ['link', 'set', t.dev, 'down']);
+      await waitFor('the port to fault', () => link.portFault() === ENETDOWN, 2000);
+      const atDown = sinkPackets(t);
+      await sleep(500);
+      const down = await link.stats();
+      expect(down.port.fault).toBe('ENETDOWN');
+      expect(sinkPackets(t)).toBe(atDown); // nothing left while down
+      expect(down.classes[0].backlogPackets).toBe(100); // the queue holds, at its limit
+      expect(down.classes[0].drops.queueLimit).toBeGreaterThan(0);
+
+      execFileSync('ip', ['link', 'set', t.dev, 'up']);
+      await waitFor('the port to recover', () => link.portFault() === 0, 3000);
+      await sleep(400);
+      expect(sinkPackets(t) - atDown).toBeGreaterThan(500); // 100 held + 0.4 s at 2500/s
+
+      const { final } = await stop(link, 3000);
+      expectConservation(final);
+      expect(final.totals.queued).toBe(0);
+      expect(final.port.faults).toBe(1);
+      expect(final.port.fault).toBeNull();
+      // Frames the port held when the device went down failed, each counted once.
+      expect(sum(final, (c) => c.drops.txError)).toBe(final.port.txErrors);
+      expect(final.port.txErrors).toBeLessThanOrEqual(FRAMES);
+      // What pspat counts as sent is exactly what reached the sink's device.
+      expect(final.totals.sent).toBe(sinkPackets(t) - base);
+    });
+  }
+
+  for (const backend of ['afxdp', 'afpacket'] as const) {
+    it(`${backend}: a deleted device faults for good (ENODEV); the stop drops what is queued as shutdown; nothing lost`, async () => {
+      const { t, link } = await start(backend, 0);
+      await sleep(300);
+      execFileSync('ip', ['link', 'del', t.dev]);
+      await waitFor('the port to report the device gone', () => link.portFault() === ENODEV, 2000);
+      await sleep(300); // stays gone: no reopen is attempted on a vanished index
+      expect(link.portFault()).toBe(ENODEV);
+      const { final } = await stop(link, 200);
+      expectConservation(final);
+      expect(final.port.fault).toBe('ENODEV');
+      expect(final.totals.queued).toBe(0);
+      expect(sum(final, (c) => c.drops.shutdown)).toBeGreaterThanOrEqual(100);
+    });
+  }
+
+  describe('AF_PACKET through a qdisc that refuses (ENOBUFS)', () => {
+    const addon = skip ? null : nativeAddon();
+    function port(t: SinkTopology, count: number): { port: NativePort; batch: Int32Array } {
+      const pool = new FramePool(FramePool.allocate(count, 2048, (u) => addon!.pageOffset(u)));
+      for (let f = 0; f < count; f++) {
+        pool.len[f] = 1000;
+        pool.bytes.fill(0, pool.offsetOf(f), pool.offsetOf(f) + 1000);
+        pool.bytes.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x88, 0xb5], pool.offsetOf(f)); // local experimental ethertype
+      }
+      // Through the device's qdisc (no bypass): the tbf below refuses when its queue is full.
+      const p = new NativePort({ backend: 'afpacket', dev: t.dev, queue: 0, xdpMode: 'copy', qdiscBypass: false }, pool, count);
+      return { port: p, batch: Int32Array.from({ length: count }, (_, i) => i) };
+    }
+
+    /** Reaps until `count` frames are back or `ms` passed; their statuses. */
+    async function reapAll(p: NativePort, count: number, ms: number): Promise<number[]> {
+      const done = new Int32Array(count);
+      const status = new Int32Array(count);
+      const statuses: number[] = [];
+      const end = Date.now() + ms;
+      while (statuses.length < count && Date.now() < end) {
+        const n = p.reap(done, status, count);
+        for (let i = 0; i < n; i++) statuses.push(status[i]);
+        if (n === 0) await new Promise((r) => setImmediate(r));
+      }
+      return statuses;
+    }
+
+    it('refusals are retried until the device takes every frame: none lost, retries counted', async () => {
+      const t = (topo = quietTopology('tfb'));
+      // 1 Mbit/s with room for 4 packets: most of the 32 are refused at first, then drain at 125/s.
+      execFileSync('tc', ['qdisc', 'add', 'dev', t.dev, 'root', 'tbf', 'rate', '1mbit', 'burst', '1600', 'limit', '4000']);
+      await sleep(100);
+      const base = sinkPackets(t);
+      const { port: p, batch } = port(t, 32);
+      expect(p.submit(batch, 32)).toBe(32);
+      const statuses = await reapAll(p, 32, 3000);
+      expect(statuses).toEqual(new Array(32).fill(0));
+      expect(p.fault).toBe(0);
+      expect(p.counters().retries).toBeGreaterThan(0);
+      await sleep(100);
+      expect(sinkPackets(t) - base).toBe(32);
+      p.close();
+    });
+
+    it(`retries are bounded: a device that takes nothing for ${STALL_MS} ms faults the port (ETIMEDOUT); the waiting frames fail; then it reopens`, async () => {
+      const t = (topo = quietTopology('tfs'));
+      // 8 bit/s: after the first packet, nothing moves for minutes.
+      execFileSync('tc', ['qdisc', 'add', 'dev', t.dev, 'root', 'tbf', 'rate', '8bit', 'burst', '1600', 'limit', '1600']);
+      await sleep(100);
+      const { port: p, batch } = port(t, 16);
+      const started = Date.now();
+      expect(p.submit(batch, 16)).toBe(16);
+      const statuses = await reapAll(p, 16, STALL_MS + 3000);
+      expect(statuses).toHaveLength(16);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(STALL_MS);
+      const failed = statuses.filter((s) => s === -110).length;
+      expect(failed).toBeGreaterThanOrEqual(14); // the tbf took one or two
+      expect(failed + statuses.filter((s) => s === 0).length).toBe(16);
+      expect(p.counters().faults).toBe(1);
+      // The device is up: the port reopens on a later reap and takes frames again.
+      const done = new Int32Array(16);
+      await waitFor('the port to reopen', () => (p.reap(done, new Int32Array(16), 16), p.fault === 0), 1000);
+      p.close();
+    });
+  });
+});
+
+describe.skipIf(skip)('pspat daemon when its device goes down, comes back, and is deleted', () => {
+  let topo: SinkTopology | undefined;
+  let d: RunningDaemon | undefined;
+  afterEach(async () => {
+    if (d && d.child.exitCode === null) await d.stop();
+    delete process.env.PSPAT_RUN_DIR;
+    topo?.destroy();
+    d = topo = undefined;
+  });
+
+  it('says so each time; once the device is deleted it stops with exit 1 and a line saying why, giving the attachment back', async () => {
+    const t = (topo = quietTopology('tfd'));
+    d = await startDaemon(['--backend', 'afpacket', '--rate', `${t.dev}=50mbit`, '--test-traffic', `${t.dev}=5001/1000`]);
+    process.env.PSPAT_RUN_DIR = d.runDir;
+    const tc = (...args: string[]) => pspat(['tc', ...args]);
+    expect((await tc('qdisc', 'add', 'dev', t.dev, 'root', 'handle', '1:', 'htb', 'default', '10')).code).toBe(0);
+    expect((await tc('class', 'add', 'dev', t.dev, 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '20mbit')).code).toBe(0);
+    const statePath = join(d.runDir, 'attach', `${t.dev}.json`);
+    const state = JSON.parse(readFileSync(statePath, 'utf8')) as { capture: string };
+    await sleep(300);
+
+    execFileSync('ip', ['link', 'set', t.dev, 'down']);
+    await waitFor('the down line', () => d!.log().includes(`${t.dev}: cannot transmit (ENETDOWN): its queues hold until the device is back`), 3000);
+    execFileSync('ip', ['link', 'set', t.dev, 'up']);
+    await waitFor('the back line', () => d!.log().includes(`${t.dev}: transmitting again`), 3000);
+    const flowing = sinkPackets(t);
+    await sleep(300);
+    expect(sinkPackets(t) - flowing).toBeGreaterThan(300); // 20 Mbit/s of 1000 B: 2500/s
+    // It still takes commands after the outage.
+    expect((await tc('class', 'change', 'dev', t.dev, 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '10mbit')).code).toBe(0);
+
+    execFileSync('ip', ['link', 'del', t.dev]);
+    expect(await d.exited).toBe(1);
+    const log = d.log();
+    expect(log).toContain(`pspat daemon: ${t.dev}: the device is gone (deleted): stopping`);
+    expect(log).toMatch(new RegExp(`${t.dev}: the device is gone \\(deleted\\): stopped; 1 links: offered (\\d+) = sent (\\d+) \\+ dropped (\\d+) \\+ still queued 0`));
+    const [, offered, sent, dropped] = log.match(/offered (\d+) = sent (\d+) \+ dropped (\d+)/)!.map(Number);
+    expect(offered).toBe(sent + dropped);
+    // Given back: no capture pair, no state file.
+    expect(existsSync(statePath)).toBe(false);
+    expect(() => execFileSync('ip', ['link', 'show', state.capture], { stdio: 'ignore' })).toThrow();
+  });
+});
