@@ -95,8 +95,9 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
       }
     }
     let used = 0;
+    let made = 0; // packets made this turn: sent, or dropped as unclassified (their frame is reused)
     const upTo = Math.min(have, allowed);
-    while (used < upTo) {
+    while (made < upTo) {
       const f = frames[used];
       const len = spec.minSize === spec.maxSize ? spec.minSize : rng.int(spec.minSize, spec.maxSize);
       const off = pool.offsetOf(f);
@@ -110,6 +111,7 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
           client.dropUnclassified();
           unclassified++;
           seq++;
+          made++;
           continue;
         }
       }
@@ -123,14 +125,15 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
       }
       seq++;
       used++;
+      made++;
     }
     client.flush();
-    pacer?.took(used);
+    pacer?.took(made);
     if (used < have) {
       // Mailbox full, or the pacer's allowance spent: keep the unsent frames for the next turn.
       frames.copyWithin(0, used, have);
       have -= used;
-      if (used < upTo) client.waitForFrames(1); // refused: wait for the arbiter to make progress
+      if (made < upTo) client.waitForFrames(1); // refused: wait for the arbiter to make progress
     } else {
       have = 0;
     }

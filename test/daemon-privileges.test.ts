@@ -79,7 +79,7 @@ describe.skipIf(skipWithoutNet())('daemon privileges', () => {
     expect(existsSync(statePath)).toBe(true);
 
     expect(await d.stop()).toBe(0);
-    expect(d.log()).toMatch(/SIGTERM: stopped; 1 links: offered (\d+) = sent \d+ \+ dropped \d+ \+ still queued 0/);
+    expect(d.log()).toMatch(/SIGTERM: stopped; 1 link: offered (\d+) = sent \d+ \+ dropped \d+ \+ still queued 0/);
     expect(existsSync(statePath)).toBe(false);
     expect(execFileSync('tc', ['filter', 'show', 'dev', t.dev, 'egress'], { encoding: 'utf8' })).toBe('');
   });

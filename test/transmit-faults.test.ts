@@ -236,7 +236,7 @@ describe.skipIf(skip)('pspat daemon when its device goes down, comes back, and i
     expect(await d.exited).toBe(1);
     const log = d.log();
     expect(log).toContain(`pspat daemon: ${t.dev}: the device is gone (deleted): stopping`);
-    expect(log).toMatch(new RegExp(`${t.dev}: the device is gone \\(deleted\\): stopped; 1 links: offered (\\d+) = sent (\\d+) \\+ dropped (\\d+) \\+ still queued 0`));
+    expect(log).toMatch(new RegExp(`${t.dev}: the device is gone \\(deleted\\): stopped; 1 link: offered (\\d+) = sent (\\d+) \\+ dropped (\\d+) \\+ still queued 0`));
     const [, offered, sent, dropped] = log.match(/offered (\d+) = sent (\d+) \+ dropped (\d+)/)!.map(Number);
     expect(offered).toBe(sent + dropped);
     // Given back: no capture pair, no state file.

@@ -145,7 +145,7 @@ export function registerDaemon(program: Command): void {
         { offered: 0, sent: 0, dropped: 0, queued: 0 },
       );
       const why = typeof got === 'string' ? got : got.reason;
-      process.stderr.write(`pspat daemon: ${why}: stopped; ${finals.length} links: offered ${t.offered} = sent ${t.sent} + dropped ${t.dropped} + still queued ${t.queued}\n`);
+      process.stderr.write(`pspat daemon: ${why}: stopped; ${finals.length} link${finals.length === 1 ? '' : 's'}: offered ${t.offered} = sent ${t.sent} + dropped ${t.dropped} + still queued ${t.queued}\n`);
       // A device that vanished ends the daemon as a failure: `pspat: <why>`, exit 1.
       if (typeof got !== 'string') throw new PspatError('ERR_PSPAT_DEVICE_GONE', `daemon stopped: ${got.reason}`);
     });

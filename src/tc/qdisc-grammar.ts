@@ -62,6 +62,9 @@ function prioQdisc(a: TcArgs): QdiscSpec {
   return { kind: 'prio', bands, priomap };
 }
 
+/** The largest byte count the kernel's 32-bit fields hold. */
+const U32_MAX = 2 ** 32 - 1;
+
 function tbfQdisc(a: TcArgs): QdiscSpec {
   let rate = 0;
   let burst = 0;
@@ -82,8 +85,9 @@ function tbfQdisc(a: TcArgs): QdiscSpec {
   if (!rate || !burst) throw badArg('"rate" and "burst" are required.');
   if (!limit && !latencyUs) throw badArg('Either "limit" or "latency" are required.');
   if (limit && latencyUs) throw badArg('"limit" and "latency" are mutually exclusive.');
-  // tc: a latency becomes the bytes the bucket's rate drains in that time, plus the burst.
-  if (!limit) limit = Math.floor((rate / 8) * (latencyUs / 1e6)) + burst;
+  // tc: a latency becomes the bytes the bucket's rate drains in that time, plus the burst;
+  // the kernel keeps it in 32 bits, so a huge rate (libvirt's 4294967295kbps) holds 4 GiB.
+  if (!limit) limit = Math.min(Math.floor((rate / 8) * (latencyUs / 1e6)) + burst, U32_MAX);
   return { kind: 'tbf', rate, burst, limit, ...(peakrate ? { peakrate } : {}), ...(mtu ? { mtu } : {}) };
 }
 
