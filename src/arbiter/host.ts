@@ -81,6 +81,9 @@ export class ArbiterHost {
   private readonly links: LinkHandle[] = [];
   private failure: Error | null = null;
   private closed = false;
+  private reportDeath: (e: Error) => void = () => {};
+  /** Resolves with the error when the arbiter thread dies (crashed or exited) other than by close/terminate. */
+  readonly died = new Promise<Error>((resolve) => (this.reportDeath = resolve));
 
   private constructor(
     private readonly worker: Worker,
@@ -104,6 +107,7 @@ export class ArbiterHost {
       this.failure = e;
       for (const p of this.pending.values()) p.reject(e);
       this.pending.clear();
+      if (!this.closed) this.reportDeath(e);
     };
     worker.on('error', (e) => fail(new WorkerFailedError(`arbiter worker died: ${e.message}`)));
     worker.on('exit', (code) => {

@@ -174,12 +174,13 @@ export class Daemon {
   private readonly portWatch: NodeJS.Timeout;
   /** Each managed device's port fault when last looked at (0: transmitting). */
   private readonly portFaults = new Map<string, number>();
-  private goneDevice: (message: string) => void = () => {};
+  private cannotGoOn: (reason: string) => void = () => {};
   /**
-   * Resolves with a one-line reason when a managed device was deleted: its configuration
-   * can no longer be enforced, so `pspat daemon` stops (and gives attached devices back).
+   * Resolves with a one-line reason when the daemon cannot go on — a managed device was
+   * deleted, or an arbiter thread died — so `pspat daemon` stops (giving attached devices
+   * back) and exits 1, for its supervisor to restart it.
    */
-  readonly fatal = new Promise<string>((resolve) => (this.goneDevice = resolve));
+  readonly fatal = new Promise<string>((resolve) => (this.cannotGoOn = resolve));
 
   private constructor(
     private readonly arbiters: ArbiterHost[],
@@ -191,6 +192,7 @@ export class Daemon {
     this.sampler.unref();
     this.portWatch = setInterval(() => this.watchPorts(), PORT_WATCH_MS);
     this.portWatch.unref();
+    arbiters.forEach((a, i) => void a.died.then((e) => this.cannotGoOn(`arbiter ${i}: ${e.message}`)));
   }
 
   /** Says when a device stops transmitting and when it is back; a deleted device ends the daemon (`fatal`). */
@@ -201,7 +203,7 @@ export class Daemon {
       if (fault === was) continue;
       this.portFaults.set(dev, fault);
       if (fault === ENODEV) {
-        this.goneDevice(`${dev}: the device is gone (deleted)`);
+        this.cannotGoOn(`${dev}: the device is gone (deleted)`);
       } else if (fault !== 0) {
         process.stderr.write(`pspat daemon: ${dev}: cannot transmit (${errnoName(fault)}): its queues hold until the device is back\n`);
       } else {
@@ -520,7 +522,8 @@ export class Daemon {
     clearInterval(this.portWatch);
     await this.queue;
     for (const d of this.devices.values()) await this.stopSources(d);
-    const finals = await Promise.all(this.arbiters.map((a) => a.close({ drain: true, timeoutMs: 2000 })));
-    return finals.flat();
+    // A dead arbiter has no final accounting to give; the others still stop cleanly.
+    const finals = await Promise.allSettled(this.arbiters.map((a) => a.close({ drain: true, timeoutMs: 2000 })));
+    return finals.flatMap((f) => (f.status === 'fulfilled' ? f.value : []));
   }
 }
