@@ -72,6 +72,16 @@ export class ClientCounters {
   offeredPackets(slot: number): number {
     return this.perClass[2 * slot];
   }
+  /**
+   * Counts one packet handed to the arbiter. The total packet count goes last: a thread
+   * that dies mid-count leaves it short by whole packets, which reclaimClient tops up.
+   */
+  countOffered(cls: number, len: number): void {
+    this.perClass[2 * cls]++;
+    this.perClass[2 * cls + 1] += len;
+    this.totals[CLIENT_OFFERED_BYTES] += len;
+    this.totals[CLIENT_OFFERED_PKTS]++;
+  }
   offeredBytes(slot: number): number {
     return this.perClass[2 * slot + 1];
   }
@@ -174,15 +184,9 @@ export class Client {
     for (let i = 0; i < count; i++) this.pool.sentAt[this.staged[i]] = stamp;
     const n = this.mailbox.push(this.staged, 0, count);
     if (n === 0) return 0;
-    const t = this.counters.totals;
-    const pc = this.counters.perClass;
     for (let i = 0; i < n; i++) {
       const f = this.staged[i];
-      const len = this.pool.len[f];
-      t[CLIENT_OFFERED_PKTS]++;
-      t[CLIENT_OFFERED_BYTES] += len;
-      pc[2 * this.pool.cls[f]]++;
-      pc[2 * this.pool.cls[f] + 1] += len;
+      this.counters.countOffered(this.pool.cls[f], this.pool.len[f]);
     }
     // Keep the refused tail staged, in order, for the next flush.
     this.staged.copyWithin(0, n, count);

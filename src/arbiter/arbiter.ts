@@ -180,6 +180,7 @@ export class Arbiter {
       const base = mb.consIndex();
       for (let i = 0; i < count; i++) this.admit(link, client.id, mb.slots[(base + i) & mb.mask], t);
       mb.release(count);
+      client.drained += count;
       total += count;
     }
     if (n > 0) link.rr = (link.rr + 1) % n;
@@ -392,7 +393,7 @@ export class Arbiter {
         const result = this.apply(req, now);
         if (req.op === 'stop' || req.op === 'removeLink') continue; // answered when done
         if (result === undefined) this.reply({ seq: req.seq, ok: true });
-        else if ('reclaimed' in result) this.reply({ seq: req.seq, ok: true, reclaimed: result.reclaimed });
+        else if ('reclaimed' in result) this.reply({ seq: req.seq, ok: true, reclaimed: result.reclaimed, drained: result.drained });
         else this.reply({ seq: req.seq, ok: true, snapshot: result });
       } catch (e) {
         const err = e as Error & { code?: string };
@@ -402,7 +403,7 @@ export class Arbiter {
     this.publishReturns();
   }
 
-  private apply(req: Request, now: number): LinkSnapshot | { reclaimed: number } | undefined {
+  private apply(req: Request, now: number): LinkSnapshot | { reclaimed: number; drained: number } | undefined {
     switch (req.op) {
       case 'addLink': {
         if (this.links[req.linkId] !== undefined) throw new RejectedChangeError(`link ${req.linkId} exists`);
@@ -419,6 +420,7 @@ export class Arbiter {
           // Mailbox producers ring the arbiter's doorbell, not one of their own.
           mailbox: new SpscRing(req.mailbox, this.doorbell),
           free: new SpscRing(req.free),
+          drained: 0,
         };
         this.clients[req.clientId] = slot;
         this.returns[req.clientId] = new Int32Array(slot.free.size);
@@ -461,7 +463,7 @@ export class Arbiter {
         const mine: number[] = [];
         for (let f = 0; f < pool.frames; f++) if (pool.owner[f] === req.clientId && this.held[f] === 0) mine.push(f);
         client.free.resetForNewConsumer(Int32Array.from(mine));
-        return { reclaimed: mine.length };
+        return { reclaimed: mine.length, drained: client.drained };
       }
       case 'detachClients': {
         const link = this.linkOf(req.linkId);
@@ -490,7 +492,6 @@ export class Arbiter {
     }
   }
 
-  /** Drops every queued frame of `link` as 'class deleted'. */
   /** Drops everything `link`'s scheduler holds, counted under `reason` (a CLASS_DROP_* field). */
   private evictAll(link: LinkState, reason = CLASS_DROP_DELETED): void {
     this.evictLink = link;

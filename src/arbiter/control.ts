@@ -48,7 +48,8 @@ export type Command =
   /**
    * A client's thread died: what its mailbox holds is admitted, and its free ring is
    * refilled with every frame it owns that the arbiter does not hold (the ones it had in
-   * hand are recovered too), for a new thread to take its place. Replies `reclaimed`.
+   * hand are recovered too), for a new thread to take its place. Replies `reclaimed`, and
+   * `drained`: the entries ever taken from its mailbox.
    */
   | { op: 'reclaimClient'; linkId: number; clientId: number }
   /** Forgets the link's clients (their threads have finished): what their mailboxes hold is admitted first. */
@@ -79,5 +80,5 @@ export interface LinkSnapshot {
 }
 
 export type Reply =
-  | { seq: number; ok: true; snapshot?: LinkSnapshot; snapshots?: (LinkSnapshot | null)[]; reclaimed?: number }
+  | { seq: number; ok: true; snapshot?: LinkSnapshot; snapshots?: (LinkSnapshot | null)[]; reclaimed?: number; drained?: number }
   | { seq: number; ok: false; error: { name: string; code?: string; message: string } };

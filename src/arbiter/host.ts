@@ -16,7 +16,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { findScheduler } from '../../schedulers/registry.js';
 import type { ClassParams, RootParams, Scheduler } from '../../schedulers/types.js';
 import type { PoliceSpec } from '../tc/model.js';
-import { ClientCounters, allocateClientCounters, CLIENT_STOP, type ClientChannel } from '../client.js';
+import { ClientCounters, allocateClientCounters, CLIENT_OFFERED_PKTS, CLIENT_STOP, type ClientChannel } from '../client.js';
 import { newEpoch, type ClockEpoch } from '../clock.js';
 import { InvalidOptionError, PspatError, RejectedChangeError, WorkerFailedError } from '../errors.js';
 import {
@@ -358,9 +358,22 @@ export class LinkHandle {
    * published is admitted, every frame it owns that the arbiter does not hold goes back on
    * its free ring, and the channel is returned for a new thread to take its place (its
    * counters carry on). Resolves with the frames put back.
+   *
+   * A thread that died between publishing a batch and counting it left its offered count
+   * short; the arbiter drained those entries all the same, so the last `drained − counted`
+   * entries of its mailbox are exactly the uncounted ones, and are counted here (the dead
+   * thread no longer writes its counters).
    */
   async reclaimClient(channel: ClientChannel): Promise<number> {
     const reply = await this.host.request({ op: 'reclaimClient', linkId: this.id, clientId: channel.clientId });
+    const { counters } = this.clients.find((c) => c.channel === channel)!;
+    const mailbox = new SpscRing(channel.mailbox);
+    const end = mailbox.prodIndex();
+    const uncounted = reply.drained! - counters.totals[CLIENT_OFFERED_PKTS];
+    for (let i = end - uncounted; i < end; i++) {
+      const f = mailbox.slots[i & mailbox.mask];
+      counters.countOffered(this.host.pool.cls[f], this.host.pool.len[f]);
+    }
     return reply.reclaimed ?? 0;
   }
 

@@ -31,6 +31,8 @@ export interface ClientSlot {
   id: number;
   mailbox: SpscRing;
   free: SpscRing;
+  /** Entries taken from its mailbox so far (reclaimClient compares it with what the client counted). */
+  drained: number;
 }
 
 export class LinkState {
