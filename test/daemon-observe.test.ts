@@ -78,6 +78,8 @@ describe('pspat daemon observability', () => {
     // Rate-limited at 30 Mbit/s with a full queue: the p50 queueing delay is milliseconds.
     expect(value('pspat_class_delay_seconds{dev="obs0",class="1:10",stage="queue",quantile="0.5"}')).toBeGreaterThan(1e-3);
     expect(value('pspat_link_offered_packets_total{dev="obs0"}')).toBeGreaterThan(0);
+    expect(value('pspat_port_up{dev="obs0"}')).toBe(1);
+    expect(value('pspat_port_faults_total{dev="obs0"}')).toBe(0);
     expect(value('pspat_arbiter_passes_total{arbiter="0"}')).toBeGreaterThan(0);
     expect(value('pspat_arbiter_parked_seconds_total{arbiter="0"}')).toBeGreaterThan(0); // 50 Mbit/s leaves it idle
     expect(value('pspat_arbiter_batch_packets{arbiter="0",quantile="0.5"}')).toBeGreaterThanOrEqual(1);

@@ -11,6 +11,7 @@
  *   pspat_class_backlog_{packets,bytes}{dev,class}
  *   pspat_class_delay_seconds{dev,class,stage,quantile}        stage: mailbox | queue | tx
  *   pspat_link_{offered,unclassified,bad_frames}_packets_total{dev}
+ *   pspat_port_up{dev} (0 while the device cannot transmit), pspat_port_{faults,retries,tx_errors}_total{dev}
  *   pspat_arbiter_{passes,busy_passes,parks}_total{arbiter}, pspat_arbiter_parked_seconds_total{arbiter}
  *   pspat_arbiter_pass_seconds{arbiter,quantile}, pspat_arbiter_batch_packets{arbiter,quantile}
  * plus prom-client's process metrics (memory, CPU, event loop lag), prefixed pspat_.
@@ -52,6 +53,10 @@ export class MetricsRegistry {
   private readonly offered = this.c('pspat_link_offered_packets_total', 'Packets clients handed to the link', ['dev']);
   private readonly unclassified = this.c('pspat_link_unclassified_packets_total', 'Packets no filter classified (dropped)', ['dev']);
   private readonly badFrames = this.c('pspat_link_bad_frames_total', 'Frames refused before a class was charged', ['dev']);
+  private readonly portUp = this.g('pspat_port_up', '1 while the device transmits, 0 while it is down or gone', ['dev']);
+  private readonly portFaults = this.c('pspat_port_faults_total', 'Times the transmit port faulted (device down or gone, or stalled)', ['dev']);
+  private readonly portRetries = this.c('pspat_port_retries_total', 'Kicks the device refused for a moment (ENOBUFS, EAGAIN, EBUSY), retried', ['dev']);
+  private readonly portTxErrors = this.c('pspat_port_tx_errors_total', 'Frames the transmit port failed', ['dev']);
   private readonly passes = this.c('pspat_arbiter_passes_total', 'Arbiter loop passes', ['arbiter']);
   private readonly busyPasses = this.c('pspat_arbiter_busy_passes_total', 'Passes that moved packets', ['arbiter']);
   private readonly parks = this.c('pspat_arbiter_parks_total', 'Times the arbiter parked', ['arbiter']);
@@ -66,12 +71,17 @@ export class MetricsRegistry {
   /** Reads the daemon and renders the exposition text. */
   async render(): Promise<string> {
     const readings = await this.source.readings();
-    for (const m of [this.sentPackets, this.sentBytes, this.dropped, this.overlimits, this.backlogPackets, this.backlogBytes, this.delay, this.offered, this.unclassified, this.badFrames]) m.reset();
+    for (const m of [this.sentPackets, this.sentBytes, this.dropped, this.overlimits, this.backlogPackets, this.backlogBytes, this.delay, this.offered, this.unclassified, this.badFrames, this.portUp, this.portFaults, this.portRetries, this.portTxErrors]) m.reset();
     for (const r of readings) {
       const dev = r.dev;
       this.offered.inc({ dev }, r.stats.totals.offered);
       this.unclassified.inc({ dev }, r.stats.unclassified);
       this.badFrames.inc({ dev }, r.stats.badFrames);
+      const port = r.stats.port;
+      this.portUp.set({ dev }, port.fault === null ? 1 : 0);
+      this.portFaults.inc({ dev }, port.faults);
+      this.portRetries.inc({ dev }, port.retries);
+      this.portTxErrors.inc({ dev }, port.txErrors);
       for (const c of r.stats.classes) {
         const l = { dev, class: labelOf(r, c.slot) };
         this.sentPackets.inc(l, c.sentPackets);
