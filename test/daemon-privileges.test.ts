@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSinkTopology, sinkPackets, type SinkTopology } from '../src/net/netns.js';
 import { PSPAT_BIN, pspat } from './helpers/cli.js';
-import { startDaemon, tempRunDir, type RunningDaemon } from './helpers/daemon.js';
+import { startDaemon, stopDaemonAndTopology, tempRunDir, type RunningDaemon } from './helpers/daemon.js';
 import { skipWithoutNet } from './helpers/netns.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -38,9 +38,7 @@ describe.skipIf(skipWithoutNet())('daemon privileges', () => {
   let topo: SinkTopology | undefined;
   let d: RunningDaemon | undefined;
   afterEach(async () => {
-    if (d && d.child.exitCode === null) await d.stop();
-    delete process.env.PSPAT_RUN_DIR;
-    topo?.destroy();
+    await stopDaemonAndTopology(d, topo);
     d = topo = undefined;
   });
 

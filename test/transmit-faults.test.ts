@@ -8,7 +8,7 @@
  * what the sink's device received.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGenerators, type GeneratorFleet } from '../clients/generators.js';
@@ -19,7 +19,7 @@ import type { LinkStats } from '../src/stats/link-stats.js';
 import { NativePort, STALL_MS } from '../src/transmit/native-port.js';
 import { nativeAddon, tryNativeAddon } from '../src/transmit/native.js';
 import { pspat } from './helpers/cli.js';
-import { startDaemon, type RunningDaemon } from './helpers/daemon.js';
+import { startDaemon, stopDaemonAndTopology, type RunningDaemon } from './helpers/daemon.js';
 import { skipWithoutNet } from './helpers/netns.js';
 
 const skip = skipWithoutNet() || tryNativeAddon() === null;
@@ -47,7 +47,7 @@ function expectConservation(s: LinkStats): void {
 /** A sink topology whose near end sends nothing of its own (no IPv6 ND/MLD), so the sink's rx counter counts only pspat's frames. */
 function quietTopology(tag: string): SinkTopology {
   const t = createSinkTopology(tag);
-  execFileSync('sysctl', ['-qw', `net.ipv6.conf.${t.dev}.disable_ipv6=1`]);
+  writeFileSync(`/proc/sys/net/ipv6/conf/${t.dev}/disable_ipv6`, '1');
   return t;
 }
 
@@ -205,9 +205,7 @@ describe.skipIf(skip)('pspat daemon when its device goes down, comes back, and i
   let topo: SinkTopology | undefined;
   let d: RunningDaemon | undefined;
   afterEach(async () => {
-    if (d && d.child.exitCode === null) await d.stop();
-    delete process.env.PSPAT_RUN_DIR;
-    topo?.destroy();
+    await stopDaemonAndTopology(d, topo);
     d = topo = undefined;
   });
 

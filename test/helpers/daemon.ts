@@ -44,3 +44,13 @@ export function startDaemon(args: string[] = [], runDir = tempRunDir()): Promise
     exited.then((code) => reject(new Error(`daemon exited with ${code}: ${err}`)));
   });
 }
+
+/** After a test with a daemon and a topology: stops the daemon if it still runs, removes the topology (also after a failure). */
+export async function stopDaemonAndTopology(d: RunningDaemon | undefined, topology: { destroy(): void } | undefined): Promise<void> {
+  try {
+    if (d && d.child.exitCode === null) await d.stop();
+  } finally {
+    delete process.env.PSPAT_RUN_DIR;
+    topology?.destroy();
+  }
+}
