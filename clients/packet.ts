@@ -13,7 +13,10 @@
  *       the shared clock)
  */
 
-export const TAG_OFFSET = 42;
+/** Ethernet + IPv4 + UDP header bytes: a datagram of n bytes is a frame of n + this. */
+export const UDP_FRAME_HEADERS = 42;
+/** The tag starts the UDP payload. */
+export const TAG_OFFSET = UDP_FRAME_HEADERS;
 /** Smallest frame that holds the headers and the tag. */
 export const MIN_TEST_FRAME = 50;
 /** Where a stamped frame carries its send time. */

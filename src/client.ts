@@ -72,6 +72,9 @@ export class ClientCounters {
   offeredPackets(slot: number): number {
     return this.perClass[2 * slot];
   }
+  offeredBytes(slot: number): number {
+    return this.perClass[2 * slot + 1];
+  }
   /**
    * Counts one packet handed to the arbiter. The total packet count goes last: a thread
    * that dies mid-count leaves it short by whole packets, which reclaimClient tops up.
@@ -81,9 +84,6 @@ export class ClientCounters {
     this.perClass[2 * cls + 1] += len;
     this.totals[CLIENT_OFFERED_BYTES] += len;
     this.totals[CLIENT_OFFERED_PKTS]++;
-  }
-  offeredBytes(slot: number): number {
-    return this.perClass[2 * slot + 1];
   }
 }
 
@@ -132,14 +132,10 @@ export class Client {
   }
 
   /**
-   * Stages frame `f` holding `len` bytes for class slot `cls`. Returns false (the client
-   * keeps the frame) when the length or class is invalid, or when the staging batch is
-   * full and the mailbox has no room for it (backpressure).
-   */
-  /**
    * Stages frame `f`: `len` bytes, class slot `cls`, flow hash `flow` (sfq, fq_codel),
    * policer `police` its filter names (−1 none), class slot `sub` inside the class's inner
-   * qdisc; false: kept, not sent.
+   * qdisc. False (the client keeps the frame) when the length or class is invalid, or
+   * when the staging batch is full and the mailbox has no room for it (backpressure).
    */
   send(f: number, len: number, cls: number, flow = 0, police = -1, sub = 0): boolean {
     const t = this.counters.totals;

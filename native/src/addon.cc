@@ -11,13 +11,42 @@
 #include "privileges.h"
 #include "stamp_sink.h"
 #include "capture.h"
+#include "iface.h"
 #include "port.h"
 
 namespace {
 
-thread_local std::vector<TxPortNative*> ports;
-thread_local std::vector<StampSink*> sinks;
-thread_local std::vector<CaptureSocket*> captures;
+// Objects JS holds by number: the index into one of these per-thread tables.
+template <typename T>
+class Handles {
+ public:
+  // The new object's handle, or `err` (a negative errno) when opening it failed.
+  Napi::Value add(Napi::Env env, T* item, int err) {
+    if (!item) return Napi::Number::New(env, err);
+    items_.push_back(item);
+    return Napi::Number::New(env, double(items_.size() - 1));
+  }
+  // The object of handle info[0], or nullptr for a closed or unknown handle.
+  T* of(const Napi::CallbackInfo& info) {
+    uint32_t h = info[0].As<Napi::Number>().Uint32Value();
+    return h < items_.size() ? items_[h] : nullptr;
+  }
+  Napi::Value close(const Napi::CallbackInfo& info) {
+    uint32_t h = info[0].As<Napi::Number>().Uint32Value();
+    if (h < items_.size()) {
+      delete items_[h];
+      items_[h] = nullptr;
+    }
+    return info.Env().Undefined();
+  }
+
+ private:
+  std::vector<T*> items_;
+};
+
+thread_local Handles<TxPortNative> ports;
+thread_local Handles<StampSink> sinks;
+thread_local Handles<CaptureSocket> captures;
 
 // Typed arrays here view SharedArrayBuffers, which napi_get_arraybuffer_info refuses;
 // napi_get_typedarray_info gives the element pointer directly.
@@ -50,19 +79,13 @@ PortArrays arraysFrom(const Napi::CallbackInfo& info) {
   return a;
 }
 
-Napi::Value Register(Napi::Env env, TxPortNative* p, int err) {
-  if (!p) return Napi::Number::New(env, err);
-  ports.push_back(p);
-  return Napi::Number::New(env, double(ports.size() - 1));
-}
-
 // xdpOpen(umem, frameSize, lens, batch, done, status, info, ifindex, queue, mode, ringSize) → handle or -errno
 Napi::Value XdpOpen(const Napi::CallbackInfo& info) {
   PortArrays a = arraysFrom(info);
   int err = 0;
   TxPortNative* p = openXdpPort(a, info[7].As<Napi::Number>().Int32Value(), info[8].As<Napi::Number>().Int32Value(),
                                 info[9].As<Napi::Number>().Int32Value(), info[10].As<Napi::Number>().Uint32Value(), &err);
-  return Register(info.Env(), p, err);
+  return ports.add(info.Env(), p, err);
 }
 
 // packetOpen(umem, frameSize, lens, batch, done, status, info, ifindex, ringFrames, qdiscBypass) → handle or -errno
@@ -71,32 +94,22 @@ Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
   int err = 0;
   TxPortNative* p = openPacketPort(a, info[7].As<Napi::Number>().Int32Value(), info[8].As<Napi::Number>().Uint32Value(),
                                    info[9].As<Napi::Boolean>().Value(), &err);
-  return Register(info.Env(), p, err);
-}
-
-TxPortNative* portOf(const Napi::CallbackInfo& info) {
-  uint32_t h = info[0].As<Napi::Number>().Uint32Value();
-  return h < ports.size() ? ports[h] : nullptr;
+  return ports.add(info.Env(), p, err);
 }
 
 Napi::Value Submit(const Napi::CallbackInfo& info) {
-  TxPortNative* p = portOf(info);
+  TxPortNative* p = ports.of(info);
   return Napi::Number::New(info.Env(), p ? p->submit(info[1].As<Napi::Number>().Uint32Value()) : -9 /* EBADF */);
 }
 
 Napi::Value Reap(const Napi::CallbackInfo& info) {
-  TxPortNative* p = portOf(info);
+  TxPortNative* p = ports.of(info);
   return Napi::Number::New(info.Env(), p ? p->reap(info[1].As<Napi::Number>().Uint32Value()) : -9);
-}
-
-Napi::Value InFlight(const Napi::CallbackInfo& info) {
-  TxPortNative* p = portOf(info);
-  return Napi::Number::New(info.Env(), p ? p->inFlight() : 0);
 }
 
 // abort(handle, -errno): closes the port's socket; the next reaps fail what it held.
 Napi::Value Abort(const Napi::CallbackInfo& info) {
-  TxPortNative* p = portOf(info);
+  TxPortNative* p = ports.of(info);
   if (p) p->abort(info[1].As<Napi::Number>().Int32Value());
   return info.Env().Undefined();
 }
@@ -106,14 +119,7 @@ Napi::Value LinkFlags(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), linkFlags(info[0].As<Napi::Number>().Int32Value()));
 }
 
-Napi::Value Close(const Napi::CallbackInfo& info) {
-  uint32_t h = info[0].As<Napi::Number>().Uint32Value();
-  if (h < ports.size() && ports[h]) {
-    delete ports[h];
-    ports[h] = nullptr;
-  }
-  return info.Env().Undefined();
-}
+Napi::Value Close(const Napi::CallbackInfo& info) { return ports.close(info); }
 
 // peerCredentials(fd, i32 out[3]) → 0 or -errno: pid, uid, gid of a Unix socket's peer.
 Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
@@ -138,19 +144,12 @@ Napi::Value StampSinkOpen(const Napi::CallbackInfo& info) {
   int64_t epoch = info[2].As<Napi::BigInt>().Int64Value(&lossless);
   int err = 0;
   StampSink* s = openStampSink(info[0].As<Napi::String>().Utf8Value().c_str(), info[1].As<Napi::String>().Utf8Value().c_str(), epoch, &err);
-  if (!s) return Napi::Number::New(info.Env(), err);
-  sinks.push_back(s);
-  return Napi::Number::New(info.Env(), double(sinks.size() - 1));
-}
-
-StampSink* sinkOf(const Napi::CallbackInfo& info) {
-  uint32_t h = info[0].As<Napi::Number>().Uint32Value();
-  return h < sinks.size() ? sinks[h] : nullptr;
+  return sinks.add(info.Env(), s, err);
 }
 
 // stampSinkRead(handle, stampOffset, tagOffset, cls i32, sent f64, arrived f64) → count or -errno
 Napi::Value StampSinkRead(const Napi::CallbackInfo& info) {
-  StampSink* s = sinkOf(info);
+  StampSink* s = sinks.of(info);
   if (!s) return Napi::Number::New(info.Env(), -9);
   uint32_t max = info[3].As<Napi::Int32Array>().ElementLength();
   return Napi::Number::New(info.Env(), s->read(info[1].As<Napi::Number>().Uint32Value(), info[2].As<Napi::Number>().Uint32Value(),
@@ -159,37 +158,23 @@ Napi::Value StampSinkRead(const Napi::CallbackInfo& info) {
 
 // stampSinkReceived(handle) → frames delivered so far, test frames or not
 Napi::Value StampSinkReceived(const Napi::CallbackInfo& info) {
-  StampSink* s = sinkOf(info);
+  StampSink* s = sinks.of(info);
   return Napi::Number::New(info.Env(), s ? s->received : 0);
 }
 
-Napi::Value StampSinkClose(const Napi::CallbackInfo& info) {
-  uint32_t h = info[0].As<Napi::Number>().Uint32Value();
-  if (h < sinks.size() && sinks[h]) {
-    delete sinks[h];
-    sinks[h] = nullptr;
-  }
-  return info.Env().Undefined();
-}
+Napi::Value StampSinkClose(const Napi::CallbackInfo& info) { return sinks.close(info); }
 
 // captureOpen(netnsPath, ifname, fanoutGroup) → handle or -errno
 Napi::Value CaptureOpen(const Napi::CallbackInfo& info) {
   int err = 0;
   CaptureSocket* c = openCapture(info[0].As<Napi::String>().Utf8Value().c_str(), info[1].As<Napi::String>().Utf8Value().c_str(),
                                  info[2].As<Napi::Number>().Uint32Value(), &err);
-  if (!c) return Napi::Number::New(info.Env(), err);
-  captures.push_back(c);
-  return Napi::Number::New(info.Env(), double(captures.size() - 1));
-}
-
-CaptureSocket* captureOf(const Napi::CallbackInfo& info) {
-  uint32_t h = info[0].As<Napi::Number>().Uint32Value();
-  return h < captures.size() ? captures[h] : nullptr;
+  return captures.add(info.Env(), c, err);
 }
 
 // captureRead(handle, umem u8, frameSize, frames i32, count, lens u32, timeoutMs) → count or -errno
 Napi::Value CaptureRead(const Napi::CallbackInfo& info) {
-  CaptureSocket* c = captureOf(info);
+  CaptureSocket* c = captures.of(info);
   if (!c) return Napi::Number::New(info.Env(), -9);
   uint32_t count = info[4].As<Napi::Number>().Uint32Value();
   uint32_t cap = info[3].As<Napi::Int32Array>().ElementLength();
@@ -198,18 +183,11 @@ Napi::Value CaptureRead(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value CaptureDrops(const Napi::CallbackInfo& info) {
-  CaptureSocket* c = captureOf(info);
+  CaptureSocket* c = captures.of(info);
   return Napi::Number::New(info.Env(), c ? c->drops() : 0);
 }
 
-Napi::Value CaptureClose(const Napi::CallbackInfo& info) {
-  uint32_t h = info[0].As<Napi::Number>().Uint32Value();
-  if (h < captures.size() && captures[h]) {
-    delete captures[h];
-    captures[h] = nullptr;
-  }
-  return info.Env().Undefined();
-}
+Napi::Value CaptureClose(const Napi::CallbackInfo& info) { return captures.close(info); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("captureOpen", Napi::Function::New(env, CaptureOpen));
@@ -228,7 +206,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("packetOpen", Napi::Function::New(env, PacketOpen));
   exports.Set("submit", Napi::Function::New(env, Submit));
   exports.Set("reap", Napi::Function::New(env, Reap));
-  exports.Set("inFlight", Napi::Function::New(env, InFlight));
   exports.Set("abort", Napi::Function::New(env, Abort));
   exports.Set("linkFlags", Napi::Function::New(env, LinkFlags));
   exports.Set("close", Napi::Function::New(env, Close));

@@ -16,8 +16,6 @@
 #include <cstring>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
-#include <net/if.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -57,6 +55,7 @@ class PacketPort : public TxPortNative {
       pending_++;
     }
     if (n > 0) kick();
+    setInFlight(pending_);
     return int(n);
   }
 
@@ -74,12 +73,11 @@ class PacketPort : public TxPortNative {
       a_.status[n] = errOf_[s];
     }
     pending_ -= n;
+    setInFlight(pending_);
     // Frames the device refused for a moment: kick again while the port is healthy.
-    if (waiting && a_.info[kFault] == 0) kick();
+    if (waiting && !kickFailed()) kick();
     return int(n);
   }
-
-  int inFlight() const override { return int(pending_); }
 
   void abort(int err) override {
     if (fd_ < 0) return;
@@ -120,16 +118,6 @@ class PacketPort : public TxPortNative {
 };
 
 }  // namespace
-
-int linkFlags(int ifindex) {
-  ifreq ifr{};
-  if (!if_indextoname(unsigned(ifindex), ifr.ifr_name)) return -ENODEV;
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -errno;
-  int r = ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ? -errno : (ifr.ifr_flags & 0xffff);
-  close(fd);
-  return r;
-}
 
 TxPortNative* openPacketPort(const PortArrays& a, int ifindex, uint32_t ringFrames, bool qdiscBypass, int* err) {
   // protocol 0: this socket receives nothing, it only transmits.

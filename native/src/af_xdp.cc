@@ -82,6 +82,7 @@ class XdpPort : public TxPortNative {
     txProd_ += n;
     __atomic_store_n(tx_.producer, txProd_, __ATOMIC_RELEASE);  // publishes the descriptors
     inFlight_ += n;
+    setInFlight(inFlight_);
     if (n > 0 || inFlight_ > 0) kick();
     return int(n);
   }
@@ -101,13 +102,12 @@ class XdpPort : public TxPortNative {
     }
     __atomic_store_n(cq_.consumer, cons + n, __ATOMIC_RELEASE);  // hands the slots back
     inFlight_ -= n;
+    setInFlight(inFlight_);
     // Copy mode sends only on a kick: keep kicking while frames wait in the TX ring
     // (not while the device is faulted: JS retries by reopening the port).
-    if (n == 0 && inFlight_ > 0 && a_.info[kFault] == 0) kick();
+    if (n == 0 && inFlight_ > 0 && !kickFailed()) kick();
     return int(n);
   }
-
-  int inFlight() const override { return int(inFlight_); }
 
   void abort(int err) override {
     if (fd_ < 0) return;
@@ -137,6 +137,7 @@ class XdpPort : public TxPortNative {
       a_.status[n] = failedErr_;
     }
     inFlight_ -= n;
+    setInFlight(inFlight_);
     return int(n);
   }
 

@@ -9,6 +9,7 @@
 // packet's checksum is computed here, as the device would have.
 #include "capture.h"
 
+#include "iface.h"
 #include "netns.h"
 
 #include <arpa/inet.h>
@@ -16,7 +17,6 @@
 #include <cstring>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
-#include <net/if.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -77,22 +77,13 @@ void finishChecksum(uint8_t* p, uint32_t len) {
 
 namespace {
 int openHere(const char* ifname, uint32_t fanoutGroup) {
-  unsigned ifindex = if_nametoindex(ifname);
-  if (ifindex == 0) return -ENODEV;
-  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-  if (fd < 0) return -errno;
   // Bounded like a qdisc's queue: a capture client that falls behind drops (counted by the
   // kernel) instead of letting a backlog of seconds build up in front of the scheduler.
-  int buf = 2 << 20;
-  sockaddr_ll addr{};
-  addr.sll_family = AF_PACKET;
-  addr.sll_protocol = htons(ETH_P_ALL);
-  addr.sll_ifindex = int(ifindex);
+  int fd = openPacketReceiver(ifname, 0, 2 << 20);
+  if (fd < 0) return fd;
   int fanout = int((fanoutGroup & 0xffff) | (PACKET_FANOUT_HASH << 16));
   int on = 1;
-  if ((setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf) < 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf) < 0) ||
-      setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &on, sizeof on) < 0 ||
-      bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 ||
+  if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &on, sizeof on) < 0 ||
       (fanoutGroup > 0 && setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &fanout, sizeof fanout) < 0)) {
     int e = errno;
     close(fd);

@@ -31,7 +31,8 @@ enum PortInfo {
   kKicks,     // wake-ups of the kernel (sendto)
   kRetries,   // kicks refused for a moment (EAGAIN / EBUSY / ENOBUFS): the frames wait, retried
   kRingFull,  // submits cut short because the TX ring was full
-  kFault,     // 0, or -errno of the last kick when it failed hard (ENETDOWN, ENXIO, ...)
+  kKickFault, // 0, or -errno of the last kick when it failed hard (ENETDOWN, ENXIO, ...)
+  kInFlight,  // frames submitted and not yet reaped (JS reads it without a call)
   kInfoFields,
 };
 
@@ -41,7 +42,6 @@ class TxPortNative {
   virtual ~TxPortNative() = default;
   virtual int submit(uint32_t count) = 0;  // frames accepted (a prefix of batch), >= 0
   virtual int reap(uint32_t max) = 0;      // entries written to done/status
-  virtual int inFlight() const = 0;
   // Closes the socket and fails every frame it still holds: the next reaps return each
   // unsent one with status `err`. The port sends nothing after this.
   virtual void abort(int err) = 0;
@@ -50,15 +50,15 @@ class TxPortNative {
   // Records a kick's outcome: transient refusals are retried, anything else is a fault.
   void kicked(long rc, int err) {
     a_.info[kKicks]++;
-    if (rc >= 0) a_.info[kFault] = 0;
+    if (rc >= 0) a_.info[kKickFault] = 0;
     else if (err == EAGAIN || err == EBUSY || err == ENOBUFS || err == EINTR) a_.info[kRetries]++;
-    else a_.info[kFault] = -err;
+    else a_.info[kKickFault] = -err;
   }
+  bool kickFailed() const { return a_.info[kKickFault] != 0; }
+  // Publishes the frames held, at the end of every call that changes them.
+  void setInFlight(uint32_t n) { a_.info[kInFlight] = n; }
   PortArrays a_;
 };
-
-// Interface flags (IFF_UP, IFF_RUNNING, ...) of `ifindex` in this namespace, or -ENODEV.
-int linkFlags(int ifindex);
 
 // Each returns a port or sets *err to a negative errno and returns nullptr.
 TxPortNative* openXdpPort(const PortArrays& a, int ifindex, int queue, int mode, uint32_t ringSize, int* err);

@@ -6,16 +6,13 @@
 // shared clock (ns since an epoch on CLOCK_MONOTONIC) with one offset taken at open.
 #include "stamp_sink.h"
 
+#include "iface.h"
 #include "netns.h"
 
-#include <arpa/inet.h>
 #include <cerrno>
 #include <climits>
 #include <cstring>
 #include <ctime>
-#include <linux/if_ether.h>
-#include <linux/if_packet.h>
-#include <net/if.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -32,20 +29,10 @@ int64_t nsOf(clockid_t c) {
 
 // Opens the socket in the current namespace; -errno on failure.
 int openHere(const char* ifname) {
-  unsigned ifindex = if_nametoindex(ifname);
-  if (ifindex == 0) return -ENODEV;
-  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
-  if (fd < 0) return -errno;
+  int fd = openPacketReceiver(ifname, SOCK_NONBLOCK, 64 << 20);
+  if (fd < 0) return fd;
   int on = 1;
-  int buf = 64 << 20;
-  sockaddr_ll addr{};
-  addr.sll_family = AF_PACKET;
-  addr.sll_protocol = htons(ETH_P_ALL);
-  addr.sll_ifindex = int(ifindex);
-  // SO_RCVBUFFORCE needs CAP_NET_ADMIN (we have it: AF_PACKET needs CAP_NET_RAW anyway).
-  if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0 ||
-      (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf) < 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf) < 0) ||
-      bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
+  if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0) {
     int e = errno;
     close(fd);
     return -e;

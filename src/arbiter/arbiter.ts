@@ -98,8 +98,8 @@ export class Arbiter {
   private readonly spinPasses: number;
   private stopping: { drain: boolean; deadline: number; seq: number } | null = null;
   private readonly loop: LoopStats;
-  /** Bound once: the scheduler calls it for every frame a class deletion evicts. */
-  private readonly evictDeleted = (f: number): void => this.dropHeld(this.evictLink!, f, this.evictReason);
+  /** Bound once: the scheduler calls it for every frame an eviction (`evict`) drops. */
+  private readonly evictDropped = (f: number): void => this.dropHeld(this.evictLink!, f, this.evictReason);
   private evictLink: LinkState | null = null;
   private evictReason = CLASS_DROP_DELETED;
   /** Wall clock = sec s + (offsetNs + shared clock) ns: turns release times into pcap time. */
@@ -436,9 +436,7 @@ export class Arbiter {
         return undefined;
       case 'deleteClass': {
         const link = this.linkOf(req.linkId);
-        this.evictLink = link;
-        link.scheduler.deleteClass(req.slot, this.evictDeleted);
-        this.evictLink = null;
+        this.evict(link, CLASS_DROP_DELETED, (drop) => link.scheduler.deleteClass(req.slot, drop));
         return undefined;
       }
       case 'setScheduler': {
@@ -492,13 +490,20 @@ export class Arbiter {
     }
   }
 
-  /** Drops everything `link`'s scheduler holds, counted under `reason` (a CLASS_DROP_* field). */
-  private evictAll(link: LinkState, reason = CLASS_DROP_DELETED): void {
+  /**
+   * Runs a scheduler change that gives frames back (`change` passes `drop` to it): each is
+   * counted as dropped from `link` under `reason` (a CLASS_DROP_* field) and recycled.
+   */
+  private evict(link: LinkState, reason: number, change: (drop: (f: number) => void) => void): void {
     this.evictLink = link;
     this.evictReason = reason;
-    link.scheduler.reset(this.evictDeleted);
+    change(this.evictDropped);
     this.evictLink = null;
-    this.evictReason = CLASS_DROP_DELETED;
+  }
+
+  /** Drops everything `link`'s scheduler holds, counted under `reason`. */
+  private evictAll(link: LinkState, reason = CLASS_DROP_DELETED): void {
+    this.evict(link, reason, (drop) => link.scheduler.reset(drop));
   }
 
   /** Ends a removed link once its port has nothing in flight; answers the removeLink. */

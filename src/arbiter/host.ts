@@ -226,6 +226,7 @@ export class LinkHandle {
     private shadow: Scheduler,
   ) {
     for (const c of options.classes) this.classParams.set(c.slot!, c);
+    this.live = new Float64Array(statsBuffer);
   }
 
   /** Creates a client's mailbox and free ring, gives it frames, and attaches it. */
@@ -335,15 +336,14 @@ export class LinkHandle {
    * half-applied — right for rate estimates, not for accounting (use `stats`).
    */
   liveSent(slot: number): { bytes: number; packets: number } {
-    this.live ??= new Float64Array(this.statsBuffer);
     return { bytes: this.live[classWord(slot, CLASS_SENT_BYTES)], packets: this.live[classWord(slot, CLASS_SENT_PKTS)] };
   }
 
-  private live: Float64Array | null = null;
+  /** The stats words as the arbiter writes them (lock-free reads of single counters). */
+  private readonly live: Float64Array;
 
   /** 0 while the link's port transmits, else the -errno that stops it (read live, lock-free). */
   portFault(): number {
-    this.live ??= new Float64Array(this.statsBuffer);
     return this.live[LINK_PORT_FAULT];
   }
 

@@ -15,7 +15,7 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { Client } from '../client.js';
 import { PspatError } from '../errors.js';
 import { flowHash, PacketClassifier, type ClassifierConfig } from '../tc/packet-classifier.js';
-import { nativeAddon } from '../transmit/native.js';
+import { ENETDOWN, ENXIO, errnoName, nativeAddon } from '../transmit/native.js';
 import { CAPTURE_NETNS } from './attach.js';
 
 export interface CaptureSpec {
@@ -34,15 +34,15 @@ export interface CaptureResult {
 }
 
 const BATCH = 64;
-const ENXIO = 6;
-const ENETDOWN = 100;
 /** How long a read waits for the first packet before looking at stop requests and updates. */
 const POLL_MS = 50;
+/** Reads between two looks at the socket's drop count (a syscall of its own), and one at the end. */
+const DROPS_EVERY = 32;
 
 export function runCapture(client: Client, spec: CaptureSpec): CaptureResult {
   const addon = nativeAddon();
   const handle = addon.captureOpen(`/run/netns/${CAPTURE_NETNS}`, spec.ifname, spec.group);
-  if (handle < 0) throw new PspatError('ERR_PSPAT_CAPTURE', `cannot open a capture socket on ${spec.ifname}: errno ${-handle}`);
+  if (handle < 0) throw new PspatError('ERR_PSPAT_CAPTURE', `cannot open a capture socket on ${spec.ifname} (${errnoName(handle)})`);
   const pool = client.pool;
   const umem = new Uint8Array(pool.layout.umem, pool.layout.umemOffset, pool.frames * pool.frameSize);
   const frames = new Int32Array(BATCH);
@@ -50,6 +50,12 @@ export function runCapture(client: Client, spec: CaptureSpec): CaptureResult {
   let have = 0;
   let captured = 0;
   let kernelDrops = 0;
+  let reads = 0;
+  const countDrops = () => {
+    const dropped = addon.captureDrops(handle);
+    client.dropCaptured(dropped);
+    kernelDrops += dropped;
+  };
   try {
     while (!client.stopRequested) {
       for (let m = receiveMessageOnPort(spec.updates); m !== undefined; m = receiveMessageOnPort(spec.updates)) {
@@ -62,8 +68,8 @@ export function runCapture(client: Client, spec: CaptureSpec): CaptureResult {
         continue;
       }
       const n = addon.captureRead(handle, umem, pool.frameSize, frames, have, pool.len, POLL_MS);
-      if (n === -ENETDOWN || n === -ENXIO) break; // the capture pair is gone: the device was given back
-      if (n < 0) throw new PspatError('ERR_PSPAT_CAPTURE', `capture on ${spec.ifname}: read failed, errno ${-n}`);
+      if (n === ENETDOWN || n === ENXIO) break; // the capture pair is gone: the device was given back
+      if (n < 0) throw new PspatError('ERR_PSPAT_CAPTURE', `capture on ${spec.ifname}: read failed (${errnoName(n)})`);
       let used = 0;
       for (let i = 0; i < n; i++) {
         const f = frames[i];
@@ -90,13 +96,10 @@ export function runCapture(client: Client, spec: CaptureSpec): CaptureResult {
       frames.copyWithin(used, n, have);
       have = used + (have - n);
       client.flush();
-      const dropped = addon.captureDrops(handle);
-      if (dropped > 0) {
-        client.dropCaptured(dropped);
-        kernelDrops += dropped;
-      }
+      if (++reads % DROPS_EVERY === 0) countDrops();
     }
     while (client.pending > 0 && client.flush() === 0) client.waitForFrames(1);
+    countDrops();
   } finally {
     addon.captureClose(handle);
   }

@@ -96,37 +96,34 @@ class PortSenders {
   }
 }
 
-function rawDriver(s: ModeSetup): ModeDriver {
-  const senders = new PortSenders(() => ({ backend: s.backend, dev: s.dev, xdpMode: s.xdpMode, qdiscBypass: true, queue: 0, size: s.size, classes: s.classes }), 1);
+/** raw and tc: port-sender threads; `classSent` reads the kernel's scheduler where there is one. */
+function portDriver(senders: PortSenders, classSent: () => Promise<number[] | null>, teardown: () => void): ModeDriver {
   return {
     start: (pps, stamp) => senders.start(pps, stamp),
     get epoch() {
       return senders.epoch;
     },
-    classSent: async () => null,
+    classSent,
     stop: async () => {
       await senders.stop();
       return null;
     },
-    teardown: () => {},
+    teardown,
   };
+}
+
+/** Sender threads on `backend`, through the device's qdisc unless `qdiscBypass`. */
+function portSenders(s: ModeSetup, backend: NativeBackend, qdiscBypass: boolean, count: number): PortSenders {
+  return new PortSenders(() => ({ backend, dev: s.dev, xdpMode: s.xdpMode, qdiscBypass, queue: 0, size: s.size, classes: s.classes }), count);
+}
+
+function rawDriver(s: ModeSetup): ModeDriver {
+  return portDriver(portSenders(s, s.backend, true, 1), async () => null, () => {});
 }
 
 function tcDriver(s: ModeSetup): ModeDriver {
   installHtb(s.dev, new Array<number>(s.classes).fill(1), s.rate || HTB_UNSHAPED);
-  const senders = new PortSenders(() => ({ backend: 'afpacket', dev: s.dev, xdpMode: s.xdpMode, qdiscBypass: false, queue: 0, size: s.size, classes: s.classes }), s.clients);
-  return {
-    start: (pps, stamp) => senders.start(pps, stamp),
-    get epoch() {
-      return senders.epoch;
-    },
-    classSent: async () => htbLeafPackets(s.dev, s.classes),
-    stop: async () => {
-      await senders.stop();
-      return null;
-    },
-    teardown: () => removeHtb(s.dev),
-  };
+  return portDriver(portSenders(s, 'afpacket', false, s.clients), async () => htbLeafPackets(s.dev, s.classes), () => removeHtb(s.dev));
 }
 
 function pspatDriver(s: ModeSetup): ModeDriver {

@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { validateSizes } from '../../clients/generators.js';
 import { MIN_STAMPED_FRAME } from '../../clients/packet.js';
 import { InvalidOptionError } from '../errors.js';
+import { WIRE_OVERHEAD_BYTES } from '../arbiter/pacer.js';
 import { ARBITER_DEFAULTS, withDefaults } from '../options.js';
 import { createSinkTopology, sinkPackets, type SinkTopology } from '../net/netns.js';
 import { stagesJson, type Run, type RunClass } from '../report/run-file.js';
@@ -30,8 +31,6 @@ import { StampSink } from './stamp-sink.js';
 /** Frames are pool frames: the arbiter's default size bounds every mode's packets. */
 const FRAME_SIZE = ARBITER_DEFAULTS.frameSize;
 const WARMUP_MS = 300;
-/** Wire framing per packet (preamble, FCS, gap), counted by pspat's pacing and by htb's `overhead 24`. */
-const WIRE_OVERHEAD = 24;
 
 export interface E2eOptions {
   /** afxdp or afpacket: the raw and pspat modes' port (tc is AF_PACKET through the qdisc). @default 'afxdp' */
@@ -182,7 +181,7 @@ async function runMode(mode: Mode, topo: SinkTopology, o: Required<E2eOptions>, 
       gbps: (sat.sinkPackets * o.size * 8) / sat.ns,
       sinkPackets: sat.sinkPackets,
       shareError: shareError(sat.classSent),
-      rateAccuracy: o.rate > 0 && mode !== 'raw' ? (sat.sinkPackets * (o.size + WIRE_OVERHEAD) * 8e9) / sat.ns / o.rate : null,
+      rateAccuracy: o.rate > 0 && mode !== 'raw' ? (sat.sinkPackets * (o.size + WIRE_OVERHEAD_BYTES) * 8e9) / sat.ns / o.rate : null,
       latencyNs: loads[0]?.latencyNs ?? null,
       loads,
     };

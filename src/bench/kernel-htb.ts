@@ -7,6 +7,7 @@
  * mean the same on both.
  */
 import { execFileSync } from 'node:child_process';
+import { WIRE_OVERHEAD_BYTES } from '../arbiter/pacer.js';
 
 function tc(...args: string[]): string {
   return execFileSync('tc', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -18,7 +19,7 @@ const leafMinor = (i: number) => (0x10 + i).toString(16);
 /** Installs the tree on `dev` (replacing its root qdisc); `rate` in bit/s. */
 export function installHtb(dev: string, weights: number[], rate: number): void {
   const total = weights.reduce((a, b) => a + b, 0);
-  const burst = ['burst', '100k', 'cburst', '100k', 'quantum', '1514', 'overhead', '24'];
+  const burst = ['burst', '100k', 'cburst', '100k', 'quantum', '1514', 'overhead', String(WIRE_OVERHEAD_BYTES)];
   const lines = [
     `qdisc replace dev ${dev} root handle 1: htb`,
     `class add dev ${dev} parent 1: classid 1:1 htb rate ${Math.round(rate)}bit ${burst.join(' ')}`,

@@ -8,6 +8,7 @@
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+import { UDP_FRAME_HEADERS } from '../../clients/packet.js';
 
 const [udpPort, tcpPort] = process.argv.slice(2).map(Number);
 const sources = new Map<string, { udpPackets: number; udpBytes: number; tcpBytes: number }>();
@@ -20,7 +21,7 @@ const udp = createSocket({ type: 'udp4', recvBufferSize: 16 << 20 });
 udp.on('message', (msg, rinfo) => {
   const s = of(rinfo.address);
   s.udpPackets++;
-  s.udpBytes += msg.length + 42;
+  s.udpBytes += msg.length + UDP_FRAME_HEADERS;
 });
 const tcp = createServer((c) => {
   const s = of(c.remoteAddress!.replace(/^::ffff:/, ''));

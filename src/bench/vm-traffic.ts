@@ -11,18 +11,16 @@
  */
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
-import { STAMP_OFFSET, TAG_OFFSET } from '../../clients/packet.js';
+import { STAMP_OFFSET, UDP_FRAME_HEADERS } from '../../clients/packet.js';
 import { makeClock } from '../clock.js';
 
 const [mode, dst, portText, mbitText, sizeText, secondsText, epochText, clsText] = process.argv.slice(2);
 const port = Number(portText);
 const endAt = performance.now() + Number(secondsText) * 1000;
-/** Where the frame's UDP payload starts: the tag and the stamp sit at frame offsets. */
-const PAYLOAD = TAG_OFFSET;
 
 if (mode === 'udp') {
   const size = Number(sizeText);
-  const perMs = (Number(mbitText) * 1e6) / 8 / (size + 42) / 1000;
+  const perMs = (Number(mbitText) * 1e6) / 8 / (size + UDP_FRAME_HEADERS) / 1000;
   const sock = createSocket('udp4');
   const now = epochText ? makeClock(BigInt(epochText)) : null;
   const cls = Number(clsText ?? 0);
@@ -47,7 +45,7 @@ if (mode === 'udp') {
         payload = Buffer.alloc(size);
         payload.writeUInt16BE(cls, 2);
         payload.writeUInt32BE(due >>> 0, 4);
-        payload.writeDoubleLE(now(), STAMP_OFFSET - PAYLOAD);
+        payload.writeDoubleLE(now(), STAMP_OFFSET - UDP_FRAME_HEADERS);
       }
       inFlight++;
       sock.send(payload, port, dst, (err) => {

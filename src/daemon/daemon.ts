@@ -40,7 +40,7 @@ import type { ParsedTc, QdiscSpec, ShowCommand } from '../tc/model.js';
 import { Classifier } from '../tc/classifier.js';
 import { classifierConfig } from '../tc/packet-classifier.js';
 import { planCommand, type Plan } from '../tc/plan.js';
-import { errnoName } from '../transmit/native.js';
+import { ENODEV, errnoName } from '../transmit/native.js';
 import { isNativeBackend } from '../transmit/ports.js';
 import { showClasses, showFilters, showQdiscs, type InnerStatsBySlot, type SlotStats } from '../tc/show.js';
 import type { ClassXstats } from '../../schedulers/types.js';
@@ -117,7 +117,6 @@ function deviceSpeed(dev: string): number | undefined {
 const DEFAULT_LINK_RATE = 1e9;
 /** How often the daemon looks at its ports' faults (a live read of shared memory). */
 const PORT_WATCH_MS = 200;
-const ENODEV = -19;
 
 function rateOf(est: RateEstimator, key: string): Pick<SlotStats, 'rateBps' | 'pps'> {
   const r = est.rate(key);
@@ -140,6 +139,8 @@ interface ManagedDevice {
   capture?: ClientSource & { state: AttachState };
   /** Rate estimates for `-s`, per class slot ("3") and inner class ("3/1"). */
   rates: RateEstimator;
+  /** Its port's fault when the daemon last looked (0: transmitting). */
+  portFault: number;
 }
 
 /** A device's client threads (test-traffic generators, capture clients) and the ports their classifier updates go through. */
@@ -172,8 +173,6 @@ export class Daemon {
   private readonly sampler: NodeJS.Timeout;
   /** Watches every managed link's port for faults (device down, back, gone). */
   private readonly portWatch: NodeJS.Timeout;
-  /** Each managed device's port fault when last looked at (0: transmitting). */
-  private readonly portFaults = new Map<string, number>();
   private cannotGoOn: (reason: string) => void = () => {};
   /**
    * Resolves with a one-line reason when the daemon cannot go on — a managed device was
@@ -199,9 +198,8 @@ export class Daemon {
   private watchPorts(): void {
     for (const [dev, d] of this.devices) {
       const fault = d.link.portFault();
-      const was = this.portFaults.get(dev) ?? 0;
-      if (fault === was) continue;
-      this.portFaults.set(dev, fault);
+      if (fault === d.portFault) continue;
+      d.portFault = fault;
       if (fault === ENODEV) {
         this.cannotGoOn(`${dev}: the device is gone (deleted)`);
       } else if (fault !== 0) {
@@ -326,7 +324,7 @@ export class Daemon {
           classes,
         });
         const traffic = await this.startTraffic(dev, link, tree!);
-        const device: ManagedDevice = { tree: tree!, arbiter, link, config: c, rates: new RateEstimator(), ...(traffic && { traffic }) };
+        const device: ManagedDevice = { tree: tree!, arbiter, link, config: c, rates: new RateEstimator(), portFault: 0, ...(traffic && { traffic }) };
         try {
           const capture = await this.startCapture(dev, link, tree!);
           if (capture) device.capture = capture;

@@ -4,9 +4,10 @@
  * Values below 2^SUB_BITS get one exact bucket each; above, every power-of-two range
  * [2^e, 2^(e+1)) is cut into 2^SUB_BITS equal buckets, so a bucket's width is at most
  * 1/64 of its lower bound and the midpoint reported for a percentile is within 0.8% of
- * any value in it (the ≤ 1% the reports promise). 1924 words (15 KB) cover 0 to 34 s. Recording is an index computation and one increment: no allocation,
- * no Math.log (the exponent comes from Math.clz32). Histograms with the same layout merge
- * by adding their arrays.
+ * any value in it (the ≤ 1% the reports promise). 1924 words (15 KB) cover 0 to 34 s.
+ * Recording is an index computation and one increment: no allocation, no Math.log (the
+ * exponent comes from Math.clz32). Histograms with the same layout merge by adding their
+ * arrays.
  *
  * Array layout: [0] count, [1] min, [2] max, [3] sum, [HEADER..] bucket counts.
  */

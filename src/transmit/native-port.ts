@@ -17,7 +17,7 @@
 import { readFileSync } from 'node:fs';
 import { InvalidOptionError } from '../errors.js';
 import type { FramePool } from '../shm/frame-pool.js';
-import { BackendUnavailableError, errnoName, nativeAddon, type NativeAddon } from './native.js';
+import { BackendUnavailableError, ENODEV, errnoName, ETIMEDOUT, nativeAddon, type NativeAddon } from './native.js';
 import type { PortCounters, TxPort } from './port.js';
 import type { NativeBackend } from './ports.js';
 
@@ -65,15 +65,16 @@ function openError(o: NativePortOptions, err: number): Error {
   return new BackendUnavailableError(`${where}: cannot open the port (${name})`);
 }
 
-// The port's `info` words: the addon writes the first four (port.h, PortInfo), this class the rest.
+// The port's `info` words: the addon writes the first five (port.h, PortInfo), this class the rest.
 const INFO_KICKS = 0;
 const INFO_RETRIES = 1;
 const INFO_RING_FULL = 2;
 const INFO_KICK_FAULT = 3;
+const INFO_IN_FLIGHT = 4;
 /** 0, or the -errno that faulted the port (until it recovers). */
-export const INFO_FAULT = 4;
-const INFO_FAULTS = 5;
-export const INFO_FIELDS = 6;
+export const INFO_FAULT = 5;
+const INFO_FAULTS = 6;
+export const INFO_FIELDS = 7;
 
 /** The counters in a native port's `info` words. */
 export function countersOf(info: Float64Array<ArrayBufferLike>): PortCounters {
@@ -82,8 +83,6 @@ export function countersOf(info: Float64Array<ArrayBufferLike>): PortCounters {
 
 const IFF_UP = 0x1;
 const IFF_RUNNING = 0x40;
-const ENODEV = -19;
-const ETIMEDOUT = -110;
 /** How often a faulted port looks at its device. */
 const RETRY_MS = 100;
 /** How long a port may hold frames without completing any before it gives up on them. */
@@ -128,7 +127,7 @@ export class NativePort implements TxPort {
   }
 
   get inFlight(): number {
-    return this.handle < 0 ? 0 : this.addon.inFlight(this.handle);
+    return this.handle < 0 ? 0 : this.info[INFO_IN_FLIGHT];
   }
 
   get fault(): number {
@@ -158,12 +157,11 @@ export class NativePort implements TxPort {
     }
     if (this.info[INFO_FAULT] !== 0) {
       // Faulted: the failed frames come back over the next reaps; then the socket goes.
-      if (n === 0 && this.addon.inFlight(this.handle) === 0) this.closeFaulted();
+      if (n === 0 && this.info[INFO_IN_FLIGHT] === 0) this.close();
     } else if (this.info[INFO_KICK_FAULT] !== 0) {
       this.faultWith(this.info[INFO_KICK_FAULT]);
-    } else if (n > 0 || this.addon.inFlight(this.handle) === 0) {
-      this.emptyReaps = 0;
-      this.stallSince = 0;
+    } else if (n > 0 || this.info[INFO_IN_FLIGHT] === 0) {
+      this.resetStall();
     } else if (++this.emptyReaps % STALL_CHECK_EVERY === 0) {
       const now = performance.now();
       if (this.stallSince === 0) this.stallSince = now;
@@ -184,9 +182,10 @@ export class NativePort implements TxPort {
     this.nextLook = performance.now() + RETRY_MS;
   }
 
-  private closeFaulted(): void {
-    this.addon.close(this.handle);
-    this.handle = -1;
+  /** Progress, or nothing held: no stall is building up. */
+  private resetStall(): void {
+    this.emptyReaps = 0;
+    this.stallSince = 0;
   }
 
   /** Reopens the port once its device is up and running again; a vanished device stays faulted (-ENODEV). */
@@ -205,8 +204,7 @@ export class NativePort implements TxPort {
     const r = this.open();
     if (r < 0) return; // not yet: try again later
     this.handle = r;
-    this.emptyReaps = 0;
-    this.stallSince = 0;
+    this.resetStall();
     this.info[INFO_FAULT] = 0;
   }
 }

@@ -20,7 +20,6 @@ export interface NativeAddon {
   /** Frames accepted (a prefix of the batch). */
   submit(handle: number, count: number): number;
   reap(handle: number, max: number): number;
-  inFlight(handle: number): number;
   /** Closes the port's socket; the next reaps return every frame it held with status `err`. */
   abort(handle: number, err: number): void;
   close(handle: number): void;
@@ -84,6 +83,12 @@ export function nativeAddon(): NativeAddon {
   if (addon === null) throw new BackendUnavailableError((cached as Error).message);
   return addon;
 }
+
+/** The negative errno values the addon returns that callers act on. */
+export const ENXIO = -osConstants.errno.ENXIO;
+export const ENODEV = -osConstants.errno.ENODEV;
+export const ENETDOWN = -osConstants.errno.ENETDOWN;
+export const ETIMEDOUT = -osConstants.errno.ETIMEDOUT;
 
 const errnoNames = Object.fromEntries(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
 

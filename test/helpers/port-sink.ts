@@ -7,8 +7,8 @@
  * startMs being the window's start on the wall clock (Date.now()'s scale).
  */
 import { createSocket } from 'node:dgram';
+import { UDP_FRAME_HEADERS } from '../../clients/packet.js';
 
-const FRAME_HEADERS = 42;
 const [portList, warmupMs, windowMs, binMs] = process.argv.slice(2);
 const ports = portList.split(',').map(Number);
 const counts = new Map(ports.map((p) => [p, { bytes: 0, bins: new Array<number>(Math.ceil(Number(windowMs) / Number(binMs))).fill(0) }]));
@@ -23,8 +23,8 @@ const sockets = ports.map((port) => {
     const c = counts.get(port)!;
     const bin = Math.floor((now - start) / Number(binMs));
     if (bin >= c.bins.length) return;
-    c.bytes += msg.length + FRAME_HEADERS;
-    c.bins[bin] += msg.length + FRAME_HEADERS;
+    c.bytes += msg.length + UDP_FRAME_HEADERS;
+    c.bins[bin] += msg.length + UDP_FRAME_HEADERS;
   });
   s.bind(port, () => {
     if (++ready === ports.length) process.stdout.write('ready\n');

@@ -7,7 +7,7 @@
  * the UDP payload on, so frame offsets shift by the 42 header bytes.
  */
 import { createSocket } from 'node:dgram';
-import { TAG_OFFSET, payloadIntact } from '../../clients/packet.js';
+import { UDP_FRAME_HEADERS, payloadIntact } from '../../clients/packet.js';
 
 const [port, expected, quietMs] = process.argv.slice(2).map(Number);
 const sock = createSocket({ type: 'udp4', recvBufferSize: 8 << 20 });
@@ -23,8 +23,8 @@ function finish(): void {
 
 sock.on('message', (msg) => {
   // Rebuild the frame view: 42 bytes of Ethernet/IP/UDP headers precede the datagram.
-  const frame = new Uint8Array(TAG_OFFSET + msg.length);
-  frame.set(msg, TAG_OFFSET);
+  const frame = new Uint8Array(UDP_FRAME_HEADERS + msg.length);
+  frame.set(msg, UDP_FRAME_HEADERS);
   const cls = (msg[2] << 8) | msg[3];
   const seq = ((msg[4] << 24) | (msg[5] << 16) | (msg[6] << 8) | msg[7]) >>> 0;
   if (!payloadIntact(frame, seq)) corrupt++;
