@@ -79,6 +79,7 @@ export async function startClientWorkers<S extends { updates?: MessagePort }, R>
       return done;
     },
     async terminate() {
+      done.catch(() => undefined); // stopped on purpose: no results are coming, and no one waits for them
       await Promise.all(workers.map((w) => w.terminate()));
     },
   };

@@ -8,7 +8,7 @@
  * what the sink's device received.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGenerators, type GeneratorFleet } from '../clients/generators.js';
@@ -44,13 +44,6 @@ function expectConservation(s: LinkStats): void {
   expect(s.totals.offered).toBe(s.totals.sent + s.totals.dropped + s.totals.queued);
 }
 
-/** A sink topology whose near end sends nothing of its own (no IPv6 ND/MLD), so the sink's rx counter counts only pspat's frames. */
-function quietTopology(tag: string): SinkTopology {
-  const t = createSinkTopology(tag);
-  writeFileSync(`/proc/sys/net/ipv6/conf/${t.dev}/disable_ipv6`, '1');
-  return t;
-}
-
 describe.skipIf(skip)('transmit faults on a real device', () => {
   let topo: SinkTopology | undefined;
   let host: ArbiterHost | undefined;
@@ -64,7 +57,7 @@ describe.skipIf(skip)('transmit faults on a real device', () => {
 
   /** One class at 20 Mbit/s with 1000 B packets from a saturating generator: the queue stays at its limit. */
   async function start(backend: 'afxdp' | 'afpacket', txWorkers: number): Promise<{ t: SinkTopology; link: LinkHandle; base: number }> {
-    const t = (topo = quietTopology('tf'));
+    const t = (topo = createSinkTopology('tf'));
     await sleep(100);
     const base = sinkPackets(t);
     host = await ArbiterHost.start({ poolFrames: FRAMES });
@@ -118,6 +111,31 @@ describe.skipIf(skip)('transmit faults on a real device', () => {
   }
 
   for (const backend of ['afxdp', 'afpacket'] as const) {
+    it(`${backend}: the far end going down (no carrier) faults the port instead of losing frames as sent; back up, it resumes; counts exact`, async () => {
+      const { t, link, base } = await start(backend, 0);
+      await sleep(300);
+      execFileSync('ip', ['-n', t.ns, 'link', 'set', t.peer, 'down']);
+      // AF_XDP: the device drops the frame it is handed and the kick says EBUSY, a fault at
+      // once; AF_PACKET: the kernel keeps the frame and says ENOBUFS, a fault at the stall bound.
+      await waitFor('the port to fault', () => link.portFault() !== 0, STALL_MS + 1000);
+      const atFault = sinkPackets(t);
+      await sleep(300);
+      expect(sinkPackets(t)).toBe(atFault);
+      expect((await link.stats()).classes[0].backlogPackets).toBe(100); // held, not dropped at link rate
+
+      execFileSync('ip', ['-n', t.ns, 'link', 'set', t.peer, 'up']);
+      await waitFor('the port to recover', () => link.portFault() === 0, 3000);
+      await sleep(400);
+      expect(sinkPackets(t) - atFault).toBeGreaterThan(500);
+
+      const { final } = await stop(link, 3000);
+      expectConservation(final);
+      expect(final.totals.queued).toBe(0);
+      expect(sum(final, (c) => c.drops.txError)).toBe(final.port.txErrors);
+      // A frame the device dropped is never counted as sent.
+      expect(final.totals.sent).toBe(sinkPackets(t) - base);
+    });
+
     it(`${backend}: a deleted device faults for good (ENODEV); the stop drops what is queued as shutdown; nothing lost`, async () => {
       const { t, link } = await start(backend, 0);
       await sleep(300);
@@ -162,7 +180,7 @@ describe.skipIf(skip)('transmit faults on a real device', () => {
     }
 
     it('refusals are retried until the device takes every frame: none lost, retries counted', async () => {
-      const t = (topo = quietTopology('tfb'));
+      const t = (topo = createSinkTopology('tfb'));
       // 1 Mbit/s with room for 4 packets: most of the 32 are refused at first, then drain at 125/s.
       execFileSync('tc', ['qdisc', 'add', 'dev', t.dev, 'root', 'tbf', 'rate', '1mbit', 'burst', '1600', 'limit', '4000']);
       await sleep(100);
@@ -179,7 +197,7 @@ describe.skipIf(skip)('transmit faults on a real device', () => {
     });
 
     it(`retries are bounded: a device that takes nothing for ${STALL_MS} ms faults the port (ETIMEDOUT); the waiting frames fail; then it reopens`, async () => {
-      const t = (topo = quietTopology('tfs'));
+      const t = (topo = createSinkTopology('tfs'));
       // 8 bit/s: after the first packet, nothing moves for minutes.
       execFileSync('tc', ['qdisc', 'add', 'dev', t.dev, 'root', 'tbf', 'rate', '8bit', 'burst', '1600', 'limit', '1600']);
       await sleep(100);
@@ -210,7 +228,7 @@ describe.skipIf(skip)('pspat daemon when its device goes down, comes back, and i
   });
 
   it('says so each time; once the device is deleted it stops with exit 1 and a line saying why, giving the attachment back', async () => {
-    const t = (topo = quietTopology('tfd'));
+    const t = (topo = createSinkTopology('tfd'));
     d = await startDaemon(['--backend', 'afpacket', '--rate', `${t.dev}=50mbit`, '--test-traffic', `${t.dev}=5001/1000`]);
     process.env.PSPAT_RUN_DIR = d.runDir;
     const tc = (...args: string[]) => pspat(['tc', ...args]);

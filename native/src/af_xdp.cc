@@ -8,7 +8,17 @@
 // so a frame a client wrote is transmitted without a copy: a TX descriptor is just the
 // frame's offset in the window and its length. Completions return those offsets.
 // While the device is down the descriptors wait in the TX ring and every kick fails
-// (ENETDOWN; ENXIO once it is deleted); abort() closes the socket and fails them.
+// (ENETDOWN; ENXIO once it is deleted); abort() closes the socket and fails them
+// (completions already on the ring still count as sent).
+//
+// In copy mode a completion does not mean the frame left: a device that is stopping or
+// has lost its carrier drops the frame it is handed and the kernel completes it anyway,
+// saying only EBUSY from that kick (net/xdp/xsk.c: "SKB completed but not sent"). The
+// drop's completion is posted inside the kick, so the newest completion is that frame
+// (exact where earlier frames have completed, as on veth; on a NIC with completions
+// outstanding the count is exact and the frame may be a neighbour). It comes back
+// failed, and the kick counts as a fault (ENETDOWN), so the port waits for the device
+// to run again instead of dropping the queue at link rate.
 #include "port.h"
 
 #include <cerrno>
@@ -57,7 +67,7 @@ int mapRing(int fd, const xdp_ring_offset& off, uint32_t size, size_t descSize, 
 
 class XdpPort : public TxPortNative {
  public:
-  XdpPort(const PortArrays& a, int fd) : TxPortNative(a), fd_(fd), held_(a.umemLen / a.frameSize) {}
+  XdpPort(const PortArrays& a, int fd) : TxPortNative(a), fd_(fd), held_(a.umemLen / a.frameSize, kFree) {}
   ~XdpPort() override { release(); }
 
   int submit(uint32_t count) override {
@@ -77,7 +87,7 @@ class XdpPort : public TxPortNative {
       d.addr = uint64_t(f) * a_.frameSize;
       d.len = a_.lens[f];
       d.options = 0;
-      held_[f] = 1;
+      held_[f] = kHeld;
     }
     txProd_ += n;
     __atomic_store_n(tx_.producer, txProd_, __ATOMIC_RELEASE);  // publishes the descriptors
@@ -89,16 +99,15 @@ class XdpPort : public TxPortNative {
 
   int reap(uint32_t max) override {
     if (max > a_.batchCap) max = a_.batchCap;
-    if (fd_ < 0) return reapFailed(max);
+    if (fd_ < 0) return reapLeft(max);
     uint32_t cons = *cq_.consumer;
     uint32_t ready = __atomic_load_n(cq_.producer, __ATOMIC_ACQUIRE) - cons;  // pairs with the kernel's producer release
     uint32_t n = ready < max ? ready : max;
-    auto* addrs = static_cast<uint64_t*>(cq_.descs);
     for (uint32_t i = 0; i < n; i++) {
-      int32_t f = int32_t(addrs[(cons + i) & cq_.mask] / a_.frameSize);
+      int32_t f = completed(cons + i);
       a_.done[i] = f;
-      a_.status[i] = 0;
-      held_[f] = 0;
+      a_.status[i] = outcome(f);
+      held_[f] = kFree;
     }
     __atomic_store_n(cq_.consumer, cons + n, __ATOMIC_RELEASE);  // hands the slots back
     inFlight_ -= n;
@@ -111,30 +120,55 @@ class XdpPort : public TxPortNative {
 
   void abort(int err) override {
     if (fd_ < 0) return;
+    // Completions already on the ring are frames the kernel is done with (copy mode
+    // completes each inside its kick): they come back sent, or failed where kick()
+    // marked a device drop; only what the kernel never took fails with `err`.
+    uint32_t prod = __atomic_load_n(cq_.producer, __ATOMIC_ACQUIRE);  // pairs with the kernel's producer release
+    for (uint32_t cons = *cq_.consumer; cons != prod; cons++) {
+      int32_t f = completed(cons);
+      left_.push_back({f, outcome(f)});
+      held_[f] = kFree;
+    }
     release();  // the kernel completes nothing of this socket from now on
     for (size_t f = 0; f < held_.size(); f++) {
-      if (held_[f]) failed_.push_back(int32_t(f));
+      if (held_[f] == kFree) continue;
+      left_.push_back({int32_t(f), err});
+      held_[f] = kFree;
     }
-    failedErr_ = err;
   }
 
   Ring tx_, cq_, fq_;
+  bool copyMode_ = false;  // bound with XDP_COPY
 
  private:
   void kick() {
     if (!(__atomic_load_n(tx_.flags, __ATOMIC_ACQUIRE) & XDP_RING_NEED_WAKEUP)) return;
     long rc = sendto(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, 0);
-    kicked(rc, errno);
+    int err = errno;
+    if (rc < 0 && err == EBUSY && copyMode_) {
+      // The device dropped the frame it was handed (see the top of this file).
+      int32_t f = completed(__atomic_load_n(cq_.producer, __ATOMIC_ACQUIRE) - 1);
+      if (held_[f] == kHeld) held_[f] = kDropped;
+      err = ENETDOWN;
+    }
+    kicked(rc, err);
   }
 
-  int reapFailed(uint32_t max) {
+  // The frame of completion-ring entry `i`.
+  int32_t completed(uint32_t i) const {
+    return int32_t(static_cast<const uint64_t*>(cq_.descs)[i & cq_.mask] / a_.frameSize);
+  }
+
+  int32_t outcome(int32_t f) const { return held_[f] == kDropped ? -ENETDOWN : 0; }
+
+  // After abort(): hands back what the socket held, sent or failed.
+  int reapLeft(uint32_t max) {
     uint32_t n = 0;
-    for (; n < max && !failed_.empty(); n++) {
-      int32_t f = failed_.back();
-      failed_.pop_back();
-      held_[f] = 0;
-      a_.done[n] = f;
-      a_.status[n] = failedErr_;
+    for (; n < max && !left_.empty(); n++) {
+      Done d = left_.back();
+      left_.pop_back();
+      a_.done[n] = d.frame;
+      a_.status[n] = d.status;
     }
     inFlight_ -= n;
     setInFlight(inFlight_);
@@ -152,9 +186,10 @@ class XdpPort : public TxPortNative {
   uint32_t txProd_ = 0;
   uint32_t txConsCached_ = 0;
   uint32_t inFlight_ = 0;
-  std::vector<uint8_t> held_;     // per pool frame: 1 while the socket holds it
-  std::vector<int32_t> failed_;   // frames abort() failed, not yet reaped
-  int failedErr_ = 0;
+  enum Held : uint8_t { kFree, kHeld, kDropped };
+  std::vector<Held> held_;        // per pool frame: whether the socket holds it (dropped: completed, not sent)
+  struct Done { int32_t frame; int32_t status; };
+  std::vector<Done> left_;        // what abort() found the socket holding, not yet reaped
 };
 
 }  // namespace
@@ -196,7 +231,10 @@ TxPortNative* openXdpPort(const PortArrays& a, int ifindex, int queue, int mode,
     sxdp.sxdp_flags = XDP_USE_NEED_WAKEUP | (t == 1 ? XDP_ZEROCOPY : XDP_COPY);
     // A queue closed moments ago stays busy for tens of ms: retry EBUSY briefly.
     for (int attempt = 0; attempt < 50; attempt++) {
-      if (bind(fd, reinterpret_cast<sockaddr*>(&sxdp), sizeof sxdp) == 0) return port;
+      if (bind(fd, reinterpret_cast<sockaddr*>(&sxdp), sizeof sxdp) == 0) {
+        port->copyMode_ = t == 0;
+        return port;
+      }
       if (errno != EBUSY) break;
       usleep(2000);
     }

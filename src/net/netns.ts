@@ -1,10 +1,12 @@
 /**
  * Network-namespace topologies for I/O tests and benchmarks: a veth pair whose near end
- * stays in this namespace (pspat transmits on it) and whose far end lives in a fresh sink
- * namespace with the test packets' destination MAC and IP. `destroy` removes everything
- * (deleting the namespace deletes the pair); callers run it in a finally / afterAll.
+ * stays in this namespace (pspat transmits on it, and nothing else does: no IPv6) and
+ * whose far end lives in a fresh sink namespace with the test packets' destination MAC and
+ * IP. `destroy` removes everything (deleting the namespace deletes the pair); callers run
+ * it in a finally / afterAll.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 
 function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -39,6 +41,11 @@ export function createSinkTopology(tag: string, withAddress = true, queues = 1):
     ip('netns', 'add', ns);
     const q = ['numtxqueues', String(queues), 'numrxqueues', String(queues)];
     ip('link', 'add', dev, ...q, 'type', 'veth', 'peer', 'name', peer, ...q, 'netns', ns);
+    // Before it goes up: the near end sends nothing of its own (IPv6 router solicitations,
+    // DAD, MLD reports, some of them up to a second later), so the sink's counters count
+    // only what pspat sent.
+    const v6 = `/proc/sys/net/ipv6/conf/${dev}/disable_ipv6`;
+    if (existsSync(v6)) writeFileSync(v6, '1');
     ip('link', 'set', dev, 'up');
     ip('-n', ns, 'link', 'set', peer, 'address', '02:00:00:00:00:02', 'up');
     ip('-n', ns, 'link', 'set', 'lo', 'up');
