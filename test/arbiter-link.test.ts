@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGenerators, type GeneratorFleet } from '../clients/generators.js';
 import { ArbiterHost } from '../src/arbiter/host.js';
+import { WIRE_OVERHEAD_BYTES } from '../src/arbiter/pacer.js';
 import type { LinkStats } from '../src/stats/link-stats.js';
 
 let host: ArbiterHost | undefined;
@@ -98,11 +99,14 @@ describe('arbiter link', () => {
     expect(idle.totals.sent).toBe(10);
     fleet = await startGenerators(link, 1, () => ({ classes: [0], minSize: 1000, maxSize: 1000, packets: 50, seed: 2 }), 64);
     await fleet.done;
-    await new Promise((r) => setTimeout(r, 10));
-    const after = await link.stats();
-    // 200 ms of idle at 10 Mbit/s would be 250 packets of credit; without credit only
-    // ≈ 10 ms worth (12–13 packets at 0.82 ms each) can have left in 10 ms.
-    expect(after.totals.sent - idle.totals.sent).toBeLessThan(25);
+    let after = await link.stats();
+    while (after.totals.sent < 60) after = await link.stats();
+    // 200 ms of idle at 10 Mbit/s would be 250 packets of credit: the 50 would leave at
+    // once, on a clock still 150 ms in the past. Without credit the clock restarts when the
+    // first of them arrives, after `idle` was taken, so the last ends 50 wire times later.
+    // (The link's own clock, not the test's timers: it holds however loaded the machine is.)
+    const wireNs = ((1000 + WIRE_OVERHEAD_BYTES) * 8e9) / 10e6;
+    expect(after.linkIdleNs).toBeGreaterThanOrEqual(idle.nowNs + 50 * wireNs);
   });
 
   it('shapes htb classes to their rates within 2% on a live link (70 of 1000 Mbit/s)', async () => {
