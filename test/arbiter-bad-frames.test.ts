@@ -9,6 +9,7 @@ import { CTL_DOORBELL } from '../src/arbiter/control.js';
 import { Client } from '../src/client.js';
 import { Doorbell } from '../src/shm/doorbell.js';
 import { SpscRing } from '../src/shm/spsc-ring.js';
+import { sleep, waitFor } from './helpers/wait.js';
 
 let host: ArbiterHost | undefined;
 afterEach(async () => {
@@ -41,22 +42,21 @@ describe('arbiter frame validation', () => {
     pool.cls[frames[4]] = 7; // no such class slot
     const entries = [-1, 99_999, 20 /* another client's */, frames[0], frames[0] /* again */, frames[1], frames[2], frames[3], frames[4]];
     expect(raw.push(Int32Array.from(entries), 0, entries.length)).toBe(entries.length);
-    await new Promise((r) => setTimeout(r, 50));
+    let s = await link.stats();
+    // Until the arbiter has taken all nine (the test's timeout bounds the wait).
+    while (s.badFrames + s.totals.sent + s.totals.dropped < entries.length) s = await link.stats();
 
-    const s = await link.stats();
     expect(s.badFrames).toBe(5); // -1, 99999, foreign 20, frames[0] twice, class 7
     const c1 = s.classes.find((c) => c.slot === 1)!;
     expect(c1.drops.badFrame).toBe(2); // runt and oversize, charged to their class
     expect(s.totals.sent).toBe(2); // frames[0] once, frames[1]
-    // Recycled: the two sent, the runt, the oversize and the bad-class frame.
-    await new Promise((r) => setTimeout(r, 20));
+    // Recycled (in the pass that took them): the two sent, the runt, the oversize and the bad-class frame.
     expect(client.takeFrames(new Int32Array(16), 16)).toBe(5);
 
     // Still serving: a good packet afterwards is sent.
     good(frames[5], 1);
     expect(raw.push(Int32Array.from([frames[5]]), 0, 1)).toBe(1);
-    await new Promise((r) => setTimeout(r, 20));
-    expect((await link.stats()).totals.sent).toBe(3);
+    await waitFor('the good packet to be sent', async () => (await link.stats()).totals.sent === 3);
   });
 
   it('ignores a mailbox whose producer index was corrupted, and serves the other clients', async () => {
@@ -69,16 +69,14 @@ describe('arbiter frame validation', () => {
     for (const tail of [-5, 1 << 20]) {
       Atomics.store(ctl, 0, tail);
       new Doorbell(new Int32Array(bad.arbiterControl), CTL_DOORBELL).ring();
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20); // time to look at it
     }
     const ok = new Client(okChannel);
     const frames = new Int32Array(4);
     expect(ok.takeFrames(frames, 4)).toBe(4);
     for (const f of frames) expect(ok.send(f, 100, 0)).toBe(true);
     ok.flush();
-    await new Promise((r) => setTimeout(r, 20));
-    const s = await link.stats();
-    expect(s.totals.sent).toBe(4);
-    expect(s.badFrames).toBe(0);
+    await waitFor('the good client to be served', async () => (await link.stats()).totals.sent === 4);
+    expect((await link.stats()).badFrames).toBe(0);
   });
 });

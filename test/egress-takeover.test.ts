@@ -9,12 +9,13 @@
  * SIGKILLed daemon's attachment is undone by the next start.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CAPTURE_NETNS } from '../src/attach/attach.js';
 import { createVmTopology, UPLINK, type VmTopology } from '../src/net/vm-topology.js';
 import { readRunFile, type RunClass } from '../src/report/run-file.js';
 import { tryNativeAddon } from '../src/transmit/native.js';
@@ -187,6 +188,8 @@ describe.skipIf(skip)('egress takeover: unmodified VMs scheduled by pspat on the
     try {
       expect(second.log()).toContain(`gave back ${UP}, left attached by a daemon that is gone`);
       expect(uplinkState()).toBe(before);
+      // The capture namespace died with the first daemon's mount namespace; its name goes too.
+      expect(existsSync(`/run/netns/${CAPTURE_NETNS}`)).toBe(false);
     } finally {
       expect(await stopped(second.child, 'SIGTERM')).toBe(0);
     }

@@ -21,20 +21,12 @@ import { nativeAddon, tryNativeAddon } from '../src/transmit/native.js';
 import { pspat } from './helpers/cli.js';
 import { startDaemon, stopDaemonAndTopology, type RunningDaemon } from './helpers/daemon.js';
 import { skipWithoutNet } from './helpers/netns.js';
+import { sleep, waitFor } from './helpers/wait.js';
 
 const skip = skipWithoutNet() || tryNativeAddon() === null;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ENETDOWN = -100;
 const ENODEV = -19;
 const FRAMES = 256;
-
-async function waitFor(what: string, cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 function sum(s: LinkStats, f: (c: LinkStats['classes'][number]) => number): number {
   return s.classes.reduce((a, c) => a + f(c), 0);

@@ -177,12 +177,16 @@ export function removeCapture(state: AttachState, runDir: string): void {
   const dev = state.dev;
   undo('ip', ['link', 'del', state.capture]);
   rmSync(statePath(runDir, dev), { force: true });
-  // The capture namespace goes with the last pair in it.
+  // The capture namespace goes with the last pair in it; so does a name whose namespace
+  // is gone (it lived in the mount namespace of a daemon that was killed), which would
+  // otherwise stay behind in /run/netns and make `ip netns list` complain.
+  let links = '';
   try {
-    if (!/psc\d+p/.test(execFileSync('ip', ['-n', CAPTURE_NETNS, '-o', 'link', 'show'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))) undo('ip', ['netns', 'del', CAPTURE_NETNS]);
+    links = execFileSync('ip', ['-n', CAPTURE_NETNS, '-o', 'link', 'show'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   } catch {
-    /* no namespace */
+    /* no such name, or a stale one */
   }
+  if (!/psc\d+p/.test(links)) undo('ip', ['netns', 'del', CAPTURE_NETNS]);
 }
 
 function isAlive(pid: number): boolean {
