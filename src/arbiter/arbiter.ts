@@ -71,8 +71,9 @@ const OVERSLEEP_NS = 80_000;
 /** A link whose port is faulted is looked at this often (the port checks its device when reaped). */
 const FAULT_POLL_NS = 50e6;
 
-/** A frame up to 4 bytes over the device's limit is still fine when it carries a VLAN tag. */
-function fitsTagged(pool: FramePool, f: number, len: number, maxFrameLen: number): boolean {
+/** Whether the device takes frame `f` of `len` bytes: up to its limit, or 4 bytes over it with a VLAN tag. */
+function fitsDevice(pool: FramePool, f: number, len: number, maxFrameLen: number): boolean {
+  if (len <= maxFrameLen) return true;
   if (len > maxFrameLen + VLAN_TAG || len > pool.frameSize) return false;
   const at = pool.offsetOf(f) + 12;
   const type = (pool.bytes[at] << 8) | pool.bytes[at + 1];
@@ -157,6 +158,7 @@ export class Arbiter {
       link.stats[LINK_PASSES]++;
       link.stats[LINK_NOW_NS] = now;
       link.stats[LINK_PORT_FAULT] = link.port.fault;
+      link.lookAtDevice(now);
       if (this.stopping === null || this.stopping.drain) work += this.drain(link);
       work += this.release(link, now);
       work += this.reap(link, now);
@@ -207,7 +209,7 @@ export class Arbiter {
     const base = LINK_FIELDS + cls * CLASS_FIELDS;
     link.stats[base + CLASS_ARRIVED_PKTS]++;
     link.stats[base + CLASS_ARRIVED_BYTES] += len;
-    if (len < MIN_FRAME_LEN || (len > link.maxFrameLen && !fitsTagged(pool, f, len, link.maxFrameLen))) {
+    if (len < MIN_FRAME_LEN || !fitsDevice(pool, f, len, link.maxFrameLen)) {
       this.dropHeld(link, f, CLASS_DROP_BAD_FRAME);
       return;
     }
@@ -268,7 +270,13 @@ export class Arbiter {
         link.linkIdle = wake;
         continue;
       }
-      const wire = pool.len[f] + WIRE_OVERHEAD_BYTES;
+      const len = pool.len[f];
+      if (!fitsDevice(pool, f, len, link.maxFrameLen)) {
+        // Admitted before the device's MTU was lowered (LinkState.lookAtDevice).
+        this.dropHeld(link, f, CLASS_DROP_BAD_FRAME);
+        continue;
+      }
+      const wire = len + WIRE_OVERHEAD_BYTES;
       pool.leaveAt[f] = link.linkIdle; // starts on the wire when the previous one ends
       pool.releasedAt[f] = now;
       link.histograms.record(pool.cls[f], STAGE_QUEUE, now - pool.queuedAt[f]);

@@ -26,6 +26,9 @@ import type { TxPort } from '../transmit/port.js';
 import type { LinkSnapshot } from './control.js';
 import { Policers } from './policers.js';
 
+/** How often a link reads its device's MTU again. */
+const MTU_LOOK_NS = 1e9;
+
 /** A client attached to a link: its mailbox (arbiter consumes) and free ring (arbiter produces). */
 export interface ClientSlot {
   id: number;
@@ -59,9 +62,13 @@ export class LinkState {
   /**
    * The longest frame the device takes: its MTU plus the Ethernet header (plus 4 for a
    * VLAN tag, admit checks), at most a pool frame. Longer ones are bad frames: the kernel
-   * would refuse them inside the port, where they could not be told apart.
+   * would refuse them inside the port, where they could not be told apart. Read again
+   * every MTU_LOOK_NS (lookAtDevice), as an operator may change the MTU at run time.
    */
-  readonly maxFrameLen: number;
+  maxFrameLen: number;
+  /** The device whose MTU bounds frames (native backends), else null. */
+  private readonly mtuDev: string | null;
+  private nextMtuLook = 0;
   /** Released frames; the first `txPending` still wait for the port to accept them. */
   readonly txBatch: Int32Array;
   txPending = 0;
@@ -90,12 +97,28 @@ export class LinkState {
     this.pool = pool;
     this.scheduler = this.newScheduler(options.scheduler, options.schedulerParams);
     this.port = openPort(options, pool, releaseBatch, wallClock);
-    this.maxFrameLen = isNativeBackend(options.backend) ? Math.min(pool.frameSize, deviceMtu(options.dev) + ETH_HEADER) : pool.frameSize;
+    this.mtuDev = isNativeBackend(options.backend) ? options.dev : null;
+    this.maxFrameLen = this.frameLimit();
     this.txBatch = new Int32Array(releaseBatch);
     this.histograms = new ClassHistograms(histograms);
   }
 
   private readonly pool: FramePool;
+
+  private frameLimit(): number {
+    return this.mtuDev === null ? this.pool.frameSize : Math.min(this.pool.frameSize, deviceMtu(this.mtuDev) + ETH_HEADER);
+  }
+
+  /**
+   * Reads the device's MTU again, at most every MTU_LOOK_NS (a sysfs read of a few µs):
+   * within that time of a change, frames too long for it are refused as bad frames rather
+   * than lost inside the port (AF_PACKET skips them silently, counted as sent).
+   */
+  lookAtDevice(now: number): void {
+    if (this.mtuDev === null || now < this.nextMtuLook) return;
+    this.nextMtuLook = now + MTU_LOOK_NS;
+    this.maxFrameLen = this.frameLimit();
+  }
 
   newScheduler(kind: string, params: RootParams): Scheduler {
     return findScheduler(kind).create({ frames: this.pool, poolFrames: this.pool.frames, maxClasses: this.maxClasses, drop: this.dropQueued }, params);

@@ -5,8 +5,9 @@
  * pass only integers, and writes its counters straight into `info`.
  *
  * Faults and recovery (all inside `reap`, which the arbiter calls every pass):
- * - a kick that fails hard (ENETDOWN: the device is down; ENXIO: it was deleted) faults
- *   the port: the socket is closed and every frame it held comes back failed;
+ * - a kick that fails hard (ENETDOWN: the device is down, or, in AF_XDP copy mode, it
+ *   dropped a frame for want of carrier; ENXIO: it was deleted) faults the port: the
+ *   socket is closed and every frame it held and did not send comes back failed;
  * - transient refusals (ENOBUFS, EAGAIN, EBUSY) leave the frames waiting and are retried
  *   on the next reap, but only for STALL_MS: a port that holds frames and completes none
  *   for that long faults with ETIMEDOUT — retries are bounded;
