@@ -9,7 +9,7 @@
 // frame's offset in the window and its length. Completions return those offsets.
 // While the device is down the descriptors wait in the TX ring and every kick fails
 // (ENETDOWN; ENXIO once it is deleted); abort() closes the socket and fails them
-// (completions already on the ring still count as sent).
+// (what had completed already comes back as it went: sent, or dropped as below).
 //
 // In copy mode a completion does not mean the frame left: a device that is stopping or
 // has lost its carrier drops the frame it is handed and the kernel completes it anyway,
