@@ -10,7 +10,9 @@
  *   socket is closed and every frame it held and did not send comes back failed;
  * - transient refusals (ENOBUFS, EAGAIN, EBUSY) leave the frames waiting and are retried
  *   on the next reap, but only for STALL_MS: a port that holds frames and completes none
- *   for that long faults with ETIMEDOUT — retries are bounded;
+ *   for that long faults with ETIMEDOUT — retries are bounded; while it waits it looks at
+ *   its device every RETRY_MS, and one that is no longer running (its carrier lost:
+ *   AF_PACKET then says only ENOBUFS) faults with ENETDOWN at once;
  * - a faulted port looks at its device every RETRY_MS: once it is up and running again
  *   the port reopens and transmits; if the interface index is gone, the fault becomes
  *   -ENODEV for good (the daemon then stops with a message).
@@ -18,7 +20,7 @@
 import { readFileSync } from 'node:fs';
 import { InvalidOptionError } from '../errors.js';
 import type { FramePool } from '../shm/frame-pool.js';
-import { BackendUnavailableError, ENODEV, errnoName, ETIMEDOUT, nativeAddon, type NativeAddon } from './native.js';
+import { BackendUnavailableError, ENETDOWN, ENODEV, errnoName, ETIMEDOUT, nativeAddon, type NativeAddon } from './native.js';
 import type { PortCounters, TxPort } from './port.js';
 import type { NativeBackend } from './ports.js';
 
@@ -166,9 +168,20 @@ export class NativePort implements TxPort {
     } else if (++this.emptyReaps % STALL_CHECK_EVERY === 0) {
       const now = performance.now();
       if (this.stallSince === 0) this.stallSince = now;
-      else if (now - this.stallSince > STALL_MS) this.faultWith(ETIMEDOUT);
+      if (now - this.stallSince > STALL_MS) this.faultWith(ETIMEDOUT);
+      else if (now >= this.nextLook) {
+        this.nextLook = now + RETRY_MS;
+        if (this.device() === 'stopped') this.faultWith(ENETDOWN);
+      }
     }
     return n;
+  }
+
+  /** The device's state: gone (no such index), stopped (not up, or no carrier), or running. */
+  private device(): 'gone' | 'stopped' | 'running' {
+    const flags = this.addon.linkFlags(this.ifindex);
+    if (flags < 0) return 'gone';
+    return (flags & (IFF_UP | IFF_RUNNING)) === (IFF_UP | IFF_RUNNING) ? 'running' : 'stopped';
   }
 
   close(): void {
@@ -195,12 +208,9 @@ export class NativePort implements TxPort {
     const now = performance.now();
     if (now < this.nextLook) return;
     this.nextLook = now + RETRY_MS;
-    const flags = this.addon.linkFlags(this.ifindex);
-    if (flags < 0) {
-      this.info[INFO_FAULT] = ENODEV;
-      return;
-    }
-    if ((flags & (IFF_UP | IFF_RUNNING)) !== (IFF_UP | IFF_RUNNING)) return;
+    const state = this.device();
+    if (state === 'gone') this.info[INFO_FAULT] = ENODEV;
+    if (state !== 'running') return;
     this.info[INFO_KICK_FAULT] = 0;
     const r = this.open();
     if (r < 0) return; // not yet: try again later
