@@ -3,13 +3,14 @@
  * the arbiter counts every bad entry, recycles what it may, never corrupts its queues,
  * and keeps serving good packets.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ArbiterHost } from '../src/arbiter/host.js';
 import { CTL_DOORBELL } from '../src/arbiter/control.js';
 import { Client } from '../src/client.js';
 import { Doorbell } from '../src/shm/doorbell.js';
 import { SpscRing } from '../src/shm/spsc-ring.js';
-import { sleep, waitFor } from './helpers/wait.js';
+import { waitFor } from './helpers/wait.js';
 
 let host: ArbiterHost | undefined;
 afterEach(async () => {

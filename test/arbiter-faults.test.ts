@@ -3,13 +3,13 @@
  * hang: pending and later requests fail with the reason, the client threads still stop
  * when asked, and the daemon reports it as a reason to stop (its supervisor restarts it).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGenerators, type GeneratorFleet } from '../clients/generators.js';
 import { ArbiterHost } from '../src/arbiter/host.js';
 import { Daemon } from '../src/daemon/daemon.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The arbiter's worker thread (private to the host: only a test kills it). */
 const workerOf = (host: ArbiterHost) => (host as unknown as { worker: Worker }).worker;
 

@@ -2,6 +2,7 @@
  * The whole data path on real worker threads: generator clients → mailboxes → arbiter
  * (scheduler + pacing) → null port → free rings.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGenerators, type GeneratorFleet } from '../clients/generators.js';
 import { ArbiterHost } from '../src/arbiter/host.js';
@@ -55,7 +56,7 @@ describe('arbiter link', () => {
     // 1 Mbit/s: 400 queued packets of 1000 B would need over 3 s; the close allows 200 ms.
     const link = await host.addLink({ rate: 1e6, maxClasses: 2, classes: [{ weight: 1, limitPackets: 200 }, { weight: 1, limitPackets: 200 }] });
     fleet = await startGenerators(link, 2, (i) => ({ classes: [0, 1], minSize: 1000, maxSize: 1000, packets: Infinity, seed: i + 5 }), 256);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const results = await fleet.stop();
     fleet = undefined;
     const started = Date.now();
@@ -76,9 +77,9 @@ describe('arbiter link', () => {
     const rate = 100e6;
     const link = await host.addLink({ rate, maxClasses: 2, classes: [{ weight: 1, limitPackets: 200 }, { weight: 3, limitPackets: 200 }] });
     fleet = await startGenerators(link, 2, (i) => ({ classes: [0, 1], minSize: 64, maxSize: 1500, packets: Infinity, seed: i + 3 }), 512);
-    await new Promise((r) => setTimeout(r, 300)); // past start-up, queues full
+    await sleep(300); // past start-up, queues full
     const a = await link.stats();
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
     const b = await link.stats();
     const measured = ((b.wireBytes - a.wireBytes) * 8e9) / (b.nowNs - a.nowNs);
     expect(Math.abs(measured / rate - 1)).toBeLessThan(0.01);
@@ -94,7 +95,7 @@ describe('arbiter link', () => {
     const link = await host.addLink({ rate: 10e6, maxClasses: 1, classes: [{}] });
     fleet = await startGenerators(link, 1, () => ({ classes: [0], minSize: 1000, maxSize: 1000, packets: 10, seed: 1 }), 128);
     await fleet.done;
-    await new Promise((r) => setTimeout(r, 200)); // 10 packets need 8 ms at 10 Mbit/s; then idle
+    await sleep(200); // 10 packets need 8 ms at 10 Mbit/s; then idle
     const idle = await link.stats();
     expect(idle.totals.sent).toBe(10);
     fleet = await startGenerators(link, 1, () => ({ classes: [0], minSize: 1000, maxSize: 1000, packets: 50, seed: 2 }), 64);
@@ -114,9 +115,9 @@ describe('arbiter link', () => {
     const rates = [20e6, 50e6];
     const link = await host.addLink({ rate: 1e9, scheduler: 'htb', maxClasses: 2, classes: rates.map((rate) => ({ rate, limitPackets: 200 })) });
     fleet = await startGenerators(link, 2, (i) => ({ classes: [0, 1], minSize: 64, maxSize: 1500, packets: Infinity, seed: i + 5 }), 512);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const a = await link.stats();
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
     const b = await link.stats();
     const ns = b.nowNs - a.nowNs;
     rates.forEach((rate, i) => {
@@ -131,12 +132,12 @@ describe('arbiter link', () => {
     host = await ArbiterHost.start({ poolFrames: 2 * 512 });
     const link = await host.addLink({ rate: 50e6, maxClasses: 3, classes: [{ weight: 1, limitPackets: 100 }, { weight: 1, limitPackets: 100 }] });
     fleet = await startGenerators(link, 2, (i) => ({ classes: [0, 1, 2], minSize: 200, maxSize: 200, packets: Infinity, seed: i + 9 }), 512);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     await link.changeClass(1, { weight: 4 });
     await link.addClass({ slot: 2, weight: 2, limitPackets: 100 });
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     await link.deleteClass(0);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     await fleet.stop();
     const s = (await host.close({ drain: false }))[0];
     expectConservation(s);

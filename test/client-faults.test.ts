@@ -4,6 +4,7 @@
  * its channel puts every frame it owned back on its free ring, and a new thread takes its
  * place on the same channel.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ArbiterHost } from '../src/arbiter/host.js';
@@ -18,7 +19,6 @@ afterEach(async () => {
   host = undefined;
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const FRAMES = 512;
 
 function generator(channel: ClientChannel, cls: number): { worker: Worker; result: Promise<GeneratorResult> } {

@@ -9,6 +9,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSinkTopology, type SinkTopology } from '../src/net/netns.js';
@@ -100,7 +101,7 @@ describe.skipIf(skipWithoutNet())('pspat daemon on a veth, scripted with TC="psp
     let bps = 0;
     let pps = 0;
     for (let tries = 0; tries < 12 && Math.abs(bps / 30e6 - 1) >= 0.03; tries++) {
-      if (tries > 0) await new Promise((res) => setTimeout(res, 1000));
+      if (tries > 0) await sleep(1000);
       s = (await tc('-s', 'class', 'show', 'dev', t.dev, 'classid', '1:10')).stdout;
       const m = / rate (\d+)(K|M)bit (\d+)pps backlog /.exec(s);
       expect(m, s).not.toBeNull();
@@ -114,7 +115,7 @@ describe.skipIf(skipWithoutNet())('pspat daemon on a veth, scripted with TC="psp
   it('a live class change takes effect within 100 ms and drops nothing', async () => {
     let returnedAt = 0;
     const r = await measure(t, 0, 2000, 50, async () => {
-      await new Promise((res) => setTimeout(res, 800));
+      await sleep(800);
       const c = await tc('class', 'change', 'dev', t.dev, 'parent', '1:1', 'classid', '1:10', 'htb', 'rate', '5mbit');
       expect(c.code).toBe(0);
       returnedAt = Date.now();
@@ -169,7 +170,7 @@ describe.skipIf(skipWithoutNet())('pspat daemon on a veth, scripted with TC="psp
     expect((await tc('qdisc', 'replace', 'dev', t.dev, 'parent', '1:30', 'handle', '30:', 'prio')).code).toBe(0);
     // The packets the tbf held move into the new prio unclassified (band 0, 30:1) and drain
     // first; what the generator sends from then on is classified by the prio's priomap.
-    await new Promise((res) => setTimeout(res, 1500));
+    await sleep(1500);
     // Port 5003's packets carry TOS 0: priority 0, band 1 by the default priomap (class 30:2).
     const s = (await tc('-s', 'class', 'show', 'dev', t.dev, 'classid', '30:2')).stdout;
     expect(s).toMatch(/^class prio 30:2 parent 30: \n Sent [1-9]\d* bytes [1-9]\d* pkt /);
@@ -189,7 +190,7 @@ describe.skipIf(skipWithoutNet())('pspat daemon on a veth, scripted with TC="psp
     expect(shown.stdout).toBe(execFileSync('tc', ['qdisc', 'show', 'dev', t.dev]).toString());
     expect(shown.stdout).not.toContain('htb');
     const before = execFileSync('ip', ['-n', t.ns, '-s', '-j', 'link', 'show', t.peer], { encoding: 'utf8' });
-    await new Promise((res) => setTimeout(res, 300));
+    await sleep(300);
     const after = execFileSync('ip', ['-n', t.ns, '-s', '-j', 'link', 'show', t.peer], { encoding: 'utf8' });
     // The generators sent thousands of packets per 300 ms; now nothing leaves (the near end sends nothing of its own).
     expect(JSON.parse(after)[0].stats64.rx.packets - JSON.parse(before)[0].stats64.rx.packets).toBe(0);

@@ -5,6 +5,7 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRunFile } from '../src/report/run-file.js';
 import { pspat } from './helpers/cli.js';
@@ -25,7 +26,6 @@ const withDaemon = (args: string[]) => {
   process.env.PSPAT_RUN_DIR = d.runDir;
   return pspat(args);
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One sample line of the exposition format: name{label="value",...} number. */
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/;

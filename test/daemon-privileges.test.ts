@@ -7,13 +7,12 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSinkTopology, sinkPackets, type SinkTopology } from '../src/net/netns.js';
 import { PSPAT_BIN, pspat } from './helpers/cli.js';
 import { startDaemon, stopDaemonAndTopology, tempRunDir, type RunningDaemon } from './helpers/daemon.js';
 import { skipWithoutNet } from './helpers/netns.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `pspat daemon ARGS` under setpriv without CAP_SYS_ADMIN; its exit code and stderr. */
 function daemonWithoutSysAdmin(args: string[]): Promise<{ code: number; stderr: string }> {

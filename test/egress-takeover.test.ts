@@ -13,6 +13,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAPTURE_NETNS } from '../src/attach/attach.js';
@@ -38,7 +39,6 @@ const tc = (line: string) => {
   process.env.PSPAT_RUN_DIR = runDir;
   return pspat(['tc', ...line.split(' ')]);
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** What attaching must leave exactly as it found: the uplink's qdiscs, egress filters, offloads (never touched). */
 function uplinkState(): string {

@@ -5,6 +5,7 @@
  * then scheduled correctly — traffic flows through it and, at the end, every packet is
  * accounted for. The null backend needs no device or privileges.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGenerators } from '../clients/generators.js';
 import { ArbiterHost } from '../src/arbiter/host.js';
@@ -12,7 +13,6 @@ import { pspat } from './helpers/cli.js';
 import { startDaemon, type RunningDaemon } from './helpers/daemon.js';
 
 const DEV = 'xtreme0';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Row {
   what: string;

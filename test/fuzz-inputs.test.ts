@@ -7,6 +7,7 @@
  */
 import fc from 'fast-check';
 import { createConnection } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArbiterHost } from '../src/arbiter/host.js';
 import { CTL_DOORBELL } from '../src/arbiter/control.js';
@@ -200,11 +201,11 @@ describe('fuzz: raw mailbox entries from a buggy client', () => {
           pool.cls[f] = 0;
           entries.push(f);
         }
-        while (raw.push(Int32Array.from(entries), 0, entries.length) === 0) await new Promise((r) => setTimeout(r, 1));
+        while (raw.push(Int32Array.from(entries), 0, entries.length) === 0) await sleep(1);
         pushed += entries.length;
-        await new Promise((r) => setTimeout(r, 2));
+        await sleep(2);
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       const s = await link.stats();
       // Every entry pushed raw or sent properly is accounted for: sent, dropped (bad frame,
       // no class, ...), or counted as a bad entry before any class; nothing is queued.
@@ -217,7 +218,7 @@ describe('fuzz: raw mailbox entries from a buggy client', () => {
       pool.len[free[0]] = 100;
       pool.cls[free[0]] = 1;
       expect(raw.push(free, 0, 1)).toBe(1);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
       expect((await link.stats()).totals.sent).toBe(sentBefore + 1);
     } finally {
       await host.terminate();

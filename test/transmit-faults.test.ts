@@ -10,6 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGenerators, type GeneratorFleet } from '../clients/generators.js';
 import { ArbiterHost, type LinkHandle } from '../src/arbiter/host.js';
@@ -17,15 +18,13 @@ import { createSinkTopology, sinkPackets, type SinkTopology } from '../src/net/n
 import { FramePool } from '../src/shm/frame-pool.js';
 import type { LinkStats } from '../src/stats/link-stats.js';
 import { NativePort, STALL_MS } from '../src/transmit/native-port.js';
-import { nativeAddon, tryNativeAddon } from '../src/transmit/native.js';
+import { ENETDOWN, ENODEV, ETIMEDOUT, nativeAddon, tryNativeAddon } from '../src/transmit/native.js';
 import { pspat } from './helpers/cli.js';
 import { startDaemon, stopDaemonAndTopology, type RunningDaemon } from './helpers/daemon.js';
 import { skipWithoutNet } from './helpers/netns.js';
-import { sleep, waitFor } from './helpers/wait.js';
+import { waitFor } from './helpers/wait.js';
 
 const skip = skipWithoutNet() || tryNativeAddon() === null;
-const ENETDOWN = -100;
-const ENODEV = -19;
 const FRAMES = 256;
 
 function sum(s: LinkStats, f: (c: LinkStats['classes'][number]) => number): number {
@@ -223,7 +222,7 @@ describe.skipIf(skip)('transmit faults on a real device', () => {
       const statuses = await reapAll(p, 16, STALL_MS + 3000);
       expect(statuses).toHaveLength(16);
       expect(Date.now() - started).toBeGreaterThanOrEqual(STALL_MS);
-      const failed = statuses.filter((s) => s === -110).length;
+      const failed = statuses.filter((s) => s === ETIMEDOUT).length;
       expect(failed).toBeGreaterThanOrEqual(14); // the tbf took one or two
       expect(failed + statuses.filter((s) => s === 0).length).toBe(16);
       expect(p.counters().faults).toBe(1);

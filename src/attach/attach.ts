@@ -32,6 +32,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PspatError } from '../errors.js';
+import { turnOffIpv6 } from '../net/device.js';
 
 /** Filter priorities pspat owns on a device's egress hook (tc's default auto priority is 49152). */
 const PRIO_PASS_ICMPV6 = 49001;
@@ -126,9 +127,7 @@ export function prepareCapture(dev: string, runDir: string): AttachState {
     undo('ip', ['link', 'del', state.capture]); // a pair left by a crash before its state was written
     ensureCaptureNetns();
     run('ip', ['link', 'add', state.capture, 'type', 'veth', 'peer', 'name', state.capturePeer, 'netns', CAPTURE_NETNS]);
-    // The near end must not send anything of its own either (IPv6 would: router solicitations).
-    const v6 = `/proc/sys/net/ipv6/conf/${state.capture}/disable_ipv6`;
-    if (existsSync(v6)) writeFileSync(v6, '1');
+    turnOffIpv6(state.capture); // the near end must not send anything of its own either
     run('ethtool', ['-K', state.capture, ...CAPTURE_OFFLOADS_OFF]);
     run('ip', ['link', 'set', state.capture, 'up']);
     run('ip', ['-n', CAPTURE_NETNS, 'link', 'set', state.capturePeer, 'up']);

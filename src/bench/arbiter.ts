@@ -10,6 +10,7 @@
  * cores — one for the arbiter, one for everything that feeds it.
  */
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { ArbiterHost } from '../arbiter/host.js';
 import { InvalidOptionError, WorkerFailedError } from '../errors.js';
@@ -58,8 +59,6 @@ export interface ArbiterBenchResult {
   params: Required<ArbiterBenchOptions>;
   points: ArbiterPoint[];
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function measure(scheduler: string, clients: number, classes: number, o: Required<ArbiterBenchOptions>): Promise<ArbiterPoint> {
   const framesPerClient = Math.max(64, Math.floor(o.poolFrames / clients));

@@ -12,6 +12,7 @@
  * The topology is removed afterwards, whatever happens.
  */
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { validateSizes } from '../../clients/generators.js';
 import { MIN_STAMPED_FRAME } from '../../clients/packet.js';
 import { InvalidOptionError } from '../errors.js';
@@ -98,8 +99,6 @@ export interface E2eResult {
   /** One RUN.json run per mode (`--save`): counters, per-class stages and e2e, delay vs load. */
   runs: Run[];
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Phase {
   sinkPackets: number;

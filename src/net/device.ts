@@ -1,8 +1,8 @@
 /**
- * What pspat reads about a network device from sysfs (this namespace's view), and the
- * Ethernet constants that go with frame lengths.
+ * What pspat reads about a network device from sysfs (this namespace's view), the one
+ * setting it writes, and the Ethernet constants that go with frame lengths.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 export const ETH_HEADER = 14;
 export const VLAN_TAG = 4;
@@ -18,4 +18,14 @@ export function deviceMtu(dev: string): number {
   } catch {
     return DEFAULT_MTU;
   }
+}
+
+/**
+ * Turns IPv6 off on `dev` (where the kernel has IPv6), so the kernel sends nothing of its
+ * own from it: no router solicitations, DAD or MLD reports. Before the device goes up,
+ * or some may already be on their way.
+ */
+export function turnOffIpv6(dev: string): void {
+  const path = `/proc/sys/net/ipv6/conf/${dev}/disable_ipv6`;
+  if (existsSync(path)) writeFileSync(path, '1');
 }

@@ -6,7 +6,7 @@
  * it in a finally / afterAll.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { turnOffIpv6 } from './device.js';
 
 function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -41,11 +41,7 @@ export function createSinkTopology(tag: string, withAddress = true, queues = 1):
     ip('netns', 'add', ns);
     const q = ['numtxqueues', String(queues), 'numrxqueues', String(queues)];
     ip('link', 'add', dev, ...q, 'type', 'veth', 'peer', 'name', peer, ...q, 'netns', ns);
-    // Before it goes up: the near end sends nothing of its own (IPv6 router solicitations,
-    // DAD, MLD reports, some of them up to a second later), so the sink's counters count
-    // only what pspat sent.
-    const v6 = `/proc/sys/net/ipv6/conf/${dev}/disable_ipv6`;
-    if (existsSync(v6)) writeFileSync(v6, '1');
+    turnOffIpv6(dev); // the sink's counters count only what pspat sent
     ip('link', 'set', dev, 'up');
     ip('-n', ns, 'link', 'set', peer, 'address', '02:00:00:00:00:02', 'up');
     ip('-n', ns, 'link', 'set', 'lo', 'up');

@@ -166,15 +166,20 @@ export class NativePort implements TxPort {
     } else if (n > 0 || this.info[INFO_IN_FLIGHT] === 0) {
       this.resetStall();
     } else if (++this.emptyReaps % STALL_CHECK_EVERY === 0) {
-      const now = performance.now();
-      if (this.stallSince === 0) this.stallSince = now;
-      if (now - this.stallSince > STALL_MS) this.faultWith(ETIMEDOUT);
-      else if (now >= this.nextLook) {
-        this.nextLook = now + RETRY_MS;
-        if (this.device() === 'stopped') this.faultWith(ENETDOWN);
-      }
+      this.checkStall(performance.now());
     }
     return n;
+  }
+
+  /** Frames held, none completing: past STALL_MS a fault; sooner, if the device stopped running. */
+  private checkStall(now: number): void {
+    if (this.stallSince === 0) this.stallSince = now;
+    if (now - this.stallSince > STALL_MS) {
+      this.faultWith(ETIMEDOUT);
+    } else if (now >= this.nextLook) {
+      this.nextLook = now + RETRY_MS;
+      if (this.device() === 'stopped') this.faultWith(ENETDOWN);
+    }
   }
 
   /** The device's state: gone (no such index), stopped (not up, or no carrier), or running. */

@@ -1,6 +1,5 @@
 /** Waiting on another thread's progress by condition, not by a fixed sleep (a loaded machine makes any sleep too short). */
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Resolves once `cond()` holds; rejects naming `what` after `ms`. */
 export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
