@@ -3,9 +3,11 @@
  * posts the result.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { placeThisThread } from '../src/placement.js';
 import { Client, type ClientChannel } from '../src/client.js';
 import { runGenerator, type GeneratorSpec } from './generator.js';
 
 const { channel, spec } = workerData as { channel: ClientChannel; spec: GeneratorSpec };
+placeThisThread(channel.placement, 'generator');
 const result = runGenerator(new Client(channel), spec);
 parentPort!.postMessage(result);

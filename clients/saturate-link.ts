@@ -7,13 +7,15 @@
  */
 import { ArbiterHost, type LinkHandle } from '../src/arbiter/host.js';
 import { performance } from 'node:perf_hooks';
-import type { LinkOptions } from '../src/options.js';
+import type { ArbiterOptions, LinkOptions } from '../src/options.js';
 import type { LinkStats } from '../src/stats/link-stats.js';
 import type { GeneratorSpec } from './generator.js';
 import { startGenerators, type GeneratorFleet } from './generators.js';
 
 export interface SaturateOptions {
   link: LinkOptions;
+  /** The arbiter's options (its placement, how it waits); the pool is sized here. @default {} */
+  arbiter?: Omit<ArbiterOptions, 'poolFrames'>;
   clients: number;
   framesPerClient: number;
   spec: (client: number) => GeneratorSpec;
@@ -42,7 +44,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 export async function saturateLink<P = undefined>(o: SaturateOptions, probe: () => P = () => undefined as P): Promise<SaturateResult<P>> {
-  const host = await ArbiterHost.start({ poolFrames: o.clients * o.framesPerClient });
+  const host = await ArbiterHost.start({ ...o.arbiter, poolFrames: o.clients * o.framesPerClient });
   let fleet: GeneratorFleet | undefined;
   try {
     const link = await host.addLink(o.link);

@@ -25,6 +25,7 @@ import { FramePool, type FramePoolLayout } from './shm/frame-pool.js';
 import { SpscRing } from './shm/spsc-ring.js';
 import { Doorbell } from './shm/doorbell.js';
 import { CTL_DOORBELL } from './arbiter/control.js';
+import type { ThreadPlacement } from './placement.js';
 
 /** Smallest frame a client may send: an Ethernet header. */
 export const MIN_FRAME_LEN = 14;
@@ -53,6 +54,8 @@ export interface ClientChannel {
   counters: SharedArrayBuffer;
   /** The arbiter's control buffer, whose doorbell the mailbox rings (arbiter/control.ts). */
   arbiterControl: SharedArrayBuffer;
+  /** Where a worker running this client places itself (placement.ts); the Client itself ignores it. */
+  placement: ThreadPlacement;
 }
 
 export function allocateClientCounters(maxClasses: number): SharedArrayBuffer {

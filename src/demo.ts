@@ -15,9 +15,10 @@ import { ARBITER_DEFAULTS, TRANSMIT_DEFAULTS, transmitOptionsOf, withDefaults, t
 import { maxMinFairShares } from './stats/fair-share.js';
 import type { LinkStats } from './stats/link-stats.js';
 import type { Backend } from './transmit/ports.js';
+import { arbiterPlacement, planPlacement, type PlacementOptions } from './placement.js';
 
-/** The demo's own options, plus where it transmits (TransmitOptions, as for a link). */
-export interface DemoOptions extends TransmitOptions {
+/** The demo's own options, plus where it transmits (TransmitOptions, as for a link) and where its threads run. */
+export interface DemoOptions extends TransmitOptions, PlacementOptions {
   /** Run time in seconds. @default 3 */
   seconds?: number;
   /** Link rate in bit/s. @default 1e9 */
@@ -41,7 +42,8 @@ export interface DemoOptions extends TransmitOptions {
   warmup?: number;
 }
 
-export const DEMO_DEFAULTS: Required<DemoOptions> = {
+/** Placement has no fixed defaults: what is left out follows the plan (src/placement.ts). */
+export const DEMO_DEFAULTS: Required<Omit<DemoOptions, keyof PlacementOptions>> = {
   seconds: 3,
   rate: 1e9,
   clients: 4,
@@ -86,6 +88,7 @@ export interface DemoResult {
 /** `onProgress(fraction)` is called every TICK_MS of the run (a progress bar). */
 export async function runDemo(options: DemoOptions = {}, onProgress?: (fraction: number) => void): Promise<DemoResult> {
   const o = withDefaults(DEMO_DEFAULTS, options);
+  const plan = planPlacement(options, 1);
   if (!(o.seconds > 0 && o.seconds <= 3600)) throw new InvalidOptionError('seconds', `must be in (0, 3600], got ${o.seconds}`);
   if (!(o.warmup >= 0 && o.warmup <= 60)) throw new InvalidOptionError('warmup', `must be in [0, 60] seconds, got ${o.warmup}`);
   if (!Number.isInteger(o.clients) || o.clients < 1 || o.clients > 256) {
@@ -97,6 +100,7 @@ export async function runDemo(options: DemoOptions = {}, onProgress?: (fraction:
   const series: number[][] = classes.map(() => []);
   const last = classes.map(() => 0);
   const { before, after, final } = await saturateLink({
+    arbiter: arbiterPlacement(plan, 0),
     link: {
       rate: o.rate,
       scheduler: o.scheduler,
@@ -166,7 +170,7 @@ function expectedBytes(scheduler: string, offered: number[], weights: number[], 
  * Shares, rates and drops come from the measurement window; delay percentiles from the
  * whole run; totals from the final accounting after the arbiter stopped (exact).
  */
-function summarize(o: Required<DemoOptions>, before: LinkStats, after: LinkStats, final: LinkStats, series: number[][]): DemoResult {
+function summarize(o: typeof DEMO_DEFAULTS, before: LinkStats, after: LinkStats, final: LinkStats, series: number[][]): DemoResult {
   const win = windowOf(before, after, o.weights.length);
   const sentBytes = win.reduce((a, c) => a + c.sentBytes, 0);
   const expected = expectedBytes(o.scheduler, win.map((c) => c.offeredBytes), win.map((c) => o.weights[c.slot]), sentBytes);
@@ -194,7 +198,7 @@ function summarize(o: Required<DemoOptions>, before: LinkStats, after: LinkStats
   return { ...result, run: demoRun(o, result, final, series) };
 }
 
-function demoRun(o: Required<DemoOptions>, r: Omit<DemoResult, 'run'>, final: LinkStats, series: number[][]): Run {
+function demoRun(o: typeof DEMO_DEFAULTS, r: Omit<DemoResult, 'run'>, final: LinkStats, series: number[][]): Run {
   return {
     name: `demo ${o.scheduler}`,
     kind: 'demo',

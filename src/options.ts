@@ -8,6 +8,7 @@ import { findScheduler } from '../schedulers/registry.js';
 import type { ClassParams, RootParams } from '../schedulers/types.js';
 import { BACKENDS, isNativeBackend, type Backend } from './transmit/ports.js';
 import { isXdpMode, type XdpMode } from './transmit/native-port.js';
+import { ARBITER_WAITS, MAX_PRIORITY, UNPLACED, type ArbiterWait, type ThreadPlacement } from './placement.js';
 
 export interface ArbiterOptions {
   /** Frames in the shared pool (all links and clients draw from it). @default 16384 */
@@ -18,8 +19,20 @@ export interface ArbiterOptions {
   drainBatch?: number;
   /** Most packets one link releases per pass (PSPAT caps this so no burst passes the link). @default 256 */
   releaseBatch?: number;
-  /** Idle passes spent spinning before parking on Atomics.wait. @default 200 */
+  /** Idle passes spent spinning before parking on Atomics.wait (`wait: 'adaptive'`). @default 200 */
   spinPasses?: number;
+  /**
+   * How the idle arbiter waits: `adaptive` spins `spinPasses`, then parks on its doorbell;
+   * `poll` never parks — only for an arbiter placed on a CPU of its own (placement.ts).
+   * @default 'adaptive'
+   */
+  wait?: ArbiterWait;
+  /** The arbiter thread's CPUs and real-time priority. @default UNPLACED (inherited, normal policy) */
+  placement?: ThreadPlacement;
+  /** Placement of the client threads started for this arbiter's links (generators, capture). @default UNPLACED */
+  clientPlacement?: ThreadPlacement;
+  /** Placement of the transmit workers this arbiter's links start. @default UNPLACED */
+  txPlacement?: ThreadPlacement;
 }
 
 export interface ClassSpec extends ClassParams {
@@ -69,6 +82,14 @@ export interface LinkOptions extends TransmitOptions {
   scheduler?: string;
   /** Parameters of the scheduler itself (FIFO limits, DRR base quantum). @default {} */
   schedulerParams?: RootParams;
+  /**
+   * The most link time the link clock may lag the real clock, in ns: after the arbiter
+   * was held up (descheduled, a GC pause, a long command) it releases at most this much
+   * at once, and the rest of the time it missed is forgotten, not sent as a burst (as
+   * htb's burst bounds a class). 0 picks max(1 ms, one release batch of full frames).
+   * @default 0
+   */
+  maxLagNs?: number;
   /** Class slots this link can hold. @default 64 */
   maxClasses?: number;
   /** Classes created with the link. @default [] */
@@ -81,12 +102,17 @@ export const ARBITER_DEFAULTS: Required<ArbiterOptions> = {
   drainBatch: 64,
   releaseBatch: 256,
   spinPasses: 200,
+  wait: 'adaptive',
+  placement: UNPLACED,
+  clientPlacement: UNPLACED,
+  txPlacement: UNPLACED,
 };
 
 export const LINK_DEFAULTS: Required<LinkOptions> = {
   rate: 1e9,
   scheduler: 'drr',
   schedulerParams: {},
+  maxLagNs: 0,
   maxClasses: 64,
   classes: [],
   ...TRANSMIT_DEFAULTS,
@@ -110,6 +136,13 @@ export function resolveArbiterOptions(o: ArbiterOptions = {}): Required<ArbiterO
   intIn('drainBatch', r.drainBatch, 1, 4096);
   intIn('releaseBatch', r.releaseBatch, 1, 4096);
   intIn('spinPasses', r.spinPasses, 0, 1e7);
+  if (!(ARBITER_WAITS as readonly string[]).includes(r.wait)) {
+    throw new InvalidOptionError('wait', `must be ${ARBITER_WAITS.join(' or ')}, got '${String(r.wait)}'`);
+  }
+  for (const [field, p] of [['placement', r.placement], ['clientPlacement', r.clientPlacement], ['txPlacement', r.txPlacement]] as const) {
+    for (const c of p.cpus) intIn(`${field}.cpus`, c, 0, 4095);
+    intIn(`${field}.priority`, p.priority, 0, MAX_PRIORITY);
+  }
   return r;
 }
 
@@ -119,6 +152,7 @@ export function resolveLinkOptions(o: LinkOptions = {}): Required<LinkOptions> {
     throw new InvalidOptionError('rate', `must be a positive number of bit/s up to ${MAX_RATE}, got ${r.rate}`);
   }
   findScheduler(r.scheduler);
+  if (!(r.maxLagNs >= 0 && r.maxLagNs <= 10e9)) throw new InvalidOptionError('maxLagNs', `must be in [0, 1e10] ns (0: automatic), got ${r.maxLagNs}`);
   intIn('maxClasses', r.maxClasses, 1, 1 << 20);
   if (!(BACKENDS as readonly string[]).includes(r.backend)) {
     throw new InvalidOptionError('backend', `unknown backend '${String(r.backend)}' (known: ${BACKENDS.join(', ')})`);

@@ -110,6 +110,30 @@ describe('arbiter link', () => {
     expect(after.linkIdleNs).toBeGreaterThanOrEqual(idle.nowNs + 50 * wireNs);
   });
 
+  it('after a 100 ms stall under backlog releases at most rate × elapsed + maxLag, not the time it missed', async () => {
+    const rate = 100e6;
+    const maxLagNs = 1e6;
+    host = await ArbiterHost.start({ poolFrames: 2 * 256 });
+    const link = await host.addLink({ rate, maxLagNs, maxClasses: 1, classes: [{ limitPackets: 400 }] });
+    fleet = await startGenerators(link, 2, (i) => ({ classes: [0], minSize: 1000, maxSize: 1000, packets: Infinity, seed: i }), 256);
+    await sleep(200); // backlogged: the generators offer far more than 100 Mbit/s
+    // The snapshot is posted with the stall, so the arbiter takes it right after the stall,
+    // before it releases anything: `a` is the moment the arbiter comes back.
+    const [, a] = await Promise.all([host.stall(100), link.stats()]);
+    let b = await link.stats();
+    while (b.nowNs - a.nowNs < 20e6) b = await link.stats();
+    // Bytes on the wire over [a, b], on the arbiter's own clock: what the rate allows, plus
+    // the burst maxLag permits, plus a packet of rounding at each end (a release may start
+    // just before `b`; the clock restarts within a packet of now − maxLag). Without the
+    // bound the link clock would be ~100 ms behind and release ~1.2 MB here at once.
+    const wire = 1000 + WIRE_OVERHEAD_BYTES;
+    const allowed = (rate / 8e9) * (b.nowNs - a.nowNs + maxLagNs) + 2 * wire;
+    expect(b.wireBytes - a.wireBytes).toBeLessThanOrEqual(allowed);
+    expect(b.wireBytes - a.wireBytes).toBeGreaterThan(0);
+    await fleet.stop();
+    expectConservation((await host.close({ drain: false }))[0]);
+  });
+
   it('shapes htb classes to their rates within 2% on a live link (70 of 1000 Mbit/s)', async () => {
     host = await ArbiterHost.start({ poolFrames: 2 * 512 });
     const rates = [20e6, 50e6];

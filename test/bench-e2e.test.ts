@@ -76,19 +76,25 @@ describe.skipIf(skip || tryNativeAddon() === null)('pspat bench e2e', () => {
 });
 
 describe('pspat bench arbiter', () => {
-  it('measures the scheduler beside the fifo baseline at every point', async () => {
+  it('measures the scheduler beside the fifo baseline at every point, with spread and whether the arbiter was saturated', async () => {
     const run = await pspat(['bench', 'arbiter', '--clients', '1,8', '--classes', '64', '--scheduler', 'qfq', '--seconds', '0.3', '--json']);
     expect(run.code, run.stderr).toBe(0);
     const r = JSON.parse(run.stdout);
     expect(r.points.map((p: { scheduler: string; clients: number }) => `${p.scheduler}/${p.clients}`)).toEqual(['fifo/1', 'qfq/1', 'fifo/8', 'qfq/8']);
+    expect(r.params).toMatchObject({ warmupMs: 1000, repeats: 3 });
     for (const p of r.points) {
       expect(p.classes).toBe(64);
       expect(p.mdps).toBeGreaterThan(0.1);
+      expect(p.nsPerDecision).toBeCloseTo(1000 / p.mdps, 6);
+      expect(p.spread).toBeGreaterThanOrEqual(0);
+      expect(p.fullPassFraction).toBeGreaterThanOrEqual(0);
+      expect(p.fullPassFraction).toBeLessThanOrEqual(1);
+      expect(p.saturated).toBe(p.fullPassFraction >= 0.9);
       expect(p.meanBatch).toBeGreaterThanOrEqual(1);
     }
     const table = await pspat(['bench', 'arbiter', '--clients', '2', '--classes', '1', '--seconds', '0.2']);
-    expect(table.stdout).toMatch(/^classes\s+clients\s+fifo Mdps\s+drr Mdps\s+vs fifo\s+batch\s+pass p50$/m);
-    expect(table.stdout).toMatch(/^1\s+2\s+\d+\.\d\d\s+\d+\.\d\d\s+\d+%/m);
+    expect(table.stdout).toMatch(/^classes\s+clients\s+fifo Mdps\s+drr Mdps\s+drr ns\/dec\s+vs fifo\s+full passes\s+batch\s+pass p50$/m);
+    expect(table.stdout).toMatch(/^1\s+2\s+\d+\.\d\d ±\d+%( feeder-limited)?\s+\d+\.\d\d ±\d+%( feeder-limited)?\s+\d+ ns\s+\d+%\s+\d+%/m);
     const bad = await pspat(['bench', 'arbiter', '--clients', '0']);
     expect([bad.code, bad.stderr]).toEqual([1, 'pspat: clients: each must be an integer in [1, 1024], got 0\n']);
   }, 60_000);

@@ -4,6 +4,7 @@ import { CTL_WORDS } from '../src/arbiter/control.js';
 import { newEpoch } from '../src/clock.js';
 import { FramePool } from '../src/shm/frame-pool.js';
 import { SpscRing } from '../src/shm/spsc-ring.js';
+import { UNPLACED } from '../src/placement.js';
 
 /** A client channel with no arbiter behind it: nothing drains the mailbox. */
 function detachedChannel(frames: number, mailboxSize: number): ClientChannel {
@@ -15,7 +16,7 @@ function detachedChannel(frames: number, mailboxSize: number): ClientChannel {
   return {
     clientId: 0, linkId: 0, maxClasses: 2, epoch: newEpoch(), pool,
     mailbox: SpscRing.allocate(mailboxSize), free, counters: allocateClientCounters(2),
-    arbiterControl: new SharedArrayBuffer(CTL_WORDS * 4),
+    arbiterControl: new SharedArrayBuffer(CTL_WORDS * 4), placement: UNPLACED,
   };
 }
 

@@ -12,6 +12,7 @@
 #include "stamp_sink.h"
 #include "capture.h"
 #include "iface.h"
+#include "placement.h"
 #include "port.h"
 
 namespace {
@@ -138,6 +139,16 @@ Napi::Value SetCapabilities(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), setCapabilities(mask));
 }
 
+// placeThread(tid, cpus i32, priority) → 0 or -errno: a thread's CPUs and SCHED_FIFO priority (tid 0: the caller).
+Napi::Value PlaceThread(const Napi::CallbackInfo& info) {
+  uint32_t n = info[1].As<Napi::Int32Array>().ElementLength();
+  return Napi::Number::New(info.Env(), placeThread(info[0].As<Napi::Number>().Int32Value(), dataOf<int32_t>(info[1]), n,
+                                                   info[2].As<Napi::Number>().Int32Value()));
+}
+
+// threadId() → the calling thread's kernel tid
+Napi::Value ThreadId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), threadId()); }
+
 // stampSinkOpen(netnsPath, ifname, epoch bigint) → handle or -errno
 Napi::Value StampSinkOpen(const Napi::CallbackInfo& info) {
   bool lossless = false;
@@ -201,6 +212,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials));
   exports.Set("keepCapabilitiesOnSetuid", Napi::Function::New(env, KeepCapabilitiesOnSetuid));
   exports.Set("setCapabilities", Napi::Function::New(env, SetCapabilities));
+  exports.Set("placeThread", Napi::Function::New(env, PlaceThread));
+  exports.Set("threadId", Napi::Function::New(env, ThreadId));
   exports.Set("pageOffset", Napi::Function::New(env, PageOffset));
   exports.Set("xdpOpen", Napi::Function::New(env, XdpOpen));
   exports.Set("packetOpen", Napi::Function::New(env, PacketOpen));

@@ -15,8 +15,10 @@
  * Each frame's delay is recorded per class at three stages: mailbox (at drain), queue (at
  * release), tx (at completion) — src/stats/class-histograms.ts; the loop's own figures
  * (pass time, batch sizes, time parked) in src/stats/loop-stats.ts.
- * When passes find no work, the arbiter spins `spinPasses` times, then parks on its
- * doorbell until a mailbox or the host rings it, or until the earliest pacing deadline or shaper wake-up.
+ * When passes find no work, an `adaptive` arbiter spins `spinPasses` times, then parks on
+ * its doorbell until a mailbox or the host rings it, or until the earliest pacing deadline
+ * or shaper wake-up; a `poll` arbiter (placed on a CPU of its own) never parks, so a packet
+ * never waits for a futex wake-up.
  *
  * The arbiter does not know it runs in a worker: worker.ts feeds it the start message
  * and a function that fetches commands.
@@ -56,11 +58,12 @@ import {
   LINK_WIRE_BYTES,
 } from '../stats/layout.js';
 import { STAGE_MAILBOX, STAGE_QUEUE, STAGE_TX } from '../stats/class-histograms.js';
-import { LoopStats, LOOP_BUSY_PASSES, LOOP_NOW_NS, LOOP_PARKED_NS, LOOP_PARKS, LOOP_PASSES, LOOP_STARTED_NS } from '../stats/loop-stats.js';
+import { LoopStats, LOOP_BUSY_PASSES, LOOP_NOW_NS, LOOP_PARKED_NS, LOOP_PARKS, LOOP_PASSES, LOOP_STARTED_NS, LOOP_TID, LOOP_FULL_PASSES } from '../stats/loop-stats.js';
 import { CTL_DOORBELL, CTL_PENDING, type ArbiterStart, type LinkSnapshot, type Reply, type Request } from './control.js';
 import { LinkState, type ClientSlot } from './link-state.js';
 import { WIRE_OVERHEAD_BYTES } from './pacer.js';
 import type { WallClock } from '../transmit/ports.js';
+import type { ThreadPlacement } from '../placement.js';
 
 /**
  * A timed Atomics.wait oversleeps by ≈75 µs here, so the arbiter parks only when the next
@@ -96,9 +99,14 @@ export class Arbiter {
   private readonly reapStatus: Int32Array;
   private readonly drainBatch: number;
   private readonly releaseBatch: number;
+  /** Where the transmit workers of this arbiter's links run. */
+  private readonly txPlacement: ThreadPlacement;
+  /** Idle passes before parking; Infinity for a polling arbiter. */
   private readonly spinPasses: number;
   private stopping: { drain: boolean; deadline: number; seq: number } | null = null;
   private readonly loop: LoopStats;
+  /** Nobody notifies it: `stall` waits on it for its full time. */
+  private readonly stallWord = new Int32Array(new SharedArrayBuffer(4));
   /** Bound once: the scheduler calls it for every frame an eviction (`evict`) drops. */
   private readonly evictDropped = (f: number): void => this.dropHeld(this.evictLink!, f, this.evictReason);
   private evictLink: LinkState | null = null;
@@ -110,6 +118,8 @@ export class Arbiter {
     start: ArbiterStart,
     private readonly nextRequest: () => Request | undefined,
     private readonly reply: (r: Reply) => void,
+    /** The kernel id of the thread the arbiter runs on (−1 unknown), for readers of its placement. */
+    threadId = -1,
   ) {
     this.pool = new FramePool(start.pool);
     this.now = makeClock(start.epoch);
@@ -120,8 +130,10 @@ export class Arbiter {
     this.held = new Uint8Array(this.pool.frames);
     this.drainBatch = start.options.drainBatch;
     this.releaseBatch = start.options.releaseBatch;
-    this.spinPasses = start.options.spinPasses;
+    this.txPlacement = start.options.txPlacement;
+    this.spinPasses = start.options.wait === 'poll' ? Infinity : start.options.spinPasses;
     this.loop = new LoopStats(start.loopStats);
+    this.loop.words[LOOP_TID] = threadId;
     this.reaped = new Int32Array(this.releaseBatch);
     this.reapStatus = new Int32Array(this.releaseBatch);
   }
@@ -150,21 +162,31 @@ export class Arbiter {
 
   /** One pass over every link; returns the number of frames moved. */
   private pass(now: number): number {
-    // Acquires commands the host posted before setting the flag.
-    if (Atomics.load(this.control, CTL_PENDING) !== 0) this.applyCommands(now);
+    // Acquires commands the host posted before setting the flag. A command may take time
+    // (a stall, a large class change): the pass then paces by the clock after it.
+    if (Atomics.load(this.control, CTL_PENDING) !== 0) {
+      this.applyCommands(now);
+      now = this.now();
+    }
     let work = 0;
+    let full = false;
     for (const link of this.links) {
       if (link === undefined) continue;
       link.stats[LINK_PASSES]++;
       link.stats[LINK_NOW_NS] = now;
       link.stats[LINK_PORT_FAULT] = link.port.fault;
       link.lookAtDevice(now);
-      if (this.stopping === null || this.stopping.drain) work += this.drain(link);
+      if (this.stopping === null || this.stopping.drain) {
+        const drained = this.drain(link);
+        work += drained;
+        if (drained > 0 && drained >= Math.min(link.clients.length * this.drainBatch, this.releaseBatch)) full = true;
+      }
       work += this.release(link, now);
       work += this.reap(link, now);
       if (link.removing !== null) this.finishRemoving(link, now);
     }
     this.publishReturns();
+    if (full) this.loop.words[LOOP_FULL_PASSES]++;
     return work;
   }
 
@@ -250,6 +272,11 @@ export class Arbiter {
     if (link.dry) {
       if (link.linkIdle < now) link.linkIdle = now;
       link.dry = false;
+    } else if (link.linkIdle < now - link.maxLagNs) {
+      // Nor is time the arbiter missed (descheduled, a GC pause, a long command): the
+      // clock keeps at most maxLagNs of it, so what follows a stall is one bounded burst,
+      // not everything the link could have sent meanwhile.
+      link.linkIdle = now - link.maxLagNs;
     }
     const pool = this.pool;
     const batch = link.txBatch;
@@ -416,7 +443,7 @@ export class Arbiter {
       case 'addLink': {
         if (this.links[req.linkId] !== undefined) throw new RejectedChangeError(`link ${req.linkId} exists`);
         const drop = (f: number, reason: number): void => this.dropHeld(link, f, reason === DROP_AQM ? CLASS_DROP_AQM : CLASS_DROP_QUEUE_LIMIT);
-        const link: LinkState = new LinkState(req.linkId, req.options, req.stats, req.histograms, this.pool, this.releaseBatch, this.wallClock, drop);
+        const link: LinkState = new LinkState(req.linkId, req.options, req.stats, req.histograms, this.pool, this.releaseBatch, this.wallClock, this.txPlacement, drop);
         for (const c of req.options.classes) link.scheduler.addClass(c.slot!, c);
         this.links[req.linkId] = link;
         return undefined;
@@ -491,7 +518,11 @@ export class Arbiter {
         return undefined;
       }
       case 'snapshot':
-        return this.linkOf(req.linkId).snapshot(now);
+        // Read the clock again: a command before this one in the same batch may have taken time (a stall).
+        return this.linkOf(req.linkId).snapshot(this.now());
+      case 'stall':
+        Atomics.wait(this.stallWord, 0, 0, req.ms);
+        return undefined;
       case 'stop':
         this.stopping = { drain: req.drain, deadline: now + req.timeoutMs * 1e6, seq: req.seq };
         return undefined;

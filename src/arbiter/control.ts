@@ -57,6 +57,11 @@ export type Command =
   /** Drops what is queued, waits for what is in transmit, closes the port; answered with the final snapshot. */
   | { op: 'removeLink'; linkId: number }
   | { op: 'snapshot'; linkId: number }
+  /**
+   * Holds the arbiter thread for `ms`, as a descheduled thread, a GC pause or a long
+   * command would: a fault drill (what is released after a stall is bounded by maxLagNs).
+   */
+  | { op: 'stall'; ms: number }
   | { op: 'stop'; drain: boolean; timeoutMs: number };
 
 export type Request = Command & { seq: number };

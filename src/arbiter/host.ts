@@ -35,6 +35,7 @@ import { ClassHistograms } from '../stats/class-histograms.js';
 import { allocateLoopStats, LoopStats } from '../stats/loop-stats.js';
 import { workerUrl } from '../worker-url.js';
 import { tryNativeAddon } from '../transmit/native.js';
+import type { ThreadPlacement } from '../placement.js';
 import { CTL_DOORBELL, CTL_PENDING, CTL_WORDS, type Command, type LinkSnapshot, type Reply } from './control.js';
 
 export interface ConnectOptions {
@@ -63,9 +64,10 @@ export class ArbiterHost {
       workerData: { epoch, pool, control, options: opts, loopStats, port: port2 },
       transferList: [port2],
     });
-    const host = new ArbiterHost(worker, port1, pool, control, epoch, new LoopStats(loopStats));
+    const host = new ArbiterHost(worker, port1, pool, control, epoch, new LoopStats(loopStats), opts.clientPlacement);
+    // The worker says it is placed (or fails with why) before it runs its loop.
     await new Promise<void>((resolve, reject) => {
-      worker.once('online', resolve);
+      worker.once('message', () => resolve());
       worker.once('error', (e) => reject(new WorkerFailedError(`arbiter worker failed to start: ${e.message}`)));
     });
     return host;
@@ -93,6 +95,8 @@ export class ArbiterHost {
     readonly epoch: ClockEpoch,
     /** The arbiter loop's figures, read lock-free. */
     readonly loop: LoopStats,
+    /** Where client threads of this arbiter's links run (carried in their channels). */
+    readonly clientPlacement: ThreadPlacement,
   ) {
     this.pool = new FramePool(poolLayout);
     this.control = new Int32Array(controlBuffer);
@@ -180,6 +184,12 @@ export class ArbiterHost {
     return this.links.map((l, i) => (snaps[i] ? l.statsFrom(snaps[i]!) : l.finalStats!));
   }
 
+  /** Holds the arbiter thread for `ms` (a fault drill: see the `stall` command). */
+  async stall(ms: number): Promise<void> {
+    if (!(ms >= 0 && ms <= 10_000)) throw new InvalidOptionError('ms', `must be in [0, 10000], got ${ms}`);
+    await this.request({ op: 'stall', ms });
+  }
+
   /** Forcibly ends the worker (tests' cleanup after a failure). */
   async terminate(): Promise<void> {
     this.closed = true;
@@ -257,6 +267,7 @@ export class LinkHandle {
       free,
       counters,
       arbiterControl: this.host.controlBuffer,
+      placement: this.host.clientPlacement,
     };
     await this.host.request({ op: 'attachClient', linkId: this.id, clientId, mailbox, free });
     this.clients.push({ channel, counters: new ClientCounters(counters, this.options.maxClasses) });

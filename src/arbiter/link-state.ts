@@ -24,6 +24,8 @@ import { deviceMtu, ETH_HEADER } from '../net/device.js';
 import { isNativeBackend, openPort, type WallClock } from '../transmit/ports.js';
 import type { TxPort } from '../transmit/port.js';
 import type { LinkSnapshot } from './control.js';
+import { wireTimeNs } from './pacer.js';
+import type { ThreadPlacement } from '../placement.js';
 import { Policers } from './policers.js';
 
 /** How often a link reads its device's MTU again. */
@@ -55,6 +57,8 @@ export class LinkState {
   removing: number | null = null;
   /** PSPAT's linkIdle: when the link finishes what was released (ns, shared clock). */
   linkIdle = 0;
+  /** The most the link clock may lag the real clock (LinkOptions.maxLagNs, resolved). */
+  readonly maxLagNs: number;
   /** True after a pass that left the scheduler empty: the next arrival restarts the clock. */
   dry = true;
   /** A shaper holds its queued packets until this time (0: it is not holding any). */
@@ -88,6 +92,7 @@ export class LinkState {
     pool: FramePool,
     releaseBatch: number,
     wallClock: WallClock,
+    txPlacement: ThreadPlacement,
     /** Counts and recycles a frame the scheduler dropped after accepting it (see SchedulerContext.drop). */
     private readonly dropQueued: (frame: number, reason: number) => void,
   ) {
@@ -96,7 +101,8 @@ export class LinkState {
     this.stats = new Float64Array(statsBuffer);
     this.pool = pool;
     this.scheduler = this.newScheduler(options.scheduler, options.schedulerParams);
-    this.port = openPort(options, pool, releaseBatch, wallClock);
+    this.port = openPort(options, pool, releaseBatch, wallClock, txPlacement);
+    this.maxLagNs = options.maxLagNs > 0 ? options.maxLagNs : Math.max(1e6, releaseBatch * wireTimeNs(pool.frameSize, options.rate));
     this.mtuDev = isNativeBackend(options.backend) ? options.dev : null;
     this.maxFrameLen = this.frameLimit();
     this.txBatch = new Int32Array(releaseBatch);

@@ -7,7 +7,13 @@
  *
  * One feeder thread drives all the clients round-robin (clients/feeder.ts): clients here
  * are mailboxes, which is what the arbiter's cost depends on, and the machine has two
- * cores — one for the arbiter, one for everything that feeds it.
+ * cores — one for the arbiter, one for everything that feeds it. Threads are placed by
+ * the default plan (src/placement.ts): the arbiter polls on a CPU of its own.
+ *
+ * Trust: after a warm-up of WARMUP_MS (the JIT has compiled the loop by then), each point
+ * is the median of REPEATS consecutive windows of `seconds`, with their spread. A figure
+ * counts as the arbiter's only when at least SATURATED of its passes found a full batch
+ * waiting (LOOP_FULL_PASSES): otherwise the feeder was the limit, and the point says so.
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,6 +22,7 @@ import { ArbiterHost } from '../arbiter/host.js';
 import { InvalidOptionError, WorkerFailedError } from '../errors.js';
 import { withDefaults } from '../options.js';
 import { workerUrl } from '../worker-url.js';
+import { arbiterPlacement, describePlan, planPlacement, type PlacementPlan } from '../placement.js';
 import { findScheduler } from '../../schedulers/registry.js';
 import { slotsFor, weightedClasses } from '../../schedulers/weighted-classes.js';
 
@@ -41,6 +48,10 @@ export const ARBITER_BENCH_DEFAULTS: Required<ArbiterBenchOptions> = {
 };
 
 export const BASELINE = 'fifo';
+const WARMUP_MS = 1000;
+const REPEATS = 3;
+/** Fraction of passes with a full batch waiting below which a point measured its feeder. */
+export const SATURATED = 0.9;
 const FRAME_LEN = 64;
 const LINK_RATE = 1e15; // far above what the machine can release: unpaced
 
@@ -48,21 +59,34 @@ export interface ArbiterPoint {
   scheduler: string;
   clients: number;
   classes: number;
-  /** Million decisions (packets scheduled and completed) per second. */
+  /** Million decisions (packets scheduled and completed) per second: the median window. */
   mdps: number;
+  /** 1000 / mdps. */
+  nsPerDecision: number;
+  /** (max − min) / median of the windows' mdps. */
+  spread: number;
+  /** Fraction of passes (in the median window) that found a full batch waiting. */
+  fullPassFraction: number;
+  /** fullPassFraction ≥ SATURATED: the figure is the arbiter's, not its feeder's. */
+  saturated: boolean;
   /** Packets per release batch, mean; passes that moved packets, p50 duration (ns). */
   meanBatch: number;
   passP50Ns: number;
 }
 
 export interface ArbiterBenchResult {
-  params: Required<ArbiterBenchOptions>;
+  params: Required<ArbiterBenchOptions> & { warmupMs: number; repeats: number; placement: string };
   points: ArbiterPoint[];
 }
 
-async function measure(scheduler: string, clients: number, classes: number, o: Required<ArbiterBenchOptions>): Promise<ArbiterPoint> {
+interface Window {
+  mdps: number;
+  fullPassFraction: number;
+}
+
+async function measure(scheduler: string, clients: number, classes: number, o: Required<ArbiterBenchOptions>, plan: PlacementPlan): Promise<ArbiterPoint> {
   const framesPerClient = Math.max(64, Math.floor(o.poolFrames / clients));
-  const host = await ArbiterHost.start({ poolFrames: framesPerClient * clients });
+  const host = await ArbiterHost.start({ poolFrames: framesPerClient * clients, ...arbiterPlacement(plan, 0) });
   let feeder: Worker | undefined;
   try {
     const weights = new Array<number>(classes).fill(1);
@@ -81,22 +105,37 @@ async function measure(scheduler: string, clients: number, classes: number, o: R
       feeder!.once('message', () => resolve());
       feeder!.once('error', (e) => reject(new WorkerFailedError(`feeder failed: ${e.message}`)));
     });
-    await sleep(300);
-    const before = await link.stats();
-    const loop0 = host.loop.read();
-    const t0 = performance.now();
-    await sleep(o.seconds * 1000);
-    const after = await link.stats();
-    const elapsedMs = performance.now() - t0;
+    await sleep(WARMUP_MS);
+    const windows: Window[] = [];
+    for (let r = 0; r < REPEATS; r++) {
+      const before = await link.stats();
+      const loop0 = host.loop.read();
+      const t0 = performance.now();
+      await sleep(o.seconds * 1000);
+      const after = await link.stats();
+      const elapsedMs = performance.now() - t0;
+      const loop1 = host.loop.read();
+      const windowNs = after.nowNs - before.nowNs || elapsedMs * 1e6;
+      const passes = loop1.busyPasses - loop0.busyPasses;
+      windows.push({
+        mdps: ((after.totals.sent - before.totals.sent) / windowNs) * 1e3,
+        fullPassFraction: passes > 0 ? (loop1.fullPasses - loop0.fullPasses) / passes : 0,
+      });
+    }
     const loop = host.loop.read();
     link.stopClients();
     await done;
     await host.close({ drain: false });
-    const windowNs = after.nowNs - before.nowNs || elapsedMs * 1e6;
+    const sorted = [...windows].sort((a, b) => a.mdps - b.mdps);
+    const median = sorted[Math.floor(REPEATS / 2)];
     return {
       scheduler, clients, classes,
-      mdps: ((after.totals.sent - before.totals.sent) / windowNs) * 1e3,
-      meanBatch: loop.batchSize.count > loop0.batchSize.count ? loop.meanBatch : 0,
+      mdps: median.mdps,
+      nsPerDecision: median.mdps > 0 ? 1e3 / median.mdps : Infinity,
+      spread: median.mdps > 0 ? (sorted[REPEATS - 1].mdps - sorted[0].mdps) / median.mdps : 0,
+      fullPassFraction: median.fullPassFraction,
+      saturated: median.fullPassFraction >= SATURATED,
+      meanBatch: loop.meanBatch,
       passP50Ns: loop.passTime.p50,
     };
   } catch (e) {
@@ -113,16 +152,17 @@ export async function runArbiterBench(options: ArbiterBenchOptions = {}, onPoint
   for (const c of o.clients) if (!Number.isInteger(c) || c < 1 || c > 1024) throw new InvalidOptionError('clients', `each must be an integer in [1, 1024], got ${c}`);
   for (const k of o.classes) if (!Number.isInteger(k) || k < 1 || k > 1 << 20) throw new InvalidOptionError('classes', `each must be an integer in [1, 1048576], got ${k}`);
   if (!(o.seconds > 0 && o.seconds <= 60)) throw new InvalidOptionError('seconds', `must be in (0, 60], got ${o.seconds}`);
+  const plan = planPlacement({}, 1);
   const kinds = o.scheduler === BASELINE ? [BASELINE] : [BASELINE, o.scheduler];
   const total = kinds.length * o.clients.length * o.classes.length;
   const points: ArbiterPoint[] = [];
   for (const classes of o.classes) {
     for (const clients of o.clients) {
       for (const kind of kinds) {
-        points.push(await measure(kind, clients, classes, o));
+        points.push(await measure(kind, clients, classes, o, plan));
         onPoint?.(points.length, total);
       }
     }
   }
-  return { params: o, points };
+  return { params: { ...o, warmupMs: WARMUP_MS, repeats: REPEATS, placement: describePlan(plan) }, points };
 }

@@ -19,6 +19,7 @@ import type { NativeBackend } from '../transmit/ports.js';
 import { slotsFor, weightedClasses } from '../../schedulers/weighted-classes.js';
 import { htbLeafPackets, installHtb, removeHtb } from './kernel-htb.js';
 import type { PortSenderSpec } from './port-sender.js';
+import { arbiterPlacement, UNPLACED, type PlacementPlan, type ThreadPlacement } from '../placement.js';
 
 export type Mode = 'raw' | 'tc' | 'pspat';
 export const MODES: readonly Mode[] = ['raw', 'tc', 'pspat'];
@@ -35,6 +36,8 @@ export interface ModeSetup {
   txWorkers: number;
   /** Link rate, bit/s; 0: unshaped (the senders are the limit). */
   rate: number;
+  /** Where pspat's threads run; raw and tc senders get the same CPUs, one each in turn. */
+  plan: PlacementPlan;
 }
 
 export interface ModeDriver {
@@ -112,9 +115,20 @@ function portDriver(senders: PortSenders, classSent: () => Promise<number[] | nu
   };
 }
 
+/**
+ * Sender i's placement: the CPUs pspat's plan uses (clients' first, then the arbiters'),
+ * one per sender in turn, at the clients' priority — so every mode gets the same CPUs.
+ */
+function senderPlacement(plan: PlacementPlan, i: number): ThreadPlacement {
+  const cpus = [...new Set([...plan.clients.cpus, ...plan.arbiters.flatMap((a) => a.cpus)])];
+  return cpus.length === 0 ? { ...UNPLACED, priority: plan.clients.priority } : { cpus: [cpus[i % cpus.length]], priority: plan.clients.priority };
+}
+
 /** Sender threads on `backend`, through the device's qdisc unless `qdiscBypass`. */
 function portSenders(s: ModeSetup, backend: NativeBackend, qdiscBypass: boolean, count: number): PortSenders {
-  return new PortSenders(() => ({ backend, dev: s.dev, xdpMode: s.xdpMode, qdiscBypass, queue: 0, size: s.size, classes: s.classes }), count);
+  return new PortSenders((i) => ({
+    backend, dev: s.dev, xdpMode: s.xdpMode, qdiscBypass, queue: 0, size: s.size, classes: s.classes, placement: senderPlacement(s.plan, i),
+  }), count);
 }
 
 function rawDriver(s: ModeSetup): ModeDriver {
@@ -134,7 +148,7 @@ function pspatDriver(s: ModeSetup): ModeDriver {
   const framesPerClient = 1024;
   return {
     async start(pps, stamp) {
-      host = await ArbiterHost.start({ poolFrames: s.clients * framesPerClient });
+      host = await ArbiterHost.start({ poolFrames: s.clients * framesPerClient, ...arbiterPlacement(s.plan, 0) });
       try {
         const rate = s.rate || UNSHAPED;
         link = await host.addLink({

@@ -20,7 +20,11 @@ import { WIRE_OVERHEAD_BYTES } from '../arbiter/pacer.js';
 import { ARBITER_DEFAULTS, withDefaults } from '../options.js';
 import { createSinkTopology, sinkPackets, type SinkTopology } from '../net/netns.js';
 import { stagesJson, type Run, type RunClass } from '../report/run-file.js';
-import type { StageHistograms } from '../stats/class-histograms.js';
+import { ARBITER_STAGES, type StageHistograms } from '../stats/class-histograms.js';
+import { describePlan, planPlacement, type PlacementOptions, type PlacementPlan } from '../placement.js';
+import { startLoadHogs } from './load-hogs.js';
+
+type ArbiterStage = (typeof ARBITER_STAGES)[number];
 import { Histogram } from '../stats/histogram.js';
 import type { XdpMode } from '../transmit/native-port.js';
 import { nativeAddon } from '../transmit/native.js';
@@ -33,7 +37,7 @@ import { StampSink } from './stamp-sink.js';
 const FRAME_SIZE = ARBITER_DEFAULTS.frameSize;
 const WARMUP_MS = 300;
 
-export interface E2eOptions {
+export interface E2eOptions extends PlacementOptions {
   /** afxdp or afpacket: the raw and pspat modes' port (tc is AF_PACKET through the qdisc). @default 'afxdp' */
   backend?: NativeBackend;
   /** Modes to run, in order. @default ['raw', 'tc', 'pspat'] */
@@ -56,12 +60,20 @@ export interface E2eOptions {
   rate?: number;
   /** Loads, as fractions of each mode's saturation rate, at which one-way delay is measured; [] for none. @default [0.5, 0.95] */
   loads?: number[];
+  /** Busy CPU hogs (normal priority, unpinned) running through every mode: a busy host. @default 0 */
+  loadHogs?: number;
 }
 
-export const E2E_DEFAULTS: Required<E2eOptions> = {
+type E2eSettings = Required<Omit<E2eOptions, keyof PlacementOptions>>;
+
+/** Placement has no fixed defaults: what is left out follows the plan (src/placement.ts). */
+export const E2E_DEFAULTS: E2eSettings = {
   backend: 'afxdp', modes: ['raw', 'tc', 'pspat'], clients: 2, classes: 64, scheduler: 'drr', size: 64, seconds: 3,
-  xdpMode: 'copy', txWorkers: 0, rate: 0, loads: [0.5, 0.95],
+  xdpMode: 'copy', txWorkers: 0, rate: 0, loads: [0.5, 0.95], loadHogs: 0,
 };
+
+/** The settings a run used: the options resolved, and where each thread ran. */
+export type E2eParams = E2eSettings & { plan: PlacementPlan; placement: string };
 
 export interface LatencyNs {
   p50: number;
@@ -77,6 +89,8 @@ export interface LoadResult {
   latencyNs: LatencyNs;
   /** Frames the sink timed. */
   timedPackets: number;
+  /** pspat: the same phase's delay by stage inside pspat (mailbox, queue, tx), over every class; null elsewhere. */
+  stagesNs: Partial<Record<ArbiterStage, LatencyNs>> | null;
 }
 
 export interface ModeResult {
@@ -94,7 +108,7 @@ export interface ModeResult {
 }
 
 export interface E2eResult {
-  params: Required<E2eOptions>;
+  params: E2eParams;
   modes: Partial<Record<Mode, ModeResult>>;
   /** One RUN.json run per mode (`--save`): counters, per-class stages and e2e, delay vs load. */
   runs: Run[];
@@ -113,7 +127,7 @@ interface Phase {
 }
 
 /** One phase: start the senders, warm up, measure a window, stop. */
-async function runPhase(topo: SinkTopology, driver: ModeDriver, o: Required<E2eOptions>, pps: number, tick: (ms: number) => void): Promise<Phase> {
+async function runPhase(topo: SinkTopology, driver: ModeDriver, o: E2eParams, pps: number, tick: (ms: number) => void): Promise<Phase> {
   const timing = pps > 0;
   await driver.start(pps, timing);
   let sink: StampSink | null = null;
@@ -162,7 +176,18 @@ function percentiles(hists: Iterable<Histogram>): LatencyNs {
   return { p50: s.p50, p90: s.p90, p99: s.p99, p999: s.p999 };
 }
 
-async function runMode(mode: Mode, topo: SinkTopology, o: Required<E2eOptions>, progress: (phase: number, ms: number) => void): Promise<[ModeResult, Run]> {
+/** Each arbiter stage's percentiles over every class of a pspat phase. */
+function stagePercentiles(stages: Map<number, StageHistograms> | null): Partial<Record<ArbiterStage, LatencyNs>> | null {
+  if (stages === null) return null;
+  const out: Partial<Record<ArbiterStage, LatencyNs>> = {};
+  for (const stage of ARBITER_STAGES) {
+    const hs = [...stages.values()].map((s) => s[stage]).filter((h): h is Histogram => h !== undefined);
+    if (hs.length > 0) out[stage] = percentiles(hs);
+  }
+  return out;
+}
+
+async function runMode(mode: Mode, topo: SinkTopology, o: E2eParams, progress: (phase: number, ms: number) => void): Promise<[ModeResult, Run]> {
   const setup: ModeSetup = { ...o, dev: topo.dev };
   const driver = modeDriver(mode, setup);
   try {
@@ -173,7 +198,7 @@ async function runMode(mode: Mode, topo: SinkTopology, o: Required<E2eOptions>, 
     for (const [i, load] of o.loads.entries()) {
       const p = await runPhase(topo, driver, o, load * mpps * 1e6, (ms) => progress(i + 1, ms));
       paced.push(p);
-      loads.push({ load, mpps: (p.sinkPackets / p.ns) * 1e3, latencyNs: percentiles(p.e2e.values()), timedPackets: p.timed });
+      loads.push({ load, mpps: (p.sinkPackets / p.ns) * 1e3, latencyNs: percentiles(p.e2e.values()), timedPackets: p.timed, stagesNs: stagePercentiles(p.stages) });
     }
     const result: ModeResult = {
       mpps,
@@ -191,7 +216,7 @@ async function runMode(mode: Mode, topo: SinkTopology, o: Required<E2eOptions>, 
 }
 
 /** A mode as a RUN.json run: counters; per class its saturation counts, and stages and e2e from the first load; delay vs load. */
-function modeRun(mode: Mode, o: Required<E2eOptions>, r: ModeResult, sat: Phase, paced: Phase[]): Run {
+function modeRun(mode: Mode, o: E2eParams, r: ModeResult, sat: Phase, paced: Phase[]): Run {
   const counters: Record<string, number> = { mpps: r.mpps, gbps: r.gbps, sinkPackets: r.sinkPackets };
   if (r.shareError !== null) counters.shareError = r.shareError;
   if (r.rateAccuracy !== null) counters.rateAccuracy = r.rateAccuracy;
@@ -219,7 +244,7 @@ function modeRun(mode: Mode, o: Required<E2eOptions>, r: ModeResult, sat: Phase,
   };
 }
 
-function validate(o: Required<E2eOptions>): void {
+function validate(o: E2eSettings): void {
   if (!isNativeBackend(o.backend)) throw new InvalidOptionError('backend', `e2e runs afxdp or afpacket, got '${o.backend}'`);
   validateSizes(o.size, o.size, FRAME_SIZE, o.loads.length > 0 ? MIN_STAMPED_FRAME : undefined);
   if (!(o.seconds > 0 && o.seconds <= 600)) throw new InvalidOptionError('seconds', `must be in (0, 600], got ${o.seconds}`);
@@ -228,15 +253,19 @@ function validate(o: Required<E2eOptions>): void {
   if (!Number.isInteger(o.classes) || o.classes < 1 || o.classes > 4096) throw new InvalidOptionError('classes', `must be an integer in [1, 4096], got ${o.classes}`);
   if (!(o.rate === 0 || (o.rate >= 1e6 && o.rate <= 1e11))) throw new InvalidOptionError('rate', `must be 0 (unshaped) or in [1mbit, 100gbit], got ${o.rate} bit/s`);
   for (const l of o.loads) if (!(l > 0 && l <= 1)) throw new InvalidOptionError('loads', `each must be a fraction in (0, 1], got ${l}`);
+  if (!Number.isInteger(o.loadHogs) || o.loadHogs < 0 || o.loadHogs > 64) throw new InvalidOptionError('load-hogs', `must be an integer in [0, 64], got ${o.loadHogs}`);
   findScheduler(o.scheduler);
 }
 
 /** `onProgress(fraction)` follows the phases (a progress bar). */
 export async function runE2e(options: E2eOptions = {}, onProgress?: (fraction: number) => void): Promise<E2eResult> {
-  const o = withDefaults(E2E_DEFAULTS, options);
-  validate(o);
+  const settings = withDefaults(E2E_DEFAULTS, options);
+  validate(settings);
   nativeAddon(); // fail early, with the reason, when the addon is missing
+  const plan = planPlacement(options, 1);
+  const o: E2eParams = { ...settings, plan, placement: describePlan(plan) };
   const topo = createSinkTopology('bench', false);
+  const hogs = startLoadHogs(o.loadHogs);
   const phases = 1 + o.loads.length;
   try {
     const result: E2eResult = { params: o, modes: {}, runs: [] };
@@ -248,6 +277,7 @@ export async function runE2e(options: E2eOptions = {}, onProgress?: (fraction: n
     }
     return result;
   } finally {
+    hogs.stop();
     topo.destroy();
   }
 }

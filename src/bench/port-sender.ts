@@ -27,7 +27,11 @@ export interface PortSenderSpec {
   pps: number;
   stamp: boolean;
   epoch: ClockEpoch;
+  /** Where the sender thread runs (the same CPUs pspat's threads get). */
+  placement: ThreadPlacement;
 }
+
+import type { ThreadPlacement } from '../placement.js';
 
 const FRAMES = 4096;
 const BATCH = 256;

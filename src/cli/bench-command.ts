@@ -9,9 +9,11 @@ import { intArg, listArg, numberArg } from './parse.js';
 import { formatNs, renderTable } from './table.js';
 import { progressBar } from './progress.js';
 import { writeRunFile, type Run } from '../report/run-file.js';
-import { ARBITER_BENCH_DEFAULTS, BASELINE, runArbiterBench, type ArbiterBenchOptions, type ArbiterBenchResult } from '../bench/arbiter.js';
+import { ARBITER_BENCH_DEFAULTS, BASELINE, runArbiterBench, SATURATED, type ArbiterBenchOptions, type ArbiterBenchResult, type ArbiterPoint } from '../bench/arbiter.js';
 import { parseRate } from '../units.js';
 import { parseLoads } from '../sim/sweep.js';
+import { addFlags, PLACEMENT_FLAGS } from './flags.js';
+import { placeProcess, planPlacement } from '../placement.js';
 
 const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(2)}%`);
 
@@ -32,12 +34,17 @@ function formatE2e(r: Omit<E2eResult, 'runs'>): string {
       v.loads.map((l) => [m, `${Math.round(l.load * 100)}%`, l.mpps.toFixed(3), l.timedPackets, ...[l.latencyNs.p50, l.latencyNs.p90, l.latencyNs.p99, l.latencyNs.p999].map(formatNs)]),
     ),
   );
-  return `${head}\n\nsaturation\n${throughput}\n` + (p.loads.length > 0 ? `\none-way delay, paced at a fraction of each mode's own saturation rate (kernel timestamps at the sink)\n${delay}\n` : '');
+  const stageRows = Object.entries(r.modes).flatMap(([m, v]) =>
+    v.loads.flatMap((l) => Object.entries(l.stagesNs ?? {}).map(([stage, d]) => [m, `${Math.round(l.load * 100)}%`, stage, ...[d.p50, d.p90, d.p99, d.p999].map(formatNs)])),
+  );
+  const stages = stageRows.length > 0 ? `\npspat's own stages in the same phases (mailbox: client → arbiter; queue: arbiter → release; tx: release → completion)\n${renderTable(['mode', 'load', 'stage', 'p50', 'p90', 'p99', 'p99.9'], stageRows)}\n` : '';
+  const where = `threads: ${p.placement}${p.loadHogs > 0 ? `; ${p.loadHogs} CPU hogs running` : ''}`;
+  return `${head}\n${where}\n\nsaturation\n${throughput}\n` + (p.loads.length > 0 ? `\none-way delay, paced at a fraction of each mode's own saturation rate (kernel timestamps at the sink)\n${delay}\n${stages}` : '');
 }
 
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('benchmarks with a baseline in the same run');
-  bench
+  const e2e = bench
     .command('e2e')
     .description('one veth, three ways: the raw backend, the kernel\'s htb (tc), and pspat — Mpps, shares, one-way delay')
     .option('--backend <name>', `raw and pspat modes' port: afxdp | afpacket (default: ${E2E_DEFAULTS.backend})`)
@@ -52,11 +59,14 @@ export function registerBench(program: Command): void {
     .option('--no-latency', 'skip the delay phases')
     .option('--xdp-mode <mode>', `AF_XDP bind mode (default: ${E2E_DEFAULTS.xdpMode})`)
     .option('--tx-workers <n>', `transmit workers in pspat mode (default: ${E2E_DEFAULTS.txWorkers})`, intArg('tx-workers'))
+    .option('--load-hogs <n>', `busy CPU hogs at normal priority through every mode: a busy host (default: ${E2E_DEFAULTS.loadHogs})`, intArg('load-hogs'))
     .option('--json', 'print JSON instead of tables')
-    .option('--save <file>', 'write RUN.json (a run per mode: stages, e2e per class, delay vs load) for `pspat report`')
-    .action(async (opts: E2eOptions & { json?: boolean; save?: string; latency: boolean }) => {
+    .option('--save <file>', 'write RUN.json (a run per mode: stages, e2e per class, delay vs load) for `pspat report`');
+  addFlags(e2e, PLACEMENT_FLAGS);
+  e2e.action(async (opts: E2eOptions & { json?: boolean; save?: string; latency: boolean }) => {
       const { json, save, latency, ...o } = opts;
       if (!latency) o.loads = [];
+      placeProcess(planPlacement(o, 1));
       const bar = progressBar('bench e2e', { json });
       const { runs, ...r } = await runE2e(o, (f) => bar.update(f)).finally(() => bar.done());
       if (save) writeRunFile(save, runs);
@@ -73,6 +83,7 @@ export function registerBench(program: Command): void {
     .option('--save <file>', 'write RUN.json: one run per scheduler, a class per point with its figures')
     .action(async (opts: ArbiterBenchOptions & { json?: boolean; save?: string }) => {
       const { json, save, ...o } = opts;
+      placeProcess(planPlacement({}, 1));
       const bar = progressBar('bench arbiter', { json });
       const r = await runArbiterBench(o, (done, total) => bar.update(done / total)).finally(() => bar.done());
       if (save) writeRunFile(save, arbiterRuns(r));
@@ -86,12 +97,15 @@ export function registerBench(program: Command): void {
         p.clients.map((clients) => {
           const base = at(BASELINE, clients, classes);
           const s = at(p.scheduler, clients, classes);
-          return [classes, clients, base.mdps.toFixed(2), s.mdps.toFixed(2), `${((s.mdps / base.mdps) * 100).toFixed(0)}%`, s.meanBatch.toFixed(1), formatNs(s.passP50Ns)];
+          const fig = (x: ArbiterPoint) => `${x.mdps.toFixed(2)} ±${(x.spread * 50).toFixed(0)}%${x.saturated ? '' : ' feeder-limited'}`;
+          return [classes, clients, fig(base), fig(s), `${s.nsPerDecision.toFixed(0)} ns`, `${((s.mdps / base.mdps) * 100).toFixed(0)}%`,
+            `${(s.fullPassFraction * 100).toFixed(0)}%`, s.meanBatch.toFixed(1), formatNs(s.passP50Ns)];
         }),
       );
       process.stdout.write(
-        `arbiter, null backend, unpaced, ${p.seconds}s per point, one feeder thread; M decisions/s\n\n` +
-          renderTable(['classes', 'clients', `${BASELINE} Mdps`, `${p.scheduler} Mdps`, 'vs fifo', 'batch', 'pass p50'], rows) + '\n',
+        `arbiter, null backend, unpaced, one feeder thread; M decisions/s, median of ${p.repeats} windows of ${p.seconds}s after ${p.warmupMs / 1000}s warm-up (± half the spread)\n` +
+          `threads: ${p.placement}; a point is the arbiter's only when ≥ ${SATURATED * 100}% of its passes found a full batch waiting, else 'feeder-limited'\n\n` +
+          renderTable(['classes', 'clients', `${BASELINE} Mdps`, `${p.scheduler} Mdps`, `${p.scheduler} ns/dec`, 'vs fifo', 'full passes', 'batch', 'pass p50'], rows) + '\n',
       );
     });
 }
@@ -106,6 +120,6 @@ function arbiterRuns(r: ArbiterBenchResult): Run[] {
     counters: {},
     classes: r.points
       .filter((x) => x.scheduler === kind)
-      .map((x) => ({ id: `clients=${x.clients} classes=${x.classes}`, counters: { mdps: x.mdps, meanBatch: x.meanBatch, passP50Ns: x.passP50Ns }, stages: {} })),
+      .map((x) => ({ id: `clients=${x.clients} classes=${x.classes}`, counters: { mdps: x.mdps, nsPerDecision: x.nsPerDecision, spread: x.spread, fullPassFraction: x.fullPassFraction, meanBatch: x.meanBatch, passP50Ns: x.passP50Ns }, stages: {} })),
   }));
 }

@@ -18,8 +18,10 @@ import { dropPrivileges, neededCapabilities, requireCapabilities } from '../daem
 import { BACKENDS, isNativeBackend } from '../transmit/ports.js';
 import { parseRate } from '../units.js';
 import { intArg } from './parse.js';
+import { addFlags, pickFlags, PLACEMENT_FLAGS } from './flags.js';
+import { describePlan, placeProcess, planPlacement, type PlacementOptions } from '../placement.js';
 
-interface DaemonFlags {
+interface DaemonFlags extends PlacementOptions {
   config?: string;
   backend?: DaemonOptions['backend'];
   rate: Record<string, number>;
@@ -52,7 +54,7 @@ function rateFlag(v: string, acc: Record<string, number>): Record<string, number
 }
 
 export function registerDaemon(program: Command): void {
-  program
+  const cmd = program
     .command('daemon')
     .description('run the host service: managed devices, their qdiscs, the control socket for pspat tc')
     .option('--config <file>', 'YAML/JSON configuration to load (see pspat config dump)')
@@ -69,8 +71,9 @@ export function registerDaemon(program: Command): void {
     .option('--save <file>', 'where SIGUSR1 writes RUN.json (default: RUN_DIR/run.json)')
     .option('--no-attach', "with afxdp/afpacket: do not take over managed devices' egress (only pspat clients then feed them)")
     .option('--capture-threads <n>', 'capture client threads per attached device (default: 1)', intArg('capture-threads'))
-    .option('--user <name>', 'once the control socket is open, run as this user, keeping only the capabilities managing devices needs')
-    .action(async (f: DaemonFlags) => {
+    .option('--user <name>', 'once the control socket is open, run as this user, keeping only the capabilities managing devices needs');
+  addFlags(cmd, PLACEMENT_FLAGS);
+  cmd.action(async (f: DaemonFlags) => {
       const config = f.config ? loadConfigFile(f.config) : { daemon: {}, devices: {} };
       const options: DaemonOptions = { ...config.daemon };
       if (f.backend) options.backend = f.backend;
@@ -79,6 +82,7 @@ export function registerDaemon(program: Command): void {
       if (f.arbiters !== undefined) options.arbiters = f.arbiters;
       if (f.xdpMode) options.xdpMode = f.xdpMode;
       if (f.txWorkers !== undefined) options.txWorkers = f.txWorkers;
+      Object.assign(options, pickFlags(PLACEMENT_FLAGS, f as unknown as Record<string, unknown>));
       options.rates = { ...config.daemon.rates, ...f.rate };
       options.testTraffic = { ...config.daemon.testTraffic, ...f.testTraffic };
       const runDir = f.runDir ?? defaultRunDir();
@@ -88,9 +92,11 @@ export function registerDaemon(program: Command): void {
       if (f.captureThreads !== undefined) options.captureThreads = f.captureThreads;
       // Before anything is touched: a daemon that could not take its devices over says so now.
       const backend = options.backend ?? DAEMON_DEFAULTS.backend;
-      const needed = neededCapabilities({ native: isNativeBackend(backend), attach: f.attach });
+      const realtime = [options.arbiterPriority, options.clientPriority, options.txPriority].some((p) => (p ?? 0) > 0);
+      const needed = neededCapabilities({ native: isNativeBackend(backend), attach: f.attach, realtime });
       const takeover = f.attach ? " (taking over devices' egress)" : '';
-      requireCapabilities(needed, `pspat daemon --backend ${backend}${takeover}`, f.attach ? 'run as root, or add --no-attach' : 'run as root');
+      const rt = realtime ? ' with real-time priority' : '';
+      requireCapabilities(needed, `pspat daemon --backend ${backend}${takeover}${rt}`, f.attach ? 'run as root, or add --no-attach' : 'run as root');
       let daemon: Daemon | undefined;
       const server = await ControlServer.listen(runDir, async (req) => {
         if (daemon === undefined) throw new InvalidOptionError('op', 'the daemon is still starting');
@@ -107,6 +113,8 @@ export function registerDaemon(program: Command): void {
           const { uid, gid } = dropPrivileges(f.user, needed, runDir);
           process.stderr.write(`pspat daemon: running as ${f.user} (uid ${uid}, gid ${gid}) with ${needed.join(', ') || 'no capabilities'}\n`);
         }
+        // The main thread and the runtime's helpers go with the clients, off the arbiters' CPUs.
+        placeProcess(planPlacement(options, options.arbiters ?? DAEMON_DEFAULTS.arbiters));
         daemon = await Daemon.start(options);
         if (daemon.recovered.length > 0) process.stderr.write(`pspat daemon: gave back ${daemon.recovered.join(', ')}, left attached by a daemon that is gone\n`);
         await daemon.load(config.devices, f.config ?? 'config');
@@ -118,14 +126,20 @@ export function registerDaemon(program: Command): void {
       }
       const running = daemon;
       process.on('SIGUSR1', () => {
-        running.run().then(
-          (run) => {
+        running
+          .run()
+          .then((run) => {
             writeRunFile(savePath, [run]);
             process.stderr.write(`pspat daemon: SIGUSR1: wrote ${savePath}\n`);
-          },
-          (e: Error) => process.stderr.write(`pspat daemon: SIGUSR1: ${e.message}\n`),
-        );
+          })
+          // A save that fails (missing directory, full disk) is said, and the daemon goes on.
+          .catch((e: Error) => process.stderr.write(`pspat daemon: SIGUSR1: could not write ${savePath}: ${e.message}\n`));
       });
+      // Closing the terminal or a reload must not end the daemon without its cleanup (a
+      // taken-over device would stay diverted): both are said and otherwise ignored.
+      for (const sig of ['SIGHUP', 'SIGUSR2'] as const) {
+        process.on(sig, () => process.stderr.write(`pspat daemon: ${sig}: ignored (the configuration changes through pspat tc; stop with SIGTERM)\n`));
+      }
       // Handlers first: a supervisor may signal as soon as it reads the line below.
       const signal = new Promise<string>((resolve) => {
         process.once('SIGINT', () => resolve('SIGINT'));
@@ -135,6 +149,8 @@ export function registerDaemon(program: Command): void {
       const arbiters = options.arbiters ?? DAEMON_DEFAULTS.arbiters;
       const served = metrics ? `; metrics at ${metrics.url}` : '';
       process.stderr.write(`pspat daemon: listening on ${server.path} (${arbiters} arbiter${arbiters === 1 ? '' : 's'}, backend ${options.backend ?? DAEMON_DEFAULTS.backend}; ${peers})${served}\n`);
+      const { plan, arbiterThreads } = running.placement();
+      process.stderr.write(`pspat daemon: threads: ${describePlan(plan)}; arbiter thread ids ${arbiterThreads.join(', ')}\n`);
       const got = await Promise.race([signal, running.fatal.then((reason) => ({ reason }))]);
       if (typeof got !== 'string') process.stderr.write(`pspat daemon: ${got.reason}: stopping\n`);
       metrics?.server.close();

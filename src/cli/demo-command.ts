@@ -9,11 +9,14 @@ import { schedulerKinds } from '../../schedulers/registry.js';
 import { BACKENDS } from '../transmit/ports.js';
 import { writeRunFile } from '../report/run-file.js';
 import { numberArg } from './parse.js';
+import { addFlags, PLACEMENT_FLAGS, type FlagTable } from './flags.js';
+import { placeProcess, planPlacement } from '../placement.js';
 import { progressBar } from './progress.js';
 import { formatNs, formatPercent, renderTable } from './table.js';
 
 /** Every DemoOptions field has a flag, or a reason here why not. */
-const FLAGS: Record<keyof DemoOptions, [flags: string, help: string, parse?: (v: string) => unknown] | null> = {
+const FLAGS: FlagTable<DemoOptions> = {
+  ...PLACEMENT_FLAGS,
   seconds: ['--seconds <n>', 'run time in seconds', numberArg('seconds')],
   rate: ['--rate <rate>', "link rate in tc units (e.g. 1gbit, 100mbit) or bit/s", (v) => parseRate(v, 'rate')],
   clients: ['--clients <n>', 'generator client workers', numberArg('clients')],
@@ -37,19 +40,13 @@ export function registerDemo(program: Command): void {
   const cmd = program
     .command('demo')
     .description('run the default job: 4 generators, DRR weights 1:2:3:4, 1 Gbit/s link, null backend');
-  for (const [key, spec] of Object.entries(FLAGS)) {
-    if (spec === null) continue;
-    const [flags, help, parse] = spec;
-    const def = DEMO_DEFAULTS[key as keyof DemoOptions];
-    const desc = `${help} (default: ${Array.isArray(def) ? def.join(',') : def})`;
-    if (parse) cmd.option(flags, desc, parse as (v: string) => unknown);
-    else cmd.option(flags, desc);
-  }
+  addFlags(cmd, FLAGS, DEMO_DEFAULTS);
   cmd
     .option('--json', 'print one JSON object instead of a table')
     .option('--save <file>', 'write RUN.json (counters, per-stage histograms, throughput series) for `pspat report`')
     .action(async (opts: DemoOptions & { json?: boolean; save?: string }) => {
       const { json, save, ...demo } = opts;
+      placeProcess(planPlacement(demo, 1));
       const bar = progressBar('demo', { json });
       const { run, ...result } = await runDemo(demo, (f) => bar.update(f)).finally(() => bar.done());
       if (save) writeRunFile(save, [run]);

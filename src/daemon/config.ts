@@ -17,6 +17,7 @@
 import { InvalidOptionError } from '../errors.js';
 import { parseRate } from '../units.js';
 import { readYamlFile } from '../yaml-file.js';
+import { parseCpuList, PLACEMENT_KEYS } from '../placement.js';
 import type { DaemonOptions } from './daemon.js';
 
 export const CONFIG_VERSION = 1;
@@ -26,7 +27,7 @@ export interface DaemonConfig {
   devices: Record<string, string[][]>;
 }
 
-const DAEMON_KEYS = ['backend', 'rates', 'maxClasses', 'poolFrames', 'arbiters', 'xdpMode', 'txWorkers', 'queue'];
+const DAEMON_KEYS = ['backend', 'rates', 'maxClasses', 'poolFrames', 'arbiters', 'xdpMode', 'txWorkers', 'queue', ...PLACEMENT_KEYS];
 
 function fail(field: string, detail: string): never {
   throw new InvalidOptionError(field, detail);
@@ -48,6 +49,8 @@ export function parseConfig(doc: unknown, where: string): DaemonConfig {
       if (k === 'rates') {
         if (!isMapping(v)) fail(`${where}: daemon.rates`, 'must map devices to rates');
         daemon.rates = Object.fromEntries(Object.entries(v).map(([dev, r]) => [dev, typeof r === 'number' ? r : parseRate(String(r), `${where}: daemon.rates.${dev}`)]));
+      } else if (k.endsWith('Cpus') && typeof v === 'string') {
+        (daemon as Record<string, unknown>)[k] = parseCpuList(v, `${where}: daemon.${k}`);
       } else (daemon as Record<string, unknown>)[k] = v;
     }
   }

@@ -15,7 +15,7 @@
  * bytes gets an error reply; the daemon's state is untouched and the connection is
  * closed only for the oversized one (there is no telling where its next line starts).
  */
-import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { PspatError } from '../errors.js';
@@ -61,6 +61,8 @@ export class ControlServer {
     readonly path: string,
     /** False when peer credentials cannot be read (no addon): the 0600 socket in a 0700 directory is then the only guard. */
     readonly checksPeers: boolean,
+    /** The inode of the socket this process created: only that one is removed at close. */
+    private readonly inode: number,
   ) {}
 
   /** Listens at `runDir`/pspat.sock; refuses to start beside a live daemon, replaces a stale socket. */
@@ -84,15 +86,31 @@ export class ControlServer {
       server.listen(path, () => resolve());
     });
     chmodSync(path, 0o600);
-    return new ControlServer(server, connections, path, tryNativeAddon() !== null);
+    return new ControlServer(server, connections, path, tryNativeAddon() !== null, statSync(path).ino);
   }
 
   /** Stops listening and cuts every open connection (a stalled client must not hold up a shutdown). */
   async close(): Promise<void> {
+    // A newer daemon may have replaced the socket (this one's was removed by hand): leave
+    // its socket alone. libuv unlinks the listening path by name when the server closes,
+    // so a socket that is not ours is kept under a second name meanwhile and put back.
+    const theirs = this.socketIsTheirs();
+    const kept = `${this.path}.${process.pid}.keep`;
+    if (theirs) linkSync(this.path, kept);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const c of this.connections) c.destroy();
     await closed;
-    if (existsSync(this.path)) unlinkSync(this.path);
+    if (theirs) renameSync(kept, this.path);
+    else if (existsSync(this.path) && !this.socketIsTheirs()) unlinkSync(this.path);
+  }
+
+  /** True when a socket at our path exists and is not the one this process created. */
+  private socketIsTheirs(): boolean {
+    try {
+      return statSync(this.path).ino !== this.inode;
+    } catch {
+      return false;
+    }
   }
 }
 

@@ -32,7 +32,7 @@ import { RateEstimator, SAMPLE_MS } from './rate-estimator.js';
 import { daemonRun, readDevice, type DeviceReading } from './observe.js';
 import type { LoopStats } from '../stats/loop-stats.js';
 import type { Run } from '../report/run-file.js';
-import { TRANSMIT_DEFAULTS, type TransmitOptions } from '../options.js';
+import { TRANSMIT_DEFAULTS, withDefaults, type TransmitOptions } from '../options.js';
 import type { LinkOp } from '../tc/config-diff.js';
 import { TcError, TC_EXIT_BAD_ARG, TC_EXIT_REJECTED } from '../tc/errors.js';
 import { parseTc } from '../tc/grammar.js';
@@ -41,7 +41,8 @@ import { Classifier } from '../tc/classifier.js';
 import { classifierConfig } from '../tc/packet-classifier.js';
 import { planCommand, type Plan } from '../tc/plan.js';
 import { ENODEV, errnoName } from '../transmit/native.js';
-import { isNativeBackend } from '../transmit/ports.js';
+import { BACKENDS, isNativeBackend } from '../transmit/ports.js';
+import { arbiterPlacement, planPlacement, type PlacementOptions, type PlacementPlan } from '../placement.js';
 import { showClasses, showFilters, showQdiscs, type InnerStatsBySlot, type SlotStats } from '../tc/show.js';
 import type { ClassXstats } from '../../schedulers/types.js';
 import type { LinkConfig, TcTree } from '../tc/tree.js';
@@ -57,7 +58,7 @@ export interface TestTraffic {
   size?: number;
 }
 
-export interface DaemonOptions extends TransmitOptions {
+export interface DaemonOptions extends TransmitOptions, PlacementOptions {
   /**
    * Per device, a saturating generator started when the device becomes managed: a way to
    * try a configuration before real traffic is diverted to pspat. @default {}
@@ -82,7 +83,8 @@ export interface DaemonOptions extends TransmitOptions {
   runDir?: string;
 }
 
-export const DAEMON_DEFAULTS: Required<DaemonOptions> = {
+/** Placement has no fixed defaults: what is left out follows the plan (src/placement.ts). */
+export const DAEMON_DEFAULTS: Required<Omit<DaemonOptions, keyof PlacementOptions>> = {
   testTraffic: {},
   rates: {},
   maxClasses: 1024,
@@ -111,6 +113,17 @@ function deviceSpeed(dev: string): number | undefined {
     return mbit > 0 ? mbit * 1e6 : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** IFF_LOOPBACK in a device's flags (/sys/class/net/DEV/flags). */
+const IFF_LOOPBACK = 0x8;
+
+function isLoopback(dev: string): boolean {
+  try {
+    return (Number(readFileSync(`/sys/class/net/${dev}/flags`, 'utf8').trim()) & IFF_LOOPBACK) !== 0;
+  } catch {
+    return false;
   }
 }
 
@@ -151,18 +164,28 @@ interface ClientSource {
 
 export class Daemon {
   static async start(options: DaemonOptions = {}): Promise<Daemon> {
-    const o = { ...DAEMON_DEFAULTS, ...options };
+    const o = withDefaults(DAEMON_DEFAULTS, options);
     if (!Number.isInteger(o.arbiters) || o.arbiters < 1 || o.arbiters > 64) {
       throw new InvalidOptionError('arbiters', `must be an integer in [1, 64], got ${o.arbiters}`);
     }
+    // A typo must not silently discard a device's traffic: the backend is checked before anything starts.
+    if (!(BACKENDS as readonly string[]).includes(o.backend)) {
+      throw new InvalidOptionError('backend', `unknown backend '${String(o.backend)}' (known: ${BACKENDS.join(', ')})`);
+    }
+    const plan = planPlacement(options, o.arbiters);
     if (!Number.isInteger(o.captureThreads) || o.captureThreads < 1 || o.captureThreads > 64) {
       throw new InvalidOptionError('capture-threads', `must be an integer in [1, 64], got ${o.captureThreads}`);
     }
     // A daemon killed while devices were attached left their egress diverted: give them back first.
     const recovered = recoverAttachments(o.runDir);
     const arbiters: ArbiterHost[] = [];
-    for (let i = 0; i < o.arbiters; i++) arbiters.push(await ArbiterHost.start({ poolFrames: o.poolFrames }));
-    return new Daemon(arbiters, o, recovered);
+    try {
+      for (let i = 0; i < o.arbiters; i++) arbiters.push(await ArbiterHost.start({ poolFrames: o.poolFrames, ...arbiterPlacement(plan, i) }));
+    } catch (e) {
+      for (const a of arbiters) await a.close({ drain: false });
+      throw e;
+    }
+    return new Daemon(arbiters, o, recovered, plan);
   }
 
   private readonly devices = new Map<string, ManagedDevice>();
@@ -183,15 +206,22 @@ export class Daemon {
 
   private constructor(
     private readonly arbiters: ArbiterHost[],
-    private readonly options: Required<DaemonOptions>,
+    private readonly options: Required<Omit<DaemonOptions, keyof PlacementOptions>>,
     /** Devices a dead daemon had attached, given back at this start. */
     readonly recovered: string[],
+    /** Where the daemon's threads run. */
+    readonly plan: PlacementPlan,
   ) {
     this.sampler = setInterval(() => void this.sampleRates(), SAMPLE_MS);
     this.sampler.unref();
     this.portWatch = setInterval(() => this.watchPorts(), PORT_WATCH_MS);
     this.portWatch.unref();
     arbiters.forEach((a, i) => void a.died.then((e) => this.cannotGoOn(`arbiter ${i}: ${e.message}`)));
+  }
+
+  /** The plan, and the kernel thread id of each arbiter (for /proc/PID/task/TID). */
+  placement(): { plan: PlacementPlan; arbiterThreads: number[] } {
+    return { plan: this.plan, arbiterThreads: this.arbiters.map((a) => a.loop.read().threadId) };
   }
 
   /** Says when a device stops transmitting and when it is back; a deleted device ends the daemon (`fatal`). */
@@ -261,6 +291,10 @@ export class Daemon {
       if (!this.devices.has(cmd.dev) && isNativeBackend(this.options.backend) && !existsSync(`/sys/class/net/${cmd.dev}`)) {
         // A device pspat would transmit on must exist; tc's own words and status.
         return { exitCode: TC_EXIT_BAD_ARG, stdout: '', stderr: `Cannot find device "${cmd.dev}"\n` };
+      }
+      if (!this.devices.has(cmd.dev) && isNativeBackend(this.options.backend) && isLoopback(cmd.dev)) {
+        // Loopback has no wire: taking it over would cut off all local traffic while counting it as sent.
+        return { exitCode: TC_EXIT_BAD_ARG, stdout: '', stderr: `Error: pspat cannot manage loopback device "${cmd.dev}": it has no link to schedule, and taking it over would cut off local traffic\n` };
       }
       const trees = new Map([...this.devices].map(([dev, d]) => [dev, d.tree]));
       const plan = planCommand(trees, cmd, { linkRate: (dev, root) => this.linkRate(dev, root), maxClasses: this.options.maxClasses });
@@ -506,7 +540,7 @@ export class Daemon {
 
   /** The daemon's state as a RUN.json run: every class's counters and histograms. */
   async run(): Promise<Run> {
-    return daemonRun(await this.readings(), this.loops(), { options: this.options, devices: this.dump().devices });
+    return daemonRun(await this.readings(), this.loops(), { options: this.options, devices: this.dump().devices }, this.plan);
   }
 
   /** The configuration file that rebuilds the current state (config.ts's format). */

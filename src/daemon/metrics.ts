@@ -14,6 +14,7 @@
  *   pspat_port_up{dev} (0 while the device cannot transmit), pspat_port_{faults,retries,tx_errors}_total{dev}
  *   pspat_arbiter_{passes,busy_passes,parks}_total{arbiter}, pspat_arbiter_parked_seconds_total{arbiter}
  *   pspat_arbiter_pass_seconds{arbiter,quantile}, pspat_arbiter_batch_packets{arbiter,quantile}
+ *   pspat_arbiter_info{arbiter,cpus,wait,thread} 1, pspat_arbiter_priority{arbiter} (SCHED_FIFO, 0: normal)
  * plus prom-client's process metrics (memory, CPU, event loop lag), prefixed pspat_.
  */
 import { createServer, type Server } from 'node:http';
@@ -21,6 +22,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { InvalidOptionError } from '../errors.js';
 import { STAGES } from '../stats/class-histograms.js';
 import type { LoopStats } from '../stats/loop-stats.js';
+import type { PlacementPlan } from '../placement.js';
 import { labelOf, type DeviceReading } from './observe.js';
 
 const QUANTILES = [0.5, 0.9, 0.99, 0.999];
@@ -28,6 +30,7 @@ const QUANTILES = [0.5, 0.9, 0.99, 0.999];
 export interface MetricsSource {
   readings(): Promise<DeviceReading[]>;
   loops(): LoopStats[];
+  placement(): { plan: PlacementPlan; arbiterThreads: number[] };
 }
 
 /** Parses `HOST:PORT` (`[::1]:9100` for IPv6); port 0 picks a free one. */
@@ -63,6 +66,8 @@ export class MetricsRegistry {
   private readonly parked = this.c('pspat_arbiter_parked_seconds_total', 'Time the arbiter spent parked', ['arbiter']);
   private readonly passTime = this.g('pspat_arbiter_pass_seconds', 'Duration of passes that moved packets, quantiles', ['arbiter', 'quantile']);
   private readonly batch = this.g('pspat_arbiter_batch_packets', 'Packets per release batch, quantiles', ['arbiter', 'quantile']);
+  private readonly arbiterInfo = this.g('pspat_arbiter_info', 'Where the arbiter thread runs (CPUs, how it waits, kernel thread id)', ['arbiter', 'cpus', 'wait', 'thread']);
+  private readonly arbiterPriority = this.g('pspat_arbiter_priority', 'SCHED_FIFO priority of the arbiter thread (0: normal policy)', ['arbiter']);
 
   constructor(private readonly source: MetricsSource) {
     collectDefaultMetrics({ register: this.registry, prefix: 'pspat_' });
@@ -98,13 +103,18 @@ export class MetricsRegistry {
         }
       }
     }
+    // Reset once for all arbiters: a reset per arbiter would drop the ones before it.
+    for (const m of [this.passes, this.busyPasses, this.parks, this.parked, this.arbiterInfo]) m.reset();
+    const { plan, arbiterThreads } = this.source.placement();
     this.source.loops().forEach((loop, i) => {
       const arbiter = String(i);
       const f = loop.read();
       for (const [m, v] of [[this.passes, f.passes], [this.busyPasses, f.busyPasses], [this.parks, f.parks], [this.parked, f.parkedNs / 1e9]] as const) {
-        m.reset();
         m.inc({ arbiter }, v);
       }
+      const p = plan.arbiters[i];
+      this.arbiterInfo.set({ arbiter, cpus: p.cpus.join(',') || 'any', wait: p.wait, thread: String(arbiterThreads[i]) }, 1);
+      this.arbiterPriority.set({ arbiter }, p.priority);
       for (const q of QUANTILES) {
         this.passTime.set({ arbiter, quantile: String(q) }, loop.passTime.quantile(q) / 1e9);
         this.batch.set({ arbiter, quantile: String(q) }, loop.batchSize.quantile(q));

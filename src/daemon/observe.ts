@@ -4,6 +4,7 @@
  * (`pspat stats --save`, SIGUSR1) or into Prometheus metrics (metrics.ts).
  */
 import type { LinkHandle } from '../arbiter/host.js';
+import type { PlacementPlan } from '../placement.js';
 import type { LoopStats } from '../stats/loop-stats.js';
 import type { LinkStats } from '../stats/link-stats.js';
 import { stagesJson, type Run } from '../report/run-file.js';
@@ -37,7 +38,7 @@ export function labelOf(r: DeviceReading, slot: number): string {
   return r.labels.get(slot) ?? `slot ${slot}`;
 }
 
-export function daemonRun(readings: DeviceReading[], loops: LoopStats[], config: unknown): Run {
+export function daemonRun(readings: DeviceReading[], loops: LoopStats[], config: unknown, plan: PlacementPlan): Run {
   const counters: Record<string, number> = { offered: 0, sent: 0, dropped: 0, queued: 0 };
   for (const r of readings) for (const k of Object.keys(counters)) counters[k] += r.stats.totals[k as keyof LinkStats['totals']];
   // Dropped before any class: no filter matched, longer than a frame, or lost at capture.
@@ -49,6 +50,11 @@ export function daemonRun(readings: DeviceReading[], loops: LoopStats[], config:
     counters[`arbiter${i}.passes`] = f.passes;
     counters[`arbiter${i}.parkedNs`] = f.parkedNs;
     counters[`arbiter${i}.meanBatch`] = f.meanBatch;
+    // Where it runs: its kernel thread id, its CPU (−1: not pinned), whether it polls, its SCHED_FIFO priority.
+    counters[`arbiter${i}.threadId`] = f.threadId;
+    counters[`arbiter${i}.cpu`] = plan.arbiters[i].cpus[0] ?? -1;
+    counters[`arbiter${i}.polls`] = plan.arbiters[i].wait === 'poll' ? 1 : 0;
+    counters[`arbiter${i}.priority`] = plan.arbiters[i].priority;
   });
   return {
     name: `daemon ${readings.map((r) => r.dev).join(',') || '(no devices)'}`,

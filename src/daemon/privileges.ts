@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { PspatError } from '../errors.js';
 import { errnoName, nativeAddon } from '../transmit/native.js';
 
-const CAPABILITY_BITS = { CAP_DAC_OVERRIDE: 1, CAP_NET_ADMIN: 12, CAP_NET_RAW: 13, CAP_SYS_ADMIN: 21 } as const;
+const CAPABILITY_BITS = { CAP_DAC_OVERRIDE: 1, CAP_NET_ADMIN: 12, CAP_NET_RAW: 13, CAP_SYS_ADMIN: 21, CAP_SYS_NICE: 23 } as const;
 export type Capability = keyof typeof CAPABILITY_BITS;
 
 export class PrivilegeError extends PspatError {
@@ -25,12 +25,14 @@ export class PrivilegeError extends PspatError {
  * What a daemon with this backend needs: transmit sockets (CAP_NET_RAW) and socket
  * options (CAP_NET_ADMIN); taking over egress also runs `tc`/`ip` on the device
  * (CAP_NET_ADMIN), creates and joins the capture namespace (CAP_SYS_ADMIN), whose name
- * `ip netns` keeps as a file in root's /run/netns (CAP_DAC_OVERRIDE).
+ * `ip netns` keeps as a file in root's /run/netns (CAP_DAC_OVERRIDE). Real-time priority
+ * for a thread (SCHED_FIFO) takes CAP_SYS_NICE, whatever the backend.
  */
-export function neededCapabilities(o: { native: boolean; attach: boolean }): Capability[] {
-  if (!o.native) return [];
-  const caps: Capability[] = ['CAP_NET_ADMIN', 'CAP_NET_RAW'];
-  if (o.attach) caps.push('CAP_SYS_ADMIN', 'CAP_DAC_OVERRIDE');
+export function neededCapabilities(o: { native: boolean; attach: boolean; realtime?: boolean }): Capability[] {
+  const caps: Capability[] = [];
+  if (o.native) caps.push('CAP_NET_ADMIN', 'CAP_NET_RAW');
+  if (o.native && o.attach) caps.push('CAP_SYS_ADMIN', 'CAP_DAC_OVERRIDE');
+  if (o.realtime) caps.push('CAP_SYS_NICE');
   return caps;
 }
 

@@ -14,6 +14,13 @@ export const LOOP_PARKS = 2; // times the arbiter parked on its doorbell
 export const LOOP_PARKED_NS = 3; // time spent parked
 export const LOOP_STARTED_NS = 4; // clock when the loop started
 export const LOOP_NOW_NS = 5; // clock of the last pass
+export const LOOP_TID = 6; // kernel thread id of the arbiter (−1 unknown): /proc/PID/task/TID
+/**
+ * Passes that found a full batch waiting: drained at least min(clients × drainBatch,
+ * releaseBatch) entries from some link. A saturated arbiter's passes are nearly all full;
+ * a low fraction means it waited for its feeders (bench arbiter's `saturated`).
+ */
+export const LOOP_FULL_PASSES = 7;
 export const LOOP_FIELDS = 8;
 
 export function allocateLoopStats(): SharedArrayBuffer {
@@ -46,6 +53,8 @@ export class LoopStats {
       passTime: this.passTime.summary(),
       batchSize: this.batchSize.summary(),
       meanBatch: this.batchSize.mean,
+      threadId: w[LOOP_TID],
+      fullPasses: w[LOOP_FULL_PASSES],
     };
   }
 }
@@ -59,4 +68,8 @@ export interface LoopFigures {
   passTime: StageSummary;
   batchSize: StageSummary;
   meanBatch: number;
+  /** The arbiter thread's kernel id (0 before it started, −1 unknown). */
+  threadId: number;
+  /** Passes that found a full batch waiting (LOOP_FULL_PASSES). */
+  fullPasses: number;
 }

@@ -29,6 +29,10 @@ export interface NativeAddon {
   keepCapabilitiesOnSetuid(): number;
   /** This thread's effective, permitted, inheritable and ambient capabilities := `mask`; 0 or -errno. */
   setCapabilities(mask: bigint): number;
+  /** Pins thread `tid` (0: the caller) to `cpus` ([]: unchanged) and, priority > 0, SCHED_FIFO at it; 0 or -errno. */
+  placeThread(tid: number, cpus: Int32Array, priority: number): number;
+  /** The calling thread's kernel id. */
+  threadId(): number;
   /** pid, uid, gid of a connected Unix socket's peer into `out`; 0 or -errno. */
   peerCredentials(fd: number, out: Int32Array): number;
   /** A kernel-timestamping receive socket on `ifname` (inside the namespace at `netnsPath`, '' for this one); handle or -errno. */

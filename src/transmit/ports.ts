@@ -11,6 +11,7 @@ import { PcapPort } from './pcap-port.js';
 import { SpreadPort } from './spread-port.js';
 import { TxWorkerPort } from './tx-worker-port.js';
 import type { TxPort } from './port.js';
+import type { ThreadPlacement } from '../placement.js';
 
 /** Wall-clock time of shared-clock value t: `sec` seconds + (offsetNs + t) ns. */
 export interface WallClock {
@@ -27,7 +28,7 @@ export function isNativeBackend(b: string): b is NativeBackend {
   return b === 'afxdp' || b === 'afpacket';
 }
 
-export function openPort(options: Required<LinkOptions>, pool: FramePool, capacity: number, wall: WallClock): TxPort {
+export function openPort(options: Required<LinkOptions>, pool: FramePool, capacity: number, wall: WallClock, txPlacement: ThreadPlacement): TxPort {
   switch (options.backend) {
     case 'null':
       return new NullPort(capacity);
@@ -46,7 +47,7 @@ export function openPort(options: Required<LinkOptions>, pool: FramePool, capaci
       // message; then the worker opens it for real (bind retries the brief EBUSY).
       const workers = Array.from({ length: options.txWorkers }, (_, i) => ({ ...o, queue: o.queue + i }));
       for (const w of workers) new NativePort(w, pool, capacity).close();
-      const ports = workers.map((w) => new TxWorkerPort(w, pool, capacity));
+      const ports = workers.map((w) => new TxWorkerPort(w, pool, capacity, txPlacement));
       return ports.length === 1 ? ports[0] : new SpreadPort(ports, capacity);
     }
   }

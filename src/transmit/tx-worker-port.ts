@@ -13,6 +13,7 @@ import { SpscRing } from '../shm/spsc-ring.js';
 import { workerUrl } from '../worker-url.js';
 import { countersOf, INFO_FAULT, INFO_FIELDS, type NativePortOptions } from './native-port.js';
 import type { PortCounters, TxPort } from './port.js';
+import type { ThreadPlacement } from '../placement.js';
 
 /** What a transmit worker starts with. */
 export interface TxWorkerStart {
@@ -27,6 +28,8 @@ export interface TxWorkerStart {
   stop: SharedArrayBuffer;
   /** The worker's port's counters and fault (NativePort `info`), read here. */
   info: SharedArrayBuffer;
+  /** Where the worker places itself. */
+  placement: ThreadPlacement;
 }
 
 export class TxWorkerPort implements TxPort {
@@ -38,7 +41,7 @@ export class TxWorkerPort implements TxPort {
   private submitted = 0;
   private completed = 0;
 
-  constructor(o: NativePortOptions, pool: FramePool, capacity: number) {
+  constructor(o: NativePortOptions, pool: FramePool, capacity: number, placement: ThreadPlacement) {
     this.name = `${o.backend}/worker`;
     const size = 2 ** Math.ceil(Math.log2(Math.max(64, capacity * 8)));
     const start: TxWorkerStart = {
@@ -49,6 +52,7 @@ export class TxWorkerPort implements TxPort {
       done: SpscRing.allocate(size),
       stop: new SharedArrayBuffer(4),
       info: new SharedArrayBuffer(INFO_FIELDS * 8),
+      placement,
     };
     this.tx = new SpscRing(start.tx);
     this.done = new SpscRing(start.done);

@@ -7,8 +7,10 @@ import { SpscRing } from '../shm/spsc-ring.js';
 import { NativePort } from './native-port.js';
 import { runTransmitLoop } from './tx-loop.js';
 import type { TxWorkerStart } from './tx-worker-port.js';
+import { placeThisThread } from '../placement.js';
 
 const start = workerData as TxWorkerStart;
+placeThisThread(start.placement, 'transmit worker');
 const port = new NativePort(start.port, new FramePool(start.pool), start.capacity, new Float64Array(start.info));
 runTransmitLoop(port, new SpscRing(start.tx), new SpscRing(start.done), new Int32Array(start.stop), start.capacity);
 port.close();

@@ -1,0 +1,45 @@
+/**
+ * Typed flag tables: one entry per field of an options interface, so no option ships
+ * without a flag or an explicit `null` (with the reason beside it). `addFlags` turns a
+ * table into commander options, showing each field's default.
+ */
+import type { Command } from 'commander';
+import type { PlacementOptions } from '../placement.js';
+import { intArg } from './parse.js';
+import { parseCpuList } from '../placement.js';
+
+export type FlagSpec = [flags: string, help: string, parse?: (v: string) => unknown] | null;
+export type FlagTable<T> = Record<keyof T, FlagSpec>;
+
+/** Adds `table`'s flags to `cmd`; `defaults` (when given) are shown in each help line. */
+export function addFlags<T>(cmd: Command, table: FlagTable<T>, defaults?: Partial<Record<keyof T, unknown>>): Command {
+  for (const [key, spec] of Object.entries(table) as [keyof T, FlagSpec][]) {
+    if (spec === null) continue;
+    const [flags, help, parse] = spec;
+    const def = defaults?.[key];
+    const desc = def === undefined ? help : `${help} (default: ${Array.isArray(def) ? def.join(',') : String(def)})`;
+    if (parse) cmd.option(flags, desc, parse as (v: string) => unknown);
+    else cmd.option(flags, desc);
+  }
+  return cmd;
+}
+
+/** The fields of `table` that `opts` (commander's parsed flags) has set. */
+export function pickFlags<T>(table: FlagTable<T>, opts: Record<string, unknown>): Partial<T> {
+  const out: Partial<T> = {};
+  for (const key of Object.keys(table) as (keyof T & string)[]) if (opts[key] !== undefined) out[key] = opts[key] as T[keyof T & string];
+  return out;
+}
+
+const cpus = (field: string) => (v: string) => parseCpuList(v, field);
+
+/** Thread placement, the same on `pspat daemon`, `demo` and `bench` (src/placement.ts). */
+export const PLACEMENT_FLAGS: FlagTable<PlacementOptions> = {
+  arbiterCpus: ['--arbiter-cpus <list>', 'one CPU per arbiter (default: the last CPUs, one each, when others remain)', cpus('arbiter-cpus')],
+  clientCpus: ['--client-cpus <list>', 'CPUs of client threads: generators, capture (default: the CPUs the arbiters leave)', cpus('client-cpus')],
+  txCpus: ['--tx-cpus <list>', 'CPUs of transmit workers (default: the client CPUs)', cpus('tx-cpus')],
+  arbiterWait: ['--arbiter-wait <mode>', 'poll (never park: a CPU of its own) | adaptive (spin, then park) (default: poll when the arbiter has a CPU of its own)'],
+  arbiterPriority: ['--arbiter-priority <n>', 'SCHED_FIFO priority 1-99 of the arbiters, needs CAP_SYS_NICE (default: 0, normal policy)', intArg('arbiter-priority')],
+  clientPriority: ['--client-priority <n>', 'SCHED_FIFO priority of client threads (default: 0)', intArg('client-priority')],
+  txPriority: ['--tx-priority <n>', 'SCHED_FIFO priority of transmit workers (default: 0)', intArg('tx-priority')],
+};

@@ -1,0 +1,198 @@
+/**
+ * CPU placement of the data path's threads (ARCHITECTURE.md, "CPUs are planned"). PSPAT's
+ * arbiter owns a core and polls, so a packet never waits for a futex wake-up behind other
+ * work; everything else (clients, transmit workers, the main thread) runs on the other
+ * CPUs and parks when idle. Each worker places itself (`placeThisThread`) before it starts
+ * work: Linux applies affinity and scheduling policy per thread.
+ *
+ * The default plan, with more CPUs than arbiters: arbiter i gets the i-th CPU from the end
+ * of the process's allowed set to itself and polls; clients and transmit workers share
+ * the rest. With too few CPUs, or without the native addon (which sets affinity), nothing
+ * is pinned and arbiters spin briefly, then park ('adaptive'): a polling thread may only
+ * run on a CPU placed for it alone.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { InvalidOptionError, PspatError } from './errors.js';
+import { errnoName, tryNativeAddon } from './transmit/native.js';
+
+/** How an idle arbiter waits: `poll` never parks (a CPU of its own); `adaptive` spins, then parks. */
+export type ArbiterWait = 'poll' | 'adaptive';
+export const ARBITER_WAITS = ['poll', 'adaptive'] as const;
+
+/** Where one thread runs. */
+export interface ThreadPlacement {
+  /** CPUs the thread may run on; [] leaves its affinity as inherited. */
+  cpus: number[];
+  /** SCHED_FIFO priority (1–99); 0 keeps the normal policy. */
+  priority: number;
+}
+
+export const UNPLACED: ThreadPlacement = { cpus: [], priority: 0 };
+/** Highest SCHED_FIFO priority Linux takes. */
+export const MAX_PRIORITY = 99;
+
+/** What an operator may ask for (CLI flags / config keys); anything left out follows the default plan. */
+export interface PlacementOptions {
+  /** One CPU per arbiter thread. @default the last CPUs of the allowed set, one each, when CPUs remain for the rest */
+  arbiterCpus?: number[];
+  /** CPUs of client threads (generators, capture clients). @default the allowed CPUs the arbiters do not take */
+  clientCpus?: number[];
+  /** CPUs of transmit workers. @default the same as clientCpus */
+  txCpus?: number[];
+  /** `poll` or `adaptive`. @default poll when each arbiter has a CPU no other planned thread uses, else adaptive */
+  arbiterWait?: ArbiterWait;
+  /** SCHED_FIFO priority of the arbiters (needs CAP_SYS_NICE). @default 0 (normal policy) */
+  arbiterPriority?: number;
+  /** SCHED_FIFO priority of client threads. @default 0 */
+  clientPriority?: number;
+  /** SCHED_FIFO priority of transmit workers. @default 0 */
+  txPriority?: number;
+}
+
+/** The PlacementOptions keys (the daemon's configuration file takes them too). */
+export const PLACEMENT_KEYS = ['arbiterCpus', 'clientCpus', 'txCpus', 'arbiterWait', 'arbiterPriority', 'clientPriority', 'txPriority'] as const satisfies readonly (keyof PlacementOptions)[];
+
+/** A plan: one placement per arbiter, and one each for client threads and transmit workers. */
+export interface PlacementPlan {
+  arbiters: (ThreadPlacement & { wait: ArbiterWait })[];
+  clients: ThreadPlacement;
+  tx: ThreadPlacement;
+}
+
+/** Parses a CPU list as taskset and cpusets write it: `3`, `0-2,5`. */
+export function parseCpuList(text: string, field: string): number[] {
+  const out: number[] = [];
+  for (const part of text.split(',')) {
+    const m = /^\s*(\d+)(?:-(\d+))?\s*$/.exec(part);
+    if (!m) throw new InvalidOptionError(field, `expected a CPU list such as 3 or 0-2,5, got '${text}'`);
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (hi < lo || hi - lo > 4095) throw new InvalidOptionError(field, `bad CPU range '${part.trim()}' in '${text}'`);
+    for (let c = lo; c <= hi; c++) if (!out.includes(c)) out.push(c);
+  }
+  return out;
+}
+
+/** The CPUs this process may run on (its Cpus_allowed_list), in ascending order. */
+export function allowedCpus(): number[] {
+  try {
+    const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('Cpus_allowed_list:'));
+    if (line) return parseCpuList(line.slice('Cpus_allowed_list:'.length), 'Cpus_allowed_list').sort((a, b) => a - b);
+  } catch {
+    // Not Linux's /proc: fall through to the count.
+  }
+  return Array.from({ length: availableParallelism() }, (_, i) => i);
+}
+
+function checkPriority(field: string, p: number | undefined): number {
+  const v = p ?? 0;
+  if (!Number.isInteger(v) || v < 0 || v > MAX_PRIORITY) throw new InvalidOptionError(field, `must be an integer in [0, ${MAX_PRIORITY}] (0: normal policy), got ${p}`);
+  return v;
+}
+
+function checkCpus(field: string, cpus: number[], allowed: number[]): number[] {
+  for (const c of cpus) {
+    if (!allowed.includes(c)) throw new InvalidOptionError(field, `CPU ${c} is not one this process may use (allowed: ${allowed.join(',')})`);
+  }
+  return cpus;
+}
+
+/**
+ * The plan for `arbiters` arbiter threads under `o`, over the CPUs `allowed`. Throws an
+ * InvalidOptionError naming the flag for a CPU outside `allowed`, a wrong count of
+ * arbiter CPUs, a bad priority, or a placement asked for without the native addon.
+ */
+export function planPlacement(o: PlacementOptions, arbiters: number, allowed = allowedCpus(), canPin = tryNativeAddon() !== null): PlacementPlan {
+  const arbiterPriority = checkPriority('arbiter-priority', o.arbiterPriority);
+  const clientPriority = checkPriority('client-priority', o.clientPriority);
+  const txPriority = checkPriority('tx-priority', o.txPriority);
+  if (o.arbiterWait !== undefined && !(ARBITER_WAITS as readonly string[]).includes(o.arbiterWait)) {
+    throw new InvalidOptionError('arbiter-wait', `must be ${ARBITER_WAITS.join(' or ')}, got '${String(o.arbiterWait)}'`);
+  }
+  const explicit = o.arbiterCpus !== undefined || o.clientCpus !== undefined || o.txCpus !== undefined;
+  if (!canPin) {
+    if (explicit) throw new InvalidOptionError('arbiter-cpus', 'placing threads needs the native addon (npm run build:native)');
+    // Unpinned, a polling arbiter could share a CPU with the threads that feed it.
+    const wait = o.arbiterWait ?? 'adaptive';
+    return {
+      arbiters: Array.from({ length: arbiters }, () => ({ cpus: [], priority: arbiterPriority, wait })),
+      clients: { cpus: [], priority: clientPriority },
+      tx: { cpus: [], priority: txPriority },
+    };
+  }
+  let arbiterCpus: number[];
+  if (o.arbiterCpus !== undefined) {
+    arbiterCpus = checkCpus('arbiter-cpus', o.arbiterCpus, allowed);
+    if (arbiterCpus.length !== arbiters) {
+      throw new InvalidOptionError('arbiter-cpus', `one CPU per arbiter: ${arbiters} arbiter${arbiters === 1 ? '' : 's'}, ${arbiterCpus.length} CPUs given`);
+    }
+  } else {
+    arbiterCpus = allowed.length > arbiters ? allowed.slice(-arbiters).reverse() : [];
+  }
+  const rest = allowed.filter((c) => !arbiterCpus.includes(c));
+  const clientCpus = o.clientCpus !== undefined ? checkCpus('client-cpus', o.clientCpus, allowed) : rest;
+  const txCpus = o.txCpus !== undefined ? checkCpus('tx-cpus', o.txCpus, allowed) : clientCpus;
+  // Each arbiter owns its CPU only if no other planned thread may run there.
+  const others = [...clientCpus, ...txCpus];
+  const owned = arbiterCpus.length > 0 && arbiterCpus.every((c) => !others.includes(c)) && others.length > 0;
+  const wait = o.arbiterWait ?? (owned ? 'poll' : 'adaptive');
+  return {
+    arbiters: Array.from({ length: arbiters }, (_, i) => ({ cpus: arbiterCpus.length > 0 ? [arbiterCpus[i]] : [], priority: arbiterPriority, wait })),
+    clients: { cpus: clientCpus.length === allowed.length ? [] : clientCpus, priority: clientPriority },
+    tx: { cpus: txCpus.length === allowed.length ? [] : txCpus, priority: txPriority },
+  };
+}
+
+/** One line per role, for the daemon's start-up message and `params` of benchmarks. */
+export function describePlan(plan: PlacementPlan): string {
+  const where = (p: ThreadPlacement): string => `${p.cpus.length > 0 ? `CPU ${p.cpus.join(',')}` : 'any CPU'}${p.priority > 0 ? `, SCHED_FIFO ${p.priority}` : ''}`;
+  const arbiters = plan.arbiters.map((a, i) => `arbiter ${i} on ${where(a)} (${a.wait})`).join('; ');
+  return `${arbiters}; clients on ${where(plan.clients)}; transmit workers on ${where(plan.tx)}`;
+}
+
+/** The calling thread is placed as `p` asked; an error says what failed for `who`. */
+export class PlacementError extends PspatError {
+  constructor(message: string) {
+    super('ERR_PSPAT_PLACEMENT', message);
+  }
+}
+
+/**
+ * Places the calling thread (a worker's first act). Returns its kernel thread id, or −1
+ * when the native addon is missing and nothing was asked. Throws a PlacementError naming
+ * CAP_SYS_NICE when a real-time priority is refused.
+ */
+export function placeThisThread(p: ThreadPlacement, who: string): number {
+  const addon = tryNativeAddon();
+  if (addon === null) {
+    if (p.cpus.length > 0 || p.priority > 0) throw new PlacementError(`${who}: placing threads needs the native addon (npm run build:native)`);
+    return -1;
+  }
+  const r = addon.placeThread(0, Int32Array.from(p.cpus), p.priority);
+  if (r < 0) {
+    const name = errnoName(r);
+    if (name === 'EPERM') throw new PlacementError(`${who}: SCHED_FIFO priority ${p.priority} needs CAP_SYS_NICE, which this process lacks (run as root, or leave out the priority)`);
+    throw new PlacementError(`${who}: placing on CPU ${p.cpus.join(',') || 'any'} priority ${p.priority} failed (${name})`);
+  }
+  return addon.threadId();
+}
+
+/**
+ * Moves every thread this process has now (the main thread, V8's GC and compiler helpers,
+ * libuv's pool) onto the clients' CPUs, so none of them lands on an arbiter's CPU; threads
+ * started later inherit it from their creator, and arbiters then place themselves. Call
+ * before starting arbiters. Does nothing when the plan leaves clients unpinned.
+ */
+export function placeProcess(plan: PlacementPlan): void {
+  const addon = tryNativeAddon();
+  if (addon === null || plan.clients.cpus.length === 0) return;
+  const cpus = Int32Array.from(plan.clients.cpus);
+  for (const tid of readdirSync('/proc/self/task')) addon.placeThread(Number(tid), cpus, 0); // a thread that just ended: nothing to place
+}
+
+/** The ArbiterOptions fields of arbiter `i` under `plan`. */
+export function arbiterPlacement(plan: PlacementPlan, i: number): { wait: ArbiterWait; placement: ThreadPlacement; clientPlacement: ThreadPlacement; txPlacement: ThreadPlacement } {
+  const { wait, cpus, priority } = plan.arbiters[i];
+  return { wait, placement: { cpus, priority }, clientPlacement: plan.clients, txPlacement: plan.tx };
+}

@@ -1,0 +1,66 @@
+/**
+ * Threads are where the plan puts them, read back from the kernel (/proc), and a polling
+ * arbiter on a CPU of its own never parks; a real-time priority without CAP_SYS_NICE is a
+ * clear error. Needs the native addon (it sets affinity) and two CPUs.
+ */
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startGenerators, type GeneratorFleet } from '../clients/generators.js';
+import { ArbiterHost } from '../src/arbiter/host.js';
+import { allowedCpus, arbiterPlacement, planPlacement } from '../src/placement.js';
+import { tryNativeAddon } from '../src/transmit/native.js';
+import { pspat } from './helpers/cli.js';
+
+const canPlace = tryNativeAddon() !== null && allowedCpus().length >= 2;
+const isRoot = process.getuid?.() === 0;
+
+/** A thread's allowed CPUs as the kernel reports them. */
+function cpusOf(tid: number): string {
+  const line = readFileSync(`/proc/self/task/${tid}/status`, 'utf8').split('\n').find((l) => l.startsWith('Cpus_allowed_list:'))!;
+  return line.split(':')[1].trim();
+}
+
+let host: ArbiterHost | undefined;
+let fleet: GeneratorFleet | undefined;
+afterEach(async () => {
+  await fleet?.terminate();
+  await host?.terminate();
+  host = fleet = undefined;
+});
+
+describe.skipIf(!canPlace && !process.env.PSPAT_REQUIRE_NET)('thread placement', () => {
+  it('runs the arbiter on its own CPU, polling, and the clients on the others', async () => {
+    const cpus = allowedCpus();
+    const plan = planPlacement({}, 1);
+    host = await ArbiterHost.start({ poolFrames: 1024, ...arbiterPlacement(plan, 0) });
+    const link = await host.addLink({ rate: 1e9, maxClasses: 2, classes: [{}, {}] });
+    fleet = await startGenerators(link, 2, (i) => ({ classes: [0, 1], minSize: 100, maxSize: 100, packets: Infinity, seed: i, pps: 20_000 }), 256);
+    await fleet.started;
+    await sleep(300);
+    const tid = host.loop.read().threadId;
+    expect(tid).toBeGreaterThan(0);
+    expect(cpusOf(tid)).toBe(String(cpus[cpus.length - 1]));
+    // Paced clients leave the arbiter idle most of the time: a polling arbiter still never parks.
+    const loop = host.loop.read();
+    expect(loop.parks).toBe(0);
+    expect(loop.passes).toBeGreaterThan(loop.busyPasses);
+    await fleet.stop();
+    const [final] = await host.close({ drain: false });
+    expect(final.totals.offered).toBe(final.totals.sent + final.totals.dropped + final.totals.queued);
+  });
+
+  it('an adaptive arbiter parks when idle', async () => {
+    host = await ArbiterHost.start({ poolFrames: 256, wait: 'adaptive' });
+    await host.addLink({ rate: 1e9, maxClasses: 1, classes: [{}] });
+    await sleep(100);
+    expect(host.loop.read().parks).toBeGreaterThan(0);
+  });
+
+  it.skipIf(!isRoot)('refuses a real-time priority without CAP_SYS_NICE, naming it', async () => {
+    const wrapper = ['setpriv', '--bounding-set', '-sys_nice', '--inh-caps', '-sys_nice', '--'];
+    const r = await pspat(['demo', '--seconds', '0.2', '--arbiter-priority', '10'], wrapper);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('SCHED_FIFO priority 10 needs CAP_SYS_NICE');
+  });
+});

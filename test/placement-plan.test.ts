@@ -1,0 +1,50 @@
+/**
+ * The CPU plan (src/placement.ts): which thread goes where by default and when asked, and
+ * the errors that name the flag. Pure: the CPU set is passed in.
+ */
+import { describe, expect, it } from 'vitest';
+import { describePlan, parseCpuList, planPlacement } from '../src/placement.js';
+
+describe('placement plan', () => {
+  it('parses CPU lists as taskset writes them, and names the flag for a bad one', () => {
+    expect(parseCpuList('3', 'arbiter-cpus')).toEqual([3]);
+    expect(parseCpuList('0-2,5', 'client-cpus')).toEqual([0, 1, 2, 5]);
+    expect(() => parseCpuList('1-', 'arbiter-cpus')).toThrow("arbiter-cpus: expected a CPU list such as 3 or 0-2,5, got '1-'");
+    expect(() => parseCpuList('3-1', 'tx-cpus')).toThrow("tx-cpus: bad CPU range '3-1' in '3-1'");
+  });
+
+  it('by default gives the arbiter the last CPU to itself, polling, and the clients the rest', () => {
+    const plan = planPlacement({}, 1, [0, 1], true);
+    expect(plan.arbiters).toEqual([{ cpus: [1], priority: 0, wait: 'poll' }]);
+    expect(plan.clients).toEqual({ cpus: [0], priority: 0 });
+    expect(plan.tx).toEqual({ cpus: [0], priority: 0 });
+    expect(describePlan(plan)).toBe('arbiter 0 on CPU 1 (poll); clients on CPU 0; transmit workers on CPU 0');
+  });
+
+  it('gives two arbiters the last two CPUs of four, one each', () => {
+    const plan = planPlacement({}, 2, [0, 1, 2, 3], true);
+    expect(plan.arbiters.map((a) => a.cpus)).toEqual([[3], [2]]);
+    expect(plan.clients.cpus).toEqual([0, 1]);
+  });
+
+  it('pins nothing and parks when there is no CPU to spare, or no addon to pin with', () => {
+    for (const plan of [planPlacement({}, 1, [0], true), planPlacement({}, 1, [0, 1], false)]) {
+      expect(plan.arbiters).toEqual([{ cpus: [], priority: 0, wait: 'adaptive' }]);
+      expect(plan.clients.cpus).toEqual([]);
+    }
+  });
+
+  it('an arbiter sharing its CPU with clients parks (adaptive) unless told to poll', () => {
+    expect(planPlacement({ arbiterCpus: [1], clientCpus: [0, 1] }, 1, [0, 1], true).arbiters[0].wait).toBe('adaptive');
+    expect(planPlacement({ arbiterCpus: [1], clientCpus: [0, 1], arbiterWait: 'poll' }, 1, [0, 1], true).arbiters[0].wait).toBe('poll');
+    expect(planPlacement({ arbiterWait: 'adaptive' }, 1, [0, 1], true).arbiters[0]).toEqual({ cpus: [1], priority: 0, wait: 'adaptive' });
+  });
+
+  it('refuses CPUs the process may not use, a wrong count, a bad priority or wait, naming the flag', () => {
+    expect(() => planPlacement({ arbiterCpus: [7] }, 1, [0, 1], true)).toThrow('arbiter-cpus: CPU 7 is not one this process may use (allowed: 0,1)');
+    expect(() => planPlacement({ arbiterCpus: [0, 1] }, 1, [0, 1], true)).toThrow('arbiter-cpus: one CPU per arbiter: 1 arbiter, 2 CPUs given');
+    expect(() => planPlacement({ arbiterPriority: 100 }, 1, [0, 1], true)).toThrow('arbiter-priority: must be an integer in [0, 99] (0: normal policy), got 100');
+    expect(() => planPlacement({ arbiterWait: 'spin' as never }, 1, [0, 1], true)).toThrow("arbiter-wait: must be poll or adaptive, got 'spin'");
+    expect(() => planPlacement({ clientCpus: [0] }, 1, [0, 1], false)).toThrow('placing threads needs the native addon');
+  });
+});
