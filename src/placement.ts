@@ -5,11 +5,15 @@
  * CPUs and parks when idle. Each worker places itself (`placeThisThread`) before it starts
  * work: Linux applies affinity and scheduling policy per thread.
  *
- * The default plan, with more CPUs than arbiters: arbiter i gets the i-th CPU from the end
- * of the process's allowed set to itself and polls; clients and transmit workers share
- * the rest. With too few CPUs, or without the native addon (which sets affinity), nothing
- * is pinned and arbiters spin briefly, then park ('adaptive'): a polling thread may only
- * run on a CPU placed for it alone.
+ * The default plan pins nothing and arbiters spin briefly, then park ('adaptive'). Measured
+ * on the 2-vCPU veth host (BENCHMARKS.md), giving the arbiter the last CPU to itself and
+ * polling made pspat slower (0.40 against 0.53 Mpps) with a worse p99: on veth the kernel's
+ * transmit and the peer's receive (softirq, ksoftirqd) run on the sending CPU, and a
+ * polling arbiter competes with them there. So placement is asked for: with
+ * `arbiterCpus`, arbiter i gets its CPU, clients and transmit workers default to the CPUs
+ * left, and an arbiter whose CPU no other planned thread uses polls. Without the native
+ * addon (which sets affinity) nothing can be pinned: a polling thread may only run on a
+ * CPU placed for it alone.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -34,7 +38,7 @@ export const MAX_PRIORITY = 99;
 
 /** What an operator may ask for (CLI flags / config keys); anything left out follows the default plan. */
 export interface PlacementOptions {
-  /** One CPU per arbiter thread. @default the last CPUs of the allowed set, one each, when CPUs remain for the rest */
+  /** One CPU per arbiter thread. @default none: unpinned (see the module comment for why) */
   arbiterCpus?: number[];
   /** CPUs of client threads (generators, capture clients). @default the allowed CPUs the arbiters do not take */
   clientCpus?: number[];
@@ -128,7 +132,7 @@ export function planPlacement(o: PlacementOptions, arbiters: number, allowed = a
       throw new InvalidOptionError('arbiter-cpus', `one CPU per arbiter: ${arbiters} arbiter${arbiters === 1 ? '' : 's'}, ${arbiterCpus.length} CPUs given`);
     }
   } else {
-    arbiterCpus = allowed.length > arbiters ? allowed.slice(-arbiters).reverse() : [];
+    arbiterCpus = [];
   }
   const rest = allowed.filter((c) => !arbiterCpus.includes(c));
   const clientCpus = o.clientCpus !== undefined ? checkCpus('client-cpus', o.clientCpus, allowed) : rest;

@@ -32,7 +32,7 @@ afterEach(async () => {
 describe.skipIf(!canPlace && !process.env.PSPAT_REQUIRE_NET)('thread placement', () => {
   it('runs the arbiter on its own CPU, polling, and the clients on the others', async () => {
     const cpus = allowedCpus();
-    const plan = planPlacement({}, 1);
+    const plan = planPlacement({ arbiterCpus: [cpus[cpus.length - 1]] }, 1);
     host = await ArbiterHost.start({ poolFrames: 1024, ...arbiterPlacement(plan, 0) });
     const link = await host.addLink({ rate: 1e9, maxClasses: 2, classes: [{}, {}] });
     fleet = await startGenerators(link, 2, (i) => ({ classes: [0, 1], minSize: 100, maxSize: 100, packets: Infinity, seed: i, pps: 20_000 }), 256);

@@ -13,22 +13,25 @@ describe('placement plan', () => {
     expect(() => parseCpuList('3-1', 'tx-cpus')).toThrow("tx-cpus: bad CPU range '3-1' in '3-1'");
   });
 
-  it('by default gives the arbiter the last CPU to itself, polling, and the clients the rest', () => {
-    const plan = planPlacement({}, 1, [0, 1], true);
+  it('pins nothing by default; asked for a CPU, the arbiter has it to itself, polling, and the clients the rest', () => {
+    expect(planPlacement({}, 1, [0, 1], true)).toEqual({
+      arbiters: [{ cpus: [], priority: 0, wait: 'adaptive' }], clients: { cpus: [], priority: 0 }, tx: { cpus: [], priority: 0 },
+    });
+    const plan = planPlacement({ arbiterCpus: [1] }, 1, [0, 1], true);
     expect(plan.arbiters).toEqual([{ cpus: [1], priority: 0, wait: 'poll' }]);
     expect(plan.clients).toEqual({ cpus: [0], priority: 0 });
     expect(plan.tx).toEqual({ cpus: [0], priority: 0 });
     expect(describePlan(plan)).toBe('arbiter 0 on CPU 1 (poll); clients on CPU 0; transmit workers on CPU 0');
   });
 
-  it('gives two arbiters the last two CPUs of four, one each', () => {
-    const plan = planPlacement({}, 2, [0, 1, 2, 3], true);
+  it('gives two arbiters their two CPUs of four, one each', () => {
+    const plan = planPlacement({ arbiterCpus: [3, 2] }, 2, [0, 1, 2, 3], true);
     expect(plan.arbiters.map((a) => a.cpus)).toEqual([[3], [2]]);
     expect(plan.clients.cpus).toEqual([0, 1]);
   });
 
-  it('pins nothing and parks when there is no CPU to spare, or no addon to pin with', () => {
-    for (const plan of [planPlacement({}, 1, [0], true), planPlacement({}, 1, [0, 1], false)]) {
+  it('pins nothing and parks without an addon to pin with', () => {
+    for (const plan of [planPlacement({}, 1, [0], true), planPlacement({ arbiterWait: undefined }, 1, [0, 1], false)]) {
       expect(plan.arbiters).toEqual([{ cpus: [], priority: 0, wait: 'adaptive' }]);
       expect(plan.clients.cpus).toEqual([]);
     }
@@ -37,7 +40,7 @@ describe('placement plan', () => {
   it('an arbiter sharing its CPU with clients parks (adaptive) unless told to poll', () => {
     expect(planPlacement({ arbiterCpus: [1], clientCpus: [0, 1] }, 1, [0, 1], true).arbiters[0].wait).toBe('adaptive');
     expect(planPlacement({ arbiterCpus: [1], clientCpus: [0, 1], arbiterWait: 'poll' }, 1, [0, 1], true).arbiters[0].wait).toBe('poll');
-    expect(planPlacement({ arbiterWait: 'adaptive' }, 1, [0, 1], true).arbiters[0]).toEqual({ cpus: [1], priority: 0, wait: 'adaptive' });
+    expect(planPlacement({ arbiterCpus: [1], arbiterWait: 'adaptive' }, 1, [0, 1], true).arbiters[0]).toEqual({ cpus: [1], priority: 0, wait: 'adaptive' });
   });
 
   it('refuses CPUs the process may not use, a wrong count, a bad priority or wait, naming the flag', () => {

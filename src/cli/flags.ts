@@ -35,10 +35,10 @@ const cpus = (field: string) => (v: string) => parseCpuList(v, field);
 
 /** Thread placement, the same on `pspat daemon`, `demo` and `bench` (src/placement.ts). */
 export const PLACEMENT_FLAGS: FlagTable<PlacementOptions> = {
-  arbiterCpus: ['--arbiter-cpus <list>', 'one CPU per arbiter (default: the last CPUs, one each, when others remain)', cpus('arbiter-cpus')],
-  clientCpus: ['--client-cpus <list>', 'CPUs of client threads: generators, capture (default: the CPUs the arbiters leave)', cpus('client-cpus')],
+  arbiterCpus: ['--arbiter-cpus <list>', 'one CPU per arbiter; it polls there when no other planned thread may use it (default: unpinned)', cpus('arbiter-cpus')],
+  clientCpus: ['--client-cpus <list>', 'CPUs of client threads: generators, capture (default: the CPUs the arbiters leave; unpinned without --arbiter-cpus)', cpus('client-cpus')],
   txCpus: ['--tx-cpus <list>', 'CPUs of transmit workers (default: the client CPUs)', cpus('tx-cpus')],
-  arbiterWait: ['--arbiter-wait <mode>', 'poll (never park: a CPU of its own) | adaptive (spin, then park) (default: poll when the arbiter has a CPU of its own)'],
+  arbiterWait: ['--arbiter-wait <mode>', 'poll (never park: a CPU of its own) | adaptive (spin, then park) (default: poll when --arbiter-cpus gives the arbiter a CPU of its own)'],
   arbiterPriority: ['--arbiter-priority <n>', 'SCHED_FIFO priority 1-99 of the arbiters, needs CAP_SYS_NICE (default: 0, normal policy)', intArg('arbiter-priority')],
   clientPriority: ['--client-priority <n>', 'SCHED_FIFO priority of client threads (default: 0)', intArg('client-priority')],
   txPriority: ['--tx-priority <n>', 'SCHED_FIFO priority of transmit workers (default: 0)', intArg('tx-priority')],
