@@ -31,7 +31,7 @@ describe('placement plan', () => {
   });
 
   it('pins nothing and parks without an addon to pin with', () => {
-    for (const plan of [planPlacement({}, 1, [0], true), planPlacement({ arbiterWait: undefined }, 1, [0, 1], false)]) {
+    for (const plan of [planPlacement({}, 1, [0], true), planPlacement({}, 1, [0, 1], false)]) {
       expect(plan.arbiters).toEqual([{ cpus: [], priority: 0, wait: 'adaptive' }]);
       expect(plan.clients.cpus).toEqual([]);
     }

@@ -8,7 +8,7 @@
  * One feeder thread drives all the clients round-robin (clients/feeder.ts): clients here
  * are mailboxes, which is what the arbiter's cost depends on, and the machine has two
  * cores — one for the arbiter, one for everything that feeds it. The arbiter polls on the
- * last CPU, the feeder runs on the others (ARBITER_BENCH_PLACEMENT): on the null backend
+ * last CPU, the feeder runs on the others (arbiterBenchPlacement()): on the null backend
  * no kernel work shares the arbiter's CPU, so this measures the arbiter alone.
  *
  * Trust: after a warm-up of WARMUP_MS (the JIT has compiled the loop by then), each point
@@ -52,7 +52,7 @@ export const ARBITER_BENCH_DEFAULTS: Required<ArbiterBenchOptions> = {
 export const BASELINE = 'fifo';
 
 /** The arbiter on the last allowed CPU (when there are two or more), the feeder elsewhere. */
-export function ARBITER_BENCH_PLACEMENT(): PlacementOptions {
+export function arbiterBenchPlacement(): PlacementOptions {
   const cpus = allowedCpus();
   return tryNativeAddon() !== null && cpus.length >= 2 ? { arbiterCpus: [cpus[cpus.length - 1]] } : {};
 }
@@ -160,7 +160,7 @@ export async function runArbiterBench(options: ArbiterBenchOptions = {}, onPoint
   for (const c of o.clients) if (!Number.isInteger(c) || c < 1 || c > 1024) throw new InvalidOptionError('clients', `each must be an integer in [1, 1024], got ${c}`);
   for (const k of o.classes) if (!Number.isInteger(k) || k < 1 || k > 1 << 20) throw new InvalidOptionError('classes', `each must be an integer in [1, 1048576], got ${k}`);
   if (!(o.seconds > 0 && o.seconds <= 60)) throw new InvalidOptionError('seconds', `must be in (0, 60], got ${o.seconds}`);
-  const plan = planPlacement(ARBITER_BENCH_PLACEMENT(), 1);
+  const plan = planPlacement(arbiterBenchPlacement(), 1);
   const kinds = o.scheduler === BASELINE ? [BASELINE] : [BASELINE, o.scheduler];
   const total = kinds.length * o.clients.length * o.classes.length;
   const points: ArbiterPoint[] = [];

@@ -9,7 +9,7 @@ import { intArg, listArg, numberArg } from './parse.js';
 import { formatNs, renderTable } from './table.js';
 import { progressBar } from './progress.js';
 import { writeRunFile, type Run } from '../report/run-file.js';
-import { ARBITER_BENCH_DEFAULTS, ARBITER_BENCH_PLACEMENT, BASELINE, runArbiterBench, SATURATED, type ArbiterBenchOptions, type ArbiterBenchResult, type ArbiterPoint } from '../bench/arbiter.js';
+import { ARBITER_BENCH_DEFAULTS, arbiterBenchPlacement, BASELINE, runArbiterBench, SATURATED, type ArbiterBenchOptions, type ArbiterBenchResult, type ArbiterPoint } from '../bench/arbiter.js';
 import { parseRate } from '../units.js';
 import { parseLoads } from '../sim/sweep.js';
 import { addFlags, PLACEMENT_FLAGS } from './flags.js';
@@ -83,7 +83,7 @@ export function registerBench(program: Command): void {
     .option('--save <file>', 'write RUN.json: one run per scheduler, a class per point with its figures')
     .action(async (opts: ArbiterBenchOptions & { json?: boolean; save?: string }) => {
       const { json, save, ...o } = opts;
-      placeProcess(planPlacement(ARBITER_BENCH_PLACEMENT(), 1));
+      placeProcess(planPlacement(arbiterBenchPlacement(), 1));
       const bar = progressBar('bench arbiter', { json });
       const r = await runArbiterBench(o, (done, total) => bar.update(done / total)).finally(() => bar.done());
       if (save) writeRunFile(save, arbiterRuns(r));

@@ -101,7 +101,7 @@ export class ControlServer {
     for (const c of this.connections) c.destroy();
     await closed;
     if (theirs) renameSync(kept, this.path);
-    else if (existsSync(this.path) && !this.socketIsTheirs()) unlinkSync(this.path);
+    else if (existsSync(this.path)) unlinkSync(this.path);
   }
 
   /** True when a socket at our path exists and is not the one this process created. */
