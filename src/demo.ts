@@ -94,6 +94,9 @@ export async function runDemo(options: DemoOptions = {}, onProgress?: (fraction:
   if (!Number.isInteger(o.clients) || o.clients < 1 || o.clients > 256) {
     throw new InvalidOptionError('clients', `must be an integer in [1, 256], got ${o.clients}`);
   }
+  if (!Number.isInteger(o.framesPerClient) || o.framesPerClient < 1 || o.framesPerClient > 65536) {
+    throw new InvalidOptionError('frames', `must be an integer in [1, 65536], got ${o.framesPerClient}`);
+  }
   if (o.weights.length === 0) throw new InvalidOptionError('weights', 'at least one class is needed');
   validateSizes(o.minSize, o.maxSize, ARBITER_DEFAULTS.frameSize);
   const classes = o.weights.map((_, i) => i);

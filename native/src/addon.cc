@@ -127,6 +127,9 @@ Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), peerCredentials(info[0].As<Napi::Number>().Int32Value(), dataOf<int32_t>(info[1])));
 }
 
+// raiseFileLimit() → the new open-file soft limit (= the hard limit) or -errno
+Napi::Value RaiseFileLimit(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), double(raiseFileLimit())); }
+
 // keepCapabilitiesOnSetuid() → 0 or -errno
 Napi::Value KeepCapabilitiesOnSetuid(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), keepCapabilitiesOnSetuid());
@@ -210,6 +213,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stampSinkReceived", Napi::Function::New(env, StampSinkReceived));
   exports.Set("stampSinkClose", Napi::Function::New(env, StampSinkClose));
   exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials));
+  exports.Set("raiseFileLimit", Napi::Function::New(env, RaiseFileLimit));
   exports.Set("keepCapabilitiesOnSetuid", Napi::Function::New(env, KeepCapabilitiesOnSetuid));
   exports.Set("setCapabilities", Napi::Function::New(env, SetCapabilities));
   exports.Set("placeThread", Napi::Function::New(env, PlaceThread));

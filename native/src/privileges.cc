@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -29,4 +30,12 @@ int setCapabilities(uint64_t mask) {
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) return -errno;
   }
   return 0;
+}
+
+long raiseFileLimit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) < 0) return -errno;
+  lim.rlim_cur = lim.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &lim) < 0) return -errno;
+  return long(lim.rlim_cur);
 }

@@ -26,13 +26,18 @@
  *
  * The state is written to RUN_DIR/attach/DEV.json before the device is touched, so a
  * daemon killed at any point leaves enough to undo it: the next daemon start, or `pspat
- * recover`, detaches whatever a dead daemon left attached.
+ * recover`, detaches whatever a dead daemon left attached. Those files are untrusted
+ * input to a root process: parsed field by field (names must be interface names, the
+ * capture pair pspat's own pattern), and acted on only as far as the device matches them
+ * — the capture pair is removed only if it is a veth, the device's filters (or its clsact
+ * qdisc) only if pspat's redirect to that pair is among them.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PspatError } from '../errors.js';
-import { turnOffIpv6 } from '../net/device.js';
+import { isInterfaceName, turnOffIpv6 } from '../net/device.js';
+import { readInputFile, writeFileAtomic } from '../files.js';
 
 /** Filter priorities pspat owns on a device's egress hook (tc's default auto priority is 49152). */
 const PRIO_PASS_ICMPV6 = 49001;
@@ -85,7 +90,55 @@ function stateDir(runDir: string): string {
 }
 
 function statePath(runDir: string, dev: string): string {
+  if (!isInterfaceName(dev)) throw new AttachError(`'${dev}' is not an interface name`);
   return join(stateDir(runDir), `${dev}.json`);
+}
+
+/** RUN_DIR/attach, created 0700; a symlink there is refused (the run directory itself is checked at start). */
+function ensureStateDir(runDir: string): void {
+  const dir = stateDir(runDir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (lstatSync(dir).isSymbolicLink()) throw new AttachError(`${dir} is a symbolic link: refusing it`);
+}
+
+/** An attach state file's contents, checked field by field; null for anything that is not one of ours. */
+function parseState(text: string, fileName: string): AttachState | null {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  if (typeof o !== 'object' || o === null || o.version !== 1 || !isInterfaceName(o.dev) || fileName !== `${o.dev}.json`) return null;
+  if (typeof o.capture !== 'string' || !/^psc\d{1,10}$/.test(o.capture) || o.capturePeer !== `${o.capture}p`) return null;
+  if (typeof o.clsactCreated !== 'boolean' || !Number.isInteger(o.pid) || (o.pid as number) <= 0) return null;
+  return { version: 1, dev: o.dev, capture: o.capture, capturePeer: o.capturePeer, clsactCreated: o.clsactCreated, pid: o.pid as number };
+}
+
+/**
+ * Whether `dev`'s egress hook holds pspat's redirect: a mirred redirect at pspat's own
+ * priority to the state's capture end — or to a device that is gone (tc prints `*`: the
+ * capture pair died with a killed daemon's namespace). Then the filters, and a clsact
+ * pspat added, are ours to remove; a redirect to any other device is not.
+ */
+function hasOurRedirect(state: AttachState): boolean {
+  let out: string;
+  try {
+    out = execFileSync('tc', ['filter', 'show', 'dev', state.dev, 'egress', 'prio', String(PRIO_REDIRECT_IP)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return false;
+  }
+  const target = /mirred \(Egress Redirect to device (\S+)\)/.exec(out)?.[1];
+  return target === state.capture || target === '*';
+}
+
+/** Whether the capture end is there and is a veth (a device of another kind with that name is not ours). */
+function hasOurCapture(state: AttachState): boolean {
+  try {
+    return /\bveth\b/.test(execFileSync('ip', ['-d', 'link', 'show', state.capture], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -121,8 +174,8 @@ export function prepareCapture(dev: string, runDir: string): AttachState {
     clsactCreated: !hasClsact(dev),
     pid: process.pid,
   };
-  mkdirSync(stateDir(runDir), { recursive: true, mode: 0o700 });
-  writeFileSync(statePath(runDir, dev), `${JSON.stringify(state)}\n`, { mode: 0o600 });
+  ensureStateDir(runDir);
+  writeFileAtomic(statePath(runDir, dev), `${JSON.stringify(state)}\n`);
   try {
     undo('ip', ['link', 'del', state.capture]); // a pair left by a crash before its state was written
     ensureCaptureNetns();
@@ -176,9 +229,15 @@ export function removeCapture(state: AttachState, runDir: string): void {
   const dev = state.dev;
   undo('ip', ['link', 'del', state.capture]);
   rmSync(statePath(runDir, dev), { force: true });
-  // The capture namespace goes with the last pair in it; so does a name whose namespace
-  // is gone (it lived in the mount namespace of a daemon that was killed), which would
-  // otherwise stay behind in /run/netns and make `ip netns list` complain.
+  dropEmptyCaptureNetns();
+}
+
+/**
+ * The capture namespace goes with the last pair in it; so does a name whose namespace is
+ * gone (it lived in the mount namespace of a daemon that was killed), which would
+ * otherwise stay behind in /run/netns and make `ip netns list` complain.
+ */
+function dropEmptyCaptureNetns(): void {
   let links = '';
   try {
     links = execFileSync('ip', ['-n', CAPTURE_NETNS, '-o', 'link', 'show'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
@@ -187,6 +246,9 @@ export function removeCapture(state: AttachState, runDir: string): void {
   }
   if (!/psc\d+p/.test(links)) undo('ip', ['netns', 'del', CAPTURE_NETNS]);
 }
+
+/** A state file is a hundred bytes; anything much larger is not one. */
+const MAX_STATE_BYTES = 4096;
 
 function isAlive(pid: number): boolean {
   try {
@@ -204,17 +266,25 @@ function isAlive(pid: number): boolean {
 export function recoverAttachments(runDir: string): string[] {
   const dir = stateDir(runDir);
   if (!existsSync(dir)) return [];
+  if (lstatSync(dir).isSymbolicLink()) throw new AttachError(`${dir} is a symbolic link: refusing it`);
   const restored: string[] = [];
   for (const name of readdirSync(dir).filter((n) => n.endsWith('.json'))) {
-    let state: AttachState;
+    let state: AttachState | null;
     try {
-      state = JSON.parse(readFileSync(join(dir, name), 'utf8')) as AttachState;
+      state = parseState(readInputFile(join(dir, name), MAX_STATE_BYTES), name);
     } catch {
-      continue; // not ours to guess at
+      state = null;
     }
-    if (state.version !== 1 || (state.pid !== process.pid && isAlive(state.pid))) continue;
-    detach(state, runDir);
-    restored.push(state.dev);
+    if (state === null) continue; // not ours to guess at
+    if (state.pid !== process.pid && isAlive(state.pid)) continue;
+    // Only what the device shows to be pspat's is undone; the stale file goes either way.
+    const redirected = hasOurRedirect(state);
+    const captured = hasOurCapture(state);
+    if (redirected) unredirect(state);
+    if (captured) undo('ip', ['link', 'del', state.capture]);
+    rmSync(join(dir, name), { force: true });
+    if (redirected || captured) dropEmptyCaptureNetns();
+    if (redirected || captured) restored.push(state.dev);
   }
   return restored;
 }

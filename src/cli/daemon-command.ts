@@ -16,6 +16,7 @@ import { Daemon, DAEMON_DEFAULTS, type DaemonOptions, type TestTraffic } from '.
 import { InvalidOptionError, PspatError } from '../errors.js';
 import { dropPrivileges, neededCapabilities, requireCapabilities } from '../daemon/privileges.js';
 import { BACKENDS, isNativeBackend } from '../transmit/ports.js';
+import { tryNativeAddon } from '../transmit/native.js';
 import { parseRate } from '../units.js';
 import { intArg } from './parse.js';
 import { addFlags, pickFlags, PLACEMENT_FLAGS } from './flags.js';
@@ -97,6 +98,8 @@ export function registerDaemon(program: Command): void {
       const takeover = f.attach ? " (taking over devices' egress)" : '';
       const rt = realtime ? ' with real-time priority' : '';
       requireCapabilities(needed, `pspat daemon --backend ${backend}${takeover}${rt}`, f.attach ? 'run as root, or add --no-attach' : 'run as root');
+      // Many connections (control clients, scrapers) must not use up the descriptors the devices need.
+      tryNativeAddon()?.raiseFileLimit();
       let daemon: Daemon | undefined;
       const server = await ControlServer.listen(runDir, async (req) => {
         if (daemon === undefined) throw new InvalidOptionError('op', 'the daemon is still starting');
@@ -110,7 +113,7 @@ export function registerDaemon(program: Command): void {
       try {
         // Before the arbiter threads start: they open the transmit sockets with what this thread keeps.
         if (f.user) {
-          const { uid, gid } = dropPrivileges(f.user, needed, runDir);
+          const { uid, gid } = dropPrivileges(f.user, needed);
           process.stderr.write(`pspat daemon: running as ${f.user} (uid ${uid}, gid ${gid}) with ${needed.join(', ') || 'no capabilities'}\n`);
         }
         // The main thread and the runtime's helpers go with the clients, off the arbiters' CPUs.

@@ -9,7 +9,7 @@ import { schedulerKinds } from '../../schedulers/registry.js';
 import { BACKENDS } from '../transmit/ports.js';
 import { writeRunFile } from '../report/run-file.js';
 import { numberArg } from './parse.js';
-import { addFlags, PLACEMENT_FLAGS, type FlagTable } from './flags.js';
+import { addFlags, pickFlags, PLACEMENT_FLAGS, type FlagTable } from './flags.js';
 import { placeProcess, planPlacement } from '../placement.js';
 import { progressBar } from './progress.js';
 import { formatNs, formatPercent, renderTable } from './table.js';
@@ -44,8 +44,9 @@ export function registerDemo(program: Command): void {
   cmd
     .option('--json', 'print one JSON object instead of a table')
     .option('--save <file>', 'write RUN.json (counters, per-stage histograms, throughput series) for `pspat report`')
-    .action(async (opts: DemoOptions & { json?: boolean; save?: string }) => {
-      const { json, save, ...demo } = opts;
+    .action(async (opts: Record<string, unknown> & { json?: boolean; save?: string }) => {
+      const { json, save } = opts;
+      const demo = pickFlags(FLAGS, opts);
       placeProcess(planPlacement(demo, 1));
       const bar = progressBar('demo', { json });
       const { run, ...result } = await runDemo(demo, (f) => bar.update(f)).finally(() => bar.done());

@@ -24,10 +24,24 @@ export function addFlags<T>(cmd: Command, table: FlagTable<T>, defaults?: Partia
   return cmd;
 }
 
-/** The fields of `table` that `opts` (commander's parsed flags) has set. */
+/** Where commander stores a flag's value: its long name in camelCase (`--frames <n>` → frames). */
+function attributeOf(flags: string): string {
+  const long = /--([a-z0-9-]+)/.exec(flags)![1];
+  return long.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * The fields of `table` that `opts` (commander's parsed flags) has set, under the
+ * table's keys — a flag named otherwise than its field (`--frames` for framesPerClient)
+ * lands on its field.
+ */
 export function pickFlags<T>(table: FlagTable<T>, opts: Record<string, unknown>): Partial<T> {
   const out: Partial<T> = {};
-  for (const key of Object.keys(table) as (keyof T & string)[]) if (opts[key] !== undefined) out[key] = opts[key] as T[keyof T & string];
+  for (const [key, spec] of Object.entries(table) as [keyof T & string, FlagSpec][]) {
+    if (spec === null) continue;
+    const v = opts[attributeOf(spec[0])];
+    if (v !== undefined) out[key] = v as T[keyof T & string];
+  }
   return out;
 }
 

@@ -21,3 +21,10 @@ export function intArg(field: string) {
 export function listArg(field: string) {
   return (v: string): number[] => v.split(',').map(intArg(field));
 }
+
+/** `--timeout SECONDS` for requests to the daemon: milliseconds, > 0. */
+export function timeoutArg(v: string): number {
+  const s = numberArg('timeout')(v);
+  if (!(s > 0 && s <= 3600)) throw new InvalidOptionError('timeout', `must be in (0, 3600] seconds, got '${v}'`);
+  return s * 1000;
+}

@@ -11,6 +11,7 @@ import type { TcReply } from '../daemon/daemon.js';
 import { PspatError } from '../errors.js';
 import { TcError } from '../tc/errors.js';
 import { parseTc } from '../tc/grammar.js';
+import { timeoutArg } from './parse.js';
 
 /** The system's tc: $PSPAT_SYSTEM_TC, else iproute2's usual places, else tc on the PATH. */
 function systemTc(): string {
@@ -47,7 +48,32 @@ function runSystemTc(argv: string[], reason: string): number {
   return r.status ?? 1;
 }
 
-export async function runTc(argv: string[]): Promise<number> {
+/**
+ * pspat's own options, before tc's arguments (tc has no long options of these names):
+ * `--run-dir DIR` (default $PSPAT_RUN_DIR or /run/pspat), `--timeout SECONDS`.
+ */
+function clientOptions(argv: string[]): { runDir: string; timeoutMs?: number; rest: string[] } {
+  let runDir = defaultRunDir();
+  let timeoutMs: number | undefined;
+  let i = 0;
+  for (; i < argv.length; i += 2) {
+    if (argv[i] === '--run-dir' && argv[i + 1] !== undefined) runDir = argv[i + 1];
+    else if (argv[i] === '--timeout' && argv[i + 1] !== undefined) timeoutMs = timeoutArg(argv[i + 1]);
+    else break;
+  }
+  return { runDir, timeoutMs, rest: argv.slice(i) };
+}
+
+export async function runTc(all: string[]): Promise<number> {
+  let client;
+  try {
+    client = clientOptions(all);
+  } catch (e) {
+    if (!(e instanceof PspatError)) throw e;
+    process.stderr.write(`pspat tc: ${e.message}\n`);
+    return 1;
+  }
+  const argv = client.rest;
   let parsed;
   try {
     parsed = parseTc(argv);
@@ -59,7 +85,7 @@ export async function runTc(argv: string[]): Promise<number> {
   if ('passthrough' in parsed.command) return runSystemTc(argv, parsed.command.reason);
   let reply: TcReply;
   try {
-    reply = (await request(process.env.PSPAT_RUN_DIR || defaultRunDir(), { op: 'tc', argv })).reply as TcReply;
+    reply = (await request(client.runDir, { op: 'tc', argv }, client.timeoutMs)).reply as TcReply;
   } catch (e) {
     if (!(e instanceof PspatError)) throw e;
     process.stderr.write(`pspat tc: ${e.message}\n`);

@@ -14,16 +14,28 @@
  * A line that is not JSON, names an unknown op or version, or runs past MAX_REQUEST
  * bytes gets an error reply; the daemon's state is untouched and the connection is
  * closed only for the oversized one (there is no telling where its next line starts).
+ *
+ * A connection costs bounded memory whatever its peer does: at most MAX_QUEUED requests
+ * are taken in and not yet answered, and while more than MAX_UNSENT bytes of replies wait
+ * for the peer to read them, nothing more is read from it (backpressure); a peer that
+ * reads nothing for STUCK_MS meanwhile is cut off.
  */
-import { chmodSync, existsSync, linkSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { PspatError } from '../errors.js';
 import { tryNativeAddon } from '../transmit/native.js';
+import { secureRunDir } from './run-dir.js';
 
 export const PROTOCOL_VERSION = 1;
 /** Longest request line accepted, bytes. */
 export const MAX_REQUEST = 64 * 1024;
+/** Requests read from one connection and not yet answered, at most. */
+export const MAX_QUEUED = 64;
+/** Reply bytes waiting for a peer to read them, past which its connection is not read. */
+export const MAX_UNSENT = 1 << 20;
+/** A peer that leaves MAX_UNSENT unread this long is cut off. */
+export const STUCK_MS = 10_000;
 export const DEFAULT_RUN_DIR = '/run/pspat';
 export const SOCKET_NAME = 'pspat.sock';
 
@@ -67,8 +79,7 @@ export class ControlServer {
 
   /** Listens at `runDir`/pspat.sock; refuses to start beside a live daemon, replaces a stale socket. */
   static async listen(runDir: string, handle: Handler): Promise<ControlServer> {
-    mkdirSync(runDir, { recursive: true, mode: 0o700 });
-    chmodSync(runDir, 0o700);
+    secureRunDir(runDir);
     const path = socketPath(runDir);
     if (existsSync(path)) {
       if (await isAlive(path)) throw new PspatError('ERR_PSPAT_DAEMON_RUNNING', `a daemon is already running (control socket ${path})`);
@@ -94,14 +105,15 @@ export class ControlServer {
     // A newer daemon may have replaced the socket (this one's was removed by hand): leave
     // its socket alone. libuv unlinks the listening path by name when the server closes,
     // so a socket that is not ours is kept under a second name meanwhile and put back.
-    const theirs = this.socketIsTheirs();
     const kept = `${this.path}.${process.pid}.keep`;
-    if (theirs) linkSync(this.path, kept);
+    // Where this process may not write the directory (`--user` without CAP_DAC_OVERRIDE),
+    // libuv cannot unlink anything either: nothing to keep, nothing to remove.
+    const theirs = this.socketIsTheirs() && attempt(() => linkSync(this.path, kept));
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const c of this.connections) c.destroy();
     await closed;
     if (theirs) renameSync(kept, this.path);
-    else if (existsSync(this.path)) unlinkSync(this.path);
+    else attempt(() => rmSync(this.path, { force: true }));
   }
 
   /** True when a socket at our path exists and is not the one this process created. */
@@ -111,6 +123,16 @@ export class ControlServer {
     } catch {
       return false;
     }
+  }
+}
+
+/** Runs `f`; false if it threw. */
+function attempt(f: () => void): boolean {
+  try {
+    f();
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -136,16 +158,42 @@ function serve(socket: Socket, handle: Handler, allowed: Set<number>): void {
   let buffered = '';
   // Requests on one connection are answered in order, one at a time.
   let chain = Promise.resolve();
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => {
-    buffered += chunk;
-    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+  let queued = 0;
+  let stuck: NodeJS.Timeout | undefined;
+  /** Reads on only while the peer keeps up: few requests queued, few reply bytes unread. */
+  const throttle = (): void => {
+    const unread = socket.writableLength >= MAX_UNSENT;
+    if (unread && stuck === undefined) stuck = setTimeout(() => socket.destroy(), STUCK_MS);
+    if (!unread && stuck !== undefined) {
+      clearTimeout(stuck);
+      stuck = undefined;
+    }
+    if (unread || queued >= MAX_QUEUED) socket.pause();
+    else if (socket.isPaused()) socket.resume();
+  };
+  /** Takes whole lines off the buffer while there is room in the queue. */
+  const pump = (): void => {
+    for (let nl = buffered.indexOf('\n'); nl >= 0 && queued < MAX_QUEUED; nl = buffered.indexOf('\n')) {
       const line = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
       if (line.trim() === '') continue;
-      chain = chain.then(() => answer(socket, line, handle));
+      queued++;
+      chain = chain
+        .then(() => answer(socket, line, handle))
+        .finally(() => {
+          queued--;
+          pump();
+        });
     }
-    if (buffered.length > MAX_REQUEST) {
+    throttle();
+  };
+  socket.on('drain', throttle);
+  socket.once('close', () => clearTimeout(stuck));
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    buffered += chunk;
+    pump();
+    if (buffered.length > MAX_REQUEST && buffered.indexOf('\n') < 0) {
       buffered = '';
       chain = chain.then(() => hangUp(socket, { ok: false, error: `request too large (over ${MAX_REQUEST} bytes without a newline)` }));
     }
@@ -191,11 +239,21 @@ function isAlive(path: string): Promise<boolean> {
   });
 }
 
-/** Sends one request to the daemon at `runDir` and returns its reply (throws with the daemon's error). */
-export function request(runDir: string, req: Record<string, unknown>): Promise<Record<string, unknown>> {
+/** How long a client waits for the daemon's reply by default (a stopped or hung daemon must not hang its callers). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+
+/**
+ * Sends one request to the daemon at `runDir` and returns its reply (throws with the
+ * daemon's error, or after `timeoutMs` without a reply).
+ */
+export function request(runDir: string, req: Record<string, unknown>, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<Record<string, unknown>> {
   const path = socketPath(runDir);
   return new Promise((resolve, reject) => {
     const c = createConnection(path);
+    c.setTimeout(timeoutMs, () => {
+      c.destroy();
+      reject(new PspatError('ERR_PSPAT_TIMEOUT', `control socket ${path}: no reply from the daemon within ${timeoutMs / 1000} s (is it stopped or hung? --timeout sets the wait)`));
+    });
     let buffered = '';
     c.setEncoding('utf8');
     c.once('error', (e: NodeJS.ErrnoException) => {

@@ -32,7 +32,8 @@ import { RateEstimator, SAMPLE_MS } from './rate-estimator.js';
 import { daemonRun, readDevice, type DeviceReading } from './observe.js';
 import type { LoopStats } from '../stats/loop-stats.js';
 import type { Run } from '../report/run-file.js';
-import { TRANSMIT_DEFAULTS, withDefaults, type TransmitOptions } from '../options.js';
+import { ARBITER_DEFAULTS, TRANSMIT_DEFAULTS, withDefaults, type TransmitOptions } from '../options.js';
+import { MIN_TEST_FRAME } from '../../clients/packet.js';
 import type { LinkOp } from '../tc/config-diff.js';
 import { TcError, TC_EXIT_BAD_ARG, TC_EXIT_REJECTED } from '../tc/errors.js';
 import { parseTc } from '../tc/grammar.js';
@@ -42,6 +43,8 @@ import { classifierConfig } from '../tc/packet-classifier.js';
 import { planCommand, type Plan } from '../tc/plan.js';
 import { ENODEV, errnoName } from '../transmit/native.js';
 import { BACKENDS, isNativeBackend } from '../transmit/ports.js';
+import { isInterfaceName, isLoopback } from '../net/device.js';
+import { lockDevice, type DeviceLock } from './device-lock.js';
 import { arbiterPlacement, planPlacement, type PlacementOptions, type PlacementPlan } from '../placement.js';
 import { showClasses, showFilters, showQdiscs, type InnerStatsBySlot, type SlotStats } from '../tc/show.js';
 import type { ClassXstats } from '../../schedulers/types.js';
@@ -57,6 +60,8 @@ export interface TestTraffic {
   /** Frame size, bytes. @default 1000 */
   size?: number;
 }
+
+const DEFAULT_TEST_FRAME = 1000;
 
 export interface DaemonOptions extends TransmitOptions, PlacementOptions {
   /**
@@ -116,17 +121,6 @@ function deviceSpeed(dev: string): number | undefined {
   }
 }
 
-/** IFF_LOOPBACK in a device's flags (/sys/class/net/DEV/flags). */
-const IFF_LOOPBACK = 0x8;
-
-function isLoopback(dev: string): boolean {
-  try {
-    return (Number(readFileSync(`/sys/class/net/${dev}/flags`, 'utf8').trim()) & IFF_LOOPBACK) !== 0;
-  } catch {
-    return false;
-  }
-}
-
 const DEFAULT_LINK_RATE = 1e9;
 /** How often the daemon looks at its ports' faults (a live read of shared memory). */
 const PORT_WATCH_MS = 200;
@@ -154,6 +148,8 @@ interface ManagedDevice {
   rates: RateEstimator;
   /** Its port's fault when the daemon last looked (0: transmitting). */
   portFault: number;
+  /** The device's host-wide owner lock (native backends). */
+  lock?: DeviceLock;
 }
 
 /** A device's client threads (test-traffic generators, capture clients) and the ports their classifier updates go through. */
@@ -167,6 +163,15 @@ export class Daemon {
     const o = withDefaults(DAEMON_DEFAULTS, options);
     if (!Number.isInteger(o.arbiters) || o.arbiters < 1 || o.arbiters > 64) {
       throw new InvalidOptionError('arbiters', `must be an integer in [1, 64], got ${o.arbiters}`);
+    }
+    for (const [field, v, hi] of [['max-classes', o.maxClasses, 1 << 20], ['pool-frames', o.poolFrames, 1 << 22]] as const) {
+      if (!Number.isInteger(v) || v < 1 || v > hi) throw new InvalidOptionError(field, `must be an integer in [1, ${hi}], got ${v}`);
+    }
+    for (const [dev, t] of Object.entries(o.testTraffic)) {
+      const size = t.size ?? DEFAULT_TEST_FRAME;
+      if (!Number.isInteger(size) || size < MIN_TEST_FRAME || size > ARBITER_DEFAULTS.frameSize) {
+        throw new InvalidOptionError('test-traffic', `${dev}: frame size must be an integer in [${MIN_TEST_FRAME}, ${ARBITER_DEFAULTS.frameSize}] bytes, got ${size}`);
+      }
     }
     // A typo must not silently discard a device's traffic: the backend is checked before anything starts.
     if (!(BACKENDS as readonly string[]).includes(o.backend)) {
@@ -288,7 +293,8 @@ export class Daemon {
       const cmd = parsed.command;
       if ('passthrough' in cmd) return cmd;
       if (cmd.verb === 'show') return await this.show(cmd, parsed);
-      if (!this.devices.has(cmd.dev) && isNativeBackend(this.options.backend) && !existsSync(`/sys/class/net/${cmd.dev}`)) {
+      const named = isInterfaceName(cmd.dev);
+      if (!this.devices.has(cmd.dev) && (!named || (isNativeBackend(this.options.backend) && !existsSync(`/sys/class/net/${cmd.dev}`)))) {
         // A device pspat would transmit on must exist; tc's own words and status.
         return { exitCode: TC_EXIT_BAD_ARG, stdout: '', stderr: `Cannot find device "${cmd.dev}"\n` };
       }
@@ -348,17 +354,26 @@ export class Daemon {
           this.devices.set(dev, { ...managed, tree: tree!, config: c });
           return;
         }
+        // Before anything is touched: a device another daemon manages is refused whole.
+        const lock = isNativeBackend(this.options.backend) ? await lockDevice(dev) : undefined;
         const arbiter = this.leastLoaded();
-        const link = await arbiter.addLink({
-          ...this.transmitFor(dev),
-          rate: tree!.linkRate,
-          scheduler: c.scheduler,
-          schedulerParams: c.rootParams,
-          maxClasses: this.options.maxClasses,
-          classes,
-        });
-        const traffic = await this.startTraffic(dev, link, tree!);
-        const device: ManagedDevice = { tree: tree!, arbiter, link, config: c, rates: new RateEstimator(), portFault: 0, ...(traffic && { traffic }) };
+        let link: LinkHandle;
+        let traffic: ClientSource | undefined;
+        try {
+          link = await arbiter.addLink({
+            ...this.transmitFor(dev),
+            rate: tree!.linkRate,
+            scheduler: c.scheduler,
+            schedulerParams: c.rootParams,
+            maxClasses: this.options.maxClasses,
+            classes,
+          });
+          traffic = await this.startTraffic(dev, link, tree!);
+        } catch (e) {
+          lock?.release();
+          throw e;
+        }
+        const device: ManagedDevice = { tree: tree!, arbiter, link, config: c, rates: new RateEstimator(), portFault: 0, lock, ...(traffic && { traffic }) };
         try {
           const capture = await this.startCapture(dev, link, tree!);
           if (capture) device.capture = capture;
@@ -366,6 +381,7 @@ export class Daemon {
           // Not taken over: the device stays unmanaged, as before the command.
           await this.stopTraffic(device);
           await link.remove();
+          lock?.release();
           throw e;
         }
         this.devices.set(dev, device);
@@ -376,6 +392,7 @@ export class Daemon {
         if (tree !== null) return;
         await this.stopTraffic(managed!);
         await managed!.link.remove();
+        managed!.lock?.release();
         this.devices.delete(dev);
         return;
       case 'addClass':
@@ -430,7 +447,7 @@ export class Daemon {
     const t = this.options.testTraffic[dev];
     if (!t) return undefined;
     const updates: MessagePort[] = [];
-    const size = t.size ?? 1000;
+    const size = t.size ?? DEFAULT_TEST_FRAME;
     const classifier = classifierConfig(tree);
     const fleet = await startGenerators(link, t.ports.length, (i) => {
       const { port1, port2 } = new MessageChannel();

@@ -18,6 +18,7 @@
  * plus prom-client's process metrics (memory, CPU, event loop lag), prefixed pspat_.
  */
 import { createServer, type Server } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { InvalidOptionError } from '../errors.js';
 import { STAGES } from '../stats/class-histograms.js';
@@ -26,6 +27,12 @@ import type { PlacementPlan } from '../placement.js';
 import { labelOf, type DeviceReading } from './observe.js';
 
 const QUANTILES = [0.5, 0.9, 0.99, 0.999];
+/** Scrapes within this time of one another get the same rendering. */
+export const SCRAPE_REUSE_MS = 1000;
+/** Open metrics connections at most (further ones are refused at once). */
+export const MAX_METRICS_CONNECTIONS = 64;
+/** An idle or slow metrics connection is closed after this long. */
+export const METRICS_IDLE_MS = 5000;
 
 export interface MetricsSource {
   readings(): Promise<DeviceReading[]>;
@@ -128,16 +135,30 @@ export class MetricsRegistry {
 export async function serveMetrics(listen: string, source: MetricsSource): Promise<{ server: Server; url: string }> {
   const { host, port } = parseListen(listen);
   const metrics = new MetricsRegistry(source);
+  // Scrapes share one rendering for SCRAPE_REUSE_MS: looping scrapers cost the arbiter
+  // one snapshot per link in that time, however many there are.
+  let rendered: { at: number; text: Promise<string> } | null = null;
+  const render = (): Promise<string> => {
+    const now = performance.now();
+    if (rendered === null || now - rendered.at > SCRAPE_REUSE_MS) rendered = { at: now, text: metrics.render() };
+    return rendered.text;
+  };
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
       return;
     }
-    metrics.render().then(
+    render().then(
       (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
       (e: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`pspat: ${e.message}\n`),
     );
   });
+  // Bounded: idle or slow connections cannot use up the daemon's descriptors.
+  server.maxConnections = MAX_METRICS_CONNECTIONS;
+  server.headersTimeout = METRICS_IDLE_MS;
+  server.requestTimeout = METRICS_IDLE_MS;
+  server.keepAliveTimeout = METRICS_IDLE_MS;
+  server.setTimeout(METRICS_IDLE_MS, (socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => reject(new InvalidOptionError('metrics', `cannot listen on ${listen}: ${e.code ?? e.message}`)));
     server.listen(port, host, resolve);

@@ -7,8 +7,7 @@
  * starts the arbiter threads (which open the transmit sockets and inherit its set), and
  * raises the kept ones as ambient capabilities so the `ip` and `tc` it runs keep them.
  */
-import { chownSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { PspatError } from '../errors.js';
 import { errnoName, nativeAddon } from '../transmit/native.js';
 
@@ -62,25 +61,21 @@ function lookupUser(user: string): { uid: number; gid: number } {
   throw new PrivilegeError(`--user: no such user '${user}' in /etc/passwd`);
 }
 
-function chownTree(path: string, uid: number, gid: number): void {
-  chownSync(path, uid, gid);
-  if (statSync(path).isDirectory()) for (const name of readdirSync(path)) chownTree(join(path, name), uid, gid);
-}
-
 function check(what: string, r: number): void {
   if (r < 0) throw new PrivilegeError(`--user: ${what} failed (${errnoName(r)})`);
 }
 
 /**
- * Becomes `user`, keeping only `keep`: the run directory (`ownDir`: control socket,
- * attach state) is handed to the user first so the daemon can still write and remove
- * its files there. Must run before any thread that needs the kept capabilities starts.
+ * Becomes `user`, keeping only `keep`. The run directory stays root's (a root process
+ * trusts what is in it later, so it is never handed to another user): the daemon keeps
+ * writing there through CAP_DAC_OVERRIDE when it takes devices over; without it, what it
+ * cannot write (run.json, removing its socket at exit) is said and skipped. Must run
+ * before any thread that needs the kept capabilities starts.
  */
-export function dropPrivileges(user: string, keep: Capability[], ownDir: string): { uid: number; gid: number } {
+export function dropPrivileges(user: string, keep: Capability[]): { uid: number; gid: number } {
   if (process.getuid?.() !== 0) throw new PrivilegeError('--user: only root can change to another user');
   const { uid, gid } = lookupUser(user);
   const addon = nativeAddon();
-  chownTree(ownDir, uid, gid);
   check('keeping capabilities across setuid', addon.keepCapabilitiesOnSetuid());
   process.setgroups!([gid]);
   process.setgid!(gid);

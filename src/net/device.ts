@@ -10,6 +10,27 @@ export const ETH_P_8021Q = 0x8100;
 export const ETH_P_8021AD = 0x88a8;
 const DEFAULT_MTU = 1500;
 
+/**
+ * Whether `name` can be a network interface's name (IFNAMSIZ − 1 characters, no '/' or
+ * white space, not '.' or '..'): names from files or requests become paths under
+ * /sys/class/net and RUN_DIR/attach, so anything else is refused before it is used.
+ */
+export function isInterfaceName(name: unknown): name is string {
+  return typeof name === 'string' && /^[A-Za-z0-9_.@+-]{1,15}$/.test(name) && name !== '.' && name !== '..';
+}
+
+/** IFF_LOOPBACK in a device's flags. */
+const IFF_LOOPBACK = 0x8;
+
+/** True for a loopback device (`lo`): it has no wire to schedule. */
+export function isLoopback(dev: string): boolean {
+  try {
+    return (Number(readFileSync(`/sys/class/net/${dev}/flags`, 'utf8').trim()) & IFF_LOOPBACK) !== 0;
+  } catch {
+    return false;
+  }
+}
+
 /** The device's MTU; 1500 when sysfs cannot say (the device's open reports a missing device). */
 export function deviceMtu(dev: string): number {
   try {

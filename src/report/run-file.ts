@@ -16,7 +16,7 @@
  * Histograms are stored sparse (histogram.ts toJSON) and read back exactly, so a report of
  * a file prints the same percentiles the run did.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { fileError, readInputFile, writeFileAtomic } from '../files.js';
 import { InvalidOptionError } from '../errors.js';
 import { Histogram, type HistogramJson } from '../stats/histogram.js';
 import { STAGES, type Stage, type StageHistograms } from '../stats/class-histograms.js';
@@ -72,19 +72,22 @@ export function stagesJson(stages: StageHistograms): StagesJson {
 export function writeRunFile(path: string, runs: Run[]): void {
   const file: RunFile = { format: RUN_FORMAT, runs };
   try {
-    writeFileSync(path, `${JSON.stringify(file)}\n`);
+    writeFileAtomic(path, `${JSON.stringify(file)}\n`);
   } catch (e) {
-    throw new InvalidOptionError('save', `cannot write '${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new InvalidOptionError('save', `cannot write '${path}': ${fileError(e)}`);
   }
 }
+
+/** The largest RUN.json read (an hour-long run's series and histograms are a few MB). */
+export const MAX_RUN_FILE_BYTES = 256 << 20;
 
 /** Reads and checks a RUN.json; every error names the file and the field. */
 export function readRunFile(path: string): RunFile {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readInputFile(path, MAX_RUN_FILE_BYTES);
   } catch (e) {
-    throw new InvalidOptionError(path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new InvalidOptionError(path, `cannot read: ${fileError(e)}`);
   }
   let data: unknown;
   try {

@@ -2,6 +2,11 @@
  * Line plots as inline SVG, drawn here so the HTML report is one self-contained file that
  * renders without scripts or network: axes with round ticks (linear or log10), one
  * polyline per series, a legend.
+ *
+ * Bounded work whatever the input (a one-hour series, 1500 flows, crafted values): at most
+ * MAX_SERIES lines per plot and MAX_POINTS points per line (min/max per bucket, so peaks
+ * survive), no spread of unbounded arrays into calls, and ticks that stop after a few
+ * dozen even where floating point cannot step between far-apart values.
  */
 
 export interface PlotSeries {
@@ -28,6 +33,12 @@ const H = 360;
 const M = { left: 64, right: 200, top: 30, bottom: 46 };
 /** Legend entries that fit beside the plot; the rest are summed up in one line. */
 const LEGEND_ROWS = 18;
+/** Lines drawn per plot; the legend says how many more were left out. */
+export const MAX_SERIES = 200;
+/** Points per line: a plot is 456 px wide, so more cannot be seen anyway. */
+export const MAX_POINTS = 2000;
+/** Ticks per axis, at most (a guard: the loops below would otherwise trust floating point). */
+const MAX_TICKS = 40;
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
 
 export function escapeXml(s: string): string {
@@ -40,23 +51,73 @@ function linearTicks(lo: number, hi: number, want = 5): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((k) => k * mag).find((s) => span / s <= want) ?? 10 * mag;
   const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  const first = Math.ceil(lo / step) * step;
+  // By index, not by `v += step`: near 1e20 adding a small step leaves v where it was.
+  for (let i = 0; i < MAX_TICKS; i++) {
+    const v = first + i * step;
+    if (v > hi + step * 1e-9) break;
+    out.push(Number(v.toPrecision(12)));
+  }
   return out;
 }
 
 function logTicks(lo: number, hi: number): number[] {
   const out: number[] = [];
-  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) out.push(10 ** e);
+  const e0 = Math.floor(Math.log10(lo));
+  const e1 = Math.ceil(Math.log10(hi));
+  // Over many decades, every k-th: at most MAX_TICKS.
+  const every = Math.max(1, Math.ceil((e1 - e0 + 1) / MAX_TICKS));
+  for (let e = e0; e <= e1; e += every) out.push(10 ** e);
   return out;
 }
 
+/**
+ * At most `max` points of `points` (in x order): the first and last, and per bucket its
+ * lowest and highest y in x order, so a spike in a long series still shows.
+ */
+export function decimate(points: [number, number][], max: number): [number, number][] {
+  if (points.length <= max) return points;
+  const buckets = Math.max(1, Math.floor((max - 2) / 2));
+  const size = (points.length - 2) / buckets;
+  const out: [number, number][] = [points[0]];
+  for (let b = 0; b < buckets; b++) {
+    const from = 1 + Math.floor(b * size);
+    const to = Math.min(points.length - 1, 1 + Math.floor((b + 1) * size));
+    let lo = from;
+    let hi = from;
+    for (let i = from; i < to; i++) {
+      if (points[i][1] < points[lo][1]) lo = i;
+      if (points[i][1] > points[hi][1]) hi = i;
+    }
+    if (lo === hi) out.push(points[lo]);
+    else out.push(points[Math.min(lo, hi)], points[Math.max(lo, hi)]);
+  }
+  out.push(points[points.length - 1]);
+  return out;
+}
+
+/** Min and max of `f` over `pts`, without spreading them into Math.min (a call's arguments are bounded). */
+function extent(pts: [number, number][], f: (p: [number, number]) => number): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const p of pts) {
+    const v = f(p);
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
 export function linePlot(spec: PlotSpec): string {
-  const pts = spec.series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!spec.xLog || x > 0));
+  const drawable = ([x, y]: [number, number]) => Number.isFinite(x) && Number.isFinite(y) && (!spec.xLog || x > 0);
+  const series = spec.series.slice(0, MAX_SERIES).map((s) => ({ ...s, points: decimate(s.points.filter(drawable), MAX_POINTS) }));
+  const pts = series.flatMap((s) => s.points);
   if (pts.length === 0) return `<p class="empty">${escapeXml(spec.title)}: no data</p>`;
-  let [x0, x1] = [Math.min(...pts.map((p) => p[0])), Math.max(...pts.map((p) => p[0]))];
+  let [x0, x1] = extent(pts, (p) => p[0]);
   if (spec.xLog) [x0, x1] = [10 ** Math.floor(Math.log10(x0)), 10 ** Math.ceil(Math.log10(x1 === x0 ? x0 * 10 : x1))];
   else if (x0 === x1) [x0, x1] = [x0 - 1, x1 + 1];
-  let [y0, y1] = spec.yRange ?? [Math.min(0, ...pts.map((p) => p[1])), Math.max(...pts.map((p) => p[1]))];
+  const [ylo, yhi] = extent(pts, (p) => p[1]);
+  let [y0, y1] = spec.yRange ?? [Math.min(0, ylo), yhi];
   if (y0 === y1) y1 = y0 + 1;
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
@@ -82,18 +143,15 @@ export function linePlot(spec: PlotSpec): string {
   parts.push(`<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
   parts.push(`<text x="${M.left + pw / 2}" y="${H - 8}" font-size="12" text-anchor="middle">${escapeXml(spec.xLabel)}</text>`);
   parts.push(`<text transform="translate(14 ${M.top + ph / 2}) rotate(-90)" font-size="12" text-anchor="middle">${escapeXml(spec.yLabel)}</text>`);
-  spec.series.forEach((s, i) => {
+  series.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length];
-    const line = s.points
-      .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!spec.xLog || x > 0))
-      .map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`)
-      .join(' ');
+    const line = s.points.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ');
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
     parts.push(`<polyline points="${line}" fill="none" stroke="${color}" stroke-width="1.8"${dash}/>`);
     if (i > LEGEND_ROWS) return;
     const ly = M.top + 12 + i * 16;
     if (i === LEGEND_ROWS) {
-      parts.push(`<text x="${W - M.right + 12}" y="${ly}" font-size="11" dominant-baseline="middle">… ${spec.series.length - LEGEND_ROWS} more</text>`);
+      parts.push(`<text x="${W - M.right + 12}" y="${ly}" font-size="11" dominant-baseline="middle">… ${spec.series.length - LEGEND_ROWS} more${spec.series.length > MAX_SERIES ? ` (${MAX_SERIES} drawn)` : ''}</text>`);
       return;
     }
     parts.push(`<line x1="${W - M.right + 12}" y1="${ly}" x2="${W - M.right + 36}" y2="${ly}" stroke="${color}" stroke-width="2"${dash}/>`);

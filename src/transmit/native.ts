@@ -25,6 +25,8 @@ export interface NativeAddon {
   close(handle: number): void;
   /** The interface's flags (IFF_UP 0x1, IFF_RUNNING 0x40, ...) or -ENODEV. */
   linkFlags(ifindex: number): number;
+  /** Raises the open-file soft limit to the hard limit; the new limit or -errno. */
+  raiseFileLimit(): number;
   /** Keep the permitted capabilities when this thread stops being root; 0 or -errno. */
   keepCapabilitiesOnSetuid(): number;
   /** This thread's effective, permitted, inheritable and ambient capabilities := `mask`; 0 or -errno. */
