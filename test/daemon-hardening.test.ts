@@ -176,6 +176,10 @@ describe.skipIf(skipWithoutNet())('devices: planted attach state, one owner per 
     // Given back, the device is free for the other daemon.
     expect((await pspat(['tc', '--run-dir', first.runDir, 'qdisc', 'del', 'dev', 'hard0', 'root'])).code).toBe(0);
     expect((await add(second)).code).toBe(0);
+    // pspat's own capture devices are never links: a redirect into one would loop.
+    inNs(['ip', 'link', 'add', 'psc99', 'type', 'veth', 'peer', 'name', 'psc99p']);
+    const own = await pspat(['tc', '--run-dir', first.runDir, 'qdisc', 'add', 'dev', 'psc99', 'root', 'handle', '1:', 'drr']);
+    expect([own.code, own.stderr]).toEqual([1, 'Error: pspat cannot manage device "psc99": it is one of pspat\'s own capture devices\n']);
   });
 
   it('pspat recover ignores planted state: a bad name, a path, and a device whose filters are not pspat\'s', () => {

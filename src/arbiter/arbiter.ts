@@ -23,7 +23,7 @@
  * The arbiter does not know it runs in a worker: worker.ts feeds it the start message
  * and a function that fetches commands.
  */
-import { DROP_AQM, DROP_NO_CLASS, ENQUEUED } from '../../schedulers/types.js';
+import { DROP_AQM, DROP_NO_CLASS, ENQUEUED, type ClassXstats } from '../../schedulers/types.js';
 import { MIN_FRAME_LEN } from '../client.js';
 import { makeClock } from '../clock.js';
 import { InvalidOptionError, RejectedChangeError } from '../errors.js';
@@ -304,6 +304,7 @@ export class Arbiter {
         continue;
       }
       const wire = len + WIRE_OVERHEAD_BYTES;
+      if (link.releasedLens !== null) link.releasedLens[len]++;
       pool.leaveAt[f] = link.linkIdle; // starts on the wire when the previous one ends
       pool.releasedAt[f] = now;
       link.histograms.record(pool.cls[f], STAGE_QUEUE, now - pool.queuedAt[f]);
@@ -429,6 +430,7 @@ export class Arbiter {
         if (req.op === 'stop' || req.op === 'removeLink') continue; // answered when done
         if (result === undefined) this.reply({ seq: req.seq, ok: true });
         else if ('reclaimed' in result) this.reply({ seq: req.seq, ok: true, reclaimed: result.reclaimed, drained: result.drained });
+        else if ('xstats' in result && !('stats' in result)) this.reply({ seq: req.seq, ok: true, xstats: result.xstats });
         else this.reply({ seq: req.seq, ok: true, snapshot: result });
       } catch (e) {
         const err = e as Error & { code?: string };
@@ -438,7 +440,7 @@ export class Arbiter {
     this.publishReturns();
   }
 
-  private apply(req: Request, now: number): LinkSnapshot | { reclaimed: number; drained: number } | undefined {
+  private apply(req: Request, now: number): LinkSnapshot | { reclaimed: number; drained: number } | { xstats: (ClassXstats | null)[] } | undefined {
     switch (req.op) {
       case 'addLink': {
         if (this.links[req.linkId] !== undefined) throw new RejectedChangeError(`link ${req.linkId} exists`);
@@ -520,6 +522,8 @@ export class Arbiter {
       case 'snapshot':
         // Read the clock again: a command before this one in the same batch may have taken time (a stall).
         return this.linkOf(req.linkId).snapshot(this.now());
+      case 'xstats':
+        return { xstats: this.linkOf(req.linkId).xstats() };
       case 'stall':
         Atomics.wait(this.stallWord, 0, 0, req.ms);
         return undefined;

@@ -57,6 +57,8 @@ export type Command =
   /** Drops what is queued, waits for what is in transmit, closes the port; answered with the final snapshot. */
   | { op: 'removeLink'; linkId: number }
   | { op: 'snapshot'; linkId: number }
+  /** Only the scheduler's own per-class counters: what live reads of shared memory cannot give (metrics). */
+  | { op: 'xstats'; linkId: number }
   /**
    * Holds the arbiter thread for `ms`, as a descheduled thread, a GC pause or a long
    * command would: a fault drill (what is released after a stall is bounded by maxLagNs).
@@ -85,5 +87,5 @@ export interface LinkSnapshot {
 }
 
 export type Reply =
-  | { seq: number; ok: true; snapshot?: LinkSnapshot; snapshots?: (LinkSnapshot | null)[]; reclaimed?: number; drained?: number }
+  | { seq: number; ok: true; snapshot?: LinkSnapshot; snapshots?: (LinkSnapshot | null)[]; reclaimed?: number; drained?: number; xstats?: (ClassXstats | null)[] }
   | { seq: number; ok: false; error: { name: string; code?: string; message: string } };

@@ -29,7 +29,20 @@ import {
 import { FramePool, type FramePoolLayout } from '../shm/frame-pool.js';
 import { SpscRing } from '../shm/spsc-ring.js';
 import { Doorbell } from '../shm/doorbell.js';
-import { allocateLinkStats, classWord, CLASS_SENT_BYTES, CLASS_SENT_PKTS, LINK_PORT_FAULT } from '../stats/layout.js';
+import {
+  allocateLinkStats,
+  classWord,
+  CLASS_ARRIVED_BYTES,
+  CLASS_ARRIVED_PKTS,
+  CLASS_BACKLOG_BYTES,
+  CLASS_BACKLOG_PKTS,
+  CLASS_DROPPED_BYTES,
+  CLASS_SENT_BYTES,
+  CLASS_SENT_PKTS,
+  DROP_REASONS,
+  LINK_MTU_SUSPECT,
+  LINK_PORT_FAULT,
+} from '../stats/layout.js';
 import { linkStatsFrom, type LinkStats } from '../stats/link-stats.js';
 import { ClassHistograms } from '../stats/class-histograms.js';
 import { allocateLoopStats, LoopStats } from '../stats/loop-stats.js';
@@ -353,9 +366,34 @@ export class LinkHandle {
   /** The stats words as the arbiter writes them (lock-free reads of single counters). */
   private readonly live: Float64Array;
 
+  /** AF_PACKET: frames that may have been dropped unseen over a lowered MTU so far (read live, lock-free). */
+  mtuSuspect(): number {
+    return this.live[LINK_MTU_SUSPECT];
+  }
+
   /** 0 while the link's port transmits, else the -errno that stops it (read live, lock-free). */
   portFault(): number {
     return this.live[LINK_PORT_FAULT];
+  }
+
+  /**
+   * Counters and histograms read live from the shared memory the arbiter writes, plus the
+   * scheduler's own per-class counters (one small request): costs the arbiter next to
+   * nothing, where `stats` copies everything between passes. A pass may be half-applied,
+   * and a class's backlog includes its frames in transmit — right for metrics, not for
+   * accounting (use `stats`).
+   */
+  async liveStats(): Promise<LinkStats> {
+    const { xstats } = await this.host.request({ op: 'xstats', linkId: this.id });
+    const stats = this.live.slice();
+    for (let c = 0; c < this.options.maxClasses; c++) {
+      const w = (field: number) => stats[classWord(c, field)];
+      const dropped = Object.values(DROP_REASONS).reduce((a, f) => a + w(f), 0);
+      stats[classWord(c, CLASS_BACKLOG_PKTS)] = Math.max(0, w(CLASS_ARRIVED_PKTS) - w(CLASS_SENT_PKTS) - dropped);
+      stats[classWord(c, CLASS_BACKLOG_BYTES)] = Math.max(0, w(CLASS_ARRIVED_BYTES) - w(CLASS_SENT_BYTES) - w(CLASS_DROPPED_BYTES));
+    }
+    const h = this.histograms;
+    return this.statsFrom({ stats, stages: h.copy(), otherStages: h.copyOverflow(), mailboxFill: [], inFlight: 0, xstats: xstats ?? [], inner: [] });
   }
 
   /** A consistent snapshot, taken by the arbiter between passes. */

@@ -4,7 +4,7 @@
  * has its own virtual link clock, so links never share pacing.
  */
 import { findScheduler } from '../../schedulers/registry.js';
-import type { RootParams, Scheduler } from '../../schedulers/types.js';
+import type { ClassXstats, RootParams, Scheduler } from '../../schedulers/types.js';
 import type { LinkOptions } from '../options.js';
 import type { FramePool } from '../shm/frame-pool.js';
 import type { SpscRing } from '../shm/spsc-ring.js';
@@ -19,6 +19,7 @@ import {
   LINK_PORT_RETRIES,
   LINK_PORT_RING_FULL,
   LINK_NOW_NS,
+  LINK_MTU_SUSPECT,
 } from '../stats/layout.js';
 import { deviceMtu, ETH_HEADER } from '../net/device.js';
 import { isNativeBackend, openPort, type WallClock } from '../transmit/ports.js';
@@ -70,6 +71,11 @@ export class LinkState {
    * every MTU_LOOK_NS (lookAtDevice), as an operator may change the MTU at run time.
    */
   maxFrameLen: number;
+  /**
+   * AF_PACKET only (its kernel drops an over-MTU frame without a word): frames released
+   * since the last MTU look, by length, so a lowered MTU can be charged to LINK_MTU_SUSPECT.
+   */
+  readonly releasedLens: Uint32Array | null;
   /** The device whose MTU bounds frames (native backends), else null. */
   private readonly mtuDev: string | null;
   private nextMtuLook = 0;
@@ -105,6 +111,7 @@ export class LinkState {
     this.maxLagNs = options.maxLagNs > 0 ? options.maxLagNs : Math.max(1e6, releaseBatch * wireTimeNs(pool.frameSize, options.rate));
     this.mtuDev = isNativeBackend(options.backend) ? options.dev : null;
     this.maxFrameLen = this.frameLimit();
+    this.releasedLens = options.backend === 'afpacket' ? new Uint32Array(pool.frameSize + 1) : null;
     this.txBatch = new Int32Array(releaseBatch);
     this.histograms = new ClassHistograms(histograms);
   }
@@ -123,11 +130,23 @@ export class LinkState {
   lookAtDevice(now: number): void {
     if (this.mtuDev === null || now < this.nextMtuLook) return;
     this.nextMtuLook = now + MTU_LOOK_NS;
-    this.maxFrameLen = this.frameLimit();
+    const limit = this.frameLimit();
+    const released = this.releasedLens;
+    if (released !== null) {
+      // Lowered since the last look: what was released longer than the new limit may be lost unseen.
+      for (let len = limit + 1; len <= this.maxFrameLen; len++) this.stats[LINK_MTU_SUSPECT] += released[len];
+      released.fill(0);
+    }
+    this.maxFrameLen = limit;
   }
 
   newScheduler(kind: string, params: RootParams): Scheduler {
     return findScheduler(kind).create({ frames: this.pool, poolFrames: this.pool.frames, maxClasses: this.maxClasses, drop: this.dropQueued }, params);
+  }
+
+  /** The scheduler's own per-class counters (htb's tokens, lends, …), null where it keeps none. */
+  xstats(): (ClassXstats | null)[] {
+    return Array.from({ length: this.maxClasses }, (_, c) => (this.scheduler.classStats && this.scheduler.hasClass(c) ? this.scheduler.classStats(c) : null));
   }
 
   snapshot(now: number): LinkSnapshot {
@@ -149,7 +168,7 @@ export class LinkState {
       otherStages: this.histograms.copyOverflow(),
       mailboxFill: this.clients.map((c) => c.mailbox.fill()),
       inFlight: this.inTransmit,
-      xstats: Array.from({ length: this.maxClasses }, (_, c) => (this.scheduler.classStats && this.scheduler.hasClass(c) ? this.scheduler.classStats(c) : null)),
+      xstats: this.xstats(),
       inner: Array.from({ length: this.maxClasses }, (_, c) => (this.scheduler.innerStats && this.scheduler.hasClass(c) ? this.scheduler.innerStats(c) : null)),
     };
   }

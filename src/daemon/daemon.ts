@@ -29,7 +29,7 @@ import type { LinkStats } from '../stats/link-stats.js';
 import { treeCommands } from '../tc/dump.js';
 import { CONFIG_VERSION } from './config.js';
 import { RateEstimator, SAMPLE_MS } from './rate-estimator.js';
-import { daemonRun, readDevice, type DeviceReading } from './observe.js';
+import { classLabels, daemonRun, readDevice, type DeviceReading } from './observe.js';
 import type { LoopStats } from '../stats/loop-stats.js';
 import type { Run } from '../report/run-file.js';
 import { ARBITER_DEFAULTS, TRANSMIT_DEFAULTS, withDefaults, type TransmitOptions } from '../options.js';
@@ -121,6 +121,15 @@ function deviceSpeed(dev: string): number | undefined {
   }
 }
 
+/** Why `dev` cannot be a pspat link on a real backend, or null when it can. */
+function unmanageable(dev: string): string | null {
+  // Loopback has no wire: taking it over would cut off all local traffic while counting it as sent.
+  if (isLoopback(dev)) return 'it is a loopback device: it has no link to schedule, and taking it over would cut off local traffic';
+  // A capture end redirected into itself would loop every packet.
+  if (/^psc\d+p?$/.test(dev)) return "it is one of pspat's own capture devices";
+  return null;
+}
+
 const DEFAULT_LINK_RATE = 1e9;
 /** How often the daemon looks at its ports' faults (a live read of shared memory). */
 const PORT_WATCH_MS = 200;
@@ -148,6 +157,8 @@ interface ManagedDevice {
   rates: RateEstimator;
   /** Its port's fault when the daemon last looked (0: transmitting). */
   portFault: number;
+  /** port.mtuSuspect as last said on stderr. */
+  mtuSuspect: number;
   /** The device's host-wide owner lock (native backends). */
   lock?: DeviceLock;
 }
@@ -232,6 +243,14 @@ export class Daemon {
   /** Says when a device stops transmitting and when it is back; a deleted device ends the daemon (`fatal`). */
   private watchPorts(): void {
     for (const [dev, d] of this.devices) {
+      const suspect = d.link.mtuSuspect();
+      if (suspect > d.mtuSuspect) {
+        process.stderr.write(
+          `pspat daemon: ${dev}: its MTU was lowered; ${suspect - d.mtuSuspect} frames longer than it were released before pspat saw the change, ` +
+            'and AF_PACKET drops such frames without saying so: they count as sent (port.mtuSuspect)\n',
+        );
+        d.mtuSuspect = suspect;
+      }
       const fault = d.link.portFault();
       if (fault === d.portFault) continue;
       d.portFault = fault;
@@ -298,10 +317,8 @@ export class Daemon {
         // A device pspat would transmit on must exist; tc's own words and status.
         return { exitCode: TC_EXIT_BAD_ARG, stdout: '', stderr: `Cannot find device "${cmd.dev}"\n` };
       }
-      if (!this.devices.has(cmd.dev) && isNativeBackend(this.options.backend) && isLoopback(cmd.dev)) {
-        // Loopback has no wire: taking it over would cut off all local traffic while counting it as sent.
-        return { exitCode: TC_EXIT_BAD_ARG, stdout: '', stderr: `Error: pspat cannot manage loopback device "${cmd.dev}": it has no link to schedule, and taking it over would cut off local traffic\n` };
-      }
+      const refusal = isNativeBackend(this.options.backend) && !this.devices.has(cmd.dev) ? unmanageable(cmd.dev) : null;
+      if (refusal !== null) return { exitCode: TC_EXIT_BAD_ARG, stdout: '', stderr: `Error: pspat cannot manage device "${cmd.dev}": ${refusal}\n` };
       const trees = new Map([...this.devices].map(([dev, d]) => [dev, d.tree]));
       const plan = planCommand(trees, cmd, { linkRate: (dev, root) => this.linkRate(dev, root), maxClasses: this.options.maxClasses });
       if ('passthrough' in plan) return plan;
@@ -373,7 +390,7 @@ export class Daemon {
           lock?.release();
           throw e;
         }
-        const device: ManagedDevice = { tree: tree!, arbiter, link, config: c, rates: new RateEstimator(), portFault: 0, lock, ...(traffic && { traffic }) };
+        const device: ManagedDevice = { tree: tree!, arbiter, link, config: c, rates: new RateEstimator(), portFault: 0, mtuSuspect: 0, lock, ...(traffic && { traffic }) };
         try {
           const capture = await this.startCapture(dev, link, tree!);
           if (capture) device.capture = capture;
@@ -543,6 +560,22 @@ export class Daemon {
     for (const [dev, d] of [...this.devices]) {
       try {
         out.push(await readDevice(dev, d.link, d.tree, d.config));
+      } catch (e) {
+        if (this.devices.get(dev) === d) throw e; // not merely removed meanwhile
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Every device read live from shared memory (LinkHandle.liveStats): what metrics
+   * scrapes take, so scrapers cost the arbiter only the scheduler's per-class counters.
+   */
+  async liveReadings(): Promise<DeviceReading[]> {
+    const out: DeviceReading[] = [];
+    for (const [dev, d] of [...this.devices]) {
+      try {
+        out.push({ dev, stats: await d.link.liveStats(), labels: classLabels(d.tree, d.config) });
       } catch (e) {
         if (this.devices.get(dev) === d) throw e; // not merely removed meanwhile
       }

@@ -1,17 +1,20 @@
 /**
  * `pspat daemon --metrics HOST:PORT`: Prometheus exposition (prom-client) at /metrics.
  *
- * Each scrape takes one consistent reading of every device (a link snapshot: backlog and
- * htb's overlimits live only there) and sets the series from it, then renders. Counters
- * are set to the daemon's own totals (reset + inc), so they are monotonic for as long as
- * a device stays managed, as Prometheus expects.
+ * Each scrape reads every device live from the shared memory the arbiter writes
+ * (LinkHandle.liveStats: counters, per-stage histograms; a class's backlog is what arrived
+ * less what was sent or dropped) and asks the arbiter only for its schedulers' own
+ * per-class counters (htb's overlimits), so scrapers do not stall the arbiter with
+ * snapshots; scrapes within SCRAPE_REUSE_MS share one rendering. Counters are set to the
+ * daemon's own totals (reset + inc), so they are monotonic for as long as a device stays
+ * managed, as Prometheus expects.
  *
  *   pspat_class_{sent_packets,sent_bytes,overlimits}_total{dev,class}
  *   pspat_class_dropped_packets_total{dev,class,reason}
  *   pspat_class_backlog_{packets,bytes}{dev,class}
  *   pspat_class_delay_seconds{dev,class,stage,quantile}        stage: mailbox | queue | tx
  *   pspat_link_{offered,unclassified,bad_frames}_packets_total{dev}
- *   pspat_port_up{dev} (0 while the device cannot transmit), pspat_port_{faults,retries,tx_errors}_total{dev}
+ *   pspat_port_up{dev} (0 while the device cannot transmit), pspat_port_{faults,retries,tx_errors,mtu_suspect}_total{dev}
  *   pspat_arbiter_{passes,busy_passes,parks}_total{arbiter}, pspat_arbiter_parked_seconds_total{arbiter}
  *   pspat_arbiter_pass_seconds{arbiter,quantile}, pspat_arbiter_batch_packets{arbiter,quantile}
  *   pspat_arbiter_info{arbiter,cpus,wait,thread} 1, pspat_arbiter_priority{arbiter} (SCHED_FIFO, 0: normal)
@@ -35,7 +38,8 @@ export const MAX_METRICS_CONNECTIONS = 64;
 export const METRICS_IDLE_MS = 5000;
 
 export interface MetricsSource {
-  readings(): Promise<DeviceReading[]>;
+  /** Live readings (counters and histograms from shared memory), not arbiter snapshots. */
+  liveReadings(): Promise<DeviceReading[]>;
   loops(): LoopStats[];
   placement(): { plan: PlacementPlan; arbiterThreads: number[] };
 }
@@ -67,6 +71,7 @@ export class MetricsRegistry {
   private readonly portFaults = this.c('pspat_port_faults_total', 'Times the transmit port faulted (device down or gone, or stalled)', ['dev']);
   private readonly portRetries = this.c('pspat_port_retries_total', 'Kicks the device refused for a moment (ENOBUFS, EAGAIN, EBUSY), retried', ['dev']);
   private readonly portTxErrors = this.c('pspat_port_tx_errors_total', 'Frames the transmit port failed', ['dev']);
+  private readonly portMtuSuspect = this.c('pspat_port_mtu_suspect_total', 'AF_PACKET: frames counted as sent that its kernel may have dropped unseen (released over a lowered MTU before pspat saw it)', ['dev']);
   private readonly passes = this.c('pspat_arbiter_passes_total', 'Arbiter loop passes', ['arbiter']);
   private readonly busyPasses = this.c('pspat_arbiter_busy_passes_total', 'Passes that moved packets', ['arbiter']);
   private readonly parks = this.c('pspat_arbiter_parks_total', 'Times the arbiter parked', ['arbiter']);
@@ -82,8 +87,8 @@ export class MetricsRegistry {
 
   /** Reads the daemon and renders the exposition text. */
   async render(): Promise<string> {
-    const readings = await this.source.readings();
-    for (const m of [this.sentPackets, this.sentBytes, this.dropped, this.overlimits, this.backlogPackets, this.backlogBytes, this.delay, this.offered, this.unclassified, this.badFrames, this.portUp, this.portFaults, this.portRetries, this.portTxErrors]) m.reset();
+    const readings = await this.source.liveReadings();
+    for (const m of [this.sentPackets, this.sentBytes, this.dropped, this.overlimits, this.backlogPackets, this.backlogBytes, this.delay, this.offered, this.unclassified, this.badFrames, this.portUp, this.portFaults, this.portRetries, this.portTxErrors, this.portMtuSuspect]) m.reset();
     for (const r of readings) {
       const dev = r.dev;
       this.offered.inc({ dev }, r.stats.totals.offered);
@@ -94,6 +99,7 @@ export class MetricsRegistry {
       this.portFaults.inc({ dev }, port.faults);
       this.portRetries.inc({ dev }, port.retries);
       this.portTxErrors.inc({ dev }, port.txErrors);
+      this.portMtuSuspect.inc({ dev }, port.mtuSuspect);
       for (const c of r.stats.classes) {
         const l = { dev, class: labelOf(r, c.slot) };
         this.sentPackets.inc(l, c.sentPackets);

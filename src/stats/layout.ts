@@ -29,7 +29,13 @@ export const LINK_PORT_FAULTS = 9; // the port's counters (TxPort.counters), cop
 export const LINK_PORT_RETRIES = 10;
 export const LINK_PORT_RING_FULL = 11;
 export const LINK_PORT_KICKS = 12;
-export const LINK_FIELDS = 13;
+/**
+ * AF_PACKET: frames released in the second before the link saw its device's MTU lowered
+ * that are longer than the new MTU — the kernel drops such frames without saying so, so
+ * they count as sent; this is how many may have been.
+ */
+export const LINK_MTU_SUSPECT = 13;
+export const LINK_FIELDS = 14;
 
 // Per-class counters.
 export const CLASS_ARRIVED_PKTS = 0; // drained from mailboxes for this class

@@ -32,6 +32,7 @@ import {
   LINK_PORT_FAULT,
   LINK_PORT_FAULTS,
   LINK_PORT_KICKS,
+  LINK_MTU_SUSPECT,
   LINK_PORT_RETRIES,
   LINK_PORT_RING_FULL,
   LINK_TX_ERRORS,
@@ -95,6 +96,8 @@ export interface LinkStats {
     kicks: number;
     /** Frames the port failed (each also a `txError` drop of its class). */
     txErrors: number;
+    /** AF_PACKET: frames counted as sent that its kernel may have dropped unseen (released over an MTU lowered since: LINK_MTU_SUSPECT). */
+    mtuSuspect: number;
   };
 }
 
@@ -170,6 +173,7 @@ export function linkStatsFrom(
       ringFull: s[LINK_PORT_RING_FULL],
       kicks: s[LINK_PORT_KICKS],
       txErrors: s[LINK_TX_ERRORS],
+      mtuSuspect: s[LINK_MTU_SUSPECT],
     },
   };
 }
