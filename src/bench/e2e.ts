@@ -98,6 +98,8 @@ export interface ModeResult {
   /** Frame bits per second received (without the 24 B of wire framing). */
   gbps: number;
   sinkPackets: number;
+  /** The saturated window as measured (a busy host overshoots the asked `seconds`). */
+  seconds: number;
   /** max over classes of |share − weight share| / weight share; null where nothing schedules (raw). */
   shareError: number | null;
   /** With `rate`: delivered wire bits / configured (both counting 24 B framing per packet). */
@@ -141,8 +143,7 @@ async function runPhase(topo: SinkTopology, driver: ModeDriver, o: E2eParams, pp
     }
     await sleep(WARMUP_MS);
     const c0 = await driver.classSent();
-    const p0 = sinkPackets(topo);
-    const t0 = performance.now();
+    const [p0, t0] = sinkPacketsAt(topo);
     if (sink) sink.recording = true;
     for (let ms = 100; ms < o.seconds * 1000; ms += 100) {
       await sleep(t0 + ms - performance.now());
@@ -150,8 +151,7 @@ async function runPhase(topo: SinkTopology, driver: ModeDriver, o: E2eParams, pp
     }
     await sleep(t0 + o.seconds * 1000 - performance.now());
     if (sink) sink.recording = false;
-    const p1 = sinkPackets(topo);
-    const t1 = performance.now();
+    const [p1, t1] = sinkPacketsAt(topo);
     const c1 = await driver.classSent();
     window = { sinkPackets: p1 - p0, ns: (t1 - t0) * 1e6, classSent: c0 && c1 ? c1.map((v, i) => v - c0[i]) : null };
   } finally {
@@ -159,6 +159,16 @@ async function runPhase(topo: SinkTopology, driver: ModeDriver, o: E2eParams, pp
     stages = await driver.stop();
   }
   return { ...window, e2e: sink?.e2e ?? new Map(), timed: sink?.stamped ?? 0, stages };
+}
+
+/**
+ * The sink's count and when it was read: the middle of the read, which spawns `ip` and on a
+ * busy host takes tens of milliseconds (stamping either end would skew the window by that).
+ */
+function sinkPacketsAt(topo: SinkTopology): [packets: number, ms: number] {
+  const before = performance.now();
+  const packets = sinkPackets(topo);
+  return [packets, (before + performance.now()) / 2];
 }
 
 function shareError(sent: number[] | null): number | null {
@@ -204,6 +214,7 @@ async function runMode(mode: Mode, topo: SinkTopology, o: E2eParams, progress: (
       mpps,
       gbps: (sat.sinkPackets * o.size * 8) / sat.ns,
       sinkPackets: sat.sinkPackets,
+      seconds: sat.ns / 1e9,
       shareError: shareError(sat.classSent),
       rateAccuracy: o.rate > 0 && mode !== 'raw' ? (sat.sinkPackets * (o.size + WIRE_OVERHEAD_BYTES) * 8e9) / sat.ns / o.rate : null,
       latencyNs: loads[0]?.latencyNs ?? null,
