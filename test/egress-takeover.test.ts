@@ -5,11 +5,13 @@
  * VMs' unmodified sockets — UDP from two, one TCP connection from the third — are
  * diverted, scheduled and sent by pspat. The test checks the per-VM rates at the sink,
  * that every datagram is accounted for (sent by pspat and received, or dropped by pspat
- * with a reason), that `qdisc del` gives the uplink back exactly as it was, and that a
- * SIGKILLed daemon's attachment is undone by the next start.
+ * with a reason), that `qdisc del` gives the uplink back exactly as it was, and what
+ * happens while the daemon is not there (src/attach/divert.ts): the uplink fails open
+ * within 50 ms of a SIGKILL or SIGSTOP (its traffic flows unshaped on the kernel's path),
+ * is shaped again as soon as a daemon runs again, and with `--fail closed` stays diverted.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,8 +19,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAPTURE_NETNS } from '../src/attach/attach.js';
-import { createVmTopology, UPLINK, type VmTopology } from '../src/net/vm-topology.js';
-import { readRunFile, type RunClass } from '../src/report/run-file.js';
+import { createVmTopology, UPLINK, vmAddress, type VmTopology } from '../src/net/vm-topology.js';
+import { readRunFile, type Run, type RunClass } from '../src/report/run-file.js';
 import { tryNativeAddon } from '../src/transmit/native.js';
 import { pspat, PSPAT_BIN } from './helpers/cli.js';
 import { skipWithoutNet } from './helpers/netns.js';
@@ -47,8 +49,8 @@ function uplinkState(): string {
 }
 
 /** `pspat daemon` inside the host namespace; resolves once it listens. */
-function startDaemon(): Promise<{ child: ChildProcess; log: () => string }> {
-  const child = spawn('ip', ['netns', 'exec', HOST, process.execPath, PSPAT_BIN, 'daemon', '--run-dir', runDir, '--backend', 'afxdp', '--rate', `${UP}=100mbit`, '--capture-threads', '2'], {
+function startDaemon(...args: string[]): Promise<{ child: ChildProcess; log: () => string }> {
+  const child = spawn('ip', ['netns', 'exec', HOST, process.execPath, PSPAT_BIN, 'daemon', '--run-dir', runDir, '--backend', 'afxdp', '--rate', `${UP}=100mbit`, '--capture-threads', '2', ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';
@@ -76,9 +78,58 @@ function lines(child: ChildProcess): () => Promise<string> {
   return () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((resolve) => waiting.push(resolve)));
 }
 
+/** An htb per VM on the uplink: VM k's class 1:k0 at RATES[k-1] Mbit/s (rate = ceil). */
+const SCRIPT = [
+  `qdisc add dev ${UP} root handle 1: htb`,
+  `class add dev ${UP} parent 1: classid 1:1 htb rate 30mbit`,
+  ...RATES.map((r, i) => `class add dev ${UP} parent 1:1 classid 1:${i + 1}0 htb rate ${r}mbit ceil ${r}mbit`),
+  ...RATES.map((_, i) => `filter add dev ${UP} protocol ip parent 1: prio 1 u32 match ip src 10.1.${i + 1}.0/24 flowid 1:${i + 1}0`),
+];
+/** The same as a daemon configuration: a restarted daemon shapes the uplink at once. */
+const CONFIG = join(mkdtempSync(join(tmpdir(), 'pspat-egress-config-')), 'pspat.json');
+writeFileSync(CONFIG, JSON.stringify({ version: 1, devices: { [UP]: SCRIPT } }));
+const DIVERTED = /name pspat_divert/;
+
 interface Mark {
   t: number;
   sources: Record<string, { udpPackets: number; udpBytes: number; tcpBytes: number }>;
+}
+
+/** VM 1's steady load in the fail-open tests: 80% of its class rate, small datagrams (a fine-grained count of what is lost). */
+const STEADY_SIZE = 100;
+const STEADY_MBIT = RATES[0] * 0.8;
+const STEADY_PPS = (STEADY_MBIT * 1e6) / 8 / (STEADY_SIZE + 42);
+
+/** UDP from VM `i` (0-based) to the sink; resolves to the datagrams its kernel accepted. */
+async function sendUdp(i: number, mbit: number, size: number, seconds: number): Promise<number> {
+  const c = spawn('ip', ['netns', 'exec', VMS[i], process.execPath, benchScript('vm-traffic'), 'udp', '10.9.0.2', '5001', String(mbit), String(size), String(seconds)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return (JSON.parse(await lines(c)()) as { sent: number }).sent;
+}
+
+/** The sink's per-VM counts, and what arrived between two marks. */
+function startSink() {
+  const child = spawn('ip', ['netns', 'exec', SINK, process.execPath, benchScript('source-sink'), '5001', '5002'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const next = lines(child);
+  const mark = async () => {
+    child.stdin!.write('mark\n');
+    return JSON.parse(await next()) as Mark;
+  };
+  return {
+    next,
+    mark,
+    /** Counts over the next `ms`: VM k's packets and its frame rate, Mbit/s. */
+    async window(ms: number) {
+      const a = await mark();
+      await sleep(ms);
+      const b = await mark();
+      const seconds = (b.t - a.t) / 1e3;
+      const delta = (k: number, f: 'udpPackets' | 'udpBytes') => (b.sources[vmAddress(k)]?.[f] ?? 0) - (a.sources[vmAddress(k)]?.[f] ?? 0);
+      return { seconds, packets: (k: number) => delta(k, 'udpPackets'), mbit: (k: number) => (delta(k, 'udpBytes') * 8) / seconds / 1e6 };
+    },
+    quit: () => child.stdin!.write('quit\n'),
+  };
 }
 
 describe.skipIf(skip)('egress takeover: unmodified VMs scheduled by pspat on their uplink', () => {
@@ -102,14 +153,8 @@ describe.skipIf(skip)('egress takeover: unmodified VMs scheduled by pspat on the
     const next = lines(sink);
     try {
       expect(await next()).toBe('ready');
-      const script = [
-        `qdisc add dev ${UP} root handle 1: htb`,
-        `class add dev ${UP} parent 1: classid 1:1 htb rate 30mbit`,
-        ...RATES.map((r, i) => `class add dev ${UP} parent 1:1 classid 1:${i + 1}0 htb rate ${r}mbit ceil ${r}mbit`),
-        ...RATES.map((_, i) => `filter add dev ${UP} protocol ip parent 1: prio 1 u32 match ip src 10.1.${i + 1}.0/24 flowid 1:${i + 1}0`),
-      ];
-      for (const line of script) expect((await tc(line)).code, line).toBe(0);
-      expect(uplinkState()).toMatch(/mirred \(Egress Redirect to device psc\d+\)/); // taken over
+      for (const line of SCRIPT) expect((await tc(line)).code, line).toBe(0);
+      expect(uplinkState()).toMatch(DIVERTED); // taken over
 
       const seconds = 5;
       const vms = VMS.map((vm, i) =>
@@ -176,14 +221,110 @@ describe.skipIf(skip)('egress takeover: unmodified VMs scheduled by pspat on the
     }
   }, 60_000);
 
-  it('a SIGKILLed daemon leaves the uplink diverted; the next start gives it back', async () => {
-    const first = await startDaemon();
-    expect((await tc(`qdisc add dev ${UP} root handle 1: htb`)).code).toBe(0);
-    expect(uplinkState()).toMatch(/mirred \(Egress Redirect to device psc\d+\)/);
-    await stopped(first.child, 'SIGKILL');
-    // Nobody undid it: the uplink's egress is still diverted (to a capture pair that may be
-    // gone with the dead daemon's namespaces: the traffic is dropped until the next start).
-    expect(uplinkState()).toMatch(/mirred \(Egress Redirect to device/);
+  it('fails open within 50 ms of a SIGKILL, unshaped; a restarted daemon gives the uplink back and shapes it from its first moment', async () => {
+    const first = await startDaemon('--config', CONFIG);
+    const sink = startSink();
+    try {
+      expect(await sink.next()).toBe('ready');
+      const vm1 = sendUdp(0, STEADY_MBIT, STEADY_SIZE, 4);
+      // Long enough to run on through the restart below (a loaded machine's daemon start included).
+      const vm2 = sendUdp(1, RATES[1] * 1.5, 1000, 12);
+      await sleep(1000);
+      const shaped = await sink.window(700);
+      expect(Math.abs(shaped.mbit(2) / RATES[1] - 1), `VM 2 shaped: ${shaped.mbit(2)} Mbit/s`).toBeLessThan(0.03);
+      await stopped(first.child, 'SIGKILL');
+      await sleep(300);
+      const open = await sink.window(700);
+      // Nobody stamps the heartbeat: the program lets VM 2's traffic through at its own 15 Mbit/s.
+      expect(open.mbit(2) / RATES[1], `VM 2 after the kill: ${open.mbit(2)} Mbit/s`).toBeGreaterThan(1.3);
+      expect(uplinkState()).toMatch(DIVERTED); // the program stays, failing open
+      const sent1 = await vm1;
+      await sleep(300);
+      const lost = sent1 - (await sink.mark()).sources[vmAddress(1)].udpPackets;
+      // VM 1 sends below its rate (pspat queues nothing of it): what it lost is what it sent
+      // between the kill and the fall-back (and the few frames pspat had in hand).
+      expect(lost, `VM 1 lost ${lost} of ${sent1}`).toBeLessThan(0.05 * STEADY_PPS);
+
+      const startedAt = performance.now();
+      const second = await startDaemon('--config', CONFIG);
+      const startMs = performance.now() - startedAt;
+      try {
+        expect(second.log()).toContain(`gave back ${UP}, left attached by a daemon that is gone`);
+        const again = await sink.window(1000);
+        expect(Math.abs(again.mbit(2) / RATES[1] - 1), `VM 2 in the restarted daemon's first second: ${again.mbit(2)} Mbit/s (start took ${startMs.toFixed(0)} ms)`).toBeLessThan(0.03);
+        await vm2;
+        expect((await tc(`qdisc del dev ${UP} root`)).code).toBe(0);
+        expect(uplinkState()).toBe(before);
+      } finally {
+        expect(await stopped(second.child, 'SIGTERM')).toBe(0);
+      }
+    } finally {
+      sink.quit();
+    }
+  }, 60_000);
+
+  it('fails open while the daemon is stopped and is shaped again on SIGCONT; every packet pspat took is accounted for', async () => {
+    const daemon = await startDaemon('--config', CONFIG);
+    const sink = startSink();
+    try {
+      expect(await sink.next()).toBe('ready');
+      const start = await sink.mark();
+      const vm1 = sendUdp(0, STEADY_MBIT, STEADY_SIZE, 5);
+      const vm2 = sendUdp(1, RATES[1] * 1.5, 1000, 5);
+      await sleep(1000);
+      daemon.child.kill('SIGSTOP');
+      await sleep(300);
+      const open = await sink.window(1000);
+      expect(open.mbit(2) / RATES[1], `VM 2 while stopped: ${open.mbit(2)} Mbit/s`).toBeGreaterThan(1.3);
+      expect(open.packets(1) / (STEADY_PPS * open.seconds), `VM 1 while stopped: ${open.packets(1)} packets`).toBeGreaterThan(0.9);
+      daemon.child.kill('SIGCONT');
+      await sleep(500);
+      const shaped = await sink.window(1000);
+      expect(Math.abs(shaped.mbit(2) / RATES[1] - 1), `VM 2 after SIGCONT: ${shaped.mbit(2)} Mbit/s`).toBeLessThan(0.03);
+      const sent = await Promise.all([vm1, vm2]);
+
+      const stats = join(runDir, '..', 'stats-stop.json');
+      let run!: Run;
+      for (let i = 0; i < 50; i++) {
+        expect((await pspat(['stats', '--save', stats])).code).toBe(0);
+        run = readRunFile(stats).runs[0];
+        if (run.classes.every((c) => c.counters.backlogPackets === 0)) break;
+        await sleep(100);
+      }
+      await sleep(300);
+      const end = await sink.mark();
+      expect([run.counters.captureDrops, run.counters.oversize]).toEqual([0, 0]);
+      const got = (k: number) => end.sources[vmAddress(k)].udpPackets - (start.sources[vmAddress(k)]?.udpPackets ?? 0);
+      const cls = (k: number) => run.classes.find((x) => x.id === `${UP} 1:${k}0`)!.counters;
+      // Sent by pspat or by the kernel while pspat was stopped (bypassed); or dropped by pspat, counted.
+      expect(got(1) + got(2), 'sink = pspat sent + bypassed').toBe(cls(1).sentPackets + cls(2).sentPackets + run.counters.bypassed);
+      expect(run.counters.bypassed).toBeGreaterThan(0);
+      for (const k of [1, 2]) expect(sent[k - 1], `VM ${k}: sent = received + pspat dropped`).toBe(got(k) + cls(k).droppedPackets);
+      expect(cls(1).droppedPackets).toBe(0); // below its rate
+    } finally {
+      sink.quit();
+      daemon.child.kill('SIGCONT');
+      expect(await stopped(daemon.child, 'SIGTERM')).toBe(0);
+    }
+    expect(uplinkState()).toBe(before);
+  }, 60_000);
+
+  it('--fail closed: a SIGKILLed daemon leaves the uplink diverted, its IP traffic lost; the next start gives it back', async () => {
+    const first = await startDaemon('--config', CONFIG, '--fail', 'closed');
+    const sink = startSink();
+    try {
+      expect(await sink.next()).toBe('ready');
+      const vm1 = sendUdp(0, STEADY_MBIT, STEADY_SIZE, 2);
+      await sleep(500);
+      await stopped(first.child, 'SIGKILL');
+      await sleep(200);
+      const closed = await sink.window(700);
+      expect(closed.packets(1)).toBe(0);
+      expect(uplinkState()).toMatch(DIVERTED);
+      await vm1;
+    } finally {
+      sink.quit();
+    }
     const second = await startDaemon();
     try {
       expect(second.log()).toContain(`gave back ${UP}, left attached by a daemon that is gone`);

@@ -4,13 +4,17 @@
 // failure. Ports are kept in a per-thread table (each worker loads its own instance).
 #include <napi.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <string>
+#include <unistd.h>
 #include <vector>
 
 #include "peer_cred.h"
 #include "privileges.h"
 #include "stamp_sink.h"
 #include "capture.h"
+#include "divert.h"
 #include "iface.h"
 #include "placement.h"
 #include "port.h"
@@ -203,6 +207,35 @@ Napi::Value CaptureDrops(const Napi::CallbackInfo& info) {
 
 Napi::Value CaptureClose(const Napi::CallbackInfo& info) { return captures.close(info); }
 
+// divertAttach(objPath, pinPath, ifindex, captureIfindex, staleNs, failClosed, priority)
+//   → { fd, step }: the state map's fd (≥ 0) or -errno, and the step that failed.
+Napi::Value DivertAttach(const Napi::CallbackInfo& info) {
+  std::string obj = info[0].As<Napi::String>().Utf8Value();
+  std::string pin = info[1].As<Napi::String>().Utf8Value();
+  DivertSpec spec{obj.c_str(), pin.c_str(), info[2].As<Napi::Number>().Int32Value(), info[3].As<Napi::Number>().Int32Value(),
+                  uint64_t(info[4].As<Napi::Number>().Int64Value()), info[5].As<Napi::Boolean>().Value(),
+                  info[6].As<Napi::Number>().Uint32Value()};
+  const char* why = "";
+  int fd = attachDivert(spec, &why);
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("fd", Napi::Number::New(info.Env(), fd));
+  out.Set("step", Napi::String::New(info.Env(), why));
+  return out;
+}
+
+// divertState(fd) → an ArrayBuffer over the diversion state behind the map fd (unmapped when
+// collected), or -errno. Each thread that stamps maps it for itself.
+Napi::Value DivertStateBuffer(const Napi::CallbackInfo& info) {
+  DivertState* s = mapDivertState(info[0].As<Napi::Number>().Int32Value());
+  if (!s) return Napi::Number::New(info.Env(), -errno);
+  return Napi::ArrayBuffer::New(info.Env(), s, sizeof(DivertState), [](Napi::Env, void* data) { unmapDivertState(static_cast<DivertState*>(data)); });
+}
+
+// closeFd(fd) → 0 or -errno
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), close(info[0].As<Napi::Number>().Int32Value()) == 0 ? 0 : -errno);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("captureOpen", Napi::Function::New(env, CaptureOpen));
   exports.Set("captureRead", Napi::Function::New(env, CaptureRead));
@@ -226,6 +259,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abort", Napi::Function::New(env, Abort));
   exports.Set("linkFlags", Napi::Function::New(env, LinkFlags));
   exports.Set("close", Napi::Function::New(env, Close));
+  exports.Set("divertAttach", Napi::Function::New(env, DivertAttach));
+  exports.Set("divertState", Napi::Function::New(env, DivertStateBuffer));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   return exports;
 }
 

@@ -64,6 +64,8 @@ import { LinkState, type ClientSlot } from './link-state.js';
 import { WIRE_OVERHEAD_BYTES } from './pacer.js';
 import type { WallClock } from '../transmit/ports.js';
 import type { ThreadPlacement } from '../placement.js';
+import { BEAT_NS, DivertState } from '../attach/divert.js';
+import type { ClockEpoch } from '../clock.js';
 
 /**
  * A timed Atomics.wait oversleeps by ≈75 µs here, so the arbiter parks only when the next
@@ -113,6 +115,10 @@ export class Arbiter {
   private evictReason = CLASS_DROP_DELETED;
   /** Wall clock = sec s + (offsetNs + shared clock) ns: turns release times into pcap time. */
   private readonly wallClock: WallClock;
+  private readonly epoch: ClockEpoch;
+  /** Egress diversion heartbeats of the links' taken-over devices; stamped every BEAT_NS. */
+  private readonly heartbeats = new Map<number, DivertState>();
+  private lastBeat = -Infinity;
 
   constructor(
     start: ArbiterStart,
@@ -122,6 +128,7 @@ export class Arbiter {
     threadId = -1,
   ) {
     this.pool = new FramePool(start.pool);
+    this.epoch = start.epoch;
     this.now = makeClock(start.epoch);
     const wallMs = Date.now();
     this.wallClock = { sec: Math.floor(wallMs / 1000), offsetNs: (wallMs % 1000) * 1e6 - this.now() };
@@ -148,6 +155,7 @@ export class Arbiter {
       const work = this.pass(now);
       loop[LOOP_PASSES]++;
       loop[LOOP_NOW_NS] = now;
+      if (now - this.lastBeat >= BEAT_NS && this.heartbeats.size > 0) this.beat(now);
       if (this.stopping !== null && this.finishedStopping(now)) return;
       if (work > 0) {
         loop[LOOP_BUSY_PASSES]++;
@@ -158,6 +166,13 @@ export class Arbiter {
         idle = 0;
       }
     }
+  }
+
+  /** Tells the diversion programs of the taken-over devices that this arbiter is alive. */
+  private beat(now: number): void {
+    const monotonic = this.epoch + BigInt(Math.round(now));
+    for (const h of this.heartbeats.values()) h.stamp(monotonic);
+    this.lastBeat = now;
   }
 
   /** One pass over every link; returns the number of frames moved. */
@@ -400,6 +415,8 @@ export class Arbiter {
       if (link.scheduler.backlog > 0) waitNs = Math.min(waitNs, Math.max(link.linkIdle, link.heldUntil) - now);
     }
     if (this.stopping !== null) waitNs = Math.min(waitNs, this.stopping.deadline - now);
+    // A parked arbiter still stamps its heartbeats: idle is not dead.
+    if (this.heartbeats.size > 0) waitNs = Math.min(waitNs, this.lastBeat + BEAT_NS - now);
     if (waitNs < PARK_MIN_NS) return;
     const token = this.doorbell.arm();
     // Re-check after announcing the park (doorbell.ts explains why nothing is missed).
@@ -527,6 +544,17 @@ export class Arbiter {
       case 'stall':
         Atomics.wait(this.stallWord, 0, 0, req.ms);
         return undefined;
+      case 'heartbeat': {
+        this.linkOf(req.linkId);
+        if (req.fd < 0) {
+          this.heartbeats.delete(req.linkId);
+          return undefined;
+        }
+        const h = new DivertState(req.fd);
+        this.heartbeats.set(req.linkId, h);
+        this.beat(this.now());
+        return undefined;
+      }
       case 'stop':
         this.stopping = { drain: req.drain, deadline: now + req.timeoutMs * 1e6, seq: req.seq };
         return undefined;
@@ -555,6 +583,7 @@ export class Arbiter {
     const snapshot = link.snapshot(now);
     link.port.close();
     this.links[link.id] = undefined;
+    this.heartbeats.delete(link.id);
     this.reply({ seq: link.removing!, ok: true, snapshot });
   }
 

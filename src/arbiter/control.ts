@@ -64,6 +64,11 @@ export type Command =
    * command would: a fault drill (what is released after a stall is bounded by maxLagNs).
    */
   | { op: 'stall'; ms: number }
+  /**
+   * From now on the arbiter stamps the egress diversion heartbeat behind `fd` (a device
+   * the link's daemon took over: src/attach/divert.ts) every BEAT_NS, parked or not; -1 stops.
+   */
+  | { op: 'heartbeat'; linkId: number; fd: number }
   | { op: 'stop'; drain: boolean; timeoutMs: number };
 
 export type Request = Command & { seq: number };

@@ -338,6 +338,14 @@ export class LinkHandle {
     await this.host.request({ op: 'setPolicers', linkId: this.id, policers });
   }
 
+  /**
+   * The arbiter keeps the egress diversion heartbeat behind `fd` fresh while it runs
+   * (src/attach/divert.ts); -1: no more. It maps the state for itself: `fd` may be closed after.
+   */
+  async heartbeat(fd: number): Promise<void> {
+    await this.host.request({ op: 'heartbeat', linkId: this.id, fd });
+  }
+
   /** Detaches every client (after their threads finished; see stopClients): the link may then be removed. */
   async detachClients(): Promise<void> {
     // Their counters stay: what they offered is part of the link's accounting.

@@ -6,17 +6,17 @@
  *     1. a capture veth pair `pscN` / `pscNp` (N = the device's ifindex), `pscNp` in
  *        pspat's own network namespace `pspat-capture`: no addresses, no routes, no IPv6
  *        there, so what arrives is seen by the capture sockets and then dropped by a stack
- *        with nowhere to send it (no tc action is needed for that: this kernel has u32 and
- *        mirred, not gact or matchall);
- *     2. on `pscN`, offloads off (checksumming, scatter-gather, TSO, GSO): mirred hands a
- *        redirected packet to `pscN`'s transmit path, which then segments GSO super-packets
+ *        with nowhere to send it;
+ *     2. on `pscN`, offloads off (checksumming, scatter-gather, TSO, GSO): the redirect hands a
+ *        packet to `pscN`'s transmit path, which then segments GSO super-packets
  *        (a local TCP socket's, or a VM's, forwarded) and completes offloaded checksums in
  *        software — the capture sees finished, MTU-sized frames, which pspat can transmit
  *        as they are, while the device itself keeps its offloads;
- *     3. on the device's clsact egress hook (the qdisc added if the device had none),
- *        u32 filters at pspat's own priorities: ICMPv6 matches a filter with no action,
- *        which lets it through (neighbour discovery stays on the kernel's path, as ARP does:
- *        only IPv4 and IPv6 are taken), then IPv4 and IPv6 are redirected (mirred) to `pscN`.
+ *     3. on the device's clsact egress hook (the qdisc added if the device had none), the
+ *        diversion program (divert.ts) at pspat's own priority: it redirects IPv4 and
+ *        IPv6 but not ICMPv6 (neighbour discovery stays on the kernel's path, as ARP does)
+ *        to `pscN` while the daemon's heartbeat is fresh, and lets them through to the
+ *        device's own qdisc when it is not (fail open; `--fail closed` redirects anyway).
  *   The daemon's capture workers read `pscNp` into the frame pool (capture.ts); pspat
  *   transmits on the device by AF_XDP or AF_PACKET with qdisc bypass, neither of which
  *   passes the egress hook again, so nothing loops.
@@ -38,11 +38,12 @@ import { join } from 'node:path';
 import { PspatError } from '../errors.js';
 import { isInterfaceName, turnOffIpv6 } from '../net/device.js';
 import { readInputFile, writeFileAtomic } from '../files.js';
+import { attachDivert, DIVERT_PROGRAM, unpinDivert, type FailMode } from './divert.js';
 
-/** Filter priorities pspat owns on a device's egress hook (tc's default auto priority is 49152). */
-const PRIO_PASS_ICMPV6 = 49001;
-const PRIO_REDIRECT_IP = 49002;
-const PRIO_REDIRECT_IPV6 = 49003;
+/** The filter priority pspat owns on a device's egress hook (tc's default auto priority is 49152). */
+const PRIO_DIVERT = 49002;
+/** Where releases before the diversion program put u32 filters; removed too when a dead daemon of theirs is recovered. */
+const PRIO_EARLIER_U32 = [49001, 49003];
 /** Offloads off on the capture end, so the kernel segments and checksums there (`ethtool -K` names). */
 const CAPTURE_OFFLOADS_OFF = ['tx', 'off', 'sg', 'off', 'tso', 'off', 'gso', 'off'];
 /** The namespace holding the capture ends; the capture sockets are opened in it (setns). */
@@ -116,18 +117,20 @@ function parseState(text: string, fileName: string): AttachState | null {
 }
 
 /**
- * Whether `dev`'s egress hook holds pspat's redirect: a mirred redirect at pspat's own
- * priority to the state's capture end — or to a device that is gone (tc prints `*`: the
- * capture pair died with a killed daemon's namespace). Then the filters, and a clsact
- * pspat added, are ours to remove; a redirect to any other device is not.
+ * Whether `dev`'s egress hook holds pspat's redirect at pspat's own priority: the
+ * diversion program, or (an earlier release's) a mirred redirect to the state's capture
+ * end or to a device that is gone (tc prints `*`: the capture pair died with a killed
+ * daemon's namespace). Then the filters, and a clsact pspat added, are ours to remove;
+ * any other filter there is not.
  */
 function hasOurRedirect(state: AttachState): boolean {
   let out: string;
   try {
-    out = execFileSync('tc', ['filter', 'show', 'dev', state.dev, 'egress', 'prio', String(PRIO_REDIRECT_IP)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    out = execFileSync('tc', ['filter', 'show', 'dev', state.dev, 'egress', 'prio', String(PRIO_DIVERT)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   } catch {
     return false;
   }
+  if (new RegExp(`\\bname ${DIVERT_PROGRAM}\\b`).test(out)) return true;
   const target = /mirred \(Egress Redirect to device (\S+)\)/.exec(out)?.[1];
   return target === state.capture || target === '*';
 }
@@ -191,16 +194,22 @@ export function prepareCapture(dev: string, runDir: string): AttachState {
   return state;
 }
 
-/** Step two: the device's IPv4/IPv6 egress redirected to the capture pair. */
-export function redirect(state: AttachState, runDir: string): void {
+/** What happens to a diverted device's packets while the daemon is not there to take them. */
+export interface FailPolicy {
+  /** open: they take the kernel's own path once the heartbeat is `staleMs` old; closed: they stay diverted (and are lost). */
+  mode: FailMode;
+  staleMs: number;
+}
+
+/**
+ * Step two: the device's IPv4/IPv6 egress diverted to the capture pair. Returns the
+ * diversion state's descriptor, for the arbiter's heartbeat (divert.ts); the caller closes it.
+ */
+export function redirect(state: AttachState, runDir: string, fail: FailPolicy): number {
   const dev = state.dev;
   try {
     if (state.clsactCreated) run('tc', ['qdisc', 'add', 'dev', dev, 'clsact']);
-    const egress = (prio: number, proto: string) => ['filter', 'add', 'dev', dev, 'egress', 'prio', String(prio), 'protocol', proto, 'u32'];
-    const toCapture = ['match', 'u32', '0', '0', 'action', 'mirred', 'egress', 'redirect', 'dev', state.capture];
-    run('tc', [...egress(PRIO_PASS_ICMPV6, 'ipv6'), 'match', 'ip6', 'protocol', '58', '0xff', 'flowid', '1:1']);
-    run('tc', [...egress(PRIO_REDIRECT_IP, 'ip'), ...toCapture]);
-    run('tc', [...egress(PRIO_REDIRECT_IPV6, 'ipv6'), ...toCapture]);
+    return attachDivert({ dev, capture: state.capture, priority: PRIO_DIVERT, failMode: fail.mode, staleNs: fail.staleMs * 1e6 });
   } catch (e) {
     detach(state, runDir);
     throw e;
@@ -215,7 +224,8 @@ export function redirect(state: AttachState, runDir: string): void {
 export function unredirect(state: AttachState): void {
   const dev = state.dev;
   if (state.clsactCreated) undo('tc', ['qdisc', 'del', 'dev', dev, 'clsact']);
-  else for (const prio of [PRIO_REDIRECT_IP, PRIO_REDIRECT_IPV6, PRIO_PASS_ICMPV6]) undo('tc', ['filter', 'del', 'dev', dev, 'egress', 'prio', String(prio)]);
+  else for (const prio of [PRIO_DIVERT, ...PRIO_EARLIER_U32]) undo('tc', ['filter', 'del', 'dev', dev, 'egress', 'prio', String(prio)]);
+  unpinDivert(dev);
 }
 
 /** Gives the device back as it was (both steps); safe to repeat, and after a partial attach. */

@@ -19,10 +19,10 @@ import { BACKENDS, isNativeBackend } from '../transmit/ports.js';
 import { tryNativeAddon } from '../transmit/native.js';
 import { parseRate } from '../units.js';
 import { intArg } from './parse.js';
-import { addFlags, pickFlags, PLACEMENT_FLAGS } from './flags.js';
+import { addFlags, FAIL_FLAGS, pickFlags, PLACEMENT_FLAGS } from './flags.js';
 import { describePlan, placeProcess, planPlacement, type PlacementOptions } from '../placement.js';
 
-interface DaemonFlags extends PlacementOptions {
+interface DaemonFlags extends PlacementOptions, Pick<DaemonOptions, 'fail' | 'failOpenAfterMs'> {
   config?: string;
   backend?: DaemonOptions['backend'];
   rate: Record<string, number>;
@@ -74,6 +74,7 @@ export function registerDaemon(program: Command): void {
     .option('--capture-threads <n>', 'capture client threads per attached device (default: 1)', intArg('capture-threads'))
     .option('--user <name>', 'once the control socket is open, run as this user, keeping only the capabilities managing devices needs');
   addFlags(cmd, PLACEMENT_FLAGS);
+  addFlags(cmd, FAIL_FLAGS, DAEMON_DEFAULTS);
   cmd.action(async (f: DaemonFlags) => {
       const config = f.config ? loadConfigFile(f.config) : { daemon: {}, devices: {} };
       const options: DaemonOptions = { ...config.daemon };
@@ -83,7 +84,7 @@ export function registerDaemon(program: Command): void {
       if (f.arbiters !== undefined) options.arbiters = f.arbiters;
       if (f.xdpMode) options.xdpMode = f.xdpMode;
       if (f.txWorkers !== undefined) options.txWorkers = f.txWorkers;
-      Object.assign(options, pickFlags(PLACEMENT_FLAGS, f as unknown as Record<string, unknown>));
+      Object.assign(options, pickFlags(PLACEMENT_FLAGS, f as unknown as Record<string, unknown>), pickFlags(FAIL_FLAGS, f as unknown as Record<string, unknown>));
       options.rates = { ...config.daemon.rates, ...f.rate };
       options.testTraffic = { ...config.daemon.testTraffic, ...f.testTraffic };
       const runDir = f.runDir ?? defaultRunDir();

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { PlacementOptions } from '../placement.js';
+import type { DaemonOptions } from '../daemon/daemon.js';
 import { intArg } from './parse.js';
 import { parseCpuList } from '../placement.js';
 
@@ -56,4 +57,10 @@ export const PLACEMENT_FLAGS: FlagTable<PlacementOptions> = {
   arbiterPriority: ['--arbiter-priority <n>', 'SCHED_FIFO priority 1-99 of the arbiters, needs CAP_SYS_NICE (default: 0, normal policy)', intArg('arbiter-priority')],
   clientPriority: ['--client-priority <n>', 'SCHED_FIFO priority of client threads (default: 0)', intArg('client-priority')],
   txPriority: ['--tx-priority <n>', 'SCHED_FIFO priority of transmit workers (default: 0)', intArg('tx-priority')],
+};
+
+/** What an attached device does while the daemon cannot take its packets (src/attach/divert.ts). */
+export const FAIL_FLAGS: FlagTable<Pick<DaemonOptions, 'fail' | 'failOpenAfterMs'>> = {
+  fail: ['--fail <mode>', "open: a dead, stopped or wedged daemon's devices send on the kernel's own path, unshaped | closed: their IP traffic stays diverted and is lost until a restart or pspat recover"],
+  failOpenAfterMs: ['--fail-open-after <ms>', 'how long the heartbeat may be missed before devices fail open', intArg('fail-open-after')],
 };

@@ -21,6 +21,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { startClientWorkers, startGenerators, type ClientFleet } from '../../clients/generators.js';
 import { detach, prepareCapture, recoverAttachments, redirect, removeCapture, unredirect, type AttachState } from '../attach/attach.js';
 import type { CaptureResult, CaptureSpec } from '../attach/capture.js';
+import { BEAT_NS, DivertState, type FailMode } from '../attach/divert.js';
 import { workerUrl } from '../worker-url.js';
 import { DEFAULT_RUN_DIR } from './control-socket.js';
 import { ArbiterHost, type LinkHandle } from '../arbiter/host.js';
@@ -41,7 +42,7 @@ import type { ParsedTc, QdiscSpec, ShowCommand } from '../tc/model.js';
 import { Classifier } from '../tc/classifier.js';
 import { classifierConfig } from '../tc/packet-classifier.js';
 import { planCommand, type Plan } from '../tc/plan.js';
-import { ENODEV, errnoName } from '../transmit/native.js';
+import { ENODEV, errnoName, nativeAddon } from '../transmit/native.js';
 import { BACKENDS, isNativeBackend } from '../transmit/ports.js';
 import { isInterfaceName, isLoopback } from '../net/device.js';
 import { lockDevice, type DeviceLock } from './device-lock.js';
@@ -84,6 +85,15 @@ export interface DaemonOptions extends TransmitOptions, PlacementOptions {
   attach?: boolean;
   /** Capture client threads per attached device. @default 1 */
   captureThreads?: number;
+  /**
+   * While the daemon cannot take an attached device's packets (killed, stopped, its
+   * arbiter wedged): `open` lets them take the kernel's own path, unshaped, once the
+   * arbiter's heartbeat is `failOpenAfterMs` old, until it beats again; `closed` keeps
+   * diverting them (they are lost until a daemon starts or `pspat recover` runs). @default 'open'
+   */
+  fail?: FailMode;
+  /** How long the heartbeat may go unstamped before an attached device fails open, ms. @default 25 */
+  failOpenAfterMs?: number;
   /** Where attach state is kept (RUN_DIR/attach), so a later start can undo a dead daemon's. @default /run/pspat */
   runDir?: string;
 }
@@ -97,6 +107,8 @@ export const DAEMON_DEFAULTS: Required<Omit<DaemonOptions, keyof PlacementOption
   arbiters: 1,
   attach: true,
   captureThreads: 1,
+  fail: 'open',
+  failOpenAfterMs: 25,
   runDir: DEFAULT_RUN_DIR,
   ...TRANSMIT_DEFAULTS,
 };
@@ -152,7 +164,7 @@ interface ManagedDevice {
   config: LinkConfig;
   traffic?: ClientSource;
   /** Capture clients of a device whose egress pspat took over, and its attach state. */
-  capture?: ClientSource & { state: AttachState };
+  capture?: Capture;
   /** Rate estimates for `-s`, per class slot ("3") and inner class ("3/1"). */
   rates: RateEstimator;
   /** Its port's fault when the daemon last looked (0: transmitting). */
@@ -162,6 +174,9 @@ interface ManagedDevice {
   /** The device's host-wide owner lock (native backends). */
   lock?: DeviceLock;
 }
+
+/** How a taken-over device's egress reaches pspat: the capture clients, the attach state, and the diversion program's state (its bypass count). */
+type Capture = ClientSource & { state: AttachState; divert: DivertState };
 
 /** A device's client threads (test-traffic generators, capture clients) and the ports their classifier updates go through. */
 interface ClientSource {
@@ -191,6 +206,11 @@ export class Daemon {
     const plan = planPlacement(options, o.arbiters);
     if (!Number.isInteger(o.captureThreads) || o.captureThreads < 1 || o.captureThreads > 64) {
       throw new InvalidOptionError('capture-threads', `must be an integer in [1, 64], got ${o.captureThreads}`);
+    }
+    if (o.fail !== 'open' && o.fail !== 'closed') throw new InvalidOptionError('fail', `must be open or closed, got '${String(o.fail)}'`);
+    // Below a few beats, a busy host's scheduling delays would fail devices open while the daemon is fine.
+    if (!(o.failOpenAfterMs >= (3 * BEAT_NS) / 1e6 && o.failOpenAfterMs <= 60_000)) {
+      throw new InvalidOptionError('fail-open-after', `must be in [${(3 * BEAT_NS) / 1e6}, 60000] ms, got ${o.failOpenAfterMs}`);
     }
     // A daemon killed while devices were attached left their egress diverted: give them back first.
     const recovered = recoverAttachments(o.runDir);
@@ -436,7 +456,7 @@ export class Daemon {
    * Takes over `dev`'s egress when the daemon transmits on real devices: the capture pair
    * first, the capture clients listening on it, then the redirect (src/attach/attach.ts).
    */
-  private async startCapture(dev: string, link: LinkHandle, tree: TcTree): Promise<(ClientSource & { state: AttachState }) | undefined> {
+  private async startCapture(dev: string, link: LinkHandle, tree: TcTree): Promise<Capture | undefined> {
     if (!this.options.attach || !isNativeBackend(this.options.backend)) return undefined;
     const state = prepareCapture(dev, this.options.runDir);
     const updates: MessagePort[] = [];
@@ -451,8 +471,15 @@ export class Daemon {
         return { ifname: state.capturePeer, group, classifier, updates: port2 };
       }, CAPTURE_FRAMES);
       await fleet.started;
-      redirect(state, this.options.runDir);
-      return { fleet, updates, state };
+      const fd = redirect(state, this.options.runDir, { mode: this.options.fail, staleMs: this.options.failOpenAfterMs });
+      let divert: DivertState;
+      try {
+        divert = new DivertState(fd);
+        await link.heartbeat(fd);
+      } finally {
+        nativeAddon().closeFd(fd);
+      }
+      return { fleet, updates, state, divert };
     } catch (e) {
       detach(state, this.options.runDir);
       await fleet?.stop().catch(() => fleet?.terminate());
@@ -480,7 +507,10 @@ export class Daemon {
    * the device's client threads, which send what they still hold, and closes their ports.
    */
   private async stopSources(d: ManagedDevice): Promise<void> {
-    if (d.capture) unredirect(d.capture.state);
+    if (d.capture) {
+      unredirect(d.capture.state);
+      await d.link.heartbeat(-1);
+    }
     for (const source of [d.capture, d.traffic]) {
       if (!source) continue;
       await source.fleet.stop();
@@ -559,7 +589,7 @@ export class Daemon {
     const out: DeviceReading[] = [];
     for (const [dev, d] of [...this.devices]) {
       try {
-        out.push(await readDevice(dev, d.link, d.tree, d.config));
+        out.push({ ...(await readDevice(dev, d.link, d.tree, d.config)), bypassed: d.capture?.divert.bypassed ?? null });
       } catch (e) {
         if (this.devices.get(dev) === d) throw e; // not merely removed meanwhile
       }
@@ -575,7 +605,7 @@ export class Daemon {
     const out: DeviceReading[] = [];
     for (const [dev, d] of [...this.devices]) {
       try {
-        out.push({ dev, stats: await d.link.liveStats(), labels: classLabels(d.tree, d.config) });
+        out.push({ dev, stats: await d.link.liveStats(), labels: classLabels(d.tree, d.config), bypassed: d.capture?.divert.bypassed ?? null });
       } catch (e) {
         if (this.devices.get(dev) === d) throw e; // not merely removed meanwhile
       }

@@ -72,6 +72,7 @@ export class MetricsRegistry {
   private readonly portRetries = this.c('pspat_port_retries_total', 'Kicks the device refused for a moment (ENOBUFS, EAGAIN, EBUSY), retried', ['dev']);
   private readonly portTxErrors = this.c('pspat_port_tx_errors_total', 'Frames the transmit port failed', ['dev']);
   private readonly portMtuSuspect = this.c('pspat_port_mtu_suspect_total', 'AF_PACKET: frames counted as sent that its kernel may have dropped unseen (released over a lowered MTU before pspat saw it)', ['dev']);
+  private readonly bypassed = this.c('pspat_divert_bypassed_packets_total', "Packets a taken-over device sent on the kernel's own path, unshaped, while the daemon's heartbeat was stale (fail open)", ['dev']);
   private readonly passes = this.c('pspat_arbiter_passes_total', 'Arbiter loop passes', ['arbiter']);
   private readonly busyPasses = this.c('pspat_arbiter_busy_passes_total', 'Passes that moved packets', ['arbiter']);
   private readonly parks = this.c('pspat_arbiter_parks_total', 'Times the arbiter parked', ['arbiter']);
@@ -88,7 +89,7 @@ export class MetricsRegistry {
   /** Reads the daemon and renders the exposition text. */
   async render(): Promise<string> {
     const readings = await this.source.liveReadings();
-    for (const m of [this.sentPackets, this.sentBytes, this.dropped, this.overlimits, this.backlogPackets, this.backlogBytes, this.delay, this.offered, this.unclassified, this.badFrames, this.portUp, this.portFaults, this.portRetries, this.portTxErrors, this.portMtuSuspect]) m.reset();
+    for (const m of [this.sentPackets, this.sentBytes, this.dropped, this.overlimits, this.backlogPackets, this.backlogBytes, this.delay, this.offered, this.unclassified, this.badFrames, this.portUp, this.portFaults, this.portRetries, this.portTxErrors, this.portMtuSuspect, this.bypassed]) m.reset();
     for (const r of readings) {
       const dev = r.dev;
       this.offered.inc({ dev }, r.stats.totals.offered);
@@ -100,6 +101,7 @@ export class MetricsRegistry {
       this.portRetries.inc({ dev }, port.retries);
       this.portTxErrors.inc({ dev }, port.txErrors);
       this.portMtuSuspect.inc({ dev }, port.mtuSuspect);
+      if (r.bypassed !== null) this.bypassed.inc({ dev }, r.bypassed);
       for (const c of r.stats.classes) {
         const l = { dev, class: labelOf(r, c.slot) };
         this.sentPackets.inc(l, c.sentPackets);

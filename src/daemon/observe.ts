@@ -16,6 +16,8 @@ export interface DeviceReading {
   stats: LinkStats;
   /** Class slot → the name users know it by: its tc classid, else the root qdisc's handle. */
   labels: Map<number, string>;
+  /** Taken over: packets the device sent on the kernel's path while the daemon's heartbeat was stale (fail open); else null. */
+  bypassed: number | null;
 }
 
 /**
@@ -30,7 +32,7 @@ export function classLabels(tree: TcTree, config: LinkConfig): Map<number, strin
   return labels;
 }
 
-export async function readDevice(dev: string, link: LinkHandle, tree: TcTree, config: LinkConfig): Promise<DeviceReading> {
+export async function readDevice(dev: string, link: LinkHandle, tree: TcTree, config: LinkConfig): Promise<Omit<DeviceReading, 'bypassed'>> {
   return { dev, stats: await link.stats(), labels: classLabels(tree, config) };
 }
 
@@ -45,6 +47,8 @@ export function daemonRun(readings: DeviceReading[], loops: LoopStats[], config:
   counters.unclassified = readings.reduce((a, r) => a + r.stats.unclassified, 0);
   counters.oversize = readings.reduce((a, r) => a + r.stats.oversize, 0);
   counters.captureDrops = readings.reduce((a, r) => a + r.stats.captureDrops, 0);
+  // Not pspat's: sent on the kernel's path while the daemon was not there to take them (fail open).
+  counters.bypassed = readings.reduce((a, r) => a + (r.bypassed ?? 0), 0);
   loops.forEach((l, i) => {
     const f = l.read();
     counters[`arbiter${i}.passes`] = f.passes;

@@ -23,7 +23,8 @@ export class PrivilegeError extends PspatError {
 /**
  * What a daemon with this backend needs: transmit sockets (CAP_NET_RAW) and socket
  * options (CAP_NET_ADMIN); taking over egress also runs `tc`/`ip` on the device
- * (CAP_NET_ADMIN), creates and joins the capture namespace (CAP_SYS_ADMIN), whose name
+ * (CAP_NET_ADMIN), loads the diversion program and creates and joins the capture
+ * namespace (CAP_SYS_ADMIN, which covers BPF), whose name
  * `ip netns` keeps as a file in root's /run/netns (CAP_DAC_OVERRIDE). Real-time priority
  * for a thread (SCHED_FIFO) takes CAP_SYS_NICE, whatever the backend.
  */

@@ -50,6 +50,16 @@ export interface NativeAddon {
   /** Packets the kernel dropped for a full socket buffer since the last call. */
   captureDrops(handle: number): number;
   captureClose(handle: number): void;
+  /**
+   * Loads the egress diversion program (native/bpf/divert.bpf.c) from `objPath`, pins its
+   * state map at `pinPath` and attaches it to `ifindex`'s clsact egress hook at `priority`.
+   * `fd`: the state map's descriptor, or -errno with `step` saying what failed.
+   */
+  divertAttach(objPath: string, pinPath: string, ifindex: number, captureIfindex: number, staleNs: number, failClosed: boolean,
+    priority: number): { fd: number; step: string };
+  /** The diversion state behind a map descriptor, mapped into this thread (see src/attach/divert.ts); or -errno. */
+  divertState(fd: number): ArrayBuffer | number;
+  closeFd(fd: number): number;
 }
 
 /** A native backend cannot be used; the message says why and what to do. */
@@ -67,17 +77,22 @@ function projectRoot(): string {
   return dir;
 }
 
+/** A file the native build writes beside the addon (native/build/Release). */
+export function nativeBuildFile(name: string): string {
+  return join(projectRoot(), 'native', 'build', 'Release', name);
+}
+
 /** The addon, or null when it was not built or failed to load (`nativeAddon()` throws why). */
 export function tryNativeAddon(): NativeAddon | null {
   if (cached === undefined) {
-    const file = join(projectRoot(), 'native', 'build', 'Release', 'pspat_native.node');
+    const file = nativeBuildFile('pspat_native.node');
     try {
       cached = createRequire(import.meta.url)(file) as NativeAddon;
     } catch (e) {
       cached = new Error(
         existsSync(file)
           ? `native addon failed to load: ${(e as Error).message}`
-          : 'native addon not built: install g++, make and python3, then run `npm run build:native`',
+          : 'native addon not built: install g++, make, python3, clang and libbpf-dev, then run `npm run build:native`',
       );
     }
   }

@@ -1,0 +1,111 @@
+/**
+ * The egress diversion program (native/bpf/divert.bpf.c) and its heartbeat: how attach.ts
+ * diverts a device's IPv4/IPv6 egress to the capture pair, and how a dead daemon stops
+ * diverting it (fail open).
+ *
+ * attachDivert loads the program on the device's clsact egress hook, its state map pinned
+ * at /sys/fs/bpf/pspat/DEV. The program redirects a packet only while the state's
+ * heartbeat is fresher than `staleNs`; the arbiter serving the device stamps it every
+ * BEAT_NS (DivertState, through a shared mapping of the map: one store, no system
+ * call), parked or not. When the daemon is killed, stopped or wedged, nobody stamps, and
+ * after `staleNs` the device's packets take the kernel's own path (its root qdisc) until
+ * a stamp comes again. With `failClosed` the program redirects whatever the heartbeat says
+ * (packets then die in the capture pair while nobody reads it).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { PspatError } from '../errors.js';
+import { errnoName, nativeAddon, nativeBuildFile } from '../transmit/native.js';
+
+/** Where pspat pins its BPF objects. */
+export const BPF_PIN_DIR = '/sys/fs/bpf/pspat';
+/** How often the arbiter stamps the heartbeat (it parks no longer than this while it serves a diverted device). */
+export const BEAT_NS = 5e6;
+/** The BPF program's name, as `tc filter show` prints it. */
+export const DIVERT_PROGRAM = 'pspat_divert';
+
+export type FailMode = 'open' | 'closed';
+
+export class DivertError extends PspatError {
+  constructor(message: string) {
+    super('ERR_PSPAT_ATTACH', message);
+  }
+}
+
+export interface DivertSpec {
+  dev: string;
+  /** The capture end packets are redirected to. */
+  capture: string;
+  /** Filter priority on the device's egress hook. */
+  priority: number;
+  failMode: FailMode;
+  /** How old the heartbeat may be before packets pass (fail open). */
+  staleNs: number;
+}
+
+export function divertPinPath(dev: string): string {
+  return join(BPF_PIN_DIR, dev);
+}
+
+/** The BPF filesystem at /sys/fs/bpf, mounted if it is not (`ip netns exec` gives a fresh /sys without it). */
+function ensureBpffs(): void {
+  const mounted = readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === '/sys/fs/bpf' && l.split(' ')[2] === 'bpf');
+  if (!mounted) {
+    try {
+      execFileSync('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (e) {
+      throw new DivertError(`cannot mount the BPF filesystem at /sys/fs/bpf: ${String((e as { stderr?: string }).stderr ?? e).trim()}`);
+    }
+  }
+  mkdirSync(BPF_PIN_DIR, { recursive: true, mode: 0o700 });
+}
+
+/**
+ * Attaches the diversion program to `spec.dev` (whose clsact qdisc must exist); returns
+ * the state map's descriptor, for DivertHeartbeat (the caller closes it).
+ */
+export function attachDivert(spec: DivertSpec): number {
+  const object = nativeBuildFile('divert.bpf.o');
+  if (!existsSync(object)) throw new DivertError(`egress takeover needs ${object}: install clang and libbpf-dev, then run \`npm run build:native\``);
+  ensureBpffs();
+  const pin = divertPinPath(spec.dev);
+  rmSync(pin, { force: true }); // a pin left by a daemon that was killed
+  const ifindex = (name: string) => Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8'));
+  const r = nativeAddon().divertAttach(object, pin, ifindex(spec.dev), ifindex(spec.capture), spec.staleNs, spec.failMode === 'closed', spec.priority);
+  if (r.fd < 0) throw new DivertError(`${spec.dev}: cannot ${r.step} of the egress diversion program (${errnoName(r.fd)})`);
+  return r.fd;
+}
+
+/** Removes the pinned state map (the program and its map go with the filter). */
+export function unpinDivert(dev: string): void {
+  rmSync(divertPinPath(dev), { force: true });
+}
+
+/** Byte offsets in the state (struct divert_state). */
+const HEARTBEAT_AT = 0;
+const BYPASSED_AT = 64;
+
+/**
+ * One thread's mapping of a device's diversion state: the arbiter stamps the heartbeat,
+ * the daemon reads how many packets passed while it was stale. The mapping outlives `fd`.
+ */
+export class DivertState {
+  private readonly words: BigInt64Array;
+
+  constructor(fd: number) {
+    const buffer = nativeAddon().divertState(fd);
+    if (typeof buffer === 'number') throw new DivertError(`cannot map the egress diversion state (${errnoName(buffer)})`);
+    this.words = new BigInt64Array(buffer);
+  }
+
+  /** Stamps the heartbeat: `monotonicNs` is CLOCK_MONOTONIC (the shared clock's epoch + its reading), as bpf_ktime_get_ns reads it. */
+  stamp(monotonicNs: bigint): void {
+    Atomics.store(this.words, HEARTBEAT_AT / 8, monotonicNs);
+  }
+
+  /** Packets that took the kernel's path because the heartbeat was stale. */
+  get bypassed(): number {
+    return Number(Atomics.load(this.words, BYPASSED_AT / 8));
+  }
+}
