@@ -7,7 +7,8 @@
  *   delay    VMs send stamped UDP (200 B) at half their rates: one-way delay, kernel
  *            timestamps at the sink (src/bench/stamp-sink.ts), all VMs together;
  *   Mpps     class rates far above the machine, VMs send 64 B frames flat out: packets per
- *            second at the sink's counter.
+ *            second at the sink's counter, and the host's busy CPU time per packet
+ *            delivered (every thread and softirq: senders, pspat, sink alike; /proc/stat).
  * Prints one table, writes JSON (runs/bench-egress.json, or --out FILE).
  *
  *   npm run bench:egress [-- --seconds 3] [-- --modes tc,pspat] [-- --out FILE]   (root; the native addon)
@@ -18,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { busyCpuNs } from '../src/bench/cpu-time.js';
 import { StampSink } from '../src/bench/stamp-sink.js';
 import { formatNs, renderTable } from '../src/cli/table.js';
 import { newEpoch } from '../src/clock.js';
@@ -118,6 +120,8 @@ function senders(topo: VmTopology, mbit: number[], size: number, epoch?: bigint)
 interface ModeFigures {
   vmMbit: number[];
   mpps: number;
+  /** Busy CPU ns of the whole host per packet delivered, in the Mpps phase. */
+  cpuNsPerPacket: number;
   latencyNs: { p50: number; p90: number; p99: number; p999: number };
 }
 
@@ -162,10 +166,13 @@ async function measure(topo: VmTopology, mode: Mode): Promise<ModeFigures> {
     await setup.apply(RATES.map(() => UNSHAPED_MBIT / RATES.length));
     const p0 = sinkPackets({ ns: topo.sink, peer: UPLINK_PEER });
     const t0 = performance.now();
+    const cpu0 = busyCpuNs();
     await senders(topo, RATES.map(() => 2000), 22);
-    const mpps = (sinkPackets({ ns: topo.sink, peer: UPLINK_PEER }) - p0) / ((performance.now() - t0) * 1e3);
+    const cpuNs = busyCpuNs() - cpu0;
+    const packets = sinkPackets({ ns: topo.sink, peer: UPLINK_PEER }) - p0;
+    const mpps = packets / ((performance.now() - t0) * 1e3);
     await setup.clear();
-    return { vmMbit, mpps, latencyNs: { p50: s.p50, p90: s.p90, p99: s.p99, p999: s.p999 } };
+    return { vmMbit, mpps, cpuNsPerPacket: cpuNs / packets, latencyNs: { p50: s.p50, p90: s.p90, p99: s.p99, p999: s.p999 } };
   } finally {
     sink.stdin!.write('quit\n');
     await setup.stop();
@@ -182,11 +189,12 @@ try {
 console.log(`egress: 3 VMs → host → uplink veth → sink; htb rate=ceil ${RATES.join('/')} Mbit/s per VM; ${seconds}s per phase`);
 console.log(
   renderTable(
-    ['uplink scheduler', ...RATES.map((r, i) => `VM${i + 1} (${r})`), 'Mpps (64 B)', 'p50', 'p90', 'p99', 'p99.9'],
+    ['uplink scheduler', ...RATES.map((r, i) => `VM${i + 1} (${r})`), 'Mpps (64 B)', 'CPU/packet', 'p50', 'p90', 'p99', 'p99.9'],
     Object.entries(results).map(([mode, f]) => [
       mode === 'tc' ? 'kernel htb (tc)' : 'pspat attached',
       ...f.vmMbit.map((v) => v.toFixed(2)),
       f.mpps.toFixed(3),
+      formatNs(f.cpuNsPerPacket),
       ...[f.latencyNs.p50, f.latencyNs.p90, f.latencyNs.p99, f.latencyNs.p999].map(formatNs),
     ]),
   ),
