@@ -11,10 +11,11 @@
  *            delivered (every thread and softirq: senders, pspat, sink alike; /proc/stat).
  * Prints one table, writes JSON (runs/bench-egress.json, or --out FILE).
  *
- *   npm run bench:egress [-- --seconds 3] [-- --modes tc,pspat] [-- --out FILE]   (root; the native addon)
+ *   npm run bench:egress [-- --seconds 3] [-- --modes tc,pspat] [-- --out FILE] [-- --daemon-flags "--arbiter-priority 50"]
+ * (root; the native addon). --daemon-flags: more `pspat daemon` flags for the pspat mode.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -33,6 +34,7 @@ function arg(name: string, def: string): string {
 }
 const out = arg('out', 'runs/bench-egress.json');
 const seconds = Number(arg('seconds', '3'));
+const daemonFlags = arg('daemon-flags', '').split(' ').filter((w) => w !== '');
 /** Class rate per VM, Mbit/s. */
 const RATES = [20, 40, 60];
 const UNSHAPED_MBIT = 10_000;
@@ -72,7 +74,7 @@ class Setup {
 
   async start(): Promise<void> {
     if (this.mode === 'tc') return;
-    this.daemon = spawn('ip', ['netns', 'exec', this.topo.host, process.execPath, PSPAT_BIN, 'daemon', '--run-dir', this.runDir, '--backend', 'afxdp', '--rate', `${UPLINK}=${UNSHAPED_MBIT}mbit`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.daemon = spawn('ip', ['netns', 'exec', this.topo.host, process.execPath, PSPAT_BIN, 'daemon', '--run-dir', this.runDir, '--backend', 'afxdp', '--rate', `${UPLINK}=${UNSHAPED_MBIT}mbit`, ...daemonFlags], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     await new Promise<void>((resolve, reject) => {
       this.daemon!.stderr!.on('data', (d: Buffer) => {
@@ -88,6 +90,15 @@ class Setup {
       if (this.mode === 'tc') await run('ip', ['netns', 'exec', this.topo.host, 'tc', ...line.split(' ')]);
       else await run(process.execPath, [PSPAT_BIN, 'tc', ...line.split(' ')], { ...process.env, PSPAT_RUN_DIR: this.runDir });
     }
+  }
+
+  /** pspat: what went around it or was lost before a class saw it, since the tree was applied (RUN.json counters). */
+  async counters(): Promise<Record<string, number> | null> {
+    if (this.mode === 'tc') return null;
+    const file = join(this.runDir, '..', `stats-${Date.now()}.json`);
+    await run(process.execPath, [PSPAT_BIN, 'stats', '--save', file], { ...process.env, PSPAT_RUN_DIR: this.runDir });
+    const { counters } = (JSON.parse(readFileSync(file, 'utf8')) as { runs: { counters: Record<string, number> }[] }).runs[0];
+    return { bypassed: counters.bypassed, captureDrops: counters.captureDrops, unclassified: counters.unclassified, dropped: counters.dropped };
   }
 
   async clear(): Promise<void> {
@@ -122,6 +133,8 @@ interface ModeFigures {
   mpps: number;
   /** Busy CPU ns of the whole host per packet delivered, in the Mpps phase. */
   cpuNsPerPacket: number;
+  /** pspat: its counters at the end of the rates and delay phases, and of the Mpps phase (bypassed: sent around pspat while its heartbeat was stale). */
+  counters?: { shaped: Record<string, number> | null; mpps: Record<string, number> | null };
   latencyNs: { p50: number; p90: number; p99: number; p999: number };
 }
 
@@ -160,6 +173,7 @@ async function measure(topo: VmTopology, mode: Mode): Promise<ModeFigures> {
     const all = new Histogram();
     for (const h of stamps.e2e.values()) all.merge(h);
     const s = all.summary();
+    const shaped = await setup.counters();
     await setup.clear();
 
     // Mpps: classes far above the machine, 64 B frames as fast as the VMs send.
@@ -171,8 +185,9 @@ async function measure(topo: VmTopology, mode: Mode): Promise<ModeFigures> {
     const cpuNs = busyCpuNs() - cpu0;
     const packets = sinkPackets({ ns: topo.sink, peer: UPLINK_PEER }) - p0;
     const mpps = packets / ((performance.now() - t0) * 1e3);
+    const counters = mode === 'pspat' ? { shaped, mpps: await setup.counters() } : undefined;
     await setup.clear();
-    return { vmMbit, mpps, cpuNsPerPacket: cpuNs / packets, latencyNs: { p50: s.p50, p90: s.p90, p99: s.p99, p999: s.p999 } };
+    return { vmMbit, mpps, cpuNsPerPacket: cpuNs / packets, ...(counters && { counters }), latencyNs: { p50: s.p50, p90: s.p90, p99: s.p99, p999: s.p999 } };
   } finally {
     sink.stdin!.write('quit\n');
     await setup.stop();
@@ -199,6 +214,8 @@ console.log(
     ]),
   ),
 );
+const c = results.pspat?.counters;
+if (c) console.log(`pspat: ${JSON.stringify(c.shaped)} after the rates and delay phases, ${JSON.stringify(c.mpps)} after Mpps`);
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), seconds, rates: RATES, modes: results }, null, 2)}\n`);
+writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), seconds, rates: RATES, daemonFlags, modes: results }, null, 2)}\n`);
 console.log(`wrote ${out}`);

@@ -26,6 +26,7 @@ import {
   type ClassSpec,
   type LinkOptions,
 } from '../options.js';
+import { FrameRanges } from '../shm/frame-ranges.js';
 import { FramePool, type FramePoolLayout } from '../shm/frame-pool.js';
 import { SpscRing } from '../shm/spsc-ring.js';
 import { Doorbell } from '../shm/doorbell.js';
@@ -91,7 +92,8 @@ export class ArbiterHost {
   private readonly doorbell: Doorbell;
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
   private seq = 0;
-  private nextFreeFrame = 0;
+  /** Frames no client owns (a removed link's clients' come back). */
+  private readonly unowned: FrameRanges;
   private nextClientId = 0;
   private readonly links: LinkHandle[] = [];
   private failure: Error | null = null;
@@ -112,6 +114,7 @@ export class ArbiterHost {
     readonly clientPlacement: ThreadPlacement,
   ) {
     this.pool = new FramePool(poolLayout);
+    this.unowned = new FrameRanges(this.pool.frames);
     this.control = new Int32Array(controlBuffer);
     this.doorbell = new Doorbell(this.control, CTL_DOORBELL);
     const dispatch = (r: Reply) => {
@@ -168,15 +171,18 @@ export class ArbiterHost {
     if (!Number.isInteger(count) || count < 1) {
       throw new InvalidOptionError('frames', `must be an integer ≥ 1, got ${count}`);
     }
-    if (this.nextFreeFrame + count > this.pool.frames) {
-      throw new InvalidOptionError(
-        'frames',
-        `pool exhausted: ${count} frames asked, ${this.pool.frames - this.nextFreeFrame} of ${this.pool.frames} left (raise poolFrames)`,
-      );
+    const first = this.unowned.take(count);
+    if (first < 0) {
+      const u = this.unowned;
+      throw new InvalidOptionError('frames', `pool exhausted: ${count} frames asked, ${u.free} of ${this.pool.frames} left (at most ${u.largest} together; raise poolFrames)`);
     }
-    const first = this.nextFreeFrame;
-    this.nextFreeFrame += count;
     return { clientId: this.nextClientId++, first };
+  }
+
+  /** Takes back a removed link's client's frames (the arbiter holds none of them any more). */
+  releaseClientFrames(first: number, count: number): void {
+    this.pool.owner.fill(-1, first, first + count);
+    this.unowned.give(first, count);
   }
 
   /**
@@ -234,7 +240,7 @@ function shadowScheduler(kind: string, maxClasses: number, classes: ClassSpec[],
 const discard = (): void => {};
 
 export class LinkHandle {
-  private readonly clients: { channel: ClientChannel; counters: ClientCounters }[] = [];
+  private readonly clients: { channel: ClientChannel; counters: ClientCounters; frames: [first: number, count: number] }[] = [];
   /** Each class's parameters as last accepted (to undo a change the arbiter refused). */
   private readonly classParams = new Map<number, ClassParams>();
 
@@ -283,7 +289,7 @@ export class LinkHandle {
       placement: this.host.clientPlacement,
     };
     await this.host.request({ op: 'attachClient', linkId: this.id, clientId, mailbox, free });
-    this.clients.push({ channel, counters: new ClientCounters(counters, this.options.maxClasses) });
+    this.clients.push({ channel, counters: new ClientCounters(counters, this.options.maxClasses), frames: [first, frames] });
     return channel;
   }
 
@@ -356,6 +362,8 @@ export class LinkHandle {
   async remove(): Promise<LinkStats> {
     const reply = await this.host.request({ op: 'removeLink', linkId: this.id });
     this.finalStats = this.statsFrom(reply.snapshot!);
+    // Answered once nothing of the link is queued or in transmit: its clients' frames are free.
+    for (const c of this.clients) this.host.releaseClientFrames(...c.frames);
     return this.finalStats;
   }
 

@@ -37,6 +37,7 @@ interface DaemonFlags extends PlacementOptions, Pick<DaemonOptions, 'fail' | 'fa
   save?: string;
   attach: boolean;
   captureThreads?: number;
+  captureFrames?: number;
   user?: string;
 }
 
@@ -72,6 +73,7 @@ export function registerDaemon(program: Command): void {
     .option('--save <file>', 'where SIGUSR1 writes RUN.json (default: RUN_DIR/run.json)')
     .option('--no-attach', "with afxdp/afpacket: do not take over managed devices' egress (only pspat clients then feed them)")
     .option('--capture-threads <n>', 'capture client threads per attached device (default: 1)', intArg('capture-threads'))
+    .option('--capture-frames <n>', `pool frames per capture client: the device's buffer in front of its class queues (default: ${DAEMON_DEFAULTS.captureFrames})`, intArg('capture-frames'))
     .option('--user <name>', 'once the control socket is open, run as this user, keeping only the capabilities managing devices needs');
   addFlags(cmd, PLACEMENT_FLAGS);
   addFlags(cmd, FAIL_FLAGS, DAEMON_DEFAULTS);
@@ -92,6 +94,7 @@ export function registerDaemon(program: Command): void {
       options.runDir = runDir;
       options.attach = f.attach;
       if (f.captureThreads !== undefined) options.captureThreads = f.captureThreads;
+      if (f.captureFrames !== undefined) options.captureFrames = f.captureFrames;
       // Before anything is touched: a daemon that could not take its devices over says so now.
       const backend = options.backend ?? DAEMON_DEFAULTS.backend;
       const realtime = [options.arbiterPriority, options.clientPriority, options.txPriority].some((p) => (p ?? 0) > 0);

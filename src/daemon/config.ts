@@ -27,7 +27,7 @@ export interface DaemonConfig {
   devices: Record<string, string[][]>;
 }
 
-const DAEMON_KEYS = ['backend', 'rates', 'maxClasses', 'poolFrames', 'arbiters', 'xdpMode', 'txWorkers', 'queue', 'fail', 'failOpenAfterMs', ...PLACEMENT_KEYS];
+const DAEMON_KEYS = ['backend', 'rates', 'maxClasses', 'poolFrames', 'arbiters', 'xdpMode', 'txWorkers', 'queue', 'captureThreads', 'captureFrames', 'fail', 'failOpenAfterMs', ...PLACEMENT_KEYS];
 
 function fail(field: string, detail: string): never {
   throw new InvalidOptionError(field, detail);

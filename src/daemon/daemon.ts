@@ -86,6 +86,13 @@ export interface DaemonOptions extends TransmitOptions, PlacementOptions {
   /** Capture client threads per attached device. @default 1 */
   captureThreads?: number;
   /**
+   * Pool frames each capture client owns: the device's shared buffer. When its class
+   * queues together hold more, further packets are dropped at capture (`captureDrops`)
+   * before any class sees them, so it should cover the queues that fill (htb leaves hold
+   * 1000 packets each by default). @default 4096
+   */
+  captureFrames?: number;
+  /**
    * While the daemon cannot take an attached device's packets (killed, stopped, its
    * arbiter wedged): `open` lets them take the kernel's own path, unshaped, once the
    * arbiter's heartbeat is `failOpenAfterMs` old, until it beats again; `closed` keeps
@@ -107,14 +114,13 @@ export const DAEMON_DEFAULTS: Required<Omit<DaemonOptions, keyof PlacementOption
   arbiters: 1,
   attach: true,
   captureThreads: 1,
+  captureFrames: 4096,
   fail: 'open',
   failOpenAfterMs: 25,
   runDir: DEFAULT_RUN_DIR,
   ...TRANSMIT_DEFAULTS,
 };
 
-/** Frames each capture client owns. */
-const CAPTURE_FRAMES = 2048;
 
 /**
  * What `pspat tc` prints and exits with; or "run the system's tc". A `qdisc show` of every
@@ -206,6 +212,9 @@ export class Daemon {
     const plan = planPlacement(options, o.arbiters);
     if (!Number.isInteger(o.captureThreads) || o.captureThreads < 1 || o.captureThreads > 64) {
       throw new InvalidOptionError('capture-threads', `must be an integer in [1, 64], got ${o.captureThreads}`);
+    }
+    if (!Number.isInteger(o.captureFrames) || o.captureFrames < 256 || o.captureFrames > o.poolFrames) {
+      throw new InvalidOptionError('capture-frames', `must be an integer in [256, pool-frames = ${o.poolFrames}], got ${o.captureFrames}`);
     }
     if (o.fail !== 'open' && o.fail !== 'closed') throw new InvalidOptionError('fail', `must be open or closed, got '${String(o.fail)}'`);
     // Below a few beats, a busy host's scheduling delays would fail devices open while the daemon is fine.
@@ -469,7 +478,7 @@ export class Daemon {
         const { port1, port2 } = new MessageChannel();
         updates.push(port1);
         return { ifname: state.capturePeer, group, classifier, updates: port2 };
-      }, CAPTURE_FRAMES);
+      }, this.options.captureFrames);
       await fleet.started;
       const fd = redirect(state, this.options.runDir, { mode: this.options.fail, staleMs: this.options.failOpenAfterMs });
       let divert: DivertState;
