@@ -207,18 +207,21 @@ Napi::Value CaptureDrops(const Napi::CallbackInfo& info) {
 
 Napi::Value CaptureClose(const Napi::CallbackInfo& info) { return captures.close(info); }
 
-// divertAttach(objPath, pinPath, ifindex, captureIfindex, staleNs, failClosed, priority)
-//   → { fd, step }: the state map's fd (≥ 0) or -errno, and the step that failed.
+// divertAttach(objPath, pinPath, ifindex, captureIfindex, staleNs, checkNs, failClosed, priority)
+//   → { err, stateFd, aliveFd, step }: err 0 or -errno, with the step that failed.
 Napi::Value DivertAttach(const Napi::CallbackInfo& info) {
   std::string obj = info[0].As<Napi::String>().Utf8Value();
   std::string pin = info[1].As<Napi::String>().Utf8Value();
   DivertSpec spec{obj.c_str(), pin.c_str(), info[2].As<Napi::Number>().Int32Value(), info[3].As<Napi::Number>().Int32Value(),
-                  uint64_t(info[4].As<Napi::Number>().Int64Value()), info[5].As<Napi::Boolean>().Value(),
-                  info[6].As<Napi::Number>().Uint32Value()};
+                  uint64_t(info[4].As<Napi::Number>().Int64Value()), uint64_t(info[5].As<Napi::Number>().Int64Value()),
+                  info[6].As<Napi::Boolean>().Value(), info[7].As<Napi::Number>().Uint32Value()};
   const char* why = "";
-  int fd = attachDivert(spec, &why);
+  int stateFd = -1, aliveFd = -1;
+  int err = attachDivert(spec, &stateFd, &aliveFd, &why);
   Napi::Object out = Napi::Object::New(info.Env());
-  out.Set("fd", Napi::Number::New(info.Env(), fd));
+  out.Set("err", Napi::Number::New(info.Env(), err));
+  out.Set("stateFd", Napi::Number::New(info.Env(), stateFd));
+  out.Set("aliveFd", Napi::Number::New(info.Env(), aliveFd));
   out.Set("step", Napi::String::New(info.Env(), why));
   return out;
 }

@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <ctime>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -19,6 +21,22 @@ namespace {
 
 const char* kProgram = "pspat_divert";
 const char* kStateMap = "divert_state";
+const char* kAliveMap = "daemon_alive";
+
+// A UDP socket bound to an ephemeral port (a sockmap takes only bound UDP sockets); it
+// never sends or receives: its lifetime is the signal.
+int livenessSocket() {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  sockaddr_in any{};
+  any.sin_family = AF_INET;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&any), sizeof any) < 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  return fd;
+}
 
 // libbpf prints its own diagnostics to stderr by default; the daemon's stderr is its log,
 // and the step that failed is said there by the caller, so only warnings are kept.
@@ -41,7 +59,7 @@ DivertState* mapDivertState(int fd) {
 
 void unmapDivertState(DivertState* s) { munmap(s, sizeof(DivertState)); }
 
-int attachDivert(const DivertSpec& spec, const char** why) {
+int attachDivert(const DivertSpec& spec, int* stateFd, int* aliveFd, const char** why) {
   libbpf_set_print(quietPrint);
   bpf_object* obj = bpf_object__open_file(spec.objPath, nullptr);
   if (!obj) {
@@ -49,11 +67,14 @@ int attachDivert(const DivertSpec& spec, const char** why) {
     return -errno;
   }
   int err = 0;
-  int keep = -1;
+  int alive = -1;
+  uint32_t key = 0;
   DivertState* state = nullptr;
   bpf_program* prog = bpf_object__find_program_by_name(obj, kProgram);
   bpf_map* map = bpf_object__find_map_by_name(obj, kStateMap);
-  if (!prog || !map) {
+  bpf_map* aliveMap = bpf_object__find_map_by_name(obj, kAliveMap);
+  *stateFd = *aliveFd = -1;
+  if (!prog || !map || !aliveMap) {
     *why = "find the program in its object";
     err = -ENOENT;
     goto out;
@@ -70,9 +91,20 @@ int attachDivert(const DivertSpec& spec, const char** why) {
   }
   // Fresh before it is attached: the first packets are diverted, not passed.
   state->staleNs = spec.staleNs;
+  state->checkNs = spec.checkNs;
   state->captureIfindex = uint32_t(spec.captureIfindex);
   state->failClosed = spec.failClosed ? 1 : 0;
   state->heartbeatNs = monotonicNs();
+  if ((alive = livenessSocket()) < 0) {
+    *why = "open its liveness socket";
+    err = alive;
+    goto out;
+  }
+  if (bpf_map_update_elem(bpf_map__fd(aliveMap), &key, &alive, BPF_ANY) < 0) {
+    *why = "put its liveness socket in the map";
+    err = -errno;
+    goto out;
+  }
   if ((err = bpf_map__pin(map, spec.pinPath)) < 0) {
     *why = "pin its state map";
     goto out;
@@ -86,10 +118,15 @@ int attachDivert(const DivertSpec& spec, const char** why) {
       goto out;
     }
   }
-  keep = fcntl(bpf_map__fd(map), F_DUPFD_CLOEXEC, 0);
-  if (keep < 0) err = -errno;  // attached and fresh: the caller detaches it by priority
+  *stateFd = fcntl(bpf_map__fd(map), F_DUPFD_CLOEXEC, 0);
+  if (*stateFd < 0) err = -errno;  // attached and fresh: the caller detaches it by priority
 out:
   if (state) unmapDivertState(state);
   bpf_object__close(obj);
-  return err < 0 ? err : keep;
+  if (err < 0) {
+    if (alive >= 0) close(alive);
+    return err;
+  }
+  *aliveFd = alive;
+  return 0;
 }

@@ -5,10 +5,11 @@
 // mmapable array element, which the arbiter stamps through a mapping of it.
 struct DivertState {
   uint64_t heartbeatNs;  // CLOCK_MONOTONIC of the last stamp
-  uint64_t staleNs;      // redirect while now - heartbeatNs <= staleNs
+  uint64_t staleNs;      // a live daemon's packets are redirected while now - heartbeatNs <= staleNs
   uint32_t captureIfindex;
   uint32_t failClosed;
-  uint64_t pad[5];
+  uint64_t checkNs;  // older than this, the program looks whether the daemon's process is alive
+  uint64_t pad[4];
   uint64_t bypassed;  // packets passed to the device's own qdisc while the heartbeat was stale
 };
 
@@ -18,14 +19,18 @@ struct DivertSpec {
   int ifindex;          // the device whose egress is diverted
   int captureIfindex;
   uint64_t staleNs;
+  uint64_t checkNs;
   bool failClosed;
   uint32_t priority;  // of the filter on the device's clsact egress hook (which must exist)
 };
 
-// Loads the program, fills and stamps its state, pins the state map and attaches the
-// program to the device's egress hook. Returns the state map's fd (close-on-exec; the
-// caller keeps it and maps it with mapDivertState) or -errno; `why` says which step failed.
-int attachDivert(const DivertSpec& spec, const char** why);
+// Loads the program, fills and stamps its state, puts a socket of this process in its
+// liveness map, pins the state map and attaches the program to the device's egress hook.
+// Returns 0 with the state map's fd (the caller maps it with mapDivertState) and the
+// liveness socket's (the caller keeps it open as long as it takes the device's packets:
+// the kernel drops it from the map when this process ends), both close-on-exec; or
+// -errno, with `why` saying which step failed.
+int attachDivert(const DivertSpec& spec, int* stateFd, int* aliveFd, const char** why);
 // The state of the map behind `fd`, mapped read-write (nullptr and errno on failure).
 DivertState* mapDivertState(int fd);
 void unmapDivertState(DivertState* s);

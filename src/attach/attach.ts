@@ -38,7 +38,7 @@ import { join } from 'node:path';
 import { PspatError } from '../errors.js';
 import { isInterfaceName, turnOffIpv6 } from '../net/device.js';
 import { readInputFile, writeFileAtomic } from '../files.js';
-import { attachDivert, DIVERT_PROGRAM, unpinDivert, type FailMode } from './divert.js';
+import { attachDivert, DIVERT_PROGRAM, unpinDivert, type DivertFds, type FailMode } from './divert.js';
 
 /** The filter priority pspat owns on a device's egress hook (tc's default auto priority is 49152). */
 const PRIO_DIVERT = 49002;
@@ -196,16 +196,17 @@ export function prepareCapture(dev: string, runDir: string): AttachState {
 
 /** What happens to a diverted device's packets while the daemon is not there to take them. */
 export interface FailPolicy {
-  /** open: they take the kernel's own path once the heartbeat is `staleMs` old; closed: they stay diverted (and are lost). */
+  /** open: they take the kernel's own path once the daemon has ended, or its heartbeat is `staleMs` old; closed: they stay diverted (and are lost). */
   mode: FailMode;
   staleMs: number;
 }
 
 /**
  * Step two: the device's IPv4/IPv6 egress diverted to the capture pair. Returns the
- * diversion state's descriptor, for the arbiter's heartbeat (divert.ts); the caller closes it.
+ * diversion program's descriptors: its state, for the arbiter's heartbeat, and the
+ * liveness socket, kept open until the device is given back (divert.ts).
  */
-export function redirect(state: AttachState, runDir: string, fail: FailPolicy): number {
+export function redirect(state: AttachState, runDir: string, fail: FailPolicy): DivertFds {
   const dev = state.dev;
   try {
     if (state.clsactCreated) run('tc', ['qdisc', 'add', 'dev', dev, 'clsact']);

@@ -1,16 +1,20 @@
 /**
  * The egress diversion program (native/bpf/divert.bpf.c) and its heartbeat: how attach.ts
- * diverts a device's IPv4/IPv6 egress to the capture pair, and how a dead daemon stops
- * diverting it (fail open).
+ * diverts a device's IPv4/IPv6 egress to the capture pair, and how a daemon that is not
+ * there stops diverting it (fail open).
  *
  * attachDivert loads the program on the device's clsact egress hook, its state map pinned
- * at /sys/fs/bpf/pspat/DEV. The program redirects a packet only while the state's
- * heartbeat is fresher than `staleNs`; the arbiter serving the device stamps it every
- * BEAT_NS (DivertState, through a shared mapping of the map: one store, no system
- * call), parked or not. When the daemon is killed, stopped or wedged, nobody stamps, and
- * after `staleNs` the device's packets take the kernel's own path (its root qdisc) until
- * a stamp comes again. With `failClosed` the program redirects whatever the heartbeat says
- * (packets then die in the capture pair while nobody reads it).
+ * at /sys/fs/bpf/pspat/DEV. The arbiter serving the device stamps a heartbeat there every
+ * BEAT_NS (DivertState, through a shared mapping of the map: one store, no system call),
+ * parked or not, and the daemon keeps a socket in the program's liveness map, which the
+ * kernel empties when the daemon's process ends. A packet is redirected while the
+ * heartbeat is within CHECK_NS; after that, only while the daemon's process is alive and
+ * the heartbeat within `staleNs`. So a killed or crashed daemon's device fails open within
+ * CHECK_NS, a stopped or wedged one's within `staleNs`, and an arbiter that waits long
+ * for a CPU on a busy host (but less than `staleNs`) does not let packets around it. They
+ * take the kernel's own path (the device's root qdisc) until a stamp comes again. With
+ * `failClosed` the program redirects whatever happens (packets then die in the capture
+ * pair while nobody reads it).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -22,6 +26,8 @@ import { errnoName, nativeAddon, nativeBuildFile } from '../transmit/native.js';
 export const BPF_PIN_DIR = '/sys/fs/bpf/pspat';
 /** How often the arbiter stamps the heartbeat (it parks no longer than this while it serves a diverted device). */
 export const BEAT_NS = 5e6;
+/** A heartbeat older than this makes the program look whether the daemon's process is alive (a map lookup per packet). */
+export const CHECK_NS = 3 * BEAT_NS;
 /** The BPF program's name, as `tc filter show` prints it. */
 export const DIVERT_PROGRAM = 'pspat_divert';
 
@@ -61,20 +67,25 @@ function ensureBpffs(): void {
   mkdirSync(BPF_PIN_DIR, { recursive: true, mode: 0o700 });
 }
 
-/**
- * Attaches the diversion program to `spec.dev` (whose clsact qdisc must exist); returns
- * the state map's descriptor, for DivertHeartbeat (the caller closes it).
- */
-export function attachDivert(spec: DivertSpec): number {
+/** What an attached diversion program leaves with its caller. */
+export interface DivertFds {
+  /** The state map, for DivertState (close it once mapped). */
+  state: number;
+  /** The liveness socket: keep it open while the daemon takes the device's packets, close it when it gives the device back. */
+  alive: number;
+}
+
+/** Attaches the diversion program to `spec.dev` (whose clsact qdisc must exist). */
+export function attachDivert(spec: DivertSpec): DivertFds {
   const object = nativeBuildFile('divert.bpf.o');
   if (!existsSync(object)) throw new DivertError(`egress takeover needs ${object}: install clang and libbpf-dev, then run \`npm run build:native\``);
   ensureBpffs();
   const pin = divertPinPath(spec.dev);
   rmSync(pin, { force: true }); // a pin left by a daemon that was killed
   const ifindex = (name: string) => Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8'));
-  const r = nativeAddon().divertAttach(object, pin, ifindex(spec.dev), ifindex(spec.capture), spec.staleNs, spec.failMode === 'closed', spec.priority);
-  if (r.fd < 0) throw new DivertError(`${spec.dev}: cannot ${r.step} of the egress diversion program (${errnoName(r.fd)})`);
-  return r.fd;
+  const r = nativeAddon().divertAttach(object, pin, ifindex(spec.dev), ifindex(spec.capture), spec.staleNs, CHECK_NS, spec.failMode === 'closed', spec.priority);
+  if (r.err < 0) throw new DivertError(`${spec.dev}: cannot ${r.step} of the egress diversion program (${errnoName(r.err)})`);
+  return { state: r.stateFd, alive: r.aliveFd };
 }
 
 /** Removes the pinned state map (the program and its map go with the filter). */

@@ -62,5 +62,5 @@ export const PLACEMENT_FLAGS: FlagTable<PlacementOptions> = {
 /** What an attached device does while the daemon cannot take its packets (src/attach/divert.ts). */
 export const FAIL_FLAGS: FlagTable<Pick<DaemonOptions, 'fail' | 'failOpenAfterMs'>> = {
   fail: ['--fail <mode>', "open: a dead, stopped or wedged daemon's devices send on the kernel's own path, unshaped | closed: their IP traffic stays diverted and is lost until a restart or pspat recover"],
-  failOpenAfterMs: ['--fail-open-after <ms>', 'how long the heartbeat may be missed before devices fail open', intArg('fail-open-after')],
+  failOpenAfterMs: ['--fail-open-after <ms>', "how long a stopped or wedged daemon's heartbeat may be missed before its devices fail open (an ended daemon's fail open within 15 ms)", intArg('fail-open-after')],
 };

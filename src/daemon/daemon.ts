@@ -21,7 +21,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { startClientWorkers, startGenerators, type ClientFleet } from '../../clients/generators.js';
 import { detach, prepareCapture, recoverAttachments, redirect, removeCapture, unredirect, type AttachState } from '../attach/attach.js';
 import type { CaptureResult, CaptureSpec } from '../attach/capture.js';
-import { BEAT_NS, DivertState, type FailMode } from '../attach/divert.js';
+import { CHECK_NS, DivertState, type DivertFds, type FailMode } from '../attach/divert.js';
 import { workerUrl } from '../worker-url.js';
 import { DEFAULT_RUN_DIR } from './control-socket.js';
 import { ArbiterHost, type LinkHandle } from '../arbiter/host.js';
@@ -94,12 +94,17 @@ export interface DaemonOptions extends TransmitOptions, PlacementOptions {
   captureFrames?: number;
   /**
    * While the daemon cannot take an attached device's packets (killed, stopped, its
-   * arbiter wedged): `open` lets them take the kernel's own path, unshaped, once the
-   * arbiter's heartbeat is `failOpenAfterMs` old, until it beats again; `closed` keeps
-   * diverting them (they are lost until a daemon starts or `pspat recover` runs). @default 'open'
+   * arbiter wedged): `open` lets them take the kernel's own path, unshaped — within 15 ms
+   * of its end, or once a live daemon's heartbeat is `failOpenAfterMs` old, until it
+   * beats again; `closed` keeps diverting them (they are lost until a daemon starts or
+   * `pspat recover` runs). @default 'open'
    */
   fail?: FailMode;
-  /** How long the heartbeat may go unstamped before an attached device fails open, ms. @default 25 */
+  /**
+   * How long a live daemon's heartbeat may go unstamped (stopped, its arbiter wedged)
+   * before its attached devices fail open, ms. A daemon that ended fails open within 15
+   * ms whatever this says. @default 100
+   */
   failOpenAfterMs?: number;
   /** Where attach state is kept (RUN_DIR/attach), so a later start can undo a dead daemon's. @default /run/pspat */
   runDir?: string;
@@ -116,7 +121,7 @@ export const DAEMON_DEFAULTS: Required<Omit<DaemonOptions, keyof PlacementOption
   captureThreads: 1,
   captureFrames: 4096,
   fail: 'open',
-  failOpenAfterMs: 25,
+  failOpenAfterMs: 100,
   runDir: DEFAULT_RUN_DIR,
   ...TRANSMIT_DEFAULTS,
 };
@@ -182,7 +187,7 @@ interface ManagedDevice {
 }
 
 /** How a taken-over device's egress reaches pspat: the capture clients, the attach state, and the diversion program's state (its bypass count). */
-type Capture = ClientSource & { state: AttachState; divert: DivertState };
+type Capture = ClientSource & { state: AttachState; divert: DivertState; alive: number };
 
 /** A device's client threads (test-traffic generators, capture clients) and the ports their classifier updates go through. */
 interface ClientSource {
@@ -217,9 +222,10 @@ export class Daemon {
       throw new InvalidOptionError('capture-frames', `must be an integer in [256, pool-frames = ${o.poolFrames}], got ${o.captureFrames}`);
     }
     if (o.fail !== 'open' && o.fail !== 'closed') throw new InvalidOptionError('fail', `must be open or closed, got '${String(o.fail)}'`);
-    // Below a few beats, a busy host's scheduling delays would fail devices open while the daemon is fine.
-    if (!(o.failOpenAfterMs >= (3 * BEAT_NS) / 1e6 && o.failOpenAfterMs <= 60_000)) {
-      throw new InvalidOptionError('fail-open-after', `must be in [${(3 * BEAT_NS) / 1e6}, 60000] ms, got ${o.failOpenAfterMs}`);
+    // Below the liveness check's threshold it would mean nothing; below a few beats, a busy
+    // host's scheduling delays would fail devices open while the daemon is fine.
+    if (!(o.failOpenAfterMs >= CHECK_NS / 1e6 && o.failOpenAfterMs <= 60_000)) {
+      throw new InvalidOptionError('fail-open-after', `must be in [${CHECK_NS / 1e6}, 60000] ms, got ${o.failOpenAfterMs}`);
     }
     // A daemon killed while devices were attached left their egress diverted: give them back first.
     const recovered = recoverAttachments(o.runDir);
@@ -470,6 +476,7 @@ export class Daemon {
     const state = prepareCapture(dev, this.options.runDir);
     const updates: MessagePort[] = [];
     let fleet: ClientFleet<CaptureResult> | undefined;
+    let fds: DivertFds | undefined;
     try {
       const classifier = classifierConfig(tree);
       const n = this.options.captureThreads;
@@ -480,17 +487,18 @@ export class Daemon {
         return { ifname: state.capturePeer, group, classifier, updates: port2 };
       }, this.options.captureFrames);
       await fleet.started;
-      const fd = redirect(state, this.options.runDir, { mode: this.options.fail, staleMs: this.options.failOpenAfterMs });
+      fds = redirect(state, this.options.runDir, { mode: this.options.fail, staleMs: this.options.failOpenAfterMs });
       let divert: DivertState;
       try {
-        divert = new DivertState(fd);
-        await link.heartbeat(fd);
+        divert = new DivertState(fds.state);
+        await link.heartbeat(fds.state);
       } finally {
-        nativeAddon().closeFd(fd);
+        nativeAddon().closeFd(fds.state);
       }
-      return { fleet, updates, state, divert };
+      return { fleet, updates, state, divert, alive: fds.alive };
     } catch (e) {
       detach(state, this.options.runDir);
+      if (fds) nativeAddon().closeFd(fds.alive);
       await fleet?.stop().catch(() => fleet?.terminate());
       throw e;
     }
@@ -518,6 +526,7 @@ export class Daemon {
   private async stopSources(d: ManagedDevice): Promise<void> {
     if (d.capture) {
       unredirect(d.capture.state);
+      nativeAddon().closeFd(d.capture.alive);
       await d.link.heartbeat(-1);
     }
     for (const source of [d.capture, d.traffic]) {

@@ -51,12 +51,13 @@ export interface NativeAddon {
   captureDrops(handle: number): number;
   captureClose(handle: number): void;
   /**
-   * Loads the egress diversion program (native/bpf/divert.bpf.c) from `objPath`, pins its
-   * state map at `pinPath` and attaches it to `ifindex`'s clsact egress hook at `priority`.
-   * `fd`: the state map's descriptor, or -errno with `step` saying what failed.
+   * Loads the egress diversion program (native/bpf/divert.bpf.c) from `objPath`, puts a
+   * socket of this process in its liveness map, pins its state map at `pinPath` and
+   * attaches it to `ifindex`'s clsact egress hook at `priority`. `err` 0 and the state
+   * map's and the liveness socket's descriptors, or -errno with `step` saying what failed.
    */
-  divertAttach(objPath: string, pinPath: string, ifindex: number, captureIfindex: number, staleNs: number, failClosed: boolean,
-    priority: number): { fd: number; step: string };
+  divertAttach(objPath: string, pinPath: string, ifindex: number, captureIfindex: number, staleNs: number, checkNs: number,
+    failClosed: boolean, priority: number): { err: number; stateFd: number; aliveFd: number; step: string };
   /** The diversion state behind a map descriptor, mapped into this thread (see src/attach/divert.ts); or -errno. */
   divertState(fd: number): ArrayBuffer | number;
   closeFd(fd: number): number;
