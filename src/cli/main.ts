@@ -3,6 +3,7 @@
  * here; errors the user caused print one line (`pspat: field: problem`) and give a
  * non-zero exit status, with no stack trace.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { PspatError } from '../errors.js';
 import { registerBench } from './bench-command.js';
@@ -15,11 +16,17 @@ import { registerConfig } from './config-command.js';
 import { registerDaemon } from './daemon-command.js';
 import { runTc } from './tc-command.js';
 
+/** The version in the package.json beside dist/ (this file is dist/src/cli/main.js). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 export async function run(argv: string[]): Promise<number> {
   // `pspat tc` takes tc's own arguments, options included (-s, -j): no commander parsing.
   if (argv[2] === 'tc') return runTc(argv.slice(3));
   const program = new Command('pspat')
     .description('PSPAT-style centralised packet scheduler in user space')
+    .version(packageVersion(), '-V, --version', "pspat's version")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerDemo(program);
