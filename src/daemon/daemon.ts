@@ -218,8 +218,9 @@ export class Daemon {
     if (!Number.isInteger(o.captureThreads) || o.captureThreads < 1 || o.captureThreads > 64) {
       throw new InvalidOptionError('capture-threads', `must be an integer in [1, 64], got ${o.captureThreads}`);
     }
-    if (!Number.isInteger(o.captureFrames) || o.captureFrames < 256 || o.captureFrames > o.poolFrames) {
-      throw new InvalidOptionError('capture-frames', `must be an integer in [256, pool-frames = ${o.poolFrames}], got ${o.captureFrames}`);
+    // The pool's own limit is said when a device is taken over (`pool exhausted … raise poolFrames`).
+    if (!Number.isInteger(o.captureFrames) || o.captureFrames < 256 || o.captureFrames > 1 << 22) {
+      throw new InvalidOptionError('capture-frames', `must be an integer in [256, ${1 << 22}], got ${o.captureFrames}`);
     }
     if (o.fail !== 'open' && o.fail !== 'closed') throw new InvalidOptionError('fail', `must be open or closed, got '${String(o.fail)}'`);
     // Below the liveness check's threshold it would mean nothing; below a few beats, a busy
