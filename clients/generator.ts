@@ -11,7 +11,8 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { Client } from '../src/client.js';
 import { Rng } from '../src/random.js';
-import { flowHash, PacketClassifier, type ClassifierConfig } from '../src/tc/packet-classifier.js';
+import { FlowHasher } from '../src/tc/flow-hash.js';
+import { PacketClassifier, type ClassifierConfig } from '../src/tc/packet-classifier.js';
 import { fillPayload, writeStamp, writeTestFrame } from './packet.js';
 import { SendPacer } from './send-pacer.js';
 
@@ -63,6 +64,8 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
   const classes = Int32Array.from(spec.classes);
   const ports = Int32Array.from(spec.ports ?? [9]);
   let classifier = spec.classifier ? new PacketClassifier(spec.classifier) : null;
+  /** Without a device's classifier (demo, benchmarks): the fixed key, so runs repeat. */
+  const fixedFlows = new FlowHasher();
   let seq = 0;
   let refused = 0;
   let unclassified = 0;
@@ -119,7 +122,8 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
       else if (spec.stamp) writeStamp(bytes, off, client.now());
       const police = classifier === null ? -1 : classifier.lastPolice;
       const sub = classifier === null ? 0 : classifier.lastSub;
-      if (!client.send(f, len, cls, flowHash(bytes, off, len), police, sub)) {
+      const flow = (classifier?.flows ?? fixedFlows).hash(bytes, off, len);
+      if (!client.send(f, len, cls, flow, police, sub)) {
         refused++;
         break;
       }

@@ -14,7 +14,7 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { Client } from '../client.js';
 import { PspatError } from '../errors.js';
-import { flowHash, PacketClassifier, type ClassifierConfig } from '../tc/packet-classifier.js';
+import { PacketClassifier, type ClassifierConfig } from '../tc/packet-classifier.js';
 import { ENETDOWN, ENXIO, errnoName, nativeAddon } from '../transmit/native.js';
 import { CAPTURE_NETNS } from './attach.js';
 
@@ -89,7 +89,7 @@ export function runCapture(client: Client, spec: CaptureSpec): CaptureResult {
         }
         // A full mailbox holds the capture back (the socket's buffer absorbs, then the
         // kernel counts its drops): the packet waits here, it is not lost.
-        const flow = flowHash(pool.bytes, off, len);
+        const flow = classifier.flows.hash(pool.bytes, off, len);
         while (!client.send(f, len, cls, flow, classifier.lastPolice, classifier.lastSub) && !client.stopRequested) client.waitForFrames(1);
       }
       // Frames kept back (dropped packets) go to the front, then the ones the read did not fill.

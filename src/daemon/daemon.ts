@@ -40,7 +40,8 @@ import { TcError, TC_EXIT_BAD_ARG, TC_EXIT_REJECTED } from '../tc/errors.js';
 import { parseTc } from '../tc/grammar.js';
 import type { ParsedTc, QdiscSpec, ShowCommand } from '../tc/model.js';
 import { Classifier } from '../tc/classifier.js';
-import { classifierConfig } from '../tc/packet-classifier.js';
+import { classifierConfig, type ClassifierConfig } from '../tc/packet-classifier.js';
+import { randomFlowKey } from '../tc/flow-hash.js';
 import { planCommand, type Plan } from '../tc/plan.js';
 import { ENODEV, errnoName, nativeAddon } from '../transmit/native.js';
 import { BACKENDS, isNativeBackend } from '../transmit/ports.js';
@@ -241,6 +242,8 @@ export class Daemon {
   }
 
   private readonly devices = new Map<string, ManagedDevice>();
+  /** The flow hash's key: drawn at start, so nobody outside can aim flows at one sfq/fq_codel queue. */
+  private readonly flowKey = randomFlowKey();
   /** Serialises commands: each waits for the one before it. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -458,7 +461,7 @@ export class Daemon {
         await managed!.link.deleteClass(op.slot);
         break;
       case 'setClassifier': {
-        const classify = classifierConfig(tree!, op.config);
+        const classify = this.classifierConfig(tree!, op.config);
         // Policers first, so every index a client may stamp from now on exists.
         await managed!.link.setPolicers(new Classifier(classify.filters).policers);
         for (const port of [...(managed!.traffic?.updates ?? []), ...(managed!.capture?.updates ?? [])]) port.postMessage(classify);
@@ -479,7 +482,7 @@ export class Daemon {
     let fleet: ClientFleet<CaptureResult> | undefined;
     let fds: DivertFds | undefined;
     try {
-      const classifier = classifierConfig(tree);
+      const classifier = this.classifierConfig(tree);
       const n = this.options.captureThreads;
       const group = n > 1 ? ((process.pid ^ Number(state.capture.slice(3))) & 0xffff) || 1 : 0;
       fleet = await startClientWorkers<CaptureSpec, CaptureResult>(link, n, workerUrl('../attach/capture-worker.js', import.meta.url), 'capture client', () => {
@@ -510,7 +513,7 @@ export class Daemon {
     if (!t) return undefined;
     const updates: MessagePort[] = [];
     const size = t.size ?? DEFAULT_TEST_FRAME;
-    const classifier = classifierConfig(tree);
+    const classifier = this.classifierConfig(tree);
     const fleet = await startGenerators(link, t.ports.length, (i) => {
       const { port1, port2 } = new MessageChannel();
       updates.push(port1);
@@ -543,6 +546,11 @@ export class Daemon {
     if (!d.traffic && !d.capture) return;
     await this.stopSources(d);
     await d.link.detachClients();
+  }
+
+  /** What client threads classify a device's packets by, flow hashes under this daemon's key. */
+  private classifierConfig(tree: TcTree, config?: LinkConfig): ClassifierConfig {
+    return { ...classifierConfig(tree, config), flowKey: this.flowKey };
   }
 
   /** The arbiter serving the fewest managed devices. */

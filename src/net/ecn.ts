@@ -5,8 +5,8 @@
  * (RFC 1624: HC' = ~(~HC + ~m + m')). Anything else is left alone and reported unmarked.
  */
 import { ETH_P } from '../tc/model.js';
+import { ETH_HEADER } from './device.js';
 
-const ETH_HEADER = 14;
 const ECN_MASK = 0x03;
 const ECN_CE = 0x03;
 

@@ -8,6 +8,8 @@
  * a filter or class; each worker compiles its own `PacketClassifier`.
  */
 import { Classifier, NO_MATCH, type InstalledFilter } from './classifier.js';
+import { ETH_HEADER } from '../net/device.js';
+import { FlowHasher, type FlowKey } from './flow-hash.js';
 import { ETH_P, type QdiscSpec } from './model.js';
 import { htbUnclassified, isInnerClassful, linkConfig, tosPriority, type LinkConfig, type TcTree } from './tree.js';
 
@@ -24,6 +26,8 @@ export interface QdiscClassifierConfig {
 export interface ClassifierConfig extends QdiscClassifierConfig {
   /** Root class slot → the classification of the inner qdisc attached to that class. */
   inner: [slot: number, config: QdiscClassifierConfig][];
+  /** The key of the flow hash (flow-hash.ts): a daemon's own random one; FIXED_FLOW_KEY without. */
+  flowKey?: FlowKey;
 }
 
 function filtersOn(tree: TcTree, parent: number): InstalledFilter[] {
@@ -56,56 +60,6 @@ export function classifierConfig(tree: TcTree, c: LinkConfig = linkConfig(tree))
   };
 }
 
-const ETH_HEADER = 14;
-const IPPROTO_TCP = 6;
-const IPPROTO_UDP = 17;
-
-/** One murmur3 mixing round: a word into the running hash. */
-function mix(h: number, w: number): number {
-  let k = Math.imul(w, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  h ^= Math.imul(k, 0x1b873593);
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
-
-function word(b: Uint8Array, p: number): number {
-  return (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3];
-}
-
-/**
- * The flow hash sfq and fq_codel queue by, as the kernel's flow dissector keys it: IP
- * addresses, protocol and, for TCP/UDP, the ports; for other frames, the MAC addresses
- * and ethertype. Unperturbed: each qdisc mixes in its own seed. Never 0 for a real flow.
- */
-export function flowHash(b: Uint8Array, off: number, len: number): number {
-  const proto = (b[off + 12] << 8) | b[off + 13];
-  const l3 = off + ETH_HEADER;
-  let h = proto;
-  let l4 = -1;
-  let ipProto = 0;
-  if (proto === ETH_P.ip && len >= ETH_HEADER + 20) {
-    ipProto = b[l3 + 9];
-    h = mix(mix(mix(h, word(b, l3 + 12)), word(b, l3 + 16)), ipProto);
-    l4 = l3 + 4 * (b[l3] & 0x0f);
-  } else if (proto === ETH_P.ipv6 && len >= ETH_HEADER + 40) {
-    ipProto = b[l3 + 6];
-    for (let i = 8; i < 40; i += 4) h = mix(h, word(b, l3 + i));
-    h = mix(h, ipProto);
-    l4 = l3 + 40;
-  } else {
-    for (let i = 0; i < 12; i += 4) h = mix(h, word(b, off + i));
-  }
-  if ((ipProto === IPPROTO_TCP || ipProto === IPPROTO_UDP) && l4 + 4 <= off + len) h = mix(h, word(b, l4));
-  // murmur3's finaliser spreads the bits; 0 stays free to mean "no hash".
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0 || 1;
-}
-
 /** One qdisc's compiled classification. */
 class QdiscClassifier {
   readonly classifier: Classifier;
@@ -131,8 +85,11 @@ export class PacketClassifier {
   private readonly inner: (QdiscClassifier | undefined)[] = [];
   /** The inner class slot of the last packet (`slotFor`), 0 when its class has no inner qdisc. */
   lastSub = 0;
+  /** The device's flow hash, under its daemon's key. */
+  readonly flows: FlowHasher;
 
   constructor(config: ClassifierConfig) {
+    this.flows = new FlowHasher(config.flowKey);
     this.root = new QdiscClassifier(config);
     for (const [slot, c] of config.inner) this.inner[slot] = new QdiscClassifier(c);
   }
