@@ -7,5 +7,11 @@ if (!existsSync(main)) {
   console.error('pspat: not built yet; run `npm ci` (or `npm run build`) in the pspat-ts checkout');
   process.exit(1);
 }
-const { run } = await import(main.href);
-process.exitCode = await run(process.argv);
+if (process.argv[2] === 'tc') {
+  // Scripts (libvirt, sqm) run tc dozens of times in a row: load only what a tc call needs.
+  const { runTc } = await import(new URL('../dist/src/cli/tc-command.js', import.meta.url).href);
+  process.exitCode = await runTc(process.argv.slice(3));
+} else {
+  const { run } = await import(main.href);
+  process.exitCode = await run(process.argv);
+}

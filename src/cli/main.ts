@@ -14,7 +14,6 @@ import { registerStats } from './stats-command.js';
 import { registerRecover } from './recover-command.js';
 import { registerConfig } from './config-command.js';
 import { registerDaemon } from './daemon-command.js';
-import { runTc } from './tc-command.js';
 
 /** The version in the package.json beside dist/ (this file is dist/src/cli/main.js). */
 function packageVersion(): string {
@@ -22,8 +21,6 @@ function packageVersion(): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  // `pspat tc` takes tc's own arguments, options included (-s, -j): no commander parsing.
-  if (argv[2] === 'tc') return runTc(argv.slice(3));
   const program = new Command('pspat')
     .description('PSPAT-style centralised packet scheduler in user space')
     .version(packageVersion(), '-V, --version', "pspat's version")
@@ -36,7 +33,8 @@ export async function run(argv: string[]): Promise<number> {
   registerStats(program);
   registerRecover(program);
   registerDaemon(program);
-  // Listed for --help only: `run` hands `pspat tc` to runTc before commander sees it.
+  // Listed for --help only: bin/pspat.js hands `pspat tc` (tc's own arguments, -s and -j
+  // included) to runTc without loading this file.
   program.command('tc').description("tc's command line, applied by the daemon: pspat tc [-s] [-j] qdisc|class|filter ...");
   registerConfig(program);
   try {
