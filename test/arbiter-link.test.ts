@@ -157,10 +157,18 @@ describe('arbiter link', () => {
 
   it('applies class changes while backlogged without losing a packet', async () => {
     host = await ArbiterHost.start({ poolFrames: 2 * 512 });
-    const link = await host.addLink({ rate: 50e6, maxClasses: 3, classes: [{ weight: 1, limitPackets: 100 }, { weight: 1, limitPackets: 100 }] });
+    const link = await host.addLink({ rate: 5e6, maxClasses: 3, classes: [{ weight: 1, limitPackets: 100 }, { weight: 1, limitPackets: 100 }] });
     fleet = await startGenerators(link, 2, (i) => ({ classes: [0, 1, 2], minSize: 200, maxSize: 200, packets: Infinity, seed: i + 9 }), 512);
     await sleep(200);
     await link.changeClass(1, { weight: 4 });
+    // The new weight is what DRR serves by: both classes stay backlogged (the senders, a
+    // third of their packets to each, fill them far faster than 5 Mbit/s drains them, also
+    // on a loaded machine), so class 1 sends 4 packets to class 0's 1. 15%: the window's
+    // edges cut DRR rounds in a window of ~600 packets.
+    const before = [link.liveSent(0).packets, link.liveSent(1).packets];
+    await sleep(200);
+    const ratio = (link.liveSent(1).packets - before[1]) / (link.liveSent(0).packets - before[0]);
+    expect(Math.abs(ratio / 4 - 1), `class 1 : class 0 = ${ratio}`).toBeLessThan(0.15);
     await link.addClass({ slot: 2, weight: 2, limitPackets: 100 });
     await sleep(200);
     await link.deleteClass(0);

@@ -20,9 +20,6 @@
 const WAITING = 0;
 const RING_COUNT = 1;
 
-/** Number of Int32 words a doorbell occupies. */
-export const DOORBELL_WORDS = 2;
-
 export class Doorbell {
   constructor(
     private readonly words: Int32Array,
