@@ -154,11 +154,28 @@ export function resolveLinkOptions(o: LinkOptions = {}): Required<LinkOptions> {
   findScheduler(r.scheduler);
   if (!(r.maxLagNs >= 0 && r.maxLagNs <= 10e9)) throw new InvalidOptionError('maxLagNs', `must be in [0, 1e10] ns (0: automatic), got ${r.maxLagNs}`);
   intIn('maxClasses', r.maxClasses, 1, 1 << 20);
+  checkTransmitOptions(r, true);
+  const seen = new Set<number>();
+  r.classes = r.classes.map((c, i) => {
+    const slot = c.slot ?? i;
+    intIn(`classes[${i}].slot`, slot, 0, r.maxClasses - 1);
+    if (seen.has(slot)) throw new InvalidOptionError(`classes[${i}].slot`, `duplicate slot ${slot}`);
+    seen.add(slot);
+    return { ...c, slot };
+  });
+  return r;
+}
+
+/**
+ * The transmit fields' own checks; with `target`, also that the backend has what it
+ * writes to (a link's file or device; a daemon's devices come later, one per link).
+ */
+export function checkTransmitOptions(r: Required<TransmitOptions>, target: boolean): void {
   if (!(BACKENDS as readonly string[]).includes(r.backend)) {
     throw new InvalidOptionError('backend', `unknown backend '${String(r.backend)}' (known: ${BACKENDS.join(', ')})`);
   }
-  if (r.backend === 'pcap' && !r.out) throw new InvalidOptionError('out', 'the pcap backend needs a file to write (--out FILE)');
-  if (isNativeBackend(r.backend) && !r.dev) {
+  if (target && r.backend === 'pcap' && !r.out) throw new InvalidOptionError('out', 'the pcap backend needs a file to write (--out FILE)');
+  if (target && isNativeBackend(r.backend) && !r.dev) {
     throw new InvalidOptionError('dev', `the ${r.backend} backend needs an interface (--dev IF)`);
   }
   intIn('queue', r.queue, 0, 65535);
@@ -169,15 +186,6 @@ export function resolveLinkOptions(o: LinkOptions = {}): Required<LinkOptions> {
   if (!isXdpMode(r.xdpMode)) {
     throw new InvalidOptionError('xdpMode', `must be copy, zerocopy or auto, got '${r.xdpMode}'`);
   }
-  const seen = new Set<number>();
-  r.classes = r.classes.map((c, i) => {
-    const slot = c.slot ?? i;
-    intIn(`classes[${i}].slot`, slot, 0, r.maxClasses - 1);
-    if (seen.has(slot)) throw new InvalidOptionError(`classes[${i}].slot`, `duplicate slot ${slot}`);
-    seen.add(slot);
-    return { ...c, slot };
-  });
-  return r;
 }
 
 /** `defaults` overridden by the fields of `o` that are set (undefined means "default"). */

@@ -123,7 +123,7 @@ describe('pspat daemon + pspat tc', () => {
     }
   });
 
-  it('dumps its configuration; a new daemon loaded from it shows the same tree', async () => {
+  it('dumps its configuration, its own options too; a new daemon loaded from it runs the same', async () => {
     process.env.PSPAT_RUN_DIR = d.runDir;
     const dump = await pspat(['config', 'dump']);
     expect(dump.code).toBe(0);
@@ -136,6 +136,10 @@ describe('pspat daemon + pspat tc', () => {
       process.env.PSPAT_RUN_DIR = second.runDir;
       expect((await pspat(['tc', 'class', 'show', 'dev', 'pspat0'])).stdout).toBe(classes);
       expect((await pspat(['tc', 'filter', 'show', 'dev', 'pspat0'])).stdout).toBe(filters);
+      // Every option it ran with, the same in the second (the run directory is each one's own).
+      expect((await pspat(['config', 'dump'])).stdout).toBe(dump.stdout);
+      expect(dump.stdout).toMatch(/^daemon:\n(  .*\n)*  backend: "null"\n/m);
+      expect(dump.stdout).toMatch(/^  maxClasses: \d+$/m);
     } finally {
       expect(await second.stop()).toBe(0);
     }

@@ -12,36 +12,27 @@ import { serveMetrics } from '../daemon/metrics.js';
 import { writeRunFile } from '../report/run-file.js';
 import { loadConfigFile } from '../daemon/config.js';
 import { ControlServer, defaultRunDir } from '../daemon/control-socket.js';
-import { Daemon, DAEMON_DEFAULTS, type DaemonOptions, type TestTraffic } from '../daemon/daemon.js';
+import { Daemon } from '../daemon/daemon.js';
+import { DAEMON_DEFAULTS, resolveDaemonOptions, type DaemonOptions, type TestTraffic } from '../daemon/options.js';
 import { InvalidOptionError, PspatError } from '../errors.js';
 import { dropPrivileges, neededCapabilities, requireCapabilities } from '../daemon/privileges.js';
-import { BACKENDS, isNativeBackend } from '../transmit/ports.js';
+import { isNativeBackend } from '../transmit/ports.js';
 import { tryNativeAddon } from '../transmit/native.js';
 import { parseRate } from '../units.js';
-import { intArg } from './parse.js';
-import { addFlags, FAIL_FLAGS, pickFlags, PLACEMENT_FLAGS } from './flags.js';
-import { describePlan, placeProcess, planPlacement, type PlacementOptions } from '../placement.js';
+import { addFlags, DAEMON_FLAGS, pickFlags } from './flags.js';
+import { describePlan, placeProcess, planPlacement } from '../placement.js';
 
-interface DaemonFlags extends PlacementOptions, Pick<DaemonOptions, 'fail' | 'failOpenAfterMs'> {
+/** The command's own flags, beside the options' (DAEMON_FLAGS). */
+interface CommandFlags {
   config?: string;
-  backend?: DaemonOptions['backend'];
-  rate: Record<string, number>;
-  testTraffic: Record<string, TestTraffic>;
-  runDir?: string;
-  maxClasses?: number;
-  poolFrames?: number;
-  arbiters?: number;
-  xdpMode?: DaemonOptions['xdpMode'];
-  txWorkers?: number;
+  rate?: Record<string, number>;
+  testTraffic?: Record<string, TestTraffic>;
   metrics?: string;
   save?: string;
-  attach: boolean;
-  captureThreads?: number;
-  captureFrames?: number;
   user?: string;
 }
 
-function trafficFlag(v: string, acc: Record<string, TestTraffic>): Record<string, TestTraffic> {
+function trafficFlag(v: string, acc: Record<string, TestTraffic> = {}): Record<string, TestTraffic> {
   const m = /^([^=]+)=(\d+(?:,\d+)*)(?:\/(\d+))?$/.exec(v);
   if (!m) throw new InvalidOptionError('test-traffic', `expected DEV=PORT[,PORT...][/SIZE] (e.g. veth0=5001,5002/1000), got '${v}'`);
   const ports = m[2].split(',').map(Number);
@@ -49,7 +40,7 @@ function trafficFlag(v: string, acc: Record<string, TestTraffic>): Record<string
   return { ...acc, [m[1]]: { ports, ...(m[3] ? { size: Number(m[3]) } : {}) } };
 }
 
-function rateFlag(v: string, acc: Record<string, number>): Record<string, number> {
+function rateFlag(v: string, acc: Record<string, number> = {}): Record<string, number> {
   const m = /^([^=]+)=(.+)$/.exec(v);
   if (!m) throw new InvalidOptionError('rate', `expected DEV=RATE (e.g. eth0=1gbit), got '${v}'`);
   return { ...acc, [m[1]]: parseRate(m[2], `rate ${m[1]}`) };
@@ -59,49 +50,31 @@ export function registerDaemon(program: Command): void {
   const cmd = program
     .command('daemon')
     .description('run the host service: managed devices, their qdiscs, the control socket for pspat tc')
-    .option('--config <file>', 'YAML/JSON configuration to load (see pspat config dump)')
-    .option('--backend <name>', `transmit backend for managed devices: ${BACKENDS.join(' | ')} (default: ${DAEMON_DEFAULTS.backend})`)
-    .option('--rate <dev=rate>', 'link rate of a device (repeatable); default: its speed, else 1gbit', rateFlag, {})
-    .option('--test-traffic <dev=ports/size>', 'synthetic UDP load on a device once it is managed, classified by its filters (repeatable)', trafficFlag, {})
-    .option('--run-dir <dir>', 'where the control socket lives (default: $PSPAT_RUN_DIR or /run/pspat)')
-    .option('--max-classes <n>', `class slots per device (default: ${DAEMON_DEFAULTS.maxClasses})`, intArg('max-classes'))
-    .option('--pool-frames <n>', `frames in each arbiter's pool (default: ${DAEMON_DEFAULTS.poolFrames})`, intArg('pool-frames'))
-    .option('--arbiters <n>', `arbiter threads, devices spread over them (default: ${DAEMON_DEFAULTS.arbiters})`, intArg('arbiters'))
-    .option('--xdp-mode <mode>', 'afxdp: copy | zerocopy | auto')
-    .option('--tx-workers <n>', 'transmit workers per device (0: inline)', intArg('tx-workers'))
+    .option('--config <file>', 'YAML/JSON configuration to load (see pspat config dump); flags given beside it win')
+    .option('--rate <dev=rate>', 'link rate of a device (repeatable); default: its speed, else 1gbit', rateFlag)
+    .option('--test-traffic <dev=ports/size>', 'synthetic UDP load on a device once it is managed, classified by its filters (repeatable)', trafficFlag)
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (nothing listens unless given)')
     .option('--save <file>', 'where SIGUSR1 writes RUN.json (default: RUN_DIR/run.json)')
-    .option('--no-attach', "with afxdp/afpacket: do not take over managed devices' egress (only pspat clients then feed them)")
-    .option('--capture-threads <n>', 'capture client threads per attached device (default: 1)', intArg('capture-threads'))
-    .option('--capture-frames <n>', `pool frames per capture client: the device's buffer in front of its class queues (default: ${DAEMON_DEFAULTS.captureFrames})`, intArg('capture-frames'))
     .option('--user <name>', 'once the control socket is open, run as this user, keeping only the capabilities managing devices needs');
-  addFlags(cmd, PLACEMENT_FLAGS);
-  addFlags(cmd, FAIL_FLAGS, DAEMON_DEFAULTS);
-  cmd.action(async (f: DaemonFlags) => {
+  const { runDir: _socketDefault, ...shownDefaults } = DAEMON_DEFAULTS;
+  addFlags(cmd, DAEMON_FLAGS, shownDefaults);
+  cmd.action(async (f: CommandFlags, command: Command) => {
       const config = f.config ? loadConfigFile(f.config) : { daemon: {}, devices: {} };
-      const options: DaemonOptions = { ...config.daemon };
-      if (f.backend) options.backend = f.backend;
-      if (f.maxClasses !== undefined) options.maxClasses = f.maxClasses;
-      if (f.poolFrames !== undefined) options.poolFrames = f.poolFrames;
-      if (f.arbiters !== undefined) options.arbiters = f.arbiters;
-      if (f.xdpMode) options.xdpMode = f.xdpMode;
-      if (f.txWorkers !== undefined) options.txWorkers = f.txWorkers;
-      Object.assign(options, pickFlags(PLACEMENT_FLAGS, f as unknown as Record<string, unknown>), pickFlags(FAIL_FLAGS, f as unknown as Record<string, unknown>));
+      const options: DaemonOptions = { ...config.daemon, ...pickFlags(DAEMON_FLAGS, command) };
       options.rates = { ...config.daemon.rates, ...f.rate };
       options.testTraffic = { ...config.daemon.testTraffic, ...f.testTraffic };
-      const runDir = f.runDir ?? defaultRunDir();
+      const runDir = options.runDir ?? defaultRunDir();
       const savePath = f.save ?? join(runDir, 'run.json');
       options.runDir = runDir;
-      options.attach = f.attach;
-      if (f.captureThreads !== undefined) options.captureThreads = f.captureThreads;
-      if (f.captureFrames !== undefined) options.captureFrames = f.captureFrames;
+      // Every option checked before anything is touched (Daemon.start resolves them again).
+      const { attach } = resolveDaemonOptions(options);
       // Before anything is touched: a daemon that could not take its devices over says so now.
       const backend = options.backend ?? DAEMON_DEFAULTS.backend;
       const realtime = [options.arbiterPriority, options.clientPriority, options.txPriority].some((p) => (p ?? 0) > 0);
-      const needed = neededCapabilities({ native: isNativeBackend(backend), attach: f.attach, realtime });
-      const takeover = f.attach ? " (taking over devices' egress)" : '';
+      const needed = neededCapabilities({ native: isNativeBackend(backend), attach, realtime });
+      const takeover = attach ? " (taking over devices' egress)" : '';
       const rt = realtime ? ' with real-time priority' : '';
-      requireCapabilities(needed, `pspat daemon --backend ${backend}${takeover}${rt}`, f.attach ? 'run as root, or add --no-attach' : 'run as root');
+      requireCapabilities(needed, `pspat daemon --backend ${backend}${takeover}${rt}`, attach ? 'run as root, or add --no-attach' : 'run as root');
       // Many connections (control clients, scrapers) must not use up the descriptors the devices need.
       tryNativeAddon()?.raiseFileLimit();
       let daemon: Daemon | undefined;

@@ -44,9 +44,9 @@ export function registerDemo(program: Command): void {
   cmd
     .option('--json', 'print one JSON object instead of a table')
     .option('--save <file>', 'write RUN.json (counters, per-stage histograms, throughput series) for `pspat report`')
-    .action(async (opts: Record<string, unknown> & { json?: boolean; save?: string }) => {
+    .action(async (opts: { json?: boolean; save?: string }, command: Command) => {
       const { json, save } = opts;
-      const demo = pickFlags(FLAGS, opts);
+      const demo = pickFlags(FLAGS, command);
       placeProcess(planPlacement(demo, 1));
       const bar = progressBar('demo', { json });
       const { run, ...result } = await runDemo(demo, (f) => bar.update(f)).finally(() => bar.done());

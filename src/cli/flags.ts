@@ -5,7 +5,8 @@
  */
 import type { Command } from 'commander';
 import type { PlacementOptions } from '../placement.js';
-import type { DaemonOptions } from '../daemon/daemon.js';
+import type { DaemonOptions } from '../daemon/options.js';
+import { BACKENDS } from '../transmit/ports.js';
 import { intArg } from './parse.js';
 import { parseCpuList } from '../placement.js';
 
@@ -18,30 +19,34 @@ export function addFlags<T>(cmd: Command, table: FlagTable<T>, defaults?: Partia
     if (spec === null) continue;
     const [flags, help, parse] = spec;
     const def = defaults?.[key];
-    const desc = def === undefined ? help : `${help} (default: ${Array.isArray(def) ? def.join(',') : String(def)})`;
+    // Nothing to show for an empty default, or for a --no-… flag (its default is "on").
+    const shown = def !== undefined && def !== '' && !flags.startsWith('--no-');
+    const desc = shown ? `${help} (default: ${Array.isArray(def) ? def.join(',') : String(def)})` : help;
     if (parse) cmd.option(flags, desc, parse as (v: string) => unknown);
     else cmd.option(flags, desc);
   }
   return cmd;
 }
 
-/** Where commander stores a flag's value: its long name in camelCase (`--frames <n>` → frames). */
+/** Where commander stores a flag's value: its long name in camelCase (`--frames <n>` → frames, `--no-attach` → attach). */
 function attributeOf(flags: string): string {
-  const long = /--([a-z0-9-]+)/.exec(flags)![1];
+  const long = /--(?:no-)?([a-z0-9-]+)/.exec(flags)![1];
   return long.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
 /**
- * The fields of `table` that `opts` (commander's parsed flags) has set, under the
- * table's keys — a flag named otherwise than its field (`--frames` for framesPerClient)
- * lands on its field.
+ * The fields of `table` whose flags were given on `cmd`'s command line, under the table's
+ * keys — a flag named otherwise than its field (`--frames` for framesPerClient) lands on
+ * its field. A flag's own default (`--no-attach` leaves attach true) is not "given", so
+ * it does not override a configuration file.
  */
-export function pickFlags<T>(table: FlagTable<T>, opts: Record<string, unknown>): Partial<T> {
+export function pickFlags<T>(table: FlagTable<T>, cmd: Command): Partial<T> {
   const out: Partial<T> = {};
+  const opts = cmd.opts();
   for (const [key, spec] of Object.entries(table) as [keyof T & string, FlagSpec][]) {
     if (spec === null) continue;
-    const v = opts[attributeOf(spec[0])];
-    if (v !== undefined) out[key] = v as T[keyof T & string];
+    const attr = attributeOf(spec[0]);
+    if (opts[attr] !== undefined && cmd.getOptionValueSource(attr) !== 'default') out[key] = opts[attr] as T[keyof T & string];
   }
   return out;
 }
@@ -59,8 +64,25 @@ export const PLACEMENT_FLAGS: FlagTable<PlacementOptions> = {
   txPriority: ['--tx-priority <n>', 'SCHED_FIFO priority of transmit workers (default: 0)', intArg('tx-priority')],
 };
 
-/** What an attached device does while the daemon cannot take its packets (src/attach/divert.ts). */
-export const FAIL_FLAGS: FlagTable<Pick<DaemonOptions, 'fail' | 'failOpenAfterMs'>> = {
+/** Every daemon option (src/daemon/options.ts), as `pspat daemon` takes it. */
+export const DAEMON_FLAGS: FlagTable<DaemonOptions> = {
+  backend: ['--backend <name>', `transmit backend for managed devices: ${BACKENDS.join(' | ')}`],
+  out: ['--out <prefix>', 'pcap backend: device DEV is written to PREFIX.DEV.pcap (default: RUN_DIR/DEV.pcap)'],
+  dev: null, // each managed device is its own target: tc names it
+  queue: ['--queue <n>', 'afxdp: the device queue to bind (worker i of --tx-workers: queue + i)', intArg('queue')],
+  xdpMode: ['--xdp-mode <mode>', 'afxdp: copy | zerocopy | auto'],
+  txWorkers: ['--tx-workers <n>', 'transmit workers per device (0: inline)', intArg('tx-workers')],
+  rates: null, // repeatable DEV=RATE: daemon-command.ts's --rate accumulates them
+  testTraffic: null, // repeatable DEV=PORTS/SIZE: daemon-command.ts's --test-traffic accumulates them
+  maxClasses: ['--max-classes <n>', 'class slots per device', intArg('max-classes')],
+  poolFrames: ['--pool-frames <n>', "frames in each arbiter's pool", intArg('pool-frames')],
+  arbiters: ['--arbiters <n>', 'arbiter threads, devices spread over them', intArg('arbiters')],
+  attach: ['--no-attach', "with afxdp/afpacket: do not take over managed devices' egress (only pspat clients then feed them)"],
+  captureThreads: ['--capture-threads <n>', 'capture client threads per attached device', intArg('capture-threads')],
+  captureFrames: ['--capture-frames <n>', "pool frames per capture client: the device's buffer in front of its class queues", intArg('capture-frames')],
+  runDir: ['--run-dir <dir>', 'where the control socket and attach state live (default: $PSPAT_RUN_DIR or /run/pspat)'],
+  // What an attached device does while the daemon cannot take its packets (src/attach/divert.ts).
   fail: ['--fail <mode>', "open: a dead, stopped or wedged daemon's devices send on the kernel's own path, unshaped | closed: their IP traffic stays diverted and is lost until a restart or pspat recover"],
   failOpenAfterMs: ['--fail-open-after <ms>', "how long a stopped or wedged daemon's heartbeat may be missed before its devices fail open (an ended daemon's fail open within 15 ms)", intArg('fail-open-after')],
+  ...PLACEMENT_FLAGS,
 };

@@ -17,8 +17,8 @@
 import { InvalidOptionError } from '../errors.js';
 import { parseRate } from '../units.js';
 import { readYamlFile } from '../yaml-file.js';
-import { parseCpuList, PLACEMENT_KEYS } from '../placement.js';
-import type { DaemonOptions } from './daemon.js';
+import { parseCpuList } from '../placement.js';
+import { DAEMON_CONFIG_KEYS, type DaemonOptions } from './options.js';
 
 export const CONFIG_VERSION = 1;
 
@@ -27,7 +27,6 @@ export interface DaemonConfig {
   devices: Record<string, string[][]>;
 }
 
-const DAEMON_KEYS = ['backend', 'rates', 'maxClasses', 'poolFrames', 'arbiters', 'xdpMode', 'txWorkers', 'queue', 'captureThreads', 'captureFrames', 'fail', 'failOpenAfterMs', ...PLACEMENT_KEYS];
 
 function fail(field: string, detail: string): never {
   throw new InvalidOptionError(field, detail);
@@ -45,7 +44,7 @@ export function parseConfig(doc: unknown, where: string): DaemonConfig {
   if (doc.daemon !== undefined) {
     if (!isMapping(doc.daemon)) fail(`${where}: daemon`, 'must be a mapping');
     for (const [k, v] of Object.entries(doc.daemon)) {
-      if (!DAEMON_KEYS.includes(k)) fail(`${where}: daemon.${k}`, `unknown field (known: ${DAEMON_KEYS.join(', ')})`);
+      if (!(DAEMON_CONFIG_KEYS as readonly string[]).includes(k)) fail(`${where}: daemon.${k}`, `unknown field (known: ${DAEMON_CONFIG_KEYS.join(', ')})`);
       if (k === 'rates') {
         if (!isMapping(v)) fail(`${where}: daemon.rates`, 'must map devices to rates');
         daemon.rates = Object.fromEntries(Object.entries(v).map(([dev, r]) => [dev, typeof r === 'number' ? r : parseRate(String(r), `${where}: daemon.rates.${dev}`)]));

@@ -17,13 +17,13 @@
  * operations), the operations already done are undone by re-applying the old tree.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { startClientWorkers, startGenerators, type ClientFleet } from '../../clients/generators.js';
 import { detach, prepareCapture, recoverAttachments, redirect, removeCapture, unredirect, type AttachState } from '../attach/attach.js';
 import type { CaptureResult, CaptureSpec } from '../attach/capture.js';
-import { CHECK_NS, DivertState, type DivertFds, type FailMode } from '../attach/divert.js';
+import { DivertState, type DivertFds } from '../attach/divert.js';
 import { workerUrl } from '../worker-url.js';
-import { DEFAULT_RUN_DIR } from './control-socket.js';
 import { ArbiterHost, type LinkHandle } from '../arbiter/host.js';
 import { InvalidOptionError, PspatError } from '../errors.js';
 import type { LinkStats } from '../stats/link-stats.js';
@@ -33,8 +33,8 @@ import { RateEstimator, SAMPLE_MS } from './rate-estimator.js';
 import { classLabels, daemonRun, readDevice, type DeviceReading } from './observe.js';
 import type { LoopStats } from '../stats/loop-stats.js';
 import type { Run } from '../report/run-file.js';
-import { ARBITER_DEFAULTS, TRANSMIT_DEFAULTS, withDefaults, type TransmitOptions } from '../options.js';
-import { MIN_TEST_FRAME } from '../../clients/packet.js';
+import type { TransmitOptions } from '../options.js';
+import { DAEMON_CONFIG_KEYS, DEFAULT_TEST_FRAME, resolveDaemonOptions, type DaemonOptions, type ResolvedDaemonOptions } from './options.js';
 import type { LinkOp } from '../tc/config-diff.js';
 import { TcError, TC_EXIT_BAD_ARG, TC_EXIT_REJECTED } from '../tc/errors.js';
 import { parseTc } from '../tc/grammar.js';
@@ -44,89 +44,13 @@ import { classifierConfig, type ClassifierConfig } from '../tc/packet-classifier
 import { randomFlowKey } from '../tc/flow-hash.js';
 import { planCommand, type Plan } from '../tc/plan.js';
 import { ENODEV, errnoName, nativeAddon } from '../transmit/native.js';
-import { BACKENDS, isNativeBackend } from '../transmit/ports.js';
+import { isNativeBackend } from '../transmit/ports.js';
 import { isInterfaceName, isLoopback } from '../net/device.js';
 import { lockDevice, type DeviceLock } from './device-lock.js';
-import { arbiterPlacement, planPlacement, type PlacementOptions, type PlacementPlan } from '../placement.js';
+import { arbiterPlacement, PLACEMENT_KEYS, planPlacement, type PlacementOptions, type PlacementPlan } from '../placement.js';
 import { showClasses, showFilters, showQdiscs, type InnerStatsBySlot, type SlotStats } from '../tc/show.js';
 import type { ClassXstats } from '../../schedulers/types.js';
 import type { LinkConfig, TcTree } from '../tc/tree.js';
-
-/**
- * Synthetic load on a device: one saturating generator thread per UDP port, classified
- * by the device's filters. One sender per flow, each with its own frames, as separate
- * VMs or sockets would be: a flow held back by its class holds back only itself.
- */
-export interface TestTraffic {
-  ports: number[];
-  /** Frame size, bytes. @default 1000 */
-  size?: number;
-}
-
-const DEFAULT_TEST_FRAME = 1000;
-
-export interface DaemonOptions extends TransmitOptions, PlacementOptions {
-  /**
-   * Per device, a saturating generator started when the device becomes managed: a way to
-   * try a configuration before real traffic is diverted to pspat. @default {}
-   */
-  testTraffic?: Record<string, TestTraffic>;
-  /** Link rate per device, bit/s; others use the device's speed, else 1 Gbit/s. @default {} */
-  rates?: Record<string, number>;
-  /** Class slots per link. @default 1024 */
-  maxClasses?: number;
-  /** Frames in the shared pool (per arbiter). @default 65536 */
-  poolFrames?: number;
-  /** Arbiter threads; devices are spread over them. @default 1 */
-  arbiters?: number;
-  /**
-   * Take over a managed device's egress (src/attach/): its own IPv4/IPv6 traffic is
-   * diverted to pspat, scheduled and sent on it. Native backends only. @default true
-   */
-  attach?: boolean;
-  /** Capture client threads per attached device. @default 1 */
-  captureThreads?: number;
-  /**
-   * Pool frames each capture client owns: the device's shared buffer. When its class
-   * queues together hold more, further packets are dropped at capture (`captureDrops`)
-   * before any class sees them, so it should cover the queues that fill (htb leaves hold
-   * 1000 packets each by default). @default 4096
-   */
-  captureFrames?: number;
-  /**
-   * While the daemon cannot take an attached device's packets (killed, stopped, its
-   * arbiter wedged): `open` lets them take the kernel's own path, unshaped — within 15 ms
-   * of its end, or once a live daemon's heartbeat is `failOpenAfterMs` old, until it
-   * beats again; `closed` keeps diverting them (they are lost until a daemon starts or
-   * `pspat recover` runs). @default 'open'
-   */
-  fail?: FailMode;
-  /**
-   * How long a live daemon's heartbeat may go unstamped (stopped, its arbiter wedged)
-   * before its attached devices fail open, ms. A daemon that ended fails open within 15
-   * ms whatever this says. @default 100
-   */
-  failOpenAfterMs?: number;
-  /** Where attach state is kept (RUN_DIR/attach), so a later start can undo a dead daemon's. @default /run/pspat */
-  runDir?: string;
-}
-
-/** Placement has no fixed defaults: what is left out follows the plan (src/placement.ts). */
-export const DAEMON_DEFAULTS: Required<Omit<DaemonOptions, keyof PlacementOptions>> = {
-  testTraffic: {},
-  rates: {},
-  maxClasses: 1024,
-  poolFrames: 65536,
-  arbiters: 1,
-  attach: true,
-  captureThreads: 1,
-  captureFrames: 4096,
-  fail: 'open',
-  failOpenAfterMs: 100,
-  runDir: DEFAULT_RUN_DIR,
-  ...TRANSMIT_DEFAULTS,
-};
-
 
 /**
  * What `pspat tc` prints and exits with; or "run the system's tc". A `qdisc show` of every
@@ -198,37 +122,8 @@ interface ClientSource {
 
 export class Daemon {
   static async start(options: DaemonOptions = {}): Promise<Daemon> {
-    const o = withDefaults(DAEMON_DEFAULTS, options);
-    if (!Number.isInteger(o.arbiters) || o.arbiters < 1 || o.arbiters > 64) {
-      throw new InvalidOptionError('arbiters', `must be an integer in [1, 64], got ${o.arbiters}`);
-    }
-    for (const [field, v, hi] of [['max-classes', o.maxClasses, 1 << 20], ['pool-frames', o.poolFrames, 1 << 22]] as const) {
-      if (!Number.isInteger(v) || v < 1 || v > hi) throw new InvalidOptionError(field, `must be an integer in [1, ${hi}], got ${v}`);
-    }
-    for (const [dev, t] of Object.entries(o.testTraffic)) {
-      const size = t.size ?? DEFAULT_TEST_FRAME;
-      if (!Number.isInteger(size) || size < MIN_TEST_FRAME || size > ARBITER_DEFAULTS.frameSize) {
-        throw new InvalidOptionError('test-traffic', `${dev}: frame size must be an integer in [${MIN_TEST_FRAME}, ${ARBITER_DEFAULTS.frameSize}] bytes, got ${size}`);
-      }
-    }
-    // A typo must not silently discard a device's traffic: the backend is checked before anything starts.
-    if (!(BACKENDS as readonly string[]).includes(o.backend)) {
-      throw new InvalidOptionError('backend', `unknown backend '${String(o.backend)}' (known: ${BACKENDS.join(', ')})`);
-    }
+    const o = resolveDaemonOptions(options);
     const plan = planPlacement(options, o.arbiters);
-    if (!Number.isInteger(o.captureThreads) || o.captureThreads < 1 || o.captureThreads > 64) {
-      throw new InvalidOptionError('capture-threads', `must be an integer in [1, 64], got ${o.captureThreads}`);
-    }
-    // The pool's own limit is said when a device is taken over (`pool exhausted … raise poolFrames`).
-    if (!Number.isInteger(o.captureFrames) || o.captureFrames < 256 || o.captureFrames > 1 << 22) {
-      throw new InvalidOptionError('capture-frames', `must be an integer in [256, ${1 << 22}], got ${o.captureFrames}`);
-    }
-    if (o.fail !== 'open' && o.fail !== 'closed') throw new InvalidOptionError('fail', `must be open or closed, got '${String(o.fail)}'`);
-    // Below the liveness check's threshold it would mean nothing; below a few beats, a busy
-    // host's scheduling delays would fail devices open while the daemon is fine.
-    if (!(o.failOpenAfterMs >= CHECK_NS / 1e6 && o.failOpenAfterMs <= 60_000)) {
-      throw new InvalidOptionError('fail-open-after', `must be in [${CHECK_NS / 1e6}, 60000] ms, got ${o.failOpenAfterMs}`);
-    }
     // A daemon killed while devices were attached left their egress diverted: give them back first.
     const recovered = recoverAttachments(o.runDir);
     const arbiters: ArbiterHost[] = [];
@@ -238,7 +133,8 @@ export class Daemon {
       for (const a of arbiters) await a.close({ drain: false });
       throw e;
     }
-    return new Daemon(arbiters, o, recovered, plan);
+    const placementGiven = Object.fromEntries(PLACEMENT_KEYS.filter((k) => options[k] !== undefined).map((k) => [k, options[k]])) as PlacementOptions;
+    return new Daemon(arbiters, o, placementGiven, recovered, plan);
   }
 
   private readonly devices = new Map<string, ManagedDevice>();
@@ -261,7 +157,9 @@ export class Daemon {
 
   private constructor(
     private readonly arbiters: ArbiterHost[],
-    private readonly options: Required<Omit<DaemonOptions, keyof PlacementOptions>>,
+    private readonly options: ResolvedDaemonOptions,
+    /** The placement it was asked for (the rest follows the plan), for `dump`. */
+    private readonly placementGiven: PlacementOptions,
     /** Devices a dead daemon had attached, given back at this start. */
     readonly recovered: string[],
     /** Where the daemon's threads run. */
@@ -562,7 +460,8 @@ export class Daemon {
   private transmitFor(dev: string): TransmitOptions {
     const o = this.options;
     if (isNativeBackend(o.backend)) return { backend: o.backend, dev, queue: o.queue, xdpMode: o.xdpMode, txWorkers: o.txWorkers };
-    if (o.backend === 'pcap') return { backend: 'pcap', out: `${o.out}.${dev}.pcap` };
+    // A prefix given with --out, else the run directory (never a hidden file where the daemon was started).
+    if (o.backend === 'pcap') return { backend: 'pcap', out: o.out ? `${o.out}.${dev}.pcap` : join(o.runDir, `${dev}.pcap`) };
     return { backend: 'null' };
   }
 
@@ -651,8 +550,11 @@ export class Daemon {
   }
 
   /** The configuration file that rebuilds the current state (config.ts's format). */
-  dump(): { version: number; devices: Record<string, string[]> } {
-    return { version: CONFIG_VERSION, devices: Object.fromEntries([...this.devices].map(([dev, d]) => [dev, treeCommands(d.tree)])) };
+  /** Everything it runs with, as a configuration file: `pspat daemon --config` of it comes back the same. */
+  dump(): { version: number; daemon: DaemonOptions; devices: Record<string, string[]> } {
+    const o = this.options as unknown as Record<string, unknown>;
+    const daemon = { ...Object.fromEntries(DAEMON_CONFIG_KEYS.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])), ...this.placementGiven };
+    return { version: CONFIG_VERSION, daemon, devices: Object.fromEntries([...this.devices].map(([dev, d]) => [dev, treeCommands(d.tree)])) };
   }
 
   /** Stops the arbiter, sending what is queued (bounded); final per-link accounting. */

@@ -1,0 +1,131 @@
+/**
+ * The daemon's options, declared once: the interface (each field's meaning and @default),
+ * the defaults, the keys a configuration file may set, and the one validation every
+ * source goes through (flags, the configuration file, a library caller) before anything
+ * starts. The command line's flags for them are src/cli/flags.ts's DAEMON_FLAGS, a table
+ * typed over this interface, so no option ships without a flag or a stated reason.
+ */
+import { MIN_TEST_FRAME } from '../../clients/packet.js';
+import { CHECK_NS, type FailMode } from '../attach/divert.js';
+import { InvalidOptionError } from '../errors.js';
+import { ARBITER_DEFAULTS, checkTransmitOptions, TRANSMIT_DEFAULTS, withDefaults, type TransmitOptions } from '../options.js';
+import { PLACEMENT_KEYS, type PlacementOptions } from '../placement.js';
+import { DEFAULT_RUN_DIR } from './control-socket.js';
+
+/**
+ * Synthetic load on a device: one saturating generator thread per UDP port, classified
+ * by the device's filters. One sender per flow, each with its own frames, as separate
+ * VMs or sockets would be: a flow held back by its class holds back only itself.
+ */
+export interface TestTraffic {
+  ports: number[];
+  /** Frame size, bytes. @default 1000 */
+  size?: number;
+}
+
+export const DEFAULT_TEST_FRAME = 1000;
+
+export interface DaemonOptions extends TransmitOptions, PlacementOptions {
+  /**
+   * Per device, a saturating generator started when the device becomes managed: a way to
+   * try a configuration before real traffic is diverted to pspat. @default {}
+   */
+  testTraffic?: Record<string, TestTraffic>;
+  /** Link rate per device, bit/s; others use the device's speed, else 1 Gbit/s. @default {} */
+  rates?: Record<string, number>;
+  /** Class slots per link. @default 1024 */
+  maxClasses?: number;
+  /** Frames in the shared pool (per arbiter). @default 65536 */
+  poolFrames?: number;
+  /** Arbiter threads; devices are spread over them. @default 1 */
+  arbiters?: number;
+  /**
+   * Take over a managed device's egress (src/attach/): its own IPv4/IPv6 traffic is
+   * diverted to pspat, scheduled and sent on it. Native backends only. @default true
+   */
+  attach?: boolean;
+  /** Capture client threads per attached device. @default 1 */
+  captureThreads?: number;
+  /**
+   * Pool frames each capture client owns: the device's shared buffer. When its class
+   * queues together hold more, further packets are dropped at capture (`captureDrops`)
+   * before any class sees them, so it should cover the queues that fill (htb leaves hold
+   * 1000 packets each by default). @default 4096
+   */
+  captureFrames?: number;
+  /**
+   * While the daemon cannot take an attached device's packets (killed, stopped, its
+   * arbiter wedged): `open` lets them take the kernel's own path, unshaped — within 15 ms
+   * of its end, or once a live daemon's heartbeat is `failOpenAfterMs` old, until it
+   * beats again; `closed` keeps diverting them (they are lost until a daemon starts or
+   * `pspat recover` runs). @default 'open'
+   */
+  fail?: FailMode;
+  /**
+   * How long a live daemon's heartbeat may go unstamped (stopped, its arbiter wedged)
+   * before its attached devices fail open, ms. A daemon that ended fails open within 15
+   * ms whatever this says. @default 100
+   */
+  failOpenAfterMs?: number;
+  /** Where attach state is kept (RUN_DIR/attach), so a later start can undo a dead daemon's. @default /run/pspat */
+  runDir?: string;
+}
+
+/** Placement has no fixed defaults: what is left out follows the plan (src/placement.ts). */
+export type ResolvedDaemonOptions = Required<Omit<DaemonOptions, keyof PlacementOptions>>;
+
+export const DAEMON_DEFAULTS: ResolvedDaemonOptions = {
+  testTraffic: {},
+  rates: {},
+  maxClasses: 1024,
+  poolFrames: 65536,
+  arbiters: 1,
+  attach: true,
+  captureThreads: 1,
+  captureFrames: 4096,
+  fail: 'open',
+  failOpenAfterMs: 100,
+  runDir: DEFAULT_RUN_DIR,
+  ...TRANSMIT_DEFAULTS,
+};
+
+/**
+ * What a configuration file's `daemon:` may set: every option but where the daemon's
+ * socket is (the command line's) and `dev` (each managed device is its own).
+ */
+export const DAEMON_CONFIG_KEYS: readonly (keyof DaemonOptions)[] = [...(Object.keys(DAEMON_DEFAULTS) as (keyof ResolvedDaemonOptions)[]).filter((k) => k !== 'runDir' && k !== 'dev'), ...PLACEMENT_KEYS];
+
+/** `options` with defaults, each field checked; throws naming the first bad one. */
+export function resolveDaemonOptions(options: DaemonOptions): ResolvedDaemonOptions {
+  const o = withDefaults(DAEMON_DEFAULTS, options);
+  if (!Number.isInteger(o.arbiters) || o.arbiters < 1 || o.arbiters > 64) {
+    throw new InvalidOptionError('arbiters', `must be an integer in [1, 64], got ${o.arbiters}`);
+  }
+  for (const [field, v, hi] of [['max-classes', o.maxClasses, 1 << 20], ['pool-frames', o.poolFrames, 1 << 22]] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > hi) throw new InvalidOptionError(field, `must be an integer in [1, ${hi}], got ${v}`);
+  }
+  for (const [dev, t] of Object.entries(o.testTraffic)) {
+    const size = t.size ?? DEFAULT_TEST_FRAME;
+    if (!Number.isInteger(size) || size < MIN_TEST_FRAME || size > ARBITER_DEFAULTS.frameSize) {
+      throw new InvalidOptionError('test-traffic', `${dev}: frame size must be an integer in [${MIN_TEST_FRAME}, ${ARBITER_DEFAULTS.frameSize}] bytes, got ${size}`);
+    }
+  }
+// A typo must not silently discard a device's traffic: the backend and the rest of the
+// transmit fields are checked before anything starts (each device is its own target).
+checkTransmitOptions(o, false);
+if (typeof o.attach !== 'boolean') throw new InvalidOptionError('attach', `must be true or false, got ${JSON.stringify(o.attach)}`);
+  if (!Number.isInteger(o.captureThreads) || o.captureThreads < 1 || o.captureThreads > 64) {
+    throw new InvalidOptionError('capture-threads', `must be an integer in [1, 64], got ${o.captureThreads}`);
+  }
+  // The pool's own limit is said when a device is taken over (`pool exhausted … raise poolFrames`).
+  if (!Number.isInteger(o.captureFrames) || o.captureFrames < 256 || o.captureFrames > 1 << 22) {
+    throw new InvalidOptionError('capture-frames', `must be an integer in [256, ${1 << 22}], got ${o.captureFrames}`);
+  }
+  if (o.fail !== 'open' && o.fail !== 'closed') throw new InvalidOptionError('fail', `must be open or closed, got '${String(o.fail)}'`);
+  // Below the liveness check's threshold it would mean nothing; below a few beats, a busy
+  // host's scheduling delays would fail devices open while the daemon is fine.
+  if (!(o.failOpenAfterMs >= CHECK_NS / 1e6 && o.failOpenAfterMs <= 60_000)) {
+    throw new InvalidOptionError('fail-open-after', `must be in [${CHECK_NS / 1e6}, 60000] ms, got ${o.failOpenAfterMs}`);
+  }
+  return o;
+}
