@@ -56,6 +56,13 @@ describe.skipIf(skipWithoutNet())('daemon privileges', () => {
     expect(ok.code).toBe(0);
   });
 
+  it('--user with a name the user database does not know is refused in one line, before anything is touched', async () => {
+    const runDir = tempRunDir();
+    const r = await pspat(['daemon', '--run-dir', runDir, '--no-attach', '--user', 'pspat-no-such-user']);
+    expect([r.code, r.stderr]).toEqual([1, "pspat: --user: no such user 'pspat-no-such-user'\n"]);
+    expect(existsSync(runDir)).toBe(false);
+  });
+
   it('--user nobody: every thread runs as nobody with at most the four capabilities; it takes a device over, sends, and gives it back', async () => {
     const t = (topo = createSinkTopology('prv'));
     d = await startDaemon(['--backend', 'afpacket', '--user', 'nobody', '--rate', `${t.dev}=50mbit`, '--test-traffic', `${t.dev}=5001/1000`]);

@@ -146,6 +146,12 @@ Napi::Value SetCapabilities(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), setCapabilities(mask));
 }
 
+// lookupUser(name, i32 out[2]) → 0 (uid, gid in out), -ENOENT (no such user) or -errno
+Napi::Value LookupUser(const Napi::CallbackInfo& info) {
+  int32_t* out = dataOf<int32_t>(info[1]);
+  return Napi::Number::New(info.Env(), lookupUser(info[0].As<Napi::String>().Utf8Value().c_str(), &out[0], &out[1]));
+}
+
 // placeThread(tid, cpus i32, priority) → 0 or -errno: a thread's CPUs and SCHED_FIFO priority (tid 0: the caller).
 Napi::Value PlaceThread(const Napi::CallbackInfo& info) {
   uint32_t n = info[1].As<Napi::Int32Array>().ElementLength();
@@ -252,6 +258,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("raiseFileLimit", Napi::Function::New(env, RaiseFileLimit));
   exports.Set("keepCapabilitiesOnSetuid", Napi::Function::New(env, KeepCapabilitiesOnSetuid));
   exports.Set("setCapabilities", Napi::Function::New(env, SetCapabilities));
+  exports.Set("lookupUser", Napi::Function::New(env, LookupUser));
   exports.Set("placeThread", Napi::Function::New(env, PlaceThread));
   exports.Set("threadId", Napi::Function::New(env, ThreadId));
   exports.Set("pageOffset", Napi::Function::New(env, PageOffset));

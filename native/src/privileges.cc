@@ -5,11 +5,14 @@
 #include "privileges.h"
 
 #include <cerrno>
+#include <cstdlib>
 #include <linux/capability.h>
+#include <pwd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <vector>
 
 int keepCapabilitiesOnSetuid() {
   return prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ? -errno : 0;
@@ -38,4 +41,26 @@ long raiseFileLimit() {
   lim.rlim_cur = lim.rlim_max;
   if (setrlimit(RLIMIT_NOFILE, &lim) < 0) return -errno;
   return long(lim.rlim_cur);
+}
+
+int lookupUser(const char* user, int32_t* uid, int32_t* gid) {
+  passwd pw{};
+  passwd* found = nullptr;
+  long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
+  std::vector<char> buf(hint > 0 ? size_t(hint) : 16384);
+  char* end = nullptr;
+  unsigned long n = strtoul(user, &end, 10);
+  bool numeric = *user != '\0' && *end == '\0';
+  for (;;) {
+    int r = numeric ? getpwuid_r(uid_t(n), &pw, buf.data(), buf.size(), &found) : getpwnam_r(user, &pw, buf.data(), buf.size(), &found);
+    if (r == ERANGE && buf.size() < (1u << 20)) {
+      buf.resize(buf.size() * 2);
+      continue;
+    }
+    if (r != 0) return -r;
+    if (!found) return -ENOENT;
+    *uid = int32_t(pw.pw_uid);
+    *gid = int32_t(pw.pw_gid);
+    return 0;
+  }
 }

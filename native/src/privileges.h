@@ -7,3 +7,6 @@ int keepCapabilitiesOnSetuid();
 int setCapabilities(uint64_t mask);
 // Raises this process's open-file soft limit to its hard limit: the new soft limit, or -errno.
 long raiseFileLimit();
+// uid and gid of `user` (a name, or a numeric uid) through the system's user database
+// (NSS: /etc/passwd, LDAP, sssd, ...): 0, -ENOENT when there is no such user, or -errno.
+int lookupUser(const char* user, int32_t* uid, int32_t* gid);

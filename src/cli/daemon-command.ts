@@ -15,7 +15,7 @@ import { ControlServer, defaultRunDir } from '../daemon/control-socket.js';
 import { Daemon } from '../daemon/daemon.js';
 import { DAEMON_DEFAULTS, resolveDaemonOptions, type DaemonOptions, type TestTraffic } from '../daemon/options.js';
 import { InvalidOptionError, PspatError } from '../errors.js';
-import { dropPrivileges, neededCapabilities, requireCapabilities } from '../daemon/privileges.js';
+import { dropPrivileges, lookupUser, neededCapabilities, requireCapabilities } from '../daemon/privileges.js';
 import { isNativeBackend } from '../transmit/ports.js';
 import { tryNativeAddon } from '../transmit/native.js';
 import { parseRate } from '../units.js';
@@ -75,6 +75,7 @@ export function registerDaemon(program: Command): void {
       const takeover = attach ? " (taking over devices' egress)" : '';
       const rt = realtime ? ' with real-time priority' : '';
       requireCapabilities(needed, `pspat daemon --backend ${backend}${takeover}${rt}`, attach ? 'run as root, or add --no-attach' : 'run as root');
+      const user = f.user === undefined ? undefined : { name: f.user, ...lookupUser(f.user) };
       // Many connections (control clients, scrapers) must not use up the descriptors the devices need.
       tryNativeAddon()?.raiseFileLimit();
       let daemon: Daemon | undefined;
@@ -89,9 +90,9 @@ export function registerDaemon(program: Command): void {
       let metrics: { server: Server; url: string } | undefined;
       try {
         // Before the arbiter threads start: they open the transmit sockets with what this thread keeps.
-        if (f.user) {
-          const { uid, gid } = dropPrivileges(f.user, needed);
-          process.stderr.write(`pspat daemon: running as ${f.user} (uid ${uid}, gid ${gid}) with ${needed.join(', ') || 'no capabilities'}\n`);
+        if (user) {
+          dropPrivileges(user, needed);
+          process.stderr.write(`pspat daemon: running as ${user.name} (uid ${user.uid}, gid ${user.gid}) with ${needed.join(', ') || 'no capabilities'}\n`);
         }
         // The main thread and the runtime's helpers go with the clients, off the arbiters' CPUs.
         placeProcess(planPlacement(options, options.arbiters ?? DAEMON_DEFAULTS.arbiters));

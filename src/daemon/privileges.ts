@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { PspatError } from '../errors.js';
 import { errnoName, nativeAddon } from '../transmit/native.js';
+import { constants as osConstants } from 'node:os';
 
 const CAPABILITY_BITS = { CAP_DAC_OVERRIDE: 1, CAP_NET_ADMIN: 12, CAP_NET_RAW: 13, CAP_SYS_ADMIN: 21, CAP_SYS_NICE: 23 } as const;
 export type Capability = keyof typeof CAPABILITY_BITS;
@@ -53,13 +54,15 @@ export function requireCapabilities(needed: Capability[], what: string, hint: st
   if (missing.length > 0) throw new PrivilegeError(`${what} needs ${needed.join(', ')}; this process lacks ${missing.join(', ')} (${hint})`);
 }
 
-/** uid and gid of a user name (or numeric uid) from /etc/passwd. */
-function lookupUser(user: string): { uid: number; gid: number } {
-  for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-    const [name, , uid, gid] = line.split(':');
-    if (name === user || uid === user) return { uid: Number(uid), gid: Number(gid) };
-  }
-  throw new PrivilegeError(`--user: no such user '${user}' in /etc/passwd`);
+/** uid and gid of a user name (or numeric uid), as the system's user database (NSS: files, LDAP, sssd) has it. */
+const ENOENT = -osConstants.errno.ENOENT;
+
+export function lookupUser(user: string): { uid: number; gid: number } {
+  const ids = new Int32Array(2);
+  const r = nativeAddon().lookupUser(user, ids);
+  if (r === ENOENT) throw new PrivilegeError(`--user: no such user '${user}'`);
+  check(`looking up user '${user}'`, r);
+  return { uid: ids[0], gid: ids[1] };
 }
 
 function check(what: string, r: number): void {
@@ -67,21 +70,20 @@ function check(what: string, r: number): void {
 }
 
 /**
- * Becomes `user`, keeping only `keep`. The run directory stays root's (a root process
+ * Becomes the user of `uid` and `gid` (lookupUser), keeping only `keep`. The run directory stays root's (a root process
  * trusts what is in it later, so it is never handed to another user): the daemon keeps
  * writing there through CAP_DAC_OVERRIDE when it takes devices over; without it, what it
  * cannot write (run.json, removing its socket at exit) is said and skipped. Must run
  * before any thread that needs the kept capabilities starts.
  */
-export function dropPrivileges(user: string, keep: Capability[]): { uid: number; gid: number } {
+export function dropPrivileges({ uid, gid }: { uid: number; gid: number }, keep: Capability[]): void {
   if (process.getuid?.() !== 0) throw new PrivilegeError('--user: only root can change to another user');
-  const { uid, gid } = lookupUser(user);
   const addon = nativeAddon();
   check('keeping capabilities across setuid', addon.keepCapabilitiesOnSetuid());
-  process.setgroups!([gid]);
+  // Its supplementary groups too, from the same database (initgroups), as a login would have them.
+  process.initgroups!(uid, gid);
   process.setgid!(gid);
   process.setuid!(uid);
   const mask = keep.reduce((m, c) => m | (1n << BigInt(CAPABILITY_BITS[c])), 0n);
   check('setting capabilities', addon.setCapabilities(mask));
-  return { uid, gid };
 }

@@ -29,6 +29,8 @@ export interface NativeAddon {
   raiseFileLimit(): number;
   /** Keep the permitted capabilities when this thread stops being root; 0 or -errno. */
   keepCapabilitiesOnSetuid(): number;
+  /** uid and gid of a user name or numeric uid from the system's user database (NSS) into `out`; 0, -ENOENT or -errno. */
+  lookupUser(user: string, out: Int32Array): number;
   /** This thread's effective, permitted, inheritable and ambient capabilities := `mask`; 0 or -errno. */
   setCapabilities(mask: bigint): number;
   /** Pins thread `tid` (0: the caller) to `cpus` ([]: unchanged) and, priority > 0, SCHED_FIFO at it; 0 or -errno. */
