@@ -32,15 +32,15 @@ function word(b: Uint8Array, p: number): number {
 }
 
 /**
- * HalfSipHash-1-3 over a sequence of 32-bit words (`add`), then `finish`. One instance per
- * thread; it keeps its state in locals between calls, so hashing allocates nothing.
+ * HalfSipHash over a frame's flow fields (`hash`) or any 32-bit words (`hashWords`). One
+ * instance per thread: the words go into a buffer it owns, and the rounds run on locals,
+ * so hashing allocates nothing.
  */
 export class FlowHasher {
-  private v0 = 0;
-  private v1 = 0;
-  private v2 = 0;
-  private v3 = 0;
-  private words = 0;
+  /** The message: at most two IPv6 addresses, ethertype with protocol, and ports. */
+  private readonly words = new Int32Array(12);
+  private readonly c: number;
+  private readonly d: number;
 
   /**
    * `rounds`: compression and finalisation SipRounds; 1-3 as the kernel's hsiphash (the
@@ -48,87 +48,70 @@ export class FlowHasher {
    */
   constructor(
     private readonly key: FlowKey = FIXED_FLOW_KEY,
-    private readonly rounds: { c: number; d: number } = { c: 1, d: 3 },
-  ) {}
+    rounds: { c: number; d: number } = { c: 1, d: 3 },
+  ) {
+    this.c = rounds.c;
+    this.d = rounds.d;
+  }
 
   /** HalfSipHash of 32-bit words, each as 4 little-endian message bytes (the reference's reading). */
   hashWords(words: ArrayLike<number>): number {
-    this.begin();
-    for (let i = 0; i < words.length; i++) this.add(words[i]);
-    return this.finish() >>> 0;
+    for (let i = 0; i < words.length; i++) this.words[i] = words[i];
+    return this.run(words.length) >>> 0;
   }
 
   /** The frame's flow hash; never 0 (0 means "no hash" in the frame table). */
   hash(b: Uint8Array, off: number, len: number): number {
-    this.begin();
+    const w = this.words;
     const proto = (b[off + 12] << 8) | b[off + 13];
     const l3 = off + ETH_HEADER;
     let l4 = -1;
     let ipProto = 0;
-    this.add(proto);
+    let n = 0;
     if (proto === ETH_P.ip && len >= ETH_HEADER + 20) {
       ipProto = b[l3 + 9];
-      this.add(word(b, l3 + 12));
-      this.add(word(b, l3 + 16));
+      w[n++] = word(b, l3 + 12);
+      w[n++] = word(b, l3 + 16);
       l4 = l3 + 4 * (b[l3] & 0x0f);
     } else if (proto === ETH_P.ipv6 && len >= ETH_HEADER + 40) {
       ipProto = b[l3 + 6];
-      for (let i = 8; i < 40; i += 4) this.add(word(b, l3 + i));
+      for (let i = 8; i < 40; i += 4) w[n++] = word(b, l3 + i);
       l4 = l3 + 40;
     } else {
-      for (let i = 0; i < 12; i += 4) this.add(word(b, off + i));
+      for (let i = 0; i < 12; i += 4) w[n++] = word(b, off + i);
     }
-    this.add(ipProto);
-    if ((ipProto === IPPROTO_TCP || ipProto === IPPROTO_UDP) && l4 + 4 <= off + len) this.add(word(b, l4));
-    return this.finish() >>> 0 || 1;
+    w[n++] = (proto << 8) | ipProto; // one word for both: a round less per packet
+    if ((ipProto === IPPROTO_TCP || ipProto === IPPROTO_UDP) && l4 + 4 <= off + len) w[n++] = word(b, l4);
+    return this.run(n) >>> 0 || 1;
   }
 
-  private begin(): void {
+  /** HalfSipHash of words[0..n): each word one compression, then the length block and finalisation. */
+  private run(n: number): number {
     const [k0, k1] = this.key;
-    this.v0 = k0;
-    this.v1 = k1;
-    this.v2 = 0x6c796765 ^ k0;
-    this.v3 = 0x74656462 ^ k1;
-    this.words = 0;
-  }
-
-  private add(m: number): void {
-    this.v3 ^= m;
-    for (let i = 0; i < this.rounds.c; i++) this.round();
-    this.v0 ^= m;
-    this.words++;
-  }
-
-  private finish(): number {
-    const b = (this.words * 4) << 24; // the message length in bytes, as SipHash's last block carries it
-    this.v3 ^= b;
-    for (let i = 0; i < this.rounds.c; i++) this.round();
-    this.v0 ^= b;
-    this.v2 ^= 0xff;
-    for (let i = 0; i < this.rounds.d; i++) this.round();
-    return this.v1 ^ this.v3;
-  }
-
-  /** SipRound on 32-bit words (HalfSipHash's rotations). */
-  private round(): void {
-    let { v0, v1, v2, v3 } = this;
-    v0 = (v0 + v1) | 0;
-    v1 = (v1 << 5) | (v1 >>> 27);
-    v1 ^= v0;
-    v0 = (v0 << 16) | (v0 >>> 16);
-    v2 = (v2 + v3) | 0;
-    v3 = (v3 << 8) | (v3 >>> 24);
-    v3 ^= v2;
-    v0 = (v0 + v3) | 0;
-    v3 = (v3 << 7) | (v3 >>> 25);
-    v3 ^= v0;
-    v2 = (v2 + v1) | 0;
-    v1 = (v1 << 13) | (v1 >>> 19);
-    v1 ^= v2;
-    v2 = (v2 << 16) | (v2 >>> 16);
-    this.v0 = v0;
-    this.v1 = v1;
-    this.v2 = v2;
-    this.v3 = v3;
+    let v0 = k0;
+    let v1 = k1;
+    let v2 = 0x6c796765 ^ k0;
+    let v3 = 0x74656462 ^ k1;
+    const last = (n * 4) << 24; // the message length in bytes, as SipHash's last block carries it
+    for (let i = 0; i <= n; i++) {
+      const m = i < n ? this.words[i] : last;
+      v3 ^= m;
+      for (let r = 0; r < this.c; r++) {
+        // SipRound on 32-bit words (HalfSipHash's rotations), here and below.
+        v0 = (v0 + v1) | 0; v1 = (v1 << 5) | (v1 >>> 27); v1 ^= v0; v0 = (v0 << 16) | (v0 >>> 16);
+        v2 = (v2 + v3) | 0; v3 = (v3 << 8) | (v3 >>> 24); v3 ^= v2;
+        v0 = (v0 + v3) | 0; v3 = (v3 << 7) | (v3 >>> 25); v3 ^= v0;
+        v2 = (v2 + v1) | 0; v1 = (v1 << 13) | (v1 >>> 19); v1 ^= v2; v2 = (v2 << 16) | (v2 >>> 16);
+      }
+      v0 ^= m;
+    }
+    v2 ^= 0xff;
+    for (let r = 0; r < this.d; r++) {
+      v0 = (v0 + v1) | 0; v1 = (v1 << 5) | (v1 >>> 27); v1 ^= v0; v0 = (v0 << 16) | (v0 >>> 16);
+      v2 = (v2 + v3) | 0; v3 = (v3 << 8) | (v3 >>> 24); v3 ^= v2;
+      v0 = (v0 + v3) | 0; v3 = (v3 << 7) | (v3 >>> 25); v3 ^= v0;
+      v2 = (v2 + v1) | 0; v1 = (v1 << 13) | (v1 >>> 19); v1 ^= v2; v2 = (v2 << 16) | (v2 >>> 16);
+    }
+    return v1 ^ v3;
   }
 }
