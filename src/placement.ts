@@ -96,6 +96,8 @@ function checkPriority(field: string, p: number | undefined): number {
 }
 
 function checkCpus(field: string, cpus: number[], allowed: number[]): number[] {
+  // A configuration file may hold anything here; the CLI's parser gives a list.
+  if (!Array.isArray(cpus)) throw new InvalidOptionError(field, `must be a list of CPUs, got ${JSON.stringify(cpus)}`);
   for (const c of cpus) {
     if (!allowed.includes(c)) throw new InvalidOptionError(field, `CPU ${c} is not one this process may use (allowed: ${allowed.join(',')})`);
   }

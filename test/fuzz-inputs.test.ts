@@ -13,6 +13,7 @@ import { ArbiterHost } from '../src/arbiter/host.js';
 import { CTL_DOORBELL } from '../src/arbiter/control.js';
 import { Client } from '../src/client.js';
 import { parseConfig } from '../src/daemon/config.js';
+import { DAEMON_CONFIG_KEYS } from '../src/daemon/options.js';
 import { socketPath } from '../src/daemon/control-socket.js';
 import { Daemon } from '../src/daemon/daemon.js';
 import { PspatError } from '../src/errors.js';
@@ -105,6 +106,8 @@ describe('fuzz: configuration documents', () => {
     const doc = fc.oneof(
       fc.jsonValue(),
       fc.record({ version: fc.oneof(fc.constant(1), fc.jsonValue()), daemon: fc.jsonValue(), devices: fc.dictionary(fc.string(), fc.array(fc.oneof(fc.string(), fc.jsonValue()))) }, { requiredKeys: [] }),
+      // Every option the daemon knows, with values of any shape.
+      fc.record({ version: fc.constant(1), daemon: fc.dictionary(fc.constantFrom(...DAEMON_CONFIG_KEYS), fc.jsonValue()) }),
     );
     fc.assert(
       fc.property(doc, (d) => {

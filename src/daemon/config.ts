@@ -18,7 +18,7 @@ import { InvalidOptionError } from '../errors.js';
 import { parseRate } from '../units.js';
 import { readYamlFile } from '../yaml-file.js';
 import { parseCpuList } from '../placement.js';
-import { DAEMON_CONFIG_KEYS, type DaemonOptions } from './options.js';
+import { DAEMON_CONFIG_KEYS, resolveDaemonOptions, type DaemonOptions } from './options.js';
 
 export const CONFIG_VERSION = 1;
 
@@ -65,6 +65,12 @@ export function parseConfig(doc: unknown, where: string): DaemonConfig {
         return words[0] === 'tc' ? words.slice(1) : words;
       });
     }
+  }
+  try {
+    resolveDaemonOptions(daemon);
+  } catch (e) {
+    if (e instanceof InvalidOptionError) fail(`${where}: daemon: ${e.field}`, e.message.slice(e.field.length + 2));
+    throw e;
   }
   return { daemon, devices };
 }

@@ -8,8 +8,8 @@
 import { MIN_TEST_FRAME } from '../../clients/packet.js';
 import { CHECK_NS, type FailMode } from '../attach/divert.js';
 import { InvalidOptionError } from '../errors.js';
-import { ARBITER_DEFAULTS, checkTransmitOptions, TRANSMIT_DEFAULTS, withDefaults, type TransmitOptions } from '../options.js';
-import { PLACEMENT_KEYS, type PlacementOptions } from '../placement.js';
+import { ARBITER_DEFAULTS, checkTransmitOptions, MAX_RATE, TRANSMIT_DEFAULTS, withDefaults, type TransmitOptions } from '../options.js';
+import { PLACEMENT_KEYS, planPlacement, type PlacementOptions } from '../placement.js';
 import { DEFAULT_RUN_DIR } from './control-socket.js';
 
 /**
@@ -96,36 +96,50 @@ export const DAEMON_DEFAULTS: ResolvedDaemonOptions = {
 export const DAEMON_CONFIG_KEYS: readonly (keyof DaemonOptions)[] = [...(Object.keys(DAEMON_DEFAULTS) as (keyof ResolvedDaemonOptions)[]).filter((k) => k !== 'runDir' && k !== 'dev'), ...PLACEMENT_KEYS];
 
 /** `options` with defaults, each field checked; throws naming the first bad one. */
-export function resolveDaemonOptions(options: DaemonOptions): ResolvedDaemonOptions {
-  const o = withDefaults(DAEMON_DEFAULTS, options);
-  if (!Number.isInteger(o.arbiters) || o.arbiters < 1 || o.arbiters > 64) {
-    throw new InvalidOptionError('arbiters', `must be an integer in [1, 64], got ${o.arbiters}`);
-  }
-  for (const [field, v, hi] of [['max-classes', o.maxClasses, 1 << 20], ['pool-frames', o.poolFrames, 1 << 22]] as const) {
-    if (!Number.isInteger(v) || v < 1 || v > hi) throw new InvalidOptionError(field, `must be an integer in [1, ${hi}], got ${v}`);
-  }
-  for (const [dev, t] of Object.entries(o.testTraffic)) {
-    const size = t.size ?? DEFAULT_TEST_FRAME;
-    if (!Number.isInteger(size) || size < MIN_TEST_FRAME || size > ARBITER_DEFAULTS.frameSize) {
-      throw new InvalidOptionError('test-traffic', `${dev}: frame size must be an integer in [${MIN_TEST_FRAME}, ${ARBITER_DEFAULTS.frameSize}] bytes, got ${size}`);
+const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function intIn(field: string, v: unknown, lo: number, hi: number): void {
+  if (!Number.isInteger(v) || (v as number) < lo || (v as number) > hi) throw new InvalidOptionError(field, `must be an integer in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
+}
+
+function checkTestTraffic(t: unknown): void {
+  if (!isMapping(t)) throw new InvalidOptionError('test-traffic', `must map devices to { ports, size }, got ${JSON.stringify(t)}`);
+  for (const [dev, v] of Object.entries(t)) {
+    if (!isMapping(v) || !Array.isArray(v.ports) || v.ports.length === 0) throw new InvalidOptionError('test-traffic', `${dev}: must be { ports: [...], size }, got ${JSON.stringify(v)}`);
+    for (const p of v.ports) intIn(`test-traffic: ${dev}: ports`, p, 1, 65535);
+    const size = v.size ?? DEFAULT_TEST_FRAME;
+    if (!Number.isInteger(size) || (size as number) < MIN_TEST_FRAME || (size as number) > ARBITER_DEFAULTS.frameSize) {
+      throw new InvalidOptionError('test-traffic', `${dev}: frame size must be an integer in [${MIN_TEST_FRAME}, ${ARBITER_DEFAULTS.frameSize}] bytes, got ${JSON.stringify(size)}`);
     }
   }
-// A typo must not silently discard a device's traffic: the backend and the rest of the
-// transmit fields are checked before anything starts (each device is its own target).
-checkTransmitOptions(o, false);
-if (typeof o.attach !== 'boolean') throw new InvalidOptionError('attach', `must be true or false, got ${JSON.stringify(o.attach)}`);
-  if (!Number.isInteger(o.captureThreads) || o.captureThreads < 1 || o.captureThreads > 64) {
-    throw new InvalidOptionError('capture-threads', `must be an integer in [1, 64], got ${o.captureThreads}`);
+}
+
+/** `options` with defaults, each field checked, whatever its type came as (a file may say anything); throws naming the first bad one. */
+export function resolveDaemonOptions(options: DaemonOptions): ResolvedDaemonOptions {
+  const o = withDefaults(DAEMON_DEFAULTS, options);
+  intIn('arbiters', o.arbiters, 1, 64);
+  intIn('max-classes', o.maxClasses, 1, 1 << 20);
+  intIn('pool-frames', o.poolFrames, 1, 1 << 22);
+  checkTestTraffic(o.testTraffic);
+  if (!isMapping(o.rates) || Object.values(o.rates).some((r) => typeof r !== 'number' || !(r > 0 && r <= MAX_RATE))) {
+    throw new InvalidOptionError('rates', `must map devices to rates in (0, ${MAX_RATE}] bit/s, got ${JSON.stringify(o.rates)}`);
   }
+  // A typo must not silently discard a device's traffic: the backend and the rest of the
+  // transmit fields are checked before anything starts (each device is its own target).
+  checkTransmitOptions(o, false);
+  if (typeof o.out !== 'string') throw new InvalidOptionError('out', `must be a file name prefix, got ${JSON.stringify(o.out)}`);
+  if (typeof o.attach !== 'boolean') throw new InvalidOptionError('attach', `must be true or false, got ${JSON.stringify(o.attach)}`);
+  intIn('capture-threads', o.captureThreads, 1, 64);
   // The pool's own limit is said when a device is taken over (`pool exhausted … raise poolFrames`).
-  if (!Number.isInteger(o.captureFrames) || o.captureFrames < 256 || o.captureFrames > 1 << 22) {
-    throw new InvalidOptionError('capture-frames', `must be an integer in [256, ${1 << 22}], got ${o.captureFrames}`);
-  }
-  if (o.fail !== 'open' && o.fail !== 'closed') throw new InvalidOptionError('fail', `must be open or closed, got '${String(o.fail)}'`);
+  intIn('capture-frames', o.captureFrames, 256, 1 << 22);
+  if (o.fail !== 'open' && o.fail !== 'closed') throw new InvalidOptionError('fail', `must be open or closed, got ${JSON.stringify(o.fail)}`);
   // Below the liveness check's threshold it would mean nothing; below a few beats, a busy
   // host's scheduling delays would fail devices open while the daemon is fine.
-  if (!(o.failOpenAfterMs >= CHECK_NS / 1e6 && o.failOpenAfterMs <= 60_000)) {
-    throw new InvalidOptionError('fail-open-after', `must be in [${CHECK_NS / 1e6}, 60000] ms, got ${o.failOpenAfterMs}`);
+  if (typeof o.failOpenAfterMs !== 'number' || !(o.failOpenAfterMs >= CHECK_NS / 1e6 && o.failOpenAfterMs <= 60_000)) {
+    throw new InvalidOptionError('fail-open-after', `must be in [${CHECK_NS / 1e6}, 60000] ms, got ${JSON.stringify(o.failOpenAfterMs)}`);
   }
+  if (typeof o.runDir !== 'string' || o.runDir === '') throw new InvalidOptionError('run-dir', `must be a directory, got ${JSON.stringify(o.runDir)}`);
+  // Where the threads run: the plan checks CPUs, waits and priorities.
+  planPlacement(options, o.arbiters);
   return o;
 }
