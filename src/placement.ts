@@ -78,8 +78,16 @@ export function parseCpuList(text: string, field: string): number[] {
   return out;
 }
 
-/** The CPUs this process may run on (its Cpus_allowed_list), in ascending order. */
+/** The CPUs this process may run on (its Cpus_allowed_list when first asked), in ascending order. */
 export function allowedCpus(): number[] {
+  // The first look, before placeProcess narrows this thread to the clients' CPUs: a plan
+  // made again later (the daemon's start, a benchmark's runner) must see the same CPUs.
+  return (startupCpus ??= readAllowedCpus());
+}
+
+let startupCpus: number[] | undefined;
+
+function readAllowedCpus(): number[] {
   try {
     const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('Cpus_allowed_list:'));
     if (line) return parseCpuList(line.slice('Cpus_allowed_list:'.length), 'Cpus_allowed_list').sort((a, b) => a - b);

@@ -3,14 +3,17 @@
  * arbiter on a CPU of its own never parks; a real-time priority without CAP_SYS_NICE is a
  * clear error. Needs the native addon (it sets affinity) and two CPUs.
  */
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGenerators, type GeneratorFleet } from '../clients/generators.js';
 import { ArbiterHost } from '../src/arbiter/host.js';
 import { allowedCpus, arbiterPlacement, planPlacement } from '../src/placement.js';
 import { tryNativeAddon } from '../src/transmit/native.js';
-import { pspat } from './helpers/cli.js';
+import { PSPAT_BIN, pspat } from './helpers/cli.js';
 
 const canPlace = tryNativeAddon() !== null && allowedCpus().length >= 2;
 const isRoot = process.getuid?.() === 0;
@@ -55,6 +58,22 @@ describe.skipIf(!canPlace && !process.env.PSPAT_REQUIRE_NET)('thread placement',
     await host.addLink({ rate: 1e9, maxClasses: 1, classes: [{}] });
     await sleep(100);
     expect(host.loop.read().parks).toBeGreaterThan(0);
+  });
+
+  it('the daemon and bench arbiter keep the arbiter on the CPU asked for after placing the rest of the process', async () => {
+    // Each plans again after pinning its main thread to the clients' CPUs: the plan must not shrink to those.
+    const last = allowedCpus().at(-1)!;
+    const runDir = join(mkdtempSync(join(tmpdir(), 'pspat-place-')), 'run');
+    const daemon = spawn(process.execPath, [PSPAT_BIN, 'daemon', '--run-dir', runDir, '--arbiter-cpus', String(last)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    await new Promise<void>((resolve, reject) => {
+      daemon.stderr!.on('data', (d: Buffer) => (log += d.toString()).includes('thread ids') && resolve());
+      daemon.once('exit', () => reject(new Error(log)));
+    });
+    daemon.kill('SIGTERM');
+    expect(log).toContain(`threads: arbiter 0 on CPU ${last} (poll)`);
+    const bench = await pspat(['bench', 'arbiter', '--clients', '1', '--classes', '1', '--scheduler', 'fifo', '--seconds', '0.1', '--json']);
+    expect(JSON.parse(bench.stdout).params.placement).toContain(`arbiter 0 on CPU ${last} (poll)`);
   });
 
   it.skipIf(!isRoot)('refuses a real-time priority without CAP_SYS_NICE, naming it', async () => {
