@@ -119,6 +119,8 @@ export class Arbiter {
   /** Egress diversion heartbeats of the links' taken-over devices; stamped every BEAT_NS. */
   private readonly heartbeats = new Map<number, DivertState>();
   private lastBeat = -Infinity;
+  /** Whether the last pass found a full batch waiting (LOOP_FULL_PASSES). */
+  private lastPassFull = false;
 
   constructor(
     start: ArbiterStart,
@@ -158,7 +160,9 @@ export class Arbiter {
       if (now - this.lastBeat >= BEAT_NS && this.heartbeats.size > 0) this.beat(now);
       if (this.stopping !== null && this.finishedStopping(now)) return;
       if (work > 0) {
+        // Busy before full: a reader taking full first, then busy, never sees more full passes than busy ones.
         loop[LOOP_BUSY_PASSES]++;
+        if (this.lastPassFull) loop[LOOP_FULL_PASSES]++;
         this.loop.passTime.record(this.now() - now);
         idle = 0;
       } else if (++idle >= this.spinPasses) {
@@ -201,7 +205,7 @@ export class Arbiter {
       if (link.removing !== null) this.finishRemoving(link, now);
     }
     this.publishReturns();
-    if (full) this.loop.words[LOOP_FULL_PASSES]++;
+    this.lastPassFull = full;
     return work;
   }
 

@@ -127,7 +127,8 @@ async function measure(scheduler: string, clients: number, classes: number, o: R
       const passes = loop1.busyPasses - loop0.busyPasses;
       windows.push({
         mdps: ((after.totals.sent - before.totals.sent) / windowNs) * 1e3,
-        fullPassFraction: passes > 0 ? (loop1.fullPasses - loop0.fullPasses) / passes : 0,
+        // Lock-free reads of two counters may be a pass apart at either end of the window.
+        fullPassFraction: passes > 0 ? Math.min(1, (loop1.fullPasses - loop0.fullPasses) / passes) : 0,
       });
     }
     const loop = host.loop.read();

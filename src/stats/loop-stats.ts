@@ -40,22 +40,25 @@ export class LoopStats {
     this.batchSize = new Histogram(new Float64Array(buffer, 8 * (LOOP_FIELDS + HISTOGRAM_WORDS), HISTOGRAM_WORDS));
   }
 
-  /** The figures a reader wants, from a lock-free read. */
+  /**
+   * The figures a reader wants, from a lock-free read. The counters are read together,
+   * before the histograms' summaries (which take a while): a ratio of two of them, as
+   * full/busy passes, must not count passes the arbiter made in between.
+   */
   read(): LoopFigures {
     const w = this.words;
-    const elapsed = Math.max(0, w[LOOP_NOW_NS] - w[LOOP_STARTED_NS]);
-    return {
+    // Full before busy: the arbiter counts a pass busy first, so fullPasses ≤ busyPasses here.
+    const fullPasses = w[LOOP_FULL_PASSES];
+    const counters = {
       passes: w[LOOP_PASSES],
       busyPasses: w[LOOP_BUSY_PASSES],
+      fullPasses,
       parks: w[LOOP_PARKS],
       parkedNs: w[LOOP_PARKED_NS],
-      elapsedNs: elapsed,
-      passTime: this.passTime.summary(),
-      batchSize: this.batchSize.summary(),
-      meanBatch: this.batchSize.mean,
+      elapsedNs: Math.max(0, w[LOOP_NOW_NS] - w[LOOP_STARTED_NS]),
       threadId: w[LOOP_TID],
-      fullPasses: w[LOOP_FULL_PASSES],
     };
+    return { ...counters, passTime: this.passTime.summary(), batchSize: this.batchSize.summary(), meanBatch: this.batchSize.mean };
   }
 }
 
