@@ -157,7 +157,7 @@ export class Arbiter {
       const work = this.pass(now);
       loop[LOOP_PASSES]++;
       loop[LOOP_NOW_NS] = now;
-      if (now - this.lastBeat >= BEAT_NS && this.heartbeats.size > 0) this.beat(now);
+      if (this.heartbeats.size > 0 && now - this.lastBeat >= BEAT_NS) this.beat(now);
       if (this.stopping !== null && this.finishedStopping(now)) return;
       if (work > 0) {
         // Busy before full: a reader taking full first, then busy, never sees more full passes than busy ones.

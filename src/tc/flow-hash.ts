@@ -85,7 +85,10 @@ export class FlowHasher {
     return this.run(n) >>> 0 || 1;
   }
 
-  /** HalfSipHash of words[0..n): each word one compression, then the length block and finalisation. */
+  /**
+   * HalfSipHash of words[0..n): each word, then the length block, one compression of `c`
+   * SipRounds; then one finalisation of `d` (steps n + 1 of one loop, so the round is written once).
+   */
   private run(n: number): number {
     const [k0, k1] = this.key;
     let v0 = k0;
@@ -93,24 +96,19 @@ export class FlowHasher {
     let v2 = 0x6c796765 ^ k0;
     let v3 = 0x74656462 ^ k1;
     const last = (n * 4) << 24; // the message length in bytes, as SipHash's last block carries it
-    for (let i = 0; i <= n; i++) {
+    for (let i = 0; i <= n + 1; i++) {
+      const final = i > n;
       const m = i < n ? this.words[i] : last;
-      v3 ^= m;
-      for (let r = 0; r < this.c; r++) {
-        // SipRound on 32-bit words (HalfSipHash's rotations), here and below.
+      if (final) v2 ^= 0xff;
+      else v3 ^= m;
+      for (let r = final ? this.d : this.c; r > 0; r--) {
+        // SipRound on 32-bit words (HalfSipHash's rotations).
         v0 = (v0 + v1) | 0; v1 = (v1 << 5) | (v1 >>> 27); v1 ^= v0; v0 = (v0 << 16) | (v0 >>> 16);
         v2 = (v2 + v3) | 0; v3 = (v3 << 8) | (v3 >>> 24); v3 ^= v2;
         v0 = (v0 + v3) | 0; v3 = (v3 << 7) | (v3 >>> 25); v3 ^= v0;
         v2 = (v2 + v1) | 0; v1 = (v1 << 13) | (v1 >>> 19); v1 ^= v2; v2 = (v2 << 16) | (v2 >>> 16);
       }
-      v0 ^= m;
-    }
-    v2 ^= 0xff;
-    for (let r = 0; r < this.d; r++) {
-      v0 = (v0 + v1) | 0; v1 = (v1 << 5) | (v1 >>> 27); v1 ^= v0; v0 = (v0 << 16) | (v0 >>> 16);
-      v2 = (v2 + v3) | 0; v3 = (v3 << 8) | (v3 >>> 24); v3 ^= v2;
-      v0 = (v0 + v3) | 0; v3 = (v3 << 7) | (v3 >>> 25); v3 ^= v0;
-      v2 = (v2 + v1) | 0; v1 = (v1 << 13) | (v1 >>> 19); v1 ^= v2; v2 = (v2 << 16) | (v2 >>> 16);
+      if (!final) v0 ^= m;
     }
     return v1 ^ v3;
   }
