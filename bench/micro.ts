@@ -95,7 +95,8 @@ async function schedulerKindBench(kind: string): Promise<Record<number, number>>
     const flow = new Uint32Array(poolFrames);
     const queuedAt = new Float64Array(poolFrames);
     const frames = { len, cls, flow, queuedAt };
-    const sched = findScheduler(kind).create({ frames, poolFrames, maxClasses: classes + 1, drop: () => {} }, rootParamsFor(kind, classes));
+    const clock = new Float64Array(1);
+    const sched = findScheduler(kind).create({ frames, clock, poolFrames, maxClasses: classes + 1, drop: () => {} }, rootParamsFor(kind, classes));
     const rng = new Rng(classes);
     addBenchClasses(sched, kind, classes);
     // Two packets per class are queued in steady state; each pair re-enqueues the frame
@@ -110,7 +111,8 @@ async function schedulerKindBench(kind: string): Promise<Record<number, number>>
     let now = 0;
     bench.add(String(classes), () => {
       for (let i = 0; i < pairs; i++) {
-        const f = sched.dequeue(now);
+        clock[0] = now;
+        const f = sched.dequeue();
         if (f < 0) {
           now = sched.wakeAt;
           continue;

@@ -24,7 +24,7 @@ import { DROP_QUEUE_LIMIT, ENQUEUED, type ClassParams, type FrameTable, type Lea
 /** What a class's leaf discipline offers (a scheduler of its own, holding that class's packets). */
 export interface LeafQueue {
   enqueue(frame: number): Verdict;
-  dequeue(now: number): number;
+  dequeue(): number;
   reset(evict: (frame: number) => void): void;
   /** When a shaping leaf that holds packets back may send again (Infinity otherwise). */
   readonly wakeAt: number;
@@ -61,8 +61,6 @@ export class ClassQueues {
   private readonly leafShapes: Uint8Array;
   /** Per leaf class: the frame its discipline gave as head, not yet popped (−1: none). */
   private readonly held: Int32Array;
-  /** The scheduler's current time, for leaf disciplines (CoDel's sojourn). */
-  now = 0;
   /**
    * Classes whose shaping leaf holds packets it may not send yet: asleep until
    * `sleepUntil`, out of their scheduler's active set, woken by `wake`.
@@ -217,7 +215,7 @@ export class ClassQueues {
     const leaf = this.leaf[slot];
     if (leaf === null) return this.head[slot];
     if (this.held[slot] < 0) {
-      this.held[slot] = leaf.dequeue(this.now);
+      this.held[slot] = leaf.dequeue();
       if (this.held[slot] < 0 && this.packets[slot] > 0 && leaf.wakeAt < Infinity) this.fallAsleep(slot, leaf.wakeAt);
     }
     return this.held[slot];

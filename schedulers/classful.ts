@@ -67,8 +67,8 @@ export abstract class ClassfulScheduler implements Scheduler {
   abstract changeClass(slot: number, params: ClassParams): void;
   /** Class `slot`'s queue just went from empty to non-empty. */
   protected abstract activate(slot: number): void;
-  /** Pops the next frame to send at `now` off its class queue, or returns -1. */
-  protected abstract serve(now: number): number;
+  /** Pops the next frame to send at the context's clock off its class queue, or returns -1. */
+  protected abstract serve(): number;
   /** Class `slot` (queue already flushed) leaves the scheduling state. */
   protected abstract forget(slot: number): void;
 
@@ -106,11 +106,10 @@ export abstract class ClassfulScheduler implements Scheduler {
     return ENQUEUED;
   }
 
-  dequeue(now: number): number {
-    this.queues.now = now;
-    if (this.queues.sleeping > 0) this.queues.wake(now, this.reactivate);
+  dequeue(): number {
+    if (this.queues.sleeping > 0) this.queues.wake(this.ctx.clock[0], this.reactivate);
     const held = this.peeked.take();
-    const f = held >= 0 ? held : this.serve(now);
+    const f = held >= 0 ? held : this.serve();
     if (f >= 0) {
       this.queued--;
       if (this.counting) {
@@ -145,10 +144,9 @@ export abstract class ClassfulScheduler implements Scheduler {
     return out;
   }
 
-  peek(now: number): number {
-    this.queues.now = now;
-    if (this.queues.sleeping > 0) this.queues.wake(now, this.reactivate);
-    if (this.peeked.frame < 0) this.peeked.frame = this.serve(now);
+  peek(): number {
+    if (this.queues.sleeping > 0) this.queues.wake(this.ctx.clock[0], this.reactivate);
+    if (this.peeked.frame < 0) this.peeked.frame = this.serve();
     return this.peeked.frame;
   }
 

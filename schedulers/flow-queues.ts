@@ -108,6 +108,8 @@ export abstract class FlowQueueScheduler implements Scheduler {
   private readonly classBytes: Float64Array;
   private readonly sink: (frame: number, reason: number) => void;
   private readonly peeked: PeekCache;
+  /** The link clock (SchedulerContext.clock). */
+  protected readonly clock: Float64Array;
   /** Packets in the flows (not counting a peeked one). */
   protected total = 0;
   protected totalBytes = 0;
@@ -130,12 +132,13 @@ export abstract class FlowQueueScheduler implements Scheduler {
     this.classBytes = new Float64Array(ctx.maxClasses);
     this.sink = ctx.drop;
     this.peeked = new PeekCache(ctx.frames);
+    this.clock = ctx.clock;
   }
 
   /** Queues an accepted frame (class known); may drop others through `dropFrom`. Verdict for `frame`. */
   protected abstract admit(frame: number): Verdict;
-  /** The next frame to send at `now`, taken off its flow with `take`; -1 when nothing is queued. */
-  protected abstract serve(now: number): number;
+  /** The next frame to send at the clock, taken off its flow with `take`; -1 when nothing is queued. */
+  protected abstract serve(): number;
   /** Flow `q` lost packets to an eviction (class deletion, reset): it had `before`, has fifos.packets[q] now. */
   protected abstract flowShrunk(q: number, before: number): void;
 
@@ -169,13 +172,13 @@ export abstract class FlowQueueScheduler implements Scheduler {
     return this.admit(frame);
   }
 
-  dequeue(now: number): number {
+  dequeue(): number {
     const held = this.peeked.take();
-    return held >= 0 ? held : this.serve(now);
+    return held >= 0 ? held : this.serve();
   }
 
-  peek(now: number): number {
-    if (this.peeked.frame < 0) this.peeked.frame = this.serve(now);
+  peek(): number {
+    if (this.peeked.frame < 0) this.peeked.frame = this.serve();
     return this.peeked.frame;
   }
 

@@ -140,7 +140,8 @@ class FqCodelScheduler extends FlowQueueScheduler {
 
   // ---- dequeue ----
 
-  protected serve(now: number): number {
+  protected serve(): number {
+    const now = this.clock[0];
     for (;;) {
       const which = this.listHead[NEW] >= 0 ? NEW : OLD;
       const q = this.listHead[which];

@@ -485,7 +485,8 @@ class HtbScheduler extends ClassfulScheduler {
    * The lowest level with a class that can send, its lowest priority, that row's class
    * whose turn it is, and down the feeds' first borrowers to a leaf.
    */
-  protected serve(now: number): number {
+  protected serve(): number {
+    const now = this.ctx.clock[0];
     this.applyDueChanges(now);
     for (let lvl = 0; lvl < MAX_DEPTH; lvl++) {
       const mask = this.rowMask[lvl];

@@ -42,7 +42,7 @@ export function leafFactory(ctx: SchedulerContext): LeafFactory {
     if (!f.sub) throw new InvalidOptionError('leaf', `an inner ${spec.kind} needs the frame table's sub column`);
     // The inner scheduler sees each frame's inner class as its class; it has no `sub` of its own.
     const view: FrameTable = { len: f.len, cls: f.sub, flow: f.flow, queuedAt: f.queuedAt, ...(f.markCe ? { markCe: (x: number) => f.markCe!(x) } : {}) };
-    const inner = kind.create({ frames: view, poolFrames: ctx.poolFrames, maxClasses: ctx.maxClasses, drop }, spec.params);
+    const inner = kind.create({ frames: view, clock: ctx.clock, poolFrames: ctx.poolFrames, maxClasses: ctx.maxClasses, drop }, spec.params);
     for (const c of spec.classes ?? []) inner.addClass(c.slot, c);
     // Its classes report their own counters (tc -s class show 20:1); see ClassfulScheduler.
     (inner as { countClasses?: () => void }).countClasses?.();

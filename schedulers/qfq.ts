@@ -141,6 +141,13 @@ class QfqScheduler extends ClassfulScheduler {
   /** The four group sets ER, IR, EB, IB as bitmaps over group indices. */
   private readonly sets = new Int32Array(4);
   private V = 0;
+  /**
+   * V before the packet just served, and the served group's F before it moved: what
+   * updateEligible and unblockGroups compare with. Fields, not arguments, as every stamp
+   * here: a double passed to a method V8 does not inline is a new heap number, per packet.
+   */
+  private vBefore = 0;
+  private gfBefore = 0;
   private wsum = 0;
   private iwsum = 0;
 
@@ -227,36 +234,37 @@ class QfqScheduler extends ClassfulScheduler {
   /** A packet reached an empty class: compute S, F and file the class in its group. */
   protected activate(c: number): void {
     const g = this.group[c];
-    const unit = SLOT_UNIT[g];
-    this.updateStart(c, g, unit);
+    this.updateStart(c, g);
     this.F[c] = add(this.S[c], this.len[this.queues.headOf(c)] * this.invW[c]);
-    const roundedS = roundDown(this.S[c], unit);
+    const roundedS = roundDown(this.S[c], SLOT_UNIT[g]);
     if (this.fullSlots[g] !== 0) {
       if (!gt(this.gS[g], this.S[c])) {
-        this.bucketInsert(g, c, roundedS);
+        this.bucketInsert(g, c);
         return;
       }
       // The class starts before the group: shift the bucket ring to make room. The group
       // was ineligible (S_g > S_c ≥ V), so it leaves IR/IB and is re-placed below.
-      this.slotRotate(g, roundedS);
+      this.slotRotate(g, c);
       this.sets[IR] &= ~(1 << g);
       this.sets[IB] &= ~(1 << g);
     } else if (this.sets[ER] === 0 && gt(roundedS, this.V)) {
       this.V = roundedS; // nothing eligible anywhere: jump V (no idle credit)
     }
-    this.setGroupStart(g, roundedS);
+    this.setGroupStart(g, c);
     this.sets[this.groupState(g)] |= 1 << g;
-    this.bucketInsert(g, c, roundedS);
+    this.bucketInsert(g, c);
   }
 
-  /** S_g = the rounded start of the group's front class; F_g = S_g + 2 slots. */
-  private setGroupStart(g: number, roundedS: number): void {
+  /** S_g = the rounded start of class c, the group's front class; F_g = S_g + 2 slots. */
+  private setGroupStart(g: number, c: number): void {
+    const roundedS = roundDown(this.S[c], SLOT_UNIT[g]);
     this.gS[g] = roundedS;
     this.gF[g] = add(roundedS, 2 * SLOT_UNIT[g]);
   }
 
   /** [2] qfq_update_start: S = F unless F is stale (behind V, or too far ahead of it). */
-  private updateStart(c: number, g: number, unit: number): void {
+  private updateStart(c: number, g: number): void {
+    const unit = SLOT_UNIT[g];
     const roundedF = roundDown(this.F[c], unit);
     const limit = add(roundDown(this.V, unit), unit);
     if (!gt(this.F[c], this.V) || gt(roundedF, limit)) {
@@ -288,27 +296,23 @@ class QfqScheduler extends ClassfulScheduler {
   protected serve(): number {
     if (this.sets[ER] === 0) return -1;
     const g = ffs(this.sets[ER]);
-    const unit = SLOT_UNIT[g];
     const c = this.buckets[g * NUM_SLOTS + this.front[g]];
     const f = this.queues.pop(c);
-    const oldV = this.V;
+    this.vBefore = this.V;
     this.V = add(this.V, this.len[f] * this.iwsum);
-    if (this.updateClass(g, c, unit)) {
-      const oldF = this.gF[g];
+    if (this.updateClass(g, c)) {
+      this.gfBefore = this.gF[g];
       const next = this.slotScan(g);
       if (next < 0) {
         this.sets[ER] &= ~(1 << g);
-      } else {
-        const roundedS = roundDown(this.S[next], unit);
-        if (this.gS[g] !== roundedS) {
-          this.setGroupStart(g, roundedS);
-          this.sets[ER] &= ~(1 << g);
-          this.sets[this.groupState(g)] |= 1 << g;
-        }
+      } else if (this.gS[g] !== roundDown(this.S[next], SLOT_UNIT[g])) {
+        this.setGroupStart(g, next);
+        this.sets[ER] &= ~(1 << g);
+        this.sets[this.groupState(g)] |= 1 << g;
       }
-      this.unblockGroups(g, oldF);
+      this.unblockGroups(g);
     }
-    this.updateEligible(oldV);
+    this.updateEligible();
     return f;
   }
 
@@ -316,30 +320,30 @@ class QfqScheduler extends ClassfulScheduler {
    * Advances class c past the packet just sent. Returns true when the group's front may
    * have changed (the class left the front bucket).
    */
-  private updateClass(g: number, c: number, unit: number): boolean {
+  private updateClass(g: number, c: number): boolean {
     this.S[c] = this.F[c];
     if (this.queues.isEmpty(c)) {
       this.frontRemove(g);
       return true;
     }
     this.F[c] = add(this.S[c], this.len[this.queues.headOf(c)] * this.invW[c]);
-    const roundedS = roundDown(this.S[c], unit);
-    if (roundedS === this.gS[g]) return false;
+    if (roundDown(this.S[c], SLOT_UNIT[g]) === this.gS[g]) return false;
     this.frontRemove(g);
-    this.bucketInsert(g, c, roundedS);
+    this.bucketInsert(g, c);
     return true;
   }
 
-  /** Lower groups blocked by g become ready if g no longer finishes before them. */
-  private unblockGroups(g: number, oldF: number): void {
+  /** Lower groups blocked by g become ready if g no longer finishes before them (its F was gfBefore). */
+  private unblockGroups(g: number): void {
     const mask = maskFrom(this.sets[ER], g + 1);
-    if (mask !== 0 && !gt(this.gF[ffs(mask)], oldF)) return;
+    if (mask !== 0 && !gt(this.gF[ffs(mask)], this.gfBefore)) return;
     const lower = (1 << g) - 1;
     this.moveGroups(lower, EB, ER);
     this.moveGroups(lower, IB, IR);
   }
 
-  private updateEligible(oldV: number): void {
+  /** Groups that V's move from vBefore made eligible become so. */
+  private updateEligible(): void {
     const ineligible = this.sets[IR] | this.sets[IB];
     if (ineligible === 0) return;
     if (this.sets[ER] === 0) {
@@ -348,7 +352,7 @@ class QfqScheduler extends ClassfulScheduler {
     }
     // Groups whose slot boundary V crossed become eligible, all at once.
     const vslot = Math.floor(this.V / MIN_UNIT);
-    const oldVslot = Math.floor(oldV / MIN_UNIT);
+    const oldVslot = Math.floor(this.vBefore / MIN_UNIT);
     if (vslot !== oldVslot) {
       const high = 31 - Math.clz32(vslot ^ oldVslot);
       const mask = high >= 30 ? -1 : (2 << high) - 1;
@@ -365,8 +369,10 @@ class QfqScheduler extends ClassfulScheduler {
 
   // ---- bucket ring of one group ([2] qfq_slot_*) ----
 
-  private bucketInsert(g: number, c: number, roundedS: number): void {
-    let k = diff(roundedS, this.gS[g]) / SLOT_UNIT[g];
+  /** Files class c in the bucket of its rounded start. */
+  private bucketInsert(g: number, c: number): void {
+    const unit = SLOT_UNIT[g];
+    let k = diff(roundDown(this.S[c], unit), this.gS[g]) / unit;
     // QFQ's invariants keep k within a few slots; clamp as [2] does rather than index
     // outside the ring if a class's stamps were pushed far ahead (e.g. by a weight change).
     if (k > NUM_SLOTS - 2) k = NUM_SLOTS - 2;
@@ -398,9 +404,10 @@ class QfqScheduler extends ClassfulScheduler {
     return this.buckets[g * NUM_SLOTS + this.front[g]];
   }
 
-  /** Moves the ring's front back so bucket 0 starts at roundedS (< S_g). */
-  private slotRotate(g: number, roundedS: number): void {
-    const k = diff(this.gS[g], roundedS) / SLOT_UNIT[g];
+  /** Moves the ring's front back so bucket 0 starts at class c's rounded start (< S_g). */
+  private slotRotate(g: number, c: number): void {
+    const unit = SLOT_UNIT[g];
+    const k = diff(this.gS[g], roundDown(this.S[c], unit)) / unit;
     this.fullSlots[g] = this.fullSlots[g] << k;
     this.front[g] = (this.front[g] - k + NUM_SLOTS) % NUM_SLOTS;
   }
@@ -420,7 +427,8 @@ class QfqScheduler extends ClassfulScheduler {
         if (this.buckets[i] < 0) this.fullSlots[g] &= ~(1 << k);
         this.refileGroup(g);
         // Keep ER non-empty while anything is backlogged (V may have to jump).
-        this.updateEligible(this.V);
+        this.vBefore = this.V;
+        this.updateEligible();
         return;
       }
     }
@@ -431,10 +439,11 @@ class QfqScheduler extends ClassfulScheduler {
     for (let s = 0; s < 4; s++) this.sets[s] &= ~(1 << g);
     const next = this.slotScan(g);
     if (next >= 0) {
-      this.setGroupStart(g, roundDown(this.S[next], SLOT_UNIT[g]));
+      this.setGroupStart(g, next);
       this.sets[this.groupState(g)] |= 1 << g;
     }
-    this.unblockGroups(g, this.gF[g]);
+    this.gfBefore = this.gF[g];
+    this.unblockGroups(g);
   }
 
   private inBucket(c: number): boolean {

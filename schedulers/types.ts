@@ -28,6 +28,15 @@ export interface FrameTable {
 export interface SchedulerContext {
   frames: FrameTable;
   /**
+   * The link clock, shared with whoever drives the scheduler: element 0 is the time (ns)
+   * at which the next frame dequeued starts on the wire. The driver sets it before
+   * `dequeue` and `peek`; a shaper charges its buckets at it, CoDel measures sojourn to it,
+   * and an inner scheduler shares its parent's. A cell rather than an argument: V8 boxes a
+   * double passed to a call it does not inline in a new heap number — one per packet, and
+   * the arbiter's scavenges were most of its tail delay.
+   */
+  clock: Float64Array;
+  /**
    * Where a scheduler hands a frame it had accepted and then dropped (sfq's overlimit
    * victim, CoDel's drops), with the reason (DROP_QUEUE_LIMIT or DROP_AQM): the arbiter
    * counts it and recycles it. Schedulers that never drop accepted frames ignore it.
@@ -110,13 +119,13 @@ export interface Scheduler {
   hasClass(slot: number): boolean;
   enqueue(frame: number): Verdict;
   /**
-   * Next frame to send at time `now` (ns, the link clock: the time the frame starts on the
-   * wire), or -1 when nothing may be sent then. Work-conserving schedulers ignore `now`;
-   * a shaper charges its token buckets at `now`, so successive calls never go back in time.
+   * Next frame to send at the context's clock (the time the frame starts on the wire), or
+   * -1 when nothing may be sent then. Work-conserving schedulers ignore the clock; a
+   * shaper charges its token buckets at it, so the clock must never go back in time.
    */
-  dequeue(now: number): number;
-  /** The frame `dequeue(now)` would return next, without removing it; -1 if none. */
-  peek(now: number): number;
+  dequeue(): number;
+  /** The frame `dequeue()` would return next at the same clock, without removing it; -1 if none. */
+  peek(): number;
   /**
    * After `dequeue` returned -1 with packets queued (a shaper out of tokens): when to ask
    * again — the arbiter idles the link until then, as the kernel's qdisc watchdog does.

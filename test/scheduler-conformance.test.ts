@@ -104,16 +104,16 @@ for (const { kind, workConserving, hashesFlows } of schedulerKinds()) {
       h.sched.addClass(1, shareParams(kind, 3));
       for (let i = 0; i < 20; i++) h.offer(i % 2, 100 + i * 50);
       while (h.sched.backlog > 0) {
-        let p = h.sched.peek(h.now);
+        let p = h.sched.peek();
         for (let waits = 0; p < 0 && !workConserving && waits < 10; waits++) {
           h.now = h.sched.wakeAt; // a shaper waiting for tokens
-          p = h.sched.peek(h.now);
+          p = h.sched.peek();
         }
         expect(p).toBeGreaterThanOrEqual(0);
-        expect(h.sched.peek(h.now)).toBe(p);
+        expect(h.sched.peek()).toBe(p);
         expect(h.take()).toBe(p);
       }
-      expect(h.sched.peek(h.now)).toBe(-1);
+      expect(h.sched.peek()).toBe(-1);
     });
 
     it('refuses a duplicate class and an out-of-range slot, changing nothing', () => {

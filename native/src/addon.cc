@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <string>
+#include <ctime>
 #include <unistd.h>
 #include <vector>
 
@@ -60,6 +61,30 @@ T* dataOf(const Napi::Value& v) {
   void* data = nullptr;
   napi_get_typedarray_info(v.Env(), v, nullptr, nullptr, &data, nullptr, nullptr);
   return static_cast<T*>(data);
+}
+
+// The calling thread's clock: clockBind(f64) once with a 2-element Float64Array over a
+// SharedArrayBuffer (off the V8 heap, so its address never moves), then each clockRead()
+// writes CLOCK_MONOTONIC — the clock behind process.hrtime and bpf_ktime_get_ns — into it
+// as [seconds, nanoseconds]. It returns nothing: in node 20, performance.now() boxes every
+// result in a new heap number, and a loop that reads the clock a few million times a
+// second then scavenges every few milliseconds.
+thread_local double* clockSlots = nullptr;
+thread_local napi_ref clockRef = nullptr;
+
+Napi::Value ClockBind(const Napi::CallbackInfo& info) {
+  if (clockRef != nullptr) napi_delete_reference(info.Env(), clockRef);
+  napi_create_reference(info.Env(), info[0], 1, &clockRef);
+  clockSlots = dataOf<double>(info[0]);
+  return info.Env().Undefined();
+}
+
+Napi::Value ClockRead(const Napi::CallbackInfo& info) {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clockSlots[0] = double(ts.tv_sec);
+  clockSlots[1] = double(ts.tv_nsec);
+  return info.Env().Undefined();
 }
 
 // pageOffset(u8): bytes to skip from the start of u8 to reach a 4096-aligned address.
@@ -261,6 +286,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lookupUser", Napi::Function::New(env, LookupUser));
   exports.Set("placeThread", Napi::Function::New(env, PlaceThread));
   exports.Set("threadId", Napi::Function::New(env, ThreadId));
+  exports.Set("clockBind", Napi::Function::New(env, ClockBind));
+  exports.Set("clockRead", Napi::Function::New(env, ClockRead));
   exports.Set("pageOffset", Napi::Function::New(env, PageOffset));
   exports.Set("xdpOpen", Napi::Function::New(env, XdpOpen));
   exports.Set("packetOpen", Napi::Function::New(env, PacketOpen));

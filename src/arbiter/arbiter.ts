@@ -25,7 +25,7 @@
  */
 import { DROP_AQM, DROP_NO_CLASS, ENQUEUED, type ClassXstats } from '../../schedulers/types.js';
 import { MIN_FRAME_LEN } from '../client.js';
-import { makeClock } from '../clock.js';
+import { Clock } from '../clock.js';
 import { InvalidOptionError, RejectedChangeError } from '../errors.js';
 import { FramePool } from '../shm/frame-pool.js';
 import { ETH_P_8021AD, ETH_P_8021Q, VLAN_TAG } from '../net/device.js';
@@ -87,7 +87,15 @@ function fitsDevice(pool: FramePool, f: number, len: number, maxFrameLen: number
 
 export class Arbiter {
   private readonly pool: FramePool;
-  private readonly now: () => number;
+  private readonly clock: Clock;
+  /**
+   * The time this pass began, which link clocks are compared with, and the time the last
+   * mailbox was drained. Fields, not arguments: a double passed to a method V8 does not
+   * inline is boxed in a new heap number, and an arbiter that allocates per pass scavenges
+   * (clock.ts).
+   */
+  private passNow = 0;
+  private drainedAt = 0;
   private readonly control: Int32Array;
   private readonly doorbell: Doorbell;
   private readonly links: (LinkState | undefined)[] = [];
@@ -131,9 +139,10 @@ export class Arbiter {
   ) {
     this.pool = new FramePool(start.pool);
     this.epoch = start.epoch;
-    this.now = makeClock(start.epoch);
+    this.clock = new Clock(start.epoch);
     const wallMs = Date.now();
-    this.wallClock = { sec: Math.floor(wallMs / 1000), offsetNs: (wallMs % 1000) * 1e6 - this.now() };
+    this.clock.read();
+    this.wallClock = { sec: Math.floor(wallMs / 1000), offsetNs: (wallMs % 1000) * 1e6 - this.clock.ns };
     this.control = new Int32Array(start.control);
     this.doorbell = new Doorbell(this.control, CTL_DOORBELL);
     this.held = new Uint8Array(this.pool.frames);
@@ -151,10 +160,14 @@ export class Arbiter {
   run(): void {
     const loop = this.loop.words;
     let idle = 0;
-    loop[LOOP_STARTED_NS] = this.now();
+    const clock = this.clock;
+    clock.read();
+    loop[LOOP_STARTED_NS] = clock.ns;
     for (;;) {
-      const now = this.now();
-      const work = this.pass(now);
+      clock.read();
+      const now = clock.ns;
+      this.passNow = now;
+      const work = this.pass();
       loop[LOOP_PASSES]++;
       loop[LOOP_NOW_NS] = now;
       if (this.heartbeats.size > 0 && now - this.lastBeat >= BEAT_NS) this.beat(now);
@@ -163,7 +176,8 @@ export class Arbiter {
         // Busy before full: a reader taking full first, then busy, never sees more full passes than busy ones.
         loop[LOOP_BUSY_PASSES]++;
         if (this.lastPassFull) loop[LOOP_FULL_PASSES]++;
-        this.loop.passTime.record(this.now() - now);
+        clock.read();
+        this.loop.passTime.record(clock.ns - now);
         idle = 0;
       } else if (++idle >= this.spinPasses) {
         this.park(now);
@@ -179,29 +193,33 @@ export class Arbiter {
     this.lastBeat = now;
   }
 
-  /** One pass over every link; returns the number of frames moved. */
-  private pass(now: number): number {
+  /** One pass over every link, at `passNow`; returns the number of frames moved. */
+  private pass(): number {
     // Acquires commands the host posted before setting the flag. A command may take time
     // (a stall, a large class change): the pass then paces by the clock after it.
     if (Atomics.load(this.control, CTL_PENDING) !== 0) {
-      this.applyCommands(now);
-      now = this.now();
+      this.applyCommands(this.passNow);
+      this.clock.read();
+      this.passNow = this.clock.ns;
     }
+    const now = this.passNow;
     let work = 0;
     let full = false;
-    for (const link of this.links) {
+    // Indexed, not for…of: an array iterator is an allocation V8 does not always remove.
+    for (let l = 0; l < this.links.length; l++) {
+      const link = this.links[l];
       if (link === undefined) continue;
       link.stats[LINK_PASSES]++;
       link.stats[LINK_NOW_NS] = now;
       link.stats[LINK_PORT_FAULT] = link.port.fault;
-      link.lookAtDevice(now);
+      if (now >= link.nextMtuLook) link.lookAtDevice(now);
       if (this.stopping === null || this.stopping.drain) {
         const drained = this.drain(link);
         work += drained;
         if (drained > 0 && drained >= Math.min(link.clients.length * this.drainBatch, this.releaseBatch)) full = true;
       }
-      work += this.release(link, now);
-      work += this.reap(link, now);
+      work += this.release(link);
+      work += this.reap(link);
       if (link.removing !== null) this.finishRemoving(link, now);
     }
     this.publishReturns();
@@ -219,9 +237,10 @@ export class Arbiter {
       if (count === 0) continue;
       // The client may have stamped this batch after the pass began: read the clock again,
       // so its mailbox wait is measured from a later time than its stamp.
-      const t = this.now();
+      this.clock.read();
+      this.drainedAt = this.clock.ns;
       const base = mb.consIndex();
-      for (let i = 0; i < count; i++) this.admit(link, client.id, mb.slots[(base + i) & mb.mask], t);
+      for (let i = 0; i < count; i++) this.admit(link, client.id, mb.slots[(base + i) & mb.mask]);
       mb.release(count);
       client.drained += count;
       total += count;
@@ -230,9 +249,10 @@ export class Arbiter {
     return total;
   }
 
-  /** Validates one frame from client `owner`'s mailbox and hands it to the scheduler. */
-  private admit(link: LinkState, owner: number, f: number, now: number): void {
+  /** Validates one frame from client `owner`'s mailbox, drained at `drainedAt`, and hands it to the scheduler. */
+  private admit(link: LinkState, owner: number, f: number): void {
     const pool = this.pool;
+    const now = this.drainedAt;
     // A frame index that is out of range, not this client's, or already held by the
     // arbiter (sent twice) cannot be recycled safely: count it and leave it alone.
     if (!(f >= 0 && f < pool.frames) || pool.owner[f] !== owner || this.held[f] !== 0) {
@@ -271,7 +291,8 @@ export class Arbiter {
    * cannot take yet (its ring is full) stay in `txBatch` and go first next pass; nothing
    * new is released meanwhile, so the port's backpressure holds the link clock back.
    */
-  private release(link: LinkState, now: number): number {
+  private release(link: LinkState): number {
+    const now = this.passNow;
     const sched = link.scheduler;
     if (link.port.fault !== 0) {
       // The device cannot transmit: the queues hold (to their limits) until the port has
@@ -303,7 +324,8 @@ export class Arbiter {
     let wireBytes = 0;
     link.heldUntil = 0;
     while (n < this.releaseBatch && link.linkIdle <= now) {
-      const f = sched.dequeue(link.linkIdle);
+      link.clock[0] = link.linkIdle;
+      const f = sched.dequeue();
       if (f < 0) {
         // A shaper out of tokens: the link idles until it may send (its wakeAt). If that
         // time has passed already, the next packet starts then, not at the stale clock.
@@ -351,14 +373,16 @@ export class Arbiter {
   }
 
   /** Collects finished frames from the port: counts them, records delay, recycles. */
-  private reap(link: LinkState, now: number): number {
+  private reap(link: LinkState): number {
     const pool = this.pool;
     const stats = link.stats;
     let total = 0;
     for (;;) {
       const n = link.port.reap(this.reaped, this.reapStatus, this.reaped.length);
+      if (n === 0) return total;
       // The pass's clock predates the submit that may have just completed these: read it again.
-      const done = n > 0 ? this.now() : now;
+      this.clock.read();
+      const done = this.clock.ns;
       for (let i = 0; i < n; i++) {
         const f = this.reaped[i];
         if (this.reapStatus[i] !== 0) {
@@ -430,9 +454,11 @@ export class Arbiter {
     }
     const parks = ++this.loop.words[LOOP_PARKS];
     for (const link of this.links) if (link !== undefined) link.stats[LINK_PARKS] = parks;
-    const parkedAt = this.now();
+    this.clock.read();
+    const parkedAt = this.clock.ns;
     this.doorbell.park(token, waitNs === Infinity ? Infinity : (waitNs - OVERSLEEP_NS) / 1e6);
-    this.loop.words[LOOP_PARKED_NS] += this.now() - parkedAt;
+    this.clock.read();
+    this.loop.words[LOOP_PARKED_NS] += this.clock.ns - parkedAt;
   }
 
   private anyMailboxReady(): boolean {
@@ -542,7 +568,8 @@ export class Arbiter {
       }
       case 'snapshot':
         // Read the clock again: a command before this one in the same batch may have taken time (a stall).
-        return this.linkOf(req.linkId).snapshot(this.now());
+        this.clock.read();
+        return this.linkOf(req.linkId).snapshot(this.clock.ns);
       case 'xstats':
         return { xstats: this.linkOf(req.linkId).xstats() };
       case 'stall':
@@ -556,7 +583,8 @@ export class Arbiter {
         }
         const h = new DivertState(req.fd);
         this.heartbeats.set(req.linkId, h);
-        this.beat(this.now());
+        this.clock.read();
+        this.beat(this.clock.ns);
         return undefined;
       }
       case 'stop':

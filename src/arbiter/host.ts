@@ -225,7 +225,7 @@ export class ArbiterHost {
  */
 function shadowScheduler(kind: string, maxClasses: number, classes: ClassSpec[], params: RootParams = {}): Scheduler {
   const frames = { len: new Uint32Array(1), cls: new Int32Array(1), flow: new Uint32Array(1), queuedAt: new Float64Array(1), sub: new Int32Array(1) };
-  const shadow = findScheduler(kind).create({ frames, poolFrames: 1, maxClasses, drop: discard }, params);
+  const shadow = findScheduler(kind).create({ frames, clock: new Float64Array(1), poolFrames: 1, maxClasses, drop: discard }, params);
   classes.forEach((c, i) => {
     try {
       shadow.addClass(c.slot!, c);

@@ -58,6 +58,8 @@ export class LinkState {
   removing: number | null = null;
   /** PSPAT's linkIdle: when the link finishes what was released (ns, shared clock). */
   linkIdle = 0;
+  /** The scheduler's clock (SchedulerContext.clock): linkIdle, set before each dequeue. */
+  readonly clock = new Float64Array(1);
   /** The most the link clock may lag the real clock (LinkOptions.maxLagNs, resolved). */
   readonly maxLagNs: number;
   /** True after a pass that left the scheduler empty: the next arrival restarts the clock. */
@@ -78,7 +80,8 @@ export class LinkState {
   readonly releasedLens: Uint32Array | null;
   /** The device whose MTU bounds frames (native backends), else null. */
   private readonly mtuDev: string | null;
-  private nextMtuLook = 0;
+  /** When lookAtDevice is due (Infinity: no device to look at). */
+  nextMtuLook = 0;
   /** Released frames; the first `txPending` still wait for the port to accept them. */
   readonly txBatch: Int32Array;
   txPending = 0;
@@ -110,6 +113,7 @@ export class LinkState {
     this.port = openPort(options, pool, releaseBatch, wallClock, txPlacement);
     this.maxLagNs = options.maxLagNs > 0 ? options.maxLagNs : Math.max(1e6, releaseBatch * wireTimeNs(pool.frameSize, options.rate));
     this.mtuDev = isNativeBackend(options.backend) ? options.dev : null;
+    if (this.mtuDev === null) this.nextMtuLook = Infinity;
     this.maxFrameLen = this.frameLimit();
     this.releasedLens = options.backend === 'afpacket' ? new Uint32Array(pool.frameSize + 1) : null;
     this.txBatch = new Int32Array(releaseBatch);
@@ -125,7 +129,8 @@ export class LinkState {
   /**
    * Reads the device's MTU again, at most every MTU_LOOK_NS (a sysfs read of a few µs):
    * within that time of a change, frames too long for it are refused as bad frames rather
-   * than lost inside the port (AF_PACKET skips them silently, counted as sent).
+   * than lost inside the port (AF_PACKET skips them silently, counted as sent). The
+   * arbiter calls it once `nextMtuLook` has come.
    */
   lookAtDevice(now: number): void {
     if (this.mtuDev === null || now < this.nextMtuLook) return;
@@ -141,7 +146,7 @@ export class LinkState {
   }
 
   newScheduler(kind: string, params: RootParams): Scheduler {
-    return findScheduler(kind).create({ frames: this.pool, poolFrames: this.pool.frames, maxClasses: this.maxClasses, drop: this.dropQueued }, params);
+    return findScheduler(kind).create({ frames: this.pool, clock: this.clock, poolFrames: this.pool.frames, maxClasses: this.maxClasses, drop: this.dropQueued }, params);
   }
 
   /** The scheduler's own per-class counters (htb's tokens, lends, …), null where it keeps none. */

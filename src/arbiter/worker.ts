@@ -4,7 +4,10 @@
  * is told to stop. Commands are pulled synchronously from the port
  * (receiveMessageOnPort), so the loop never yields to the event loop.
  */
+import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { setImmediate } from 'node:timers/promises';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { LOOP_GC_MAX_NS, LOOP_GC_NS, LOOP_GCS } from '../stats/loop-stats.js';
 import { placeThisThread } from '../placement.js';
 import { Arbiter } from './arbiter.js';
 import type { ArbiterStart, Reply, Request } from './control.js';
@@ -20,6 +23,18 @@ const arbiter = new Arbiter(
   threadId,
 );
 parentPort!.postMessage({ threadId });
+// The loop never yields, so the isolate's collections are delivered once it has ended.
+const collections: PerformanceEntry[] = [];
+const gcObserver = new PerformanceObserver((list) => collections.push(...list.getEntries()));
+gcObserver.observe({ entryTypes: ['gc'] });
 arbiter.run();
+// Collections are queued to the observer on one turn and handed to it on the next.
+await setImmediate();
+await setImmediate();
+gcObserver.disconnect();
+const loopWords = new Float64Array(start.loopStats);
+loopWords[LOOP_GCS] = collections.length;
+loopWords[LOOP_GC_NS] = collections.reduce((sum, e) => sum + e.duration * 1e6, 0);
+loopWords[LOOP_GC_MAX_NS] = collections.reduce((max, e) => Math.max(max, e.duration * 1e6), 0);
 port.close();
 parentPort?.close();

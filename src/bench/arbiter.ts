@@ -80,6 +80,9 @@ export interface ArbiterPoint {
   /** Packets per release batch, mean; passes that moved packets, p50 duration (ns). */
   meanBatch: number;
   passP50Ns: number;
+  /** The arbiter isolate's collections over the whole point (start-up, warm-up, windows) and the longest pause, ns. */
+  gcs: number;
+  gcMaxNs: number;
 }
 
 export interface ArbiterBenchResult {
@@ -131,10 +134,10 @@ async function measure(scheduler: string, clients: number, classes: number, o: R
         fullPassFraction: passes > 0 ? Math.min(1, (loop1.fullPasses - loop0.fullPasses) / passes) : 0,
       });
     }
-    const loop = host.loop.read();
     link.stopClients();
     await done;
     await host.close({ drain: false });
+    const loop = host.loop.read();
     const sorted = [...windows].sort((a, b) => a.mdps - b.mdps);
     const median = sorted[Math.floor(REPEATS / 2)];
     return {
@@ -146,6 +149,8 @@ async function measure(scheduler: string, clients: number, classes: number, o: R
       saturated: median.fullPassFraction >= SATURATED,
       meanBatch: loop.meanBatch,
       passP50Ns: loop.passTime.p50,
+      gcs: loop.gcs,
+      gcMaxNs: loop.gcMaxNs,
     };
   } catch (e) {
     await feeder?.terminate();

@@ -14,6 +14,8 @@ import { nativeAddon, type NativeAddon } from '../transmit/native.js';
 
 const BATCH = 1024;
 const POLL_MS = 5;
+/** Batches one poll reads at most (a few milliseconds' worth at the rates here). */
+const MAX_READS = 16;
 
 export class StampSink {
   private readonly addon: NativeAddon;
@@ -36,10 +38,14 @@ export class StampSink {
     this.handle = h;
   }
 
-  /** Drains what arrived so far; returns how many stamped frames it read. */
+  /**
+   * Drains what arrived so far, at most MAX_READS batches: a sink that shares its CPU with
+   * the receive path of a flood never catches up, and must still give the event loop back
+   * (the phase's timers run there). Returns how many stamped frames it read.
+   */
   poll(): number {
     let total = 0;
-    for (;;) {
+    for (let reads = 0; reads < MAX_READS; reads++) {
       const n = this.addon.stampSinkRead(this.handle, STAMP_OFFSET, TAG_OFFSET, this.cls, this.sent, this.arrived);
       if (n < 0) throw new PspatError('ERR_PSPAT_SINK', `timestamping sink: read failed, errno ${-n}`);
       if (this.recording) {
@@ -51,8 +57,9 @@ export class StampSink {
         this.stamped += n;
       }
       total += n;
-      if (n < BATCH) return total;
+      if (n < BATCH) break;
     }
+    return total;
   }
 
   /** Polls every few milliseconds from the event loop until `close`. */

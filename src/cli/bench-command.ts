@@ -99,13 +99,13 @@ export function registerBench(program: Command): void {
           const s = at(p.scheduler, clients, classes);
           const fig = (x: ArbiterPoint) => `${x.mdps.toFixed(2)} ±${(x.spread * 50).toFixed(0)}%${x.saturated ? '' : ' feeder-limited'}`;
           return [classes, clients, fig(base), fig(s), `${s.nsPerDecision.toFixed(0)} ns`, `${((s.mdps / base.mdps) * 100).toFixed(0)}%`,
-            `${(s.fullPassFraction * 100).toFixed(0)}%`, s.meanBatch.toFixed(1), formatNs(s.passP50Ns)];
+            `${(s.fullPassFraction * 100).toFixed(0)}%`, s.meanBatch.toFixed(1), formatNs(s.passP50Ns), `${s.gcs} (${formatNs(s.gcMaxNs)})`];
         }),
       );
       process.stdout.write(
         `arbiter, null backend, unpaced, one feeder thread; M decisions/s, median of ${p.repeats} windows of ${p.seconds}s after ${p.warmupMs / 1000}s warm-up (± half the spread)\n` +
           `threads: ${p.placement}; a point is the arbiter's only when ≥ ${SATURATED * 100}% of its passes found a full batch waiting, else 'feeder-limited'\n\n` +
-          renderTable(['classes', 'clients', `${BASELINE} Mdps`, `${p.scheduler} Mdps`, `${p.scheduler} ns/dec`, 'vs fifo', 'full passes', 'batch', 'pass p50'], rows) + '\n',
+          renderTable(['classes', 'clients', `${BASELINE} Mdps`, `${p.scheduler} Mdps`, `${p.scheduler} ns/dec`, 'vs fifo', 'full passes', 'batch', 'pass p50', `${p.scheduler} GCs (longest)`], rows) + '\n',
       );
     });
 }
@@ -120,6 +120,6 @@ function arbiterRuns(r: ArbiterBenchResult): Run[] {
     counters: {},
     classes: r.points
       .filter((x) => x.scheduler === kind)
-      .map((x) => ({ id: `clients=${x.clients} classes=${x.classes}`, counters: { mdps: x.mdps, nsPerDecision: x.nsPerDecision, spread: x.spread, fullPassFraction: x.fullPassFraction, meanBatch: x.meanBatch, passP50Ns: x.passP50Ns }, stages: {} })),
+      .map((x) => ({ id: `clients=${x.clients} classes=${x.classes}`, counters: { mdps: x.mdps, nsPerDecision: x.nsPerDecision, spread: x.spread, fullPassFraction: x.fullPassFraction, meanBatch: x.meanBatch, passP50Ns: x.passP50Ns, gcs: x.gcs, gcMaxNs: x.gcMaxNs }, stages: {} })),
   }));
 }

@@ -141,7 +141,8 @@ export function simulate(w: Workload, kind: string): SimResult {
     dropped[flowOf[f]]++;
     free[freeTop++] = f;
   };
-  const sched = scheduler.create({ frames, poolFrames, maxClasses: hashes ? 1 : slotsFor(kind, n), drop });
+  const clock = new Float64Array(1);
+  const sched = scheduler.create({ frames, clock, poolFrames, maxClasses: hashes ? 1 : slotsFor(kind, n), drop });
   for (const c of classes) {
     try {
       sched.addClass(c.slot, c);
@@ -201,7 +202,8 @@ export function simulate(w: Workload, kind: string): SimResult {
       else pending.remove(i);
     }
     if (t >= w.durationNs) break;
-    const f = sched.dequeue(t);
+    clock[0] = t;
+    const f = sched.dequeue();
     if (f >= 0) {
       const i = flowOf[f];
       const len = frames.len[f];

@@ -21,7 +21,15 @@ export const LOOP_TID = 6; // kernel thread id of the arbiter (−1 unknown): /p
  * a low fraction means it waited for its feeders (bench arbiter's `saturated`).
  */
 export const LOOP_FULL_PASSES = 7;
-export const LOOP_FIELDS = 8;
+/**
+ * The arbiter isolate's garbage collections over its life, and their pauses: written once
+ * the loop has ended (a loop that never yields cannot be told of them sooner). The hot
+ * path allocates nothing, so these are start-up's; more means something on it allocates.
+ */
+export const LOOP_GCS = 8;
+export const LOOP_GC_NS = 9;
+export const LOOP_GC_MAX_NS = 10;
+export const LOOP_FIELDS = 11;
 
 export function allocateLoopStats(): SharedArrayBuffer {
   return new SharedArrayBuffer(8 * (LOOP_FIELDS + 2 * HISTOGRAM_WORDS));
@@ -57,6 +65,9 @@ export class LoopStats {
       parkedNs: w[LOOP_PARKED_NS],
       elapsedNs: Math.max(0, w[LOOP_NOW_NS] - w[LOOP_STARTED_NS]),
       threadId: w[LOOP_TID],
+      gcs: w[LOOP_GCS],
+      gcNs: w[LOOP_GC_NS],
+      gcMaxNs: w[LOOP_GC_MAX_NS],
     };
     return { ...counters, passTime: this.passTime.summary(), batchSize: this.batchSize.summary(), meanBatch: this.batchSize.mean };
   }
@@ -75,4 +86,8 @@ export interface LoopFigures {
   threadId: number;
   /** Passes that found a full batch waiting (LOOP_FULL_PASSES). */
   fullPasses: number;
+  /** Garbage collections of the arbiter's isolate, their total and longest pause (ns); 0 until it has stopped. */
+  gcs: number;
+  gcNs: number;
+  gcMaxNs: number;
 }

@@ -60,7 +60,11 @@ export class FlowHasher {
     return this.run(words.length) >>> 0;
   }
 
-  /** The frame's flow hash; never 0 (0 means "no hash" in the frame table). */
+  /**
+   * The frame's flow hash, never 0 (0 means "no hash" in the frame table). A signed 32-bit
+   * value, which the frame table's unsigned column stores as the same bits: an unsigned one
+   * of 2^31 or more is a heap number, allocated per packet wherever this call is not inlined.
+   */
   hash(b: Uint8Array, off: number, len: number): number {
     const w = this.words;
     const proto = (b[off + 12] << 8) | b[off + 13];
@@ -82,7 +86,7 @@ export class FlowHasher {
     }
     w[n++] = (proto << 8) | ipProto; // one word for both: a round less per packet
     if ((ipProto === IPPROTO_TCP || ipProto === IPPROTO_UDP) && l4 + 4 <= off + len) w[n++] = word(b, l4);
-    return this.run(n) >>> 0 || 1;
+    return this.run(n) || 1;
   }
 
   /**
@@ -90,7 +94,9 @@ export class FlowHasher {
    * SipRounds; then one finalisation of `d` (steps n + 1 of one loop, so the round is written once).
    */
   private run(n: number): number {
-    const [k0, k1] = this.key;
+    // Indexed, not destructured: destructuring runs the array iterator, an allocation per packet.
+    const k0 = this.key[0];
+    const k1 = this.key[1];
     let v0 = k0;
     let v1 = k1;
     let v2 = 0x6c796765 ^ k0;

@@ -13,6 +13,10 @@ import { PspatError } from '../errors.js';
 
 export interface NativeAddon {
   pageOffset(u8: Uint8Array): number;
+  /** Makes `slots` (2 doubles over a SharedArrayBuffer) this thread's clock slots. */
+  clockBind(slots: Float64Array): void;
+  /** Writes CLOCK_MONOTONIC into the bound slots as [seconds, nanoseconds]; allocates nothing. */
+  clockRead(): void;
   xdpOpen(umem: Uint8Array, frameSize: number, lens: Uint32Array, batch: Int32Array, done: Int32Array, status: Int32Array,
     info: Float64Array, ifindex: number, queue: number, mode: number, ringSize: number): number;
   packetOpen(umem: Uint8Array, frameSize: number, lens: Uint32Array, batch: Int32Array, done: Int32Array, status: Int32Array,

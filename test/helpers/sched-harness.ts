@@ -39,7 +39,7 @@ export class Harness {
       this.sunk.push({ frame, reason, cls: this.cls[frame] });
       this.free.push(frame);
     };
-    this.sched = findScheduler(kind).create({ frames: this, poolFrames, maxClasses, drop }, params);
+    this.sched = findScheduler(kind).create({ frames: this, clock: this.clock, poolFrames, maxClasses, drop }, params);
     this.free = Array.from({ length: poolFrames }, (_, i) => poolFrames - 1 - i);
   }
 
@@ -65,12 +65,20 @@ export class Harness {
     return [f, v];
   }
 
+  /** The link clock the scheduler reads (SchedulerContext.clock). */
+  readonly clock = new Float64Array(1);
+
   /** The link clock (ns) the scheduler is asked at: it advances by each packet sent. */
-  now = 0;
+  get now(): number {
+    return this.clock[0];
+  }
+  set now(t: number) {
+    this.clock[0] = t;
+  }
 
   /** Dequeues at `now`; a sent packet occupies the harness's link for its time on the wire. */
   take(): number {
-    const f = this.sched.dequeue(this.now);
+    const f = this.sched.dequeue();
     if (f >= 0) {
       this.now += (this.len[f] * 8e9) / this.linkRate;
       this.free.push(f);
