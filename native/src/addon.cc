@@ -187,28 +187,35 @@ Napi::Value PlaceThread(const Napi::CallbackInfo& info) {
 // threadId() → the calling thread's kernel tid
 Napi::Value ThreadId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), threadId()); }
 
-// stampSinkOpen(netnsPath, ifname, epoch bigint) → handle or -errno
+// stampSinkOpen(netnsPath, ifname, epoch bigint, xdpObject, stampOffset, tagOffset) → handle or -errno
 Napi::Value StampSinkOpen(const Napi::CallbackInfo& info) {
   bool lossless = false;
   int64_t epoch = info[2].As<Napi::BigInt>().Int64Value(&lossless);
   int err = 0;
-  StampSink* s = openStampSink(info[0].As<Napi::String>().Utf8Value().c_str(), info[1].As<Napi::String>().Utf8Value().c_str(), epoch, &err);
+  StampSink* s = openStampSink(info[0].As<Napi::String>().Utf8Value().c_str(), info[1].As<Napi::String>().Utf8Value().c_str(), epoch,
+                               info[3].As<Napi::String>().Utf8Value().c_str(), info[4].As<Napi::Number>().Uint32Value(),
+                               info[5].As<Napi::Number>().Uint32Value(), &err);
   return sinks.add(info.Env(), s, err);
 }
 
-// stampSinkRead(handle, stampOffset, tagOffset, cls i32, sent f64, arrived f64) → count or -errno
+// stampSinkRead(handle, cls i32, sent f64, arrived f64) → count or -errno
 Napi::Value StampSinkRead(const Napi::CallbackInfo& info) {
   StampSink* s = sinks.of(info);
   if (!s) return Napi::Number::New(info.Env(), -9);
-  uint32_t max = info[3].As<Napi::Int32Array>().ElementLength();
-  return Napi::Number::New(info.Env(), s->read(info[1].As<Napi::Number>().Uint32Value(), info[2].As<Napi::Number>().Uint32Value(),
-                                               dataOf<int32_t>(info[3]), dataOf<double>(info[4]), dataOf<double>(info[5]), max));
+  uint32_t max = info[1].As<Napi::Int32Array>().ElementLength();
+  return Napi::Number::New(info.Env(), s->read(dataOf<int32_t>(info[1]), dataOf<double>(info[2]), dataOf<double>(info[3]), max));
 }
 
-// stampSinkReceived(handle) → frames delivered so far, test frames or not
+// stampSinkReceived(handle) → frames that reached the sink so far, test frames or not
 Napi::Value StampSinkReceived(const Napi::CallbackInfo& info) {
   StampSink* s = sinks.of(info);
-  return Napi::Number::New(info.Env(), s ? s->received : 0);
+  return Napi::Number::New(info.Env(), s ? s->received() : 0);
+}
+
+// stampSinkIsXdp(handle) → whether the sink is the XDP program (else AF_PACKET)
+Napi::Value StampSinkIsXdp(const Napi::CallbackInfo& info) {
+  StampSink* s = sinks.of(info);
+  return Napi::Boolean::New(info.Env(), s != nullptr && s->xdp());
 }
 
 Napi::Value StampSinkClose(const Napi::CallbackInfo& info) { return sinks.close(info); }
@@ -278,6 +285,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stampSinkOpen", Napi::Function::New(env, StampSinkOpen));
   exports.Set("stampSinkRead", Napi::Function::New(env, StampSinkRead));
   exports.Set("stampSinkReceived", Napi::Function::New(env, StampSinkReceived));
+  exports.Set("stampSinkIsXdp", Napi::Function::New(env, StampSinkIsXdp));
   exports.Set("stampSinkClose", Napi::Function::New(env, StampSinkClose));
   exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials));
   exports.Set("raiseFileLimit", Napi::Function::New(env, RaiseFileLimit));

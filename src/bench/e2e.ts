@@ -89,6 +89,8 @@ export interface LoadResult {
   latencyNs: LatencyNs;
   /** Frames the sink timed. */
   timedPackets: number;
+  /** How the sink stamped arrivals: its XDP program, or an AF_PACKET socket (where XDP would not load). */
+  sink: 'xdp' | 'packet';
   /** pspat: the same phase's delay by stage inside pspat (mailbox, queue, tx), over every class; null elsewhere. */
   stagesNs: Partial<Record<ArbiterStage, LatencyNs>> | null;
 }
@@ -124,6 +126,7 @@ interface Phase {
   /** Per class, the sink's one-way delays (paced phases). */
   e2e: Map<number, Histogram>;
   timed: number;
+  sink: 'xdp' | 'packet';
   /** pspat's per-class stage histograms over the phase. */
   stages: Map<number, StageHistograms> | null;
 }
@@ -134,7 +137,7 @@ async function runPhase(topo: SinkTopology, driver: ModeDriver, o: E2eParams, pp
   await driver.start(pps, timing);
   let sink: StampSink | null = null;
   let stages: Map<number, StageHistograms> | null = null;
-  let window: Omit<Phase, 'e2e' | 'timed' | 'stages'>;
+  let window: Omit<Phase, 'e2e' | 'timed' | 'stages' | 'sink'>;
   try {
     if (timing) {
       sink = new StampSink(topo.ns, topo.peer, driver.epoch);
@@ -158,7 +161,7 @@ async function runPhase(topo: SinkTopology, driver: ModeDriver, o: E2eParams, pp
     sink?.close();
     stages = await driver.stop();
   }
-  return { ...window, e2e: sink?.e2e ?? new Map(), timed: sink?.stamped ?? 0, stages };
+  return { ...window, e2e: sink?.e2e ?? new Map(), timed: sink?.stamped ?? 0, sink: sink?.kind ?? 'xdp', stages };
 }
 
 /**
@@ -208,7 +211,7 @@ async function runMode(mode: Mode, topo: SinkTopology, o: E2eParams, progress: (
     for (const [i, load] of o.loads.entries()) {
       const p = await runPhase(topo, driver, o, load * mpps * 1e6, (ms) => progress(i + 1, ms));
       paced.push(p);
-      loads.push({ load, mpps: (p.sinkPackets / p.ns) * 1e3, latencyNs: percentiles(p.e2e.values()), timedPackets: p.timed, stagesNs: stagePercentiles(p.stages) });
+      loads.push({ load, mpps: (p.sinkPackets / p.ns) * 1e3, latencyNs: percentiles(p.e2e.values()), timedPackets: p.timed, sink: p.sink, stagesNs: stagePercentiles(p.stages) });
     }
     const result: ModeResult = {
       mpps,

@@ -1,16 +1,21 @@
 /**
- * One-way delay at a sink: the native addon's timestamping socket on the far end of the
- * veth (opened inside the sink namespace) gives, for each stamped test frame, its class,
- * the sender's stamp and the kernel's arrival time on the shared clock; each delay goes
- * into the class's `e2e` histogram. The kernel stamps on arrival, so draining every few
- * milliseconds measures what draining at once would. Frames lost before the socket
- * (its buffer full) are simply not sampled: `stamped` says how many were.
+ * One-way delay at a sink on the far end of the veth (inside the sink namespace): for each
+ * stamped test frame, its class, the sender's stamp and the kernel's arrival time on the
+ * shared clock; each delay goes into the class's `e2e` histogram. The kernel stamps on
+ * arrival, so draining every few milliseconds measures what draining at once would.
+ *
+ * The sink is an XDP program (native/bpf/sink.bpf.c) that stamps, records and drops, where
+ * it loads: veth runs its peer's receive path on the sending CPU, and a full receive path
+ * (an AF_PACKET socket, the fallback) there costs the sender, or pspat's arbiter, microseconds
+ * a packet that the far end of a real link would spend on another machine. Frames lost
+ * before the sink read them are simply not sampled: `stamped` says how many were.
  */
+import { existsSync } from 'node:fs';
 import type { ClockEpoch } from '../clock.js';
 import { STAMP_OFFSET, TAG_OFFSET } from '../../clients/packet.js';
 import { PspatError } from '../errors.js';
 import { Histogram } from '../stats/histogram.js';
-import { nativeAddon, type NativeAddon } from '../transmit/native.js';
+import { nativeAddon, nativeBuildFile, type NativeAddon } from '../transmit/native.js';
 
 const BATCH = 1024;
 const POLL_MS = 5;
@@ -30,13 +35,18 @@ export class StampSink {
   /** While false, arrivals are read and discarded (a warm-up outside the measurement). */
   recording = true;
 
-  /** Opens the sink on `ifname` inside network namespace `ns` ('' for this one). */
-  constructor(ns: string, ifname: string, epoch: ClockEpoch) {
+  /** Opens the sink on `ifname` inside network namespace `ns` ('' for this one); `xdp` false: the AF_PACKET sink. */
+  constructor(ns: string, ifname: string, epoch: ClockEpoch, xdp = true) {
     this.addon = nativeAddon();
-    const h = this.addon.stampSinkOpen(ns === '' ? '' : `/run/netns/${ns}`, ifname, epoch);
+    const xdpObject = xdp && existsSync(nativeBuildFile('sink.bpf.o')) ? nativeBuildFile('sink.bpf.o') : '';
+    const h = this.addon.stampSinkOpen(ns === '' ? '' : `/run/netns/${ns}`, ifname, epoch, xdpObject, STAMP_OFFSET, TAG_OFFSET);
     if (h < 0) throw new PspatError('ERR_PSPAT_SINK', `cannot open a timestamping sink on ${ifname}${ns ? ` in namespace ${ns}` : ''}: errno ${-h}`);
     this.handle = h;
+    this.kind = this.addon.stampSinkIsXdp(h) ? 'xdp' : 'packet';
   }
+
+  /** How arrivals are stamped: the XDP program, or an AF_PACKET socket. */
+  readonly kind: 'xdp' | 'packet';
 
   /**
    * Drains what arrived so far, at most MAX_READS batches: a sink that shares its CPU with
@@ -46,7 +56,7 @@ export class StampSink {
   poll(): number {
     let total = 0;
     for (let reads = 0; reads < MAX_READS; reads++) {
-      const n = this.addon.stampSinkRead(this.handle, STAMP_OFFSET, TAG_OFFSET, this.cls, this.sent, this.arrived);
+      const n = this.addon.stampSinkRead(this.handle, this.cls, this.sent, this.arrived);
       if (n < 0) throw new PspatError('ERR_PSPAT_SINK', `timestamping sink: read failed, errno ${-n}`);
       if (this.recording) {
         for (let i = 0; i < n; i++) {

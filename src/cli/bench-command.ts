@@ -39,7 +39,8 @@ function formatE2e(r: Omit<E2eResult, 'runs'>): string {
   );
   const stages = stageRows.length > 0 ? `\npspat's own stages in the same phases (mailbox: client → arbiter; queue: arbiter → release; tx: release → completion)\n${renderTable(['mode', 'load', 'stage', 'p50', 'p90', 'p99', 'p99.9'], stageRows)}\n` : '';
   const where = `threads: ${p.placement}${p.loadHogs > 0 ? `; ${p.loadHogs} CPU hogs running` : ''}`;
-  return `${head}\n${where}\n\nsaturation\n${throughput}\n` + (p.loads.length > 0 ? `\none-way delay, paced at a fraction of each mode's own saturation rate (kernel timestamps at the sink)\n${delay}\n${stages}` : '');
+  const sinks = [...new Set(Object.values(r.modes).flatMap((v) => v.loads.map((l) => (l.sink === 'xdp' ? 'its XDP program' : 'an AF_PACKET socket'))))].join(', ');
+  return `${head}\n${where}\n\nsaturation\n${throughput}\n` + (p.loads.length > 0 ? `\none-way delay, paced at a fraction of each mode's own saturation rate (kernel arrival stamps at the sink: ${sinks})\n${delay}\n${stages}` : '');
 }
 
 export function registerBench(program: Command): void {

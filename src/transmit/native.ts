@@ -43,11 +43,18 @@ export interface NativeAddon {
   threadId(): number;
   /** pid, uid, gid of a connected Unix socket's peer into `out`; 0 or -errno. */
   peerCredentials(fd: number, out: Int32Array): number;
-  /** A kernel-timestamping receive socket on `ifname` (inside the namespace at `netnsPath`, '' for this one); handle or -errno. */
-  stampSinkOpen(netnsPath: string, ifname: string, epoch: bigint): number;
+  /**
+   * A sink stamping test frames' arrival on `ifname` (inside the namespace at `netnsPath`,
+   * '' for this one): the XDP program in `xdpObject` if it loads and attaches, else a
+   * kernel-timestamping AF_PACKET socket; handle or -errno.
+   */
+  stampSinkOpen(netnsPath: string, ifname: string, epoch: bigint, xdpObject: string, stampOffset: number, tagOffset: number): number;
   /** Stamped test frames since the last read: class, sender's stamp, arrival (ns, shared clock); count or -errno. */
-  stampSinkRead(handle: number, stampOffset: number, tagOffset: number, cls: Int32Array, sent: Float64Array, arrived: Float64Array): number;
+  stampSinkRead(handle: number, cls: Int32Array, sent: Float64Array, arrived: Float64Array): number;
+  /** Frames that reached the sink, test frames or not. */
   stampSinkReceived(handle: number): number;
+  /** Whether the sink is the XDP program. */
+  stampSinkIsXdp(handle: number): boolean;
   stampSinkClose(handle: number): void;
   /** A capture socket on `ifname` inside the namespace at `netnsPath` ('' for this one), in fanout group `group` (0: none); handle or -errno. */
   captureOpen(netnsPath: string, ifname: string, group: number): number;
