@@ -5,15 +5,15 @@
  * CPUs and parks when idle. Each worker places itself (`placeThisThread`) before it starts
  * work: Linux applies affinity and scheduling policy per thread.
  *
- * The default plan pins nothing and arbiters spin briefly, then park ('adaptive'). Measured
- * on the 2-vCPU veth host (BENCHMARKS.md), giving the arbiter the last CPU to itself and
- * polling made pspat slower (0.40 against 0.53 Mpps) with a worse p99: on veth the kernel's
- * transmit and the peer's receive (softirq, ksoftirqd) run on the sending CPU, and a
- * polling arbiter competes with them there. So placement is asked for: with
- * `arbiterCpus`, arbiter i gets its CPU, clients and transmit workers default to the CPUs
- * left, and an arbiter whose CPU no other planned thread uses polls. Without the native
- * addon (which sets affinity) nothing can be pinned: a polling thread may only run on a
- * CPU placed for it alone.
+ * The default plan pins nothing and arbiters spin briefly, then park ('adaptive'). A CPU
+ * of its own, polling, is what makes pspat's delay the kernel's (BENCHMARKS.md, bench e2e
+ * on the 2-vCPU veth host: p99 70 µs placed against 218 µs unplaced, the kernel's htb
+ * 65 µs), but a default cannot claim a CPU for a thread that never sleeps: two pspat
+ * processes on one host (a test suite, a second daemon) would each poll the same "last
+ * CPU". So placement is asked for: with `arbiterCpus`, arbiter i gets its CPU, clients and
+ * transmit workers default to the CPUs left, and an arbiter whose CPU no other planned
+ * thread uses polls. Without the native addon (which sets affinity) nothing can be pinned:
+ * a polling thread may only run on a CPU placed for it alone.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';

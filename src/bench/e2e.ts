@@ -32,6 +32,7 @@ import { isNativeBackend, type NativeBackend } from '../transmit/ports.js';
 import { findScheduler } from '../../schedulers/registry.js';
 import { MODES, modeDriver, type Mode, type ModeDriver, type ModeSetup } from './e2e-modes.js';
 import { StampSink } from './stamp-sink.js';
+import { makeClock } from '../clock.js';
 
 /** Frames are pool frames: the arbiter's default size bounds every mode's packets. */
 const FRAME_SIZE = ARBITER_DEFAULTS.frameSize;
@@ -131,44 +132,56 @@ interface Phase {
   stages: Map<number, StageHistograms> | null;
 }
 
-/** One phase: start the senders, warm up, measure a window, stop. */
+/**
+ * One phase: start the senders, warm up, measure a window, stop. The XDP sink counts what
+ * arrives in every phase (a map read); only where it is an AF_PACKET socket (XDP would not
+ * load) does a saturated phase go without it and count with `ip`, which forks: a fork
+ * stops every thread of this process that touches memory meanwhile, milliseconds that a
+ * window would measure as delay.
+ */
 async function runPhase(topo: SinkTopology, driver: ModeDriver, o: E2eParams, pps: number, tick: (ms: number) => void): Promise<Phase> {
   const timing = pps > 0;
   await driver.start(pps, timing);
+  const now = makeClock(driver.epoch);
   let sink: StampSink | null = null;
   let stages: Map<number, StageHistograms> | null = null;
   let window: Omit<Phase, 'e2e' | 'timed' | 'stages' | 'sink'>;
   try {
-    if (timing) {
-      sink = new StampSink(topo.ns, topo.peer, driver.epoch);
-      sink.recording = false;
+    sink = new StampSink(topo.ns, topo.peer, driver.epoch);
+    sink.from = Infinity; // nothing is timed until the window opens
+    if (!timing && sink.kind !== 'xdp') {
+      sink.close();
+      sink = null;
+    } else {
       sink.start();
     }
     await sleep(WARMUP_MS);
     const c0 = await driver.classSent();
-    const [p0, t0] = sinkPacketsAt(topo);
-    if (sink) sink.recording = true;
+    const [p0, t0] = sinkPacketsAt(topo, sink);
+    if (sink && timing) sink.from = now();
     for (let ms = 100; ms < o.seconds * 1000; ms += 100) {
       await sleep(t0 + ms - performance.now());
       tick(ms);
     }
     await sleep(t0 + o.seconds * 1000 - performance.now());
-    if (sink) sink.recording = false;
-    const [p1, t1] = sinkPacketsAt(topo);
+    if (sink) sink.until = now();
+    const [p1, t1] = sinkPacketsAt(topo, sink);
     const c1 = await driver.classSent();
     window = { sinkPackets: p1 - p0, ns: (t1 - t0) * 1e6, classSent: c0 && c1 ? c1.map((v, i) => v - c0[i]) : null };
   } finally {
     sink?.close();
     stages = await driver.stop();
   }
-  return { ...window, e2e: sink?.e2e ?? new Map(), timed: sink?.stamped ?? 0, sink: sink?.kind ?? 'xdp', stages };
+  return { ...window, e2e: sink?.e2e ?? new Map(), timed: sink?.stamped ?? 0, sink: sink?.kind ?? 'packet', stages };
 }
 
 /**
- * The sink's count and when it was read: the middle of the read, which spawns `ip` and on a
- * busy host takes tens of milliseconds (stamping either end would skew the window by that).
+ * Frames at the far end so far, and when they were counted: the XDP sink's own count, or
+ * the device's from `ip` — then the middle of the read, which on a busy host takes tens of
+ * milliseconds (stamping either end would skew the window by that).
  */
-function sinkPacketsAt(topo: SinkTopology): [packets: number, ms: number] {
+function sinkPacketsAt(topo: SinkTopology, sink: StampSink | null): [packets: number, ms: number] {
+  if (sink?.kind === 'xdp') return [sink.received, performance.now()];
   const before = performance.now();
   const packets = sinkPackets(topo);
   return [packets, (before + performance.now()) / 2];

@@ -32,8 +32,14 @@ export class StampSink {
   /** Per class (the tag's class field): one-way delay, ns. */
   readonly e2e = new Map<number, Histogram>();
   stamped = 0;
-  /** While false, arrivals are read and discarded (a warm-up outside the measurement). */
-  recording = true;
+  /**
+   * The measured window on the shared clock: frames that arrived in [from, until) are
+   * sampled, the others read and discarded (a warm-up, or what arrived after). By arrival,
+   * not by when they are read: a frame held up just before the window opens (a stall while
+   * the bench spawns `ip`) and read inside it is not the window's.
+   */
+  from = -Infinity;
+  until = Infinity;
 
   /** Opens the sink on `ifname` inside network namespace `ns` ('' for this one); `xdp` false: the AF_PACKET sink. */
   constructor(ns: string, ifname: string, epoch: ClockEpoch, xdp = true) {
@@ -58,13 +64,12 @@ export class StampSink {
     for (let reads = 0; reads < MAX_READS; reads++) {
       const n = this.addon.stampSinkRead(this.handle, this.cls, this.sent, this.arrived);
       if (n < 0) throw new PspatError('ERR_PSPAT_SINK', `timestamping sink: read failed, errno ${-n}`);
-      if (this.recording) {
-        for (let i = 0; i < n; i++) {
-          let h = this.e2e.get(this.cls[i]);
-          if (h === undefined) this.e2e.set(this.cls[i], (h = new Histogram()));
-          h.record(this.arrived[i] - this.sent[i]);
-        }
-        this.stamped += n;
+      for (let i = 0; i < n; i++) {
+        if (!(this.arrived[i] >= this.from && this.arrived[i] < this.until)) continue;
+        let h = this.e2e.get(this.cls[i]);
+        if (h === undefined) this.e2e.set(this.cls[i], (h = new Histogram()));
+        h.record(this.arrived[i] - this.sent[i]);
+        this.stamped++;
       }
       total += n;
       if (n < BATCH) break;
