@@ -6,26 +6,21 @@
  */
 import { Worker } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ArbiterHost } from '../src/arbiter/host.js';
 import { workerUrl } from '../src/worker-url.js';
+import { endAfterEach, ended } from './helpers/teardown.js';
 
 /** Enough for a heap number per packet (16 B) to fill the young generation many times over. */
 const PACKETS = 6e6;
 
-let host: ArbiterHost | undefined;
-let feeder: Worker | undefined;
-afterEach(async () => {
-  await feeder?.terminate();
-  await host?.terminate();
-  feeder = host = undefined;
-});
+endAfterEach();
 
 describe('the arbiter allocates nothing per pass or per packet', () => {
   it.each(['drr', 'fifo'])('%s: six million packets, and no more collections than start-up makes', async (scheduler) => {
     const clients = 2;
     const frames = 1024;
-    host = await ArbiterHost.start({ poolFrames: clients * frames });
+    const host = ended(await ArbiterHost.start({ poolFrames: clients * frames }));
     const classes = 64;
     const link = await host.addLink({
       rate: 1e12, scheduler, backend: 'null', maxClasses: classes,
@@ -34,10 +29,10 @@ describe('the arbiter allocates nothing per pass or per packet', () => {
     });
     const channels = [];
     for (let i = 0; i < clients; i++) channels.push(await link.connectClient({ frames }));
-    feeder = new Worker(workerUrl('../clients/feeder-worker.js', import.meta.url), { workerData: { channels, spec: { classes, size: 64 } } });
+    const feeder = ended(new Worker(workerUrl('../clients/feeder-worker.js', import.meta.url), { workerData: { channels, spec: { classes, size: 64 } } }));
     const fed = new Promise<void>((resolve, reject) => {
-      feeder!.once('message', () => resolve());
-      feeder!.once('error', reject);
+      feeder.once('message', () => resolve());
+      feeder.once('error', reject);
     });
     // Long enough for them on a loaded 2-CPU machine; quiet, the arbiter takes about a second.
     for (let waited = 0; (await link.stats()).totals.sent < PACKETS && waited < 20_000; waited += 100) await sleep(100);
