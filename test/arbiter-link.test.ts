@@ -42,6 +42,26 @@ describe('arbiter link', () => {
     expectConservation(s);
   });
 
+  it('a counters-only snapshot has every counter of a full one and no histograms', async () => {
+    host = await ArbiterHost.start({ poolFrames: 2 * 256 });
+    const link = await host.addLink({ rate: 1e9, maxClasses: 2, classes: [{ weight: 1 }, { weight: 1 }] });
+    fleet = await startGenerators(link, 1, () => ({ classes: [0, 1], minSize: 64, maxSize: 1500, packets: 5000, seed: 7 }), 256);
+    await fleet.done;
+    for (let waited = 0; (await link.stats({ histograms: false })).totals.queued > 0 && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    const full = await link.stats();
+    const counters = await link.stats({ histograms: false });
+    expect(counters.totals).toEqual(full.totals);
+    expect(counters.totals.sent).toBe(5000);
+    for (const [i, c] of counters.classes.entries()) {
+      const { stages, ...rest } = c;
+      const { stages: fullStages, ...fullRest } = full.classes[i];
+      expect(rest).toEqual(fullRest);
+      expect(stages).toEqual({});
+      expect(fullStages.tx!.count).toBe(c.sentPackets);
+    }
+    expectConservation(counters);
+  });
+
   it('sends everything when closed with drain, and returns every frame to its client', async () => {
     host = await ArbiterHost.start({ poolFrames: 2 * 128 });
     const link = await host.addLink({ rate: 1e9, maxClasses: 2, classes: [{ weight: 1 }, { weight: 1 }] });

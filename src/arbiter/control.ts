@@ -56,7 +56,8 @@ export type Command =
   | { op: 'detachClients'; linkId: number }
   /** Drops what is queued, waits for what is in transmit, closes the port; answered with the final snapshot. */
   | { op: 'removeLink'; linkId: number }
-  | { op: 'snapshot'; linkId: number }
+  /** `histograms` false: counters only (copying every class's histograms holds the arbiter for milliseconds). */
+  | { op: 'snapshot'; linkId: number; histograms: boolean }
   /** Only the scheduler's own per-class counters: what live reads of shared memory cannot give (metrics). */
   | { op: 'xstats'; linkId: number }
   /**

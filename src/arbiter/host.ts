@@ -412,9 +412,13 @@ export class LinkHandle {
     return this.statsFrom({ stats, stages: h.copy(), otherStages: h.copyOverflow(), mailboxFill: [], inFlight: 0, xstats: xstats ?? [], inner: [] });
   }
 
-  /** A consistent snapshot, taken by the arbiter between passes. */
-  async stats(): Promise<LinkStats> {
-    const reply = await this.host.request({ op: 'snapshot', linkId: this.id });
+  /**
+   * A consistent snapshot, taken by the arbiter between passes. Its delay histograms cost
+   * the arbiter a pause of milliseconds (they are copied on its thread): a caller that needs
+   * only counters says `{ histograms: false }`, and its classes' `stages` are empty.
+   */
+  async stats({ histograms = true }: { histograms?: boolean } = {}): Promise<LinkStats> {
+    const reply = await this.host.request({ op: 'snapshot', linkId: this.id, histograms });
     return this.statsFrom(reply.snapshot!);
   }
 

@@ -154,7 +154,11 @@ export class LinkState {
     return Array.from({ length: this.maxClasses }, (_, c) => (this.scheduler.classStats && this.scheduler.hasClass(c) ? this.scheduler.classStats(c) : null));
   }
 
-  snapshot(now: number): LinkSnapshot {
+  /**
+   * `histograms` false leaves the delay histograms out: copying them (15 KB per class and
+   * stage) and posting the copy held the arbiter 9 ms at 64 classes, 22 ms at 1024.
+   */
+  snapshot(now: number, histograms = true): LinkSnapshot {
     const s = this.stats;
     s[LINK_NOW_NS] = now;
     const port = this.port.counters();
@@ -169,8 +173,8 @@ export class LinkState {
     }
     return {
       stats: s.slice(),
-      stages: this.histograms.copy(),
-      otherStages: this.histograms.copyOverflow(),
+      stages: histograms ? this.histograms.copy() : [],
+      otherStages: histograms ? this.histograms.copyOverflow() : null,
       mailboxFill: this.clients.map((c) => c.mailbox.fill()),
       inFlight: this.inTransmit,
       xstats: this.xstats(),

@@ -119,11 +119,11 @@ async function measure(scheduler: string, clients: number, classes: number, o: R
     await sleep(WARMUP_MS);
     const windows: Window[] = [];
     for (let r = 0; r < REPEATS; r++) {
-      const before = await link.stats();
+      const before = await link.stats({ histograms: false });
       const loop0 = host.loop.read();
       const t0 = performance.now();
       await sleep(o.seconds * 1000);
-      const after = await link.stats();
+      const after = await link.stats({ histograms: false });
       const elapsedMs = performance.now() - t0;
       const loop1 = host.loop.read();
       const windowNs = after.nowNs - before.nowNs || elapsedMs * 1e6;

@@ -170,7 +170,8 @@ function pspatDriver(s: ModeSetup): ModeDriver {
       return host!.epoch;
     },
     async classSent() {
-      const st = await link!.stats();
+      // Counters only: copying histograms would hold the arbiter for milliseconds at the window's edge.
+      const st = await link!.stats({ histograms: false });
       return classes.map((c) => st.classes.find((x) => x.slot === c)?.sentPackets ?? 0);
     },
     async stop() {

@@ -216,7 +216,7 @@ export class Daemon {
       if (![...d.config.classes.values()].some((p) => p.leaf?.classes)) continue;
       let s: LinkStats;
       try {
-        s = await d.link.stats();
+        s = await d.link.stats({ histograms: false });
       } catch {
         continue; // removed meanwhile
       }
@@ -487,7 +487,7 @@ export class Daemon {
 
   /** `-s` figures: root classes from the arbiter's counters, inner qdiscs' classes from their schedulers'. */
   private async slotStats(d: ManagedDevice): Promise<{ root: Map<number, SlotStats>; inner: InnerStatsBySlot }> {
-    const s = await d.link.stats();
+    const s = await d.link.stats({ histograms: false });
     const root = new Map<number, SlotStats>();
     const inner = new Map<number, Map<number, SlotStats>>();
     for (const c of s.classes) {
