@@ -62,6 +62,22 @@ describe('arbiter link', () => {
     expectConservation(counters);
   });
 
+  it('snapshots taken at once while packets flow each hold histograms that agree with their own counters', async () => {
+    host = await ArbiterHost.start({ poolFrames: 2 * 256 });
+    const link = await host.addLink({ rate: 1e9, maxClasses: 4, classes: Array.from({ length: 4 }, () => ({ weight: 1 })) });
+    fleet = await startGenerators(link, 2, (i) => ({ classes: [0, 1, 2, 3], minSize: 64, maxSize: 1500, packets: Infinity, pps: 50_000, seed: i + 1 }), 256);
+    await new Promise((r) => setTimeout(r, 200));
+    const asked = [true, true, false, true].map((histograms) => link.stats({ histograms }));
+    const snaps = await Promise.all(asked);
+    for (const s of snaps) {
+      for (const c of s.classes) {
+        if (s === snaps[2]) expect(c.stages).toEqual({});
+        else expect(c.stages.tx?.count ?? 0).toBe(c.sentPackets);
+      }
+    }
+    expect(snaps[0].totals.sent).toBeGreaterThan(0);
+  });
+
   it('sends everything when closed with drain, and returns every frame to its client', async () => {
     host = await ArbiterHost.start({ poolFrames: 2 * 128 });
     const link = await host.addLink({ rate: 1e9, maxClasses: 2, classes: [{ weight: 1 }, { weight: 1 }] });

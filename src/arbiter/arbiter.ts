@@ -569,7 +569,7 @@ export class Arbiter {
       case 'snapshot':
         // Read the clock again: a command before this one in the same batch may have taken time (a stall).
         this.clock.read();
-        return this.linkOf(req.linkId).snapshot(this.clock.ns, req.histograms);
+        return this.linkOf(req.linkId).snapshot(this.clock.ns, req.histograms ? 'shared' : 'none');
       case 'xstats':
         return { xstats: this.linkOf(req.linkId).xstats() };
       case 'stall':

@@ -56,7 +56,7 @@ export type Command =
   | { op: 'detachClients'; linkId: number }
   /** Drops what is queued, waits for what is in transmit, closes the port; answered with the final snapshot. */
   | { op: 'removeLink'; linkId: number }
-  /** `histograms` false: counters only (copying every class's histograms holds the arbiter for milliseconds). */
+  /** `histograms` false: counters only; true: the histograms go through the shared copy area. */
   | { op: 'snapshot'; linkId: number; histograms: boolean }
   /** Only the scheduler's own per-class counters: what live reads of shared memory cannot give (metrics). */
   | { op: 'xstats'; linkId: number }
@@ -80,6 +80,11 @@ export interface LinkSnapshot {
   stats: Float64Array;
   /** Per class slot: its delay histograms by stage (null: none of its own, see class-histograms.ts). */
   stages: (StageWords | null)[];
+  /**
+   * Set instead of `stages` and `otherStages`: the histograms were copied into the link's
+   * shared copy area (ClassHistograms.copyRecords), this many records, for the host to read.
+   */
+  copiedRecords?: number;
   /** The histograms classes beyond the link's histogram capacity share; null if none overflowed. */
   otherStages: StageWords | null;
   /** Frames per client still in its mailbox (not yet drained). */

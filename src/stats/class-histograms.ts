@@ -15,7 +15,9 @@
  * yet). The first `capacity` classes to send get their own record; later ones share the
  * overflow record, reported as class "other". Binding allocates a view once per class.
  *
- * Buffer layout: `index` Int32[maxClasses]; `records` Float64[(capacity + 1) · 3 · HISTOGRAM_WORDS].
+ * Buffer layout: `index` Int32[maxClasses]; `records` Float64[(capacity + 1) · 3 · HISTOGRAM_WORDS];
+ * `copies`, the same size: where a snapshot copies the records bound so far (one memcpy on
+ * the arbiter's thread; the reader builds its histograms from there on its own).
  */
 import { Histogram, HISTOGRAM_WORDS } from './histogram.js';
 
@@ -32,6 +34,7 @@ export const DEFAULT_HISTOGRAM_CLASSES = 256;
 export interface ClassHistogramsLayout {
   index: SharedArrayBuffer;
   records: SharedArrayBuffer;
+  copies: SharedArrayBuffer;
   capacity: number;
 }
 
@@ -42,11 +45,8 @@ export type StageWords = Partial<Record<Stage, Float64Array>>;
 
 export class ClassHistograms {
   static allocate(maxClasses: number, capacity = Math.min(maxClasses, DEFAULT_HISTOGRAM_CLASSES)): ClassHistogramsLayout {
-    return {
-      index: new SharedArrayBuffer(4 * maxClasses),
-      records: new SharedArrayBuffer(8 * (capacity + 1) * STAGE_COUNT * HISTOGRAM_WORDS),
-      capacity,
-    };
+    const bytes = 8 * (capacity + 1) * STAGE_COUNT * HISTOGRAM_WORDS;
+    return { index: new SharedArrayBuffer(4 * maxClasses), records: new SharedArrayBuffer(bytes), copies: new SharedArrayBuffer(bytes), capacity };
   }
 
   private readonly index: Int32Array;
@@ -71,13 +71,40 @@ export class ClassHistograms {
     return Atomics.load(this.index, slot) - 1;
   }
 
-  /** Live views of record `r` (from `recordOf`); readers see counts a pass may be updating. */
-  recordViews(r: number): StageHistograms {
+  /** Live views of record `r` (from `recordOf`); readers see counts a pass may be updating. With `copies`, the views of its last copy. */
+  recordViews(r: number, area: SharedArrayBuffer = this.layout.records): StageHistograms {
     const out: StageHistograms = {};
     ARBITER_STAGES.forEach((stage, s) => {
-      out[stage] = new Histogram(new Float64Array(this.layout.records, 8 * (r * STAGE_COUNT + s) * HISTOGRAM_WORDS, HISTOGRAM_WORDS));
+      out[stage] = new Histogram(new Float64Array(area, 8 * (r * STAGE_COUNT + s) * HISTOGRAM_WORDS, HISTOGRAM_WORDS));
     });
     return out;
+  }
+
+  /**
+   * Arbiter only: copies the records bound so far, and the overflow record, into `copies`
+   * (memory copies, nothing allocated per class). Returns how many records it copied: the
+   * reader's `fromCopies` takes that many, and no more, as the snapshot's.
+   */
+  copyRecords(): number {
+    const words = STAGE_COUNT * HISTOGRAM_WORDS;
+    const n = Math.min(this.bound, this.layout.capacity);
+    const from = new Float64Array(this.layout.records);
+    const to = new Float64Array(this.layout.copies);
+    to.set(from.subarray(0, n * words));
+    const overflow = this.layout.capacity * words;
+    to.set(from.subarray(overflow, overflow + words), overflow);
+    return n;
+  }
+
+  /** Reader: the histograms `copyRecords` copied (`records` of them), per class slot as `copy` gives them. */
+  fromCopies(records: number): { stages: (StageWords | null)[]; otherStages: StageWords | null } {
+    const stages: (StageWords | null)[] = new Array(this.index.length).fill(null);
+    for (let slot = 0; slot < this.index.length; slot++) {
+      const r = this.recordOf(slot);
+      if (r >= 0 && r < records) stages[slot] = copyOf(this.recordViews(r, this.layout.copies));
+    }
+    const overflow = this.index.includes(this.layout.capacity + 1);
+    return { stages, otherStages: overflow ? copyOf(this.recordViews(this.layout.capacity, this.layout.copies)) : null };
   }
 
   /** Copies of every class's histograms by slot (null: no record of its own). */
