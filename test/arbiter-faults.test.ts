@@ -5,10 +5,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startGenerators, type GeneratorFleet } from '../clients/generators.js';
 import { ArbiterHost } from '../src/arbiter/host.js';
 import { Daemon } from '../src/daemon/daemon.js';
+import { endAfterEach, ended } from './helpers/teardown.js';
 
 /** The arbiter's worker thread (private to the host: only a test kills it). */
 const workerOf = (host: ArbiterHost) => (host as unknown as { worker: Worker }).worker;
@@ -16,16 +17,12 @@ const workerOf = (host: ArbiterHost) => (host as unknown as { worker: Worker }).
 describe('arbiter faults', () => {
   let host: ArbiterHost | undefined;
   let fleet: GeneratorFleet | undefined;
-  afterEach(async () => {
-    await fleet?.terminate();
-    await host?.terminate();
-    host = fleet = undefined;
-  });
+  endAfterEach();
 
   it('a dead arbiter fails pending and later requests with the reason; clients still stop', async () => {
-    host = await ArbiterHost.start({ poolFrames: 1024 });
+    host = ended(await ArbiterHost.start({ poolFrames: 1024 }));
     const link = await host.addLink({ rate: 1e8, maxClasses: 2, classes: [{ weight: 1 }, { weight: 2 }] });
-    fleet = await startGenerators(link, 2, (i) => ({ classes: [0, 1], minSize: 64, maxSize: 1500, packets: Infinity, seed: i }), 512);
+    fleet = ended(await startGenerators(link, 2, (i) => ({ classes: [0, 1], minSize: 64, maxSize: 1500, packets: Infinity, seed: i }), 512));
     await sleep(200);
 
     const pending = link.stats();

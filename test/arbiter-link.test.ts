@@ -3,19 +3,16 @@
  * (scheduler + pacing) → null port → free rings.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startGenerators, type GeneratorFleet } from '../clients/generators.js';
 import { ArbiterHost } from '../src/arbiter/host.js';
 import { WIRE_OVERHEAD_BYTES } from '../src/arbiter/pacer.js';
 import type { LinkStats } from '../src/stats/link-stats.js';
+import { endAfterEach, ended } from './helpers/teardown.js';
 
 let host: ArbiterHost | undefined;
 let fleet: GeneratorFleet | undefined;
-afterEach(async () => {
-  await fleet?.terminate();
-  await host?.terminate();
-  host = fleet = undefined;
-});
+endAfterEach();
 
 /** arrived = sent + dropped + backlog per class; offered = sent + dropped + queued in total. */
 function expectConservation(s: LinkStats): void {
@@ -26,14 +23,14 @@ function expectConservation(s: LinkStats): void {
 
 describe('arbiter link', () => {
   it('accounts for every packet exactly, per class and in total, with queue-limit drops', async () => {
-    host = await ArbiterHost.start({ poolFrames: 4 * 256 });
+    host = ended(await ArbiterHost.start({ poolFrames: 4 * 256 }));
     const link = await host.addLink({
       rate: 200e6,
       maxClasses: 3,
       classes: [{ weight: 1, limitPackets: 20 }, { weight: 2, limitPackets: 20 }, { weight: 3, limitPackets: 20 }],
     });
     const perClient = 20_000;
-    fleet = await startGenerators(link, 4, (i) => ({ classes: [0, 1, 2], minSize: 64, maxSize: 1500, packets: perClient, seed: i + 1 }), 256);
+    fleet = ended(await startGenerators(link, 4, (i) => ({ classes: [0, 1, 2], minSize: 64, maxSize: 1500, packets: perClient, seed: i + 1 }), 256));
     const results = await fleet.done;
     const s = (await host.close({ drain: false }))[0];
     expect(results.reduce((a, r) => a + r.sent, 0)).toBe(4 * perClient);
@@ -43,9 +40,9 @@ describe('arbiter link', () => {
   });
 
   it('a counters-only snapshot has every counter of a full one and no histograms', async () => {
-    host = await ArbiterHost.start({ poolFrames: 2 * 256 });
+    host = ended(await ArbiterHost.start({ poolFrames: 2 * 256 }));
     const link = await host.addLink({ rate: 1e9, maxClasses: 2, classes: [{ weight: 1 }, { weight: 1 }] });
-    fleet = await startGenerators(link, 1, () => ({ classes: [0, 1], minSize: 64, maxSize: 1500, packets: 5000, seed: 7 }), 256);
+    fleet = ended(await startGenerators(link, 1, () => ({ classes: [0, 1], minSize: 64, maxSize: 1500, packets: 5000, seed: 7 }), 256));
     await fleet.done;
     for (let waited = 0; (await link.stats({ histograms: false })).totals.queued > 0 && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20));
     const full = await link.stats();
@@ -63,9 +60,9 @@ describe('arbiter link', () => {
   });
 
   it('snapshots taken at once while packets flow each hold histograms that agree with their own counters', async () => {
-    host = await ArbiterHost.start({ poolFrames: 2 * 256 });
+    host = ended(await ArbiterHost.start({ poolFrames: 2 * 256 }));
     const link = await host.addLink({ rate: 1e9, maxClasses: 4, classes: Array.from({ length: 4 }, () => ({ weight: 1 })) });
-    fleet = await startGenerators(link, 2, (i) => ({ classes: [0, 1, 2, 3], minSize: 64, maxSize: 1500, packets: Infinity, pps: 50_000, seed: i + 1 }), 256);
+    fleet = ended(await startGenerators(link, 2, (i) => ({ classes: [0, 1, 2, 3], minSize: 64, maxSize: 1500, packets: Infinity, pps: 50_000, seed: i + 1 }), 256));
     await new Promise((r) => setTimeout(r, 200));
     const asked = [true, true, false, true].map((histograms) => link.stats({ histograms }));
     const snaps = await Promise.all(asked);
@@ -79,19 +76,19 @@ describe('arbiter link', () => {
   });
 
   it('sends everything when closed with drain, and returns every frame to its client', async () => {
-    host = await ArbiterHost.start({ poolFrames: 2 * 128 });
+    host = ended(await ArbiterHost.start({ poolFrames: 2 * 128 }));
     const link = await host.addLink({ rate: 1e9, maxClasses: 2, classes: [{ weight: 1 }, { weight: 1 }] });
-    fleet = await startGenerators(link, 2, (i) => ({ classes: [0, 1], minSize: 64, maxSize: 64, packets: 5000, seed: i + 7 }), 128);
+    fleet = ended(await startGenerators(link, 2, (i) => ({ classes: [0, 1], minSize: 64, maxSize: 64, packets: 5000, seed: i + 7 }), 128));
     await fleet.done;
     const s = (await host.close({ drain: true }))[0];
     expect(s.totals).toEqual({ offered: 10_000, sent: 10_000, dropped: 0, queued: 0 });
   });
 
   it('a draining close that runs out of time drops what is left, counted as shutdown; nothing stays queued', async () => {
-    host = await ArbiterHost.start({ poolFrames: 2 * 256 });
+    host = ended(await ArbiterHost.start({ poolFrames: 2 * 256 }));
     // 1 Mbit/s: 400 queued packets of 1000 B would need over 3 s; the close allows 200 ms.
     const link = await host.addLink({ rate: 1e6, maxClasses: 2, classes: [{ weight: 1, limitPackets: 200 }, { weight: 1, limitPackets: 200 }] });
-    fleet = await startGenerators(link, 2, (i) => ({ classes: [0, 1], minSize: 1000, maxSize: 1000, packets: Infinity, seed: i + 5 }), 256);
+    fleet = ended(await startGenerators(link, 2, (i) => ({ classes: [0, 1], minSize: 1000, maxSize: 1000, packets: Infinity, seed: i + 5 }), 256));
     await sleep(300);
     const results = await fleet.stop();
     fleet = undefined;
@@ -109,10 +106,10 @@ describe('arbiter link', () => {
   });
 
   it('paces released bytes to the link rate within 1% (wire time incl. 24 B framing)', async () => {
-    host = await ArbiterHost.start({ poolFrames: 2 * 512 });
+    host = ended(await ArbiterHost.start({ poolFrames: 2 * 512 }));
     const rate = 100e6;
     const link = await host.addLink({ rate, maxClasses: 2, classes: [{ weight: 1, limitPackets: 200 }, { weight: 3, limitPackets: 200 }] });
-    fleet = await startGenerators(link, 2, (i) => ({ classes: [0, 1], minSize: 64, maxSize: 1500, packets: Infinity, seed: i + 3 }), 512);
+    fleet = ended(await startGenerators(link, 2, (i) => ({ classes: [0, 1], minSize: 64, maxSize: 1500, packets: Infinity, seed: i + 3 }), 512));
     await sleep(300); // past start-up, queues full
     const a = await link.stats();
     await sleep(1500);
@@ -127,14 +124,14 @@ describe('arbiter link', () => {
   });
 
   it('does not turn idle time into a burst: after a pause the link clock restarts at now', async () => {
-    host = await ArbiterHost.start({ poolFrames: 256 });
+    host = ended(await ArbiterHost.start({ poolFrames: 256 }));
     const link = await host.addLink({ rate: 10e6, maxClasses: 1, classes: [{}] });
-    fleet = await startGenerators(link, 1, () => ({ classes: [0], minSize: 1000, maxSize: 1000, packets: 10, seed: 1 }), 128);
+    fleet = ended(await startGenerators(link, 1, () => ({ classes: [0], minSize: 1000, maxSize: 1000, packets: 10, seed: 1 }), 128));
     await fleet.done;
     await sleep(200); // 10 packets need 8 ms at 10 Mbit/s; then idle
     const idle = await link.stats();
     expect(idle.totals.sent).toBe(10);
-    fleet = await startGenerators(link, 1, () => ({ classes: [0], minSize: 1000, maxSize: 1000, packets: 50, seed: 2 }), 64);
+    fleet = ended(await startGenerators(link, 1, () => ({ classes: [0], minSize: 1000, maxSize: 1000, packets: 50, seed: 2 }), 64));
     await fleet.done;
     let after = await link.stats();
     while (after.totals.sent < 60) after = await link.stats();
@@ -149,9 +146,9 @@ describe('arbiter link', () => {
   it('after a 100 ms stall under backlog releases at most rate × elapsed + maxLag, not the time it missed', async () => {
     const rate = 100e6;
     const maxLagNs = 1e6;
-    host = await ArbiterHost.start({ poolFrames: 2 * 256 });
+    host = ended(await ArbiterHost.start({ poolFrames: 2 * 256 }));
     const link = await host.addLink({ rate, maxLagNs, maxClasses: 1, classes: [{ limitPackets: 400 }] });
-    fleet = await startGenerators(link, 2, (i) => ({ classes: [0], minSize: 1000, maxSize: 1000, packets: Infinity, seed: i }), 256);
+    fleet = ended(await startGenerators(link, 2, (i) => ({ classes: [0], minSize: 1000, maxSize: 1000, packets: Infinity, seed: i }), 256));
     await sleep(200); // backlogged: the generators offer far more than 100 Mbit/s
     // The snapshot is posted with the stall, so the arbiter takes it right after the stall,
     // before it releases anything: `a` is the moment the arbiter comes back.
@@ -171,13 +168,13 @@ describe('arbiter link', () => {
   });
 
   it('shapes htb classes to their rates within 2% on a live link (70 of 1000 Mbit/s)', async () => {
-    host = await ArbiterHost.start({ poolFrames: 2 * 512 });
+    host = ended(await ArbiterHost.start({ poolFrames: 2 * 512 }));
     const rates = [20e6, 50e6];
     // htb's rate arithmetic, not the stall policy (the stall test above covers that): a lag
     // bound above any scheduling delay of a loaded machine, so an arbiter kept off its CPU
     // for longer than the default 4 ms catches up instead of losing class time.
     const link = await host.addLink({ rate: 1e9, maxLagNs: 200e6, scheduler: 'htb', maxClasses: 2, classes: rates.map((rate) => ({ rate, limitPackets: 200 })) });
-    fleet = await startGenerators(link, 2, (i) => ({ classes: [0, 1], minSize: 64, maxSize: 1500, packets: Infinity, seed: i + 5 }), 512);
+    fleet = ended(await startGenerators(link, 2, (i) => ({ classes: [0, 1], minSize: 64, maxSize: 1500, packets: Infinity, seed: i + 5 }), 512));
     await sleep(300);
     const a = await link.stats();
     await sleep(1500);
@@ -192,9 +189,9 @@ describe('arbiter link', () => {
   });
 
   it('applies class changes while backlogged without losing a packet', async () => {
-    host = await ArbiterHost.start({ poolFrames: 2 * 512 });
+    host = ended(await ArbiterHost.start({ poolFrames: 2 * 512 }));
     const link = await host.addLink({ rate: 5e6, maxClasses: 3, classes: [{ weight: 1, limitPackets: 100 }, { weight: 1, limitPackets: 100 }] });
-    fleet = await startGenerators(link, 2, (i) => ({ classes: [0, 1, 2], minSize: 200, maxSize: 200, packets: Infinity, seed: i + 9 }), 512);
+    fleet = ended(await startGenerators(link, 2, (i) => ({ classes: [0, 1, 2], minSize: 200, maxSize: 200, packets: Infinity, seed: i + 9 }), 512));
     await sleep(200);
     await link.changeClass(1, { weight: 4 });
     // The new weight is what DRR serves by: both classes stay backlogged (the senders, a
@@ -218,7 +215,7 @@ describe('arbiter link', () => {
   });
 
   it('rejects bad link options on the calling thread with the field named', async () => {
-    host = await ArbiterHost.start({ poolFrames: 64 });
+    host = ended(await ArbiterHost.start({ poolFrames: 64 }));
     await expect(host.addLink({ rate: -1 })).rejects.toThrow('rate: must be a positive number');
     await expect(host.addLink({ scheduler: 'nope' })).rejects.toThrow("scheduler: unknown scheduler 'nope'");
     await expect(host.addLink({ classes: [{ weight: 1 }, { weight: 0 }] })).rejects.toThrow('classes[1].weight: must be an integer');

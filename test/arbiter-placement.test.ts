@@ -8,12 +8,13 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startGenerators, type GeneratorFleet } from '../clients/generators.js';
 import { ArbiterHost } from '../src/arbiter/host.js';
 import { allowedCpus, arbiterPlacement, planPlacement } from '../src/placement.js';
 import { tryNativeAddon } from '../src/transmit/native.js';
 import { PSPAT_BIN, pspat } from './helpers/cli.js';
+import { endAfterEach, ended } from './helpers/teardown.js';
 
 const canPlace = tryNativeAddon() !== null && allowedCpus().length >= 2;
 const isRoot = process.getuid?.() === 0;
@@ -26,19 +27,15 @@ function cpusOf(tid: number): string {
 
 let host: ArbiterHost | undefined;
 let fleet: GeneratorFleet | undefined;
-afterEach(async () => {
-  await fleet?.terminate();
-  await host?.terminate();
-  host = fleet = undefined;
-});
+endAfterEach();
 
 describe.skipIf(!canPlace && !process.env.PSPAT_REQUIRE_NET)('thread placement', () => {
   it('runs the arbiter on its own CPU, polling, and the clients on the others', async () => {
     const cpus = allowedCpus();
     const plan = planPlacement({ arbiterCpus: [cpus[cpus.length - 1]] }, 1);
-    host = await ArbiterHost.start({ poolFrames: 1024, ...arbiterPlacement(plan, 0) });
+    host = ended(await ArbiterHost.start({ poolFrames: 1024, ...arbiterPlacement(plan, 0) }));
     const link = await host.addLink({ rate: 1e9, maxClasses: 2, classes: [{}, {}] });
-    fleet = await startGenerators(link, 2, (i) => ({ classes: [0, 1], minSize: 100, maxSize: 100, packets: Infinity, seed: i, pps: 20_000 }), 256);
+    fleet = ended(await startGenerators(link, 2, (i) => ({ classes: [0, 1], minSize: 100, maxSize: 100, packets: Infinity, seed: i, pps: 20_000 }), 256));
     await fleet.started;
     await sleep(300);
     const tid = host.loop.read().threadId;
@@ -54,7 +51,7 @@ describe.skipIf(!canPlace && !process.env.PSPAT_REQUIRE_NET)('thread placement',
   });
 
   it('an adaptive arbiter parks when idle', async () => {
-    host = await ArbiterHost.start({ poolFrames: 256, wait: 'adaptive' });
+    host = ended(await ArbiterHost.start({ poolFrames: 256, wait: 'adaptive' }));
     await host.addLink({ rate: 1e9, maxClasses: 1, classes: [{}] });
     await sleep(100);
     expect(host.loop.read().parks).toBeGreaterThan(0);
