@@ -114,7 +114,6 @@ StampSink* openStampSink(const char* netnsPath, const char* ifname, int64_t epoc
   s->tagOffset = tagOffset;
   if (xdpObject[0] != '\0' && attachXdp(s, netnsPath, ifname, xdpObject)) {
     s->offsetNs = epochMonoNs;  // the program stamps CLOCK_MONOTONIC
-    s->batch.offsetNs = epochMonoNs;
     return s;
   }
   int fd = openInNamespace(netnsPath, [&] { return openHere(ifname); });
@@ -145,6 +144,7 @@ int StampSink::read(int32_t* cls, double* sent, double* arrived, uint32_t max) {
     batch.arrived = arrived;
     batch.max = max;
     batch.n = 0;
+    batch.offsetNs = offsetNs;
     int r = ring_buffer__consume(ring);
     return r < 0 && r != -E2BIG ? r : int(batch.n);
   }

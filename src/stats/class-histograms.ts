@@ -98,29 +98,31 @@ export class ClassHistograms {
 
   /** Reader: the histograms `copyRecords` copied (`records` of them), per class slot as `copy` gives them. */
   fromCopies(records: number): { stages: (StageWords | null)[]; otherStages: StageWords | null } {
-    const stages: (StageWords | null)[] = new Array(this.index.length).fill(null);
-    for (let slot = 0; slot < this.index.length; slot++) {
-      const r = this.recordOf(slot);
-      if (r >= 0 && r < records) stages[slot] = copyOf(this.recordViews(r, this.layout.copies));
-    }
-    const overflow = this.index.includes(this.layout.capacity + 1);
-    return { stages, otherStages: overflow ? copyOf(this.recordViews(this.layout.capacity, this.layout.copies)) : null };
+    return { stages: this.copiesOf(this.layout.copies, records), otherStages: this.overflowCopyOf(this.layout.copies) };
   }
 
   /** Copies of every class's histograms by slot (null: no record of its own). */
   copy(): (StageWords | null)[] {
-    const out: (StageWords | null)[] = new Array(this.index.length).fill(null);
-    for (let slot = 0; slot < this.index.length; slot++) {
-      const r = this.recordOf(slot);
-      if (r >= 0 && r < this.layout.capacity) out[slot] = copyOf(this.recordViews(r));
-    }
-    return out;
+    return this.copiesOf(this.layout.records, this.layout.capacity);
   }
 
   /** A copy of the overflow record (classes beyond `capacity`), null when no class overflowed. */
   copyOverflow(): StageWords | null {
-    const overflow = this.layout.capacity + 1;
-    return this.index.includes(overflow) ? copyOf(this.recordViews(this.layout.capacity)) : null;
+    return this.overflowCopyOf(this.layout.records);
+  }
+
+  /** Per slot, copies of the records below `records` in `area` (the live records or their copy area). */
+  private copiesOf(area: SharedArrayBuffer, records: number): (StageWords | null)[] {
+    const out: (StageWords | null)[] = new Array(this.index.length).fill(null);
+    for (let slot = 0; slot < this.index.length; slot++) {
+      const r = this.recordOf(slot);
+      if (r >= 0 && r < records) out[slot] = copyOf(this.recordViews(r, area));
+    }
+    return out;
+  }
+
+  private overflowCopyOf(area: SharedArrayBuffer): StageWords | null {
+    return this.index.includes(this.layout.capacity + 1) ? copyOf(this.recordViews(this.layout.capacity, area)) : null;
   }
 
   private bind(slot: number, stage: number): Histogram {
