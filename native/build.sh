@@ -12,6 +12,6 @@ if [ -n "$missing" ]; then
 fi
 node-gyp rebuild
 # The UAPI headers' asm/ lives in the multiarch include directory, which -target bpf does not search.
-for prog in divert sink; do
+for prog in divert sink capture; do
   clang -O2 -g -Wall -Werror -target bpf -I"/usr/include/$(gcc -print-multiarch)" -c "bpf/$prog.bpf.c" -o "build/Release/$prog.bpf.o"
 done

@@ -102,12 +102,14 @@ describe('clients of a hung daemon, control connections, input files', () => {
     expect([cfg.code, cfg.stderr]).toEqual([1, "pspat: config: cannot read '/dev/zero': not a regular file\n"]);
   });
 
-  it('bad --frames, --test-traffic sizes and --max-classes are refused by name', async () => {
+  it('bad --frames, --test-traffic sizes, --max-classes and --capture are refused by name', async () => {
     expect((await pspat(['demo', '--frames', '0'])).stderr).toBe('pspat: frames: must be an integer in [1, 65536], got 0\n');
     const t = await pspat(['daemon', '--backend', 'null', '--run-dir', tempRunDir(), '--test-traffic', 'x0=5001/10']);
     expect([t.code, t.stderr]).toEqual([1, 'pspat: test-traffic: x0: frame size must be an integer in [50, 2048] bytes, got 10\n']);
     const m = await pspat(['daemon', '--backend', 'null', '--run-dir', tempRunDir(), '--max-classes', '0']);
     expect([m.code, m.stderr]).toEqual([1, 'pspat: max-classes: must be an integer in [1, 1048576], got 0\n']);
+    const c = await pspat(['daemon', '--backend', 'null', '--run-dir', tempRunDir(), '--capture', 'pcap']);
+    expect([c.code, c.stderr]).toEqual([1, 'pspat: capture: must be one of auto, xdp, packet, got "pcap"\n']);
   });
 
   it('metrics: connections beyond the cap are closed at once, and scrapes within a second share one reading', async () => {

@@ -158,6 +158,7 @@ describe.skipIf(skip)('egress takeover: unmodified VMs scheduled by pspat on the
       expect(await next()).toBe('ready');
       for (const line of SCRIPT) expect((await tc(line)).code, line).toBe(0);
       expect(uplinkState()).toMatch(DIVERTED); // taken over
+      expect(daemon.log()).toContain(`${UP}: capture by XDP into the frame pool, 2 threads`);
 
       const seconds = 5;
       const vms = VMS.map((vm, i) =>
@@ -277,11 +278,12 @@ describe.skipIf(skip)('egress takeover: unmodified VMs scheduled by pspat on the
     }
   }, 60_000);
 
-  it('fails open while the daemon is stopped and is shaped again on SIGCONT; every packet pspat took is accounted for', async () => {
-    const daemon = await startDaemon('--config', CONFIG);
+  it('packet-socket capture: fails open while the daemon is stopped and is shaped again on SIGCONT; every packet pspat took is accounted for', async () => {
+    const daemon = await startDaemon('--config', CONFIG, '--capture', 'packet');
     const sink = startSink();
     try {
       expect(await sink.next()).toBe('ready');
+      expect(daemon.log()).toContain(`${UP}: capture by packet socket, 2 threads`);
       const start = await sink.mark();
       const vm1 = sendUdp(0, STEADY_MBIT, STEADY_SIZE, 5);
       const vm2 = sendUdp(1, RATES[1] * 1.5, 1000, 5);

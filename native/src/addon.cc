@@ -19,6 +19,7 @@
 #include "iface.h"
 #include "placement.h"
 #include "port.h"
+#include "xsk_capture.h"
 
 namespace {
 
@@ -53,6 +54,7 @@ class Handles {
 thread_local Handles<TxPortNative> ports;
 thread_local Handles<StampSink> sinks;
 thread_local Handles<CaptureSocket> captures;
+thread_local Handles<XskCapture> xskCaptures;
 
 // Typed arrays here view SharedArrayBuffers, which napi_get_arraybuffer_info refuses;
 // napi_get_typedarray_info gives the element pointer directly.
@@ -94,36 +96,37 @@ Napi::Value PageOffset(const Napi::CallbackInfo& info) {
 }
 
 PortArrays arraysFrom(const Napi::CallbackInfo& info) {
-  // (umem u8 window, frameSize, lens u32, batch i32, done i32, status i32, info f64)
+  // (umem u8 window, frameSize, lens u32, heads u32, batch i32, done i32, status i32, info f64)
   PortArrays a{};
   auto umem = info[0].As<Napi::Uint8Array>();
   a.umem = dataOf<uint8_t>(umem);
   a.umemLen = umem.ByteLength();
   a.frameSize = info[1].As<Napi::Number>().Uint32Value();
   a.lens = dataOf<uint32_t>(info[2]);
-  a.batch = dataOf<int32_t>(info[3]);
-  a.done = dataOf<int32_t>(info[4]);
-  a.status = dataOf<int32_t>(info[5]);
-  a.batchCap = info[3].As<Napi::Int32Array>().ElementLength();
-  a.info = dataOf<double>(info[6]);
+  a.heads = dataOf<uint32_t>(info[3]);
+  a.batch = dataOf<int32_t>(info[4]);
+  a.done = dataOf<int32_t>(info[5]);
+  a.status = dataOf<int32_t>(info[6]);
+  a.batchCap = info[4].As<Napi::Int32Array>().ElementLength();
+  a.info = dataOf<double>(info[7]);
   return a;
 }
 
-// xdpOpen(umem, frameSize, lens, batch, done, status, info, ifindex, queue, mode, ringSize) → handle or -errno
+// xdpOpen(umem, frameSize, lens, heads, batch, done, status, info, ifindex, queue, mode, ringSize) → handle or -errno
 Napi::Value XdpOpen(const Napi::CallbackInfo& info) {
   PortArrays a = arraysFrom(info);
   int err = 0;
-  TxPortNative* p = openXdpPort(a, info[7].As<Napi::Number>().Int32Value(), info[8].As<Napi::Number>().Int32Value(),
-                                info[9].As<Napi::Number>().Int32Value(), info[10].As<Napi::Number>().Uint32Value(), &err);
+  TxPortNative* p = openXdpPort(a, info[8].As<Napi::Number>().Int32Value(), info[9].As<Napi::Number>().Int32Value(),
+                                info[10].As<Napi::Number>().Int32Value(), info[11].As<Napi::Number>().Uint32Value(), &err);
   return ports.add(info.Env(), p, err);
 }
 
-// packetOpen(umem, frameSize, lens, batch, done, status, info, ifindex, ringFrames, qdiscBypass) → handle or -errno
+// packetOpen(umem, frameSize, lens, heads, batch, done, status, info, ifindex, ringFrames, qdiscBypass) → handle or -errno
 Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
   PortArrays a = arraysFrom(info);
   int err = 0;
-  TxPortNative* p = openPacketPort(a, info[7].As<Napi::Number>().Int32Value(), info[8].As<Napi::Number>().Uint32Value(),
-                                   info[9].As<Napi::Boolean>().Value(), &err);
+  TxPortNative* p = openPacketPort(a, info[8].As<Napi::Number>().Int32Value(), info[9].As<Napi::Number>().Uint32Value(),
+                                   info[10].As<Napi::Boolean>().Value(), &err);
   return ports.add(info.Env(), p, err);
 }
 
@@ -245,6 +248,52 @@ Napi::Value CaptureDrops(const Napi::CallbackInfo& info) {
 
 Napi::Value CaptureClose(const Napi::CallbackInfo& info) { return captures.close(info); }
 
+// xskCaptureAttach(netnsPath, ifname, objPath) → { err, mapFd, step }: err 0 or -errno, with the step that failed.
+Napi::Value XskCaptureAttach(const Napi::CallbackInfo& info) {
+  const char* why = "";
+  int r = attachCaptureProgram(info[0].As<Napi::String>().Utf8Value().c_str(), info[1].As<Napi::String>().Utf8Value().c_str(),
+                               info[2].As<Napi::String>().Utf8Value().c_str(), &why);
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("err", Napi::Number::New(info.Env(), r < 0 ? r : 0));
+  out.Set("mapFd", Napi::Number::New(info.Env(), r < 0 ? -1 : r));
+  out.Set("step", Napi::String::New(info.Env(), why));
+  return out;
+}
+
+// xskCaptureOpen(netnsPath, ifname, queue, mapFd, umem u8, frameSize, ringSize) → handle or -errno
+Napi::Value XskCaptureOpen(const Napi::CallbackInfo& info) {
+  auto umem = info[4].As<Napi::Uint8Array>();
+  int err = 0;
+  XskCapture* c = XskCapture::open(info[0].As<Napi::String>().Utf8Value().c_str(), info[1].As<Napi::String>().Utf8Value().c_str(),
+                                   info[2].As<Napi::Number>().Uint32Value(), info[3].As<Napi::Number>().Int32Value(), dataOf<uint8_t>(umem),
+                                   umem.ByteLength(), info[5].As<Napi::Number>().Uint32Value(), info[6].As<Napi::Number>().Uint32Value(), &err);
+  return xskCaptures.add(info.Env(), c, err);
+}
+
+// xskCaptureFill(handle, frames i32, count) → frames the fill ring took
+Napi::Value XskCaptureFill(const Napi::CallbackInfo& info) {
+  XskCapture* c = xskCaptures.of(info);
+  if (!c) return Napi::Number::New(info.Env(), -9);
+  uint32_t count = info[2].As<Napi::Number>().Uint32Value();
+  uint32_t cap = info[1].As<Napi::Int32Array>().ElementLength();
+  return Napi::Number::New(info.Env(), c->fill(dataOf<int32_t>(info[1]), count < cap ? count : cap));
+}
+
+// xskCaptureRead(handle, frames i32, lens u32, heads u32, timeoutMs) → count or -errno
+Napi::Value XskCaptureRead(const Napi::CallbackInfo& info) {
+  XskCapture* c = xskCaptures.of(info);
+  if (!c) return Napi::Number::New(info.Env(), -9);
+  return Napi::Number::New(info.Env(), c->read(dataOf<int32_t>(info[1]), info[1].As<Napi::Int32Array>().ElementLength(), dataOf<uint32_t>(info[2]),
+                                               dataOf<uint32_t>(info[3]), info[4].As<Napi::Number>().Int32Value()));
+}
+
+Napi::Value XskCaptureDrops(const Napi::CallbackInfo& info) {
+  XskCapture* c = xskCaptures.of(info);
+  return Napi::Number::New(info.Env(), c ? c->drops() : 0);
+}
+
+Napi::Value XskCaptureClose(const Napi::CallbackInfo& info) { return xskCaptures.close(info); }
+
 // divertAttach(objPath, pinPath, ifindex, captureIfindex, staleNs, checkNs, failClosed, priority)
 //   → { err, stateFd, aliveFd, step }: err 0 or -errno, with the step that failed.
 Napi::Value DivertAttach(const Napi::CallbackInfo& info) {
@@ -282,6 +331,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("captureRead", Napi::Function::New(env, CaptureRead));
   exports.Set("captureDrops", Napi::Function::New(env, CaptureDrops));
   exports.Set("captureClose", Napi::Function::New(env, CaptureClose));
+  exports.Set("xskCaptureAttach", Napi::Function::New(env, XskCaptureAttach));
+  exports.Set("xskCaptureOpen", Napi::Function::New(env, XskCaptureOpen));
+  exports.Set("xskCaptureFill", Napi::Function::New(env, XskCaptureFill));
+  exports.Set("xskCaptureRead", Napi::Function::New(env, XskCaptureRead));
+  exports.Set("xskCaptureDrops", Napi::Function::New(env, XskCaptureDrops));
+  exports.Set("xskCaptureClose", Napi::Function::New(env, XskCaptureClose));
   exports.Set("stampSinkOpen", Napi::Function::New(env, StampSinkOpen));
   exports.Set("stampSinkRead", Napi::Function::New(env, StampSinkRead));
   exports.Set("stampSinkReceived", Napi::Function::New(env, StampSinkReceived));

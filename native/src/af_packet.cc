@@ -46,7 +46,7 @@ class PacketPort : public TxPortNative {
       uint32_t len = a_.lens[f];
       if (len > maxData) len = maxData;  // JS validated lengths; never overrun a slot
       std::memcpy(reinterpret_cast<uint8_t*>(hdr) + TPACKET2_HDRLEN - sizeof(sockaddr_ll),
-                  a_.umem + size_t(f) * a_.frameSize, len);
+                  a_.umem + size_t(f) * a_.frameSize + a_.heads[f], len);
       hdr->tp_len = len;
       frameOf_[next_] = f;
       errOf_[next_] = 0;

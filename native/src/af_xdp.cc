@@ -6,7 +6,8 @@
 //
 // The UMEM is the frame pool itself (the page-aligned window of the SharedArrayBuffer),
 // so a frame a client wrote is transmitted without a copy: a TX descriptor is just the
-// frame's offset in the window and its length. Completions return those offsets.
+// frame's offset in the window (plus its head) and its length. Completions return those
+// addresses, whose frame is the address over the frame size.
 // While the device is down the descriptors wait in the TX ring and every kick fails
 // (ENETDOWN; ENXIO once it is deleted); abort() closes the socket and fails them
 // (what had completed already comes back as it went: sent, or dropped as below).
@@ -21,49 +22,16 @@
 // to run again instead of dropping the queue at link rate.
 #include "port.h"
 
+#include "xsk_ring.h"
+
 #include <cerrno>
 #include <cstring>
 #include <initializer_list>
-#include <linux/if_link.h>
-#include <linux/if_xdp.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <vector>
 
-#ifndef SOL_XDP
-#define SOL_XDP 283
-#endif
-#ifndef AF_XDP
-#define AF_XDP 44
-#endif
-
 namespace {
-
-struct Ring {
-  uint32_t* producer = nullptr;
-  uint32_t* consumer = nullptr;
-  uint32_t* flags = nullptr;
-  void* descs = nullptr;
-  uint32_t size = 0;
-  uint32_t mask = 0;
-  void* map = nullptr;
-  size_t mapLen = 0;
-};
-
-int mapRing(int fd, const xdp_ring_offset& off, uint32_t size, size_t descSize, off_t pgoff, Ring* r) {
-  r->mapLen = off.desc + size * descSize;
-  r->map = mmap(nullptr, r->mapLen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, pgoff);
-  if (r->map == MAP_FAILED) { r->map = nullptr; return -errno; }
-  auto* base = static_cast<uint8_t*>(r->map);
-  r->producer = reinterpret_cast<uint32_t*>(base + off.producer);
-  r->consumer = reinterpret_cast<uint32_t*>(base + off.consumer);
-  r->flags = reinterpret_cast<uint32_t*>(base + off.flags);
-  r->descs = base + off.desc;
-  r->size = size;
-  r->mask = size - 1;
-  return 0;
-}
 
 class XdpPort : public TxPortNative {
  public:
@@ -84,7 +52,7 @@ class XdpPort : public TxPortNative {
     for (uint32_t i = 0; i < n; i++) {
       int32_t f = a_.batch[i];
       xdp_desc& d = descs[(txProd_ + i) & tx_.mask];
-      d.addr = uint64_t(f) * a_.frameSize;
+      d.addr = uint64_t(f) * a_.frameSize + a_.heads[f];
       d.len = a_.lens[f];
       d.options = 0;
       held_[f] = kHeld;
@@ -137,7 +105,7 @@ class XdpPort : public TxPortNative {
     }
   }
 
-  Ring tx_, cq_, fq_;
+  XskRing tx_, cq_, fq_;
   bool copyMode_ = false;  // bound with XDP_COPY
 
  private:
@@ -177,7 +145,7 @@ class XdpPort : public TxPortNative {
 
   void release() {
     if (fd_ < 0) return;
-    for (Ring* r : {&tx_, &cq_, &fq_}) if (r->map) munmap(r->map, r->mapLen);
+    for (XskRing* r : {&tx_, &cq_, &fq_}) r->unmap();
     close(fd_);
     fd_ = -1;
   }
@@ -218,9 +186,9 @@ TxPortNative* openXdpPort(const PortArrays& a, int ifindex, int queue, int mode,
   socklen_t optlen = sizeof off;
   if (getsockopt(fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &optlen) < 0) return fail(-errno);
   int e;
-  if ((e = mapRing(fd, off.tx, ringSize, sizeof(xdp_desc), XDP_PGOFF_TX_RING, &port->tx_)) < 0) return fail(e);
-  if ((e = mapRing(fd, off.cr, ringSize, sizeof(uint64_t), XDP_UMEM_PGOFF_COMPLETION_RING, &port->cq_)) < 0) return fail(e);
-  if ((e = mapRing(fd, off.fr, fillSize, sizeof(uint64_t), XDP_UMEM_PGOFF_FILL_RING, &port->fq_)) < 0) return fail(e);
+  if ((e = port->tx_.mapFrom(fd, off.tx, ringSize, sizeof(xdp_desc), XDP_PGOFF_TX_RING)) < 0) return fail(e);
+  if ((e = port->cq_.mapFrom(fd, off.cr, ringSize, sizeof(uint64_t), XDP_UMEM_PGOFF_COMPLETION_RING)) < 0) return fail(e);
+  if ((e = port->fq_.mapFrom(fd, off.fr, fillSize, sizeof(uint64_t), XDP_UMEM_PGOFF_FILL_RING)) < 0) return fail(e);
   sockaddr_xdp sxdp{};
   sxdp.sxdp_family = AF_XDP;
   sxdp.sxdp_ifindex = ifindex;

@@ -5,6 +5,8 @@
 // A port is given, once, the frame pool's memory and four arrays it reads or writes on
 // every call (so the hot calls take integers only):
 //   lens[frame]   packet length (the frame table's len column, read on submit)
+//   heads[frame]  where the packet starts in its frame (the head column: 0, or the
+//                 headroom an AF_XDP receive left in front of it)
 //   batch[i]      frames to submit (written by JS before submit(count))
 //   done[i]       finished frames (written by reap, read by JS)
 //   status[i]     0 = sent, else -errno for done[i]
@@ -19,6 +21,7 @@ struct PortArrays {
   size_t umemLen;       // frames * frameSize
   uint32_t frameSize;
   const uint32_t* lens;
+  const uint32_t* heads;
   const int32_t* batch;
   int32_t* done;
   int32_t* status;

@@ -28,7 +28,7 @@ import {
 } from '../options.js';
 import { FrameRanges } from '../shm/frame-ranges.js';
 import { FramePool, type FramePoolLayout } from '../shm/frame-pool.js';
-import { SpscRing } from '../shm/spsc-ring.js';
+import { nextPow2, SpscRing } from '../shm/spsc-ring.js';
 import { Doorbell } from '../shm/doorbell.js';
 import {
   allocateLinkStats,
@@ -57,10 +57,6 @@ export interface ConnectOptions {
   frames?: number;
   /** Mailbox slots (power of two). @default 1024 */
   mailboxSize?: number;
-}
-
-function nextPow2(n: number): number {
-  return 2 ** Math.ceil(Math.log2(Math.max(2, n)));
 }
 
 export class ArbiterHost {
@@ -272,6 +268,7 @@ export class LinkHandle {
     const ids = new Int32Array(frames);
     for (let i = 0; i < frames; i++) {
       pool.owner[first + i] = clientId;
+      pool.head[first + i] = 0; // an earlier client's capture may have left one
       ids[i] = first + i;
     }
     ring.push(ids, 0, frames);

@@ -5,8 +5,9 @@
  *   prepareCapture(dev), then, once the capture clients listen, redirect(state):
  *     1. a capture veth pair `pscN` / `pscNp` (N = the device's ifindex), `pscNp` in
  *        pspat's own network namespace `pspat-capture`: no addresses, no routes, no IPv6
- *        there, so what arrives is seen by the capture sockets and then dropped by a stack
- *        with nowhere to send it;
+ *        there, so what arrives is taken by the capture sockets (or else dropped by a
+ *        stack with nowhere to send it); one queue per capture thread, so `pscN`'s
+ *        transmit queue choice (a hash of the flow) spreads flows over the threads;
  *     2. on `pscN`, offloads off (checksumming, scatter-gather, TSO, GSO): the redirect hands a
  *        packet to `pscN`'s transmit path, which then segments GSO super-packets
  *        (a local TCP socket's, or a VM's, forwarded) and completes offloaded checksums in
@@ -17,7 +18,8 @@
  *        IPv6 but not ICMPv6 (neighbour discovery stays on the kernel's path, as ARP does)
  *        to `pscN` while the daemon's heartbeat is fresh, and lets them through to the
  *        device's own qdisc when it is not (fail open; `--fail closed` redirects anyway).
- *   The daemon's capture workers read `pscNp` into the frame pool (capture.ts); pspat
+ *   The daemon's capture workers read `pscNp` into the frame pool (capture.ts: by AF_XDP
+ *   behind the XDP program capture-program.ts attaches there, or by packet sockets); pspat
  *   transmits on the device by AF_XDP or AF_PACKET with qdisc bypass, neither of which
  *   passes the egress hook again, so nothing loops.
  *
@@ -163,11 +165,11 @@ function hasClsact(dev: string): boolean {
 }
 
 /**
- * Step one of attaching `dev`: records the state, creates the capture pair (nothing is
- * diverted yet, so the capture clients can open their sockets first). Returns what
- * `redirect` and `detach` need.
+ * Step one of attaching `dev`: records the state, creates the capture pair with `queues`
+ * queues each way (nothing is diverted yet, so the capture clients can open their
+ * sockets first). Returns what `redirect` and `detach` need.
  */
-export function prepareCapture(dev: string, runDir: string): AttachState {
+export function prepareCapture(dev: string, runDir: string, queues = 1): AttachState {
   const ifindex = Number(readFileSync(`/sys/class/net/${dev}/ifindex`, 'utf8'));
   const state: AttachState = {
     version: 1,
@@ -182,7 +184,8 @@ export function prepareCapture(dev: string, runDir: string): AttachState {
   try {
     undo('ip', ['link', 'del', state.capture]); // a pair left by a crash before its state was written
     ensureCaptureNetns();
-    run('ip', ['link', 'add', state.capture, 'type', 'veth', 'peer', 'name', state.capturePeer, 'netns', CAPTURE_NETNS]);
+    const q = ['numtxqueues', String(queues), 'numrxqueues', String(queues)];
+    run('ip', ['link', 'add', state.capture, ...q, 'type', 'veth', 'peer', 'name', state.capturePeer, ...q, 'netns', CAPTURE_NETNS]);
     turnOffIpv6(state.capture); // the near end must not send anything of its own either
     run('ethtool', ['-K', state.capture, ...CAPTURE_OFFLOADS_OFF]);
     run('ip', ['link', 'set', state.capture, 'up']);

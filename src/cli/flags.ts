@@ -78,6 +78,7 @@ export const DAEMON_FLAGS: FlagTable<DaemonOptions> = {
   poolFrames: ['--pool-frames <n>', "frames in each arbiter's pool", intArg('pool-frames')],
   arbiters: ['--arbiters <n>', 'arbiter threads, devices spread over them', intArg('arbiters')],
   attach: ['--no-attach', "with afxdp/afpacket: do not take over managed devices' egress (only pspat clients then feed them)"],
+  capture: ['--capture <mode>', "how attached devices' packets are captured: xdp (straight into the frame pool) | packet (AF_PACKET sockets) | auto (xdp where it attaches)"],
   captureThreads: ['--capture-threads <n>', 'capture client threads per attached device', intArg('capture-threads')],
   captureFrames: ['--capture-frames <n>', "pool frames per capture client: the device's buffer in front of its class queues", intArg('capture-frames')],
   runDir: ['--run-dir <dir>', 'where the control socket and attach state live (default: $PSPAT_RUN_DIR or /run/pspat)'],

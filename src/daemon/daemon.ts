@@ -20,8 +20,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { startClientWorkers, startGenerators, type ClientFleet } from '../../clients/generators.js';
-import { detach, prepareCapture, recoverAttachments, redirect, removeCapture, unredirect, type AttachState } from '../attach/attach.js';
+import { AttachError, detach, prepareCapture, recoverAttachments, redirect, removeCapture, unredirect, type AttachState } from '../attach/attach.js';
 import type { CaptureResult, CaptureSpec } from '../attach/capture.js';
+import { attachCaptureProgram, type CaptureProgram } from '../attach/capture-program.js';
+import { nextPow2 } from '../shm/spsc-ring.js';
 import { DivertState, type DivertFds } from '../attach/divert.js';
 import { workerUrl } from '../worker-url.js';
 import { ArbiterHost, type LinkHandle } from '../arbiter/host.js';
@@ -111,8 +113,13 @@ interface ManagedDevice {
   lock?: DeviceLock;
 }
 
-/** How a taken-over device's egress reaches pspat: the capture clients, the attach state, and the diversion program's state (its bypass count). */
-type Capture = ClientSource & { state: AttachState; divert: DivertState; alive: number };
+/**
+ * How a taken-over device's egress reaches pspat: the capture clients, the attach state,
+ * the diversion program's state (its bypass count), its liveness socket, and the capture
+ * program's socket map (−1 for packet-socket capture), which capture clients started
+ * later register in.
+ */
+type Capture = ClientSource & { state: AttachState; divert: DivertState; alive: number; mapFd: number };
 
 /** A device's client threads (test-traffic generators, capture clients) and the ports their classifier updates go through. */
 interface ClientSource {
@@ -375,18 +382,24 @@ export class Daemon {
    */
   private async startCapture(dev: string, link: LinkHandle, tree: TcTree): Promise<Capture | undefined> {
     if (!this.options.attach || !isNativeBackend(this.options.backend)) return undefined;
-    const state = prepareCapture(dev, this.options.runDir);
+    const n = this.options.captureThreads;
+    const state = prepareCapture(dev, this.options.runDir, n);
     const updates: MessagePort[] = [];
     let fleet: ClientFleet<CaptureResult> | undefined;
     let fds: DivertFds | undefined;
+    let program: CaptureProgram = { why: 'not attached' };
     try {
       const classifier = this.classifierConfig(tree);
-      const n = this.options.captureThreads;
+      if (this.options.capture !== 'packet') program = attachCaptureProgram(state.capturePeer);
+      if ('why' in program && this.options.capture === 'xdp') throw new AttachError(`${dev}: XDP capture: ${program.why}`);
+      const how = 'mapFd' in program ? 'XDP into the frame pool' : this.options.capture === 'packet' ? 'packet socket' : `packet socket (XDP: ${program.why})`;
+      process.stderr.write(`pspat daemon: ${dev}: capture by ${how}, ${n} thread${n > 1 ? 's' : ''}\n`);
+      const xsk = 'mapFd' in program ? { mapFd: program.mapFd, ringSize: nextPow2(this.options.captureFrames) } : null;
       const group = n > 1 ? ((process.pid ^ Number(state.capture.slice(3))) & 0xffff) || 1 : 0;
-      fleet = await startClientWorkers<CaptureSpec, CaptureResult>(link, n, workerUrl('../attach/capture-worker.js', import.meta.url), 'capture client', () => {
+      fleet = await startClientWorkers<CaptureSpec, CaptureResult>(link, n, workerUrl('../attach/capture-worker.js', import.meta.url), 'capture client', (i) => {
         const { port1, port2 } = new MessageChannel();
         updates.push(port1);
-        return { ifname: state.capturePeer, group, classifier, updates: port2 };
+        return { ifname: state.capturePeer, xsk: xsk && { ...xsk, queue: i }, group, classifier, updates: port2 };
       }, this.options.captureFrames);
       await fleet.started;
       fds = redirect(state, this.options.runDir, { mode: this.options.fail, staleMs: this.options.failOpenAfterMs });
@@ -397,10 +410,11 @@ export class Daemon {
       } finally {
         nativeAddon().closeFd(fds.state);
       }
-      return { fleet, updates, state, divert, alive: fds.alive };
+      return { fleet, updates, state, divert, alive: fds.alive, mapFd: 'mapFd' in program ? program.mapFd : -1 };
     } catch (e) {
       detach(state, this.options.runDir);
       if (fds) nativeAddon().closeFd(fds.alive);
+      if ('mapFd' in program) nativeAddon().closeFd(program.mapFd);
       await fleet?.stop().catch(() => fleet?.terminate());
       throw e;
     }
@@ -436,7 +450,10 @@ export class Daemon {
       await source.fleet.stop();
       for (const p of source.updates) p.close();
     }
-    if (d.capture) removeCapture(d.capture.state, this.options.runDir);
+    if (d.capture) {
+      if (d.capture.mapFd >= 0) nativeAddon().closeFd(d.capture.mapFd);
+      removeCapture(d.capture.state, this.options.runDir);
+    }
   }
 
   /** Stops a device's client threads and lets go of their clients (before the link goes). */

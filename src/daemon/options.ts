@@ -6,6 +6,7 @@
  * typed over this interface, so no option ships without a flag or a stated reason.
  */
 import { MIN_TEST_FRAME } from '../../clients/packet.js';
+import { CAPTURE_MODES, type CaptureMode } from '../attach/capture-program.js';
 import { CHECK_NS, type FailMode } from '../attach/divert.js';
 import { InvalidOptionError } from '../errors.js';
 import { ARBITER_DEFAULTS, checkTransmitOptions, MAX_RATE, TRANSMIT_DEFAULTS, withDefaults, type TransmitOptions } from '../options.js';
@@ -44,6 +45,13 @@ export interface DaemonOptions extends TransmitOptions, PlacementOptions {
    * diverted to pspat, scheduled and sent on it. Native backends only. @default true
    */
   attach?: boolean;
+  /**
+   * How an attached device's diverted packets reach its capture clients: `xdp` (an XDP
+   * program on the capture pair hands them to AF_XDP sockets whose memory is the frame
+   * pool: the kernel writes each packet into a frame), `packet` (AF_PACKET sockets, read
+   * with recvmmsg), or `auto` (xdp where it attaches, else packet, said at start). @default 'auto'
+   */
+  capture?: CaptureMode;
   /** Capture client threads per attached device. @default 1 */
   captureThreads?: number;
   /**
@@ -81,6 +89,7 @@ export const DAEMON_DEFAULTS: ResolvedDaemonOptions = {
   poolFrames: 65536,
   arbiters: 1,
   attach: true,
+  capture: 'auto',
   captureThreads: 1,
   captureFrames: 4096,
   fail: 'open',
@@ -132,6 +141,7 @@ export function resolveDaemonOptions(options: DaemonOptions): ResolvedDaemonOpti
   intIn('capture-threads', o.captureThreads, 1, 64);
   // The pool's own limit is said when a device is taken over (`pool exhausted … raise poolFrames`).
   intIn('capture-frames', o.captureFrames, 256, 1 << 22);
+  if (!(CAPTURE_MODES as readonly unknown[]).includes(o.capture)) throw new InvalidOptionError('capture', `must be one of ${CAPTURE_MODES.join(', ')}, got ${JSON.stringify(o.capture)}`);
   if (o.fail !== 'open' && o.fail !== 'closed') throw new InvalidOptionError('fail', `must be open or closed, got ${JSON.stringify(o.fail)}`);
   // Below the liveness check's threshold it would mean nothing; below a few beats, a busy
   // host's scheduling delays would fail devices open while the daemon is fine.

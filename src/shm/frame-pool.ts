@@ -18,6 +18,8 @@
  * | column  | type    | writer                    | meaning                                   |
  * |---------|---------|---------------------------|-------------------------------------------|
  * | len     | uint32  | client                    | packet length in bytes                    |
+ * | head    | uint32  | client                    | where the packet starts in its frame: 0,  |
+ * |         |         |                           | or the headroom an AF_XDP receive left    |
  * | cls     | int32   | client                    | class slot the client classified it into  |
  * | flow    | uint32  | client                    | flow hash (5-tuple), for sfq / fq_codel   |
  * | police  | int32   | client                    | policer its filter names, −1 none         |
@@ -62,7 +64,7 @@ export class FramePool {
     const umemOffset = pageOffset ? pageOffset(new Uint8Array(umem)) : 0;
     return {
       umem,
-      meta: new SharedArrayBuffer(frames * (8 + 8 + 8 + 8 + 4 + 4 + 4 + 4 + 4 + 4)),
+      meta: new SharedArrayBuffer(frames * (8 + 8 + 8 + 8 + 4 + 4 + 4 + 4 + 4 + 4 + 4)),
       frames,
       frameSize,
       umemOffset,
@@ -71,9 +73,10 @@ export class FramePool {
 
   readonly frames: number;
   readonly frameSize: number;
-  /** All frame bytes; frame f starts at `offsetOf(f)`. */
+  /** All frame bytes; frame f's packet starts at `offsetOf(f)`. */
   readonly bytes: Uint8Array;
   readonly len: Uint32Array;
+  readonly head: Uint32Array;
   readonly cls: Int32Array;
   readonly flow: Uint32Array;
   readonly police: Int32Array;
@@ -102,11 +105,17 @@ export class FramePool {
     this.flow = new Uint32Array(layout.meta, 44 * n, n);
     this.police = new Int32Array(layout.meta, 48 * n, n);
     this.sub = new Int32Array(layout.meta, 52 * n, n);
+    this.head = new Uint32Array(layout.meta, 56 * n, n);
   }
 
-  /** Byte offset of frame `f` in `bytes`. */
+  /** Byte offset of frame `f`'s packet in `bytes` (past the frame's head). */
   offsetOf(f: number): number {
-    return this.base + f * this.frameSize;
+    return this.base + f * this.frameSize + this.head[f];
+  }
+
+  /** The frames' bytes, frame 0 first: the region a native port or capture registers (AF_XDP's UMEM). */
+  frameRegion(): Uint8Array {
+    return new Uint8Array(this.layout.umem, this.base, this.frames * this.frameSize);
   }
 
   /** ECN: sets CE in frame f's IP header if it is ECN-capable (the arbiter owns the frame then). */

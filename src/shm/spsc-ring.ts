@@ -35,6 +35,11 @@ const CONS_HEAD = 16; // byte 64
 const DOORBELL = 32; // byte 128
 const SLOTS_BYTE_OFFSET = 192;
 
+/** The ring size (a power of two, at least 2) that holds `n` entries. */
+export function nextPow2(n: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(2, n)));
+}
+
 export class SpscRing {
   /** Allocates the shared memory for a ring of `size` slots (a power of two ≥ 2). */
   static allocate(size: number): SharedArrayBuffer {

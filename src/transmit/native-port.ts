@@ -118,9 +118,8 @@ export class NativePort implements TxPort {
     this.batch = new Int32Array(capacity);
     this.done = new Int32Array(capacity);
     this.status = new Int32Array(capacity);
-    const umem = new Uint8Array(pool.layout.umem, pool.layout.umemOffset, pool.frames * pool.frameSize);
     const ringSize = 2 ** Math.ceil(Math.log2(Math.max(64, capacity * 4)));
-    const arrays = [umem, pool.frameSize, pool.len, this.batch, this.done, this.status, info] as const;
+    const arrays = [pool.frameRegion(), pool.frameSize, pool.len, pool.head, this.batch, this.done, this.status, info] as const;
     this.open = o.backend === 'afxdp'
       ? () => this.addon.xdpOpen(...arrays, this.ifindex, o.queue, XDP_MODES[o.xdpMode], ringSize)
       : () => this.addon.packetOpen(...arrays, this.ifindex, ringSize, o.qdiscBypass ?? true);

@@ -17,9 +17,9 @@ export interface NativeAddon {
   clockBind(slots: Float64Array): void;
   /** Writes CLOCK_MONOTONIC into the bound slots as [seconds, nanoseconds]; allocates nothing. */
   clockRead(): void;
-  xdpOpen(umem: Uint8Array, frameSize: number, lens: Uint32Array, batch: Int32Array, done: Int32Array, status: Int32Array,
+  xdpOpen(umem: Uint8Array, frameSize: number, lens: Uint32Array, heads: Uint32Array, batch: Int32Array, done: Int32Array, status: Int32Array,
     info: Float64Array, ifindex: number, queue: number, mode: number, ringSize: number): number;
-  packetOpen(umem: Uint8Array, frameSize: number, lens: Uint32Array, batch: Int32Array, done: Int32Array, status: Int32Array,
+  packetOpen(umem: Uint8Array, frameSize: number, lens: Uint32Array, heads: Uint32Array, batch: Int32Array, done: Int32Array, status: Int32Array,
     info: Float64Array, ifindex: number, ringFrames: number, qdiscBypass: boolean): number;
   /** Frames accepted (a prefix of the batch). */
   submit(handle: number, count: number): number;
@@ -63,6 +63,21 @@ export interface NativeAddon {
   /** Packets the kernel dropped for a full socket buffer since the last call. */
   captureDrops(handle: number): number;
   captureClose(handle: number): void;
+  /**
+   * Loads the capture program (native/bpf/capture.bpf.c) from `objPath` and attaches it to
+   * `ifname` inside the namespace at `netnsPath`: `err` 0 and its socket map's descriptor,
+   * or -errno with `step` saying what failed.
+   */
+  xskCaptureAttach(netnsPath: string, ifname: string, objPath: string): { err: number; mapFd: number; step: string };
+  /** An AF_XDP capture socket on receive queue `queue` of `ifname`, put in the map `mapFd`, over the pool's frames; handle or -errno. */
+  xskCaptureOpen(netnsPath: string, ifname: string, queue: number, mapFd: number, umem: Uint8Array, frameSize: number, ringSize: number): number;
+  /** Empty frames `frames[0..count)` for the kernel to receive into; how many its fill ring took. */
+  xskCaptureFill(handle: number, frames: Int32Array, count: number): number;
+  /** Received frames into `frames`, each one's length into `lens[f]` and its packet's offset in the frame into `heads[f]`, waiting up to timeoutMs; count or -errno. */
+  xskCaptureRead(handle: number, frames: Int32Array, lens: Uint32Array, heads: Uint32Array, timeoutMs: number): number;
+  /** Packets the kernel dropped for want of a frame or of receive-ring room since the last call. */
+  xskCaptureDrops(handle: number): number;
+  xskCaptureClose(handle: number): void;
   /**
    * Loads the egress diversion program (native/bpf/divert.bpf.c) from `objPath`, puts a
    * socket of this process in its liveness map, pins its state map at `pinPath` and
