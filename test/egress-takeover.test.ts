@@ -14,9 +14,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAPTURE_NETNS } from '../src/attach/attach.js';
 import { createVmTopology, UPLINK, vmAddress, type VmTopology } from '../src/net/vm-topology.js';
@@ -24,9 +22,9 @@ import { readRunFile, type Run, type RunClass } from '../src/report/run-file.js'
 import { tryNativeAddon } from '../src/transmit/native.js';
 import { pspat, PSPAT_BIN } from './helpers/cli.js';
 import { skipWithoutNet } from './helpers/netns.js';
+import { benchScript, lines, sendUdp as sendUdpFrom, startSink as startSinkIn, type Mark } from './helpers/vm-traffic.js';
 
 const skip = skipWithoutNet() || tryNativeAddon() === null;
-const benchScript = (name: string) => fileURLToPath(new URL(`../dist/src/bench/${name}.js`, import.meta.url));
 const UP = UPLINK;
 /** Mbit/s per VM (rate = ceil): VM 1 and 2 send UDP at 1.5× that, VM 3 one TCP connection. */
 const RATES = [5, 10, 15];
@@ -73,14 +71,6 @@ function stopped(child: ChildProcess, signal: NodeJS.Signals): Promise<number> {
   });
 }
 
-/** Output lines of a helper process, one promise per line asked for. */
-function lines(child: ChildProcess): () => Promise<string> {
-  const queue: string[] = [];
-  const waiting: ((l: string) => void)[] = [];
-  createInterface({ input: child.stdout! }).on('line', (l) => (waiting.length > 0 ? waiting.shift()!(l) : queue.push(l)));
-  return () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((resolve) => waiting.push(resolve)));
-}
-
 /** An htb per VM on the uplink: VM k's class 1:k0 at RATES[k-1] Mbit/s (rate = ceil). */
 const SCRIPT = [
   `qdisc add dev ${UP} root handle 1: htb`,
@@ -93,47 +83,14 @@ const CONFIG = join(mkdtempSync(join(tmpdir(), 'pspat-egress-config-')), 'pspat.
 writeFileSync(CONFIG, JSON.stringify({ version: 1, devices: { [UP]: SCRIPT } }));
 const DIVERTED = /name pspat_divert/;
 
-interface Mark {
-  t: number;
-  sources: Record<string, { udpPackets: number; udpBytes: number; tcpBytes: number }>;
-}
-
 /** VM 1's steady load in the fail-open tests: 80% of its class rate, small datagrams (a fine-grained count of what is lost). */
 const STEADY_SIZE = 100;
 const STEADY_MBIT = RATES[0] * 0.8;
 const STEADY_PPS = (STEADY_MBIT * 1e6) / 8 / (STEADY_SIZE + 42);
 
 /** UDP from VM `i` (0-based) to the sink; resolves to the datagrams its kernel accepted. */
-async function sendUdp(i: number, mbit: number, size: number, seconds: number): Promise<number> {
-  const c = spawn('ip', ['netns', 'exec', VMS[i], process.execPath, benchScript('vm-traffic'), 'udp', '10.9.0.2', '5001', String(mbit), String(size), String(seconds)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return (JSON.parse(await lines(c)()) as { sent: number }).sent;
-}
-
-/** The sink's per-VM counts, and what arrived between two marks. */
-function startSink() {
-  const child = spawn('ip', ['netns', 'exec', SINK, process.execPath, benchScript('source-sink'), '5001', '5002'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const next = lines(child);
-  const mark = async () => {
-    child.stdin!.write('mark\n');
-    return JSON.parse(await next()) as Mark;
-  };
-  return {
-    next,
-    mark,
-    /** Counts over the next `ms`: VM k's packets and its frame rate, Mbit/s. */
-    async window(ms: number) {
-      const a = await mark();
-      await sleep(ms);
-      const b = await mark();
-      const seconds = (b.t - a.t) / 1e3;
-      const delta = (k: number, f: 'udpPackets' | 'udpBytes') => (b.sources[vmAddress(k)]?.[f] ?? 0) - (a.sources[vmAddress(k)]?.[f] ?? 0);
-      return { seconds, packets: (k: number) => delta(k, 'udpPackets'), mbit: (k: number) => (delta(k, 'udpBytes') * 8) / seconds / 1e6 };
-    },
-    quit: () => child.stdin!.write('quit\n'),
-  };
-}
+const sendUdp = (i: number, mbit: number, size: number, seconds: number) => sendUdpFrom(VMS[i], mbit, size, seconds);
+const startSink = () => startSinkIn(SINK);
 
 describe.skipIf(skip)('egress takeover: unmodified VMs scheduled by pspat on their uplink', () => {
   let before = '';

@@ -17,6 +17,7 @@
 #include "capture.h"
 #include "divert.h"
 #include "iface.h"
+#include "netlink.h"
 #include "placement.h"
 #include "port.h"
 #include "xsk_capture.h"
@@ -321,6 +322,24 @@ Napi::Value DivertStateBuffer(const Napi::CallbackInfo& info) {
   return Napi::ArrayBuffer::New(info.Env(), s, sizeof(DivertState), [](Napi::Env, void* data) { unmapDivertState(static_cast<DivertState*>(data)); });
 }
 
+// netlinkOpen(groups, rcvbuf) → fd or -errno
+Napi::Value NetlinkOpen(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), netlinkOpen(info[0].As<Napi::Number>().Uint32Value(), info[1].As<Napi::Number>().Int32Value()));
+}
+
+// netlinkSend(fd, u8) → bytes or -errno
+Napi::Value NetlinkSend(const Napi::CallbackInfo& info) {
+  auto buf = info[1].As<Napi::Uint8Array>();
+  return Napi::Number::New(info.Env(), netlinkSend(info[0].As<Napi::Number>().Int32Value(), buf.Data(), buf.ByteLength()));
+}
+
+// netlinkRecv(fd, u8, timeoutMs) → bytes (0: nothing came) or -errno
+Napi::Value NetlinkRecv(const Napi::CallbackInfo& info) {
+  auto buf = info[1].As<Napi::Uint8Array>();
+  return Napi::Number::New(info.Env(), netlinkRecv(info[0].As<Napi::Number>().Int32Value(), buf.Data(), buf.ByteLength(),
+                                                   info[2].As<Napi::Number>().Int32Value()));
+}
+
 // closeFd(fd) → 0 or -errno
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), close(info[0].As<Napi::Number>().Int32Value()) == 0 ? 0 : -errno);
@@ -361,6 +380,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("close", Napi::Function::New(env, Close));
   exports.Set("divertAttach", Napi::Function::New(env, DivertAttach));
   exports.Set("divertState", Napi::Function::New(env, DivertStateBuffer));
+  exports.Set("netlinkOpen", Napi::Function::New(env, NetlinkOpen));
+  exports.Set("netlinkSend", Napi::Function::New(env, NetlinkSend));
+  exports.Set("netlinkRecv", Napi::Function::New(env, NetlinkRecv));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   return exports;
 }

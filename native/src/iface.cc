@@ -28,10 +28,13 @@ int openPacketReceiver(const char* ifname, int typeFlags, int rcvbuf) {
   addr.sll_family = AF_PACKET;
   addr.sll_protocol = htons(ETH_P_ALL);
   addr.sll_ifindex = int(ifindex);
-  // SO_RCVBUFFORCE needs CAP_NET_ADMIN (the AF_PACKET socket needs CAP_NET_RAW already).
+  return bindWithBuffer(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr, rcvbuf);
+}
+
+int bindWithBuffer(int fd, const sockaddr* addr, unsigned addrLen, int rcvbuf) {
   if ((setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0 &&
        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) < 0) ||
-      bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
+      bind(fd, addr, addrLen) < 0) {
     int e = errno;
     close(fd);
     return -e;

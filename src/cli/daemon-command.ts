@@ -99,6 +99,7 @@ export function registerDaemon(program: Command): void {
         daemon = await Daemon.start(options);
         if (daemon.recovered.length > 0) process.stderr.write(`pspat daemon: gave back ${daemon.recovered.join(', ')}, left attached by a daemon that is gone\n`);
         await daemon.load(config.devices, f.config ?? 'config');
+        await daemon.follow();
         if (f.metrics) metrics = await serveMetrics(f.metrics, daemon);
       } catch (e) {
         await server.close();

@@ -48,6 +48,8 @@ export function parseConfig(doc: unknown, where: string): DaemonConfig {
       if (k === 'rates') {
         if (!isMapping(v)) fail(`${where}: daemon.rates`, 'must map devices to rates');
         daemon.rates = Object.fromEntries(Object.entries(v).map(([dev, r]) => [dev, typeof r === 'number' ? r : parseRate(String(r), `${where}: daemon.rates.${dev}`)]));
+      } else if (k === 'follow' && typeof v === 'string') {
+        daemon.follow = v.split(',').map((d) => d.trim());
       } else if (k.endsWith('Cpus') && typeof v === 'string') {
         (daemon as Record<string, unknown>)[k] = parseCpuList(v, `${where}: daemon.${k}`);
       } else (daemon as Record<string, unknown>)[k] = v;

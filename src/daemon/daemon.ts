@@ -24,6 +24,7 @@ import { AttachError, detach, prepareCapture, recoverAttachments, redirect, remo
 import type { CaptureResult, CaptureSpec } from '../attach/capture.js';
 import { attachCaptureProgram, type CaptureProgram } from '../attach/capture-program.js';
 import { nextPow2 } from '../shm/spsc-ring.js';
+import { Follower } from '../follow/follower.js';
 import { DivertState, type DivertFds } from '../attach/divert.js';
 import { workerUrl } from '../worker-url.js';
 import { ArbiterHost, type LinkHandle } from '../arbiter/host.js';
@@ -149,6 +150,8 @@ export class Daemon {
   private readonly flowKey = randomFlowKey();
   /** Serialises commands: each waits for the one before it. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Follows the kernel's tc configuration of the `follow` devices (started by `follow()`). */
+  private follower: Follower | undefined;
 
   /** Samples every managed link's counters for the rate estimators (`tc -s` rate lines). */
   private readonly sampler: NodeJS.Timeout;
@@ -244,18 +247,43 @@ export class Daemon {
 
   /** Runs one `pspat tc` command line; never throws for a user's mistake. */
   tc(argv: string[]): Promise<TcReply> {
-    const run = this.queue.then(() => this.apply(argv));
+    return this.enqueue(() => this.apply(argv, false));
+  }
+
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async apply(argv: string[]): Promise<TcReply> {
+  /**
+   * Starts following the kernel's tc configuration of the `follow` devices (src/follow/):
+   * what it holds now is enforced before this returns.
+   */
+  async follow(): Promise<void> {
+    if (this.options.follow.length === 0) return;
+    this.follower = new Follower(this.options.follow, {
+      apply: async (argv) => {
+        const r = await this.enqueue(() => this.apply(argv, true));
+        if ('passthrough' in r) return r.reason;
+        return r.exitCode === 0 ? null : r.stderr.trim();
+      },
+      manages: (dev) => this.devices.has(dev),
+      say: (line) => process.stderr.write(`pspat daemon: ${line}\n`),
+    });
+    await this.follower.start();
+  }
+
+  /** `fromKernel`: a followed device's own configuration (follower.ts), which only the follower applies. */
+  private async apply(argv: string[], fromKernel: boolean): Promise<TcReply> {
     let parsed: ParsedTc;
     try {
       parsed = parseTc(argv);
       const cmd = parsed.command;
       if ('passthrough' in cmd) return cmd;
       if (cmd.verb === 'show') return await this.show(cmd, parsed);
+      // The kernel holds a followed device's configuration: the system's tc changes it there, and pspat follows.
+      if (!fromKernel && this.follower?.follows(cmd.dev)) return { passthrough: true, reason: `${cmd.dev} is followed: its configuration is the kernel's` };
       const named = isInterfaceName(cmd.dev);
       if (!this.devices.has(cmd.dev) && (!named || (isNativeBackend(this.options.backend) && !existsSync(`/sys/class/net/${cmd.dev}`)))) {
         // A device pspat would transmit on must exist; tc's own words and status.
@@ -576,6 +604,7 @@ export class Daemon {
 
   /** Stops the arbiter, sending what is queued (bounded); final per-link accounting. */
   async close(): Promise<LinkStats[]> {
+    this.follower?.stop();
     clearInterval(this.sampler);
     clearInterval(this.portWatch);
     await this.queue;

@@ -9,6 +9,7 @@ import { MIN_TEST_FRAME } from '../../clients/packet.js';
 import { CAPTURE_MODES, type CaptureMode } from '../attach/capture-program.js';
 import { CHECK_NS, type FailMode } from '../attach/divert.js';
 import { InvalidOptionError } from '../errors.js';
+import { isInterfaceName } from '../net/device.js';
 import { ARBITER_DEFAULTS, checkTransmitOptions, MAX_RATE, TRANSMIT_DEFAULTS, withDefaults, type TransmitOptions } from '../options.js';
 import { PLACEMENT_KEYS, planPlacement, type PlacementOptions } from '../placement.js';
 import { DEFAULT_RUN_DIR } from './control-socket.js';
@@ -75,6 +76,12 @@ export interface DaemonOptions extends TransmitOptions, PlacementOptions {
    * ms whatever this says. @default 100
    */
   failOpenAfterMs?: number;
+  /**
+   * Devices whose kernel tc configuration pspat follows (src/follow/): whatever writes it
+   * through netlink (tc, pyroute2, CNI plugins) configures pspat, and `pspat tc` passes
+   * their changes to the system's tc. `['all']`: every device but loopback. @default []
+   */
+  follow?: string[];
   /** Where attach state is kept (RUN_DIR/attach), so a later start can undo a dead daemon's. @default /run/pspat */
   runDir?: string;
 }
@@ -94,6 +101,7 @@ export const DAEMON_DEFAULTS: ResolvedDaemonOptions = {
   captureFrames: 4096,
   fail: 'open',
   failOpenAfterMs: 100,
+  follow: [],
   runDir: DEFAULT_RUN_DIR,
   ...TRANSMIT_DEFAULTS,
 };
@@ -141,6 +149,11 @@ export function resolveDaemonOptions(options: DaemonOptions): ResolvedDaemonOpti
   intIn('capture-threads', o.captureThreads, 1, 64);
   // The pool's own limit is said when a device is taken over (`pool exhausted … raise poolFrames`).
   intIn('capture-frames', o.captureFrames, 256, 1 << 22);
+  const follow: unknown = o.follow;
+  const all = Array.isArray(follow) && follow.length === 1 && follow[0] === 'all';
+  if (!Array.isArray(follow) || !(all || follow.every(isInterfaceName))) {
+    throw new InvalidOptionError('follow', `must be a list of device names, or all, got ${JSON.stringify(o.follow)}`);
+  }
   if (!(CAPTURE_MODES as readonly unknown[]).includes(o.capture)) throw new InvalidOptionError('capture', `must be one of ${CAPTURE_MODES.join(', ')}, got ${JSON.stringify(o.capture)}`);
   if (o.fail !== 'open' && o.fail !== 'closed') throw new InvalidOptionError('fail', `must be open or closed, got ${JSON.stringify(o.fail)}`);
   // Below the liveness check's threshold it would mean nothing; below a few beats, a busy

@@ -7,7 +7,7 @@ import { formatHandle, TC_H_ROOT } from './handles.js';
 import { protocolName, type ClassSpec, type QdiscSpec } from './model.js';
 import type { TcTree } from './tree.js';
 
-function qdiscArgs(q: QdiscSpec): string {
+export function qdiscArgs(q: QdiscSpec): string {
   switch (q.kind) {
     case 'htb':
       return `htb default ${q.defaultClass.toString(16)} r2q ${q.r2q}${q.directQlen !== undefined ? ` direct_qlen ${q.directQlen}` : ''}`;
@@ -27,7 +27,7 @@ function qdiscArgs(q: QdiscSpec): string {
   }
 }
 
-function classArgs(c: ClassSpec): string {
+export function classArgs(c: ClassSpec): string {
   switch (c.kind) {
     case 'htb':
       return `htb rate ${c.rate}bit ceil ${c.ceil}bit${c.burst !== undefined ? ` burst ${c.burst}` : ''}${c.cburst !== undefined ? ` cburst ${c.cburst}` : ''} prio ${c.prio}${c.quantum !== undefined ? ` quantum ${c.quantum}` : ''} mtu ${c.mtu} mpu ${c.mpu}${c.overhead ? ` overhead ${c.overhead}` : ''}`;

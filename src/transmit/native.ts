@@ -89,6 +89,12 @@ export interface NativeAddon {
   /** The diversion state behind a map descriptor, mapped into this thread (see src/attach/divert.ts); or -errno. */
   divertState(fd: number): ArrayBuffer | number;
   closeFd(fd: number): number;
+  /** A NETLINK_ROUTE socket in the legacy multicast `groups` (0: requests only), receive buffer `rcvbuf` bytes; fd or -errno. */
+  netlinkOpen(groups: number, rcvbuf: number): number;
+  /** Sends one request to the kernel; bytes or -errno. */
+  netlinkSend(fd: number, request: Uint8Array): number;
+  /** One datagram into `buf`, waiting up to timeoutMs; bytes (0: none), or -errno (ENOBUFS: notifications lost). */
+  netlinkRecv(fd: number, buf: Uint8Array, timeoutMs: number): number;
 }
 
 /** A native backend cannot be used; the message says why and what to do. */

@@ -20,9 +20,11 @@ export function tempRunDir(): string {
   return join(mkdtempSync(join(tmpdir(), 'pspat-daemon-')), 'run');
 }
 
-/** Resolves once the daemon listens; rejects with its output if it exits first. */
-export function startDaemon(args: string[] = [], runDir = tempRunDir()): Promise<RunningDaemon> {
-  const child = spawn(process.execPath, [PSPAT_BIN, 'daemon', '--run-dir', runDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Resolves once the daemon listens (inside network namespace `netns` if given); rejects with its output if it exits first. */
+export function startDaemon(args: string[] = [], runDir = tempRunDir(), netns?: string): Promise<RunningDaemon> {
+  const argv = [process.execPath, PSPAT_BIN, 'daemon', '--run-dir', runDir, ...args];
+  // `ip netns exec` execs the command: the child's pid is the daemon's.
+  const child = netns === undefined ? spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('ip', ['netns', 'exec', netns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
   return new Promise((resolve, reject) => {

@@ -1,0 +1,313 @@
+/**
+ * A device's tc configuration as the kernel dumps it (netlink.ts) → the `tc` command
+ * lines that build it, in an order tc accepts, for the kinds pspat implements: qdiscs htb,
+ * tbf, pfifo, bfifo, prio, drr, qfq, sfq, fq_codel; their classes; filters u32 (keys in
+ * the root table), fw, matchall, basic, with a classid and a police action. Anything else
+ * is said by name (`unsupported`), and the daemon gives the device back rather than
+ * schedule part of its configuration.
+ *
+ * Lines, not model objects, so that what the kernel holds goes through the same parser
+ * and planner as `pspat tc` (the same checks, the same defaults), and so a followed
+ * device's configuration prints as the commands that rebuild it.
+ */
+import { readFileSync } from 'node:fs';
+import { classArgs, qdiscArgs } from '../tc/dump.js';
+import { formatHandle, formatU32Handle, TC_H_ROOT } from '../tc/handles.js';
+import { protocolName, type ClassSpec, type QdiscSpec } from '../tc/model.js';
+import { attrString, parseAttrs, TCA_KIND, TCA_OPTIONS, u32, u64, type Attrs, type TcMessage } from './netlink.js';
+
+/** A device's configuration as command lines, each keyed by what it creates. */
+export interface KernelConfig {
+  /** The root qdisc's line. */
+  root: string;
+  /** Classes and inner qdiscs in creation order: key (`class 1:10`, `qdisc 10:`) → line. */
+  items: Map<string, string>;
+  /** Filter lines per parent qdisc (`1:`), in the kernel's order. */
+  filters: Map<string, string[]>;
+}
+
+export type Decoded = KernelConfig | { unsupported: string } | null;
+
+/** The kernel's tick (psched) length in µs, as tc reads it from /proc/net/psched. */
+function tickUs(): number {
+  const [t2us, us2t] = readFileSync('/proc/net/psched', 'utf8').trim().split(/\s+/).map((w) => parseInt(w, 16));
+  return us2t / t2us;
+}
+let tickUsCache: number | undefined;
+
+/** Bytes sent at `rate` (bytes/s) in `ticks` psched ticks: tc's tc_calc_xmitsize. */
+function ticksToBytes(ticks: number, rateBytes: number): number {
+  tickUsCache ??= tickUs();
+  return Math.floor((rateBytes * ticks * tickUsCache) / 1e6);
+}
+
+class Unsupported extends Error {}
+const unsupported = (what: string): never => {
+  throw new Unsupported(what);
+};
+
+/** A tc_ratespec at byte `at`: its rate in bytes/s, overhead and mpu. */
+function ratespec(v: DataView, at: number): { rate: number; overhead: number; mpu: number } {
+  return { overhead: v.getUint16(at + 2, true), mpu: v.getUint16(at + 6, true), rate: v.getUint32(at + 8, true) };
+}
+
+const nested = (a: Attrs): Attrs => (a.get(TCA_OPTIONS) ? parseAttrs(a.get(TCA_OPTIONS)!) : new Map());
+
+function qdiscSpec(kind: string, a: Attrs): QdiscSpec {
+  const raw = a.get(TCA_OPTIONS);
+  switch (kind) {
+    case 'htb': {
+      const o = nested(a);
+      const glob = o.get(2); // TCA_HTB_INIT: version, rate2quantum, defcls, debug, direct_pkts
+      if (!glob) return unsupported('htb without its parameters');
+      const directQlen = u32(o.get(5));
+      return { kind, r2q: glob.getUint32(4, true), defaultClass: glob.getUint32(8, true), ...(directQlen !== undefined ? { directQlen } : {}) };
+    }
+    case 'tbf': {
+      const o = nested(a);
+      const p = o.get(1); // TCA_TBF_PARMS: rate, peakrate, limit, buffer, mtu
+      if (!p) return unsupported('tbf without its parameters');
+      const rate = u64(o.get(4)) ?? ratespec(p, 0).rate;
+      const peak = u64(o.get(5)) ?? ratespec(p, 12).rate;
+      const mtu = p.getUint32(32, true);
+      return { kind, rate: rate * 8, burst: ticksToBytes(p.getUint32(28, true), rate), limit: p.getUint32(24, true), ...(peak ? { peakrate: peak * 8, mtu: ticksToBytes(mtu, peak) } : {}) };
+    }
+    case 'pfifo':
+    case 'bfifo':
+      return { kind, limit: raw!.getUint32(0, true) };
+    case 'prio':
+      return { kind, bands: raw!.getInt32(0, true), priomap: Array.from({ length: 16 }, (_, i) => raw!.getUint8(4 + i)) };
+    case 'drr':
+    case 'qfq':
+      return { kind };
+    case 'sfq':
+      // tc_sfq_qopt_v1: quantum, perturb_period (s), limit, divisor, flows, depth, headdrop
+      return {
+        kind,
+        quantum: raw!.getUint32(0, true),
+        perturbS: raw!.getInt32(4, true),
+        limit: raw!.getUint32(8, true),
+        divisor: raw!.getUint32(12, true),
+        flows: raw!.getUint32(16, true),
+        depth: raw!.getUint32(20, true),
+        headdrop: raw!.getUint32(24, true) !== 0,
+      };
+    case 'fq_codel': {
+      const o = nested(a);
+      const ce = u32(o.get(7));
+      return {
+        kind,
+        targetUs: u32(o.get(1))!,
+        limit: u32(o.get(2))!,
+        intervalUs: u32(o.get(3))!,
+        ecn: u32(o.get(4)) === 1,
+        flows: u32(o.get(5))!,
+        quantum: u32(o.get(6))!,
+        ...(ce !== undefined ? { ceThresholdUs: ce } : {}),
+        dropBatch: u32(o.get(8))!,
+        memoryLimit: u32(o.get(9))!,
+      };
+    }
+    default:
+      return unsupported(`qdisc ${kind}`);
+  }
+}
+
+function classSpec(kind: string, a: Attrs): ClassSpec {
+  const o = nested(a);
+  switch (kind) {
+    case 'htb': {
+      const p = o.get(1); // TCA_HTB_PARMS: rate, ceil, buffer, cbuffer, quantum, level, prio
+      if (!p) return unsupported('htb class without its parameters');
+      const r = ratespec(p, 0);
+      const rate = u64(o.get(6)) ?? r.rate;
+      const ceil = u64(o.get(7)) ?? ratespec(p, 12).rate;
+      return {
+        kind,
+        rate: rate * 8,
+        ceil: ceil * 8,
+        burst: ticksToBytes(p.getUint32(24, true), rate),
+        cburst: ticksToBytes(p.getUint32(28, true), ceil),
+        quantum: p.getUint32(32, true),
+        prio: p.getUint32(40, true),
+        mtu: 1600,
+        mpu: r.mpu,
+        overhead: r.overhead,
+      };
+    }
+    case 'drr':
+      return { kind, quantum: u32(o.get(1)) };
+    case 'qfq':
+      return { kind, weight: u32(o.get(1)), maxpkt: u32(o.get(2)) };
+    case 'prio':
+      return { kind };
+    default:
+      return unsupported(`class ${kind}`);
+  }
+}
+
+/** TC_ACT_* → tc's word for a policer's exceed action. */
+const POLICE_ACTIONS: Record<number, string> = { 0: 'pass', 1: 'reclassify', 2: 'drop', 3: 'continue' };
+
+/** A legacy police attribute (TCA_*_POLICE): TCA_POLICE_TBF's struct tc_police, RATE64, PEAKRATE64. */
+function policeWords(v: DataView): string[] {
+  const o = parseAttrs(v);
+  const p = o.get(1);
+  if (!p) return unsupported('a police action without its parameters');
+  const action = POLICE_ACTIONS[p.getInt32(4, true)] ?? unsupported(`police action ${p.getInt32(4, true)}`);
+  const rate = u64(o.get(8)) ?? ratespec(p, 20).rate;
+  const peak = u64(o.get(9)) ?? ratespec(p, 32).rate;
+  const mtu = p.getUint32(16, true);
+  const words = ['police', 'rate', `${rate * 8}bit`, 'burst', String(ticksToBytes(p.getUint32(12, true), rate))];
+  if (peak) words.push('peakrate', `${peak * 8}bit`);
+  if (mtu) words.push('mtu', String(mtu));
+  words.push('conform-exceed', action);
+  return words;
+}
+
+/** A filter's actions (TCA_*_ACT): only a police action, as the legacy attribute would carry it. */
+function actionWords(v: DataView | undefined): string[] {
+  if (v === undefined) return [];
+  const words: string[] = [];
+  for (const act of parseAttrs(v).values()) {
+    const a = parseAttrs(act);
+    const kind = attrString(a.get(1)); // TCA_ACT_KIND
+    if (kind !== 'police') unsupported(`action ${kind}`);
+    words.push(...policeWords(a.get(2)!)); // TCA_ACT_OPTIONS
+  }
+  return words;
+}
+
+const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
+
+/**
+ * The words after `handle …` of a filter line: its kind and options; undefined for the
+ * kernel's own entries. `roots` holds each u32 priority's root table: the first table its
+ * dump lists (800: for the first priority, 801:, 802: … for the next).
+ */
+function filterWords(m: TcMessage, kind: string, roots: Map<string, number>): { handle?: string; words: string[] } | undefined {
+  const o = nested(m.attrs);
+  if (!m.attrs.get(TCA_OPTIONS)) return undefined; // a priority's header, before its nodes
+  switch (kind) {
+    case 'u32': {
+      const key = `${m.parent} ${m.prio} ${m.protocol}`;
+      const table = m.handle >>> 20;
+      if (o.get(4) !== undefined) {
+        // TCA_U32_DIVISOR: a hash table; the first is the priority's own root table.
+        if (roots.has(key)) return unsupported('u32 hash tables');
+        roots.set(key, table);
+        return undefined;
+      }
+      if (o.get(3) !== undefined || table !== roots.get(key)) unsupported('u32 hash tables');
+      const words = ['u32'];
+      const sel = o.get(5); // tc_u32_sel: flags, offshift, nkeys, offmask, off, offoff, hoff, hmask; keys
+      if (sel) {
+        if (sel.getUint8(0) & ~0x1) unsupported('u32 variable offsets'); // TC_U32_TERMINAL only
+        for (let k = 0, at = 16; k < sel.getUint8(2); k++, at += 16) {
+          const mask = sel.getUint32(at, false);
+          const value = sel.getUint32(at + 4, false);
+          const off = sel.getInt32(at + 8, true);
+          const nexthdr = sel.getInt32(at + 12, true) !== 0;
+          words.push('match', 'u32', hex(value), hex(mask), 'at', nexthdr ? `nexthdr+${off}` : String(off));
+        }
+      }
+      const mark = o.get(10); // tc_u32_mark: val, mask
+      if (mark) words.push('match', 'mark', hex(mark.getUint32(0, true)), hex(mark.getUint32(4, true)));
+      const classid = u32(o.get(1));
+      if (classid !== undefined) words.push('flowid', formatHandle(classid));
+      if (o.get(6)) words.push(...policeWords(o.get(6)!));
+      words.push(...actionWords(o.get(7)));
+      if (o.get(8)) unsupported('u32 indev');
+      // pspat numbers a priority's tables as tc's first one does: keep the node's handle there only.
+      return table === 0x800 ? { handle: formatU32Handle(m.handle), words } : { words };
+    }
+    case 'fw': {
+      // TCA_FW_CLASSID 1, POLICE 2, INDEV 3, ACT 4, MASK 5
+      const mask = u32(o.get(5)) ?? 0xffffffff;
+      const words = ['fw'];
+      const classid = u32(o.get(1));
+      if (classid !== undefined) words.push('classid', formatHandle(classid));
+      if (o.get(2)) words.push(...policeWords(o.get(2)!));
+      if (o.get(3)) unsupported('fw indev');
+      words.push(...actionWords(o.get(4)));
+      return { handle: `${hex(m.handle)}/${hex(mask)}`, words };
+    }
+    case 'matchall':
+    case 'basic': {
+      // matchall: CLASSID 1, ACT 2, FLAGS 3; basic: CLASSID 1, EMATCHES 2, ACT 3, POLICE 4.
+      const words: string[] = [kind];
+      const classid = u32(o.get(1));
+      if (classid !== undefined) words.push('classid', formatHandle(classid));
+      if (kind === 'basic' && o.get(2)) unsupported('basic ematches');
+      if (kind === 'basic' && o.get(4)) words.push(...policeWords(o.get(4)!));
+      words.push(...actionWords(o.get(kind === 'basic' ? 3 : 2)));
+      return { words };
+    }
+    default:
+      return unsupported(`filter ${kind}`);
+  }
+}
+
+/** The kinds whose classes pspat models (the others' classes are internal: tbf's, sfq's flows). */
+const CLASSFUL = new Set(['htb', 'drr', 'qfq', 'prio']);
+
+/** The kernel's parents of a device's ingress and clsact hooks: not part of its egress scheduling. */
+const TC_H_INGRESS = 0xfffffff1;
+
+/**
+ * `dev`'s configuration from its dumped qdiscs, classes and filters (each filter dump
+ * per qdisc handle); null when its root qdisc is the kernel's default (handle 0: nothing
+ * configured), `unsupported` naming the first thing pspat does not implement.
+ */
+export function decodeDevice(dev: string, qdiscs: TcMessage[], classes: TcMessage[], filters: TcMessage[]): Decoded {
+  const root = qdiscs.find((q) => q.parent === TC_H_ROOT);
+  if (!root || root.handle === 0) return null;
+  try {
+    const kindOf = (m: TcMessage) => attrString(m.attrs.get(TCA_KIND)) ?? unsupported('a message without a kind');
+    const rootKind = kindOf(root);
+    const config: KernelConfig = { root: `qdisc add dev ${dev} root handle ${formatHandle(root.handle)} ${qdiscArgs(qdiscSpec(rootKind, root.attrs))}`, items: new Map(), filters: new Map() };
+    const inner = qdiscs.filter((q) => q !== root && q.parent !== TC_H_INGRESS && q.handle !== 0);
+    const known = new Set([root.handle]);
+    // A class at the top of its qdisc says TC_H_ROOT as its parent: the qdisc is meant.
+    const classParent = (m: TcMessage) => (m.parent === TC_H_ROOT ? (m.handle & 0xffff0000) >>> 0 : m.parent);
+    // Classes of classless kinds (tbf's one class, sfq's and fq_codel's flows) are the qdisc's own business.
+    const kinds = new Map(qdiscs.map((q) => [q.handle, attrString(q.attrs.get(TCA_KIND))]));
+    const own = classes.filter((c) => CLASSFUL.has(kinds.get((c.handle & 0xffff0000) >>> 0) ?? ''));
+    const pending = [...own.map((m) => ({ m, parent: classParent(m), isClass: true })), ...inner.map((m) => ({ m, parent: m.parent, isClass: false }))];
+    // Parents first: a class once its parent (its qdisc, or a class) exists, a qdisc once its class does.
+    for (let progress = true; progress && pending.length > 0; ) {
+      progress = false;
+      for (let i = 0; i < pending.length; i++) {
+        const { m, parent, isClass } = pending[i];
+        if (!known.has(parent)) continue;
+        const kind = kindOf(m);
+        if (isClass) {
+          const spec = classSpec(kind, m.attrs);
+          if (spec.kind !== 'prio') config.items.set(`class ${formatHandle(m.handle)}`, `class add dev ${dev} parent ${formatHandle(parent)} classid ${formatHandle(m.handle)} ${classArgs(spec)}`);
+        } else {
+          config.items.set(`qdisc ${formatHandle(m.handle)}`, `qdisc add dev ${dev} parent ${formatHandle(m.parent)} handle ${formatHandle(m.handle)} ${qdiscArgs(qdiscSpec(kind, m.attrs))}`);
+        }
+        known.add(m.handle);
+        pending.splice(i--, 1);
+        progress = true;
+      }
+    }
+    if (pending.length > 0) return { unsupported: `${pending.length} classes or qdiscs whose parents are not in the dump` };
+    const roots = new Map<string, number>();
+    for (const f of filters) {
+      const kind = attrString(f.attrs.get(TCA_KIND));
+      if (kind === undefined) continue;
+      const w = filterWords(f, kind, roots);
+      if (w === undefined) continue;
+      const parent = formatHandle(f.parent);
+      const handle = w.handle !== undefined ? ` handle ${w.handle}` : '';
+      const lines = config.filters.get(parent) ?? [];
+      lines.push(`filter add dev ${dev} parent ${parent} protocol ${protocolName(f.protocol)} prio ${f.prio}${handle} ${w.words.join(' ')}`);
+      config.filters.set(parent, lines);
+    }
+    return config;
+  } catch (e) {
+    if (e instanceof Unsupported) return { unsupported: e.message };
+    throw e;
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * Follow mode end to end (src/follow/): a host namespace routes two "VM" namespaces to an
+ * uplink veth whose far end is a sink namespace, and the daemon follows the uplink
+ * (`--follow up0`). Nothing is configured through pspat: the system's `tc` binary and
+ * pyroute2 (Debian's python3-pyroute2, a netlink client that never runs tc) write the
+ * kernel's configuration, and the VMs' traffic, diverted to pspat, must be shaped as it
+ * says — by pspat (its counters move; the kernel's qdisc, which holds the configuration,
+ * sees nothing). Also: what pspat does not implement gives the uplink back to the kernel,
+ * and a daemon restarted after changes made while it was dead enforces them.
+ *
+ * This machine's kernel has htb, tbf, the fifos and u32 (no sfq, fq_codel, fw, matchall
+ * or police action), so those are what is configured here.
+ */
+import { execFileSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createVmTopology, UPLINK, type VmTopology } from '../src/net/vm-topology.js';
+import { tryNativeAddon } from '../src/transmit/native.js';
+import { pspat, PSPAT_BIN } from './helpers/cli.js';
+import { startDaemon, tempRunDir, type RunningDaemon } from './helpers/daemon.js';
+import { skipWithoutNet } from './helpers/netns.js';
+import { sendUdp, startSink } from './helpers/vm-traffic.js';
+
+const skip = skipWithoutNet() || tryNativeAddon() === null;
+const UP = UPLINK;
+/** Mbit/s per VM's class. */
+const RATES = [5, 10];
+const runDir = tempRunDir();
+let topo: VmTopology;
+let daemon: RunningDaemon | undefined;
+
+const kernelTc = (line: string) => topo.inHost('tc', ...line.split(' '));
+/** A netlink client that is not tc: pyroute2, in the host namespace (`ifindex` and IPRoute `ip` are given to the script). */
+function pyroute2(script: string): void {
+  const prelude = `from pyroute2 import IPRoute\nip = IPRoute()\nidx = ip.link_lookup(ifname='${UP}')[0]\n`;
+  execFileSync('ip', ['netns', 'exec', topo.host, '/usr/bin/python3', '-c', prelude + script], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+/** `pspat tc` in the host namespace, talking to this test's daemon. */
+const pspatTc = (line: string) => {
+  process.env.PSPAT_RUN_DIR = runDir;
+  return pspat(['tc', ...line.split(' ')], ['ip', 'netns', 'exec', topo.host]);
+};
+const inHost = (args: string[]) => execFileSync('ip', ['netns', 'exec', topo.host, process.execPath, PSPAT_BIN, ...args], { encoding: 'utf8' });
+const diverted = () => /name pspat_divert/.test(topo.inHost('tc', 'filter', 'show', 'dev', UP, 'egress'));
+
+/** Bytes a class sent, from `tc -s class show` output (pspat's or the kernel's). */
+function sentBytes(show: string, classid: string): number {
+  const m = new RegExp(`class htb ${classid} [^]*?Sent (\\d+) bytes`).exec(show);
+  return m ? Number(m[1]) : NaN;
+}
+
+/** Waits until pspat's view of the uplink satisfies `ok` (polled; each look starts a node process). */
+async function until(look: () => Promise<string>, ok: (s: string) => boolean, ms: number): Promise<number> {
+  const t0 = Date.now();
+  while (!ok(await look())) {
+    if (Date.now() - t0 > ms) throw new Error(`not seen within ${ms} ms: ${await look()}`);
+    await sleep(10);
+  }
+  return Date.now() - t0;
+}
+
+/** VM k (1-based) sends 1000 B datagrams at `mbit` for 4 s: its rate at the sink over 2 s, once its class's queue has filled (1 s). */
+async function rateAtSink(k: number, mbit: number): Promise<number> {
+  const sink = startSink(topo.sink);
+  try {
+    expect(await sink.next()).toBe('ready');
+    const sender = sendUdp(topo.vms[k - 1], mbit, 1000, 4);
+    await sleep(1000);
+    const w = await sink.window(2000);
+    await sender;
+    return w.mbit(k);
+  } finally {
+    sink.quit();
+  }
+}
+
+const SCRIPT = [
+  `qdisc add dev ${UP} root handle 1: htb default 30`,
+  `class add dev ${UP} parent 1: classid 1:1 htb rate 50mbit`,
+  ...RATES.map((r, i) => `class add dev ${UP} parent 1:1 classid 1:${i + 1}0 htb rate ${r}mbit ceil ${r}mbit`),
+  `class add dev ${UP} parent 1:1 classid 1:30 htb rate 1mbit`,
+  ...RATES.map((_, i) => `filter add dev ${UP} protocol ip parent 1: prio 1 u32 match ip src 10.1.${i + 1}.0/24 flowid 1:${i + 1}0`),
+];
+
+describe.skipIf(skip)('follow mode: every tc client drives pspat through the kernel', () => {
+  beforeAll(() => {
+    topo = createVmTopology('fo', 2);
+  });
+  afterEach(async () => {
+    await daemon?.stop();
+    daemon = undefined;
+    try {
+      topo.inHost('tc', 'qdisc', 'del', 'dev', UP, 'root');
+    } catch {
+      /* none left */
+    }
+  });
+  afterAll(() => {
+    try {
+      inHost(['recover', '--run-dir', runDir]);
+    } finally {
+      topo?.destroy();
+    }
+  });
+
+  it('htb and u32 written by tc, changed and deleted by pyroute2: shaped by pspat at the configured rates', async () => {
+    daemon = await startDaemon(['--backend', 'afxdp', '--rate', `${UP}=100mbit`, '--follow', UP], runDir, topo.host);
+    for (const line of SCRIPT) kernelTc(line);
+    await until(() => pspatTc(`class show dev ${UP}`).then((r) => r.stdout), (s) => /1:20/.test(s), 1000);
+    expect(diverted()).toBe(true);
+    const sink = startSink(topo.sink);
+    try {
+      expect(await sink.next()).toBe('ready');
+      const senders = RATES.map((r, i) => sendUdp(topo.vms[i], r * 1.5, 1000, 7));
+      await sleep(1000);
+      const w = await sink.window(2000);
+      for (const k of [1, 2]) expect(Math.abs(w.mbit(k) / RATES[k - 1] - 1), `VM ${k}: ${w.mbit(k)} Mbit/s`).toBeLessThan(0.02);
+      // pspat scheduled it; the kernel's htb, which holds the configuration, saw none of it.
+      const ours = (await pspatTc(`-s class show dev ${UP}`)).stdout;
+      expect(sentBytes(ours, '1:10')).toBeGreaterThan(0);
+      expect(sentBytes(topo.inHost('tc', '-s', 'class', 'show', 'dev', UP), '1:10')).toBe(0);
+
+      // pyroute2 lowers VM 1's class to 2 Mbit/s.
+      pyroute2(`ip.tc('change-class', 'htb', idx, 0x10010, parent=0x10001, rate='2mbit', ceil='2mbit')`);
+      // Each look is a node process (≈ 80 ms): seen by the first or second is within what the issue asks (100 ms), plus one look.
+      const took = await until(() => pspatTc(`class show dev ${UP} classid 1:10`).then((r) => r.stdout), (s) => /rate 2Mbit/.test(s), 1000);
+      expect(took).toBeLessThan(300);
+      const changed = await sink.window(2000);
+      expect(Math.abs(changed.mbit(1) / 2 - 1), `VM 1 after the change: ${changed.mbit(1)} Mbit/s`).toBeLessThan(0.03);
+      expect(Math.abs(changed.mbit(2) / RATES[1] - 1), `VM 2: ${changed.mbit(2)} Mbit/s`).toBeLessThan(0.02);
+
+      // pyroute2 deletes the root: the uplink is the kernel's again, nothing diverted.
+      pyroute2(`ip.tc('del', 'htb', idx, 0x10000)`);
+      await until(async () => String(diverted()), (s) => s === 'false', 1000);
+      await Promise.all(senders);
+    } finally {
+      sink.quit();
+    }
+  }, 30_000);
+
+  it('--follow all with the null backend: the model follows the kernel, pspat tc passes a followed device\'s changes to the kernel, nothing is diverted', async () => {
+    daemon = await startDaemon(['--backend', 'null', '--follow', 'all'], runDir, topo.host);
+    for (const line of SCRIPT) kernelTc(line);
+    await until(() => pspatTc(`class show dev ${UP}`).then((r) => r.stdout), (s) => /class htb 1:20 parent 1:1 prio 0 rate 10Mbit ceil 10Mbit/.test(s), 1000);
+    expect(diverted()).toBe(false);
+    // pspat tc on a followed device changes the kernel's configuration (the system's tc), and pspat follows it.
+    const r = await pspatTc(`class change dev ${UP} parent 1:1 classid 1:20 htb rate 7mbit ceil 7mbit`);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(topo.inHost('tc', 'class', 'show', 'dev', UP, 'classid', '1:20')).toMatch(/rate 7Mbit ceil 7Mbit/);
+    await until(() => pspatTc(`class show dev ${UP} classid 1:20`).then((r) => r.stdout), (s) => /rate 7Mbit ceil 7Mbit/.test(s), 1000);
+  }, 20_000);
+
+  it('a tbf root as the CNI bandwidth plugin sets it (pyroute2): the VM held to its rate', async () => {
+    daemon = await startDaemon(['--backend', 'afxdp', '--rate', `${UP}=100mbit`, '--follow', UP], runDir, topo.host);
+    pyroute2(`ip.tc('add', 'tbf', idx, 0x10000, rate='8mbit', burst=20000, latency='25ms')`);
+    await until(() => pspatTc(`qdisc show dev ${UP}`).then((r) => r.stdout), (s) => /qdisc tbf 1: root/.test(s), 1000);
+    const got = await rateAtSink(1, 12);
+    expect(Math.abs(got / 8 - 1), `VM 1: ${got} Mbit/s`).toBeLessThan(0.02);
+  }, 20_000);
+
+  it('what pspat does not implement (a u32 hash table) gives the uplink back to the kernel, said once; taken again once removed', async () => {
+    daemon = await startDaemon(['--backend', 'afxdp', '--rate', `${UP}=100mbit`, '--follow', UP], runDir, topo.host);
+    for (const line of SCRIPT) kernelTc(line);
+    await until(async () => String(diverted()), (s) => s === 'true', 1000);
+    kernelTc(`filter add dev ${UP} parent 1: prio 2 handle 2: protocol ip u32 divisor 16`);
+    await until(async () => String(diverted()), (s) => s === 'false', 1000);
+    expect(daemon.log()).toContain(`follow: ${UP}: its configuration has u32 hash tables, which pspat does not implement; the kernel schedules it`);
+    // Another change while given back: said once only.
+    kernelTc(`class change dev ${UP} parent 1:1 classid 1:30 htb rate 2mbit`);
+    await sleep(200);
+    expect(daemon.log().split('u32 hash tables').length - 1).toBe(1);
+    // The kernel's htb schedules the VM now: its counters move.
+    const sink = startSink(topo.sink);
+    try {
+      expect(await sink.next()).toBe('ready');
+      await sendUdp(topo.vms[0], 3, 1000, 1);
+      expect(sentBytes(topo.inHost('tc', '-s', 'class', 'show', 'dev', UP), '1:10')).toBeGreaterThan(0);
+    } finally {
+      sink.quit();
+    }
+    kernelTc(`filter del dev ${UP} parent 1: prio 2`);
+    await until(async () => daemon!.log(), (s) => s.includes(`follow: ${UP}: scheduled by pspat again`), 2000);
+    expect(diverted()).toBe(true);
+  }, 20_000);
+
+  it('a daemon killed, the configuration changed through netlink meanwhile, restarted: it enforces the new configuration', async () => {
+    const first = await startDaemon(['--backend', 'afxdp', '--rate', `${UP}=100mbit`, '--follow', UP], runDir, topo.host);
+    for (const line of SCRIPT) kernelTc(line);
+    await until(async () => String(diverted()), (s) => s === 'true', 1000);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    pyroute2(`ip.tc('change-class', 'htb', idx, 0x10020, parent=0x10001, rate='3mbit', ceil='3mbit')`);
+    daemon = await startDaemon(['--backend', 'afxdp', '--rate', `${UP}=100mbit`, '--follow', UP], runDir, topo.host);
+    expect(daemon.log()).toContain(`gave back ${UP}, left attached by a daemon that is gone`);
+    expect(diverted()).toBe(true);
+    expect((await pspatTc(`class show dev ${UP} classid 1:20`)).stdout).toMatch(/rate 3Mbit ceil 3Mbit/);
+    const got = await rateAtSink(2, 6);
+    expect(Math.abs(got / 3 - 1), `VM 2: ${got} Mbit/s`).toBeLessThan(0.02);
+  }, 30_000);
+});
