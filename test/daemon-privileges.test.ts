@@ -46,7 +46,7 @@ describe.skipIf(skipWithoutNet())('daemon privileges', () => {
     const r = await daemonWithoutSysAdmin(['--run-dir', runDir, '--backend', 'afpacket']);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      "pspat: pspat daemon --backend afpacket (taking over devices' egress) needs CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_ADMIN, CAP_DAC_OVERRIDE; " +
+      "pspat: pspat daemon --backend afpacket (taking over devices' egress) needs CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_IPC_LOCK; " +
         'this process lacks CAP_SYS_ADMIN (run as root, or add --no-attach)\n',
     );
     expect(existsSync(runDir)).toBe(false); // nothing was touched
@@ -63,10 +63,10 @@ describe.skipIf(skipWithoutNet())('daemon privileges', () => {
     expect(existsSync(runDir)).toBe(false);
   });
 
-  it('--user nobody: every thread runs as nobody with at most the four capabilities; it takes a device over, sends, and gives it back', async () => {
+  it('--user nobody: every thread runs as nobody with at most the five capabilities; it takes a device over (XDP capture), sends, and gives it back', async () => {
     const t = (topo = createSinkTopology('prv'));
     d = await startDaemon(['--backend', 'afpacket', '--user', 'nobody', '--rate', `${t.dev}=50mbit`, '--test-traffic', `${t.dev}=5001/1000`]);
-    expect(d.log()).toContain('pspat daemon: running as nobody (uid 65534, gid 65534) with CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_ADMIN, CAP_DAC_OVERRIDE\n');
+    expect(d.log()).toContain('pspat daemon: running as nobody (uid 65534, gid 65534) with CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_IPC_LOCK\n');
     process.env.PSPAT_RUN_DIR = d.runDir;
     expect((await pspat(['tc', 'qdisc', 'add', 'dev', t.dev, 'root', 'handle', '1:', 'htb', 'default', '10'])).code).toBe(0);
     expect((await pspat(['tc', 'class', 'add', 'dev', t.dev, 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '20mbit'])).code).toBe(0);
@@ -76,9 +76,10 @@ describe.skipIf(skipWithoutNet())('daemon privileges', () => {
 
     const pid = d.child.pid!;
     for (const line of statusLines(pid, 'Uid:')) expect(line.split(/\s+/).slice(1)).toEqual(['65534', '65534', '65534', '65534']);
-    // The main thread and the threads it started keep the set (DAC_OVERRIDE 1, NET_ADMIN 12, NET_RAW 13, SYS_ADMIN 21); older threads have none.
+    // The main thread and the threads it started keep the set (DAC_OVERRIDE 1, NET_ADMIN 12, NET_RAW 13, IPC_LOCK 14, SYS_ADMIN 21); older threads have none.
     const caps = new Set(statusLines(pid, 'CapEff:').map((l) => l.split(/\s+/)[1]));
-    expect([...caps].sort()).toEqual(['0000000000000000', '0000000000203002']);
+    expect([...caps].sort()).toEqual(['0000000000000000', '0000000000207002']);
+    expect(d.log()).toContain(`${t.dev}: capture by XDP into the frame pool`);
     const statePath = join(d.runDir, 'attach', `${t.dev}.json`);
     expect(existsSync(statePath)).toBe(true);
 

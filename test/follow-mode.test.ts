@@ -19,6 +19,7 @@ import { tryNativeAddon } from '../src/transmit/native.js';
 import { pspat, PSPAT_BIN } from './helpers/cli.js';
 import { startDaemon, tempRunDir, type RunningDaemon } from './helpers/daemon.js';
 import { skipWithoutNet } from './helpers/netns.js';
+import { request } from '../src/daemon/control-socket.js';
 import { sendUdp, startSink } from './helpers/vm-traffic.js';
 
 const skip = skipWithoutNet() || tryNativeAddon() === null;
@@ -30,10 +31,21 @@ let topo: VmTopology;
 let daemon: RunningDaemon | undefined;
 
 const kernelTc = (line: string) => topo.inHost('tc', ...line.split(' '));
-/** A netlink client that is not tc: pyroute2, in the host namespace (`ifindex` and IPRoute `ip` are given to the script). */
-function pyroute2(script: string): void {
-  const prelude = `from pyroute2 import IPRoute\nip = IPRoute()\nidx = ip.link_lookup(ifname='${UP}')[0]\n`;
-  execFileSync('ip', ['netns', 'exec', topo.host, '/usr/bin/python3', '-c', prelude + script], { stdio: ['ignore', 'ignore', 'pipe'] });
+/**
+ * A netlink client that is not tc: pyroute2, in the host namespace (`idx` and IPRoute `ip`
+ * are given to the script). Returns when the script had made its change: CLOCK_MONOTONIC
+ * ns, the clock of process.hrtime.
+ */
+function pyroute2(script: string): bigint {
+  const prelude = `import time\nfrom pyroute2 import IPRoute\nip = IPRoute()\nidx = ip.link_lookup(ifname='${UP}')[0]\n`;
+  const out = execFileSync('ip', ['netns', 'exec', topo.host, '/usr/bin/python3', '-c', `${prelude}${script}\nprint(time.monotonic_ns())`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return BigInt(out.trim());
+}
+
+/** pspat's `tc class show` of the uplink, asked over the control socket (no process start: a look costs about a millisecond). */
+async function classesNow(): Promise<string> {
+  const r = (await request(runDir, { op: 'tc', argv: ['class', 'show', 'dev', UP] })) as { reply: { stdout: string } };
+  return r.reply.stdout;
 }
 /** `pspat tc` in the host namespace, talking to this test's daemon. */
 const pspatTc = (line: string) => {
@@ -120,11 +132,14 @@ describe.skipIf(skip)('follow mode: every tc client drives pspat through the ker
       expect(sentBytes(ours, '1:10')).toBeGreaterThan(0);
       expect(sentBytes(topo.inHost('tc', '-s', 'class', 'show', 'dev', UP), '1:10')).toBe(0);
 
-      // pyroute2 lowers VM 1's class to 2 Mbit/s.
-      pyroute2(`ip.tc('change-class', 'htb', idx, 0x10010, parent=0x10001, rate='2mbit', ceil='2mbit')`);
-      // Each look is a node process (≈ 80 ms): seen by the first or second is within what the issue asks (100 ms), plus one look.
-      const took = await until(() => pspatTc(`class show dev ${UP} classid 1:10`).then((r) => r.stdout), (s) => /rate 2Mbit/.test(s), 1000);
-      expect(took).toBeLessThan(300);
+      // pyroute2 lowers VM 1's class to 2 Mbit/s: pspat schedules by it within 100 ms of the
+      // change (measured from the client's own clock reading after it, to the first look
+      // that shows it; python's exit comes in between, so the real delay is shorter).
+      const changedAt = pyroute2(`ip.tc('change-class', 'htb', idx, 0x10010, parent=0x10001, rate='2mbit', ceil='2mbit')`);
+      const sinceChange = () => Number(process.hrtime.bigint() - changedAt) / 1e6;
+      while (!/class htb 1:10 parent 1:1 prio 0 rate 2Mbit/.test(await classesNow()) && sinceChange() < 2000) await sleep(1);
+      const tookMs = sinceChange();
+      expect(tookMs, `the change took ${tookMs} ms to reach pspat`).toBeLessThan(100);
       const changed = await sink.window(2000);
       expect(Math.abs(changed.mbit(1) / 2 - 1), `VM 1 after the change: ${changed.mbit(1)} Mbit/s`).toBeLessThan(0.03);
       expect(Math.abs(changed.mbit(2) / RATES[1] - 1), `VM 2: ${changed.mbit(2)} Mbit/s`).toBeLessThan(0.02);

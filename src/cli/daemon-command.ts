@@ -67,11 +67,12 @@ export function registerDaemon(program: Command): void {
       const savePath = f.save ?? join(runDir, 'run.json');
       options.runDir = runDir;
       // Every option checked before anything is touched (Daemon.start resolves them again).
-      const { attach } = resolveDaemonOptions(options);
+      const { attach, capture } = resolveDaemonOptions(options);
       // Before anything is touched: a daemon that could not take its devices over says so now.
       const backend = options.backend ?? DAEMON_DEFAULTS.backend;
       const realtime = [options.arbiterPriority, options.clientPriority, options.txPriority].some((p) => (p ?? 0) > 0);
-      const needed = neededCapabilities({ native: isNativeBackend(backend), attach, realtime });
+      const xdpSockets = backend === 'afxdp' || (attach && capture !== 'packet');
+      const needed = neededCapabilities({ native: isNativeBackend(backend), attach, xdpSockets, realtime });
       const takeover = attach ? " (taking over devices' egress)" : '';
       const rt = realtime ? ' with real-time priority' : '';
       requireCapabilities(needed, `pspat daemon --backend ${backend}${takeover}${rt}`, attach ? 'run as root, or add --no-attach' : 'run as root');

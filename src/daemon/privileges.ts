@@ -12,7 +12,7 @@ import { PspatError } from '../errors.js';
 import { errnoName, nativeAddon } from '../transmit/native.js';
 import { constants as osConstants } from 'node:os';
 
-const CAPABILITY_BITS = { CAP_DAC_OVERRIDE: 1, CAP_NET_ADMIN: 12, CAP_NET_RAW: 13, CAP_SYS_ADMIN: 21, CAP_SYS_NICE: 23 } as const;
+const CAPABILITY_BITS = { CAP_DAC_OVERRIDE: 1, CAP_NET_ADMIN: 12, CAP_NET_RAW: 13, CAP_IPC_LOCK: 14, CAP_SYS_ADMIN: 21, CAP_SYS_NICE: 23 } as const;
 export type Capability = keyof typeof CAPABILITY_BITS;
 
 export class PrivilegeError extends PspatError {
@@ -26,13 +26,16 @@ export class PrivilegeError extends PspatError {
  * options (CAP_NET_ADMIN); taking over egress also runs `tc`/`ip` on the device
  * (CAP_NET_ADMIN), loads the diversion program and creates and joins the capture
  * namespace (CAP_SYS_ADMIN, which covers BPF), whose name
- * `ip netns` keeps as a file in root's /run/netns (CAP_DAC_OVERRIDE). Real-time priority
+ * `ip netns` keeps as a file in root's /run/netns (CAP_DAC_OVERRIDE). AF_XDP sockets
+ * (the afxdp backend, XDP capture) pin the frame pool's pages, which without CAP_IPC_LOCK
+ * count against RLIMIT_MEMLOCK (8 MB by default: less than a pool). Real-time priority
  * for a thread (SCHED_FIFO) takes CAP_SYS_NICE, whatever the backend.
  */
-export function neededCapabilities(o: { native: boolean; attach: boolean; realtime?: boolean }): Capability[] {
+export function neededCapabilities(o: { native: boolean; attach: boolean; xdpSockets?: boolean; realtime?: boolean }): Capability[] {
   const caps: Capability[] = [];
   if (o.native) caps.push('CAP_NET_ADMIN', 'CAP_NET_RAW');
   if (o.native && o.attach) caps.push('CAP_SYS_ADMIN', 'CAP_DAC_OVERRIDE');
+  if (o.native && o.xdpSockets) caps.push('CAP_IPC_LOCK');
   if (o.realtime) caps.push('CAP_SYS_NICE');
   return caps;
 }
