@@ -11,7 +11,7 @@
  * This machine's kernel has htb, tbf, the fifos and u32 (no sfq, fq_codel, fw, matchall
  * or police action), so those are what is configured here.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createVmTopology, UPLINK, type VmTopology } from '../src/net/vm-topology.js';
@@ -20,7 +20,7 @@ import { pspat, PSPAT_BIN } from './helpers/cli.js';
 import { startDaemon, tempRunDir, type RunningDaemon } from './helpers/daemon.js';
 import { skipWithoutNet } from './helpers/netns.js';
 import { request } from '../src/daemon/control-socket.js';
-import { sendUdp, startSink } from './helpers/vm-traffic.js';
+import { lines, sendUdp, startSink } from './helpers/vm-traffic.js';
 
 const skip = skipWithoutNet() || tryNativeAddon() === null;
 const UP = UPLINK;
@@ -31,15 +31,21 @@ let topo: VmTopology;
 let daemon: RunningDaemon | undefined;
 
 const kernelTc = (line: string) => topo.inHost('tc', ...line.split(' '));
+const PYROUTE2 = `from pyroute2 import IPRoute\nip = IPRoute()\nidx = ip.link_lookup(ifname='${UP}')[0]\n`;
+
+/** A netlink client that is not tc: pyroute2, in the host namespace (`idx` and IPRoute `ip` are given to the script). */
+function pyroute2(script: string): void {
+  execFileSync('ip', ['netns', 'exec', topo.host, '/usr/bin/python3', '-c', PYROUTE2 + script], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
 /**
- * A netlink client that is not tc: pyroute2, in the host namespace (`idx` and IPRoute `ip`
- * are given to the script). Returns when the script had made its change: CLOCK_MONOTONIC
- * ns, the clock of process.hrtime.
+ * pyroute2 runs `script`, then says when it had made its change (CLOCK_MONOTONIC ns, the
+ * clock of process.hrtime) and waits to be killed: its exit does not delay the caller.
  */
-function pyroute2(script: string): bigint {
-  const prelude = `import time\nfrom pyroute2 import IPRoute\nip = IPRoute()\nidx = ip.link_lookup(ifname='${UP}')[0]\n`;
-  const out = execFileSync('ip', ['netns', 'exec', topo.host, '/usr/bin/python3', '-c', `${prelude}${script}\nprint(time.monotonic_ns())`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return BigInt(out.trim());
+async function pyroute2Timed(script: string): Promise<{ changedAt: bigint; done: () => void }> {
+  const child = spawn('ip', ['netns', 'exec', topo.host, '/usr/bin/python3', '-c', `import sys, time\n${PYROUTE2}${script}\nprint(time.monotonic_ns(), flush=True)\nsys.stdin.read()`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const changedAt = BigInt(await lines(child)());
+  return { changedAt, done: () => child.stdin!.end() };
 }
 
 /** pspat's `tc class show` of the uplink, asked over the control socket (no process start: a look costs about a millisecond). */
@@ -133,12 +139,12 @@ describe.skipIf(skip)('follow mode: every tc client drives pspat through the ker
       expect(sentBytes(topo.inHost('tc', '-s', 'class', 'show', 'dev', UP), '1:10')).toBe(0);
 
       // pyroute2 lowers VM 1's class to 2 Mbit/s: pspat schedules by it within 100 ms of the
-      // change (measured from the client's own clock reading after it, to the first look
-      // that shows it; python's exit comes in between, so the real delay is shorter).
-      const changedAt = pyroute2(`ip.tc('change-class', 'htb', idx, 0x10010, parent=0x10001, rate='2mbit', ceil='2mbit')`);
+      // change (from the client's own clock reading after it to the first look that shows it).
+      const { changedAt, done } = await pyroute2Timed(`ip.tc('change-class', 'htb', idx, 0x10010, parent=0x10001, rate='2mbit', ceil='2mbit')`);
       const sinceChange = () => Number(process.hrtime.bigint() - changedAt) / 1e6;
       while (!/class htb 1:10 parent 1:1 prio 0 rate 2Mbit/.test(await classesNow()) && sinceChange() < 2000) await sleep(1);
       const tookMs = sinceChange();
+      done();
       expect(tookMs, `the change took ${tookMs} ms to reach pspat`).toBeLessThan(100);
       const changed = await sink.window(2000);
       expect(Math.abs(changed.mbit(1) / 2 - 1), `VM 1 after the change: ${changed.mbit(1)} Mbit/s`).toBeLessThan(0.03);

@@ -430,6 +430,8 @@ export class Daemon {
         return { ifname: state.capturePeer, xsk: xsk && { ...xsk, queue: i }, group, classifier, updates: port2 };
       }, this.options.captureFrames);
       await fleet.started;
+      // A capture client that fails (its socket refused) leaves the device unserved: the daemon stops, giving it back.
+      fleet.done.catch((e: Error) => this.cannotGoOn(`${dev}: ${e.message}`));
       fds = redirect(state, this.options.runDir, { mode: this.options.fail, staleMs: this.options.failOpenAfterMs });
       let divert: DivertState;
       try {
@@ -475,7 +477,7 @@ export class Daemon {
     }
     for (const source of [d.capture, d.traffic]) {
       if (!source) continue;
-      await source.fleet.stop();
+      await source.fleet.stop().catch(() => source.fleet.terminate());
       for (const p of source.updates) p.close();
     }
     if (d.capture) {
