@@ -4,7 +4,7 @@
  *
  *   prepareCapture(dev), then, once the capture clients listen, redirect(state):
  *     1. a capture veth pair `pscN` / `pscNp` (N = the device's ifindex), `pscNp` in
- *        pspat's own network namespace `pspat-capture`: no addresses, no routes, no IPv6
+ *        pspat's own network namespace `pspat-capture-INODE` (captureNetns): no addresses, no routes, no IPv6
  *        there, so what arrives is taken by the capture sockets (or else dropped by a
  *        stack with nowhere to send it); one queue per capture thread, so `pscN`'s
  *        transmit queue choice (a hash of the flow) spreads flows over the threads;
@@ -35,7 +35,7 @@
  * qdisc) only if pspat's redirect to that pair is among them.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PspatError } from '../errors.js';
 import { isInterfaceName, turnOffIpv6 } from '../net/device.js';
@@ -48,13 +48,24 @@ const PRIO_DIVERT = 49002;
 const PRIO_EARLIER_U32 = [49001, 49003];
 /** Offloads off on the capture end, so the kernel segments and checksums there (`ethtool -K` names). */
 const CAPTURE_OFFLOADS_OFF = ['tx', 'off', 'sg', 'off', 'tso', 'off', 'gso', 'off'];
-/** The namespace holding the capture ends; the capture sockets are opened in it (setns). */
-export const CAPTURE_NETNS = 'pspat-capture';
+let captureNetnsName: string | undefined;
+
+/**
+ * The namespace holding the capture ends of this network namespace's devices:
+ * `pspat-capture-INODE`, INODE this network namespace's, so that daemons in different
+ * network namespaces (whose devices may share an ifindex, and so a capture pair's name)
+ * never meet in one. The capture sockets are opened in it (setns). Read once, on the
+ * main thread, before anything has entered another namespace.
+ */
+export function captureNetns(): string {
+  captureNetnsName ??= `pspat-capture-${statSync('/proc/self/ns/net').ino}`;
+  return captureNetnsName;
+}
 
 export interface AttachState {
   version: 1;
   dev: string;
-  /** The capture pair: pspat redirects to `capture`, reads `capturePeer` (in CAPTURE_NETNS). */
+  /** The capture pair: pspat redirects to `capture`, reads `capturePeer` (in captureNetns()). */
   capture: string;
   capturePeer: string;
   /** True when pspat added the device's clsact qdisc (detach then removes it whole). */
@@ -152,12 +163,12 @@ function hasOurCapture(state: AttachState): boolean {
  */
 function ensureCaptureNetns(): void {
   try {
-    run('ip', ['-n', CAPTURE_NETNS, 'link', 'show', 'lo']);
+    run('ip', ['-n', captureNetns(), 'link', 'show', 'lo']);
     return;
   } catch {
-    undo('ip', ['netns', 'del', CAPTURE_NETNS]);
+    undo('ip', ['netns', 'del', captureNetns()]);
   }
-  run('ip', ['netns', 'add', CAPTURE_NETNS]);
+  run('ip', ['netns', 'add', captureNetns()]);
 }
 
 function hasClsact(dev: string): boolean {
@@ -185,11 +196,11 @@ export function prepareCapture(dev: string, runDir: string, queues = 1): AttachS
     undo('ip', ['link', 'del', state.capture]); // a pair left by a crash before its state was written
     ensureCaptureNetns();
     const q = ['numtxqueues', String(queues), 'numrxqueues', String(queues)];
-    run('ip', ['link', 'add', state.capture, ...q, 'type', 'veth', 'peer', 'name', state.capturePeer, ...q, 'netns', CAPTURE_NETNS]);
+    run('ip', ['link', 'add', state.capture, ...q, 'type', 'veth', 'peer', 'name', state.capturePeer, ...q, 'netns', captureNetns()]);
     turnOffIpv6(state.capture); // the near end must not send anything of its own either
     run('ethtool', ['-K', state.capture, ...CAPTURE_OFFLOADS_OFF]);
     run('ip', ['link', 'set', state.capture, 'up']);
-    run('ip', ['-n', CAPTURE_NETNS, 'link', 'set', state.capturePeer, 'up']);
+    run('ip', ['-n', captureNetns(), 'link', 'set', state.capturePeer, 'up']);
   } catch (e) {
     detach(state, runDir);
     throw e;
@@ -254,11 +265,11 @@ export function removeCapture(state: AttachState, runDir: string): void {
 function dropEmptyCaptureNetns(): void {
   let links = '';
   try {
-    links = execFileSync('ip', ['-n', CAPTURE_NETNS, '-o', 'link', 'show'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    links = execFileSync('ip', ['-n', captureNetns(), '-o', 'link', 'show'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   } catch {
     /* no such name, or a stale one */
   }
-  if (!/psc\d+p/.test(links)) undo('ip', ['netns', 'del', CAPTURE_NETNS]);
+  if (!/psc\d+p/.test(links)) undo('ip', ['netns', 'del', captureNetns()]);
 }
 
 /** A state file is a hundred bytes; anything much larger is not one. */

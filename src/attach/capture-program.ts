@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { errnoName, nativeAddon, nativeBuildFile } from '../transmit/native.js';
-import { CAPTURE_NETNS } from './attach.js';
+import { captureNetns } from './attach.js';
 
 export const CAPTURE_MODES = ['auto', 'xdp', 'packet'] as const;
 export type CaptureMode = (typeof CAPTURE_MODES)[number];
@@ -14,7 +14,7 @@ export type CaptureMode = (typeof CAPTURE_MODES)[number];
 export type CaptureProgram = { mapFd: number } | { why: string };
 
 /** Attaches the capture program to `capturePeer` in the namespace at `netnsPath` (the capture namespace unless said). */
-export function attachCaptureProgram(capturePeer: string, netnsPath = `/run/netns/${CAPTURE_NETNS}`): CaptureProgram {
+export function attachCaptureProgram(capturePeer: string, netnsPath = `/run/netns/${captureNetns()}`): CaptureProgram {
   const object = nativeBuildFile('capture.bpf.o');
   if (!existsSync(object)) return { why: `${object} is missing (the native build needs clang and libbpf-dev)` };
   const r = nativeAddon().xskCaptureAttach(netnsPath, capturePeer, object);

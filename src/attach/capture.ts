@@ -17,12 +17,12 @@ import { Client } from '../client.js';
 import { PspatError } from '../errors.js';
 import { PacketClassifier, type ClassifierConfig } from '../tc/packet-classifier.js';
 import { ENETDOWN, ENXIO, errnoName } from '../transmit/native.js';
-import { CAPTURE_NETNS } from './attach.js';
 import { PacketSource, XskSource, type CaptureSource, type XskCaptureSpec } from './capture-source.js';
 
 export interface CaptureSpec {
-  /** The capture veth end to read (attach.ts's capturePeer, in CAPTURE_NETNS). */
+  /** The capture veth end to read (attach.ts's capturePeer), and the namespace it is in (/run/netns/…: attach.ts's captureNetns). */
   ifname: string;
+  netns: string;
   /** XDP capture (the device's socket map, this client's queue), or null for a packet socket. */
   xsk: XskCaptureSpec | null;
   /** Fanout group shared by the device's packet-socket capture clients (0: a single client). */
@@ -45,8 +45,7 @@ const DROPS_EVERY = 32;
 
 export function runCapture(client: Client, spec: CaptureSpec): CaptureResult {
   const pool = client.pool;
-  const netns = `/run/netns/${CAPTURE_NETNS}`;
-  const source: CaptureSource = spec.xsk ? new XskSource(pool, netns, spec.ifname, spec.xsk) : new PacketSource(pool, netns, spec.ifname, spec.group);
+  const source: CaptureSource = spec.xsk ? new XskSource(pool, spec.netns, spec.ifname, spec.xsk) : new PacketSource(pool, spec.netns, spec.ifname, spec.group);
   const spare = new Int32Array(BATCH);
   const full = new Int32Array(BATCH);
   let classifier = new PacketClassifier(spec.classifier);

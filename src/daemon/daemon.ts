@@ -20,7 +20,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { startClientWorkers, startGenerators, type ClientFleet } from '../../clients/generators.js';
-import { AttachError, detach, prepareCapture, recoverAttachments, redirect, removeCapture, unredirect, type AttachState } from '../attach/attach.js';
+import { AttachError, captureNetns, detach, prepareCapture, recoverAttachments, redirect, removeCapture, unredirect, type AttachState } from '../attach/attach.js';
 import type { CaptureResult, CaptureSpec } from '../attach/capture.js';
 import { attachCaptureProgram, type CaptureProgram } from '../attach/capture-program.js';
 import { nextPow2 } from '../shm/spsc-ring.js';
@@ -427,7 +427,7 @@ export class Daemon {
       fleet = await startClientWorkers<CaptureSpec, CaptureResult>(link, n, workerUrl('../attach/capture-worker.js', import.meta.url), 'capture client', (i) => {
         const { port1, port2 } = new MessageChannel();
         updates.push(port1);
-        return { ifname: state.capturePeer, xsk: xsk && { ...xsk, queue: i }, group, classifier, updates: port2 };
+        return { ifname: state.capturePeer, netns: `/run/netns/${captureNetns()}`, xsk: xsk && { ...xsk, queue: i }, group, classifier, updates: port2 };
       }, this.options.captureFrames);
       await fleet.started;
       // A capture client that fails (its socket refused) leaves the device unserved: the daemon stops, giving it back.
