@@ -263,13 +263,16 @@ export function removeCapture(state: AttachState, runDir: string): void {
  * otherwise stay behind in /run/netns and make `ip netns list` complain.
  */
 function dropEmptyCaptureNetns(): void {
-  let links = '';
-  try {
-    links = execFileSync('ip', ['-n', captureNetns(), '-o', 'link', 'show'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch {
-    /* no such name, or a stale one */
+  // Releases before per-namespace capture namespaces shared `pspat-capture`: an empty one left by them goes too.
+  for (const ns of [captureNetns(), 'pspat-capture']) {
+    let links = '';
+    try {
+      links = execFileSync('ip', ['-n', ns, '-o', 'link', 'show'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch {
+      /* no such name, or a stale one */
+    }
+    if (!/psc\d+p/.test(links)) undo('ip', ['netns', 'del', ns]);
   }
-  if (!/psc\d+p/.test(links)) undo('ip', ['netns', 'del', captureNetns()]);
 }
 
 /** A state file is a hundred bytes; anything much larger is not one. */
