@@ -44,7 +44,7 @@ export interface PlacementOptions {
   clientCpus?: number[];
   /** CPUs of transmit workers. @default the same as clientCpus */
   txCpus?: number[];
-  /** `poll` or `adaptive`. @default poll when each arbiter has a CPU no other planned thread uses, else adaptive */
+  /** `poll` or `adaptive`. @default poll when each arbiter has a CPU no other planned thread uses and normal priority, else adaptive */
   arbiterWait?: ArbiterWait;
   /** SCHED_FIFO priority of the arbiters (needs CAP_SYS_NICE). @default 0 (normal policy) */
   arbiterPriority?: number;
@@ -150,7 +150,11 @@ export function planPlacement(o: PlacementOptions, arbiters: number, allowed = a
   // Each arbiter owns its CPU only if no other planned thread may run there.
   const others = [...clientCpus, ...txCpus];
   const owned = arbiterCpus.length > 0 && arbiterCpus.every((c) => !others.includes(c)) && others.length > 0;
-  const wait = o.arbiterWait ?? (owned ? 'poll' : 'adaptive');
+  // A real-time thread that never sleeps is what the kernel's RT throttling stops: 50 ms of
+  // every second (sched_rt_runtime_us), and every packet waits through it (a p99 of 30-39
+  // ms measured). At real-time priority a parked arbiter runs again within microseconds of
+  // its doorbell, so it parks.
+  const wait = o.arbiterWait ?? (owned && arbiterPriority === 0 ? 'poll' : 'adaptive');
   return {
     arbiters: Array.from({ length: arbiters }, (_, i) => ({ cpus: arbiterCpus.length > 0 ? [arbiterCpus[i]] : [], priority: arbiterPriority, wait })),
     clients: { cpus: clientCpus.length === allowed.length ? [] : clientCpus, priority: clientPriority },

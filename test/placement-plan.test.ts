@@ -30,6 +30,11 @@ describe('placement plan', () => {
     expect(plan.clients.cpus).toEqual([0, 1]);
   });
 
+  it('a real-time arbiter on a CPU of its own parks (RT throttling would stop a polling one 50 ms a second) unless told to poll', () => {
+    expect(planPlacement({ arbiterCpus: [1], arbiterPriority: 50 }, 1, [0, 1], true).arbiters[0]).toEqual({ cpus: [1], priority: 50, wait: 'adaptive' });
+    expect(planPlacement({ arbiterCpus: [1], arbiterPriority: 50, arbiterWait: 'poll' }, 1, [0, 1], true).arbiters[0].wait).toBe('poll');
+  });
+
   it('pins nothing and parks without an addon to pin with', () => {
     for (const plan of [planPlacement({}, 1, [0], true), planPlacement({}, 1, [0, 1], false)]) {
       expect(plan.arbiters).toEqual([{ cpus: [], priority: 0, wait: 'adaptive' }]);
