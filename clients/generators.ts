@@ -11,7 +11,7 @@ import { MIN_TEST_FRAME } from './packet.js';
 
 /** Client threads on one link: generators, capture clients, any worker that runs one client. */
 export interface ClientFleet<R> {
-  /** Resolves once every thread is running. */
+  /** Resolves once every thread is running (or, with `READY` handshakes, says it is ready); rejects if one fails first. */
   started: Promise<void>;
   /** Resolves when every thread has finished (its work done, or stopped). */
   done: Promise<R[]>;
@@ -41,9 +41,13 @@ export function startGenerators(
   return startClientWorkers<GeneratorSpec, GeneratorResult>(link, count, workerUrl('./generator-worker.js', import.meta.url), 'generator', spec, framesPerClient);
 }
 
+/** What a worker started with `handshake` posts once it can do its work (a capture client: its socket open), before its result. */
+export const READY = 'ready';
+
 /**
  * Connects `count` clients to `link` and starts worker `entry` for each, with its channel
- * and `spec(i)` (a MessagePort in `spec.updates` is transferred); each posts one result.
+ * and `spec(i)` (a MessagePort in `spec.updates` is transferred); each posts one result,
+ * and with `handshake`, READY before it.
  */
 export async function startClientWorkers<S extends { updates?: MessagePort }, R>(
   link: LinkHandle,
@@ -52,6 +56,7 @@ export async function startClientWorkers<S extends { updates?: MessagePort }, R>
   what: string,
   spec: (i: number) => S,
   framesPerClient: number,
+  handshake = false,
 ): Promise<ClientFleet<R>> {
   const workers: Worker[] = [];
   const results: Promise<R>[] = [];
@@ -61,14 +66,15 @@ export async function startClientWorkers<S extends { updates?: MessagePort }, R>
     const s = spec(i);
     const w = new Worker(entry, { workerData: { channel, spec: s }, transferList: s.updates ? [s.updates] : [] });
     workers.push(w);
-    online.push(new Promise((resolve) => w.once('online', () => resolve())));
-    results.push(
-      new Promise((resolve, reject) => {
-        w.once('message', resolve);
-        w.once('error', (e) => reject(new WorkerFailedError(`${what} ${i} failed: ${e.message}`)));
-        w.once('exit', (code) => reject(new WorkerFailedError(`${what} ${i} exited with code ${code} before reporting`)));
-      }),
-    );
+    const result = new Promise<R>((resolve, reject) => {
+      w.on('message', (m) => m !== READY && resolve(m as R));
+      w.once('error', (e) => reject(new WorkerFailedError(`${what} ${i} failed: ${e.message}`)));
+      w.once('exit', (code) => reject(new WorkerFailedError(`${what} ${i} exited with code ${code} before reporting`)));
+    });
+    results.push(result);
+    const ready = new Promise<void>((resolve) => (handshake ? w.on('message', (m) => m === READY && resolve()) : w.once('online', () => resolve())));
+    // A worker that fails before it is ready fails the start.
+    online.push(Promise.race([ready, result.then(() => undefined)]));
   }
   const done = Promise.all(results);
   return {

@@ -204,6 +204,23 @@ describe.skipIf(skip)('follow mode: every tc client drives pspat through the ker
     expect(diverted()).toBe(true);
   }, 20_000);
 
+  it('a followed device that is deleted (a VM\'s tap going away) is let go; the daemon goes on with the others', async () => {
+    topo.inHost('ip', 'link', 'add', 'fox', 'type', 'veth', 'peer', 'name', 'foxp');
+    topo.inHost('ip', 'link', 'set', 'fox', 'up');
+    topo.inHost('ip', 'link', 'set', 'foxp', 'up');
+    daemon = await startDaemon(['--backend', 'afxdp', '--rate', `${UP}=100mbit`, '--rate', 'fox=100mbit', '--follow', `${UP},fox`], runDir, topo.host);
+    for (const line of SCRIPT) kernelTc(line);
+    kernelTc('qdisc add dev fox root handle 1: htb');
+    // Taken over: diverted, the takeover's last step. After up0's: each takeover starts
+    // threads and runs ip, ethtool and tc, about a second here.
+    await until(async () => topo.inHost('tc', 'filter', 'show', 'dev', 'fox', 'egress'), (s) => /name pspat_divert/.test(s), 10_000);
+    topo.inHost('ip', 'link', 'del', 'fox');
+    await until(async () => daemon!.log(), (s) => s.includes('follow: fox: the device is gone: no longer scheduled'), 3000);
+    await until(() => pspatTc('qdisc show dev fox').then((r) => r.stderr), (s) => /Cannot find device "fox"/.test(s), 1000);
+    expect(daemon.child.exitCode).toBe(null);
+    expect((await pspatTc(`class show dev ${UP} classid 1:10`)).stdout).toMatch(/rate 5Mbit/);
+  }, 20_000);
+
   it('a daemon killed, the configuration changed through netlink meanwhile, restarted: it enforces the new configuration', async () => {
     const first = await startDaemon(['--backend', 'afxdp', '--rate', `${UP}=100mbit`, '--follow', UP], runDir, topo.host);
     for (const line of SCRIPT) kernelTc(line);

@@ -1,9 +1,10 @@
 /** Capture worker entry (capture.ts): builds its client, captures until stopped, posts its counts. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { placeThisThread } from '../placement.js';
+import { READY } from '../../clients/generators.js';
 import { Client, type ClientChannel } from '../client.js';
 import { runCapture, type CaptureSpec } from './capture.js';
 
 const { channel, spec } = workerData as { channel: ClientChannel; spec: CaptureSpec };
 placeThisThread(channel.placement, 'capture client');
-parentPort!.postMessage(runCapture(new Client(channel), spec));
+parentPort!.postMessage(runCapture(new Client(channel), spec, () => parentPort!.postMessage(READY)));

@@ -43,9 +43,11 @@ const POLL_MS = 50;
 /** Reads between two looks at the source's drop count (a syscall of its own), and one at the end. */
 const DROPS_EVERY = 32;
 
-export function runCapture(client: Client, spec: CaptureSpec): CaptureResult {
+/** `ready` is called once the source is open: from then on, what is diverted to the capture pair is taken. */
+export function runCapture(client: Client, spec: CaptureSpec, ready: () => void = () => {}): CaptureResult {
   const pool = client.pool;
   const source: CaptureSource = spec.xsk ? new XskSource(pool, spec.netns, spec.ifname, spec.xsk) : new PacketSource(pool, spec.netns, spec.ifname, spec.group);
+  ready();
   const spare = new Int32Array(BATCH);
   const full = new Int32Array(BATCH);
   let classifier = new PacketClassifier(spec.classifier);

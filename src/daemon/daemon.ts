@@ -201,7 +201,10 @@ export class Daemon {
       const fault = d.link.portFault();
       if (fault === d.portFault) continue;
       d.portFault = fault;
-      if (fault === ENODEV) {
+      if (fault === ENODEV && this.follower?.follows(dev)) {
+        // A followed device comes and goes with what it belongs to (a VM's tap device): the follower lets it go.
+        this.follower.recheck(dev);
+      } else if (fault === ENODEV) {
         this.cannotGoOn(`${dev}: the device is gone (deleted)`);
       } else if (fault !== 0) {
         process.stderr.write(`pspat daemon: ${dev}: cannot transmit (${errnoName(fault)}): its queues hold until the device is back\n`);
@@ -367,8 +370,10 @@ export class Daemon {
           const capture = await this.startCapture(dev, link, tree!);
           if (capture) device.capture = capture;
         } catch (e) {
-          // Not taken over: the device stays unmanaged, as before the command.
+          // Not taken over: the device stays unmanaged, as before the command. The capture
+          // clients that did start are attached to the link: let them go first.
           await this.stopTraffic(device);
+          await link.detachClients();
           await link.remove();
           lock?.release();
           throw e;
@@ -428,10 +433,12 @@ export class Daemon {
         const { port1, port2 } = new MessageChannel();
         updates.push(port1);
         return { ifname: state.capturePeer, netns: `/run/netns/${captureNetns()}`, xsk: xsk && { ...xsk, queue: i }, group, classifier, updates: port2 };
-      }, this.options.captureFrames);
+      }, this.options.captureFrames, true);
+      // Every capture socket open before anything is diverted to them: a refused one fails the takeover here.
       await fleet.started;
-      // A capture client that fails (its socket refused) leaves the device unserved: the daemon stops, giving it back.
-      fleet.done.catch((e: Error) => this.cannotGoOn(`${dev}: ${e.message}`));
+      const started = fleet;
+      // A capture client that fails later leaves the device unserved: the daemon stops, giving it back.
+      fleet.done.catch((e: Error) => this.devices.get(dev)?.capture?.fleet === started && this.cannotGoOn(`${dev}: ${e.message}`));
       fds = redirect(state, this.options.runDir, { mode: this.options.fail, staleMs: this.options.failOpenAfterMs });
       let divert: DivertState;
       try {
@@ -606,7 +613,7 @@ export class Daemon {
 
   /** Stops the arbiter, sending what is queued (bounded); final per-link accounting. */
   async close(): Promise<LinkStats[]> {
-    this.follower?.stop();
+    await this.follower?.stop();
     clearInterval(this.sampler);
     clearInterval(this.portWatch);
     await this.queue;

@@ -14,7 +14,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { isInterfaceName, isLoopback } from '../net/device.js';
-import { RTM_GETQDISC, RTM_GETTCLASS, RTM_GETTFILTER, RTMGRP_TC, TcNetlink } from './netlink.js';
+import { RTM_GETQDISC, RTM_GETTCLASS, RTM_GETTFILTER, RTMGRP_LINK, RTMGRP_TC, TcNetlink } from './netlink.js';
 import { followCommands } from './commands.js';
 import { decodeDevice, type Decoded, type KernelConfig } from './tc-decode.js';
 
@@ -51,15 +51,17 @@ function deviceNames(): Map<number, string> {
 }
 
 export class Follower {
-  /** Joined before the first dump: a change made while dumping is announced, not missed. */
-  private readonly changes = new TcNetlink(RTMGRP_TC);
+  /** Joined before the first dump: a change made while dumping is announced, not missed. Links too: a device deleted says so there. */
+  private readonly changes = new TcNetlink(RTMGRP_TC | RTMGRP_LINK);
   private readonly dumps = new TcNetlink(0);
   /** Per followed device, the configuration pspat enforces now (null: none, the kernel's path). */
   private readonly enforced = new Map<string, KernelConfig | null>();
   /** Per device pspat gave back, why: said once. */
   private readonly refused = new Map<string, string>();
   private readonly dirty = new Set<string>();
-  private syncing = false;
+  /** The sync in progress, if any (stop waits for it: the sockets close after their last use). */
+  private syncing: Promise<void> | null = null;
+  private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly all: boolean;
 
@@ -77,17 +79,38 @@ export class Follower {
   async start(): Promise<void> {
     for (const dev of this.all ? deviceNames().values() : this.devices) if (this.follows(dev)) this.dirty.add(dev);
     await this.syncDirty();
-    this.timer = setInterval(() => void this.poll(), FOLLOW_POLL_MS);
+    this.timer = setInterval(() => this.poll(), FOLLOW_POLL_MS);
     this.timer.unref();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
+    await this.syncing;
     this.changes.close();
     this.dumps.close();
   }
 
-  private async poll(): Promise<void> {
+  /** Looks at `dev` again now (the daemon saw its port fail: deleted?). */
+  recheck(dev: string): void {
+    this.dirty.add(dev);
+    this.poll();
+  }
+
+  private poll(): void {
+    if (this.stopped) return;
+    try {
+      this.collect();
+    } catch (e) {
+      this.host.say(`follow: ${(e as Error).message}`);
+    }
+    this.syncing ??= this.syncDirty()
+      .catch((e: Error) => this.host.say(`follow: ${e.message}`))
+      .finally(() => (this.syncing = null));
+  }
+
+  /** Marks the followed devices the announced changes touched. */
+  private collect(): void {
     const changes = this.changes.changes();
     if (changes === 'lost') {
       // The socket overflowed: some changes were not announced. Look at every device again.
@@ -101,19 +124,13 @@ export class Follower {
         else if (dev === undefined) for (const d of this.enforced.keys()) if (ifindexOf(d) === null) this.dirty.add(d);
       }
     }
-    if (!this.syncing) await this.syncDirty();
   }
 
   private async syncDirty(): Promise<void> {
-    this.syncing = true;
-    try {
-      while (this.dirty.size > 0) {
-        const [dev] = this.dirty;
-        this.dirty.delete(dev);
-        await this.sync(dev);
-      }
-    } finally {
-      this.syncing = false;
+    while (this.dirty.size > 0 && !this.stopped) {
+      const [dev] = this.dirty;
+      this.dirty.delete(dev);
+      await this.sync(dev);
     }
   }
 
@@ -130,6 +147,7 @@ export class Follower {
   private async sync(dev: string): Promise<void> {
     const now = this.read(dev);
     const before = this.enforced.get(dev) ?? null;
+    if (before !== null && ifindexOf(dev) === null) this.host.say(`follow: ${dev}: the device is gone: no longer scheduled`);
     if (now !== null && 'unsupported' in now) return this.giveBack(dev, `its configuration has ${now.unsupported}, which pspat does not implement`);
     for (const line of followCommands(dev, before, now)) {
       const refusal = await this.host.apply(line.split(' '));

@@ -24,7 +24,8 @@ const NLMSG_ERROR = 2;
 const NLMSG_DONE = 3;
 const NLM_F_REQUEST = 0x1;
 const NLM_F_DUMP = 0x300;
-/** The legacy multicast bit of RTNLGRP_TC. */
+/** The legacy multicast bits of RTNLGRP_LINK and RTNLGRP_TC. */
+export const RTMGRP_LINK = 0x1;
 export const RTMGRP_TC = 0x8;
 const TCMSG_LEN = 20;
 const NLMSG_HDR = 16;
@@ -33,7 +34,10 @@ const ENOBUFS = -105;
 export const TCA_KIND = 1;
 export const TCA_OPTIONS = 2;
 
-/** A tc message: its tcmsg header and attributes (TCA_*). */
+/**
+ * A tc message: its tcmsg header and attributes (TCA_*). A link message (ifinfomsg) reads
+ * as one too, with its ifindex where tcmsg has it, and nothing else meant.
+ */
 export interface TcMessage {
   type: number;
   ifindex: number;
