@@ -114,13 +114,8 @@ interface ManagedDevice {
   lock?: DeviceLock;
 }
 
-/**
- * How a taken-over device's egress reaches pspat: the capture clients, the attach state,
- * the diversion program's state (its bypass count), its liveness socket, and the capture
- * program's socket map (−1 for packet-socket capture), which capture clients started
- * later register in.
- */
-type Capture = ClientSource & { state: AttachState; divert: DivertState; alive: number; mapFd: number };
+/** How a taken-over device's egress reaches pspat: the capture clients, the attach state, the diversion program's state (its bypass count) and liveness socket. */
+type Capture = ClientSource & { state: AttachState; divert: DivertState; alive: number };
 
 /** A device's client threads (test-traffic generators, capture clients) and the ports their classifier updates go through. */
 interface ClientSource {
@@ -420,14 +415,17 @@ export class Daemon {
     const updates: MessagePort[] = [];
     let fleet: ClientFleet<CaptureResult> | undefined;
     let fds: DivertFds | undefined;
-    let program: CaptureProgram = { why: 'not attached' };
+    /** The capture program's socket map, until every capture socket has put itself in it. */
+    let mapFd = -1;
     try {
       const classifier = this.classifierConfig(tree);
-      if (this.options.capture !== 'packet') program = attachCaptureProgram(state.capturePeer);
-      if ('why' in program && this.options.capture === 'xdp') throw new AttachError(`${dev}: XDP capture: ${program.why}`);
-      const how = 'mapFd' in program ? 'XDP into the frame pool' : this.options.capture === 'packet' ? 'packet socket' : `packet socket (XDP: ${program.why})`;
+      const program: CaptureProgram | null = this.options.capture === 'packet' ? null : attachCaptureProgram(state.capturePeer);
+      const noXdp = program !== null && 'why' in program ? program.why : null;
+      if (program !== null && 'mapFd' in program) mapFd = program.mapFd;
+      if (noXdp !== null && this.options.capture === 'xdp') throw new AttachError(`${dev}: XDP capture: ${noXdp}`);
+      const how = mapFd >= 0 ? 'XDP into the frame pool' : noXdp === null ? 'packet socket' : `packet socket (XDP: ${noXdp})`;
       process.stderr.write(`pspat daemon: ${dev}: capture by ${how}, ${n} thread${n > 1 ? 's' : ''}\n`);
-      const xsk = 'mapFd' in program ? { mapFd: program.mapFd, ringSize: nextPow2(this.options.captureFrames) } : null;
+      const xsk = mapFd >= 0 ? { mapFd, ringSize: nextPow2(this.options.captureFrames) } : null;
       const group = n > 1 ? ((process.pid ^ Number(state.capture.slice(3))) & 0xffff) || 1 : 0;
       fleet = await startClientWorkers<CaptureSpec, CaptureResult>(link, n, workerUrl('../attach/capture-worker.js', import.meta.url), 'capture client', (i) => {
         const { port1, port2 } = new MessageChannel();
@@ -436,6 +434,9 @@ export class Daemon {
       }, this.options.captureFrames, true);
       // Every capture socket open before anything is diverted to them: a refused one fails the takeover here.
       await fleet.started;
+      // The sockets are in the map now, which the attached program holds.
+      if (mapFd >= 0) nativeAddon().closeFd(mapFd);
+      mapFd = -1;
       const started = fleet;
       // A capture client that fails later leaves the device unserved: the daemon stops, giving it back.
       fleet.done.catch((e: Error) => this.devices.get(dev)?.capture?.fleet === started && this.cannotGoOn(`${dev}: ${e.message}`));
@@ -447,11 +448,11 @@ export class Daemon {
       } finally {
         nativeAddon().closeFd(fds.state);
       }
-      return { fleet, updates, state, divert, alive: fds.alive, mapFd: 'mapFd' in program ? program.mapFd : -1 };
+      return { fleet, updates, state, divert, alive: fds.alive };
     } catch (e) {
       detach(state, this.options.runDir);
       if (fds) nativeAddon().closeFd(fds.alive);
-      if ('mapFd' in program) nativeAddon().closeFd(program.mapFd);
+      if (mapFd >= 0) nativeAddon().closeFd(mapFd);
       await fleet?.stop().catch(() => fleet?.terminate());
       throw e;
     }
@@ -487,10 +488,7 @@ export class Daemon {
       await source.fleet.stop().catch(() => source.fleet.terminate());
       for (const p of source.updates) p.close();
     }
-    if (d.capture) {
-      if (d.capture.mapFd >= 0) nativeAddon().closeFd(d.capture.mapFd);
-      removeCapture(d.capture.state, this.options.runDir);
-    }
+    if (d.capture) removeCapture(d.capture.state, this.options.runDir);
   }
 
   /** Stops a device's client threads and lets go of their clients (before the link goes). */
