@@ -12,11 +12,11 @@
  * its configuration is one pspat implements. Changes are applied one device at a time, in
  * the daemon's command queue, and dumps are per device: a burst of changes costs one dump.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { isInterfaceName, isLoopback } from '../net/device.js';
+import { readdirSync } from 'node:fs';
+import { ifindexOf, isInterfaceName, isLoopback } from '../net/device.js';
 import { RTM_GETQDISC, RTM_GETTCLASS, RTM_GETTFILTER, RTMGRP_LINK, RTMGRP_TC, TcNetlink } from './netlink.js';
 import { followCommands } from './commands.js';
-import { decodeDevice, type Decoded, type KernelConfig } from './tc-decode.js';
+import { decodeDevice, egressQdiscs, type Decoded, type KernelConfig } from './tc-decode.js';
 
 /** What the follower needs of the daemon. */
 export interface FollowHost {
@@ -29,17 +29,6 @@ export interface FollowHost {
 
 /** How often announced changes are read: a change is enforced within this (plus its dump). */
 export const FOLLOW_POLL_MS = 20;
-
-/** The kernel's parent of ingress and clsact qdiscs: not egress scheduling (and pspat's own diversion lives there). */
-const TC_H_INGRESS = 0xfffffff1;
-
-function ifindexOf(dev: string): number | null {
-  try {
-    return Number(readFileSync(`/sys/class/net/${dev}/ifindex`, 'utf8'));
-  } catch {
-    return null;
-  }
-}
 
 function deviceNames(): Map<number, string> {
   const out = new Map<number, string>();
@@ -140,7 +129,7 @@ export class Follower {
     if (ifindex === null) return null;
     const qdiscs = this.dumps.dump(RTM_GETQDISC, ifindex);
     const classes = this.dumps.dump(RTM_GETTCLASS, ifindex);
-    const filters = qdiscs.filter((q) => q.parent !== TC_H_INGRESS && q.handle !== 0).flatMap((q) => this.dumps.dump(RTM_GETTFILTER, ifindex, q.handle));
+    const filters = egressQdiscs(qdiscs).flatMap((q) => this.dumps.dump(RTM_GETTFILTER, ifindex, q.handle));
     return decodeDevice(dev, qdiscs, classes, filters);
   }
 

@@ -251,8 +251,13 @@ function filterWords(m: TcMessage, kind: string, roots: Map<string, number>): { 
 /** The kinds whose classes pspat models (the others' classes are internal: tbf's, sfq's flows). */
 const CLASSFUL = new Set(['htb', 'drr', 'qfq', 'prio']);
 
-/** The kernel's parents of a device's ingress and clsact hooks: not part of its egress scheduling. */
+/** The kernel's parent of a device's ingress and clsact qdiscs: not part of its egress scheduling (pspat's own diversion lives there). */
 const TC_H_INGRESS = 0xfffffff1;
+
+/** The qdiscs that schedule egress: not the kernel's default ones (handle 0), not ingress or clsact. Their filters are what a device's dump needs. */
+export function egressQdiscs(qdiscs: TcMessage[]): TcMessage[] {
+  return qdiscs.filter((q) => q.parent !== TC_H_INGRESS && q.handle !== 0);
+}
 
 /**
  * `dev`'s configuration from its dumped qdiscs, classes and filters (each filter dump
@@ -266,7 +271,7 @@ export function decodeDevice(dev: string, qdiscs: TcMessage[], classes: TcMessag
     const kindOf = (m: TcMessage) => attrString(m.attrs.get(TCA_KIND)) ?? unsupported('a message without a kind');
     const rootKind = kindOf(root);
     const config: KernelConfig = { root: `qdisc add dev ${dev} root handle ${formatHandle(root.handle)} ${qdiscArgs(qdiscSpec(rootKind, root.attrs))}`, items: new Map(), filters: new Map() };
-    const inner = qdiscs.filter((q) => q !== root && q.parent !== TC_H_INGRESS && q.handle !== 0);
+    const inner = egressQdiscs(qdiscs).filter((q) => q !== root);
     const known = new Set([root.handle]);
     // A class at the top of its qdisc says TC_H_ROOT as its parent: the qdisc is meant.
     const classParent = (m: TcMessage) => (m.parent === TC_H_ROOT ? (m.handle & 0xffff0000) >>> 0 : m.parent);

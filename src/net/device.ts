@@ -22,6 +22,15 @@ export function isInterfaceName(name: unknown): name is string {
 /** IFF_LOOPBACK in a device's flags. */
 const IFF_LOOPBACK = 0x8;
 
+/** The device's ifindex in this namespace, or null when there is no such device. */
+export function ifindexOf(dev: string): number | null {
+  try {
+    return Number(readFileSync(`/sys/class/net/${dev}/ifindex`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
 /** True for a loopback device (`lo`): it has no wire to schedule. */
 export function isLoopback(dev: string): boolean {
   try {
