@@ -11,8 +11,9 @@
  * last CPU, the feeder runs on the others (arbiterBenchPlacement()): on the null backend
  * no kernel work shares the arbiter's CPU, so this measures the arbiter alone.
  *
- * Trust: after a warm-up of WARMUP_MS (the JIT has compiled the loop by then), each point
- * is the median of REPEATS consecutive windows of `seconds`, with their spread. A figure
+ * Trust: each point is the median of REPEATS runs, each a fresh arbiter measured for one
+ * window of `seconds` after a warm-up of WARMUP_MS (the JIT has compiled the loop by
+ * then), with the spread across runs. A figure
  * counts as the arbiter's only when at least SATURATED of its passes found a full batch
  * waiting (LOOP_FULL_PASSES): otherwise the feeder was the limit, and the point says so.
  */
@@ -35,7 +36,7 @@ export interface ArbiterBenchOptions {
   classes?: number[];
   /** The scheduler measured beside the FIFO baseline. @default 'drr' */
   scheduler?: string;
-  /** Seconds measured per point (after a 0.3 s warm-up). @default 1 */
+  /** Seconds measured per run (after a warm-up of WARMUP_MS); a point is REPEATS runs. @default 1 */
   seconds?: number;
   /** Frames in the pool, shared out among the clients. @default 16384 */
   poolFrames?: number;
@@ -67,20 +68,20 @@ export interface ArbiterPoint {
   scheduler: string;
   clients: number;
   classes: number;
-  /** Million decisions (packets scheduled and completed) per second: the median window. */
+  /** Million decisions (packets scheduled and completed) per second: the median run. */
   mdps: number;
   /** 1000 / mdps. */
   nsPerDecision: number;
-  /** (max − min) / median of the windows' mdps. */
+  /** (max − min) / median of the runs' mdps. */
   spread: number;
-  /** Fraction of passes (in the median window) that found a full batch waiting. */
+  /** Fraction of passes (in the median run's window) that found a full batch waiting. */
   fullPassFraction: number;
   /** fullPassFraction ≥ SATURATED: the figure is the arbiter's, not its feeder's. */
   saturated: boolean;
   /** Packets per release batch, mean; passes that moved packets, p50 duration (ns). */
   meanBatch: number;
   passP50Ns: number;
-  /** The arbiter isolate's collections over the whole point (start-up, warm-up, windows) and the longest pause, ns. */
+  /** The median run's arbiter isolate: its collections (start-up, warm-up, window) and the longest pause, ns. */
   gcs: number;
   gcMaxNs: number;
 }
@@ -90,12 +91,17 @@ export interface ArbiterBenchResult {
   points: ArbiterPoint[];
 }
 
-interface Window {
+/** One run: a fresh arbiter (its own isolate, so its own JIT decisions) measured for one window after the warm-up. */
+interface Run {
   mdps: number;
   fullPassFraction: number;
+  meanBatch: number;
+  passP50Ns: number;
+  gcs: number;
+  gcMaxNs: number;
 }
 
-async function measure(scheduler: string, clients: number, classes: number, o: Required<ArbiterBenchOptions>, plan: PlacementPlan): Promise<ArbiterPoint> {
+async function measureRun(scheduler: string, clients: number, classes: number, o: Required<ArbiterBenchOptions>, plan: PlacementPlan): Promise<Run> {
   const framesPerClient = Math.max(64, Math.floor(o.poolFrames / clients));
   const host = await ArbiterHost.start({ poolFrames: framesPerClient * clients, ...arbiterPlacement(plan, 0) });
   let feeder: Worker | undefined;
@@ -117,36 +123,23 @@ async function measure(scheduler: string, clients: number, classes: number, o: R
       feeder!.once('error', (e) => reject(new WorkerFailedError(`feeder failed: ${e.message}`)));
     });
     await sleep(WARMUP_MS);
-    const windows: Window[] = [];
-    for (let r = 0; r < REPEATS; r++) {
-      const before = await link.stats({ histograms: false });
-      const loop0 = host.loop.read();
-      const t0 = performance.now();
-      await sleep(o.seconds * 1000);
-      const after = await link.stats({ histograms: false });
-      const elapsedMs = performance.now() - t0;
-      const loop1 = host.loop.read();
-      const windowNs = after.nowNs - before.nowNs || elapsedMs * 1e6;
-      const passes = loop1.busyPasses - loop0.busyPasses;
-      windows.push({
-        mdps: ((after.totals.sent - before.totals.sent) / windowNs) * 1e3,
-        // Lock-free reads of two counters may be a pass apart at either end of the window.
-        fullPassFraction: passes > 0 ? Math.min(1, (loop1.fullPasses - loop0.fullPasses) / passes) : 0,
-      });
-    }
+    const before = await link.stats({ histograms: false });
+    const loop0 = host.loop.read();
+    const t0 = performance.now();
+    await sleep(o.seconds * 1000);
+    const after = await link.stats({ histograms: false });
+    const elapsedMs = performance.now() - t0;
+    const loop1 = host.loop.read();
     link.stopClients();
     await done;
     await host.close({ drain: false });
     const loop = host.loop.read();
-    const sorted = [...windows].sort((a, b) => a.mdps - b.mdps);
-    const median = sorted[Math.floor(REPEATS / 2)];
+    const windowNs = after.nowNs - before.nowNs || elapsedMs * 1e6;
+    const passes = loop1.busyPasses - loop0.busyPasses;
     return {
-      scheduler, clients, classes,
-      mdps: median.mdps,
-      nsPerDecision: median.mdps > 0 ? 1e3 / median.mdps : Infinity,
-      spread: median.mdps > 0 ? (sorted[REPEATS - 1].mdps - sorted[0].mdps) / median.mdps : 0,
-      fullPassFraction: median.fullPassFraction,
-      saturated: median.fullPassFraction >= SATURATED,
+      mdps: ((after.totals.sent - before.totals.sent) / windowNs) * 1e3,
+      // Lock-free reads of two counters may be a pass apart at either end of the window.
+      fullPassFraction: passes > 0 ? Math.min(1, (loop1.fullPasses - loop0.fullPasses) / passes) : 0,
       meanBatch: loop.meanBatch,
       passP50Ns: loop.passTime.p50,
       gcs: loop.gcs,
@@ -157,6 +150,30 @@ async function measure(scheduler: string, clients: number, classes: number, o: R
     await host.terminate();
     throw e;
   }
+}
+
+/**
+ * REPEATS runs of a point, each a fresh arbiter: the same point differs far more between
+ * isolates (up to 2×: which calls V8 inlines into the pass depends on the order functions
+ * got hot) than between windows of one, so the spread is taken across runs.
+ */
+async function measure(scheduler: string, clients: number, classes: number, o: Required<ArbiterBenchOptions>, plan: PlacementPlan): Promise<ArbiterPoint> {
+  const runs: Run[] = [];
+  for (let r = 0; r < REPEATS; r++) runs.push(await measureRun(scheduler, clients, classes, o, plan));
+  const sorted = [...runs].sort((a, b) => a.mdps - b.mdps);
+  const median = sorted[Math.floor(REPEATS / 2)];
+  return {
+    scheduler, clients, classes,
+    mdps: median.mdps,
+    nsPerDecision: median.mdps > 0 ? 1e3 / median.mdps : Infinity,
+    spread: median.mdps > 0 ? (sorted[REPEATS - 1].mdps - sorted[0].mdps) / median.mdps : 0,
+    fullPassFraction: median.fullPassFraction,
+    saturated: median.fullPassFraction >= SATURATED,
+    meanBatch: median.meanBatch,
+    passP50Ns: median.passP50Ns,
+    gcs: median.gcs,
+    gcMaxNs: median.gcMaxNs,
+  };
 }
 
 /** `onPoint(done, total)` after each point (a progress bar). */

@@ -104,7 +104,7 @@ export function registerBench(program: Command): void {
         }),
       );
       process.stdout.write(
-        `arbiter, null backend, unpaced, one feeder thread; M decisions/s, median of ${p.repeats} windows of ${p.seconds}s after ${p.warmupMs / 1000}s warm-up (± half the spread)\n` +
+        `arbiter, null backend, unpaced, one feeder thread; M decisions/s, median of ${p.repeats} runs (each a fresh arbiter: ${p.warmupMs / 1000}s warm-up, then ${p.seconds}s measured; ± half the spread across runs)\n` +
           `threads: ${p.placement}; a point is the arbiter's only when ≥ ${SATURATED * 100}% of its passes found a full batch waiting, else 'feeder-limited'\n\n` +
           renderTable(['classes', 'clients', `${BASELINE} Mdps`, `${p.scheduler} Mdps`, `${p.scheduler} ns/dec`, 'vs fifo', 'full passes', 'batch', 'pass p50', `${p.scheduler} GCs (longest)`], rows) + '\n',
       );
