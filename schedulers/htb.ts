@@ -97,8 +97,13 @@ const MAX_DEBT_NS = 60e9;
 /** tc's default MTU when it computes a default burst. */
 const DEFAULT_MTU = 1600;
 /** The kernel clamps a default quantum (rate / r2q) into this range. */
-const MIN_DEFAULT_QUANTUM = 1000;
-const MAX_DEFAULT_QUANTUM = 200_000;
+export const MIN_DEFAULT_QUANTUM = 1000;
+export const MAX_DEFAULT_QUANTUM = 200_000;
+
+/** A class's quantum when none is given: its rate (bit/s) in bytes over r2q, clamped as sch_htb does. */
+export function htbDefaultQuantum(rate: number, r2q: number): number {
+  return Math.min(MAX_DEFAULT_QUANTUM, Math.max(MIN_DEFAULT_QUANTUM, Math.floor(rate / 8 / r2q)));
+}
 /** Highest rate accepted, bit/s (as the link's). */
 const MAX_RATE = 1e15;
 const NO_PARENT = -1;
@@ -218,7 +223,7 @@ class HtbScheduler extends ClassfulScheduler {
     const cburst = params.cburst === undefined
       ? (params.ceil === undefined && params.rate === undefined ? current!.cburst : burstOf(ceil))
       : intParam('cburst', params.cburst, 1, 2 ** 32 - 1, ' bytes');
-    const defaultQuantum = Math.min(MAX_DEFAULT_QUANTUM, Math.max(MIN_DEFAULT_QUANTUM, Math.floor(rate / 8 / this.r2q)));
+    const defaultQuantum = htbDefaultQuantum(rate, this.r2q);
     const quantum = params.quantum === undefined
       ? (params.rate === undefined && current !== undefined ? current.quantum : defaultQuantum)
       : intParam('quantum', params.quantum, 1, 2 ** 32 - 1, ' bytes');

@@ -49,19 +49,22 @@ describe('pspat daemon + pspat tc', () => {
   it('applies an htb script and shows it in tc layout', async () => {
     for (const line of HTB) expect((await tc(line)).code, line).toBe(0);
     const q = await tc('qdisc show dev pspat0');
-    expect(q.stdout).toBe('qdisc htb 1: root refcnt 2 r2q 10 default 0x30 direct_packets_stat 0 direct_qlen 1000 \nqdisc pfifo 10: parent 1:10 limit 50p \n');
+    // iproute2 prints no space after htb's and pfifo's options (test/tc-testing checks the kernel's).
+    expect(q.stdout).toBe('qdisc htb 1: root refcnt 2 r2q 10 default 0x30 direct_packets_stat 0 direct_qlen 1000\nqdisc pfifo 10: parent 1:10 limit 50p\n');
     const c = await tc('-s class show dev pspat0 classid 1:10');
-    expect(c.stdout).toMatch(/^class htb 1:10 parent 1:1 leaf 10: prio 1 rate 50Mbit ceil 100Mbit burst 1600b cburst 1600b \n Sent 0 bytes 0 pkt \(dropped 0, overlimits 0 requeues 0\) \n rate 0bit 0pps backlog 0b 0p requeues 0\n/);
+    // No rate line without an estimator, as the kernel's htb classes have none by default.
+    expect(c.stdout).toMatch(/^class htb 1:10 parent 1:1 leaf 10: prio 1 rate 50Mbit ceil 100Mbit burst 1600b cburst 1600b \n Sent 0 bytes 0 pkt \(dropped 0, overlimits 0 requeues 0\) \n backlog 0b 0p requeues 0\n/);
     // With no device named, each line names its device, as tc's do; the devices pspat does
     // not manage come from the system's tc.
     const all = (await tc('qdisc show')).stdout;
-    expect(all).toContain('qdisc htb 1: dev pspat0 root refcnt 2 r2q 10 default 0x30 direct_packets_stat 0 direct_qlen 1000 \nqdisc pfifo 10: dev pspat0 parent 1:10 limit 50p \n');
+    expect(all).toContain('qdisc htb 1: dev pspat0 root refcnt 2 r2q 10 default 0x30 direct_packets_stat 0 direct_qlen 1000\nqdisc pfifo 10: dev pspat0 parent 1:10 limit 50p\n');
     expect(all).toContain(execFileSync('tc', ['qdisc', 'show', 'dev', 'lo']).toString().replace('0: root', '0: dev lo root'));
     const allJson = JSON.parse((await tc('-j qdisc show')).stdout) as { dev: string; kind: string }[];
     expect(allJson.filter((q) => q.dev === 'pspat0').map((q) => q.kind)).toEqual(['htb', 'pfifo']);
     expect(allJson.some((q) => q.dev === 'lo')).toBe(true);
     const j = JSON.parse((await tc('-j class show dev pspat0')).stdout);
-    expect(j.map((x: { handle: string }) => x.handle)).toEqual(['1:1', '1:10', '1:30']);
+    // In the kernel's class-hash order (class-hash.ts): 1:1 and 1:10 share a bucket, the later first.
+    expect(j.map((x: { handle: string }) => x.handle)).toEqual(['1:10', '1:1', '1:30']);
   });
 
   it('changes a class live; refuses with tc exit codes and changes nothing', async () => {
@@ -70,7 +73,7 @@ describe('pspat daemon + pspat tc', () => {
     const before = (await tc('class show dev pspat0')).stdout;
     const cases: [string, number, string][] = [
       ['class add dev pspat0 parent 1:1 classid 1:10 htb rate 1mbit', 2, 'RTNETLINK answers: File exists'],
-      ['class add dev pspat0 parent 1:9 classid 1:40 htb rate 1mbit', 2, 'Error: Parent class 1:9 not found.'],
+      ['class del dev pspat0 classid 1:99', 2, 'Error: Specified class not found.'],
       ['class add dev pspat0 parent 1:1 classid 1:40 htb rate 1mbit prio 9', 1, 'Illegal "prio"'],
       ['class add dev pspat0 parent 1:1 classid 1:zz htb rate 1mbit', 255, 'Error: argument "1:zz" is wrong: invalid class ID'],
       ['qdisc add dev pspat0 root handle 2: drr', 2, 'Error: Exclusivity flag on, cannot modify.'],

@@ -48,7 +48,7 @@ import { randomFlowKey } from '../tc/flow-hash.js';
 import { planCommand, type Plan } from '../tc/plan.js';
 import { ENODEV, errnoName, nativeAddon } from '../transmit/native.js';
 import { isNativeBackend } from '../transmit/ports.js';
-import { isInterfaceName, isLoopback } from '../net/device.js';
+import { DEFAULT_DEVICE_FACTS, deviceFacts, isInterfaceName, isLoopback } from '../net/device.js';
 import { lockDevice, type DeviceLock } from './device-lock.js';
 import { arbiterPlacement, PLACEMENT_KEYS, planPlacement, type PlacementOptions, type PlacementPlan } from '../placement.js';
 import { showClasses, showFilters, showQdiscs, type InnerStatsBySlot, type SlotStats } from '../tc/show.js';
@@ -290,10 +290,15 @@ export class Daemon {
       const refusal = isNativeBackend(this.options.backend) && !this.devices.has(cmd.dev) ? unmanageable(cmd.dev) : null;
       if (refusal !== null) return { exitCode: TC_EXIT_BAD_ARG, stdout: '', stderr: `Error: pspat cannot manage device "${cmd.dev}": ${refusal}\n` };
       const trees = new Map([...this.devices].map(([dev, d]) => [dev, d.tree]));
-      const plan = planCommand(trees, cmd, { linkRate: (dev, root) => this.linkRate(dev, root), maxClasses: this.options.maxClasses });
+      const plan = planCommand(trees, cmd, {
+        linkRate: (dev, root) => this.linkRate(dev, root),
+        // A device the null backend only names has no facts to read: the kernel's defaults for a one-queue Ethernet device.
+        device: (dev) => (existsSync(`/sys/class/net/${dev}`) ? deviceFacts(dev) : DEFAULT_DEVICE_FACTS),
+        maxClasses: this.options.maxClasses,
+      });
       if ('passthrough' in plan) return plan;
       await this.realise(plan);
-      return { exitCode: 0, stdout: '', stderr: '' };
+      return { exitCode: 0, stdout: '', stderr: plan.warnings.map((w) => `${w}\n`).join('') };
     } catch (e) {
       if (e instanceof TcError) return { exitCode: e.exitCode, stdout: '', stderr: `${e.message}\n` };
       // The scheduler's refusals (via the shadow or the arbiter) are the kernel's "invalid argument".
@@ -526,7 +531,7 @@ export class Daemon {
       const { root: stats, inner } = parsed.flags.stats ? await this.slotStats(d) : { root: new Map<number, SlotStats>(), inner: new Map() };
       if (cmd.object === 'qdisc') out.push(showQdiscs(d.tree, parsed.flags, stats, cmd.dev === undefined));
       else if (cmd.object === 'class') out.push(showClasses(d.tree, parsed.flags, stats, cmd.classid, inner));
-      else out.push(showFilters(d.tree, parsed.flags));
+      else out.push(showFilters(d.tree, parsed.flags, cmd.parent));
     }
     const managed = cmd.dev === undefined ? { managed: devs } : {};
     if (parsed.flags.json) {

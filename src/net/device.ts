@@ -2,6 +2,7 @@
  * What pspat reads about a network device from sysfs (this namespace's view), the one
  * setting it writes, and the Ethernet constants that go with frame lengths.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 export const ETH_HEADER = 14;
@@ -58,4 +59,34 @@ export function deviceMtu(dev: string): number {
 export function turnOffIpv6(dev: string): void {
   const path = `/proc/sys/net/ipv6/conf/${dev}/disable_ipv6`;
   if (existsSync(path)) writeFileSync(path, '1');
+}
+
+/** What the kernel's qdiscs take from their device when a command leaves it out. */
+export interface DeviceFacts {
+  /** Transmit queues the device was created with (not only the real ones): a root qdisc's refcnt is this plus one. */
+  txQueues: number;
+  /** txqueuelen: pfifo's and htb direct_qlen's default limit. */
+  txQueueLen: number;
+  mtu: number;
+}
+
+/** A device pspat cannot read (the null backend's named-only devices): a one-queue Ethernet device. */
+export const DEFAULT_DEVICE_FACTS: DeviceFacts = { txQueues: 1, txQueueLen: 1000, mtu: DEFAULT_MTU };
+
+/**
+ * `dev`'s facts, from `ip -d -j link show` (sysfs lists only the real transmit queues,
+ * and the kernel's refcnt counts every one); the defaults when it cannot say. A fork:
+ * called when a device is taken over, not per command.
+ */
+export function deviceFacts(dev: string): DeviceFacts {
+  try {
+    const [link] = JSON.parse(execFileSync('ip', ['-d', '-j', 'link', 'show', 'dev', dev], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as { num_tx_queues?: number; txqlen?: number; mtu?: number }[];
+    return {
+      txQueues: link.num_tx_queues ?? DEFAULT_DEVICE_FACTS.txQueues,
+      txQueueLen: link.txqlen ?? DEFAULT_DEVICE_FACTS.txQueueLen,
+      mtu: link.mtu ?? DEFAULT_DEVICE_FACTS.mtu,
+    };
+  } catch {
+    return DEFAULT_DEVICE_FACTS;
+  }
 }

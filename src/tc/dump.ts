@@ -47,7 +47,8 @@ export function classArgs(c: ClassSpec): string {
  */
 export function treeCommands(t: TcTree): string[] {
   const dev = t.dev;
-  const out = [`qdisc add dev ${dev} root handle ${formatHandle(t.root.handle)} ${qdiscArgs(t.root.qdisc)}`];
+  const est = (e: [string, string] | undefined) => (e ? ` estimator ${e[0]} ${e[1]}` : '');
+  const out = [`qdisc add dev ${dev} root handle ${formatHandle(t.root.handle)}${est(t.root.estimator)} ${qdiscArgs(t.root.qdisc)}`];
   const qdiscs = new Set([t.root.handle]);
   const done = new Set<number>();
   const classes = [...t.classes.values()].sort((x, y) => x.classid - y.classid);
@@ -55,7 +56,7 @@ export function treeCommands(t: TcTree): string[] {
     progress = false;
     for (const c of classes) {
       if (!done.has(c.classid) && qdiscs.has(c.owner) && (c.parent === c.owner || done.has(c.parent))) {
-        if (c.spec.kind !== 'prio') out.push(`class add dev ${dev} parent ${formatHandle(c.parent)} classid ${formatHandle(c.classid)} ${classArgs(c.spec)}`);
+        if (c.spec.kind !== 'prio' && c.spec.kind !== 'tbf') out.push(`class add dev ${dev} parent ${formatHandle(c.parent)} classid ${formatHandle(c.classid)}${est(c.estimator)} ${classArgs(c.spec)}`);
         done.add(c.classid);
         progress = true;
       }

@@ -13,6 +13,7 @@ import { badArg, duplicateArg, invalidArg } from './errors.js';
 import { parseClassId, parseQdiscHandle, TC_H_ROOT } from './handles.js';
 import { ETH_P, type ClassCommand, type FilterCommand, type ParsedTc, type PassThrough, type QdiscCommand, type ShowCommand, type TcFlags, type TcVerb } from './model.js';
 import { parseFilterSpec } from './filter-grammar.js';
+import { parseTimeUs } from '../units.js';
 import { parseClassSpec, parseQdiscSpec } from './qdisc-grammar.js';
 
 /** tc's clsact/ingress parents: ffff: (ingress), ffff:fff2 (ingress hook), ffff:fff3 (egress hook). */
@@ -103,6 +104,7 @@ function qdisc(a: TcArgs): QdiscCommand | ShowCommand | PassThrough {
   let dev: string | undefined;
   let parent: number | undefined;
   let handle: number | undefined;
+  let estimator: [string, string] | undefined;
   while (!a.done) {
     const w = a.next();
     if (w === 'dev') dev = devArg(a);
@@ -112,16 +114,41 @@ function qdisc(a: TcArgs): QdiscCommand | ShowCommand | PassThrough {
       parent = handleArg(a, 'parent', parseClassId, 'invalid parent ID');
     } else if (w === 'handle') handle = handleArg(a, 'handle', parseQdiscHandle, 'invalid qdisc ID');
     else if (w === 'ingress' || w === 'clsact') return passThrough(`${w} qdisc`);
-    else if (w === 'estimator' || w === 'stab' || w === 'ingress_block' || w === 'egress_block') {
+    else if (w === 'estimator') estimator = estimatorArg(a);
+    else if (w === 'stab' || w === 'ingress_block' || w === 'egress_block') {
       throw badArg(`pspat: "${w}" is not supported.`);
     } else {
       if (underIngress(parent)) return passThrough('a qdisc under ingress/clsact');
-      return { object: 'qdisc', verb: v as QdiscCommand['verb'], dev: requireDev(dev), parent: requireParent(parent), ...(handle !== undefined ? { handle } : {}), qdisc: parseQdiscSpec(w, a) };
+      return {
+        object: 'qdisc', verb: v as QdiscCommand['verb'], dev: requireDev(dev), parent: requireParent(parent),
+        ...(handle !== undefined ? { handle } : {}), qdisc: parseQdiscSpec(w, a), ...(estimator ? { estimator } : {}),
+      };
     }
   }
   if (underIngress(parent)) return passThrough('ingress qdisc');
   if (v !== 'delete') throw badArg('Error: the qdisc kind is required (htb, drr, qfq, prio, tbf, pfifo, bfifo, sfq, fq_codel).');
   return { object: 'qdisc', verb: 'delete', dev: requireDev(dev), parent: requireParent(parent), ...(handle !== undefined ? { handle } : {}) };
+}
+
+/**
+ * `estimator INTERVAL TIME_CONSTANT`: tc rounds the interval up to a power of two from
+ * 250 ms to 8 s and needs a time constant of at least two intervals (tc_setup_estimator).
+ * pspat's daemon estimates every class's rate anyway (1 s samples, a 4 s time constant);
+ * asking for an estimator makes `-s` show it, as the kernel shows its own.
+ */
+function estimatorArg(a: TcArgs): [string, string] {
+  const interval = a.next();
+  const constant = a.next();
+  let i = NaN;
+  let c = NaN;
+  try {
+    i = parseTimeUs(interval);
+    c = parseTimeUs(constant);
+  } catch {
+    // tc's wording below.
+  }
+  if (!(i > 0 && i <= 8e6 && c >= 2 * i)) throw badArg('Error: estimator parameters are out of range.');
+  return [interval, constant];
 }
 
 function requireParent(parent: number | undefined): number {
@@ -135,6 +162,7 @@ function klass(a: TcArgs): ClassCommand | ShowCommand | PassThrough {
   let dev: string | undefined;
   let parent: number | undefined;
   let classid: number | undefined;
+  let estimator: [string, string] | undefined;
   while (!a.done) {
     const w = a.next();
     if (w === 'dev') dev = devArg(a);
@@ -142,10 +170,13 @@ function klass(a: TcArgs): ClassCommand | ShowCommand | PassThrough {
     else if (w === 'handle') throw badArg('Error: try "classid" instead of "handle"');
     else if (w === 'root') parent = rootArg(parent);
     else if (w === 'parent') parent = handleArg(a, 'parent', parseClassId, 'invalid parent ID');
-    else if (w === 'estimator') throw badArg('pspat: "estimator" is not supported.');
+    else if (w === 'estimator') estimator = estimatorArg(a);
     else {
       if (classid === undefined) throw badArg('Error: "classid" is required.');
-      return { object: 'class', verb: v as ClassCommand['verb'], dev: requireDev(dev), ...(parent !== undefined ? { parent } : {}), classid, cls: parseClassSpec(w, a) };
+      return {
+        object: 'class', verb: v as ClassCommand['verb'], dev: requireDev(dev), ...(parent !== undefined ? { parent } : {}),
+        classid, cls: parseClassSpec(w, a), ...(estimator ? { estimator } : {}),
+      };
     }
   }
   if (v !== 'delete') throw badArg('Error: the class kind is required (htb, drr, qfq).');

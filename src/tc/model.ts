@@ -34,8 +34,9 @@ export type ClassSpec =
   | { kind: 'htb'; rate: number; ceil: number; burst?: number; cburst?: number; prio: number; quantum?: number; mtu: number; mpu: number; overhead: number }
   | { kind: 'drr'; quantum?: number }
   | { kind: 'qfq'; weight?: number; maxpkt?: number }
-  /** prio's bands: classes the qdisc creates itself, with no parameters. */
-  | { kind: 'prio' };
+  /** prio's bands, and tbf's one class (1 under its handle): classes the qdisc creates itself, with no parameters. */
+  | { kind: 'prio' }
+  | { kind: 'tbf' };
 
 /** tc-police(8): a token bucket in front of the class; over the rate, `exceed` happens. */
 export interface PoliceSpec {
@@ -92,6 +93,8 @@ export interface QdiscCommand {
   handle?: number;
   /** Absent for `del` given without a kind (tc allows it). */
   qdisc?: QdiscSpec;
+  /** `estimator INTERVAL TIME_CONSTANT` as written: `-s` then shows a rate line. */
+  estimator?: [string, string];
 }
 
 export interface ClassCommand {
@@ -101,6 +104,8 @@ export interface ClassCommand {
   parent?: number;
   classid: number;
   cls?: ClassSpec;
+  /** `estimator INTERVAL TIME_CONSTANT` as written: `-s` then shows a rate line. */
+  estimator?: [string, string];
 }
 
 export interface FilterCommand {

@@ -13,10 +13,12 @@
  * a qdisc's are the sum of its classes', an inner qdisc's those of the class it sits on,
  * and an inner qdisc's classes report what their own scheduler released and refused.
  */
-import { DEFAULT_LIMIT_PACKETS } from '../../schedulers/class-queues.js';
-import { classidUnder, formatHandle, formatU32Handle } from './handles.js';
+import { classidUnder, formatHandle, TC_H_ROOT } from './handles.js';
+import { hashOrder } from './class-hash.js';
 import { protocolName, type ClassSpec, type FilterSpec, type QdiscSpec, type TcFlags } from './model.js';
-import { BFIFO_DEFAULT_LIMIT, htbDirectSlot, type TcClass, type TcFilter, type TcTree } from './tree.js';
+import { ticksToUsec, tokenTicks, xmitSize, xmitTicks } from './ticks.js';
+import { bfifoLimit, htbDirectQlen, htbDirectSlot, htbQuantum, pfifoLimit, type TcClass, type TcFilter, type TcTree } from './tree.js';
+import type { DeviceFacts } from '../net/device.js';
 
 /** Counters of one class slot, as `-s` prints them. */
 export interface SlotStats {
@@ -65,11 +67,31 @@ export function formatSize(bytes: number): string {
   return `${b}b`;
 }
 
-/** tc's sprint_time (µs in). */
+/** tc's sprint_time (µs in): three significant digits, as C's %.3g, in s, ms or us. */
 export function formatTimeUs(us: number): string {
-  if (us >= 1e6) return `${+(us / 1e6).toFixed(1)}s`;
-  if (us >= 1e3) return `${+(us / 1e3).toFixed(1)}ms`;
-  return `${Math.round(us)}us`;
+  const [v, unit] = us >= 1e6 ? [us / 1e6, 's'] : us >= 1e3 ? [us / 1e3, 'ms'] : [us, 'us'];
+  return `${Number(v.toPrecision(3))}${unit}`;
+}
+
+/** tc's `%#x`: hex with 0x, except zero. */
+function hexAlt(n: number): string {
+  return n === 0 ? '0' : `0x${n.toString(16)}`;
+}
+
+/** A burst as the kernel stores it (a transmit time in ticks at `rate` bit/s) and tc prints it back, in bytes. */
+function storedBurst(rate: number, bytes: number): number {
+  return xmitSize(rate / 8, xmitTicks(rate / 8, bytes));
+}
+
+/** An htb class's burst and cburst, given or by tc's default (rate/HZ + mtu), in bytes as written. */
+function htbBursts(spec: Extract<ClassSpec, { kind: 'htb' }>): { burst: number; cburst: number } {
+  return { burst: spec.burst ?? htbBurst(spec.rate, spec.mtu), cburst: spec.cburst ?? htbBurst(spec.ceil, spec.mtu) };
+}
+
+/** tbf's latency (µs) as tc computes it from the limit and the stored burst: negative when the limit is below the burst. */
+function tbfLatencyUs(q: Extract<QdiscSpec, { kind: 'tbf' }>): number {
+  const rateBytes = q.rate / 8;
+  return (1e6 * q.limit) / rateBytes - ticksToUsec(xmitTicks(rateBytes, q.burst));
 }
 
 /** htb's default burst when the command gave none: rate/1e9 s of tokens plus the MTU (tc's `rate / get_hz() + mtu`). */
@@ -77,19 +99,30 @@ function htbBurst(rate: number, mtu: number): number {
   return Math.floor(rate / 8 / 1e9 + mtu);
 }
 
-/** `direct`: packets an htb sent through its direct queue (unclassified, no default class). */
-function qdiscOptions(q: QdiscSpec, direct = 0): string {
+/** Kinds whose options tc prints without a trailing space. */
+const NO_TRAILING_SPACE = new Set(['htb', 'pfifo', 'bfifo']);
+
+/**
+ * A qdisc's options as tc prints them (`details`: what -d adds). `direct`: packets an htb
+ * sent through its direct queue (unclassified, no default class).
+ */
+function qdiscOptions(q: QdiscSpec, device: DeviceFacts, details: boolean, direct = 0): string {
   switch (q.kind) {
     case 'htb':
-      return `r2q ${q.r2q} default 0x${q.defaultClass.toString(16)} direct_packets_stat ${direct} direct_qlen ${q.directQlen ?? 1000}`;
+      return `r2q ${q.r2q} default ${hexAlt(q.defaultClass)} direct_packets_stat ${direct}${details ? ' ver 3.17' : ''} direct_qlen ${htbDirectQlen(q, device)}`;
     case 'prio':
       return `bands ${q.bands} priomap ${q.priomap.join(' ')}`;
-    case 'tbf':
-      return `rate ${formatRate(q.rate)} burst ${formatSize(q.burst)} lat ${formatTimeUs(((q.limit - q.burst) * 8e6) / q.rate)}`;
+    case 'tbf': {
+      const burst = `burst ${formatSize(storedBurst(q.rate, q.burst))}${details ? '/1 mpu 0b' : ''}`;
+      const lat = tbfLatencyUs(q);
+      // A limit below the burst has no latency to speak of: tc shows the limit instead.
+      const tail = lat >= 0 ? `lat ${formatTimeUs(Math.floor(lat))}` : `limit ${formatSize(q.limit)}`;
+      return `rate ${formatRate(q.rate)} ${burst} ${tail}${details ? ' linklayer ethernet' : ''}`;
+    }
     case 'pfifo':
-      return `limit ${q.limit ?? 1000}p`;
+      return `limit ${pfifoLimit(q, device)}p`;
     case 'bfifo':
-      return `limit ${formatSize(q.limit ?? BFIFO_DEFAULT_LIMIT)}`;
+      return `limit ${formatSize(bfifoLimit(q, device))}`;
     case 'sfq':
       return `limit ${q.limit}p quantum ${formatSize(q.quantum ?? 1514)} depth ${q.depth} divisor ${q.divisor}${q.perturbS ? ` perturb ${q.perturbS}sec` : ''}`;
     case 'fq_codel':
@@ -99,10 +132,23 @@ function qdiscOptions(q: QdiscSpec, direct = 0): string {
   }
 }
 
-function classOptions(spec: ClassSpec, isLeaf: boolean): string {
+/** A class's options as tc prints them: `details` (-d) adds htb's quantum, linklayer, cells, mpu and level. */
+function classOptions(tree: TcTree, c: TcClass, details: boolean): string {
+  const spec = c.spec;
   switch (spec.kind) {
-    case 'htb':
-      return `${isLeaf ? `prio ${spec.prio} ` : ''}rate ${formatRate(spec.rate)} ceil ${formatRate(spec.ceil)} burst ${formatSize(spec.burst ?? htbBurst(spec.rate, spec.mtu))} cburst ${formatSize(spec.cburst ?? htbBurst(spec.ceil, spec.mtu))}`;
+    case 'htb': {
+      const { burst, cburst } = htbBursts(spec);
+      const leaf = isLeaf(tree, c);
+      const cell = details ? `/1 mpu ${formatSize(spec.mpu)}` : '';
+      return [
+        ...(leaf ? [`prio ${spec.prio}`] : []),
+        ...(leaf && details ? [`quantum ${htbQuantum(tree, c, spec).quantum}`] : []),
+        `rate ${formatRate(spec.rate)} ceil ${formatRate(spec.ceil)}`,
+        ...(details ? ['linklayer ethernet'] : []),
+        `burst ${formatSize(storedBurst(spec.rate, burst))}${cell} cburst ${formatSize(storedBurst(spec.ceil, cburst))}${cell}`,
+        ...(details ? [`level ${htbLevel(tree, c)}`] : []),
+      ].join(' ');
+    }
     case 'drr':
       return `quantum ${formatSize(spec.quantum ?? 1514)}`;
     case 'qfq':
@@ -112,9 +158,17 @@ function classOptions(spec: ClassSpec, isLeaf: boolean): string {
   }
 }
 
-function statsLines(s: SlotStats | undefined): string[] {
+/** htb's level: 0 for a leaf; an inner class sits one below its parent, a top-level one at TC_HTB_MAXDEPTH − 1. */
+function htbLevel(tree: TcTree, c: TcClass): number {
+  if (isLeaf(tree, c)) return 0;
+  return c.parent === c.owner ? HTB_MAX_LEVEL : htbLevel(tree, tree.classes.get(c.parent)!) - 1;
+}
+const HTB_MAX_LEVEL = 7;
+
+/** `Sent` and `backlog` lines; the rate line's figures only where an estimator was asked for, as tc prints them. */
+function statsLines(s: SlotStats | undefined, estimated: boolean): string[] {
   const z = s ?? { bytes: 0, packets: 0, drops: 0, overlimits: 0, backlogBytes: 0, backlogPackets: 0 };
-  const rate = z.rateBps === undefined ? '' : ` rate ${formatRate(z.rateBps)} ${Math.round(z.pps ?? 0)}pps`;
+  const rate = estimated && z.rateBps !== undefined ? ` rate ${formatRate(z.rateBps)} ${Math.round(z.pps ?? 0)}pps` : '';
   return [
     ` Sent ${z.bytes} bytes ${z.packets} pkt (dropped ${z.drops}, overlimits ${z.overlimits} requeues 0) `,
     `${rate} backlog ${z.backlogBytes}b ${z.backlogPackets}p requeues 0`,
@@ -154,9 +208,9 @@ function statsOf(tree: TcTree, stats: StatsBySlot, c: TcClass, inner: InnerStats
   return (holder && inner.get(holder.slot)?.get(c.slot)) ?? sumStats([]);
 }
 
-/** tc prints "root" for a class at the top of its qdisc, except prio's bands, which name it. */
+/** tc prints "root" for a class at the top of its qdisc, except the classes a qdisc makes itself (prio's bands, tbf's), which name it. */
 function classWhere(c: TcClass): string {
-  return c.parent === c.owner && c.spec.kind !== 'prio' ? 'root' : `parent ${formatHandle(c.parent)}`;
+  return c.parent === c.owner && c.spec.kind !== 'prio' && c.spec.kind !== 'tbf' ? 'root' : `parent ${formatHandle(c.parent)}`;
 }
 
 function isLeaf(tree: TcTree, c: TcClass): boolean {
@@ -167,33 +221,52 @@ function isLeaf(tree: TcTree, c: TcClass): boolean {
 export function showQdiscs(tree: TcTree, flags: TcFlags, stats: StatsBySlot, withDev = false): string | object[] {
   const rootStats = sumStats(allSlots(tree).map((s) => stats.get(s)));
   const direct = tree.root.qdisc.kind === 'htb' ? (stats.get(htbDirectSlot(tree))?.packets ?? 0) : 0;
-  const entries: { kind: string; handle: number; parent: number | 'root'; options: string; q: QdiscSpec; s: SlotStats; direct: number }[] = [
-    { kind: tree.root.qdisc.kind, handle: tree.root.handle, parent: 'root', options: qdiscOptions(tree.root.qdisc, direct), q: tree.root.qdisc, s: rootStats, direct },
+  const entries: { handle: number; parent: number | 'root'; q: QdiscSpec; s: SlotStats; direct: number; estimated: boolean }[] = [
+    { handle: tree.root.handle, parent: 'root', q: tree.root.qdisc, s: rootStats, direct, estimated: tree.root.estimator !== undefined },
   ];
   for (const c of tree.classes.values()) {
-    if (c.leaf) entries.push({ kind: c.leaf.qdisc.kind, handle: c.leaf.handle, parent: c.classid, options: qdiscOptions(c.leaf.qdisc), q: c.leaf.qdisc, s: statsOf(tree, stats, c, new Map()), direct: 0 });
+    // tbf grafts its child under its own handle.
+    const parent = c.spec.kind === 'tbf' ? c.parent : c.classid;
+    if (c.leaf) entries.push({ handle: c.leaf.handle, parent, q: c.leaf.qdisc, s: statsOf(tree, stats, c, new Map()), direct: 0, estimated: false });
   }
+  // The kernel's root qdisc is held once per transmit queue of the device, and once as the device's.
+  const refcnt = tree.device.txQueues + 1;
   if (flags.json) {
     return entries.map((e) => ({
-      kind: e.kind,
+      kind: e.q.kind,
       handle: formatHandle(e.handle),
       ...(withDev ? { dev: tree.dev } : {}),
-      ...(e.parent === 'root' ? { root: true, refcnt: 2 } : { parent: formatHandle(e.parent) }),
-      options: jsonQdiscOptions(e.q, e.direct),
-      ...(flags.stats ? jsonStats(e.s) : {}),
+      ...(e.parent === 'root' ? { root: true, refcnt } : { parent: formatHandle(e.parent) }),
+      options: jsonQdiscOptions(e.q, e.direct, tree.device),
+      ...(flags.stats ? jsonStats(e.s, e.estimated) : {}),
     }));
   }
   const lines: string[] = [];
   for (const e of entries) {
-    const where = e.parent === 'root' ? 'root refcnt 2' : `parent ${formatHandle(e.parent)}`;
-    lines.push(`qdisc ${e.kind} ${formatHandle(e.handle)} ${withDev ? `dev ${tree.dev} ` : ''}${where} ${e.options}`.trimEnd() + ' ');
-    if (flags.stats) lines.push(...statsLines(e.s));
+    const where = e.parent === 'root' ? `root refcnt ${refcnt}` : `parent ${formatHandle(e.parent)}`;
+    const options = qdiscOptions(e.q, tree.device, flags.details, e.direct);
+    const end = NO_TRAILING_SPACE.has(e.q.kind) ? '' : ' ';
+    lines.push(`qdisc ${e.q.kind} ${formatHandle(e.handle)} ${withDev ? `dev ${tree.dev} ` : ''}${where}${options ? ` ${options}` : ''}${end}`);
+    if (flags.stats) lines.push(...statsLines(e.s, e.estimated));
   }
   return lines.join('\n');
 }
 
+/**
+ * The classes in the order the kernel dumps them: the root qdisc's, then each inner
+ * qdisc's; an htb's, drr's or qfq's in its class-hash order, a prio's bands in order.
+ */
+function dumpOrder(tree: TcTree): TcClass[] {
+  const owners = [tree.root.handle, ...[...tree.classes.values()].flatMap((c) => (c.leaf ? [c.leaf.handle] : [])).sort((a, b) => a - b)];
+  return owners.flatMap((owner) => {
+    const hashed = tree.classHashes.get(owner);
+    if (hashed) return hashOrder(hashed).map((id) => tree.classes.get(id)!);
+    return [...tree.classes.values()].filter((c) => c.owner === owner).sort((x, y) => x.classid - y.classid);
+  });
+}
+
 export function showClasses(tree: TcTree, flags: TcFlags, stats: StatsBySlot, only?: number, inner: InnerStatsBySlot = new Map()): string | object[] {
-  const list = [...tree.classes.values()].filter((c) => only === undefined || c.classid === only).sort((x, y) => x.classid - y.classid);
+  const list = dumpOrder(tree).filter((c) => only === undefined || c.classid === only);
   if (flags.json) {
     return list.map((c) => ({
       class: c.spec.kind === 'prio' ? 'prio' : c.spec.kind,
@@ -201,24 +274,61 @@ export function showClasses(tree: TcTree, flags: TcFlags, stats: StatsBySlot, on
       ...(classWhere(c) === 'root' ? { root: true } : { parent: formatHandle(c.parent) }),
       ...(c.leaf ? { leaf: formatHandle(c.leaf.handle) } : {}),
       ...jsonClassOptions(c.spec, isLeaf(tree, c)),
-      ...(flags.stats ? jsonStats(statsOf(tree, stats, c, inner)) : {}),
+      ...(flags.stats ? jsonStats(statsOf(tree, stats, c, inner), c.estimator !== undefined) : {}),
     }));
   }
   const lines: string[] = [];
   for (const c of list) {
     const where = classWhere(c);
     const leaf = c.leaf ? ` leaf ${formatHandle(c.leaf.handle)}` : '';
-    lines.push(`class ${c.spec.kind} ${formatHandle(c.classid)} ${where}${leaf} ${classOptions(c.spec, isLeaf(tree, c))}`.trimEnd() + ' ');
+    const options = classOptions(tree, c, flags.details);
+    lines.push(`class ${c.spec.kind} ${formatHandle(c.classid)} ${where}${leaf} ${options ? `${options} ` : ''}`);
     if (!flags.stats) continue;
     const s = statsOf(tree, stats, c, inner);
-    lines.push(...statsLines(s));
+    lines.push(...statsLines(s, c.estimator !== undefined));
     if (c.spec.kind === 'htb') {
-      lines.push(` lended: ${s?.lends ?? 0} borrowed: ${s?.borrows ?? 0} giants: 0`);
-      lines.push(` tokens: ${Math.round(s?.tokens ?? 0)} ctokens: ${Math.round(s?.ctokens ?? 0)}`);
+      lines.push(` lended: ${s.lends ?? 0} borrowed: ${s.borrows ?? 0} giants: 0`);
+      lines.push(` tokens: ${htbTokens(c.spec, 'rate', s.tokens)} ctokens: ${htbTokens(c.spec, 'ceil', s.ctokens)}`);
     }
+    // tc ends every class's block of statistics with a blank line, the last one's too.
     lines.push('');
   }
-  if (lines.at(-1) === '') lines.pop();
+  return lines.join('\n');
+}
+
+/**
+ * htb's tokens as the kernel reports them: the bucket's time in ticks, at most the stored
+ * burst's (pspat keeps bytes; a full bucket reads as the kernel's full bucket).
+ */
+function htbTokens(spec: Extract<ClassSpec, { kind: 'htb' }>, which: 'rate' | 'ceil', bytes: number | undefined): number {
+  const rate = which === 'rate' ? spec.rate : spec.ceil;
+  const { burst, cburst } = htbBursts(spec);
+  const full = xmitTicks(rate / 8, which === 'rate' ? burst : cburst);
+  return Math.min(full, tokenTicks(rate / 8, bytes ?? (which === 'rate' ? burst : cburst)));
+}
+
+export function showFilters(tree: TcTree, flags: TcFlags, parent?: number): string | object[] {
+  const on = parent === undefined || parent === TC_H_ROOT ? tree.root.handle : parent;
+  const sorted = tree.filters.filter((f) => f.parent === on).sort((x, y) => x.prio - y.prio);
+  if (flags.json) {
+    const base = (f: TcFilter) => ({ parent: formatHandle(f.parent), protocol: protocolName(f.protocol), pref: f.prio, kind: f.spec.kind, chain: 0 });
+    return sorted.flatMap((f, i) => {
+      if (!f.u32) return [{ ...base(f), ...(f.handle ? { options: { fh: f.handle } } : {}) }];
+      if (sorted[i - 1]?.prio === f.prio) return [];
+      return [base(f), ...u32Entries(sorted.filter((x) => x.prio === f.prio)).map((options) => ({ ...base(f), options }))];
+    });
+  }
+  const where = parent === undefined ? `parent ${formatHandle(on)} ` : '';
+  const lines: string[] = [];
+  for (const [i, f] of sorted.entries()) {
+    const head = `filter ${where}protocol ${protocolName(f.protocol)} pref ${f.prio} ${f.spec.kind} chain 0`;
+    if (f.u32) {
+      // One listing per priority: its header, then each of its hash tables (the newest
+      // first, the root table last) with their nodes by bucket and node id.
+      if (sorted[i - 1]?.prio === f.prio) continue;
+      lines.push(...u32Lines(sorted.filter((x) => x.prio === f.prio), head));
+    } else lines.push(...filterLines(f, head));
+  }
   return lines.join('\n');
 }
 
@@ -228,48 +338,88 @@ function filterTail(spec: FilterSpec, parent: number): string {
   return `${flow}${police}`;
 }
 
-export function showFilters(tree: TcTree, flags: TcFlags): string | object[] {
-  const sorted = [...tree.filters].sort((x, y) => x.prio - y.prio);
-  if (flags.json) {
-    return sorted.map((f) => ({ parent: formatHandle(f.parent), protocol: protocolName(f.protocol), pref: f.prio, kind: f.spec.kind, ...(f.handle ? { options: { fh: f.handle } } : {}) }));
-  }
-  const lines: string[] = [];
-  for (const f of sorted) lines.push(...filterLines(f));
-  return lines.join('\n');
-}
-
-function filterLines(f: TcFilter): string[] {
-  const head = `filter parent ${formatHandle(f.parent)} protocol ${protocolName(f.protocol)} pref ${f.prio} ${f.spec.kind} chain 0`;
+function filterLines(f: TcFilter, head: string): string[] {
   const s = f.spec;
   if (s.kind === 'fw') return [`${head} handle 0x${s.mark.toString(16)}${s.mask !== 0xffffffff ? `/0x${s.mask.toString(16)}` : ''}${filterTail(s, f.parent)}`];
-  if (s.kind !== 'u32') return [`${head} handle 0x1${filterTail(s, f.parent)}`];
-  if (s.divisor !== undefined) return [`${head} fh ${formatU32Handle(s.handle ?? 0)} ht divisor ${s.divisor}`];
-  const fh = s.handle !== undefined ? formatU32Handle(s.handle) : s.ht !== undefined ? formatU32Handle(s.ht) : '800::';
-  const link = s.link !== undefined ? ` link ${formatU32Handle(s.link)}` : '';
+  return [`${head} handle 0x1${filterTail(s, f.parent)}`];
+}
+
+const hex8 = (n: number) => n.toString(16).padStart(8, '0');
+const tableName = (fh: number) => `${(fh >>> 20).toString(16)}:`;
+
+/** One priority's u32 hash tables and nodes in the order cls_u32's walk visits them: each table (the newest first, the root last), then its nodes by handle. */
+function u32Walk(group: TcFilter[]): ({ table: number; divisor: number } | { node: TcFilter })[] {
+  const tables = group.filter((f) => f.spec.kind === 'u32' && f.spec.divisor !== undefined).reverse();
+  const out: ({ table: number; divisor: number } | { node: TcFilter })[] = [];
+  for (const t of [...tables.map((f) => ({ table: f.u32!.fh >>> 20, divisor: (f.spec as { divisor: number }).divisor })), { table: group[0].u32!.root, divisor: 1 }]) {
+    out.push(t);
+    const nodes = group.filter((f) => f.spec.kind === 'u32' && f.spec.divisor === undefined && f.u32!.fh >>> 20 === t.table);
+    for (const node of nodes.sort((x, y) => x.u32!.fh - y.u32!.fh)) out.push({ node });
+  }
+  return out;
+}
+
+/** One priority's u32 filters as tc lists them: a header line, then the walk. */
+function u32Lines(group: TcFilter[], head: string): string[] {
+  return [`${head} `, ...u32Walk(group).flatMap((e) => ('table' in e ? [`${head} fh ${e.table.toString(16)}: ht divisor ${e.divisor} `] : u32NodeLines(e.node, head)))];
+}
+
+/** A u32 node's handle as tc prints it: table:bucket:node, an empty bucket left out. */
+function u32Name(fh: number): string {
+  const bucket = (fh >>> 12) & 0xff;
+  return `${(fh >>> 20).toString(16)}:${bucket ? bucket.toString(16) : ''}:${(fh & 0xfff).toString(16)}`;
+}
+
+function u32NodeLines(f: TcFilter, head: string): string[] {
+  const s = f.spec as Extract<FilterSpec, { kind: 'u32' }>;
+  const fh = f.u32!.fh;
+  // A filter with no action is not terminal: tc marks its flowid with a star.
+  const flow = s.classid === undefined ? '' : ` ${s.police ? '' : '*'}flowid ${formatHandle(classidUnder(s.classid, f.parent))}`;
+  const link = s.link !== undefined ? ` link ${tableName(s.link)}` : '';
+  const police = s.police ? ` police rate ${formatRate(s.police.rate)} burst ${formatSize(s.police.burst)} action ${s.police.exceed}` : '';
   return [
-    `${head} fh ${fh}${link}${filterTail(s, f.parent)} not_in_hw`,
-    ...s.keys.map((k) => `  match ${k.value.toString(16).padStart(8, '0')}/${k.mask.toString(16).padStart(8, '0')} at ${k.nexthdr ? 'nexthdr+' : ''}${k.off}`),
-    ...(s.hashkey ? [`    hash mask ${s.hashkey.mask.toString(16).padStart(8, '0')} at ${s.hashkey.off}`] : []),
+    `${head} fh ${u32Name(fh)} order ${fh & 0xfff} key ht ${(fh >>> 20).toString(16)} bkt ${((fh >>> 12) & 0xff).toString(16)}${flow}${link}${police} not_in_hw `,
+    ...s.keys.map((k) => `  match ${hex8(k.value)}/${hex8(k.mask)} at ${k.nexthdr ? 'nexthdr+' : ''}${k.off}`),
+    ...(s.hashkey ? [`    hash mask ${hex8(s.hashkey.mask)} at ${s.hashkey.off} `] : []),
   ];
 }
 
-function jsonStats(s: SlotStats): object {
-  const rate = s.rateBps === undefined ? {} : { rate: Math.round(s.rateBps / 8), pps: Math.round(s.pps ?? 0) }; // tc -j: bytes/s
+/** tc -j's options of each entry of one priority's u32 walk (one match is an object, as tc prints it; several, a list). */
+function u32Entries(group: TcFilter[]): object[] {
+  return u32Walk(group).map((e) => {
+    if ('table' in e) return { fh: `${e.table.toString(16)}:`, ht_divisor: e.divisor };
+    const f = e.node;
+    const s = f.spec as Extract<FilterSpec, { kind: 'u32' }>;
+    const fh = f.u32!.fh;
+    const matches = s.keys.map((k) => ({ value: k.value.toString(16), mask: k.mask.toString(16), offmask: '', off: k.off }));
+    return {
+      fh: u32Name(fh), order: fh & 0xfff, key_ht: (fh >>> 20).toString(16), bkt: ((fh >>> 12) & 0xff).toString(16),
+      ...(s.classid !== undefined ? { flowid: formatHandle(classidUnder(s.classid, f.parent)) } : {}),
+      ...(s.link !== undefined ? { link: tableName(s.link) } : {}),
+      not_in_hw: true,
+      ...(matches.length ? { match: matches.length === 1 ? matches[0] : matches } : {}),
+    };
+  });
+}
+
+function jsonStats(s: SlotStats, estimated: boolean): object {
+  const rate = !estimated || s.rateBps === undefined ? {} : { rate: Math.round(s.rateBps / 8), pps: Math.round(s.pps ?? 0) }; // tc -j: bytes/s
   return { bytes: s.bytes, packets: s.packets, drops: s.drops, overlimits: s.overlimits, requeues: 0, ...rate, backlog: s.backlogBytes, qlen: s.backlogPackets };
 }
 
 /** tc -j prints rates in bytes/s and sizes in bytes. */
-function jsonQdiscOptions(q: QdiscSpec, direct: number): object {
+function jsonQdiscOptions(q: QdiscSpec, direct: number, device: DeviceFacts): object {
   switch (q.kind) {
     case 'htb':
-      return { r2q: q.r2q, default: `0x${q.defaultClass.toString(16)}`, direct_packets_stat: direct, direct_qlen: q.directQlen ?? 1000 };
+      return { r2q: q.r2q, default: hexAlt(q.defaultClass), direct_packets_stat: direct, direct_qlen: htbDirectQlen(q, device) };
     case 'prio':
       return { bands: q.bands, priomap: q.priomap };
     case 'tbf':
-      return { rate: q.rate / 8, burst: q.burst, limit: q.limit };
+      return { rate: q.rate / 8, burst: storedBurst(q.rate, q.burst), limit: q.limit };
     case 'pfifo':
+      return { limit: pfifoLimit(q, device) };
     case 'bfifo':
-      return { limit: q.limit ?? (q.kind === 'pfifo' ? DEFAULT_LIMIT_PACKETS : BFIFO_DEFAULT_LIMIT) };
+      return { limit: bfifoLimit(q, device) };
     default:
       return {};
   }
@@ -278,7 +428,8 @@ function jsonQdiscOptions(q: QdiscSpec, direct: number): object {
 function jsonClassOptions(spec: ClassSpec, leaf: boolean): object {
   switch (spec.kind) {
     case 'htb':
-      return { ...(leaf ? { prio: spec.prio } : {}), rate: spec.rate / 8, ceil: spec.ceil / 8, burst: spec.burst ?? htbBurst(spec.rate, spec.mtu), cburst: spec.cburst ?? htbBurst(spec.ceil, spec.mtu) };
+      const { burst, cburst } = htbBursts(spec);
+      return { ...(leaf ? { prio: spec.prio } : {}), rate: spec.rate / 8, ceil: spec.ceil / 8, burst: storedBurst(spec.rate, burst), cburst: storedBurst(spec.ceil, cburst) };
     case 'drr':
       return { quantum: spec.quantum ?? 1514 };
     case 'qfq':

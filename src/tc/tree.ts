@@ -26,6 +26,10 @@ import type { ClassCommand, ClassSpec, FilterCommand, QdiscCommand, QdiscSpec } 
 import type { InstalledFilter } from './classifier.js';
 import type { ClassParams, RootParams } from '../../schedulers/types.js';
 import { DEFAULT_LIMIT_PACKETS, MAX_LIMIT } from '../../schedulers/class-queues.js';
+import { htbDefaultQuantum, MAX_DEFAULT_QUANTUM, MIN_DEFAULT_QUANTUM } from '../../schedulers/htb.js';
+import { ETH_HEADER, type DeviceFacts } from '../net/device.js';
+import { EMPTY_CLASS_HASH, hashInsert, hashRemove, type ClassHash } from './class-hash.js';
+import { placeU32, u32HandleOf } from './u32-handles.js';
 
 export interface TcClass {
   classid: number;
@@ -37,6 +41,8 @@ export interface TcClass {
   /** Slot in its qdisc's scheduler (root classes: the link's; inner ones: the inner scheduler's). */
   slot: number;
   leaf?: { handle: number; qdisc: QdiscSpec };
+  /** The `estimator` asked for, as written: `-s` shows the class's rate. */
+  estimator?: [string, string];
 }
 
 export interface TcFilter extends InstalledFilter {
@@ -44,6 +50,11 @@ export interface TcFilter extends InstalledFilter {
   handle?: string;
   /** The words from the kind on, as written, for a config dump. */
   args: string[];
+  /**
+   * u32 only: the handle the kernel gives it (u32-handles.ts) — a node's `ht:bucket:node`,
+   * or a hash table's `ht:` — and the root table of its priority, which `show` lists.
+   */
+  u32?: { fh: number; root: number };
 }
 
 export interface TcTree {
@@ -51,9 +62,15 @@ export interface TcTree {
   /** The link's rate, bit/s (the htb direct queue is shaped to it). */
   linkRate: number;
   maxClasses: number;
-  root: { handle: number; qdisc: QdiscSpec };
+  root: { handle: number; qdisc: QdiscSpec; estimator?: [string, string] };
   classes: ReadonlyMap<number, TcClass>;
   filters: readonly TcFilter[];
+  /** The device's queues, txqueuelen and MTU when it was taken over: the defaults the kernel takes from it. */
+  device: DeviceFacts;
+  /** Per classful qdisc (by handle): its class hash, which orders `class show` as the kernel's does. */
+  classHashes: ReadonlyMap<number, ClassHash>;
+  /** Per qdisc with u32 filters: the next root table id the kernel hands a new priority (u32-handles.ts). */
+  u32NextTable: ReadonlyMap<number, number>;
 }
 
 /** What the link underneath runs: a scheduler and its classes by slot. */
@@ -90,13 +107,61 @@ function prioBands(handle: number, bands: number): TcClass[] {
   return Array.from({ length: bands }, (_, b) => ({ classid: makeHandle(major(handle), b + 1), parent: handle, owner: handle, spec: { kind: 'prio' as const }, slot: b }));
 }
 
+/** tbf's one class (tbf_find answers any minor with it), under which its child qdisc sits: :1. */
+function tbfClass(handle: number): TcClass {
+  return { classid: makeHandle(major(handle), 1), parent: handle, owner: handle, spec: { kind: 'tbf' }, slot: 0 };
+}
+
+/** The classes a root qdisc comes with: prio's bands, tbf's class. */
+function fixedClasses(handle: number, q: QdiscSpec): TcClass[] {
+  if (q.kind === 'prio') return prioBands(handle, q.bands);
+  if (q.kind === 'tbf') return [tbfClass(handle)];
+  return [];
+}
+
 /** A new device tree from `qdisc add|replace ... root`. */
-export function createTree(cmd: QdiscCommand, linkRate: number, maxClasses: number): TcTree {
+export function createTree(cmd: QdiscCommand, linkRate: number, maxClasses: number, device: DeviceFacts): TcTree {
   const q = cmd.qdisc!;
   if (!ROOT_KINDS.has(q.kind)) throw rejected(`Error: Specified qdisc kind is unknown.`);
   const handle = cmd.handle ?? makeHandle(0x8001, 0); // the kernel's first auto handle
-  const classes = new Map(q.kind === 'prio' ? prioBands(handle, q.bands).map((c) => [c.classid, c] as const) : []);
-  return { dev: cmd.dev, linkRate, maxClasses, root: { handle, qdisc: q }, classes, filters: [] };
+  const classes = new Map(fixedClasses(handle, q).map((c) => [c.classid, c] as const));
+  return { dev: cmd.dev, linkRate, maxClasses, root: { handle, qdisc: q, ...(cmd.estimator ? { estimator: cmd.estimator } : {}) }, classes, filters: [], device, classHashes: new Map(), u32NextTable: new Map() };
+}
+
+/** pfifo's limit: as given, else the device's txqueuelen (as the kernel's fifo_init takes it). */
+export function pfifoLimit(q: Extract<QdiscSpec, { kind: 'pfifo' }>, device: DeviceFacts): number {
+  return q.limit ?? (device.txQueueLen || 1);
+}
+
+/** bfifo's limit: as given, else txqueuelen full frames of the device's MTU plus its header. */
+export function bfifoLimit(q: Extract<QdiscSpec, { kind: 'bfifo' }>, device: DeviceFacts): number {
+  return q.limit ?? (device.txQueueLen || 1) * (device.mtu + ETH_HEADER);
+}
+
+/** htb's direct queue limit: direct_qlen, else txqueuelen; at least 2 (sch_htb). */
+export function htbDirectQlen(q: Extract<QdiscSpec, { kind: 'htb' }>, device: DeviceFacts): number {
+  return Math.max(2, q.directQlen ?? device.txQueueLen);
+}
+
+/**
+ * An htb class's quantum: as given, else its rate over its qdisc's r2q, clamped as
+ * sch_htb clamps it — with the kernel's warning when it had to.
+ */
+export function htbQuantum(tree: TcTree, c: Pick<TcClass, 'owner' | 'classid'>, spec: Extract<ClassSpec, { kind: 'htb' }>): { quantum: number; warning?: string } {
+  if (spec.quantum !== undefined) return { quantum: spec.quantum };
+  const q = qdiscAt(tree, c.owner);
+  const r2q = q?.kind === 'htb' ? q.r2q : 10;
+  const quantum = htbDefaultQuantum(spec.rate, r2q);
+  const raw = Math.floor(spec.rate / 8 / r2q);
+  const size = raw > MAX_DEFAULT_QUANTUM ? 'big' : raw < MIN_DEFAULT_QUANTUM ? 'small' : null;
+  if (size === null) return { quantum };
+  return { quantum, warning: `Warning: sch_htb: quantum of class ${c.classid.toString(16).toUpperCase()} is ${size}. Consider r2q change.` };
+}
+
+/** `hashes` with class `classid` of qdisc `owner` added or (`add` false) removed. */
+function rehashed(hashes: ReadonlyMap<number, ClassHash>, owner: number, classid: number, add: boolean): Map<number, ClassHash> {
+  const h = hashes.get(owner) ?? EMPTY_CLASS_HASH;
+  return new Map(hashes).set(owner, add ? hashInsert(h, classid) : hashRemove(h, classid));
 }
 
 /** The qdisc with handle `h`: the root, or an inner classful qdisc on a root class. */
@@ -137,36 +202,36 @@ export function applyClass(tree: TcTree, cmd: ClassCommand): TcTree {
   const classes = new Map(tree.classes);
   if (cmd.verb === 'delete') {
     if (!existing) throw rejected('Error: Specified class not found.');
-    if (ownerQdisc?.kind === 'prio') throw rejected('Error: Specified class not found.');
+    if (ownerQdisc?.kind === 'prio' || ownerQdisc?.kind === 'tbf') throw rejected('Error: Specified class not found.');
     if (childrenOf(tree, classid).length > 0) throw rejected('Error: Class in use by another class.');
     if (tree.filters.some((f) => filterClass(f) === classid)) throw rejected('Error: Filter in use by the class, delete the filter first.');
     // Deleting a class destroys its qdisc, an inner one with its classes and filters.
     const filters = withoutInner(tree, existing, classes);
     classes.delete(classid);
-    return { ...tree, classes, filters };
+    const classHashes = rehashed(tree.classHashes, owner, classid, false);
+    if (existing.leaf) classHashes.delete(existing.leaf.handle);
+    return { ...tree, classes, filters, classHashes };
   }
   const spec = cmd.cls!;
   if (!ownerQdisc || minor(classid) === 0) throw rejected("Error: Invalid class ID: its major must be a qdisc's and its minor non-zero.");
   if (!['htb', 'drr', 'qfq'].includes(ownerQdisc.kind)) {
-    throw rejected(`Error: Qdisc "${ownerQdisc.kind}" ${ownerQdisc.kind === 'prio' ? 'has fixed classes' : 'is classless'}.`);
+    throw rejected(`Error: Qdisc "${ownerQdisc.kind}" ${ownerQdisc.kind === 'prio' || ownerQdisc.kind === 'tbf' ? 'has fixed classes' : 'is classless'}.`);
   }
   if (spec.kind !== ownerQdisc.kind) throw rejected(`Error: Specified class kind "${spec.kind}" does not match the qdisc's ("${ownerQdisc.kind}").`);
-  const parent = parentArg ?? owner;
-  if (parent !== owner) {
-    const p = tree.classes.get(parent);
-    if (!p || p.owner !== owner) throw rejected(`Error: Parent class ${formatHandle(parent)} not found.`);
-    if (ownerQdisc.kind !== 'htb') throw rejected(`Error: ${ownerQdisc.kind} classes cannot have children.`);
-  }
+  // sch_htb looks the parent class up and, finding none, makes the class a top-level one.
+  const named = parentArg !== undefined && parentArg !== owner ? tree.classes.get(parentArg) : undefined;
+  const parent = named && named.owner === owner ? named.classid : owner;
+  if (parent !== owner && ownerQdisc.kind !== 'htb') throw rejected(`Error: ${ownerQdisc.kind} classes cannot have children.`);
   if (cmd.verb === 'add' && existing) throw rejected('RTNETLINK answers: File exists');
   if (cmd.verb === 'change' && !existing) throw rejected('RTNETLINK answers: No such file or directory');
   if (existing && parentArg !== undefined && parent !== existing.parent) throw rejected("Error: Cannot change the class's parent.");
   if (existing) {
-    classes.set(classid, { ...existing, spec });
+    classes.set(classid, { ...existing, spec, ...(cmd.estimator ? { estimator: cmd.estimator } : {}) });
     return { ...tree, classes };
   }
   if (parent !== owner && tree.classes.get(parent)!.leaf) throw rejected(`Error: Class ${formatHandle(parent)} has a leaf qdisc: delete it before adding children.`);
-  classes.set(classid, { classid, parent, owner, spec, slot: freeSlot(tree, owner) });
-  return { ...tree, classes };
+  classes.set(classid, { classid, parent, owner, spec, slot: freeSlot(tree, owner), ...(cmd.estimator ? { estimator: cmd.estimator } : {}) });
+  return { ...tree, classes, classHashes: rehashed(tree.classHashes, owner, classid, true) };
 }
 
 /** A qdisc command on a class (a leaf or inner qdisc), or on the root (change only; add/del root is the daemon's). */
@@ -175,9 +240,11 @@ export function applyQdisc(tree: TcTree, cmd: QdiscCommand): TcTree {
     const q = cmd.qdisc;
     if (!q || q.kind !== tree.root.qdisc.kind) throw rejected('Error: Specified qdisc kind does not match the existing one (use replace).');
     if (cmd.handle !== undefined && cmd.handle !== tree.root.handle) throw rejected('Error: Invalid handle.');
-    return { ...tree, root: { ...tree.root, qdisc: q } };
+    return { ...tree, root: { ...tree.root, qdisc: q, ...(cmd.estimator ? { estimator: cmd.estimator } : {}) } };
   }
-  const cls = tree.classes.get(cmd.parent);
+  // Under a root tbf any minor (its handle `1:` too) names its one class.
+  const toTbf = tree.root.qdisc.kind === 'tbf' && major(cmd.parent) === major(tree.root.handle);
+  const cls = tree.classes.get(toTbf ? makeHandle(major(tree.root.handle), 1) : cmd.parent);
   if (!cls) throw rejected('Error: Failed to find specified qdisc');
   const classes = new Map(tree.classes);
   if (cmd.verb === 'delete') {
@@ -185,7 +252,9 @@ export function applyQdisc(tree: TcTree, cmd: QdiscCommand): TcTree {
     const filters = withoutInner(tree, cls, classes);
     const { leaf: _, ...rest } = cls;
     classes.set(cls.classid, rest);
-    return { ...tree, classes, filters };
+    const classHashes = new Map(tree.classHashes);
+    classHashes.delete(cls.leaf.handle);
+    return { ...tree, classes, filters, classHashes };
   }
   const q = cmd.qdisc!;
   const inner = INNER_CLASSFUL.has(q.kind);
@@ -200,9 +269,11 @@ export function applyQdisc(tree: TcTree, cmd: QdiscCommand): TcTree {
   // A new qdisc on the class replaces the old one, and whatever classes and filters it had.
   const keepInner = cls.leaf !== undefined && cls.leaf.handle === handle && cls.leaf.qdisc.kind === q.kind && q.kind !== 'prio';
   const filters = keepInner ? [...tree.filters] : withoutInner(tree, cls, classes);
+  const classHashes = new Map(tree.classHashes);
+  if (!keepInner && cls.leaf) classHashes.delete(cls.leaf.handle);
   classes.set(cls.classid, { ...cls, leaf: { handle, qdisc: q } });
   if (q.kind === 'prio') for (const band of prioBands(handle, q.bands)) classes.set(band.classid, band);
-  return { ...tree, classes, filters };
+  return { ...tree, classes, filters, classHashes };
 }
 
 /** The class a filter sends packets to, its `:N` completed with its qdisc's major. */
@@ -214,11 +285,13 @@ export function applyFilter(tree: TcTree, cmd: FilterCommand): TcTree {
   const parent = cmd.parent === undefined || cmd.parent === TC_H_ROOT ? tree.root.handle : makeHandle(major(cmd.parent), 0);
   const at = qdiscAt(tree, parent);
   if (!at || (parent !== tree.root.handle && !INNER_CLASSFUL.has(at.kind))) throw rejected("Error: Parent Qdisc doesn't exists.");
+  // u32 names a filter by the handle the kernel gave it (800::800); the others as written.
+  const named = (f: TcFilter) => cmd.handle === undefined || (f.u32 ? f.u32.fh === u32HandleOf(cmd.handle) : f.handle === cmd.handle);
   if (cmd.verb === 'delete') {
-    const mine = (f: TcFilter) => f.parent === parent && (cmd.prio === undefined || f.prio === cmd.prio) && (cmd.handle === undefined || f.handle === cmd.handle);
+    const mine = (f: TcFilter) => f.parent === parent && (cmd.prio === undefined || f.prio === cmd.prio) && named(f);
     const keep = tree.filters.filter((f) => !mine(f));
     if (keep.length === tree.filters.length && cmd.prio !== undefined) throw rejected('Error: Filter with specified priority/protocol not found.');
-    return { ...tree, filters: keep };
+    return withU32Tables({ ...tree, filters: keep }, parent);
   }
   const spec = cmd.filter!;
   if (parent !== tree.root.handle && spec.police) throw rejected('Error: pspat: police on a filter of an inner qdisc is not supported yet.');
@@ -227,17 +300,27 @@ export function applyFilter(tree: TcTree, cmd: FilterCommand): TcTree {
   if (own.some((f) => f.prio === prio && (f.spec.kind !== spec.kind || f.protocol !== cmd.protocol))) {
     throw rejected('Error: Filter kind and protocol must match the existing filters of this priority.');
   }
-  const target = filterClass({ parent, spec });
-  if (target !== undefined && tree.classes.get(target)?.owner !== parent) throw rejected(`Error: pspat: class ${formatHandle(target)} does not exist in qdisc ${formatHandle(parent)}.`);
-  const filter: TcFilter = { prio, protocol: cmd.protocol, parent, spec, args: cmd.args ?? [spec.kind], ...(cmd.handle !== undefined ? { handle: cmd.handle } : {}) };
-  if (cmd.verb === 'add') return { ...tree, filters: [...tree.filters, filter] };
+  // A filter may name a class that does not exist (yet), as the kernel allows: until it
+  // does, what the filter matches goes where unclassified packets go (packet-classifier.ts).
+  const base: TcFilter = { prio, protocol: cmd.protocol, parent, spec, args: cmd.args ?? [spec.kind], ...(cmd.handle !== undefined ? { handle: cmd.handle } : {}) };
   // change / replace: the filter with this prio and handle.
-  const i = tree.filters.findIndex((f) => f.parent === parent && f.prio === prio && f.handle === cmd.handle);
+  const i = cmd.verb === 'add' ? -1 : tree.filters.findIndex((f) => f.parent === parent && f.prio === prio && cmd.handle !== undefined && named(f));
   if (i < 0) {
     if (cmd.verb === 'change') throw rejected('Error: Filter with specified priority/protocol not found.');
-    return { ...tree, filters: [...tree.filters, filter] };
+    if (spec.kind !== 'u32') return { ...tree, filters: [...tree.filters, base] };
+    const { u32, next } = placeU32(tree, base);
+    return { ...tree, filters: [...tree.filters, { ...base, u32 }], u32NextTable: new Map(tree.u32NextTable).set(parent, next) };
   }
-  return { ...tree, filters: tree.filters.map((f, k) => (k === i ? filter : f)) };
+  const old = tree.filters[i];
+  return { ...tree, filters: tree.filters.map((f, k) => (k === i ? { ...base, ...(old.u32 ? { u32: old.u32 } : {}) } : f)) };
+}
+
+/** `tree` with the u32 table allocator of `parent` forgotten once its last u32 filter is gone (the kernel frees it with them). */
+function withU32Tables(tree: TcTree, parent: number): TcTree {
+  if (tree.filters.some((f) => f.parent === parent && f.u32) || !tree.u32NextTable.has(parent)) return tree;
+  const u32NextTable = new Map(tree.u32NextTable);
+  u32NextTable.delete(parent);
+  return { ...tree, u32NextTable };
 }
 
 /** The kernel's TOS → priority map (rt_tos2priority) for prio's priomap. */
@@ -257,7 +340,7 @@ export function tosPriority(tos: number): number {
  */
 function leafLimits(tree: TcTree, c: TcClass): ClassParams {
   const q = c.leaf?.qdisc;
-  if (q?.kind === 'bfifo') return { limitPackets: MAX_LIMIT, limitBytes: q.limit ?? BFIFO_DEFAULT_LIMIT };
+  if (q?.kind === 'bfifo') return { limitPackets: MAX_LIMIT, limitBytes: bfifoLimit(q, tree.device) };
   if (q?.kind === 'sfq' || q?.kind === 'fq_codel') return { limitPackets: DEFAULT_LIMIT_PACKETS, leaf: { kind: q.kind, params: flowQueueParams(q) } };
   if (q?.kind === 'tbf') {
     // A tbf is a one-class htb: its rate, its burst, its byte limit.
@@ -270,7 +353,7 @@ function leafLimits(tree: TcTree, c: TcClass): ClassParams {
     if (q.kind === 'htb') classes.push({ slot: htbDirectSlot(tree), ...htbDirect(tree, q) });
     return { limitPackets: DEFAULT_LIMIT_PACKETS, leaf: { kind: q.kind, params: q.kind === 'htb' ? { r2q: q.r2q } : {}, classes } };
   }
-  return { limitPackets: q?.kind === 'pfifo' ? (q.limit ?? DEFAULT_LIMIT_PACKETS) : DEFAULT_LIMIT_PACKETS };
+  return { limitPackets: q?.kind === 'pfifo' ? pfifoLimit(q, tree.device) : tree.device.txQueueLen || 1 };
 }
 
 /** The scheduler parameters of a class (of the root qdisc or an inner one), its queue included. */
@@ -280,6 +363,7 @@ function classParams(tree: TcTree, c: TcClass): ClassParams {
     s.kind === 'drr' ? (s.quantum !== undefined ? { quantum: s.quantum } : {})
     : s.kind === 'qfq' ? { ...(s.weight !== undefined ? { weight: s.weight } : {}), ...(s.maxpkt !== undefined ? { maxpkt: s.maxpkt } : {}) }
     : s.kind === 'prio' ? { band: c.slot }
+    : s.kind === 'tbf' ? {}
     : {
         rate: s.rate, ceil: s.ceil, prio: s.prio, mpu: s.mpu,
         ...(c.parent !== c.owner ? { parent: tree.classes.get(c.parent)!.slot } : {}),
@@ -296,7 +380,7 @@ export function htbDirectSlot(tree: TcTree): number {
 }
 
 function htbDirect(tree: TcTree, q: Extract<QdiscSpec, { kind: 'htb' }>): ClassParams {
-  return { rate: tree.linkRate, ceil: tree.linkRate, prio: 0, ...(q.directQlen !== undefined ? { limitPackets: q.directQlen } : {}) };
+  return { rate: tree.linkRate, ceil: tree.linkRate, prio: 0, limitPackets: htbDirectQlen(q, tree.device) };
 }
 
 /** Where an htb (root or inner, handle `h`) sends what no filter classified: its default class, else its direct queue. */
@@ -316,8 +400,6 @@ function flowQueueParams(q: Extract<QdiscSpec, { kind: 'sfq' | 'fq_codel' }>): R
   };
 }
 
-/** bfifo's default limit: txqueuelen full-size (1514 B) frames. */
-export const BFIFO_DEFAULT_LIMIT = DEFAULT_LIMIT_PACKETS * 1514;
 
 /** The classes of the root qdisc (inner qdiscs' classes travel inside their class's `leaf`). */
 function rootClasses(tree: TcTree): TcClass[] {
@@ -344,13 +426,19 @@ export function linkConfig(tree: TcTree): LinkConfig {
       const priomapSlots = q.priomap.map((band) => band);
       return { scheduler: 'prio', rootParams: {}, classes, unclassifiedSlot: priomapSlots[0], priomapSlots, slotOf };
     }
-    case 'tbf':
-      classes.set(0, { rate: q.rate, ceil: q.rate, burst: q.burst, cburst: q.burst, limitBytes: q.limit });
+    case 'tbf': {
+      // A one-class htb: the tbf's rate and burst; its byte limit, unless a child qdisc holds the queue.
+      const c = rootClasses(tree)[0];
+      const queue = c.leaf ? leafLimits(tree, c) : { limitBytes: q.limit };
+      classes.set(0, { rate: q.rate, ceil: q.rate, burst: q.burst, cburst: q.burst, ...queue });
       return { scheduler: 'htb', rootParams: {}, classes, unclassifiedSlot: 0, slotOf };
+    }
     case 'pfifo':
+      classes.set(0, {});
+      return { scheduler: 'fifo', rootParams: { limitPackets: pfifoLimit(q, tree.device) }, classes, unclassifiedSlot: 0, slotOf };
     case 'bfifo':
       classes.set(0, {});
-      return { scheduler: 'fifo', rootParams: q.limit === undefined ? {} : q.kind === 'pfifo' ? { limitPackets: q.limit } : { limitBytes: q.limit }, classes, unclassifiedSlot: 0, slotOf };
+      return { scheduler: 'fifo', rootParams: { limitBytes: bfifoLimit(q, tree.device) }, classes, unclassifiedSlot: 0, slotOf };
     case 'sfq':
     case 'fq_codel':
       classes.set(0, {});
