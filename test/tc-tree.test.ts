@@ -101,6 +101,38 @@ describe('tc trees', () => {
     }
   });
 
+  it('a classid of major 0 (`flowid :1`, `flowid 1`) is what the kernel makes of it: no htb class, a prio band by its minor', () => {
+    const frame = (dport: number) => {
+      const b = new Uint8Array(64);
+      b.set([0x08, 0x00], 12);
+      b[14] = 0x45;
+      b[23] = 17;
+      b.set([0x13, 0x88, dport >> 8, dport & 0xff], 34);
+      return b;
+    };
+    // Measured on the kernel: htb finds no class 0:1, so `flowid :1` traffic goes through its direct queue.
+    const h = new Host();
+    h.script(`
+      qdisc add dev eth0 root handle 1: htb
+      class add dev eth0 parent 1: classid 1:1 htb rate 10mbit
+      filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip dport 1 0xffff flowid :1
+      filter add dev eth0 parent 1: protocol ip prio 2 u32 match ip dport 2 0xffff flowid 1
+      filter add dev eth0 parent 1: protocol ip prio 3 u32 match ip dport 3 0xffff flowid 1:1
+    `);
+    const htb = new PacketClassifier(classifierConfig(h.trees.get('eth0')!));
+    expect([1, 2, 3].map((p) => htb.slotFor(frame(p), 0, 64))).toEqual([63, 63, 0]);
+    expect(showFilters(h.trees.get('eth0')!, FLAGS)).toMatch(/\*flowid :1 not_in_hw [^]*\*flowid :1 not_in_hw [^]*\*flowid 1:1 not_in_hw /);
+    // prio reads the minor alone: band minor − 1, whatever the major; past its bands, priomap's first.
+    h.script(`
+      qdisc add dev eth1 root handle 1: prio
+      filter add dev eth1 parent 1: protocol ip prio 1 u32 match ip dport 1 0xffff flowid :2
+      filter add dev eth1 parent 1: protocol ip prio 2 u32 match ip dport 2 0xffff flowid 5:3
+      filter add dev eth1 parent 1: protocol ip prio 3 u32 match ip dport 3 0xffff flowid :9
+    `);
+    const prio = new PacketClassifier(classifierConfig(h.trees.get('eth1')!));
+    expect([1, 2, 3].map((p) => prio.slotFor(frame(p), 0, 64))).toEqual([1, 2, 1]);
+  });
+
   it('accepts what the kernel accepts though it names nothing: a missing parent class, a filter to a class not there yet', () => {
     const h = new Host();
     h.script(HTB_SCRIPT);
@@ -329,7 +361,7 @@ describe('tc show', () => {
     );
     // A second priority gets the next root table; with the parent named, lines leave it out.
     h.tc('filter add dev eth0 protocol ip parent 1:0 prio 2 u32 match ip dport 5003 0xffff flowid 1:30');
-    expect((showFilters(h.trees.get('eth0')!, FLAGS, 0x10000) as string).split('\n').slice(6)).toEqual([
+    expect((showFilters(h.trees.get('eth0')!, FLAGS, { parent: 0x10000 }) as string).split('\n').slice(6)).toEqual([
       'filter protocol ip pref 2 u32 chain 0 ',
       'filter protocol ip pref 2 u32 chain 0 fh 801: ht divisor 1 ',
       'filter protocol ip pref 2 u32 chain 0 fh 801::800 order 2048 key ht 801 bkt 0 *flowid 1:30 not_in_hw ',

@@ -531,7 +531,7 @@ export class Daemon {
       const { root: stats, inner } = parsed.flags.stats ? await this.slotStats(d) : { root: new Map<number, SlotStats>(), inner: new Map() };
       if (cmd.object === 'qdisc') out.push(showQdiscs(d.tree, parsed.flags, stats, cmd.dev === undefined));
       else if (cmd.object === 'class') out.push(showClasses(d.tree, parsed.flags, stats, cmd.classid, inner));
-      else out.push(showFilters(d.tree, parsed.flags, cmd.parent));
+      else out.push(showFilters(d.tree, parsed.flags, cmd));
     }
     const managed = cmd.dev === undefined ? { managed: devs } : {};
     if (parsed.flags.json) {

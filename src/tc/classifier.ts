@@ -17,11 +17,11 @@
  *     `nexthdr+N` is N from the network header (the kernel's off2 stays 0);
  *   - fw (cls_fw.c): (mark & mask) == handle;
  *   - basic without ematches, matchall: every packet.
- * A classid with major 0 (`flowid :10`) takes the major of the qdisc the filter is on.
+ * The classid is the filter's as written: a major of 0 (`flowid :10`, `flowid 10`) is not
+ * filled in — the qdisc decides what it means (packet-classifier.ts).
  *
  * Per-packet work allocates nothing; the compiled form is plain arrays.
  */
-import { classidUnder } from './handles.js';
 import { ETH_P, type FilterSpec, type PoliceSpec } from './model.js';
 import { badArg } from './errors.js';
 
@@ -102,8 +102,8 @@ export class Classifier {
     for (const f of sorted) this.install(f);
   }
 
-  private fullClassid(classid: number | undefined, parent: number): number {
-    return classid === undefined ? NO_MATCH : classidUnder(classid, parent);
+  private fullClassid(classid: number | undefined): number {
+    return classid === undefined ? NO_MATCH : classid;
   }
 
   private policeIndex(p: PoliceSpec | undefined): number {
@@ -115,11 +115,11 @@ export class Classifier {
   private install(f: InstalledFilter): void {
     const s = f.spec;
     if (s.kind === 'fw') {
-      this.stages.push({ kind: 'fw', protocol: f.protocol, mark: s.mark, mask: s.mask, classid: this.fullClassid(s.classid, f.parent), police: this.policeIndex(s.police) });
+      this.stages.push({ kind: 'fw', protocol: f.protocol, mark: s.mark, mask: s.mask, classid: this.fullClassid(s.classid), police: this.policeIndex(s.police) });
       return;
     }
     if (s.kind === 'basic' || s.kind === 'matchall') {
-      this.stages.push({ kind: 'all', protocol: f.protocol, classid: this.fullClassid(s.classid, f.parent), police: this.policeIndex(s.police) });
+      this.stages.push({ kind: 'all', protocol: f.protocol, classid: this.fullClassid(s.classid), police: this.policeIndex(s.police) });
       return;
     }
     // u32: the filters of one prio are one instance, sharing its hash tables.
@@ -154,7 +154,7 @@ export class Classifier {
       keys: [...plain, ...next].flatMap((k) => [k.value, k.mask, k.off, ...maskedBytes(k.mask)]),
       markValue: s.mark?.value ?? 0,
       markMask: s.mark?.mask ?? 0,
-      classid: this.fullClassid(s.classid, f.parent),
+      classid: this.fullClassid(s.classid),
       link: linkHtid,
       hashOff: s.hashkey?.off ?? 0,
       hashMask: s.hashkey?.mask ?? 0,

@@ -239,6 +239,13 @@ function show(a: TcArgs, object: ShowCommand['object']): ShowCommand | PassThrou
     else if (w === 'parent') cmd.parent = parseClassId(a.next(), 'invalid parent ID');
     else if (w === 'root') cmd.parent = TC_H_ROOT;
     else if (w === 'classid' && object === 'class') cmd.classid = parseClassId(a.next(), 'invalid class ID');
+    else if (object === 'filter' && (matches(w, 'priority') || matches(w, 'preference'))) {
+      const text = a.next();
+      const n = parseUint(text);
+      if (n === undefined || n > 0xffff) throw invalidArg(text, 'invalid priority value');
+      cmd.prio = n;
+    } else if (object === 'filter' && matches(w, 'protocol')) cmd.protocol = protocolArg(a.next());
+    else if (object === 'filter' && w === 'handle') cmd.handle = a.next();
     else if (w === 'ingress' || w === 'clsact' || w === 'egress' || w === 'invisible') return passThrough(`show ${w}`);
     else throw badArg(`What is "${w}"? Try "tc ${object} help"`);
   }

@@ -39,10 +39,15 @@ export function parseQdiscHandle(text: string, why = 'invalid qdisc ID'): number
   return makeHandle(maj, 0);
 }
 
-/** A class id `X:Y`, `:Y` (major 0), `X:` (minor 0), `root` or `none`. */
+/**
+ * A class id `X:Y`, `:Y` (major 0), `X:` (minor 0), `root` or `none` — or a bare hex number,
+ * which iproute2's get_tc_classid takes as the whole 32-bit id: `1` is 0:1 (libvirt's
+ * `fw flowid 1`).
+ */
 export function parseClassId(text: string, why = 'invalid class ID'): number {
   if (text === 'root') return TC_H_ROOT;
   if (text === 'none') return TC_H_UNSPEC;
+  if (/^(?:0x)?[0-9a-f]{1,8}$/i.test(text)) return parseInt(text, 16);
   const m = /^([^:]*):([^:]*)$/.exec(text);
   const maj = m ? (m[1] === '' ? 0 : hexPart(m[1])) : undefined;
   const min = m ? (m[2] === '' ? 0 : hexPart(m[2])) : undefined;
@@ -55,11 +60,6 @@ export function formatHandle(h: number): string {
   if (h === TC_H_ROOT) return 'root';
   if (h === TC_H_UNSPEC) return 'none';
   return `${major(h).toString(16)}:${minor(h) === 0 ? '' : minor(h).toString(16)}`;
-}
-
-/** A filter's `flowid :N` (major 0) completed with the major of the qdisc it is on; a full id as it is. */
-export function classidUnder(id: number, qdisc: number): number {
-  return major(id) === 0 && qdisc !== TC_H_ROOT ? makeHandle(major(qdisc), minor(id)) : id;
 }
 
 /** u32 handles: 12-bit table id, 8-bit bucket, 12-bit node ("800::803", "800:", "::5"). */

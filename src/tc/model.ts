@@ -129,6 +129,10 @@ export interface ShowCommand {
   dev?: string;
   parent?: number;
   classid?: number;
+  /** filter show: only this priority, protocol or handle — and tc then leaves it off each line. */
+  prio?: number;
+  protocol?: number;
+  handle?: string;
 }
 
 /** A command pspat leaves to the system's tc (ingress, clsact, actions, …), with why. */

@@ -21,6 +21,13 @@ export interface QdiscClassifierConfig {
   unclassifiedSlot: number;
   /** prio: slot per TOS-derived priority, for unclassified IPv4 packets. */
   priomapSlots?: number[];
+  /**
+   * prio: its band count. prio reads only a classid's minor (band = minor − 1, whatever the
+   * major), where htb, drr and qfq look the whole classid up: `flowid :1` finds no class
+   * 0:1 there, and the packet is unclassified (measured on the kernel: htb sends it
+   * through its direct queue).
+   */
+  bands?: number;
 }
 
 export interface ClassifierConfig extends QdiscClassifierConfig {
@@ -35,8 +42,8 @@ function filtersOn(tree: TcTree, parent: number): InstalledFilter[] {
 }
 
 /** An inner drr or qfq drops what its filters do not classify; a prio uses its priomap, an htb its default class. */
-function innerUnclassified(tree: TcTree, h: number, q: QdiscSpec): Pick<QdiscClassifierConfig, 'unclassifiedSlot' | 'priomapSlots'> {
-  if (q.kind === 'prio') return { unclassifiedSlot: q.priomap[0], priomapSlots: [...q.priomap] };
+function innerUnclassified(tree: TcTree, h: number, q: QdiscSpec): Pick<QdiscClassifierConfig, 'unclassifiedSlot' | 'priomapSlots' | 'bands'> {
+  if (q.kind === 'prio') return { unclassifiedSlot: q.priomap[0], priomapSlots: [...q.priomap], bands: q.bands };
   if (q.kind === 'htb') return { unclassifiedSlot: htbUnclassified(tree, h, q) };
   return { unclassifiedSlot: -1 };
 }
@@ -56,6 +63,7 @@ export function classifierConfig(tree: TcTree, c: LinkConfig = linkConfig(tree))
     slotOf: [...c.slotOf],
     unclassifiedSlot: c.unclassifiedSlot,
     ...(c.priomapSlots ? { priomapSlots: c.priomapSlots } : {}),
+    ...(tree.root.qdisc.kind === 'prio' ? { bands: tree.root.qdisc.bands } : {}),
     inner,
   };
 }
@@ -72,6 +80,12 @@ class QdiscClassifier {
 
   slotFor(bytes: Uint8Array, off: number, len: number, proto: number, mark: number): number {
     const classid = this.classifier.classify(bytes, off, off + ETH_HEADER, off + len, proto, mark);
+    const bands = this.config.bands;
+    if (classid !== NO_MATCH && bands !== undefined) {
+      // A prio band's slot is its index (tree.ts prioBands); past the last band, priomap's first.
+      const band = (classid & 0xffff) - 1;
+      return band >= 0 && band < bands ? band : this.config.priomapSlots![0];
+    }
     if (classid !== NO_MATCH) return this.slotOf.get(classid) ?? this.config.unclassifiedSlot;
     const map = this.config.priomapSlots;
     if (map && proto === ETH_P.ip) return map[tosPriority(bytes[off + ETH_HEADER + 1])];

@@ -13,7 +13,7 @@
  * a qdisc's are the sum of its classes', an inner qdisc's those of the class it sits on,
  * and an inner qdisc's classes report what their own scheduler released and refused.
  */
-import { classidUnder, formatHandle, TC_H_ROOT } from './handles.js';
+import { formatHandle, TC_H_ROOT } from './handles.js';
 import { hashOrder } from './class-hash.js';
 import { protocolName, type ClassSpec, type FilterSpec, type QdiscSpec, type TcFlags } from './model.js';
 import { ticksToUsec, tokenTicks, xmitSize, xmitTicks } from './ticks.js';
@@ -307,9 +307,24 @@ function htbTokens(spec: Extract<ClassSpec, { kind: 'htb' }>, which: 'rate' | 'c
   return Math.min(full, tokenTicks(rate / 8, bytes ?? (which === 'rate' ? burst : cburst)));
 }
 
-export function showFilters(tree: TcTree, flags: TcFlags, parent?: number): string | object[] {
+/** What `filter show` selects by (tc's filter show arguments). */
+export interface FilterSelection {
+  parent?: number;
+  prio?: number;
+  protocol?: number;
+}
+
+/**
+ * `filter show`: the filters of the qdisc named by `parent`, else of the root qdisc (as the
+ * kernel dumps them), by priority, of the priority and protocol asked for; what the
+ * command named (parent, pref, protocol) is left off each line, as tc does.
+ */
+export function showFilters(tree: TcTree, flags: TcFlags, select: FilterSelection = {}): string | object[] {
+  const parent = select.parent;
   const on = parent === undefined || parent === TC_H_ROOT ? tree.root.handle : parent;
-  const sorted = tree.filters.filter((f) => f.parent === on).sort((x, y) => x.prio - y.prio);
+  const sorted = tree.filters
+    .filter((f) => f.parent === on && (select.prio === undefined || f.prio === select.prio) && (select.protocol === undefined || f.protocol === select.protocol))
+    .sort((x, y) => x.prio - y.prio);
   if (flags.json) {
     const base = (f: TcFilter) => ({ parent: formatHandle(f.parent), protocol: protocolName(f.protocol), pref: f.prio, kind: f.spec.kind, chain: 0 });
     return sorted.flatMap((f, i) => {
@@ -318,10 +333,14 @@ export function showFilters(tree: TcTree, flags: TcFlags, parent?: number): stri
       return [base(f), ...u32Entries(sorted.filter((x) => x.prio === f.prio)).map((options) => ({ ...base(f), options }))];
     });
   }
-  const where = parent === undefined ? `parent ${formatHandle(on)} ` : '';
   const lines: string[] = [];
   for (const [i, f] of sorted.entries()) {
-    const head = `filter ${where}protocol ${protocolName(f.protocol)} pref ${f.prio} ${f.spec.kind} chain 0`;
+    const named = [
+      parent === undefined ? `parent ${formatHandle(on)} ` : '',
+      select.protocol === undefined ? `protocol ${protocolName(f.protocol)} ` : '',
+      select.prio === undefined ? `pref ${f.prio} ` : '',
+    ];
+    const head = `filter ${named.join('')}${f.spec.kind} chain 0`;
     if (f.u32) {
       // One listing per priority: its header, then each of its hash tables (the newest
       // first, the root table last) with their nodes by bucket and node id.
@@ -332,16 +351,21 @@ export function showFilters(tree: TcTree, flags: TcFlags, parent?: number): stri
   return lines.join('\n');
 }
 
-function filterTail(spec: FilterSpec, parent: number): string {
-  const flow = spec.classid === undefined ? '' : ` flowid ${formatHandle(classidUnder(spec.classid, parent))}`;
+function filterTail(spec: FilterSpec): string {
+  const flow = spec.classid === undefined ? '' : ` flowid ${formatClassid(spec.classid)}`;
   const police = spec.police ? ` police rate ${formatRate(spec.police.rate)} burst ${formatSize(spec.police.burst)} action ${spec.police.exceed}` : '';
   return `${flow}${police}`;
 }
 
 function filterLines(f: TcFilter, head: string): string[] {
   const s = f.spec;
-  if (s.kind === 'fw') return [`${head} handle 0x${s.mark.toString(16)}${s.mask !== 0xffffffff ? `/0x${s.mask.toString(16)}` : ''}${filterTail(s, f.parent)}`];
-  return [`${head} handle 0x1${filterTail(s, f.parent)}`];
+  if (s.kind === 'fw') return [`${head} handle 0x${s.mark.toString(16)}${s.mask !== 0xffffffff ? `/0x${s.mask.toString(16)}` : ''}${filterTail(s)}`];
+  return [`${head} handle 0x1${filterTail(s)}`];
+}
+
+/** A filter's classid as tc prints it (print_tc_classid): a major of 0 as `:minor`. */
+function formatClassid(id: number): string {
+  return id >>> 16 === 0 ? `:${(id & 0xffff).toString(16)}` : formatHandle(id);
 }
 
 const hex8 = (n: number) => n.toString(16).padStart(8, '0');
@@ -374,7 +398,7 @@ function u32NodeLines(f: TcFilter, head: string): string[] {
   const s = f.spec as Extract<FilterSpec, { kind: 'u32' }>;
   const fh = f.u32!.fh;
   // A filter with no action is not terminal: tc marks its flowid with a star.
-  const flow = s.classid === undefined ? '' : ` ${s.police ? '' : '*'}flowid ${formatHandle(classidUnder(s.classid, f.parent))}`;
+  const flow = s.classid === undefined ? '' : ` ${s.police ? '' : '*'}flowid ${formatClassid(s.classid)}`;
   const link = s.link !== undefined ? ` link ${tableName(s.link)}` : '';
   const police = s.police ? ` police rate ${formatRate(s.police.rate)} burst ${formatSize(s.police.burst)} action ${s.police.exceed}` : '';
   return [
@@ -394,7 +418,7 @@ function u32Entries(group: TcFilter[]): object[] {
     const matches = s.keys.map((k) => ({ value: k.value.toString(16), mask: k.mask.toString(16), offmask: '', off: k.off }));
     return {
       fh: u32Name(fh), order: fh & 0xfff, key_ht: (fh >>> 20).toString(16), bkt: ((fh >>> 12) & 0xff).toString(16),
-      ...(s.classid !== undefined ? { flowid: formatHandle(classidUnder(s.classid, f.parent)) } : {}),
+      ...(s.classid !== undefined ? { flowid: formatClassid(s.classid) } : {}),
       ...(s.link !== undefined ? { link: tableName(s.link) } : {}),
       not_in_hw: true,
       ...(matches.length ? { match: matches.length === 1 ? matches[0] : matches } : {}),

@@ -21,7 +21,7 @@
  *   leaf sfq / fq_codel on a class → the class's leaf discipline (ClassParams.leaf).
  */
 import { TcError, TC_EXIT_REJECTED } from './errors.js';
-import { classidUnder, formatHandle, major, makeHandle, minor, TC_H_ROOT } from './handles.js';
+import { formatHandle, major, makeHandle, minor, TC_H_ROOT } from './handles.js';
 import type { ClassCommand, ClassSpec, FilterCommand, QdiscCommand, QdiscSpec } from './model.js';
 import type { InstalledFilter } from './classifier.js';
 import type { ClassParams, RootParams } from '../../schedulers/types.js';
@@ -204,7 +204,7 @@ export function applyClass(tree: TcTree, cmd: ClassCommand): TcTree {
     if (!existing) throw rejected('Error: Specified class not found.');
     if (ownerQdisc?.kind === 'prio' || ownerQdisc?.kind === 'tbf') throw rejected('Error: Specified class not found.');
     if (childrenOf(tree, classid).length > 0) throw rejected('Error: Class in use by another class.');
-    if (tree.filters.some((f) => filterClass(f) === classid)) throw rejected('Error: Filter in use by the class, delete the filter first.');
+    if (tree.filters.some((f) => f.spec.classid === classid)) throw rejected('Error: Filter in use by the class, delete the filter first.');
     // Deleting a class destroys its qdisc, an inner one with its classes and filters.
     const filters = withoutInner(tree, existing, classes);
     classes.delete(classid);
@@ -274,11 +274,6 @@ export function applyQdisc(tree: TcTree, cmd: QdiscCommand): TcTree {
   classes.set(cls.classid, { ...cls, leaf: { handle, qdisc: q } });
   if (q.kind === 'prio') for (const band of prioBands(handle, q.bands)) classes.set(band.classid, band);
   return { ...tree, classes, filters, classHashes };
-}
-
-/** The class a filter sends packets to, its `:N` completed with its qdisc's major. */
-function filterClass(f: Pick<TcFilter, 'spec' | 'parent'>): number | undefined {
-  return f.spec.classid === undefined ? undefined : classidUnder(f.spec.classid, f.parent);
 }
 
 export function applyFilter(tree: TcTree, cmd: FilterCommand): TcTree {
