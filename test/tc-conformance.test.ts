@@ -9,13 +9,16 @@
  * The cases cover what this machine's kernel has (htb, tbf, pfifo, bfifo, u32 on egress)
  * and were written from tc's documentation and iproute2's and the kernel's behaviour.
  * Variables in commands: $TC (tc, or pspat tc), $IP, $DEV1 (the device), $REFCNT (the
- * device's transmit queues plus one, which a root qdisc's refcnt is). matchPattern is a
+ * device's transmit queues plus one, which a root qdisc's refcnt is), $WORK (a directory
+ * of the side's own, for batch files). matchPattern is a
  * Python regular expression applied as tc-testing does (MULTILINE, DOTALL, `\A` and `\Z`
  * anchor the whole output); `matchOrder`, ours, lists what its first group captures, in
  * order.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tryNativeAddon } from '../src/transmit/native.js';
@@ -47,6 +50,7 @@ const KERNEL_NS = `pspat-tct-k-${process.pid}`;
 const PSPAT_NS = `pspat-tct-p-${process.pid}`;
 const runDir = tempRunDir();
 let daemon: RunningDaemon | undefined;
+const work = { kernel: mkdtempSync(join(tmpdir(), 'pspat-tct-k-')), pspat: mkdtempSync(join(tmpdir(), 'pspat-tct-p-')) };
 
 function makeNamespace(ns: string): void {
   execFileSync('ip', ['netns', 'add', ns]);
@@ -74,7 +78,7 @@ type Side = 'kernel' | 'pspat';
 function shell(side: Side, cmd: string): { code: number; stdout: string; stderr: string } {
   const ns = side === 'kernel' ? KERNEL_NS : PSPAT_NS;
   const tc = side === 'kernel' ? 'tc' : `${process.execPath} ${PSPAT_BIN} tc`;
-  const env = { ...process.env, TC: tc, IP: 'ip', DEV1: DEV, REFCNT: String(refcnt(ns)), PSPAT_RUN_DIR: runDir };
+  const env = { ...process.env, TC: tc, IP: 'ip', DEV1: DEV, REFCNT: String(refcnt(ns)), WORK: work[side], PSPAT_RUN_DIR: runDir };
   const r = spawnSync('ip', ['netns', 'exec', ns, 'bash', '-c', cmd], { env, encoding: 'utf8', timeout: 30_000 });
   return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
@@ -116,6 +120,7 @@ describe.skipIf(skip)('tc-testing cases: the kernel, then pspat tc', () => {
     } finally {
       removeNamespace(KERNEL_NS);
       removeNamespace(PSPAT_NS);
+      for (const dir of Object.values(work)) rmSync(dir, { recursive: true, force: true });
     }
   });
 

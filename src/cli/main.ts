@@ -3,7 +3,6 @@
  * here; errors the user caused print one line (`pspat: field: problem`) and give a
  * non-zero exit status, with no stack trace.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { PspatError } from '../errors.js';
 import { registerBench } from './bench-command.js';
@@ -14,11 +13,7 @@ import { registerStats } from './stats-command.js';
 import { registerRecover } from './recover-command.js';
 import { registerConfig } from './config-command.js';
 import { registerDaemon } from './daemon-command.js';
-
-/** The version in the package.json beside dist/ (this file is dist/src/cli/main.js). */
-function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
+import { packageVersion } from '../version.js';
 
 export async function run(argv: string[]): Promise<number> {
   const program = new Command('pspat')

@@ -3,9 +3,15 @@
  * tc's grammar here first (so a bad command fails even with no daemon, as tc would);
  * what pspat leaves to the kernel — ingress, clsact, actions, devices the daemon does not
  * manage — runs the system's tc with the same arguments, output and exit status.
+ * tc's own ways of running commands work too: `-batch FILE` (each line as one call, `-force`
+ * to go on after a failure), `-n NETNS` (this command inside that network namespace),
+ * `-V` (tc's version and pspat's).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { matches } from '../tc/args.js';
+import { packageVersion } from '../version.js';
 import { defaultRunDir, request } from '../daemon/control-socket.js';
 import type { TcReply } from '../daemon/daemon.js';
 import { PspatError } from '../errors.js';
@@ -64,6 +70,38 @@ function clientOptions(argv: string[]): { runDir: string; timeoutMs?: number; re
   return { runDir, timeoutMs, rest: argv.slice(i) };
 }
 
+/** tc's options that change how commands run, not what one command means. */
+interface RunOptions {
+  /** Global options to pass on with each command (-s, -d, -j, …). */
+  flags: string[];
+  batch?: string;
+  force: boolean;
+  netns?: string;
+  version: boolean;
+  /** The command line without `-n NETNS`, to run inside that namespace. */
+  withoutNetns: string[];
+}
+
+/** Reads tc's leading options in tc's order of prefixes (`-n` is -netns, `-b` -batch); the rest is the grammar's. */
+function runOptions(argv: string[]): RunOptions {
+  const o: RunOptions = { flags: [], force: false, version: false, withoutNetns: [] };
+  let i = 0;
+  for (; i < argv.length && argv[i].startsWith('-') && argv[i] !== '-'; i++) {
+    const opt = argv[i].startsWith('--') ? argv[i].slice(1) : argv[i];
+    if (opt.length >= 2 && matches(opt, '-netns')) {
+      o.netns = argv[++i];
+      continue;
+    }
+    o.withoutNetns.push(argv[i]);
+    if (opt.length >= 2 && matches(opt, '-batch')) o.withoutNetns.push((o.batch = argv[++i]));
+    else if (opt.length >= 2 && matches(opt, '-Version')) o.version = true;
+    else if (opt.length >= 2 && matches(opt, '-force')) o.force = true;
+    else o.flags.push(argv[i]);
+  }
+  o.withoutNetns.push(...argv.slice(i));
+  return o;
+}
+
 export async function runTc(all: string[]): Promise<number> {
   let client;
   try {
@@ -73,7 +111,71 @@ export async function runTc(all: string[]): Promise<number> {
     process.stderr.write(`pspat tc: ${e.message}\n`);
     return 1;
   }
-  const argv = client.rest;
+  const o = runOptions(client.rest);
+  if (o.netns !== undefined) return inNetns(o.netns, [...all.slice(0, all.length - client.rest.length), ...o.withoutNetns]);
+  if (o.version) return version();
+  if (o.batch !== undefined) return batch(client, o);
+  return runOne(client, client.rest);
+}
+
+/** `-n NETNS`: the rest of the command, run by pspat inside that namespace (the daemon serving it is found by the same run directory). */
+function inNetns(netns: string, rest: string[]): number {
+  const bin = fileURLToPath(new URL('../../../bin/pspat.js', import.meta.url));
+  const r = spawnSync('ip', ['netns', 'exec', netns, process.execPath, bin, 'tc', ...rest], { stdio: 'inherit' });
+  if (r.error) {
+    process.stderr.write(`pspat tc: cannot enter network namespace ${netns}: ${(r.error as NodeJS.ErrnoException).code}\n`);
+    return 1;
+  }
+  return r.status ?? 1;
+}
+
+/** `-V`: the system's tc says its version; pspat adds its own. */
+function version(): number {
+  const r = spawnSync(systemTc(), ['-V'], { encoding: 'utf8' });
+  if (!r.error) process.stdout.write(r.stdout);
+  process.stdout.write(`pspat tc, pspat-ts ${packageVersion()}\n`);
+  return 0;
+}
+
+/**
+ * `-batch FILE` (`-` for stdin), as iproute2 reads it: `#` starts a comment, a trailing
+ * backslash joins the next line, words split at blanks with quotes kept together. Each
+ * line runs as its own command with the global options given before -batch; a failed
+ * one is named (`Command failed FILE:LINE`) and stops the batch, unless -force.
+ */
+async function batch(client: { runDir: string; timeoutMs?: number }, o: RunOptions): Promise<number> {
+  let text: string;
+  try {
+    text = readFileSync(o.batch === '-' ? 0 : o.batch!, 'utf8');
+  } catch (e) {
+    process.stderr.write(`Cannot open file "${o.batch}" for reading: ${(e as NodeJS.ErrnoException).code}\n`);
+    return 1;
+  }
+  let status = 0;
+  const lines = text.split('\n');
+  for (let n = 0; n < lines.length; n++) {
+    const at = n + 1;
+    let line = lines[n];
+    while (line.endsWith('\\') && n + 1 < lines.length) line = line.slice(0, -1) + lines[++n];
+    const words = splitWords(line.replace(/#.*/, ''));
+    if (words.length === 0) continue;
+    if ((await runOne(client, [...o.flags, ...words])) !== 0) {
+      process.stderr.write(`Command failed ${o.batch}:${at}\n`);
+      status = 1;
+      if (!o.force) break;
+    }
+  }
+  return status;
+}
+
+/** iproute2's makeargs: words split at blanks, a quoted run ("…" or '…') one word without its quotes. */
+export function splitWords(line: string): string[] {
+  const out: string[] = [];
+  for (const m of line.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)) out.push(m[1] ?? m[2] ?? m[3]);
+  return out;
+}
+
+async function runOne(client: { runDir: string; timeoutMs?: number }, argv: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseTc(argv);

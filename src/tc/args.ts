@@ -55,6 +55,11 @@ export class TcArgs {
     this.seen.add(key);
   }
 
+  /** Whether `word` is among the words not consumed yet. */
+  ahead(word: string): boolean {
+    return this.argv.indexOf(word, this.i) >= 0;
+  }
+
   /** The words not consumed yet. */
   rest(): string[] {
     const r = this.argv.slice(this.i);

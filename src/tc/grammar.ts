@@ -119,6 +119,7 @@ function qdisc(a: TcArgs): QdiscCommand | ShowCommand | PassThrough {
       throw badArg(`pspat: "${w}" is not supported.`);
     } else {
       if (underIngress(parent)) return passThrough('a qdisc under ingress/clsact');
+      if (a.ahead('help')) return passThrough(`tc's usage of ${w}`);
       return {
         object: 'qdisc', verb: v as QdiscCommand['verb'], dev: requireDev(dev), parent: requireParent(parent),
         ...(handle !== undefined ? { handle } : {}), qdisc: parseQdiscSpec(w, a), ...(estimator ? { estimator } : {}),
@@ -172,6 +173,7 @@ function klass(a: TcArgs): ClassCommand | ShowCommand | PassThrough {
     else if (w === 'parent') parent = handleArg(a, 'parent', parseClassId, 'invalid parent ID');
     else if (w === 'estimator') estimator = estimatorArg(a);
     else {
+      if (a.ahead('help')) return passThrough(`tc's usage of ${w}`);
       if (classid === undefined) throw badArg('Error: "classid" is required.');
       return {
         object: 'class', verb: v as ClassCommand['verb'], dev: requireDev(dev), ...(parent !== undefined ? { parent } : {}),
@@ -221,6 +223,7 @@ function filter(a: TcArgs): FilterCommand | ShowCommand | PassThrough {
       protocol = protocolArg(text);
     } else {
       if (underIngress(parent)) return passThrough('a filter on ingress/clsact');
+      if (a.ahead('help')) return passThrough(`tc's usage of ${w}`);
       const args = [w, ...a.rest()];
       const spec = parseFilterSpec(w, new TcArgs(args.slice(1)), handle);
       return { object: 'filter', verb: v as FilterCommand['verb'], dev: requireDev(dev), ...(parent !== undefined ? { parent } : {}), ...(handle !== undefined ? { handle } : {}), protocol, ...(prio !== undefined ? { prio } : {}), filter: spec, args };
