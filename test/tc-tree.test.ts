@@ -340,6 +340,8 @@ describe('tc show', () => {
         '',
       ].join('\n'),
     );
+    // An inner class counts what its children sent (sch_htb charges every ancestor); its own drops and backlog stay its own.
+    expect((showClasses(t, { ...FLAGS, stats: true }, stats, 0x10001) as string).split('\n')[1]).toBe(' Sent 151500 bytes 101 pkt (dropped 0, overlimits 0 requeues 0) ');
     expect(showClasses(t, { ...FLAGS, json: true, stats: true }, stats, 0x10010)).toEqual([
       { class: 'htb', handle: '1:10', parent: '1:1', leaf: '10:', prio: 1, rate: 6250000, ceil: 12500000, burst: 1600, cburst: 1600, bytes: 150000, packets: 100, drops: 3, overlimits: 7, requeues: 0, backlog: 3000, qlen: 2 },
     ]);

@@ -203,6 +203,15 @@ function allSlots(tree: TcTree): number[] {
 
 /** A class's counters: the root qdisc's by slot; an inner qdisc's through the root class it sits on. */
 function statsOf(tree: TcTree, stats: StatsBySlot, c: TcClass, inner: InnerStatsBySlot): SlotStats {
+  const own = ownStatsOf(tree, stats, c, inner);
+  if (c.spec.kind !== 'htb' || isLeaf(tree, c)) return own;
+  // sch_htb counts what passes through an inner class as its own sent bytes and packets.
+  const children = [...tree.classes.values()].filter((x) => x.parent === c.classid).map((x) => statsOf(tree, stats, x, inner));
+  const sent = sumStats(children);
+  return { ...own, bytes: own.bytes + sent.bytes, packets: own.packets + sent.packets };
+}
+
+function ownStatsOf(tree: TcTree, stats: StatsBySlot, c: TcClass, inner: InnerStatsBySlot): SlotStats {
   if (c.owner === tree.root.handle) return stats.get(c.slot) ?? sumStats([]);
   const holder = [...tree.classes.values()].find((x) => x.leaf?.handle === c.owner);
   return (holder && inner.get(holder.slot)?.get(c.slot)) ?? sumStats([]);
