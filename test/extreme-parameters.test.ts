@@ -40,7 +40,7 @@ const refused = (code: number, stderr: string) => ({ code, stderr: `${stderr}\n`
 
 const ROWS: Row[] = [
   { what: 'qfq weight 0', setup: [QFQ], cmd: qfqClass('weight 0'), expect: refused(1, 'Illegal "weight"') },
-  { what: 'qfq weight 1', setup: [QFQ], cmd: qfqClass('weight 1'), after: [TO_1_1], expect: { shows: 'class qfq 1:1 root weight 1 maxpkt 2048' } },
+  { what: 'qfq weight 1', setup: [QFQ], cmd: qfqClass('weight 1'), after: [TO_1_1], expect: { shows: 'class qfq 1:1 root weight 1 maxpkt 1514' } },
   { what: 'qfq weight 1024 (the kernel’s largest)', setup: [QFQ], cmd: qfqClass('weight 1024'), after: [TO_1_1], expect: { shows: 'weight 1024' } },
   { what: 'qfq weight 1025', setup: [QFQ], cmd: qfqClass('weight 1025'), expect: refused(2, 'Error: weight: must be an integer in [1, 1024], got 1025') },
   { what: 'qfq weight 2^31', setup: [QFQ], cmd: qfqClass('weight 2147483648'), expect: refused(2, 'Error: weight: must be an integer in [1, 1024], got 2147483648') },

@@ -120,15 +120,17 @@ function qdisc(a: TcArgs): QdiscCommand | ShowCommand | PassThrough {
     } else {
       if (underIngress(parent)) return passThrough('a qdisc under ingress/clsact');
       if (a.ahead('help')) return passThrough(`tc's usage of ${w}`);
+      // No qdisc at all (libvirt's taps): nothing for pspat to schedule.
+      if (w === 'noqueue') return passThrough('noqueue');
       return {
         object: 'qdisc', verb: v as QdiscCommand['verb'], dev: requireDev(dev), parent: requireParent(parent),
-        ...(handle !== undefined ? { handle } : {}), qdisc: parseQdiscSpec(w, a), ...(estimator ? { estimator } : {}),
+        ...(handle ? { handle } : {}), qdisc: parseQdiscSpec(w, a), ...(estimator ? { estimator } : {}),
       };
     }
   }
   if (underIngress(parent)) return passThrough('ingress qdisc');
   if (v !== 'delete') throw badArg('Error: the qdisc kind is required (htb, drr, qfq, prio, tbf, pfifo, bfifo, sfq, fq_codel).');
-  return { object: 'qdisc', verb: 'delete', dev: requireDev(dev), parent: requireParent(parent), ...(handle !== undefined ? { handle } : {}) };
+  return { object: 'qdisc', verb: 'delete', dev: requireDev(dev), parent: requireParent(parent), ...(handle ? { handle } : {}) };
 }
 
 /**

@@ -35,7 +35,8 @@ export function parseQdiscHandle(text: string, why = 'invalid qdisc ID'): number
   const m = /^([^:]*):?$/.exec(text);
   const maj = m ? hexPart(m[1]) : undefined;
   if (text === 'none') return TC_H_UNSPEC;
-  if (maj === undefined || maj === 0) throw invalidArg(text, why);
+  if (maj === undefined) throw invalidArg(text, why);
+  // `0:` asks the kernel to choose, as no handle does.
   return makeHandle(maj, 0);
 }
 

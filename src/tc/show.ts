@@ -17,7 +17,7 @@ import { formatHandle, TC_H_ROOT } from './handles.js';
 import { hashOrder } from './class-hash.js';
 import { protocolName, type ClassSpec, type FilterSpec, type QdiscSpec, type TcFlags } from './model.js';
 import { ticksToUsec, tokenTicks, xmitSize, xmitTicks } from './ticks.js';
-import { bfifoLimit, htbDirectQlen, htbDirectSlot, htbQuantum, pfifoLimit, type TcClass, type TcFilter, type TcTree } from './tree.js';
+import { bfifoLimit, htbDirectQlen, htbDirectSlot, htbQuantum, pfifoLimit, qfqMaxpkt, type TcClass, type TcFilter, type TcTree } from './tree.js';
 import type { DeviceFacts } from '../net/device.js';
 
 /** Counters of one class slot, as `-s` prints them. */
@@ -152,7 +152,7 @@ function classOptions(tree: TcTree, c: TcClass, details: boolean): string {
     case 'drr':
       return `quantum ${formatSize(spec.quantum ?? 1514)}`;
     case 'qfq':
-      return `weight ${spec.weight ?? 1} maxpkt ${spec.maxpkt ?? 2048}`;
+      return `weight ${spec.weight ?? 1} maxpkt ${qfqMaxpkt(spec, tree.device)}`;
     default:
       return '';
   }
@@ -282,7 +282,7 @@ export function showClasses(tree: TcTree, flags: TcFlags, stats: StatsBySlot, on
       handle: formatHandle(c.classid),
       ...(classWhere(c) === 'root' ? { root: true } : { parent: formatHandle(c.parent) }),
       ...(c.leaf ? { leaf: formatHandle(c.leaf.handle) } : {}),
-      ...jsonClassOptions(c.spec, isLeaf(tree, c)),
+      ...jsonClassOptions(c.spec, isLeaf(tree, c), tree.device),
       ...(flags.stats ? jsonStats(statsOf(tree, stats, c, inner), c.estimator !== undefined) : {}),
     }));
   }
@@ -458,7 +458,7 @@ function jsonQdiscOptions(q: QdiscSpec, direct: number, device: DeviceFacts): ob
   }
 }
 
-function jsonClassOptions(spec: ClassSpec, leaf: boolean): object {
+function jsonClassOptions(spec: ClassSpec, leaf: boolean, device: DeviceFacts): object {
   switch (spec.kind) {
     case 'htb':
       const { burst, cburst } = htbBursts(spec);
@@ -466,7 +466,7 @@ function jsonClassOptions(spec: ClassSpec, leaf: boolean): object {
     case 'drr':
       return { quantum: spec.quantum ?? 1514 };
     case 'qfq':
-      return { weight: spec.weight ?? 1, maxpkt: spec.maxpkt ?? 2048 };
+      return { weight: spec.weight ?? 1, maxpkt: qfqMaxpkt(spec, device) };
     default:
       return {};
   }

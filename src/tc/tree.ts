@@ -138,6 +138,11 @@ export function bfifoLimit(q: Extract<QdiscSpec, { kind: 'bfifo' }>, device: Dev
   return q.limit ?? (device.txQueueLen || 1) * (device.mtu + ETH_HEADER);
 }
 
+/** qfq's maxpkt: as given, else the device's MTU plus its header (psched_mtu). */
+export function qfqMaxpkt(c: Extract<ClassSpec, { kind: 'qfq' }>, device: DeviceFacts): number {
+  return c.maxpkt ?? device.mtu + ETH_HEADER;
+}
+
 /** htb's direct queue limit: direct_qlen, else txqueuelen; at least 2 (sch_htb). */
 export function htbDirectQlen(q: Extract<QdiscSpec, { kind: 'htb' }>, device: DeviceFacts): number {
   return Math.max(2, q.directQlen ?? device.txQueueLen);
@@ -356,7 +361,7 @@ function classParams(tree: TcTree, c: TcClass): ClassParams {
   const s = c.spec;
   const own: ClassParams =
     s.kind === 'drr' ? (s.quantum !== undefined ? { quantum: s.quantum } : {})
-    : s.kind === 'qfq' ? { ...(s.weight !== undefined ? { weight: s.weight } : {}), ...(s.maxpkt !== undefined ? { maxpkt: s.maxpkt } : {}) }
+    : s.kind === 'qfq' ? { ...(s.weight !== undefined ? { weight: s.weight } : {}), maxpkt: qfqMaxpkt(s, tree.device) }
     : s.kind === 'prio' ? { band: c.slot }
     : s.kind === 'tbf' ? {}
     : {
