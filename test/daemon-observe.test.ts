@@ -74,18 +74,31 @@ describe('pspat daemon observability', () => {
     expect(value('pspat_class_dropped_packets_total{dev="obs0",class="1:10",reason="queueLimit"}')).toBe(0);
     expect(value('pspat_class_backlog_packets{dev="obs0",class="1:10"}')).toBeGreaterThan(0); // a saturating sender keeps it full
     expect(value('pspat_class_overlimits_total{dev="obs0",class="1:10"}')).toBeGreaterThan(0); // htb held it to its rate
-    // Every packet spends some time in each stage (a hand-over, a queue, a transmit).
+    // Delays are Prometheus histograms: cumulative buckets up to +Inf = _count, every packet
+    // timed in each stage (a hand-over, a queue, a transmit), _sum > 0.
+    expect(typed.get('pspat_class_delay_seconds')).toBe('histogram');
     for (const stage of ['mailbox', 'queue', 'tx']) {
-      expect(value(`pspat_class_delay_seconds{dev="obs0",class="1:10",stage="${stage}",quantile="0.99"}`), stage).toBeGreaterThan(0);
+      const series = `dev="obs0",class="1:10",stage="${stage}"`;
+      const count = value(`pspat_class_delay_seconds_count{${series}}`);
+      expect(count, stage).toBeGreaterThan(0);
+      expect(value(`pspat_class_delay_seconds_bucket{${series},le="+Inf"}`), stage).toBe(count);
+      expect(value(`pspat_class_delay_seconds_sum{${series}}`), stage).toBeGreaterThan(0);
+      const buckets = text.split('\n').filter((l) => l.startsWith(`pspat_class_delay_seconds_bucket{${series},`)).map((l) => Number(l.split(' ').pop()));
+      expect(buckets, stage).toEqual([...buckets].sort((a, b) => a - b)); // cumulative
     }
-    // Rate-limited at 30 Mbit/s with a full queue: the p50 queueing delay is milliseconds.
-    expect(value('pspat_class_delay_seconds{dev="obs0",class="1:10",stage="queue",quantile="0.5"}')).toBeGreaterThan(1e-3);
+    // Rate-limited at 30 Mbit/s with a full queue: most packets wait a millisecond or more in the queue.
+    const queue = 'dev="obs0",class="1:10",stage="queue"';
+    expect(value(`pspat_class_delay_seconds_bucket{${queue},le="0.001"}`)).toBeLessThan(value(`pspat_class_delay_seconds_count{${queue}}`) / 2);
+    // What tc configured beside what the class sends, and the root qdisc under node_exporter's names.
+    expect(value('pspat_class_rate_bits_per_second{dev="obs0",class="1:10"}')).toBe(30e6);
+    expect(value('pspat_qdisc_packets_total{device="obs0",kind="htb"}')).toBeGreaterThanOrEqual(value('pspat_class_sent_packets_total{dev="obs0",class="1:10"}'));
     expect(value('pspat_link_offered_packets_total{dev="obs0"}')).toBeGreaterThan(0);
     expect(value('pspat_port_up{dev="obs0"}')).toBe(1);
     expect(value('pspat_port_faults_total{dev="obs0"}')).toBe(0);
     expect(value('pspat_arbiter_passes_total{arbiter="0"}')).toBeGreaterThan(0);
     expect(value('pspat_arbiter_parked_seconds_total{arbiter="0"}')).toBeGreaterThan(0); // 50 Mbit/s leaves it idle
-    expect(value('pspat_arbiter_batch_packets{arbiter="0",quantile="0.5"}')).toBeGreaterThanOrEqual(1);
+    expect(value('pspat_arbiter_batch_packets_count{arbiter="0"}')).toBeGreaterThanOrEqual(1);
+    expect(value('pspat_arbiter_pass_seconds_count{arbiter="0"}')).toBeGreaterThanOrEqual(1);
     expect(value('pspat_process_resident_memory_bytes')).toBeGreaterThan(0);
     expect((await fetch(url.replace('/metrics', '/other'))).status).toBe(404);
   });
@@ -117,6 +130,6 @@ describe('pspat daemon observability', () => {
 
   it('a bad --metrics address is one line and exit 1', async () => {
     const r = await pspat(['daemon', '--run-dir', join(dir, 'run2'), '--metrics', 'localhost']);
-    expect([r.code, r.stderr]).toEqual([1, "pspat: metrics: expected HOST:PORT (e.g. 127.0.0.1:9100), got 'localhost'\n"]);
+    expect([r.code, r.stderr]).toEqual([1, "pspat: metrics: expected HOST:PORT (e.g. 127.0.0.1:9932), got 'localhost'\n"]);
   });
 });

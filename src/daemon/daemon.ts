@@ -33,7 +33,7 @@ import type { LinkStats } from '../stats/link-stats.js';
 import { treeCommands } from '../tc/dump.js';
 import { CONFIG_VERSION } from './config.js';
 import { RateEstimator, SAMPLE_MS } from './rate-estimator.js';
-import { classLabels, daemonRun, readDevice, type DeviceReading } from './observe.js';
+import { classLabels, configuredRates, daemonRun, readDevice, type DeviceReading } from './observe.js';
 import type { LoopStats } from '../stats/loop-stats.js';
 import type { Run } from '../report/run-file.js';
 import type { TransmitOptions } from '../options.js';
@@ -588,7 +588,10 @@ export class Daemon {
     const out: DeviceReading[] = [];
     for (const [dev, d] of [...this.devices]) {
       try {
-        out.push({ dev, stats: await d.link.liveStats(), labels: classLabels(d.tree, d.config), bypassed: d.capture?.divert.bypassed ?? null });
+        out.push({
+          dev, stats: await d.link.liveStats(), labels: classLabels(d.tree, d.config), bypassed: d.capture?.divert.bypassed ?? null,
+          kind: d.tree.root.qdisc.kind, configured: configuredRates(d.config),
+        });
       } catch (e) {
         if (this.devices.get(dev) === d) throw e; // not merely removed meanwhile
       }

@@ -12,11 +12,14 @@
  *   pspat_class_{sent_packets,sent_bytes,overlimits}_total{dev,class}
  *   pspat_class_dropped_packets_total{dev,class,reason}
  *   pspat_class_backlog_{packets,bytes}{dev,class}
- *   pspat_class_delay_seconds{dev,class,stage,quantile}        stage: mailbox | queue | tx
+ *   pspat_class_{rate,ceil}_bits_per_second{dev,class}         what tc configured (htb, tbf)
+ *   pspat_class_delay_seconds_{bucket,sum,count}{dev,class,stage} stage: mailbox | queue | tx
+ *   pspat_qdisc_{bytes,packets,drops,overlimits,requeues}_total{device,kind}, pspat_qdisc_{backlog,current_queue_length}{device,kind}
+ *        the managed root qdiscs, named as node_exporter's qdisc collector names the kernel's
  *   pspat_link_{offered,unclassified,bad_frames}_packets_total{dev}
  *   pspat_port_up{dev} (0 while the device cannot transmit), pspat_port_{faults,retries,tx_errors,mtu_suspect}_total{dev}
  *   pspat_arbiter_{passes,busy_passes,parks}_total{arbiter}, pspat_arbiter_parked_seconds_total{arbiter}
- *   pspat_arbiter_pass_seconds{arbiter,quantile}, pspat_arbiter_batch_packets{arbiter,quantile}
+ *   pspat_arbiter_pass_seconds_{bucket,sum,count}{arbiter}, pspat_arbiter_batch_packets_{bucket,sum,count}{arbiter}
  *   pspat_arbiter_info{arbiter,cpus,wait,thread} 1, pspat_arbiter_priority{arbiter} (SCHED_FIFO, 0: normal)
  * plus prom-client's process metrics (memory, CPU, event loop lag), prefixed pspat_.
  */
@@ -28,8 +31,7 @@ import { STAGES } from '../stats/class-histograms.js';
 import type { LoopStats } from '../stats/loop-stats.js';
 import type { PlacementPlan } from '../placement.js';
 import { labelOf, type DeviceReading } from './observe.js';
-
-const QUANTILES = [0.5, 0.9, 0.99, 0.999];
+import { BATCH_BUCKETS, DELAY_BUCKETS_S, HistogramFamily } from './metric-histograms.js';
 /** Scrapes within this time of one another get the same rendering. */
 export const SCRAPE_REUSE_MS = 1000;
 /** Open metrics connections at most (further ones are refused at once). */
@@ -44,11 +46,11 @@ export interface MetricsSource {
   placement(): { plan: PlacementPlan; arbiterThreads: number[] };
 }
 
-/** Parses `HOST:PORT` (`[::1]:9100` for IPv6); port 0 picks a free one. */
+/** Parses `HOST:PORT` (`[::1]:9932` for IPv6); port 0 picks a free one. */
 export function parseListen(text: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 0 && port <= 65535)) throw new InvalidOptionError('metrics', `expected HOST:PORT (e.g. 127.0.0.1:9100), got '${text}'`);
+  if (!m || !(port >= 0 && port <= 65535)) throw new InvalidOptionError('metrics', `expected HOST:PORT (e.g. 127.0.0.1:9932), got '${text}'`);
   return { host: m[1] ?? m[2], port };
 }
 
@@ -56,6 +58,11 @@ export class MetricsRegistry {
   readonly registry = new Registry();
   private readonly c = (name: string, help: string, labels: string[]) => new Counter({ name, help, labelNames: labels, registers: [this.registry] });
   private readonly g = (name: string, help: string, labels: string[]) => new Gauge({ name, help, labelNames: labels, registers: [this.registry] });
+  private readonly h = (name: string, help: string, bounds: number[], unit = 1) => {
+    const family = new HistogramFamily(name, help, bounds, unit);
+    this.registry.registerMetric(family as never);
+    return family;
+  };
 
   private readonly sentPackets = this.c('pspat_class_sent_packets_total', 'Packets the class sent', ['dev', 'class']);
   private readonly sentBytes = this.c('pspat_class_sent_bytes_total', 'Bytes the class sent', ['dev', 'class']);
@@ -63,7 +70,16 @@ export class MetricsRegistry {
   private readonly overlimits = this.c('pspat_class_overlimits_total', 'Times the class was out of tokens (htb)', ['dev', 'class']);
   private readonly backlogPackets = this.g('pspat_class_backlog_packets', 'Packets queued in the class', ['dev', 'class']);
   private readonly backlogBytes = this.g('pspat_class_backlog_bytes', 'Bytes queued in the class', ['dev', 'class']);
-  private readonly delay = this.g('pspat_class_delay_seconds', 'Delay quantiles since start, by stage (mailbox, queue, tx)', ['dev', 'class', 'stage', 'quantile']);
+  private readonly rate = this.g('pspat_class_rate_bits_per_second', "The class's configured rate (htb rate, tbf rate)", ['dev', 'class']);
+  private readonly ceil = this.g('pspat_class_ceil_bits_per_second', "The class's configured ceiling (htb ceil)", ['dev', 'class']);
+  private readonly delay = this.h('pspat_class_delay_seconds', 'Delay since start, by stage (mailbox: hand-over to the arbiter; queue: in the class; tx: on the transmit port)', DELAY_BUCKETS_S, 1e-9);
+  private readonly qdiscBytes = this.c('pspat_qdisc_bytes_total', "Bytes the managed root qdisc sent (node_exporter's node_qdisc_bytes_total, for pspat's)", ['device', 'kind']);
+  private readonly qdiscPackets = this.c('pspat_qdisc_packets_total', 'Packets the managed root qdisc sent', ['device', 'kind']);
+  private readonly qdiscDrops = this.c('pspat_qdisc_drops_total', 'Packets the managed root qdisc dropped', ['device', 'kind']);
+  private readonly qdiscOverlimits = this.c('pspat_qdisc_overlimits_total', "Times the managed root qdisc's classes were out of tokens", ['device', 'kind']);
+  private readonly qdiscRequeues = this.c('pspat_qdisc_requeues_total', 'Requeues (always 0: pspat does not requeue)', ['device', 'kind']);
+  private readonly qdiscBacklog = this.g('pspat_qdisc_backlog', 'Bytes queued in the managed root qdisc', ['device', 'kind']);
+  private readonly qdiscQueue = this.g('pspat_qdisc_current_queue_length', 'Packets queued in the managed root qdisc', ['device', 'kind']);
   private readonly offered = this.c('pspat_link_offered_packets_total', 'Packets clients handed to the link', ['dev']);
   private readonly unclassified = this.c('pspat_link_unclassified_packets_total', 'Packets no filter classified (dropped)', ['dev']);
   private readonly badFrames = this.c('pspat_link_bad_frames_total', 'Frames refused before a class was charged', ['dev']);
@@ -77,8 +93,8 @@ export class MetricsRegistry {
   private readonly busyPasses = this.c('pspat_arbiter_busy_passes_total', 'Passes that moved packets', ['arbiter']);
   private readonly parks = this.c('pspat_arbiter_parks_total', 'Times the arbiter parked', ['arbiter']);
   private readonly parked = this.c('pspat_arbiter_parked_seconds_total', 'Time the arbiter spent parked', ['arbiter']);
-  private readonly passTime = this.g('pspat_arbiter_pass_seconds', 'Duration of passes that moved packets, quantiles', ['arbiter', 'quantile']);
-  private readonly batch = this.g('pspat_arbiter_batch_packets', 'Packets per release batch, quantiles', ['arbiter', 'quantile']);
+  private readonly passTime = this.h('pspat_arbiter_pass_seconds', 'Duration of passes that moved packets', DELAY_BUCKETS_S, 1e-9);
+  private readonly batch = this.h('pspat_arbiter_batch_packets', 'Packets per release batch', BATCH_BUCKETS);
   private readonly arbiterInfo = this.g('pspat_arbiter_info', 'Where the arbiter thread runs (CPUs, how it waits, kernel thread id)', ['arbiter', 'cpus', 'wait', 'thread']);
   private readonly arbiterPriority = this.g('pspat_arbiter_priority', 'SCHED_FIFO priority of the arbiter thread (0: normal policy)', ['arbiter']);
 
@@ -89,9 +105,20 @@ export class MetricsRegistry {
   /** Reads the daemon and renders the exposition text. */
   async render(): Promise<string> {
     const readings = await this.source.liveReadings();
-    for (const m of [this.sentPackets, this.sentBytes, this.dropped, this.overlimits, this.backlogPackets, this.backlogBytes, this.delay, this.offered, this.unclassified, this.badFrames, this.portUp, this.portFaults, this.portRetries, this.portTxErrors, this.portMtuSuspect, this.bypassed]) m.reset();
+    for (const m of [this.sentPackets, this.sentBytes, this.dropped, this.overlimits, this.backlogPackets, this.backlogBytes, this.rate, this.ceil, this.delay, this.offered, this.unclassified, this.badFrames, this.portUp, this.portFaults, this.portRetries, this.portTxErrors, this.portMtuSuspect, this.bypassed]) m.reset();
+    for (const m of [this.qdiscBytes, this.qdiscPackets, this.qdiscDrops, this.qdiscOverlimits, this.qdiscRequeues, this.qdiscBacklog, this.qdiscQueue]) m.reset();
     for (const r of readings) {
       const dev = r.dev;
+      const q = { device: dev, kind: r.kind };
+      const classes = r.stats.classes;
+      const total = (f: (c: (typeof classes)[number]) => number) => classes.reduce((a, c) => a + f(c), 0);
+      this.qdiscBytes.inc(q, total((c) => c.sentBytes));
+      this.qdiscPackets.inc(q, total((c) => c.sentPackets));
+      this.qdiscDrops.inc(q, total((c) => c.droppedPackets));
+      this.qdiscOverlimits.inc(q, total((c) => (typeof c.xstats?.overlimits === 'number' ? c.xstats.overlimits : 0)));
+      this.qdiscRequeues.inc(q, 0);
+      this.qdiscBacklog.set(q, total((c) => c.backlogBytes));
+      this.qdiscQueue.set(q, total((c) => c.backlogPackets));
       this.offered.inc({ dev }, r.stats.totals.offered);
       this.unclassified.inc({ dev }, r.stats.unclassified);
       this.badFrames.inc({ dev }, r.stats.badFrames);
@@ -111,15 +138,19 @@ export class MetricsRegistry {
         this.overlimits.inc(l, typeof over === 'number' ? over : 0);
         this.backlogPackets.set(l, c.backlogPackets);
         this.backlogBytes.set(l, c.backlogBytes);
+        const configured = r.configured.get(c.slot);
+        if (configured) {
+          this.rate.set(l, configured.rate);
+          this.ceil.set(l, configured.ceil);
+        }
         for (const stage of STAGES) {
           const h = c.stages[stage];
-          if (h === undefined) continue;
-          for (const q of QUANTILES) this.delay.set({ ...l, stage, quantile: String(q) }, h.quantile(q) / 1e9);
+          if (h !== undefined) this.delay.set({ ...l, stage }, h);
         }
       }
     }
     // Reset once for all arbiters: a reset per arbiter would drop the ones before it.
-    for (const m of [this.passes, this.busyPasses, this.parks, this.parked, this.arbiterInfo]) m.reset();
+    for (const m of [this.passes, this.busyPasses, this.parks, this.parked, this.arbiterInfo, this.passTime, this.batch]) m.reset();
     const { plan, arbiterThreads } = this.source.placement();
     this.source.loops().forEach((loop, i) => {
       const arbiter = String(i);
@@ -130,10 +161,8 @@ export class MetricsRegistry {
       const p = plan.arbiters[i];
       this.arbiterInfo.set({ arbiter, cpus: p.cpus.join(',') || 'any', wait: p.wait, thread: String(arbiterThreads[i]) }, 1);
       this.arbiterPriority.set({ arbiter }, p.priority);
-      for (const q of QUANTILES) {
-        this.passTime.set({ arbiter, quantile: String(q) }, loop.passTime.quantile(q) / 1e9);
-        this.batch.set({ arbiter, quantile: String(q) }, loop.batchSize.quantile(q));
-      }
+      this.passTime.set({ arbiter }, loop.passTime);
+      this.batch.set({ arbiter }, loop.batchSize);
     });
     return this.registry.metrics();
   }

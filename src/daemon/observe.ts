@@ -18,6 +18,17 @@ export interface DeviceReading {
   labels: Map<number, string>;
   /** Taken over: packets the device sent on the kernel's path while the daemon's heartbeat was stale (fail open); else null. */
   bypassed: number | null;
+  /** The root qdisc's kind (htb, tbf, …). */
+  kind: string;
+  /** Class slot → what tc configured for it (htb's rate and ceil, tbf's rate), bit/s. */
+  configured: Map<number, { rate: number; ceil: number }>;
+}
+
+/** What tc configured per class slot: rate and ceil where the scheduler shapes (htb, and tbf as a one-class htb). */
+export function configuredRates(config: LinkConfig): Map<number, { rate: number; ceil: number }> {
+  const out = new Map<number, { rate: number; ceil: number }>();
+  for (const [slot, p] of config.classes) if (p.rate !== undefined) out.set(slot, { rate: p.rate, ceil: p.ceil ?? p.rate });
+  return out;
 }
 
 /**
@@ -33,7 +44,7 @@ export function classLabels(tree: TcTree, config: LinkConfig): Map<number, strin
 }
 
 export async function readDevice(dev: string, link: LinkHandle, tree: TcTree, config: LinkConfig): Promise<Omit<DeviceReading, 'bypassed'>> {
-  return { dev, stats: await link.stats(), labels: classLabels(tree, config) };
+  return { dev, stats: await link.stats(), labels: classLabels(tree, config), kind: tree.root.qdisc.kind, configured: configuredRates(config) };
 }
 
 export function labelOf(r: DeviceReading, slot: number): string {

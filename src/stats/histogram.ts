@@ -75,6 +75,10 @@ export class Histogram {
   get max(): number {
     return this.data[2];
   }
+  /** The samples' sum (exact, not from the buckets). */
+  get sum(): number {
+    return this.data[3];
+  }
   get mean(): number {
     return this.data[0] === 0 ? 0 : this.data[3] / this.data[0];
   }
@@ -110,6 +114,25 @@ export class Histogram {
       }
     }
     return d[2];
+  }
+
+  /**
+   * Samples at or below each of `bounds` (ascending), to the buckets' resolution: a
+   * bucket counts toward a bound its lower edge does not exceed (within 1/64 of the
+   * bound). What Prometheus's cumulative `le` buckets are made of.
+   */
+  countsAtMost(bounds: readonly number[]): number[] {
+    const d = this.data;
+    const out = new Array<number>(bounds.length);
+    let seen = 0;
+    let k = 0;
+    for (let b = 0; b < HISTOGRAM_BUCKETS && k < bounds.length; b++) {
+      const lo = bucketRange(b)[0];
+      while (k < bounds.length && bounds[k] < lo) out[k++] = seen;
+      seen += d[HEADER + b];
+    }
+    while (k < bounds.length) out[k++] = seen;
+    return out;
   }
 
   /**
