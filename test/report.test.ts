@@ -16,13 +16,13 @@ describe('pspat report on fixed RUN.json files', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
       [
-        'run              class    stage  count     min     p10      p50      p90      p99    p99.9      max',
-        '---------------  -----  -------  -----  ------  ------  -------  -------  -------  -------  -------',
-        'drr on veth0      1:10  mailbox    600   200ns   258ns    498ns    740ns    796ns    796ns    799ns',
-        'drr on veth0      1:10    queue    600   1.0µs  60.2µs  301.1µs  536.6µs  593.9µs  600.0µs  600.0µs',
-        'drr on veth0      1:10       tx    600   5.0µs   5.0µs    5.0µs    5.0µs    5.0µs    5.0µs    5.0µs',
-        'drr on veth0      1:20    queue    390  50.0µs  54.0µs   69.1µs   85.5µs   88.6µs   88.6µs   88.9µs',
-        'qfq, load sweep      a      e2e    500  1.00ms  1.48ms   3.49ms   5.47ms   5.93ms   5.99ms   5.99ms',
+        'run              class    stage  count     min     p10      p50      p90      p99    p99.9   p99.99      max',
+        '---------------  -----  -------  -----  ------  ------  -------  -------  -------  -------  -------  -------',
+        'drr on veth0      1:10  mailbox    600   200ns   258ns    498ns    740ns    796ns    796ns    796ns    799ns',
+        'drr on veth0      1:10    queue    600   1.0µs  60.2µs  301.1µs  536.6µs  593.9µs  600.0µs  600.0µs  600.0µs',
+        'drr on veth0      1:10       tx    600   5.0µs   5.0µs    5.0µs    5.0µs    5.0µs    5.0µs    5.0µs    5.0µs',
+        'drr on veth0      1:20    queue    390  50.0µs  54.0µs   69.1µs   85.5µs   88.6µs   88.6µs   88.6µs   88.9µs',
+        'qfq, load sweep      a      e2e    500  1.00ms  1.48ms   3.49ms   5.47ms   5.93ms   5.99ms   5.99ms   5.99ms',
         '',
       ].join('\n'),
     );
@@ -33,15 +33,37 @@ describe('pspat report on fixed RUN.json files', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
       [
-        'run,class,stage,count,min_ns,p10_ns,p50_ns,p90_ns,p99_ns,p999_ns,max_ns',
-        'drr on veth0,1:10,mailbox,600,200,258,498,740,796,796,799',
-        'drr on veth0,1:10,queue,600,1000,60160,301056,536576,593920,600000,600000',
-        'drr on veth0,1:10,tx,600,5000,5000,5000,5000,5000,5000,5000',
-        'drr on veth0,1:20,queue,390,50000,54016,69120,85504,88576,88576,88900',
-        '"qfq, load sweep",a,e2e,500,1000000,1482752,3489792,5472256,5931008,5990000,5990000',
+        'run,class,stage,count,min_ns,p10_ns,p50_ns,p90_ns,p99_ns,p999_ns,p9999_ns,max_ns',
+        'drr on veth0,1:10,mailbox,600,200,258,498,740,796,796,796,799',
+        'drr on veth0,1:10,queue,600,1000,60160,301056,536576,593920,600000,600000,600000',
+        'drr on veth0,1:10,tx,600,5000,5000,5000,5000,5000,5000,5000,5000',
+        'drr on veth0,1:20,queue,390,50000,54016,69120,85504,88576,88576,88576,88900',
+        '"qfq, load sweep",a,e2e,500,1000000,1482752,3489792,5472256,5931008,5990000,5990000,5990000',
         '',
       ].join('\n'),
     );
+  });
+
+  it("--format hgrm: HdrHistogram's percentile distribution, one block per class and stage, in microseconds", async () => {
+    const r = await pspat('report', A, '--format', 'hgrm');
+    expect(r.code).toBe(0);
+    const blocks = r.stdout.trimEnd().split('\n\n# ').map((b, i) => (i === 0 ? b : `# ${b}`));
+    expect(blocks.map((b) => b.split('\n')[0])).toEqual([
+      '# run: drr on veth0; class: 1:10; stage: mailbox; values in microseconds',
+      '# run: drr on veth0; class: 1:10; stage: queue; values in microseconds',
+      '# run: drr on veth0; class: 1:10; stage: tx; values in microseconds',
+      '# run: drr on veth0; class: 1:20; stage: queue; values in microseconds',
+    ]);
+    const queue = blocks[1].split('\n');
+    expect(queue[1]).toBe('       Value     Percentile TotalCount 1/(1-Percentile)');
+    const rows = queue.slice(3).filter((l) => !l.startsWith('#')).map((l) => l.trim().split(/\s+/).map(Number));
+    // HdrHistogram's steps: 0, 10 … 50, then 55, 60 …; values and counts never fall; the last line is 100% of the samples.
+    expect(rows.slice(0, 8).map((x) => x[1])).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.55, 0.6]);
+    for (let i = 1; i < rows.length; i++) expect(rows[i][0] >= rows[i - 1][0] && rows[i][2] >= rows[i - 1][2], String(i)).toBe(true);
+    expect(rows.at(-1)!.slice(0, 3)).toEqual([600, 1, 600]);
+    expect(rows.find((x) => x[1] === 0.5)![0]).toBeCloseTo(301.056, 3); // the p50 of the table, in µs
+    expect(queue.at(-2)).toMatch(/^#\[Mean    = +\d+\.\d{3}, StdDeviation   = +\d+\.\d{3}\]$/);
+    expect(queue.at(-1)).toBe('#[Max     =      600.000, Total count    =          600]');
   });
 
   it('--format json: { runs: [{ name, classes: [{ id, stages: { <stage>: percentiles } }] }] }, measured stages only', async () => {
@@ -50,7 +72,7 @@ describe('pspat report on fixed RUN.json files', () => {
     const out = JSON.parse(r.stdout);
     expect(Object.keys(out)).toEqual(['runs']);
     expect(out.runs.map((x: { name: string }) => x.name)).toEqual(['drr on veth0', 'qfq, load sweep']);
-    const keys = ['count', 'min', 'p10', 'p50', 'p90', 'p99', 'p999', 'max'];
+    const keys = ['count', 'min', 'p10', 'p50', 'p90', 'p99', 'p999', 'p9999', 'max'];
     for (const runOut of out.runs) {
       expect(Object.keys(runOut)).toEqual(['name', 'classes']);
       for (const c of runOut.classes) {
@@ -60,12 +82,13 @@ describe('pspat report on fixed RUN.json files', () => {
           expect(Object.keys(s as object)).toEqual(keys);
           const v = s as Record<string, number>;
           // Percentiles are ordered and inside [min, max].
-          expect([v.min, v.p10, v.p50, v.p90, v.p99, v.p999, v.max]).toEqual([v.min, v.p10, v.p50, v.p90, v.p99, v.p999, v.max].sort((a, b) => a - b));
+          const ordered = [v.min, v.p10, v.p50, v.p90, v.p99, v.p999, v.p9999, v.max];
+          expect(ordered).toEqual([...ordered].sort((a, b) => a - b));
         }
       }
     }
     expect(Object.keys(out.runs[0].classes[1].stages)).toEqual(['queue']);
-    expect(out.runs[0].classes[0].stages.queue).toEqual({ count: 600, min: 1000, p10: 60160, p50: 301056, p90: 536576, p99: 593920, p999: 600000, max: 600000 });
+    expect(out.runs[0].classes[0].stages.queue).toEqual({ count: 600, min: 1000, p10: 60160, p50: 301056, p90: 536576, p99: 593920, p999: 600000, p9999: 600000, max: 600000 });
   });
 
   it('names runs apart when two files hold runs of one name', async () => {
@@ -80,7 +103,7 @@ describe('pspat report on fixed RUN.json files', () => {
     expect(readFileSync(out, 'utf8')).toMatch(/^run,class,stage,count/);
 
     const bad = await pspat('report', A, '--format', 'pdf');
-    expect([bad.code, bad.stderr]).toEqual([1, "pspat: format: must be one of table, json, csv, html, got 'pdf'\n"]);
+    expect([bad.code, bad.stderr]).toEqual([1, "pspat: format: must be one of table, json, csv, html, hgrm, got 'pdf'\n"]);
 
     const missing = await pspat('report', join(dir, 'nope.json'));
     expect([missing.code, missing.stderr]).toEqual([1, `pspat: ${join(dir, 'nope.json')}: cannot read: ENOENT\n`]);

@@ -1,16 +1,17 @@
 /**
- * `pspat report RUN.json [MORE.json …] [--format table|json|csv|html] [--out FILE]`:
- * renders saved runs (src/report/): percentiles per class and stage, plots in HTML; two
- * or more files put their runs side by side.
+ * `pspat report RUN.json [MORE.json …] [--format table|json|csv|html|hgrm] [--out FILE]`:
+ * renders saved runs (src/report/): percentiles per class and stage, plots in HTML,
+ * HdrHistogram's percentile distribution (hgrm); two or more files put their runs side by side.
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidOptionError } from '../errors.js';
+import { reportHgrm } from '../report/hgrm.js';
 import { reportHtml } from '../report/html.js';
 import { readRunFile, type Run } from '../report/run-file.js';
 import { nameRuns, reportCsv, reportJson, reportTable } from '../report/summary.js';
 
-export const FORMATS = ['table', 'json', 'csv', 'html'] as const;
+export const FORMATS = ['table', 'json', 'csv', 'html', 'hgrm'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export function renderReport(paths: string[], format: Format): string {
@@ -30,6 +31,8 @@ export function renderRuns(files: { path: string; runs: Run[] }[], format: Forma
       return reportCsv(json);
     case 'html':
       return reportHtml(runs, json);
+    case 'hgrm':
+      return reportHgrm(runs);
   }
 }
 

@@ -18,9 +18,9 @@ export interface ReportJson {
   runs: { name: string; classes: { id: string; stages: Partial<Record<Stage, StageSummary>> }[] }[];
 }
 
-const COLUMNS = ['count', 'min', 'p10', 'p50', 'p90', 'p99', 'p999', 'max'] as const;
+const COLUMNS = ['count', 'min', 'p10', 'p50', 'p90', 'p99', 'p999', 'p9999', 'max'] as const;
 /** Column headers of the percentile table (text and HTML). */
-export const SUMMARY_HEADERS = ['run', 'class', 'stage', 'count', 'min', 'p10', 'p50', 'p90', 'p99', 'p99.9', 'max'];
+export const SUMMARY_HEADERS = ['run', 'class', 'stage', 'count', 'min', 'p10', 'p50', 'p90', 'p99', 'p99.9', 'p99.99', 'max'];
 
 /**
  * Names the runs of several files: a run keeps its own name unless another has the same,

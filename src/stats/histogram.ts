@@ -152,12 +152,27 @@ export class Histogram {
     return out;
   }
 
-  /** The figures every report prints: count, min, p10 … p99.9, max (ns). */
+  /** The figures every report prints: count, min, p10 … p99.99, max (ns). */
   summary(): StageSummary {
     return {
       count: this.count, min: this.min, p10: this.quantile(0.1), p50: this.quantile(0.5), p90: this.quantile(0.9),
-      p99: this.quantile(0.99), p999: this.quantile(0.999), max: this.max,
+      p99: this.quantile(0.99), p999: this.quantile(0.999), p9999: this.quantile(0.9999), max: this.max,
     };
+  }
+
+  /** The standard deviation of the samples, from the buckets' midpoints (within their 0.8%). */
+  stdDev(): number {
+    const d = this.data;
+    if (d[0] === 0) return 0;
+    const mean = d[3] / d[0];
+    let sq = 0;
+    for (let b = 0; b < HISTOGRAM_BUCKETS; b++) {
+      if (d[HEADER + b] === 0) continue;
+      const [lo, width] = bucketRange(b);
+      const mid = Math.min(Math.max(width === 1 ? lo : lo + width / 2, d[1]), d[2]);
+      sq += d[HEADER + b] * (mid - mean) ** 2;
+    }
+    return Math.sqrt(sq / d[0]);
   }
 
   /** Sparse form for RUN.json: the header and the non-empty buckets as [index, count] pairs. */
@@ -202,6 +217,7 @@ export interface StageSummary {
   p90: number;
   p99: number;
   p999: number;
+  p9999: number;
   max: number;
 }
 
