@@ -38,16 +38,31 @@ describe.skipIf(!haveBrowser)('pspat report --format html in headless Chromium',
       page.on('request', (q) => requests.push(q.url()));
       await page.goto(pathToFileURL(out).href, { waitUntil: 'load' });
 
-      // CDFs of the four stages, run A's throughput share over time, run B's delay vs load.
+      // CDFs and by-percentile plots of the four stages, run A's throughput over time, run B's delay vs load.
       const titles = await page.locator('svg').evaluateAll((svgs) => svgs.map((s) => s.getAttribute('aria-label')));
+      const stages = ['mailbox wait (client hand-over → arbiter drain)', 'scheduler queueing (drain → release)', 'transmit (release → completion)', 'end-to-end one-way delay (client → sink)'];
       expect(titles).toEqual([
-        'CDF: mailbox wait (client hand-over → arbiter drain)',
-        'CDF: scheduler queueing (drain → release)',
-        'CDF: transmit (release → completion)',
-        'CDF: end-to-end one-way delay (client → sink)',
-        'drr on veth0: throughput share over time',
+        ...stages.map((s) => `CDF: ${s}`),
+        ...stages.map((s) => `By percentile: ${s}`),
+        'drr on veth0: throughput over time',
         'qfq, load sweep: end-to-end one-way delay (client → sink) vs offered load',
       ]);
+      // Every text fits in its plot (legends included), and no two tick labels on the x axis overlap.
+      const layout = await page.locator('svg').evaluateAll((svgs) =>
+        svgs.map((s) => {
+          const box = s.getBoundingClientRect();
+          const texts = [...s.querySelectorAll('text')].map((t) => t.getBoundingClientRect());
+          const xTicks = texts.filter((t) => t.top > box.top + 360 - 46 && t.top < box.top + 360 - 22).sort((a, b) => a.left - b.left);
+          return {
+            outside: texts.filter((t) => t.left < box.left - 0.5 || t.right > box.right + 0.5).length,
+            overlaps: xTicks.slice(1).filter((t, i) => t.left < xTicks[i].right).length,
+          };
+        }),
+      );
+      for (const [i, l] of layout.entries()) expect(l, titles[i] ?? '').toEqual({ outside: 0, overlaps: 0 });
+      // The by-percentile axis runs from 0% to p99.99.
+      const ticks = await page.locator('svg').nth(5).locator('text').allTextContents();
+      expect(ticks).toEqual(expect.arrayContaining(['0%', '90%', '99%', '99.9%', '99.99%']));
       // Every plot is laid out with a size and draws lines with points.
       const boxes = await page.locator('svg').evaluateAll((svgs) =>
         svgs.map((s) => {

@@ -3,7 +3,10 @@
  * no fetches) with, for the runs given:
  *   - the percentile table (summary.ts), and each run's counters;
  *   - per stage, the delay CDF of every class of every run, on a log time axis;
- *   - per run with a throughput series, each class's share of the bytes sent over time;
+ *   - per stage, delay by percentile on a log axis of nines up to p99.99 (HdrHistogram's
+ *     plot: the tail is as wide as the body);
+ *   - per run with a throughput series, each class's rate over time in bit/s (what the
+ *     tables count, per second), with the total;
  *   - per run that swept offered load, p50 and p99 delay per class against the load.
  */
 import { STAGES, type Stage } from '../stats/class-histograms.js';
@@ -51,16 +54,47 @@ function cdfPlots(runs: NamedRun[]): string[] {
   });
 }
 
-function sharePlot(name: string, run: Run): string[] {
+/** The percentiles of a by-percentile plot: HdrHistogram's steps to p99.99, as x = 1/(1 − p). */
+const PERCENTILE_POINTS = [0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999];
+
+/** 1/(1 − p) back to a percentile label: 1 → 0%, 10 → 90%, 1e4 → 99.99%. */
+function nines(x: number): string {
+  return `${Number((100 * (1 - 1 / x)).toPrecision(6))}%`;
+}
+
+function percentilePlots(runs: NamedRun[]): string[] {
+  const many = runs.length > 1;
+  return STAGES.flatMap((stage) => {
+    const series: PlotSeries[] = runs.flatMap(({ name, run }, ri) =>
+      run.classes.flatMap((c) => {
+        const j = c.stages[stage];
+        if (j === undefined) return [];
+        const h = Histogram.fromJSON(j);
+        return [{ name: many ? `${name}: ${c.id}` : `class ${c.id}`, dashed: ri % 2 === 1, points: PERCENTILE_POINTS.map((p): [number, number] => [Number((1 / (1 - p)).toPrecision(12)), h.quantile(p)]) }];
+      }),
+    );
+    if (series.length === 0) return [];
+    return [linePlot({ title: `By percentile: ${STAGE_TITLES[stage]}`, xLabel: 'percentile', yLabel: 'delay', xLog: true, formatX: nines, formatY: formatNs, series })];
+  });
+}
+
+/** bit/s with its unit, as tc prints rates. */
+function formatBps(v: number): string {
+  const [d, u] = v >= 1e9 ? [1e9, 'Gbit/s'] : v >= 1e6 ? [1e6, 'Mbit/s'] : v >= 1e3 ? [1e3, 'kbit/s'] : [1, 'bit/s'];
+  return `${Number((v / d).toPrecision(3))} ${u}`;
+}
+
+function throughputPlot(name: string, run: Run): string[] {
   const s = run.series;
   if (s === undefined || s.classes.length === 0) return [];
   const n = Math.min(...s.classes.map((c) => c.bytes.length));
-  const totals = Array.from({ length: n }, (_, i) => s.classes.reduce((a, c) => a + c.bytes[i], 0));
-  const series = s.classes.map((c) => ({
-    name: `class ${c.id}`,
-    points: c.bytes.slice(0, n).map((b, i): [number, number] => [((i + 1) * s.intervalNs) / 1e9, totals[i] > 0 ? b / totals[i] : 0]),
-  }));
-  return [linePlot({ title: `${name}: throughput share over time`, xLabel: 'time (s)', yLabel: 'share of bytes sent', yRange: [0, 1], series })];
+  const bps = (bytes: number) => (bytes * 8 * 1e9) / s.intervalNs;
+  const at = (i: number) => ((i + 1) * s.intervalNs) / 1e9;
+  const series: PlotSeries[] = s.classes.map((c) => ({ name: `class ${c.id}`, points: c.bytes.slice(0, n).map((b, i): [number, number] => [at(i), bps(b)]) }));
+  if (s.classes.length > 1) {
+    series.push({ name: 'total', dashed: true, points: Array.from({ length: n }, (_, i): [number, number] => [at(i), bps(s.classes.reduce((a, c) => a + c.bytes[i], 0))]) });
+  }
+  return [linePlot({ title: `${name}: throughput over time`, xLabel: 'time (s)', yLabel: 'sent', formatY: formatBps, series })];
 }
 
 function sweepPlot(name: string, run: Run): string[] {
@@ -83,7 +117,7 @@ function sweepPlot(name: string, run: Run): string[] {
 }
 
 export function reportHtml(runs: NamedRun[], report: ReportJson): string {
-  const plots = [...cdfPlots(runs), ...runs.flatMap(({ name, run }) => [...sharePlot(name, run), ...sweepPlot(name, run)])];
+  const plots = [...cdfPlots(runs), ...percentilePlots(runs), ...runs.flatMap(({ name, run }) => [...throughputPlot(name, run), ...sweepPlot(name, run)])];
   const title = `pspat report: ${runs.map((r) => r.name).join(' vs ')}`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeXml(title)}</title>

@@ -30,7 +30,7 @@ export interface PlotSpec {
 
 const W = 720;
 const H = 360;
-const M = { left: 64, right: 200, top: 30, bottom: 46 };
+const M = { left: 84, right: 200, top: 30, bottom: 46 };
 /** Legend entries that fit beside the plot; the rest are summed up in one line. */
 const LEGEND_ROWS = 18;
 /** Lines drawn per plot; the legend says how many more were left out. */
@@ -39,6 +39,10 @@ export const MAX_SERIES = 200;
 export const MAX_POINTS = 2000;
 /** Ticks per axis, at most (a guard: the loops below would otherwise trust floating point). */
 const MAX_TICKS = 40;
+/** Legend names longer than this are cut (with …) to fit beside the plot; the full name is the line's tooltip. */
+const LEGEND_CHARS = 26;
+/** Width of one tick-label character at 11 px, for spacing labels so none overlap. */
+const LABEL_CHAR_PX = 6.5;
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
 
 export function escapeXml(s: string): string {
@@ -59,6 +63,18 @@ function linearTicks(lo: number, hi: number, want = 5): number[] {
     out.push(Number(v.toPrecision(12)));
   }
   return out;
+}
+
+/** Every k-th of `ticks`, so labels `format(t)` wide leave a gap between them across `width` px. */
+function thinned(ticks: number[], format: (v: number) => string, width: number): number[] {
+  const widest = Math.max(0, ...ticks.map((t) => format(t).length)) * LABEL_CHAR_PX + 8;
+  const every = Math.max(1, Math.ceil((ticks.length * widest) / width));
+  return ticks.filter((_, i) => i % every === 0);
+}
+
+/** A legend name that fits beside the plot. */
+function legendName(name: string): string {
+  return name.length <= LEGEND_CHARS ? name : `${name.slice(0, LEGEND_CHARS - 1)}…`;
 }
 
 function logTicks(lo: number, hi: number): number[] {
@@ -117,7 +133,8 @@ export function linePlot(spec: PlotSpec): string {
   if (spec.xLog) [x0, x1] = [10 ** Math.floor(Math.log10(x0)), 10 ** Math.ceil(Math.log10(x1 === x0 ? x0 * 10 : x1))];
   else if (x0 === x1) [x0, x1] = [x0 - 1, x1 + 1];
   const [ylo, yhi] = extent(pts, (p) => p[1]);
-  let [y0, y1] = spec.yRange ?? [Math.min(0, ylo), yhi];
+  // Headroom above the highest point, so a flat line at the top is not drawn on the frame.
+  let [y0, y1] = spec.yRange ?? [Math.min(0, ylo), yhi > 0 ? yhi * 1.05 : yhi];
   if (y0 === y1) y1 = y0 + 1;
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
@@ -130,7 +147,7 @@ export function linePlot(spec: PlotSpec): string {
     `<rect x="0" y="0" width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="${M.left}" y="18" font-size="14" font-weight="bold">${escapeXml(spec.title)}</text>`,
   ];
-  for (const t of spec.xLog ? logTicks(x0, x1) : linearTicks(x0, x1)) {
+  for (const t of thinned(spec.xLog ? logTicks(x0, x1) : linearTicks(x0, x1), fx, pw)) {
     const x = sx(t).toFixed(1);
     parts.push(`<line x1="${x}" y1="${M.top}" x2="${x}" y2="${M.top + ph}" stroke="#e5e5e5"/>`);
     parts.push(`<text x="${x}" y="${M.top + ph + 16}" font-size="11" text-anchor="middle">${escapeXml(fx(t))}</text>`);
@@ -147,7 +164,7 @@ export function linePlot(spec: PlotSpec): string {
     const color = PALETTE[i % PALETTE.length];
     const line = s.points.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ');
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
-    parts.push(`<polyline points="${line}" fill="none" stroke="${color}" stroke-width="1.8"${dash}/>`);
+    parts.push(`<polyline points="${line}" fill="none" stroke="${color}" stroke-width="1.8"${dash}><title>${escapeXml(s.name)}</title></polyline>`);
     if (i > LEGEND_ROWS) return;
     const ly = M.top + 12 + i * 16;
     if (i === LEGEND_ROWS) {
@@ -155,7 +172,7 @@ export function linePlot(spec: PlotSpec): string {
       return;
     }
     parts.push(`<line x1="${W - M.right + 12}" y1="${ly}" x2="${W - M.right + 36}" y2="${ly}" stroke="${color}" stroke-width="2"${dash}/>`);
-    parts.push(`<text x="${W - M.right + 42}" y="${ly}" font-size="11" dominant-baseline="middle">${escapeXml(s.name)}</text>`);
+    parts.push(`<text x="${W - M.right + 42}" y="${ly}" font-size="11" dominant-baseline="middle">${escapeXml(legendName(s.name))}<title>${escapeXml(s.name)}</title></text>`);
   });
   parts.push('</svg>');
   return parts.join('\n');
