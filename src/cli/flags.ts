@@ -84,6 +84,7 @@ export const DAEMON_FLAGS: FlagTable<DaemonOptions> = {
   runDir: ['--run-dir <dir>', 'where the control socket and attach state live (default: $PSPAT_RUN_DIR or /run/pspat)'],
   // What an attached device does while the daemon cannot take its packets (src/attach/divert.ts).
   fail: ['--fail <mode>', "open: a dead, stopped or wedged daemon's devices send on the kernel's own path, unshaped | closed: their IP traffic stays diverted and is lost until a restart or pspat recover"],
+  devices: ['--devices <patterns>', 'the devices pspat may manage, names or patterns: vnet*,tap? (default: every device); pspat tc for others runs the system tc', (v: string) => v.split(',')],
   follow: ['--follow <devs>', "follow these devices' kernel tc configuration, however it is written (tc, netlink clients): DEV[,DEV...] or all", (v: string) => v.split(',')],
   failOpenAfterMs: ['--fail-open-after <ms>', "how long a stopped or wedged daemon's heartbeat may be missed before its devices fail open (an ended daemon's fail open within 15 ms)", intArg('fail-open-after')],
   ...PLACEMENT_FLAGS,

@@ -37,7 +37,7 @@ import { classLabels, configuredRates, daemonRun, readDevice, type DeviceReading
 import type { LoopStats } from '../stats/loop-stats.js';
 import type { Run } from '../report/run-file.js';
 import type { TransmitOptions } from '../options.js';
-import { DAEMON_CONFIG_KEYS, DEFAULT_TEST_FRAME, resolveDaemonOptions, type DaemonOptions, type ResolvedDaemonOptions } from './options.js';
+import { DAEMON_CONFIG_KEYS, DEFAULT_TEST_FRAME, deviceSelected, resolveDaemonOptions, type DaemonOptions, type ResolvedDaemonOptions } from './options.js';
 import type { LinkOp } from '../tc/config-diff.js';
 import { TcError, TC_EXIT_BAD_ARG, TC_EXIT_REJECTED } from '../tc/errors.js';
 import { parseTc } from '../tc/grammar.js';
@@ -267,6 +267,7 @@ export class Daemon {
         return r.exitCode === 0 ? null : r.stderr.trim();
       },
       manages: (dev) => this.devices.has(dev),
+      selects: (dev) => deviceSelected(this.options.devices, dev),
       say: (line) => process.stderr.write(`pspat daemon: ${line}\n`),
     });
     await this.follower.start();
@@ -282,6 +283,7 @@ export class Daemon {
       if (cmd.verb === 'show') return await this.show(cmd, parsed);
       // The kernel holds a followed device's configuration: the system's tc changes it there, and pspat follows.
       if (!fromKernel && this.follower?.follows(cmd.dev)) return { passthrough: true, reason: `${cmd.dev} is followed: its configuration is the kernel's` };
+      if (!deviceSelected(this.options.devices, cmd.dev)) return { passthrough: true, reason: `${cmd.dev} is not among the devices pspat manages (--devices ${this.options.devices.join(',')})` };
       const named = isInterfaceName(cmd.dev);
       if (!this.devices.has(cmd.dev) && (!named || (isNativeBackend(this.options.backend) && !existsSync(`/sys/class/net/${cmd.dev}`)))) {
         // A device pspat would transmit on must exist; tc's own words and status.

@@ -82,8 +82,19 @@ export interface DaemonOptions extends TransmitOptions, PlacementOptions {
    * their changes to the system's tc. `['all']`: every device but loopback. @default []
    */
   follow?: string[];
+  /**
+   * The devices pspat may manage, as names or shell-style patterns (`vnet*`, `tap?`):
+   * `pspat tc` for any other device runs the system's tc, so pspat never takes a device
+   * by surprise (a VM host: `['vnet*']`, libvirt's taps). @default ['*'] (every device)
+   */
+  devices?: string[];
   /** Where attach state is kept (RUN_DIR/attach), so a later start can undo a dead daemon's. @default /run/pspat */
   runDir?: string;
+}
+
+/** Whether `dev` is one of `patterns` (shell-style: `*` any run of characters, `?` one). */
+export function deviceSelected(patterns: readonly string[], dev: string): boolean {
+  return patterns.some((p) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(dev));
 }
 
 /** Placement has no fixed defaults: what is left out follows the plan (src/placement.ts). */
@@ -102,6 +113,7 @@ export const DAEMON_DEFAULTS: ResolvedDaemonOptions = {
   fail: 'open',
   failOpenAfterMs: 100,
   follow: [],
+  devices: ['*'],
   runDir: DEFAULT_RUN_DIR,
   ...TRANSMIT_DEFAULTS,
 };
@@ -153,6 +165,10 @@ export function resolveDaemonOptions(options: DaemonOptions): ResolvedDaemonOpti
   const all = Array.isArray(follow) && follow.length === 1 && follow[0] === 'all';
   if (!Array.isArray(follow) || !(all || follow.every(isInterfaceName))) {
     throw new InvalidOptionError('follow', `must be a list of device names, or all, got ${JSON.stringify(o.follow)}`);
+  }
+  const devices: unknown = o.devices;
+  if (!Array.isArray(devices) || devices.length === 0 || !devices.every((p) => typeof p === 'string' && /^[A-Za-z0-9_.@+*?-]{1,15}$/.test(p))) {
+    throw new InvalidOptionError('devices', `must be a list of device names or patterns (vnet*, tap?), got ${JSON.stringify(o.devices)}`);
   }
   if (!(CAPTURE_MODES as readonly unknown[]).includes(o.capture)) throw new InvalidOptionError('capture', `must be one of ${CAPTURE_MODES.join(', ')}, got ${JSON.stringify(o.capture)}`);
   if (o.fail !== 'open' && o.fail !== 'closed') throw new InvalidOptionError('fail', `must be open or closed, got ${JSON.stringify(o.fail)}`);

@@ -24,6 +24,8 @@ export interface FollowHost {
   apply(argv: string[]): Promise<string | null>;
   /** Whether pspat schedules `dev` now. */
   manages(dev: string): boolean;
+  /** Whether pspat may manage `dev` at all (the daemon's --devices): `all` follows only those. */
+  selects(dev: string): boolean;
   say(line: string): void;
 }
 
@@ -60,7 +62,7 @@ export class Follower {
   }
 
   follows(dev: string): boolean {
-    if (this.all) return isInterfaceName(dev) && !isLoopback(dev) && !/^psc\d+p?$/.test(dev);
+    if (this.all) return isInterfaceName(dev) && !isLoopback(dev) && !/^psc\d+p?$/.test(dev) && this.host.selects(dev);
     return this.devices.includes(dev);
   }
 
