@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { pspat } from './helpers/cli.js';
 import { MetricsRegistry } from '../src/daemon/metrics.js';
+import { neededCapabilities } from '../src/daemon/privileges.js';
 
 const unit = fileURLToPath(new URL('../examples/pspat.service', import.meta.url));
 const hasSystemd = spawnSync('systemd-analyze', ['--version']).status === 0;
@@ -53,5 +54,22 @@ describe('examples/grafana-dashboard.json', () => {
     const titles = dashboard.panels.map((p) => p.title);
     expect(titles).toEqual(expect.arrayContaining(['Class rate against its configured rate', 'Drops by reason', 'Queue delay (all classes)']));
     expect(dashboard.panels.find((p) => p.title === 'Queue delay (all classes)')).toMatchObject({ type: 'heatmap' });
+  });
+});
+
+describe('examples/container', () => {
+  const readme = readFileSync(fileURLToPath(new URL('../examples/container/README.md', import.meta.url)), 'utf8');
+  const run = readme.slice(readme.indexOf('docker run'), readme.indexOf('\n\n', readme.indexOf('docker run')));
+
+  it('grants exactly the capabilities the daemon names for a takeover with AF_XDP and real-time priority', () => {
+    const granted = [...run.matchAll(/--cap-add (\w+)/g)].map((m) => `CAP_${m[1]}`).sort();
+    expect(granted).toEqual(neededCapabilities({ native: true, attach: true, xdpSockets: true, realtime: true }).sort());
+    expect(run).toMatch(/--cap-drop ALL/);
+  });
+
+  it('passes the daemon flags it has', async () => {
+    const help = (await pspat(['daemon', '--help'])).stdout;
+    const image = run.slice(run.lastIndexOf(' pspat '));
+    for (const flag of image.match(/--[a-z-]+/g) ?? []) expect(help, flag).toMatch(new RegExp(`^\\s+${flag}\\b`, 'm'));
   });
 });
