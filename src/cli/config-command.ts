@@ -12,6 +12,7 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { DEFAULT_REQUEST_TIMEOUT_MS, defaultRunDir, request } from '../daemon/control-socket.js';
 import { loadConfigFile } from '../daemon/config.js';
+import { checkSchema, configSchema } from './config-schema.js';
 import { Daemon } from '../daemon/daemon.js';
 import { timeoutArg } from './parse.js';
 
@@ -31,10 +32,16 @@ export function registerConfig(program: Command): void {
       else process.stdout.write(text);
     });
   config
+    .command('schema')
+    .description("print the configuration file's JSON Schema (the published copy: schema/pspat-config.schema.json)")
+    .action(() => {
+      process.stdout.write(`${JSON.stringify(configSchema(), null, 2)}\n`);
+    });
+  config
     .command('validate <file>')
     .description("check a configuration file as pspat daemon --config would, without starting anything; exit 1 naming the first problem")
     .action(async (file: string) => {
-      const config = loadConfigFile(file); // its options checked there, naming the file
+      const config = loadConfigFile(file, checkSchema); // its options checked there, naming the file
       const runDir = mkdtempSync(join(tmpdir(), 'pspat-validate-'));
       try {
         const daemon = await Daemon.start({ ...config.daemon, backend: 'null', attach: false, testTraffic: {}, arbiters: 1, runDir });

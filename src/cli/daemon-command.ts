@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { serveMetrics } from '../daemon/metrics.js';
 import { writeRunFile } from '../report/run-file.js';
 import { loadConfigFile } from '../daemon/config.js';
+import { checkSchema } from './config-schema.js';
 import { ControlServer, defaultRunDir } from '../daemon/control-socket.js';
 import { Daemon } from '../daemon/daemon.js';
 import { DAEMON_DEFAULTS, resolveDaemonOptions, type DaemonOptions, type TestTraffic } from '../daemon/options.js';
@@ -59,7 +60,7 @@ export function registerDaemon(program: Command): void {
   const { runDir: _socketDefault, ...shownDefaults } = DAEMON_DEFAULTS;
   addFlags(cmd, DAEMON_FLAGS, shownDefaults);
   cmd.action(async (f: CommandFlags, command: Command) => {
-      const config = f.config ? loadConfigFile(f.config) : { daemon: {}, devices: {} };
+      const config = f.config ? loadConfigFile(f.config, checkSchema) : { daemon: {}, devices: {} };
       const options: DaemonOptions = { ...config.daemon, ...pickFlags(DAEMON_FLAGS, command) };
       options.rates = { ...config.daemon.rates, ...f.rate };
       options.testTraffic = { ...config.daemon.testTraffic, ...f.testTraffic };

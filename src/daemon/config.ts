@@ -77,6 +77,9 @@ export function parseConfig(doc: unknown, where: string): DaemonConfig {
   return { daemon, devices };
 }
 
-export function loadConfigFile(path: string): DaemonConfig {
-  return parseConfig(readYamlFile(path, 'config'), path);
+/** Reads `path` and parses it; `check` (the CLI's JSON Schema, src/cli/config-schema.ts) sees the document first. */
+export function loadConfigFile(path: string, check?: (doc: unknown, where: string) => void): DaemonConfig {
+  const doc = readYamlFile(path, 'config');
+  check?.(doc, path);
+  return parseConfig(doc, path);
 }
