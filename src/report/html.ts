@@ -6,7 +6,8 @@
  *   - per stage, delay by percentile on a log axis of nines up to p99.99 (HdrHistogram's
  *     plot: the tail is as wide as the body);
  *   - per run with a throughput series, each class's rate over time in bit/s (what the
- *     tables count, per second), with the total;
+ *     tables count, per second), with the total, against what the run configured (the
+ *     link's rate, each class's weighted share of it);
  *   - per run that swept offered load, p50 and p99 delay per class against the load.
  */
 import { STAGES, type Stage } from '../stats/class-histograms.js';
@@ -93,6 +94,18 @@ function throughputPlot(name: string, run: Run): string[] {
   const series: PlotSeries[] = s.classes.map((c) => ({ name: `class ${c.id}`, points: c.bytes.slice(0, n).map((b, i): [number, number] => [at(i), bps(b)]) }));
   if (s.classes.length > 1) {
     series.push({ name: 'total', dashed: true, points: Array.from({ length: n }, (_, i): [number, number] => [at(i), bps(s.classes.reduce((a, c) => a + c.bytes[i], 0))]) });
+  }
+  // What the run configured, where its config says: the link's rate, and each class's
+  // weighted share of it (what a backlogged class is owed), as flat dashed lines.
+  const config = run.config as { rate?: unknown; weights?: unknown } | undefined;
+  const flat = (label: string, v: number): PlotSeries => ({ name: label, dashed: true, points: [[at(0), v], [at(n - 1), v]] });
+  if (n > 0 && typeof config?.rate === 'number') {
+    series.push(flat('link rate', config.rate));
+    const w = config.weights;
+    if (Array.isArray(w) && w.length === s.classes.length && w.every((x) => typeof x === 'number' && x > 0)) {
+      const sum = w.reduce((a: number, x: number) => a + x, 0);
+      s.classes.forEach((c, i) => series.push({ ...flat(`class ${c.id} share`, ((config.rate as number) * (w[i] as number)) / sum), colorOf: i }));
+    }
   }
   return [linePlot({ title: `${name}: throughput over time`, xLabel: 'time (s)', yLabel: 'sent', formatY: formatBps, series })];
 }

@@ -14,6 +14,8 @@ export interface PlotSeries {
   points: [number, number][];
   /** Dashed lines tell a second statistic (p99 beside p50) or a second run apart. */
   dashed?: boolean;
+  /** Drawn in the colour of the series at this index (a class's configured share beside the class). */
+  colorOf?: number;
 }
 
 export interface PlotSpec {
@@ -161,7 +163,7 @@ export function linePlot(spec: PlotSpec): string {
   parts.push(`<text x="${M.left + pw / 2}" y="${H - 8}" font-size="12" text-anchor="middle">${escapeXml(spec.xLabel)}</text>`);
   parts.push(`<text transform="translate(14 ${M.top + ph / 2}) rotate(-90)" font-size="12" text-anchor="middle">${escapeXml(spec.yLabel)}</text>`);
   series.forEach((s, i) => {
-    const color = PALETTE[i % PALETTE.length];
+    const color = PALETTE[(s.colorOf ?? i) % PALETTE.length];
     const line = s.points.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ');
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
     parts.push(`<polyline points="${line}" fill="none" stroke="${color}" stroke-width="1.8"${dash}><title>${escapeXml(s.name)}</title></polyline>`);
