@@ -8,9 +8,9 @@
  * The default plan pins nothing and arbiters spin briefly, then park ('adaptive'). A CPU
  * of its own, polling, is what makes pspat's delay the kernel's (BENCHMARKS.md, bench e2e
  * on the 2-vCPU veth host: p99 76 µs placed against 218 µs unplaced, the kernel's htb
- * 88 µs), but a default cannot claim a CPU for a thread that never sleeps: two pspat
- * processes on one host (a test suite, a second daemon) would each poll the same "last
- * CPU". So placement is asked for: with `arbiterCpus`, arbiter i gets its CPU, clients and
+ * 88 µs), but two pspat processes on one host must not poll the same CPU: `pspat daemon`
+ * claims one host-wide first (src/cpu-claims.ts, on hosts of 4 CPUs or more) and passes
+ * it as `arbiterCpus`. Otherwise placement is asked for: with `arbiterCpus`, arbiter i gets its CPU, clients and
  * transmit workers default to the CPUs left, and an arbiter whose CPU no other planned
  * thread uses polls. Without the native addon (which sets affinity) nothing can be pinned:
  * a polling thread may only run on a CPU placed for it alone.

@@ -21,7 +21,8 @@ import { isNativeBackend } from '../transmit/ports.js';
 import { tryNativeAddon } from '../transmit/native.js';
 import { parseRate } from '../units.js';
 import { addFlags, DAEMON_FLAGS, pickFlags } from './flags.js';
-import { describePlan, placeProcess, planPlacement } from '../placement.js';
+import { allowedCpus, describePlan, PLACEMENT_KEYS, placeProcess, planPlacement } from '../placement.js';
+import { defaultArbiterCpus, releaseCpus } from '../cpu-claims.js';
 
 /** The command's own flags, beside the options' (DAEMON_FLAGS). */
 interface CommandFlags {
@@ -91,14 +92,22 @@ export function registerDaemon(program: Command): void {
       });
       let metrics: { server: Server; url: string } | undefined;
       try {
+        // With no placement asked for, a host of DEDICATED_MIN_CPUS or more gives each arbiter
+        // a CPU of its own, claimed host-wide so a second pspat does not poll the same one
+        // (claimed before --user drops root: /run/pspat-cpus is root's).
+        const arbiters = options.arbiters ?? DAEMON_DEFAULTS.arbiters;
+        const placed = PLACEMENT_KEYS.some((k) => options[k] !== undefined);
+        const dedicated = placed || tryNativeAddon() === null ? [] : defaultArbiterCpus(allowedCpus(), arbiters);
+        const defaultPlacement = dedicated.length > 0 ? { arbiterCpus: dedicated } : {};
+        process.once('exit', releaseCpus);
         // Before the arbiter threads start: they open the transmit sockets with what this thread keeps.
         if (user) {
           dropPrivileges(user, needed);
           process.stderr.write(`pspat daemon: running as ${user.name} (uid ${user.uid}, gid ${user.gid}) with ${needed.join(', ') || 'no capabilities'}\n`);
         }
         // The main thread and the runtime's helpers go with the clients, off the arbiters' CPUs.
-        placeProcess(planPlacement(options, options.arbiters ?? DAEMON_DEFAULTS.arbiters));
-        daemon = await Daemon.start(options);
+        placeProcess(planPlacement({ ...defaultPlacement, ...options }, arbiters));
+        daemon = await Daemon.start(options, defaultPlacement);
         if (daemon.recovered.length > 0) process.stderr.write(`pspat daemon: gave back ${daemon.recovered.join(', ')}, left attached by a daemon that is gone\n`);
         await daemon.load(config.devices, f.config ?? 'config');
         await daemon.follow();

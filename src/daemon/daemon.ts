@@ -124,9 +124,14 @@ interface ClientSource {
 }
 
 export class Daemon {
-  static async start(options: DaemonOptions = {}): Promise<Daemon> {
+  /**
+   * `defaultPlacement`: where the threads go when `options` place none (`pspat daemon`'s
+   * CPU of its own for the arbiter, claimed host-wide: src/cpu-claims.ts). It shapes the
+   * plan, not the options a dump writes.
+   */
+  static async start(options: DaemonOptions = {}, defaultPlacement: PlacementOptions = {}): Promise<Daemon> {
     const o = resolveDaemonOptions(options);
-    const plan = planPlacement(options, o.arbiters);
+    const plan = planPlacement({ ...defaultPlacement, ...options }, o.arbiters);
     // A daemon killed while devices were attached left their egress diverted: give them back first.
     const recovered = recoverAttachments(o.runDir);
     const arbiters: ArbiterHost[] = [];
