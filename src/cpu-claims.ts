@@ -8,20 +8,11 @@
  */
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isAlive } from './pids.js';
 
 export const CLAIMS_DIR = '/run/pspat-cpus';
 
 const mine = new Set<string>();
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: it exists, as another user's.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Claims `cpu` for this process; false when a live process holds it (or claims cannot be kept here). */
 export function claimCpu(cpu: number, dir = CLAIMS_DIR): boolean {
@@ -47,7 +38,7 @@ export function claimCpu(cpu: number, dir = CLAIMS_DIR): boolean {
       continue; // released meanwhile
     }
     if (holder === process.pid) return true;
-    if (Number.isInteger(holder) && holder > 0 && alive(holder)) return false;
+    if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) return false;
     try {
       unlinkSync(path);
     } catch {

@@ -41,6 +41,7 @@ import { PspatError } from '../errors.js';
 import { isInterfaceName, turnOffIpv6 } from '../net/device.js';
 import { readInputFile, writeFileAtomic } from '../files.js';
 import { attachDivert, DIVERT_PROGRAM, unpinDivert, type DivertFds, type FailMode } from './divert.js';
+import { isAlive } from '../pids.js';
 
 /** The filter priority pspat owns on a device's egress hook (tc's default auto priority is 49152). */
 const PRIO_DIVERT = 49002;
@@ -277,15 +278,6 @@ function dropEmptyCaptureNetns(): void {
 
 /** A state file is a hundred bytes; anything much larger is not one. */
 const MAX_STATE_BYTES = 4096;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Detaches every device a daemon that is no longer running left attached (killed, or

@@ -40,19 +40,28 @@ function fmt(v: number | undefined): string {
   return Number.isInteger(v) ? String(v) : v.toPrecision(4);
 }
 
-function cdfPlots(runs: NamedRun[]): string[] {
+/**
+ * One plot per stage measured: a line per class of every run (a second run's dashed), its
+ * points from the class's histogram by `points`, drawn by `plot`.
+ */
+function stagePlots(runs: NamedRun[], points: (h: Histogram) => [number, number][], plot: (stage: Stage, series: PlotSeries[]) => string): string[] {
   const many = runs.length > 1;
   return STAGES.flatMap((stage) => {
     const series: PlotSeries[] = runs.flatMap(({ name, run }, ri) =>
       run.classes.flatMap((c) => {
         const j = c.stages[stage];
         if (j === undefined) return [];
-        return [{ name: many ? `${name}: ${c.id}` : `class ${c.id}`, points: Histogram.fromJSON(j).cdf(), dashed: ri % 2 === 1 }];
+        return [{ name: many ? `${name}: ${c.id}` : `class ${c.id}`, points: points(Histogram.fromJSON(j)), dashed: ri % 2 === 1 }];
       }),
     );
-    if (series.length === 0) return [];
-    return [linePlot({ title: `CDF: ${STAGE_TITLES[stage]}`, xLabel: 'delay', yLabel: 'fraction of packets', xLog: true, yRange: [0, 1], formatX: formatNs, series })];
+    return series.length === 0 ? [] : [plot(stage, series)];
   });
+}
+
+function cdfPlots(runs: NamedRun[]): string[] {
+  return stagePlots(runs, (h) => h.cdf(), (stage, series) =>
+    linePlot({ title: `CDF: ${STAGE_TITLES[stage]}`, xLabel: 'delay', yLabel: 'fraction of packets', xLog: true, yRange: [0, 1], formatX: formatNs, series }),
+  );
 }
 
 /** The percentiles of a by-percentile plot: HdrHistogram's steps to p99.99, as x = 1/(1 − p). */
@@ -64,19 +73,10 @@ function nines(x: number): string {
 }
 
 function percentilePlots(runs: NamedRun[]): string[] {
-  const many = runs.length > 1;
-  return STAGES.flatMap((stage) => {
-    const series: PlotSeries[] = runs.flatMap(({ name, run }, ri) =>
-      run.classes.flatMap((c) => {
-        const j = c.stages[stage];
-        if (j === undefined) return [];
-        const h = Histogram.fromJSON(j);
-        return [{ name: many ? `${name}: ${c.id}` : `class ${c.id}`, dashed: ri % 2 === 1, points: PERCENTILE_POINTS.map((p): [number, number] => [Number((1 / (1 - p)).toPrecision(12)), h.quantile(p)]) }];
-      }),
-    );
-    if (series.length === 0) return [];
-    return [linePlot({ title: `By percentile: ${STAGE_TITLES[stage]}`, xLabel: 'percentile', yLabel: 'delay', xLog: true, formatX: nines, formatY: formatNs, series })];
-  });
+  const points = (h: Histogram) => PERCENTILE_POINTS.map((p): [number, number] => [Number((1 / (1 - p)).toPrecision(12)), h.quantile(p)]);
+  return stagePlots(runs, points, (stage, series) =>
+    linePlot({ title: `By percentile: ${STAGE_TITLES[stage]}`, xLabel: 'percentile', yLabel: 'delay', xLog: true, formatX: nines, formatY: formatNs, series }),
+  );
 }
 
 /** bit/s with its unit, as tc prints rates. */
