@@ -133,6 +133,24 @@ describe('tc trees', () => {
     expect([1, 2, 3].map((p) => prio.slotFor(frame(p), 0, 64))).toEqual([1, 2, 1]);
   });
 
+  it("a u32 node given the kernel's handle in a later priority's root table (801::805) is placed there and classifies", () => {
+    const h = new Host();
+    h.script(HTB_SCRIPT);
+    h.tc('filter add dev eth0 protocol ip parent 1:0 prio 2 u32 match ip dport 5003 0xffff flowid 1:30');
+    h.tc('filter add dev eth0 protocol ip parent 1:0 prio 2 handle 801::805 u32 match ip dport 5004 0xffff flowid 1:20');
+    expect(showFilters(h.trees.get('eth0')!, FLAGS, { prio: 2 })).toMatch(/fh 801::805 order 2053 key ht 801 bkt 0 \*flowid 1:20 /);
+    const pc = new PacketClassifier(classifierConfig(h.trees.get('eth0')!));
+    const frame = (dport: number) => {
+      const b = new Uint8Array(64);
+      b.set([0x08, 0x00], 12);
+      b[14] = 0x45;
+      b[23] = 17;
+      b.set([0x13, 0x88, dport >> 8, dport & 0xff], 34);
+      return b;
+    };
+    expect([5003, 5004].map((p) => pc.slotFor(frame(p), 0, 64))).toEqual([3, 2]); // 1:30, 1:20
+  });
+
   it('accepts what the kernel accepts though it names nothing: a missing parent class, a filter to a class not there yet', () => {
     const h = new Host();
     h.script(HTB_SCRIPT);
