@@ -140,6 +140,17 @@ function parseMatch(a: TcArgs, keys: U32Key[], spec: { mark?: { value: number; m
     if (field === 'src' || field === 'dst') parseMac(a.next()).forEach((b, k) => addField(keys, 8, b, 0xff, ETHER[field] + k));
     else if (field === 'proto') addField(keys, 16, ...valueMask(a, 16), ETHER.proto);
     else illegal('match');
+  } else if (what === 'tcp' || what === 'udp') {
+    // As tc packs them: the ports at nexthdr+0 (src) and +2 (dst). nexthdr is where the
+    // kernel's `offset` put the transport header; without one (pspat takes none) it is the
+    // network header, as in the kernel (classifier.ts).
+    const field = a.next();
+    if (field === 'src' || field === 'dst') addField(keys, 16, ...valueMask(a, 16), field === 'src' ? 0 : 2, true);
+    else illegal('match');
+  } else if (what === 'icmp') {
+    const field = a.next();
+    if (field === 'type' || field === 'code') addField(keys, 8, ...valueMask(a, 8), field === 'type' ? 0 : 1, true);
+    else illegal('match');
   } else if (what === 'mark') {
     const [value, mask] = valueMask(a, 32);
     spec.mark = { value: value & mask, mask };
