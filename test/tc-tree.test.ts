@@ -151,6 +151,23 @@ describe('tc trees', () => {
     expect([5003, 5004].map((p) => pc.slotFor(frame(p), 0, 64))).toEqual([3, 2]); // 1:30, 1:20
   });
 
+  it('fq_codel change sets only what it names, as fq_codel_change does; its flows cannot change', () => {
+    const h = new Host();
+    h.tc('qdisc add dev f root handle 1: fq_codel limit 5000 flows 2048 drop_batch 32 ce_threshold 2ms');
+    h.tc('qdisc change dev f root fq_codel limit 2000');
+    expect(h.trees.get('f')!.root.qdisc).toMatchObject({ kind: 'fq_codel', limit: 2000, flows: 2048, dropBatch: 32, ceThresholdUs: 2000 });
+    expect(showQdiscs(h.trees.get('f')!, FLAGS, new Map())).toBe('qdisc fq_codel 1: root refcnt 2 limit 2000p flows 2048 quantum 1514 target 5ms ce_threshold 2ms interval 100ms memory_limit 32Mb ecn drop_batch 32 ');
+    expect(h.refuse('qdisc change dev f root fq_codel flows 1024').message).toBe('RTNETLINK answers: Invalid argument');
+    // On a class, the same.
+    h.script(`
+      qdisc add dev g root handle 1: htb
+      class add dev g parent 1: classid 1:1 htb rate 10mbit
+      qdisc add dev g parent 1:1 handle 10: fq_codel target 2ms noecn
+      qdisc change dev g parent 1:1 handle 10: fq_codel limit 300
+    `);
+    expect(h.trees.get('g')!.classes.get(0x10001)!.leaf!.qdisc).toMatchObject({ limit: 300, targetUs: 2000, ecn: false });
+  });
+
   it('accepts what the kernel accepts though it names nothing: a missing parent class, a filter to a class not there yet', () => {
     const h = new Host();
     h.script(HTB_SCRIPT);

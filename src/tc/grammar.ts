@@ -122,9 +122,11 @@ function qdisc(a: TcArgs): QdiscCommand | ShowCommand | PassThrough {
       if (a.ahead('help')) return passThrough(`tc's usage of ${w}`);
       // No qdisc at all (libvirt's taps): nothing for pspat to schedule.
       if (w === 'noqueue') return passThrough('noqueue');
+      const options = a.rest();
       return {
         object: 'qdisc', verb: v as QdiscCommand['verb'], dev: requireDev(dev), parent: requireParent(parent),
-        ...(handle ? { handle } : {}), qdisc: parseQdiscSpec(w, a), ...(estimator ? { estimator } : {}),
+        ...(handle ? { handle } : {}), qdisc: parseQdiscSpec(w, new TcArgs(options)), ...(estimator ? { estimator } : {}),
+        ...((v === 'change' || v === 'replace') && w === 'fq_codel' ? { options } : {}),
       };
     }
   }

@@ -95,6 +95,8 @@ export interface QdiscCommand {
   qdisc?: QdiscSpec;
   /** `estimator INTERVAL TIME_CONSTANT` as written: `-s` then shows a rate line. */
   estimator?: [string, string];
+  /** fq_codel's change and replace: the words after the kind, as written — only what they name changes. */
+  options?: string[];
 }
 
 export interface ClassCommand {

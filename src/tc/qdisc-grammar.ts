@@ -170,6 +170,29 @@ export function isQdiscKind(word: string): word is QdiscKind {
   return Object.hasOwn(QDISCS, word);
 }
 
+/** fq_codel's option words and the fields they set: its `change` sets only these (fq_codel_change). */
+const FQ_CODEL_FIELDS: Record<string, keyof Extract<QdiscSpec, { kind: 'fq_codel' }>> = {
+  limit: 'limit', flows: 'flows', target: 'targetUs', interval: 'intervalUs', quantum: 'quantum', ecn: 'ecn', noecn: 'ecn',
+  ce_threshold: 'ceThresholdUs', memory_limit: 'memoryLimit', drop_batch: 'dropBatch',
+};
+
+/**
+ * What a `change` (or `replace` of the same qdisc) of `old` to `next` leaves the qdisc
+ * with: for fq_codel only the options the command named (`words`, after the kind) change,
+ * as the kernel's fq_codel_change sets only the attributes it was sent; the others take
+ * `next` whole. fq_codel's flows cannot change once set (the kernel's EINVAL).
+ */
+export function changedQdisc(old: QdiscSpec, next: QdiscSpec, words: readonly string[]): QdiscSpec {
+  if (old.kind !== 'fq_codel' || next.kind !== 'fq_codel') return next;
+  const merged: Record<string, unknown> = { ...old };
+  for (const w of words) {
+    const field = FQ_CODEL_FIELDS[w];
+    if (field !== undefined) merged[field] = next[field];
+  }
+  if (merged.flows !== old.flows) throw new TcError(TC_EXIT_REJECTED, 'RTNETLINK answers: Invalid argument');
+  return merged as QdiscSpec;
+}
+
 /** The options after a qdisc's kind word. */
 export function parseQdiscSpec(kind: string, a: TcArgs): QdiscSpec {
   if (!isQdiscKind(kind)) {

@@ -26,6 +26,7 @@ import type { ClassCommand, ClassSpec, FilterCommand, QdiscCommand, QdiscSpec } 
 import type { InstalledFilter } from './classifier.js';
 import type { ClassParams, RootParams } from '../../schedulers/types.js';
 import { DEFAULT_LIMIT_PACKETS, MAX_LIMIT } from '../../schedulers/class-queues.js';
+import { changedQdisc } from './qdisc-grammar.js';
 import { htbDefaultQuantum, MAX_DEFAULT_QUANTUM, MIN_DEFAULT_QUANTUM } from '../../schedulers/htb.js';
 import { ETH_HEADER, type DeviceFacts } from '../net/device.js';
 import { EMPTY_CLASS_HASH, hashInsert, hashRemove, type ClassHash } from './class-hash.js';
@@ -245,7 +246,7 @@ export function applyQdisc(tree: TcTree, cmd: QdiscCommand): TcTree {
     const q = cmd.qdisc;
     if (!q || q.kind !== tree.root.qdisc.kind) throw rejected('Error: Specified qdisc kind does not match the existing one (use replace).');
     if (cmd.handle !== undefined && cmd.handle !== tree.root.handle) throw rejected('Error: Invalid handle.');
-    return { ...tree, root: { ...tree.root, qdisc: q, ...(cmd.estimator ? { estimator: cmd.estimator } : {}) } };
+    return { ...tree, root: { ...tree.root, qdisc: changedQdisc(tree.root.qdisc, q, cmd.options ?? []), ...(cmd.estimator ? { estimator: cmd.estimator } : {}) } };
   }
   // Under a root tbf any minor (its handle `1:` too) names its one class.
   const toTbf = tree.root.qdisc.kind === 'tbf' && major(cmd.parent) === major(tree.root.handle);
@@ -276,7 +277,8 @@ export function applyQdisc(tree: TcTree, cmd: QdiscCommand): TcTree {
   const filters = keepInner ? [...tree.filters] : withoutInner(tree, cls, classes);
   const classHashes = new Map(tree.classHashes);
   if (!keepInner && cls.leaf) classHashes.delete(cls.leaf.handle);
-  classes.set(cls.classid, { ...cls, leaf: { handle, qdisc: q } });
+  const same = cls.leaf !== undefined && cls.leaf.handle === handle && cmd.verb !== 'add';
+  classes.set(cls.classid, { ...cls, leaf: { handle, qdisc: same ? changedQdisc(cls.leaf!.qdisc, q, cmd.options ?? []) : q } });
   if (q.kind === 'prio') for (const band of prioBands(handle, q.bands)) classes.set(band.classid, band);
   return { ...tree, classes, filters, classHashes };
 }
