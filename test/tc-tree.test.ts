@@ -58,6 +58,16 @@ const HTB_SCRIPT = `
   tc filter add dev eth0 protocol ip parent 1:0 prio 1 u32 match ip dport 5002 0xffff flowid 1:20
 `;
 
+/** A 64-byte Ethernet frame of an IPv4 UDP datagram from port 5000 to `dport`. */
+function udpFrame(dport: number): Uint8Array {
+  const b = new Uint8Array(64);
+  b.set([0x08, 0x00], 12);
+  b[14] = 0x45;
+  b[23] = 17;
+  b.set([0x13, 0x88, dport >> 8, dport & 0xff], 34);
+  return b;
+}
+
 describe('tc trees', () => {
   it('an htb script becomes an htb link with one slot per class, parents first, and the direct queue', () => {
     const h = new Host();
@@ -102,14 +112,6 @@ describe('tc trees', () => {
   });
 
   it('a classid of major 0 (`flowid :1`, `flowid 1`) is what the kernel makes of it: no htb class, a prio band by its minor', () => {
-    const frame = (dport: number) => {
-      const b = new Uint8Array(64);
-      b.set([0x08, 0x00], 12);
-      b[14] = 0x45;
-      b[23] = 17;
-      b.set([0x13, 0x88, dport >> 8, dport & 0xff], 34);
-      return b;
-    };
     // Measured on the kernel: htb finds no class 0:1, so `flowid :1` traffic goes through its direct queue.
     const h = new Host();
     h.script(`
@@ -120,7 +122,7 @@ describe('tc trees', () => {
       filter add dev eth0 parent 1: protocol ip prio 3 u32 match ip dport 3 0xffff flowid 1:1
     `);
     const htb = new PacketClassifier(classifierConfig(h.trees.get('eth0')!));
-    expect([1, 2, 3].map((p) => htb.slotFor(frame(p), 0, 64))).toEqual([63, 63, 0]);
+    expect([1, 2, 3].map((p) => htb.slotFor(udpFrame(p), 0, 64))).toEqual([63, 63, 0]);
     expect(showFilters(h.trees.get('eth0')!, FLAGS)).toMatch(/\*flowid :1 not_in_hw [^]*\*flowid :1 not_in_hw [^]*\*flowid 1:1 not_in_hw /);
     // prio reads the minor alone: band minor − 1, whatever the major; past its bands, priomap's first.
     h.script(`
@@ -130,7 +132,7 @@ describe('tc trees', () => {
       filter add dev eth1 parent 1: protocol ip prio 3 u32 match ip dport 3 0xffff flowid :9
     `);
     const prio = new PacketClassifier(classifierConfig(h.trees.get('eth1')!));
-    expect([1, 2, 3].map((p) => prio.slotFor(frame(p), 0, 64))).toEqual([1, 2, 1]);
+    expect([1, 2, 3].map((p) => prio.slotFor(udpFrame(p), 0, 64))).toEqual([1, 2, 1]);
   });
 
   it("a u32 node given the kernel's handle in a later priority's root table (801::805) is placed there and classifies", () => {
@@ -140,15 +142,7 @@ describe('tc trees', () => {
     h.tc('filter add dev eth0 protocol ip parent 1:0 prio 2 handle 801::805 u32 match ip dport 5004 0xffff flowid 1:20');
     expect(showFilters(h.trees.get('eth0')!, FLAGS, { prio: 2 })).toMatch(/fh 801::805 order 2053 key ht 801 bkt 0 \*flowid 1:20 /);
     const pc = new PacketClassifier(classifierConfig(h.trees.get('eth0')!));
-    const frame = (dport: number) => {
-      const b = new Uint8Array(64);
-      b.set([0x08, 0x00], 12);
-      b[14] = 0x45;
-      b[23] = 17;
-      b.set([0x13, 0x88, dport >> 8, dport & 0xff], 34);
-      return b;
-    };
-    expect([5003, 5004].map((p) => pc.slotFor(frame(p), 0, 64))).toEqual([3, 2]); // 1:30, 1:20
+    expect([5003, 5004].map((p) => pc.slotFor(udpFrame(p), 0, 64))).toEqual([3, 2]); // 1:30, 1:20
   });
 
   it('fq_codel change sets only what it names, as fq_codel_change does; its flows cannot change', () => {

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { matches } from '../tc/args.js';
 import { packageVersion } from '../version.js';
 import { defaultRunDir, request } from '../daemon/control-socket.js';
-import type { TcReply } from '../daemon/daemon.js';
+import type { TcReply } from '../tc/model.js';
 import { PspatError } from '../errors.js';
 import { TcError } from '../tc/errors.js';
 import { parseTc } from '../tc/grammar.js';

@@ -20,7 +20,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { startClientWorkers, startGenerators, type ClientFleet } from '../../clients/generators.js';
-import { AttachError, captureNetns, detach, prepareCapture, recoverAttachments, redirect, removeCapture, unredirect, type AttachState } from '../attach/attach.js';
+import { AttachError, captureNetns, detach, prepareCapture, recoverAttachments, redirect, removeCapture, unredirect } from '../attach/attach.js';
 import type { CaptureResult, CaptureSpec } from '../attach/capture.js';
 import { attachCaptureProgram, type CaptureProgram } from '../attach/capture-program.js';
 import { nextPow2 } from '../shm/spsc-ring.js';
@@ -41,7 +41,7 @@ import { DAEMON_CONFIG_KEYS, DEFAULT_TEST_FRAME, deviceSelected, resolveDaemonOp
 import type { LinkOp } from '../tc/config-diff.js';
 import { TcError, TC_EXIT_BAD_ARG, TC_EXIT_REJECTED } from '../tc/errors.js';
 import { parseTc } from '../tc/grammar.js';
-import type { ParsedTc, QdiscSpec, ShowCommand } from '../tc/model.js';
+import type { ParsedTc, QdiscSpec, TcReply } from '../tc/model.js';
 import { Classifier } from '../tc/classifier.js';
 import { classifierConfig, type ClassifierConfig } from '../tc/packet-classifier.js';
 import { randomFlowKey } from '../tc/flow-hash.js';
@@ -49,18 +49,11 @@ import { planCommand, type Plan } from '../tc/plan.js';
 import { ENODEV, errnoName, nativeAddon } from '../transmit/native.js';
 import { isNativeBackend } from '../transmit/ports.js';
 import { DEFAULT_DEVICE_FACTS, deviceFacts, isInterfaceName, isLoopback } from '../net/device.js';
-import { lockDevice, type DeviceLock } from './device-lock.js';
+import { lockDevice } from './device-lock.js';
+import { sampleRates, type Capture, type ClientSource, type ManagedDevice } from './managed-device.js';
+import { showDevices } from './tc-show.js';
 import { arbiterPlacement, PLACEMENT_KEYS, planPlacement, type PlacementOptions, type PlacementPlan } from '../placement.js';
-import { showClasses, showFilters, showQdiscs, type InnerStatsBySlot, type SlotStats } from '../tc/show.js';
-import type { ClassXstats } from '../../schedulers/types.js';
 import type { LinkConfig, TcTree } from '../tc/tree.js';
-
-/**
- * What `pspat tc` prints and exits with; or "run the system's tc". A `qdisc show` of every
- * device also names the devices pspat manages (`managed`): the CLI shows the system's tc
- * for the others.
- */
-export type TcReply = { exitCode: number; stdout: string; stderr: string; managed?: string[] } | { passthrough: true; reason: string };
 
 /** Rate the kernel reports for `dev` (/sys/class/net/DEV/speed, Mbit/s), or undefined. */
 function deviceSpeed(dev: string): number | undefined {
@@ -84,44 +77,6 @@ function unmanageable(dev: string): string | null {
 const DEFAULT_LINK_RATE = 1e9;
 /** How often the daemon looks at its ports' faults (a live read of shared memory). */
 const PORT_WATCH_MS = 200;
-
-function rateOf(est: RateEstimator, key: string): Pick<SlotStats, 'rateBps' | 'pps'> {
-  const r = est.rate(key);
-  return { rateBps: r.bps, pps: r.pps };
-}
-
-/** htb's counters among a scheduler's xstats, as `-s` prints them. */
-function xstatsOf(x: ClassXstats | null): Pick<SlotStats, 'overlimits' | 'lends' | 'borrows' | 'tokens' | 'ctokens'> {
-  const num = (k: string) => (x && typeof x[k] === 'number' ? (x[k] as number) : undefined);
-  return { overlimits: num('overlimits') ?? 0, lends: num('lends'), borrows: num('borrows'), tokens: num('tokens'), ctokens: num('ctokens') };
-}
-
-interface ManagedDevice {
-  tree: TcTree;
-  arbiter: ArbiterHost;
-  link: LinkHandle;
-  config: LinkConfig;
-  traffic?: ClientSource;
-  /** Capture clients of a device whose egress pspat took over, and its attach state. */
-  capture?: Capture;
-  /** Rate estimates for `-s`, per class slot ("3") and inner class ("3/1"). */
-  rates: RateEstimator;
-  /** Its port's fault when the daemon last looked (0: transmitting). */
-  portFault: number;
-  /** port.mtuSuspect as last said on stderr. */
-  mtuSuspect: number;
-  /** The device's host-wide owner lock (native backends). */
-  lock?: DeviceLock;
-}
-
-/** How a taken-over device's egress reaches pspat: the capture clients, the attach state, the diversion program's state (its bypass count) and liveness socket. */
-type Capture = ClientSource & { state: AttachState; divert: DivertState; alive: number };
-
-/** A device's client threads (test-traffic generators, capture clients) and the ports their classifier updates go through. */
-interface ClientSource {
-  fleet: ClientFleet<unknown>;
-  updates: MessagePort[];
-}
 
 export class Daemon {
   /**
@@ -175,7 +130,7 @@ export class Daemon {
     /** Where the daemon's threads run. */
     readonly plan: PlacementPlan,
   ) {
-    this.sampler = setInterval(() => void this.sampleRates(), SAMPLE_MS);
+    this.sampler = setInterval(() => void sampleRates(this.devices.values()), SAMPLE_MS);
     this.sampler.unref();
     this.portWatch = setInterval(() => this.watchPorts(), PORT_WATCH_MS);
     this.portWatch.unref();
@@ -211,29 +166,6 @@ export class Daemon {
       } else {
         process.stderr.write(`pspat daemon: ${dev}: transmitting again\n`);
       }
-    }
-  }
-
-  /**
-   * Root classes' counters are read lock-free from the link's stats memory, so sampling
-   * costs the arbiter nothing; an inner qdisc's classes count inside the arbiter, so a
-   * device that has any is also asked for a snapshot.
-   */
-  private async sampleRates(): Promise<void> {
-    for (const d of [...this.devices.values()]) {
-      const t = Date.now();
-      for (const slot of d.config.classes.keys()) {
-        const live = d.link.liveSent(slot);
-        d.rates.sample(String(slot), t, live.bytes, live.packets);
-      }
-      if (![...d.config.classes.values()].some((p) => p.leaf?.classes)) continue;
-      let s: LinkStats;
-      try {
-        s = await d.link.stats({ histograms: false });
-      } catch {
-        continue; // removed meanwhile
-      }
-      for (const c of s.classes) for (const i of c.inner ?? []) d.rates.sample(`${c.slot}/${i.slot}`, Date.now(), i.bytes, i.packets);
     }
   }
 
@@ -285,7 +217,7 @@ export class Daemon {
       parsed = parseTc(argv);
       const cmd = parsed.command;
       if ('passthrough' in cmd) return cmd;
-      if (cmd.verb === 'show') return await this.show(cmd, parsed);
+      if (cmd.verb === 'show') return await showDevices(this.devices, cmd, parsed);
       // The kernel holds a followed device's configuration: the system's tc changes it there, and pspat follows.
       if (!fromKernel && this.follower?.follows(cmd.dev)) return { passthrough: true, reason: `${cmd.dev} is followed: its configuration is the kernel's` };
       if (!deviceSelected(this.options.devices, cmd.dev)) return { passthrough: true, reason: `${cmd.dev} is not among the devices pspat manages (--devices ${this.options.devices.join(',')})` };
@@ -527,40 +459,6 @@ export class Daemon {
     // A prefix given with --out, else the run directory (never a hidden file where the daemon was started).
     if (o.backend === 'pcap') return { backend: 'pcap', out: o.out ? `${o.out}.${dev}.pcap` : join(o.runDir, `${dev}.pcap`) };
     return { backend: 'null' };
-  }
-
-  private async show(cmd: ShowCommand, parsed: ParsedTc): Promise<TcReply> {
-    const devs = cmd.dev === undefined ? [...this.devices.keys()] : [cmd.dev];
-    if (cmd.dev !== undefined && !this.devices.has(cmd.dev)) return { passthrough: true, reason: `${cmd.dev} is not managed by pspat` };
-    const out: (string | object[])[] = [];
-    for (const dev of devs) {
-      const d = this.devices.get(dev)!;
-      const { root: stats, inner } = parsed.flags.stats ? await this.slotStats(d) : { root: new Map<number, SlotStats>(), inner: new Map() };
-      if (cmd.object === 'qdisc') out.push(showQdiscs(d.tree, parsed.flags, stats, cmd.dev === undefined));
-      else if (cmd.object === 'class') out.push(showClasses(d.tree, parsed.flags, stats, cmd.classid, inner));
-      else out.push(showFilters(d.tree, parsed.flags, cmd));
-    }
-    const managed = cmd.dev === undefined ? { managed: devs } : {};
-    if (parsed.flags.json) {
-      const all = out.flat() as object[];
-      return { exitCode: 0, stdout: `${JSON.stringify(all, null, parsed.flags.pretty ? 4 : undefined)}\n`, stderr: '', ...managed };
-    }
-    const text = (out as string[]).filter((t) => t !== '').join('\n');
-    return { exitCode: 0, stdout: text === '' ? '' : `${text}\n`, stderr: '', ...managed };
-  }
-
-  /** `-s` figures: root classes from the arbiter's counters, inner qdiscs' classes from their schedulers'. */
-  private async slotStats(d: ManagedDevice): Promise<{ root: Map<number, SlotStats>; inner: InnerStatsBySlot }> {
-    const s = await d.link.stats({ histograms: false });
-    const root = new Map<number, SlotStats>();
-    const inner = new Map<number, Map<number, SlotStats>>();
-    for (const c of s.classes) {
-      root.set(c.slot, { bytes: c.sentBytes, packets: c.sentPackets, drops: c.droppedPackets, backlogBytes: c.backlogBytes, backlogPackets: c.backlogPackets, ...rateOf(d.rates, String(c.slot)), ...xstatsOf(c.xstats) });
-      if (c.inner) {
-        inner.set(c.slot, new Map(c.inner.map((i) => [i.slot, { bytes: i.bytes, packets: i.packets, drops: i.drops, backlogBytes: i.backlogBytes, backlogPackets: i.backlogPackets, ...rateOf(d.rates, `${c.slot}/${i.slot}`), ...xstatsOf(i.xstats) }])));
-      }
-    }
-    return { root, inner };
   }
 
   /** Replays a configuration's tc commands; the first refused one stops it, naming its place. */

@@ -137,6 +137,13 @@ export interface ShowCommand {
   handle?: string;
 }
 
+/**
+ * What `pspat tc` prints and exits with; or "run the system's tc". A `qdisc show` of every
+ * device also names the devices pspat manages (`managed`): the CLI shows the system's tc
+ * for the others.
+ */
+export type TcReply = { exitCode: number; stdout: string; stderr: string; managed?: string[] } | { passthrough: true; reason: string };
+
 /** A command pspat leaves to the system's tc (ingress, clsact, actions, …), with why. */
 export interface PassThrough {
   passthrough: true;
