@@ -15,18 +15,20 @@
  * Commands are applied one at a time (a queue), as tc commands reach the kernel one at a
  * time under RTNL. If step 2 fails part-way (the arbiter refused the second of three
  * operations), the operations already done are undone by re-applying the old tree.
+ *
+ * The daemon's other jobs, each in its file here:
+ *   managed-device.ts   what it keeps per device; sampling the rate estimators
+ *   traffic-sources.ts  a device's capture clients (egress takeover) and test traffic
+ *   tc-show.ts          `pspat tc … show`, with -s figures from the links
+ *   observe.ts, metrics.ts, metric-histograms.ts   RUN.json and Prometheus readings
+ *   options.ts, config.ts   its options and configuration file
+ *   control-socket.ts, run-dir.ts, privileges.ts, device-lock.ts   how it is reached and what it may do
+ *   and src/cli/daemon-command.ts, the command line that starts it.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { startClientWorkers, startGenerators, type ClientFleet } from '../../clients/generators.js';
-import { AttachError, captureNetns, detach, prepareCapture, recoverAttachments, redirect, removeCapture, unredirect } from '../attach/attach.js';
-import type { CaptureResult, CaptureSpec } from '../attach/capture.js';
-import { attachCaptureProgram, type CaptureProgram } from '../attach/capture-program.js';
-import { nextPow2 } from '../shm/spsc-ring.js';
+import { recoverAttachments } from '../attach/attach.js';
 import { Follower } from '../follow/follower.js';
-import { DivertState, type DivertFds } from '../attach/divert.js';
-import { workerUrl } from '../worker-url.js';
 import { ArbiterHost, type LinkHandle } from '../arbiter/host.js';
 import { InvalidOptionError, PspatError } from '../errors.js';
 import type { LinkStats } from '../stats/link-stats.js';
@@ -37,7 +39,7 @@ import { classLabels, configuredRates, daemonRun, readDevice, type DeviceReading
 import type { LoopStats } from '../stats/loop-stats.js';
 import type { Run } from '../report/run-file.js';
 import type { TransmitOptions } from '../options.js';
-import { DAEMON_CONFIG_KEYS, DEFAULT_TEST_FRAME, deviceSelected, resolveDaemonOptions, type DaemonOptions, type ResolvedDaemonOptions } from './options.js';
+import { DAEMON_CONFIG_KEYS, deviceSelected, resolveDaemonOptions, type DaemonOptions, type ResolvedDaemonOptions } from './options.js';
 import type { LinkOp } from '../tc/config-diff.js';
 import { TcError, TC_EXIT_BAD_ARG, TC_EXIT_REJECTED } from '../tc/errors.js';
 import { parseTc } from '../tc/grammar.js';
@@ -46,11 +48,12 @@ import { Classifier } from '../tc/classifier.js';
 import { classifierConfig, type ClassifierConfig } from '../tc/packet-classifier.js';
 import { randomFlowKey } from '../tc/flow-hash.js';
 import { planCommand, type Plan } from '../tc/plan.js';
-import { ENODEV, errnoName, nativeAddon } from '../transmit/native.js';
+import { ENODEV, errnoName } from '../transmit/native.js';
 import { isNativeBackend } from '../transmit/ports.js';
 import { DEFAULT_DEVICE_FACTS, deviceFacts, isInterfaceName, isLoopback } from '../net/device.js';
 import { lockDevice } from './device-lock.js';
-import { sampleRates, type Capture, type ClientSource, type ManagedDevice } from './managed-device.js';
+import { sampleRates, type ClientSource, type ManagedDevice } from './managed-device.js';
+import { startCapture, startTraffic, stopSources, stopTraffic, type SourceContext } from './traffic-sources.js';
 import { showDevices } from './tc-show.js';
 import { arbiterPlacement, PLACEMENT_KEYS, planPlacement, type PlacementOptions, type PlacementPlan } from '../placement.js';
 import type { LinkConfig, TcTree } from '../tc/tree.js';
@@ -299,19 +302,19 @@ export class Daemon {
             maxClasses: this.options.maxClasses,
             classes,
           });
-          traffic = await this.startTraffic(dev, link, tree!);
+          traffic = await startTraffic(this.sources, dev, link, tree!);
         } catch (e) {
           lock?.release();
           throw e;
         }
         const device: ManagedDevice = { tree: tree!, arbiter, link, config: c, rates: new RateEstimator(), portFault: 0, mtuSuspect: 0, lock, ...(traffic && { traffic }) };
         try {
-          const capture = await this.startCapture(dev, link, tree!);
+          const capture = await startCapture(this.sources, dev, link, tree!);
           if (capture) device.capture = capture;
         } catch (e) {
           // Not taken over: the device stays unmanaged, as before the command. The capture
           // clients that did start are attached to the link: let them go first.
-          await this.stopTraffic(device);
+          await stopTraffic(this.options.runDir, device);
           await link.detachClients();
           await link.remove();
           lock?.release();
@@ -323,7 +326,7 @@ export class Daemon {
       case 'deleteLink':
         // A replace with another kind is deleteLink + createLink: keep the link, swap its scheduler there.
         if (tree !== null) return;
-        await this.stopTraffic(managed!);
+        await stopTraffic(this.options.runDir, managed!);
         await managed!.link.remove();
         managed!.lock?.release();
         this.devices.delete(dev);
@@ -348,98 +351,16 @@ export class Daemon {
     this.devices.set(dev, { ...managed!, tree: tree!, config: config! });
   }
 
-  /**
-   * Takes over `dev`'s egress when the daemon transmits on real devices: the capture pair
-   * first, the capture clients listening on it, then the redirect (src/attach/attach.ts).
-   */
-  private async startCapture(dev: string, link: LinkHandle, tree: TcTree): Promise<Capture | undefined> {
-    if (!this.options.attach || !isNativeBackend(this.options.backend)) return undefined;
-    const n = this.options.captureThreads;
-    const state = prepareCapture(dev, this.options.runDir, n);
-    const updates: MessagePort[] = [];
-    let fleet: ClientFleet<CaptureResult> | undefined;
-    let fds: DivertFds | undefined;
-    /** The capture program's socket map, until every capture socket has put itself in it. */
-    let mapFd = -1;
-    try {
-      const classifier = this.classifierConfig(tree);
-      const program: CaptureProgram | null = this.options.capture === 'packet' ? null : attachCaptureProgram(state.capturePeer);
-      const noXdp = program !== null && 'why' in program ? program.why : null;
-      if (program !== null && 'mapFd' in program) mapFd = program.mapFd;
-      if (noXdp !== null && this.options.capture === 'xdp') throw new AttachError(`${dev}: XDP capture: ${noXdp}`);
-      const how = mapFd >= 0 ? 'XDP into the frame pool' : noXdp === null ? 'packet socket' : `packet socket (XDP: ${noXdp})`;
-      process.stderr.write(`pspat daemon: ${dev}: capture by ${how}, ${n} thread${n > 1 ? 's' : ''}\n`);
-      const xsk = mapFd >= 0 ? { mapFd, ringSize: nextPow2(this.options.captureFrames) } : null;
-      const group = n > 1 ? ((process.pid ^ Number(state.capture.slice(3))) & 0xffff) || 1 : 0;
-      fleet = await startClientWorkers<CaptureSpec, CaptureResult>(link, n, workerUrl('../attach/capture-worker.js', import.meta.url), 'capture client', (i) => {
-        const { port1, port2 } = new MessageChannel();
-        updates.push(port1);
-        return { ifname: state.capturePeer, netns: `/run/netns/${captureNetns()}`, xsk: xsk && { ...xsk, queue: i }, group, classifier, updates: port2 };
-      }, this.options.captureFrames, true);
-      // Every capture socket open before anything is diverted to them: a refused one fails the takeover here.
-      await fleet.started;
-      // The sockets are in the map now, which the attached program holds.
-      if (mapFd >= 0) nativeAddon().closeFd(mapFd);
-      mapFd = -1;
-      const started = fleet;
+  /** What the traffic sources (src/daemon/traffic-sources.ts) need of the daemon. */
+  private get sources(): SourceContext {
+    return {
+      options: this.options,
+      classifier: (tree) => this.classifierConfig(tree),
       // A capture client that fails later leaves the device unserved: the daemon stops, giving it back.
-      fleet.done.catch((e: Error) => this.devices.get(dev)?.capture?.fleet === started && this.cannotGoOn(`${dev}: ${e.message}`));
-      fds = redirect(state, this.options.runDir, { mode: this.options.fail, staleMs: this.options.failOpenAfterMs });
-      let divert: DivertState;
-      try {
-        divert = new DivertState(fds.state);
-        await link.heartbeat(fds.state);
-      } finally {
-        nativeAddon().closeFd(fds.state);
-      }
-      return { fleet, updates, state, divert, alive: fds.alive };
-    } catch (e) {
-      detach(state, this.options.runDir);
-      if (fds) nativeAddon().closeFd(fds.alive);
-      if (mapFd >= 0) nativeAddon().closeFd(mapFd);
-      await fleet?.stop().catch(() => fleet?.terminate());
-      throw e;
-    }
-  }
-
-  private async startTraffic(dev: string, link: LinkHandle, tree: TcTree): Promise<ClientSource | undefined> {
-    const t = this.options.testTraffic[dev];
-    if (!t) return undefined;
-    const updates: MessagePort[] = [];
-    const size = t.size ?? DEFAULT_TEST_FRAME;
-    const classifier = this.classifierConfig(tree);
-    const fleet = await startGenerators(link, t.ports.length, (i) => {
-      const { port1, port2 } = new MessageChannel();
-      updates.push(port1);
-      return { classes: [0], ports: [t.ports[i]], minSize: size, maxSize: size, packets: Infinity, seed: i + 1, classifier, updates: port2 };
-    });
-    await fleet.started;
-    return { fleet, updates };
-  }
-
-  /**
-   * Gives an attached device back (its traffic takes the kernel's path again), then stops
-   * the device's client threads, which send what they still hold, and closes their ports.
-   */
-  private async stopSources(d: ManagedDevice): Promise<void> {
-    if (d.capture) {
-      unredirect(d.capture.state);
-      nativeAddon().closeFd(d.capture.alive);
-      await d.link.heartbeat(-1);
-    }
-    for (const source of [d.capture, d.traffic]) {
-      if (!source) continue;
-      await source.fleet.stop().catch(() => source.fleet.terminate());
-      for (const p of source.updates) p.close();
-    }
-    if (d.capture) removeCapture(d.capture.state, this.options.runDir);
-  }
-
-  /** Stops a device's client threads and lets go of their clients (before the link goes). */
-  private async stopTraffic(d: ManagedDevice): Promise<void> {
-    if (!d.traffic && !d.capture) return;
-    await this.stopSources(d);
-    await d.link.detachClients();
+      lost: (dev, fleet, e) => {
+        if (this.devices.get(dev)?.capture?.fleet === fleet) this.cannotGoOn(`${dev}: ${e.message}`);
+      },
+    };
   }
 
   /** What client threads classify a device's packets by, flow hashes under this daemon's key. */
@@ -528,7 +449,7 @@ export class Daemon {
     clearInterval(this.sampler);
     clearInterval(this.portWatch);
     await this.queue;
-    for (const d of this.devices.values()) await this.stopSources(d);
+    for (const d of this.devices.values()) await stopSources(this.options.runDir, d);
     // A dead arbiter has no final accounting to give; the others still stop cleanly.
     const finals = await Promise.allSettled(this.arbiters.map((a) => a.close({ drain: true, timeoutMs: 2000 })));
     return finals.flatMap((f) => (f.status === 'fulfilled' ? f.value : []));
