@@ -104,17 +104,19 @@ function typeMatches(want: string, v: unknown): boolean {
   return want === t || (want === 'number' && t === 'integer');
 }
 
+/** "an integer", "a string": a JSON type named in an error. */
+const aType = (t: string) => `${/^[aeiou]/.test(t) ? 'an' : 'a'} ${t}`;
 const A = (words: string[]) => (words.length === 1 ? words[0] : words.length === 2 ? `${words[0]} or ${words[1]}` : `one of ${words.join(', ')}`);
 
 /** What is wrong with `v` against `s`, as "FIELD: problem"; null when it holds. `field` is its path ("daemon: maxClasses"). */
 function problem(s: Schema, v: unknown, field: string): [string, string] | null {
-  if (s.oneOf) return s.oneOf.some((alt) => problem(alt, v, field) === null) ? null : [field, `must be ${A(s.oneOf.map((alt) => `a${alt.type === 'integer' || alt.type === 'array' ? 'n' : ''} ${String(alt.type)}`))}, got ${JSON.stringify(v)}`];
+  if (s.oneOf) return s.oneOf.some((alt) => problem(alt, v, field) === null) ? null : [field, `must be ${A(s.oneOf.map((alt) => aType(String(alt.type))))}, got ${JSON.stringify(v)}`];
   if (s.enum && !s.enum.includes(v as string | number)) return [field, `must be ${A(s.enum.map(String))}, got ${JSON.stringify(v)}`];
   const types = s.type === undefined ? [] : Array.isArray(s.type) ? s.type : [s.type];
   if (types.length > 0 && !types.some((t) => typeMatches(t, v))) {
     // A tc line with "1: htb" in it, unquoted, is a mapping to YAML.
     const hint = types.includes('string') && typeOf(v) === 'object' ? ': quote the line (YAML reads "1: htb" as a key and a value)' : '';
-    return [field, `must be ${A(types.map((t) => `a${t === 'integer' || t === 'array' || t === 'object' ? 'n' : ''} ${t}`))}, got ${JSON.stringify(v)}${hint}`];
+    return [field, `must be ${A(types.map(aType))}, got ${JSON.stringify(v)}${hint}`];
   }
   if (typeOf(v) === 'array' && s.items) {
     for (const [i, item] of (v as unknown[]).entries()) {

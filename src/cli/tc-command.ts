@@ -10,13 +10,12 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { matches } from '../tc/args.js';
 import { packageVersion } from '../version.js';
 import { defaultRunDir, request } from '../daemon/control-socket.js';
 import type { TcReply } from '../tc/model.js';
 import { PspatError } from '../errors.js';
 import { TcError } from '../tc/errors.js';
-import { parseTc } from '../tc/grammar.js';
+import { globalOption, parseTc } from '../tc/grammar.js';
 import { timeoutArg } from './parse.js';
 
 /** The system's tc: $PSPAT_SYSTEM_TC, else iproute2's usual places, else tc on the PATH. */
@@ -87,15 +86,15 @@ function runOptions(argv: string[]): RunOptions {
   const o: RunOptions = { flags: [], force: false, version: false, withoutNetns: [] };
   let i = 0;
   for (; i < argv.length && argv[i].startsWith('-') && argv[i] !== '-'; i++) {
-    const opt = argv[i].startsWith('--') ? argv[i].slice(1) : argv[i];
-    if (opt.length >= 2 && matches(opt, '-netns')) {
+    const name = globalOption(argv[i]);
+    if (name === '-netns') {
       o.netns = argv[++i];
       continue;
     }
     o.withoutNetns.push(argv[i]);
-    if (opt.length >= 2 && matches(opt, '-batch')) o.withoutNetns.push((o.batch = argv[++i]));
-    else if (opt.length >= 2 && matches(opt, '-Version')) o.version = true;
-    else if (opt.length >= 2 && matches(opt, '-force')) o.force = true;
+    if (name === '-batch') o.withoutNetns.push((o.batch = argv[++i]));
+    else if (name === '-Version') o.version = true;
+    else if (name === '-force') o.force = true;
     else o.flags.push(argv[i]);
   }
   o.withoutNetns.push(...argv.slice(i));

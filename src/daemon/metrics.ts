@@ -27,6 +27,7 @@ import { createServer, type Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { InvalidOptionError } from '../errors.js';
+import type { ClassXstats } from '../../schedulers/types.js';
 import { STAGES } from '../stats/class-histograms.js';
 import type { LoopStats } from '../stats/loop-stats.js';
 import type { PlacementPlan } from '../placement.js';
@@ -52,6 +53,12 @@ export function parseListen(text: string): { host: string; port: number } {
   const port = m ? Number(m[3]) : NaN;
   if (!m || !(port >= 0 && port <= 65535)) throw new InvalidOptionError('metrics', `expected HOST:PORT (e.g. 127.0.0.1:9932), got '${text}'`);
   return { host: m[1] ?? m[2], port };
+}
+
+/** A class's overlimits, from its scheduler's xstats (htb's; 0 for schedulers that keep none). */
+function overlimitsOf(c: { xstats: ClassXstats | null }): number {
+  const over = c.xstats?.overlimits;
+  return typeof over === 'number' ? over : 0;
 }
 
 export class MetricsRegistry {
@@ -115,7 +122,7 @@ export class MetricsRegistry {
       this.qdiscBytes.inc(q, total((c) => c.sentBytes));
       this.qdiscPackets.inc(q, total((c) => c.sentPackets));
       this.qdiscDrops.inc(q, total((c) => c.droppedPackets));
-      this.qdiscOverlimits.inc(q, total((c) => (typeof c.xstats?.overlimits === 'number' ? c.xstats.overlimits : 0)));
+      this.qdiscOverlimits.inc(q, total(overlimitsOf));
       this.qdiscRequeues.inc(q, 0);
       this.qdiscBacklog.set(q, total((c) => c.backlogBytes));
       this.qdiscQueue.set(q, total((c) => c.backlogPackets));
@@ -134,8 +141,7 @@ export class MetricsRegistry {
         this.sentPackets.inc(l, c.sentPackets);
         this.sentBytes.inc(l, c.sentBytes);
         for (const [reason, n] of Object.entries(c.drops)) this.dropped.inc({ ...l, reason }, n);
-        const over = c.xstats?.overlimits;
-        this.overlimits.inc(l, typeof over === 'number' ? over : 0);
+        this.overlimits.inc(l, overlimitsOf(c));
         this.backlogPackets.set(l, c.backlogPackets);
         this.backlogBytes.set(l, c.backlogBytes);
         const configured = r.configured.get(c.slot);

@@ -24,20 +24,22 @@
  */
 import { ETH_P, type FilterSpec, type PoliceSpec } from './model.js';
 import { badArg } from './errors.js';
+import { U32_FIRST_TABLE } from './u32-handles.js';
 
 /** A filter as the daemon holds it once added. */
 export interface InstalledFilter {
   prio: number;
   protocol: number;
-  /** The qdisc the filter is attached to (its major completes `flowid :N`). */
+  /** The qdisc the filter is attached to. */
   parent: number;
   spec: FilterSpec;
+  /** u32: its priority's root table id as the kernel numbers it (800, 801, …: u32-handles.ts). @default U32_FIRST_TABLE */
+  rootTable?: number;
 }
 
 /** What `classify` found. */
 export const NO_MATCH = -1;
 
-const ROOT_TABLE = 0x800;
 const FIRST_NODE = 0x800;
 
 /** Words per key in U32Node.keys: value, mask, off, then the first and last byte the mask covers. */
@@ -63,7 +65,7 @@ interface U32Table {
 }
 
 type Stage =
-  | { kind: 'u32'; protocol: number; tables: Map<number, U32Table> }
+  | { kind: 'u32'; protocol: number; root: number; tables: Map<number, U32Table> }
   | { kind: 'fw'; protocol: number; mark: number; mask: number; classid: number; police: number }
   | { kind: 'all'; protocol: number; classid: number; police: number };
 
@@ -125,7 +127,8 @@ export class Classifier {
     // u32: the filters of one prio are one instance, sharing its hash tables.
     let stage = this.u32ByPrio.get(f.prio);
     if (!stage) {
-      stage = { kind: 'u32', protocol: f.protocol, tables: new Map([[ROOT_TABLE, { divisor: 1, buckets: [[]] }]]) };
+      const root = f.rootTable ?? U32_FIRST_TABLE;
+      stage = { kind: 'u32', protocol: f.protocol, root, tables: new Map([[root, { divisor: 1, buckets: [[]] }]]) };
       this.u32ByPrio.set(f.prio, stage);
       this.stages.push(stage);
     }
@@ -137,8 +140,8 @@ export class Classifier {
       tables.set(htid, { divisor: s.divisor, buckets: Array.from({ length: s.divisor }, () => []) });
       return;
     }
-    const place = s.ht ?? (handle >>> 20 ? handle & 0xfffff000 : ROOT_TABLE << 20);
-    const htid = place >>> 20 || ROOT_TABLE;
+    const place = s.ht ?? (handle >>> 20 ? handle & 0xfffff000 : stage.root << 20);
+    const htid = place >>> 20 || stage.root;
     const bucket = (place >>> 12) & 0xff;
     const table = tables.get(htid);
     if (!table) throw badArg(`u32: hash table ${htid.toString(16)}: is not there (create it with "divisor")`);
@@ -183,7 +186,7 @@ export class Classifier {
         this.lastPolice = st.police;
         return st.classid;
       }
-      const r = this.walk(st.tables, st.tables.get(ROOT_TABLE)!.buckets[0], pkt, start, l3, end, mark, 0);
+      const r = this.walk(st.tables, st.tables.get(st.root)!.buckets[0], pkt, start, l3, end, mark, 0);
       if (r !== NO_MATCH) return r;
     }
     return NO_MATCH;

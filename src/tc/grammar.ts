@@ -42,12 +42,18 @@ const GLOBAL_OPTIONS: [name: string, effect: keyof TcFlags | 'ignore' | 'pass'][
   ['-tshort', 'ignore'], ['-color', 'ignore'], ['-json', 'json'],
 ];
 
+/** The global option a word names (`-n` is -netns, `-s` -stats), in tc's order of testing prefixes; undefined for none. */
+export function globalOption(word: string): string | undefined {
+  const opt = word.startsWith('--') ? word.slice(1) : word;
+  return GLOBAL_OPTIONS.find(([name]) => matches(opt, name))?.[0];
+}
+
 export function parseTc(argv: readonly string[]): ParsedTc {
   const flags: TcFlags = { stats: false, details: false, pretty: false, json: false };
   let i = 0;
   for (; i < argv.length && argv[i].startsWith('-') && argv[i] !== '-'; i++) {
-    const opt = argv[i].startsWith('--') ? argv[i].slice(1) : argv[i];
-    const found = GLOBAL_OPTIONS.find(([name]) => matches(opt, name));
+    const name = globalOption(argv[i]);
+    const found = GLOBAL_OPTIONS.find(([n]) => n === name);
     if (!found) throw badArg(`Option "${argv[i]}" is unknown, try "tc -help".`);
     if (found[1] === 'pass') return { flags, command: passThrough(`tc ${found[0]}`) };
     if (found[1] !== 'ignore') flags[found[1]] = true;
@@ -190,6 +196,13 @@ function klass(a: TcArgs): ClassCommand | ShowCommand | PassThrough {
   return { object: 'class', verb: 'delete', dev: requireDev(dev), ...(parent !== undefined ? { parent } : {}), classid };
 }
 
+/** A filter priority (`prio`/`pref`): 0..65535. */
+function priorityArg(text: string): number {
+  const n = parseUint(text);
+  if (n === undefined || n > 0xffff) throw invalidArg(text, 'invalid priority value');
+  return n;
+}
+
 function protocolArg(text: string): number {
   if (Object.hasOwn(ETH_P, text)) return ETH_P[text as keyof typeof ETH_P];
   const n = parseUint(text);
@@ -218,9 +231,7 @@ function filter(a: TcArgs): FilterCommand | ShowCommand | PassThrough {
     else if (matches(w, 'priority') || matches(w, 'preference')) {
       const text = a.next();
       a.once('priority', text);
-      const n = parseUint(text);
-      if (n === undefined || n > 0xffff) throw invalidArg(text, 'invalid priority value');
-      prio = n;
+      prio = priorityArg(text);
     } else if (matches(w, 'protocol')) {
       const text = a.next();
       a.once('protocol', text);
@@ -246,13 +257,10 @@ function show(a: TcArgs, object: ShowCommand['object']): ShowCommand | PassThrou
     else if (w === 'parent') cmd.parent = parseClassId(a.next(), 'invalid parent ID');
     else if (w === 'root') cmd.parent = TC_H_ROOT;
     else if (w === 'classid' && object === 'class') cmd.classid = parseClassId(a.next(), 'invalid class ID');
-    else if (object === 'filter' && (matches(w, 'priority') || matches(w, 'preference'))) {
-      const text = a.next();
-      const n = parseUint(text);
-      if (n === undefined || n > 0xffff) throw invalidArg(text, 'invalid priority value');
-      cmd.prio = n;
-    } else if (object === 'filter' && matches(w, 'protocol')) cmd.protocol = protocolArg(a.next());
-    else if (object === 'filter' && w === 'handle') cmd.handle = a.next();
+    else if (object === 'filter' && (matches(w, 'priority') || matches(w, 'preference'))) cmd.prio = priorityArg(a.next());
+    else if (object === 'filter' && matches(w, 'protocol')) cmd.protocol = protocolArg(a.next());
+    // Taken as tc takes it; the kernel's dump lists the whole priority whatever the handle.
+    else if (object === 'filter' && w === 'handle') a.next();
     else if (w === 'ingress' || w === 'clsact' || w === 'egress' || w === 'invisible') return passThrough(`show ${w}`);
     else throw badArg(`What is "${w}"? Try "tc ${object} help"`);
   }

@@ -131,10 +131,9 @@ export interface ShowCommand {
   dev?: string;
   parent?: number;
   classid?: number;
-  /** filter show: only this priority, protocol or handle — and tc then leaves it off each line. */
+  /** filter show: only this priority or protocol — and tc then leaves it off each line. */
   prio?: number;
   protocol?: number;
-  handle?: string;
 }
 
 /**

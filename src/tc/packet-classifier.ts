@@ -10,8 +10,7 @@
 import { Classifier, NO_MATCH, type InstalledFilter } from './classifier.js';
 import { ETH_HEADER } from '../net/device.js';
 import { FlowHasher, type FlowKey } from './flow-hash.js';
-import { ETH_P, type FilterSpec, type QdiscSpec } from './model.js';
-import { U32_FIRST_TABLE } from './u32-handles.js';
+import { ETH_P, type QdiscSpec } from './model.js';
 import { htbUnclassified, isInnerClassful, linkConfig, tosPriority, type LinkConfig, type TcTree } from './tree.js';
 
 /** One qdisc's classification: its filters, classid → slot, and its unclassified rule. */
@@ -39,24 +38,9 @@ export interface ClassifierConfig extends QdiscClassifierConfig {
 }
 
 function filtersOn(tree: TcTree, parent: number): InstalledFilter[] {
-  return tree.filters.filter((f) => f.parent === parent).map(({ prio, protocol, parent: p, spec, u32 }) => ({ prio, protocol, parent: p, spec: u32 ? ownRootTable(spec, u32.root) : spec }));
-}
-
-/**
- * A u32 filter as the classifier numbers tables: each priority's root table is its 800:
- * (classifier.ts), where the kernel numbers them 800:, 801:, … per qdisc (u32-handles.ts).
- * A handle, `ht` or `link` naming the kernel's root table of the filter's priority is
- * renamed, so `handle 801::800` written as the kernel shows it places the node.
- */
-function ownRootTable(spec: FilterSpec, root: number): FilterSpec {
-  if (spec.kind !== 'u32' || root === U32_FIRST_TABLE) return spec;
-  const rename = (h: number | undefined) => (h !== undefined && h >>> 20 === root ? (((U32_FIRST_TABLE << 20) | (h & 0xfffff)) >>> 0) : h);
-  const out = { ...spec };
-  for (const k of ['handle', 'ht', 'link'] as const) {
-    const v = rename(spec[k]);
-    if (v !== undefined) out[k] = v;
-  }
-  return out;
+  return tree.filters
+    .filter((f) => f.parent === parent)
+    .map(({ prio, protocol, parent: p, spec, u32 }) => ({ prio, protocol, parent: p, spec, ...(u32 ? { rootTable: u32.root } : {}) }));
 }
 
 /** An inner drr or qfq drops what its filters do not classify; a prio uses its priomap, an htb its default class. */

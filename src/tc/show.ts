@@ -336,34 +336,48 @@ export function showFilters(tree: TcTree, flags: TcFlags, select: FilterSelectio
     .sort((x, y) => x.prio - y.prio);
   if (flags.json) {
     const base = (f: TcFilter) => ({ parent: formatHandle(f.parent), protocol: protocolName(f.protocol), pref: f.prio, kind: f.spec.kind, chain: 0 });
-    return sorted.flatMap((f, i) => {
+    return listings(sorted).flatMap((l) => {
+      const f = l[0];
       if (!f.u32) return [{ ...base(f), ...(f.handle ? { options: { fh: f.handle } } : {}) }];
-      if (sorted[i - 1]?.prio === f.prio) return [];
-      return [base(f), ...u32Entries(sorted.filter((x) => x.prio === f.prio)).map((options) => ({ ...base(f), options }))];
+      return [base(f), ...u32Entries(l).map((options) => ({ ...base(f), options }))];
     });
   }
   const lines: string[] = [];
-  for (const [i, f] of sorted.entries()) {
+  for (const l of listings(sorted)) {
+    const f = l[0];
     const named = [
       parent === undefined ? `parent ${formatHandle(on)} ` : '',
       select.protocol === undefined ? `protocol ${protocolName(f.protocol)} ` : '',
       select.prio === undefined ? `pref ${f.prio} ` : '',
     ];
     const head = `filter ${named.join('')}${f.spec.kind} chain 0`;
-    if (f.u32) {
-      // One listing per priority: its header, then each of its hash tables (the newest
-      // first, the root table last) with their nodes by bucket and node id.
-      if (sorted[i - 1]?.prio === f.prio) continue;
-      lines.push(...u32Lines(sorted.filter((x) => x.prio === f.prio), head));
-    } else lines.push(...filterLines(f, head));
+    lines.push(...(f.u32 ? u32Lines(l, head) : filterLines(f, head)));
   }
   return lines.join('\n');
 }
 
+/**
+ * What `filter show` lists, in order: a priority's u32 filters together (its header, each
+ * hash table, the newest first and the root table last, with their nodes), any other
+ * filter alone. `sorted`: by priority.
+ */
+function listings(sorted: TcFilter[]): TcFilter[][] {
+  const out: TcFilter[][] = [];
+  for (const f of sorted) {
+    const last = out.at(-1);
+    if (f.u32 && last?.[0].u32 && last[0].prio === f.prio) last.push(f);
+    else out.push([f]);
+  }
+  return out;
+}
+
+/** A filter's police action as pspat prints it (` police rate R burst B action A`), or nothing. */
+function policeText(spec: FilterSpec): string {
+  return spec.police ? ` police rate ${formatRate(spec.police.rate)} burst ${formatSize(spec.police.burst)} action ${spec.police.exceed}` : '';
+}
+
 function filterTail(spec: FilterSpec): string {
-  const flow = spec.classid === undefined ? '' : ` flowid ${formatClassid(spec.classid)}`;
-  const police = spec.police ? ` police rate ${formatRate(spec.police.rate)} burst ${formatSize(spec.police.burst)} action ${spec.police.exceed}` : '';
-  return `${flow}${police}`;
+  return `${spec.classid === undefined ? '' : ` flowid ${formatClassid(spec.classid)}`}${policeText(spec)}`;
 }
 
 function filterLines(f: TcFilter, head: string): string[] {
@@ -378,7 +392,7 @@ function formatClassid(id: number): string {
 }
 
 const hex8 = (n: number) => n.toString(16).padStart(8, '0');
-const tableName = (fh: number) => `${(fh >>> 20).toString(16)}:`;
+const tableName = (fh: number) => `${u32Parts(fh).table.toString(16)}:`;
 
 /** One priority's u32 hash tables and nodes in the order cls_u32's walk visits them: each table (the newest first, the root last), then its nodes by handle. */
 function u32Walk(group: TcFilter[]): ({ table: number; divisor: number } | { node: TcFilter })[] {
@@ -397,10 +411,15 @@ function u32Lines(group: TcFilter[], head: string): string[] {
   return [`${head} `, ...u32Walk(group).flatMap((e) => ('table' in e ? [`${head} fh ${e.table.toString(16)}: ht divisor ${e.divisor} `] : u32NodeLines(e.node, head)))];
 }
 
+/** A u32 handle's fields: 12-bit table, 8-bit bucket, 12-bit node. */
+function u32Parts(fh: number): { table: number; bucket: number; node: number } {
+  return { table: fh >>> 20, bucket: (fh >>> 12) & 0xff, node: fh & 0xfff };
+}
+
 /** A u32 node's handle as tc prints it: table:bucket:node, an empty bucket left out. */
 function u32Name(fh: number): string {
-  const bucket = (fh >>> 12) & 0xff;
-  return `${(fh >>> 20).toString(16)}:${bucket ? bucket.toString(16) : ''}:${(fh & 0xfff).toString(16)}`;
+  const { table, bucket, node } = u32Parts(fh);
+  return `${table.toString(16)}:${bucket ? bucket.toString(16) : ''}:${node.toString(16)}`;
 }
 
 function u32NodeLines(f: TcFilter, head: string): string[] {
@@ -409,9 +428,9 @@ function u32NodeLines(f: TcFilter, head: string): string[] {
   // A filter with no action is not terminal: tc marks its flowid with a star.
   const flow = s.classid === undefined ? '' : ` ${s.police ? '' : '*'}flowid ${formatClassid(s.classid)}`;
   const link = s.link !== undefined ? ` link ${tableName(s.link)}` : '';
-  const police = s.police ? ` police rate ${formatRate(s.police.rate)} burst ${formatSize(s.police.burst)} action ${s.police.exceed}` : '';
+  const { table, bucket, node } = u32Parts(fh);
   return [
-    `${head} fh ${u32Name(fh)} order ${fh & 0xfff} key ht ${(fh >>> 20).toString(16)} bkt ${((fh >>> 12) & 0xff).toString(16)}${flow}${link}${police} not_in_hw `,
+    `${head} fh ${u32Name(fh)} order ${node} key ht ${table.toString(16)} bkt ${bucket.toString(16)}${flow}${link}${policeText(s)} not_in_hw `,
     ...s.keys.map((k) => `  match ${hex8(k.value)}/${hex8(k.mask)} at ${k.nexthdr ? 'nexthdr+' : ''}${k.off}`),
     ...(s.hashkey ? [`    hash mask ${hex8(s.hashkey.mask)} at ${s.hashkey.off} `] : []),
   ];
@@ -424,9 +443,10 @@ function u32Entries(group: TcFilter[]): object[] {
     const f = e.node;
     const s = f.spec as Extract<FilterSpec, { kind: 'u32' }>;
     const fh = f.u32!.fh;
+    const { table, bucket, node } = u32Parts(fh);
     const matches = s.keys.map((k) => ({ value: k.value.toString(16), mask: k.mask.toString(16), offmask: '', off: k.off }));
     return {
-      fh: u32Name(fh), order: fh & 0xfff, key_ht: (fh >>> 20).toString(16), bkt: ((fh >>> 12) & 0xff).toString(16),
+      fh: u32Name(fh), order: node, key_ht: table.toString(16), bkt: bucket.toString(16),
       ...(s.classid !== undefined ? { flowid: formatClassid(s.classid) } : {}),
       ...(s.link !== undefined ? { link: tableName(s.link) } : {}),
       not_in_hw: true,

@@ -293,7 +293,7 @@ export function applyFilter(tree: TcTree, cmd: FilterCommand): TcTree {
     const mine = (f: TcFilter) => f.parent === parent && (cmd.prio === undefined || f.prio === cmd.prio) && named(f);
     const keep = tree.filters.filter((f) => !mine(f));
     if (keep.length === tree.filters.length && cmd.prio !== undefined) throw rejected('Error: Filter with specified priority/protocol not found.');
-    return withU32Tables({ ...tree, filters: keep }, parent);
+    return { ...tree, filters: keep };
   }
   const spec = cmd.filter!;
   if (parent !== tree.root.handle && spec.police) throw rejected('Error: pspat: police on a filter of an inner qdisc is not supported yet.');
@@ -315,14 +315,6 @@ export function applyFilter(tree: TcTree, cmd: FilterCommand): TcTree {
   }
   const old = tree.filters[i];
   return { ...tree, filters: tree.filters.map((f, k) => (k === i ? { ...base, ...(old.u32 ? { u32: old.u32 } : {}) } : f)) };
-}
-
-/** `tree` with the u32 table allocator of `parent` forgotten once its last u32 filter is gone (the kernel frees it with them). */
-function withU32Tables(tree: TcTree, parent: number): TcTree {
-  if (tree.filters.some((f) => f.parent === parent && f.u32) || !tree.u32NextTable.has(parent)) return tree;
-  const u32NextTable = new Map(tree.u32NextTable);
-  u32NextTable.delete(parent);
-  return { ...tree, u32NextTable };
 }
 
 /** The kernel's TOS → priority map (rt_tos2priority) for prio's priomap. */
