@@ -93,7 +93,7 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
       have = client.takeFrames(frames, allowed);
       if (have === 0) {
         client.flush();
-        client.waitForFrames(1);
+        client.waitForFrames(1, client.wakeBatch);
         continue;
       }
     }

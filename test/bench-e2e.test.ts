@@ -23,7 +23,8 @@ describe.skipIf(skip || tryNativeAddon() === null)('pspat bench e2e', () => {
     const run = await pspat(['bench', 'e2e', '--classes', '8', '--seconds', '0.4', '--loads', '0.5', '--json', '--save', saved]);
     expect(run.code, run.stderr).toBe(0);
     const r = JSON.parse(run.stdout);
-    expect(Object.keys(r).sort()).toEqual(['modes', 'params']);
+    expect(Object.keys(r).sort()).toEqual(['clientsCurve', 'modes', 'params']);
+    expect(r.clientsCurve).toEqual([]);
     expect(r.params).toMatchObject({ backend: 'afxdp', modes: ['raw', 'tc', 'pspat'], classes: 8, seconds: 0.4, loads: [0.5] });
     for (const m of ['raw', 'tc', 'pspat']) {
       const v = r.modes[m];
@@ -63,12 +64,34 @@ describe.skipIf(skip || tryNativeAddon() === null)('pspat bench e2e', () => {
     }
   }, 60_000);
 
+  it('--clients LIST adds the senders curve: tc and pspat saturated at each count, the first count reusing the main run', async () => {
+    const run = await pspat(['bench', 'e2e', '--modes', 'raw,tc,pspat', '--clients', '1,3', '--classes', '4', '--no-latency', '--seconds', '0.3', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const r = JSON.parse(run.stdout);
+    expect(r.params).toMatchObject({ clients: 1, clientsCurve: [1, 3] });
+    expect(r.clientsCurve.map((c: { clients: number; mpps: object }) => [c.clients, Object.keys(c.mpps)])).toEqual([
+      [1, ['tc', 'pspat']],
+      [3, ['tc', 'pspat']],
+    ]);
+    // The first count is the main run's saturation, not a second measurement.
+    expect(r.clientsCurve[0].mpps).toEqual({ tc: r.modes.tc.mpps, pspat: r.modes.pspat.mpps });
+    for (const m of ['tc', 'pspat']) expect(r.clientsCurve[1].mpps[m], m).toBeGreaterThan(0.005);
+
+    const table = await pspat(['bench', 'e2e', '--modes', 'tc', '--clients', '2,1', '--classes', '2', '--no-latency', '--seconds', '0.2']);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^senders\s+tc Mpps\s+tc vs 2 senders$/m);
+    expect(table.stdout).toMatch(/^2\s+\d+\.\d{3}\s+100%$/m);
+    expect(table.stdout).toMatch(/^1\s+\d+\.\d{3}\s+\d+%$/m);
+    expect(namespaces()).not.toMatch(/pspat-bench/);
+  }, 60_000);
+
   it('refuses bad options with one line and leaves no namespace behind', async () => {
     for (const [args, msg] of [
       [['--modes', 'raw,kernel'], "pspat: modes: unknown mode 'kernel' (known: raw, tc, pspat)\n"],
       [['--size', '56'], 'pspat: size: smallest packet must be an integer ≥ 58 bytes, got 56\n'],
       [['--loads', '0.5,1.5'], 'pspat: loads: each must be a fraction in (0, 1], got 1.5\n'],
       [['--rate', '10kbit'], 'pspat: rate: must be 0 (unshaped) or in [1mbit, 100gbit], got 10000 bit/s\n'],
+      [['--clients', '2,65'], 'pspat: clients: must be an integer in [1, 64], got 65\n'],
     ] as const) {
       const r = await pspat(['bench', 'e2e', '--seconds', '0.1', ...args]);
       expect([r.code, r.stderr]).toEqual([1, msg]);

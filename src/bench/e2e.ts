@@ -9,6 +9,10 @@
  *   2. one phase per load in `loads` (default 50% and 95%): senders paced to that fraction
  *      of the mode's own saturation rate, every frame stamped, its arrival timed by the
  *      sink's kernel (stamp-sink.ts): one-way delay percentiles, per class and overall.
+ * With `clientsCurve`, then the senders curve: a saturation phase of tc and pspat at each
+ * sender count (raw has one sender whatever the count), so whether a mode's rate holds as
+ * senders are added reads from one table — pspat's clients never wait on each other, the
+ * kernel's senders share the qdisc's lock.
  * The topology is removed afterwards, whatever happens.
  */
 import { performance } from 'node:perf_hooks';
@@ -63,6 +67,8 @@ export interface E2eOptions extends PlacementOptions {
   loads?: number[];
   /** Busy CPU hogs (normal priority, unpinned) running through every mode: a busy host. @default 0 */
   loadHogs?: number;
+  /** Sender counts at which tc and pspat are saturated again after the main run (the senders curve); [] for none. @default [] */
+  clientsCurve?: number[];
 }
 
 type E2eSettings = Required<Omit<E2eOptions, keyof PlacementOptions>>;
@@ -70,7 +76,7 @@ type E2eSettings = Required<Omit<E2eOptions, keyof PlacementOptions>>;
 /** Placement has no fixed defaults: what is left out follows the plan (src/placement.ts). */
 export const E2E_DEFAULTS: E2eSettings = {
   backend: 'afxdp', modes: ['raw', 'tc', 'pspat'], clients: 2, classes: 64, scheduler: 'drr', size: 64, seconds: 3,
-  xdpMode: 'copy', txWorkers: 0, rate: 0, loads: [0.5, 0.95], loadHogs: 0,
+  xdpMode: 'copy', txWorkers: 0, rate: 0, loads: [0.5, 0.95], loadHogs: 0, clientsCurve: [],
 };
 
 /** The settings a run used: the options resolved, and where each thread ran. */
@@ -112,9 +118,17 @@ export interface ModeResult {
   loads: LoadResult[];
 }
 
+/** One point of the senders curve: each mode's saturation with `clients` senders. */
+export interface CurvePoint {
+  clients: number;
+  mpps: Partial<Record<Mode, number>>;
+}
+
 export interface E2eResult {
   params: E2eParams;
   modes: Partial<Record<Mode, ModeResult>>;
+  /** The senders curve (`clientsCurve`), in its order; [] without one. */
+  clientsCurve: CurvePoint[];
   /** One RUN.json run per mode (`--save`): counters, per-class stages and e2e, delay vs load. */
   runs: Run[];
 }
@@ -187,6 +201,8 @@ function sinkPacketsAt(topo: SinkTopology, sink: StampSink | null): [packets: nu
   return [packets, (before + performance.now()) / 2];
 }
 
+const mppsOf = (p: Phase): number => (p.sinkPackets / p.ns) * 1e3;
+
 function shareError(sent: number[] | null): number | null {
   if (sent === null) return null;
   const total = sent.reduce((a, b) => a + b, 0);
@@ -218,13 +234,13 @@ async function runMode(mode: Mode, topo: SinkTopology, o: E2eParams, progress: (
   const driver = modeDriver(mode, setup);
   try {
     const sat = await runPhase(topo, driver, o, 0, (ms) => progress(0, ms));
-    const mpps = (sat.sinkPackets / sat.ns) * 1e3;
+    const mpps = mppsOf(sat);
     const loads: LoadResult[] = [];
     const paced: Phase[] = [];
     for (const [i, load] of o.loads.entries()) {
       const p = await runPhase(topo, driver, o, load * mpps * 1e6, (ms) => progress(i + 1, ms));
       paced.push(p);
-      loads.push({ load, mpps: (p.sinkPackets / p.ns) * 1e3, latencyNs: percentiles(p.e2e.values()), timedPackets: p.timed, sink: p.sink, stagesNs: stagePercentiles(p.stages) });
+      loads.push({ load, mpps: mppsOf(p), latencyNs: percentiles(p.e2e.values()), timedPackets: p.timed, sink: p.sink, stagesNs: stagePercentiles(p.stages) });
     }
     const result: ModeResult = {
       mpps,
@@ -237,6 +253,19 @@ async function runMode(mode: Mode, topo: SinkTopology, o: E2eParams, progress: (
       loads,
     };
     return [result, modeRun(mode, o, result, sat, paced)];
+  } finally {
+    driver.teardown();
+  }
+}
+
+/** Modes whose sender count the curve varies: raw always sends from one thread. */
+const curveModes = (o: E2eParams): Mode[] => o.modes.filter((m) => m !== 'raw');
+
+/** The senders curve: `mode` saturated with `clients` senders, the rest of the run's settings the same. */
+async function saturationWith(mode: Mode, clients: number, topo: SinkTopology, o: E2eParams, progress: (ms: number) => void): Promise<number> {
+  const driver = modeDriver(mode, { ...o, clients, dev: topo.dev });
+  try {
+    return mppsOf(await runPhase(topo, driver, o, 0, progress));
   } finally {
     driver.teardown();
   }
@@ -276,10 +305,12 @@ function validate(o: E2eSettings): void {
   validateSizes(o.size, o.size, FRAME_SIZE, o.loads.length > 0 ? MIN_STAMPED_FRAME : undefined);
   if (!(o.seconds > 0 && o.seconds <= 600)) throw new InvalidOptionError('seconds', `must be in (0, 600], got ${o.seconds}`);
   for (const m of o.modes) if (!MODES.includes(m)) throw new InvalidOptionError('modes', `unknown mode '${m}' (known: ${MODES.join(', ')})`);
-  if (!Number.isInteger(o.clients) || o.clients < 1 || o.clients > 64) throw new InvalidOptionError('clients', `must be an integer in [1, 64], got ${o.clients}`);
   if (!Number.isInteger(o.classes) || o.classes < 1 || o.classes > 4096) throw new InvalidOptionError('classes', `must be an integer in [1, 4096], got ${o.classes}`);
   if (!(o.rate === 0 || (o.rate >= 1e6 && o.rate <= 1e11))) throw new InvalidOptionError('rate', `must be 0 (unshaped) or in [1mbit, 100gbit], got ${o.rate} bit/s`);
   for (const l of o.loads) if (!(l > 0 && l <= 1)) throw new InvalidOptionError('loads', `each must be a fraction in (0, 1], got ${l}`);
+  for (const n of [o.clients, ...o.clientsCurve]) {
+    if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidOptionError('clients', `must be an integer in [1, 64], got ${n}`);
+  }
   if (!Number.isInteger(o.loadHogs) || o.loadHogs < 0 || o.loadHogs > 64) throw new InvalidOptionError('load-hogs', `must be an integer in [0, 64], got ${o.loadHogs}`);
   findScheduler(o.scheduler);
 }
@@ -293,14 +324,31 @@ export async function runE2e(options: E2eOptions = {}, onProgress?: (fraction: n
   const o: E2eParams = { ...settings, plan, placement: describePlan(plan) };
   const topo = createSinkTopology('bench', false);
   const hogs = startLoadHogs(o.loadHogs);
+  // The curve re-measures no count the main run measured.
+  const curveCounts = o.clientsCurve.filter((n) => n !== o.clients);
   const phases = 1 + o.loads.length;
+  const total = o.modes.length * phases + curveCounts.length * curveModes(o).length;
+  let done = 0;
+  const progress = (ms: number) => onProgress?.((done + ms / (o.seconds * 1000)) / total);
   try {
-    const result: E2eResult = { params: o, modes: {}, runs: [] };
-    for (const [i, m] of o.modes.entries()) {
-      const progress = (phase: number, ms: number) => onProgress?.((i * phases + phase + ms / (o.seconds * 1000)) / (o.modes.length * phases));
-      const [r, run] = await runMode(m, topo, o, progress);
+    const result: E2eResult = { params: o, modes: {}, clientsCurve: [], runs: [] };
+    for (const m of o.modes) {
+      const [r, run] = await runMode(m, topo, o, (phase, ms) => progress(phase * o.seconds * 1000 + ms));
+      done += phases;
       result.modes[m] = r;
       result.runs.push(run);
+    }
+    for (const clients of o.clientsCurve) {
+      const mpps: CurvePoint['mpps'] = {};
+      for (const m of curveModes(o)) {
+        if (clients === o.clients) {
+          mpps[m] = result.modes[m]!.mpps;
+          continue;
+        }
+        mpps[m] = await saturationWith(m, clients, topo, o, progress);
+        done++;
+      }
+      result.clientsCurve.push({ clients, mpps });
     }
     return result;
   } finally {

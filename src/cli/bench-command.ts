@@ -38,9 +38,19 @@ function formatE2e(r: Omit<E2eResult, 'runs'>): string {
     v.loads.flatMap((l) => Object.entries(l.stagesNs ?? {}).map(([stage, d]) => [m, `${Math.round(l.load * 100)}%`, stage, ...[d.p50, d.p90, d.p99, d.p999].map(formatNs)])),
   );
   const stages = stageRows.length > 0 ? `\npspat's own stages in the same phases (mailbox: client → arbiter; queue: arbiter → release; tx: release → completion)\n${renderTable(['mode', 'load', 'stage', 'p50', 'p90', 'p99', 'p99.9'], stageRows)}\n` : '';
+  const modes = Object.keys(r.clientsCurve[0]?.mpps ?? {}) as (keyof E2eResult['modes'])[];
+  const first = r.clientsCurve[0];
+  const curve = renderTable(
+    ['senders', ...modes.flatMap((m) => [`${m} Mpps`, `${m} vs ${first?.clients} senders`])],
+    r.clientsCurve.map((c) => [c.clients, ...modes.flatMap((m) => [c.mpps[m]!.toFixed(3), `${((c.mpps[m]! / first!.mpps[m]!) * 100).toFixed(0)}%`])]),
+  );
+  const senders = r.clientsCurve.length > 0 ? `
+senders curve: saturation as senders are added (tc: sender threads into one htb; pspat: clients, one mailbox each)
+${curve}
+` : '';
   const where = `threads: ${p.placement}${p.loadHogs > 0 ? `; ${p.loadHogs} CPU hogs running` : ''}`;
   const sinks = [...new Set(Object.values(r.modes).flatMap((v) => v.loads.map((l) => (l.sink === 'xdp' ? 'its XDP program' : 'an AF_PACKET socket'))))].join(', ');
-  return `${head}\n${where}\n\nsaturation\n${throughput}\n` + (p.loads.length > 0 ? `\none-way delay, paced at a fraction of each mode's own saturation rate (kernel arrival stamps at the sink: ${sinks})\n${delay}\n${stages}` : '');
+  return `${head}\n${where}\n\nsaturation\n${throughput}\n${senders}` + (p.loads.length > 0 ? `\none-way delay, paced at a fraction of each mode's own saturation rate (kernel arrival stamps at the sink: ${sinks})\n${delay}\n${stages}` : '');
 }
 
 export function registerBench(program: Command): void {
@@ -50,7 +60,7 @@ export function registerBench(program: Command): void {
     .description('one veth, three ways: the raw backend, the kernel\'s htb (tc), and pspat — Mpps, shares, one-way delay')
     .option('--backend <name>', `raw and pspat modes' port: afxdp | afpacket (default: ${E2E_DEFAULTS.backend})`)
     .option('--modes <list>', `modes in order (default: ${E2E_DEFAULTS.modes.join(',')})`, (v) => v.split(','))
-    .option('--clients <n>', `tc sender threads, pspat generator clients (default: ${E2E_DEFAULTS.clients})`, intArg('clients'))
+    .option('--clients <list>', `tc sender threads, pspat generator clients; a list adds the senders curve (tc and pspat saturated at each count), the first count for everything else (default: ${E2E_DEFAULTS.clients})`, listArg('clients'))
     .option('--classes <n>', `classes, equal weights (default: ${E2E_DEFAULTS.classes})`, intArg('classes'))
     .option('--scheduler <kind>', `scheduler in pspat mode (default: ${E2E_DEFAULTS.scheduler})`)
     .option('--size <bytes>', `frame size (default: ${E2E_DEFAULTS.size})`, intArg('size'))
@@ -64,8 +74,9 @@ export function registerBench(program: Command): void {
     .option('--json', 'print JSON instead of tables')
     .option('--save <file>', 'write RUN.json (a run per mode: stages, e2e per class, delay vs load) for `pspat report`');
   addFlags(e2e, PLACEMENT_FLAGS);
-  e2e.action(async (opts: E2eOptions & { json?: boolean; save?: string; latency: boolean }) => {
-      const { json, save, latency, ...o } = opts;
+  e2e.action(async (opts: Omit<E2eOptions, 'clients'> & { clients?: number[]; json?: boolean; save?: string; latency: boolean }) => {
+      const { json, save, latency, clients, ...rest } = opts;
+      const o: E2eOptions = { ...rest, ...(clients && { clients: clients[0] }), ...(clients && clients.length > 1 && { clientsCurve: clients }) };
       if (!latency) o.loads = [];
       placeProcess(planPlacement(o, 1));
       const bar = progressBar('bench e2e', { json });

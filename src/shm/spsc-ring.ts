@@ -104,12 +104,18 @@ export class SpscRing {
     return free < n ? free : n;
   }
 
-  /** Producer: publish `n` written slots to the consumer and ring its doorbell. */
+  /**
+   * Producer: publish `n` written slots to the consumer and ring its doorbell if it parks
+   * for no more than the ring now holds. Its fill level can only grow while it is parked,
+   * so the submit that brings it to what the consumer wants is the one that rings.
+   */
   submit(n: number): void {
     this.prodLocal = (this.prodLocal + n) | 0;
     // Publishes the slot writes above; pairs with the load in `peek`.
     Atomics.store(this.ctl, PROD_TAIL, this.prodLocal);
-    this.doorbell.ring();
+    const want = this.doorbell.wanted();
+    // Acquires the consumer's head only when it asked for more than one entry.
+    if (want !== 0 && (want === 1 || ((this.prodLocal - Atomics.load(this.ctl, CONS_HEAD)) | 0) >= want)) this.doorbell.wake();
   }
 
   /** Producer: copy up to `count` entries from `src[start..]`; returns how many went in. */
