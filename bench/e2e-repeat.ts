@@ -13,7 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { E2eResult, LatencyNs } from '../src/bench/e2e.js';
-import { formatNs, renderTable } from '../src/cli/table.js';
+import { formatNs, renderTable } from '../src/report/table.js';
 
 const PSPAT_BIN = fileURLToPath(new URL('../../bin/pspat.js', import.meta.url));
 const split = process.argv.indexOf('--');

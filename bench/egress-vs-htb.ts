@@ -1,5 +1,5 @@
 /**
- * The egress takeover scenario, twice on the same topology (src/net/vm-topology.ts: three
+ * The egress takeover scenario, twice on the same topology (src/testbed/vm-topology.ts: three
  * VM namespaces routed by a host namespace to an uplink veth and a sink): once with the
  * kernel's own htb on the uplink (`tc`), once with pspat attached (`pspat tc`, the same
  * command lines). Per mode:
@@ -22,10 +22,10 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { busyCpuNs } from '../src/bench/cpu-time.js';
 import { StampSink } from '../src/bench/stamp-sink.js';
-import { formatNs, renderTable } from '../src/cli/table.js';
+import { formatNs, renderTable } from '../src/report/table.js';
 import { newEpoch } from '../src/clock.js';
-import { sinkPackets } from '../src/net/netns.js';
-import { createVmTopology, SINK_ADDR, UPLINK, UPLINK_PEER, vmAddress, type VmTopology } from '../src/net/vm-topology.js';
+import { sinkPackets } from '../src/testbed/netns.js';
+import { createVmTopology, SINK_ADDR, UPLINK, UPLINK_PEER, vmAddress, type VmTopology } from '../src/testbed/vm-topology.js';
 import { Histogram } from '../src/stats/histogram.js';
 
 function arg(name: string, def: string): string {

@@ -15,7 +15,7 @@ import { Bench } from 'tinybench';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { findScheduler, schedulerKinds } from '../schedulers/registry.js';
 import type { RootParams, Scheduler } from '../schedulers/types.js';
-import { renderTable } from '../src/cli/table.js';
+import { renderTable } from '../src/report/table.js';
 import { runDemo } from '../src/demo.js';
 import { Rng } from '../src/random.js';
 import { SpscRing } from '../src/shm/spsc-ring.js';

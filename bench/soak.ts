@@ -13,9 +13,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { startGenerators } from '../clients/generators.js';
+import { startGenerators } from '../traffic/generators.js';
 import { ArbiterHost } from '../src/arbiter/host.js';
-import { renderTable } from '../src/cli/table.js';
+import { renderTable } from '../src/report/table.js';
 import { Rng } from '../src/random.js';
 
 function arg(name: string, def: string): string {

@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { renderTable } from '../src/cli/table.js';
+import { renderTable } from '../src/report/table.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);

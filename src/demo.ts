@@ -5,10 +5,10 @@
  * a per-class account of shares, drops and queueing delay, and a RUN.json record
  * (src/report/run-file.ts) with every stage's histograms and throughput over time.
  */
-import { validateSizes } from '../clients/generators.js';
+import { validateSizes } from '../traffic/generators.js';
 import { findScheduler } from '../schedulers/registry.js';
 import { slotsFor, weightedClasses } from '../schedulers/weighted-classes.js';
-import { saturateLink, TICK_MS } from '../clients/saturate-link.js';
+import { saturateLink, TICK_MS } from '../traffic/saturate-link.js';
 import { stagesJson, type Run } from './report/run-file.js';
 import { InvalidOptionError } from './errors.js';
 import { ARBITER_DEFAULTS, TRANSMIT_DEFAULTS, transmitOptionsOf, withDefaults, type TransmitOptions } from './options.js';

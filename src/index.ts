@@ -4,7 +4,8 @@
  * worker) sends packets zero-copy through its mailbox.
  */
 export { ArbiterHost, LinkHandle, type ConnectOptions } from './arbiter/host.js';
-export { Client, type ClientChannel } from './client.js';
+export { Client } from './client/client.js';
+export type { ClientChannel } from './client/channel.js';
 export { PspatError, InvalidOptionError, RejectedChangeError, WorkerFailedError } from './errors.js';
 export type { ArbiterOptions, LinkOptions, ClassSpec } from './options.js';
 export type { LinkStats, ClassStats } from './stats/link-stats.js';

@@ -18,7 +18,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { InvalidOptionError, PspatError } from './errors.js';
-import { errnoName, tryNativeAddon } from './transmit/native.js';
+import { tryNativeAddon } from './transmit/native.js';
+import { errnoName } from './errno.js';
 
 /** How an idle arbiter waits: `poll` never parks (a CPU of its own); `adaptive` spins, then parks. */
 export type ArbiterWait = 'poll' | 'adaptive';

@@ -29,7 +29,7 @@ describe('the arbiter allocates nothing per pass or per packet', () => {
     });
     const channels = [];
     for (let i = 0; i < clients; i++) channels.push(await link.connectClient({ frames }));
-    const feeder = ended(new Worker(workerUrl('../clients/feeder-worker.js', import.meta.url), { workerData: { channels, spec: { classes, size: 64 } } }));
+    const feeder = ended(new Worker(workerUrl('../traffic/feeder-worker.js', import.meta.url), { workerData: { channels, spec: { classes, size: 64 } } }));
     const fed = new Promise<void>((resolve, reject) => {
       feeder.once('message', () => resolve());
       feeder.once('error', reject);

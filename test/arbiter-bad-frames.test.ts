@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ArbiterHost } from '../src/arbiter/host.js';
 import { CTL_DOORBELL } from '../src/arbiter/control.js';
-import { Client } from '../src/client.js';
+import { Client } from '../src/client/client.js';
 import { Doorbell } from '../src/shm/doorbell.js';
 import { SpscRing } from '../src/shm/spsc-ring.js';
 import { waitFor } from './helpers/wait.js';

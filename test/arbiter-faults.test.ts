@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { startGenerators, type GeneratorFleet } from '../clients/generators.js';
+import { startGenerators, type GeneratorFleet } from '../traffic/generators.js';
 import { ArbiterHost } from '../src/arbiter/host.js';
 import { Daemon } from '../src/daemon/daemon.js';
 import { endAfterEach, ended } from './helpers/teardown.js';

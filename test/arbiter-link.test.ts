@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { startGenerators, type GeneratorFleet } from '../clients/generators.js';
+import { startGenerators, type GeneratorFleet } from '../traffic/generators.js';
 import { ArbiterHost } from '../src/arbiter/host.js';
 import { WIRE_OVERHEAD_BYTES } from '../src/arbiter/pacer.js';
 import type { LinkStats } from '../src/stats/link-stats.js';

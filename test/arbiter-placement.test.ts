@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { startGenerators, type GeneratorFleet } from '../clients/generators.js';
+import { startGenerators, type GeneratorFleet } from '../traffic/generators.js';
 import { ArbiterHost } from '../src/arbiter/host.js';
 import { allowedCpus, arbiterPlacement, planPlacement } from '../src/placement.js';
 import { tryNativeAddon } from '../src/transmit/native.js';

@@ -1,5 +1,5 @@
 /**
- * Capture sources (src/attach/capture-source.ts) on a veth whose far end is in a
+ * Capture sources (src/client/capture-source.ts) on a veth whose far end is in a
  * namespace of the test's own: frames sent into the near end come back in pool frames,
  * byte for byte, and every one is accounted for — received, dropped by the kernel for
  * want of a frame (XDP), or still waiting in the socket (AF_PACKET).
@@ -7,8 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachCaptureProgram } from '../src/attach/capture-program.js';
-import { PacketSource, XskSource, type CaptureSource } from '../src/attach/capture-source.js';
-import { createSinkTopology, type SinkTopology } from '../src/net/netns.js';
+import { PacketSource, XskSource, type CaptureSource } from '../src/client/capture-source.js';
+import { createSinkTopology, type SinkTopology } from '../src/testbed/netns.js';
 import { FramePool } from '../src/shm/frame-pool.js';
 import { tryNativeAddon } from '../src/transmit/native.js';
 import { skipWithoutNet } from './helpers/netns.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { allocateClientCounters, Client, ClientCounters, CLIENT_BACKPRESSURE, CLIENT_INVALID, type ClientChannel } from '../src/client.js';
-import { CTL_WORDS } from '../src/arbiter/control.js';
+import { Client } from '../src/client/client.js';
+import { allocateClientCounters, ClientCounters, CLIENT_BACKPRESSURE, CLIENT_INVALID, type ClientChannel } from '../src/client/channel.js';
+import { CTL_DOORBELL, CTL_WORDS } from '../src/arbiter/control.js';
 import { newEpoch } from '../src/clock.js';
 import { FramePool } from '../src/shm/frame-pool.js';
 import { SpscRing } from '../src/shm/spsc-ring.js';
@@ -16,7 +17,7 @@ function detachedChannel(frames: number, mailboxSize: number): ClientChannel {
   return {
     clientId: 0, linkId: 0, maxClasses: 2, epoch: newEpoch(), pool,
     mailbox: SpscRing.allocate(mailboxSize), free, counters: allocateClientCounters(2),
-    arbiterControl: new SharedArrayBuffer(CTL_WORDS * 4), placement: UNPLACED,
+    arbiterControl: new SharedArrayBuffer(CTL_WORDS * 4), doorbellWord: CTL_DOORBELL, placement: UNPLACED,
   };
 }
 

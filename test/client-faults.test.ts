@@ -9,9 +9,9 @@ import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ArbiterHost } from '../src/arbiter/host.js';
 import { SpscRing } from '../src/shm/spsc-ring.js';
-import type { ClientChannel } from '../src/client.js';
+import type { ClientChannel } from '../src/client/channel.js';
 import { workerUrl } from '../src/worker-url.js';
-import type { GeneratorResult, GeneratorSpec } from '../clients/generator.js';
+import type { GeneratorResult, GeneratorSpec } from '../traffic/generator.js';
 
 let host: ArbiterHost | undefined;
 afterEach(async () => {
@@ -23,7 +23,7 @@ const FRAMES = 512;
 
 function generator(channel: ClientChannel, cls: number): { worker: Worker; result: Promise<GeneratorResult> } {
   const spec: GeneratorSpec = { classes: [cls], minSize: 64, maxSize: 1500, packets: Infinity, seed: cls + 1 };
-  const worker = new Worker(workerUrl('../clients/generator-worker.js', import.meta.url), { workerData: { channel, spec } });
+  const worker = new Worker(workerUrl('../traffic/generator-worker.js', import.meta.url), { workerData: { channel, spec } });
   return { worker, result: new Promise((resolve, reject) => (worker.once('message', resolve), worker.once('error', reject))) };
 }
 

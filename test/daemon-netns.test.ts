@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSinkTopology, type SinkTopology } from '../src/net/netns.js';
+import { createSinkTopology, type SinkTopology } from '../src/testbed/netns.js';
 import { PSPAT_BIN, pspat } from './helpers/cli.js';
 import { startDaemon, type RunningDaemon } from './helpers/daemon.js';
 import { skipWithoutNet } from './helpers/netns.js';

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSinkTopology, sinkPackets, type SinkTopology } from '../src/net/netns.js';
+import { createSinkTopology, sinkPackets, type SinkTopology } from '../src/testbed/netns.js';
 import { PSPAT_BIN, pspat } from './helpers/cli.js';
 import { startDaemon, stopDaemonAndTopology, tempRunDir, type RunningDaemon } from './helpers/daemon.js';
 import { skipWithoutNet } from './helpers/netns.js';

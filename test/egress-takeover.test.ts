@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVmTopology, UPLINK, vmAddress, type VmTopology } from '../src/net/vm-topology.js';
+import { createVmTopology, UPLINK, vmAddress, type VmTopology } from '../src/testbed/vm-topology.js';
 import { readRunFile, type Run, type RunClass } from '../src/report/run-file.js';
 import { tryNativeAddon } from '../src/transmit/native.js';
 import { pspat, PSPAT_BIN } from './helpers/cli.js';

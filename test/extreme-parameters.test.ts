@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGenerators } from '../clients/generators.js';
+import { startGenerators } from '../traffic/generators.js';
 import { ArbiterHost } from '../src/arbiter/host.js';
 import { pspat } from './helpers/cli.js';
 import { startDaemon, type RunningDaemon } from './helpers/daemon.js';

@@ -14,7 +14,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createVmTopology, UPLINK, type VmTopology } from '../src/net/vm-topology.js';
+import { createVmTopology, UPLINK, type VmTopology } from '../src/testbed/vm-topology.js';
 import { tryNativeAddon } from '../src/transmit/native.js';
 import { pspat, PSPAT_BIN } from './helpers/cli.js';
 import { startDaemon, tempRunDir, type RunningDaemon } from './helpers/daemon.js';

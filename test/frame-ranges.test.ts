@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startGenerators } from '../clients/generators.js';
+import { startGenerators } from '../traffic/generators.js';
 import { ArbiterHost } from '../src/arbiter/host.js';
 import { FrameRanges } from '../src/shm/frame-ranges.js';
 

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArbiterHost } from '../src/arbiter/host.js';
 import { CTL_DOORBELL } from '../src/arbiter/control.js';
-import { Client } from '../src/client.js';
+import { Client } from '../src/client/client.js';
 import { parseConfig } from '../src/daemon/config.js';
 import { DAEMON_CONFIG_KEYS } from '../src/daemon/options.js';
 import { socketPath } from '../src/daemon/control-socket.js';

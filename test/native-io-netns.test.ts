@@ -6,11 +6,11 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startGenerators, type GeneratorFleet } from '../clients/generators.js';
+import { startGenerators, type GeneratorFleet } from '../traffic/generators.js';
 import { ArbiterHost } from '../src/arbiter/host.js';
 import { workerUrl } from '../src/worker-url.js';
 import { tryNativeAddon } from '../src/transmit/native.js';
-import { createSinkTopology, type SinkTopology } from '../src/net/netns.js';
+import { createSinkTopology, type SinkTopology } from '../src/testbed/netns.js';
 import { skipWithoutNet } from './helpers/netns.js';
 import { pspat } from './helpers/cli.js';
 

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readTag } from '../clients/packet.js';
-import { startGenerators, type GeneratorFleet } from '../clients/generators.js';
+import { readTag } from '../traffic/packet.js';
+import { startGenerators, type GeneratorFleet } from '../traffic/generators.js';
 import { ArbiterHost } from '../src/arbiter/host.js';
 import { readPcap } from '../src/transmit/pcap.js';
 

@@ -7,10 +7,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startGenerators, type GeneratorFleet } from '../clients/generators.js';
+import { startGenerators, type GeneratorFleet } from '../traffic/generators.js';
 import { ArbiterHost } from '../src/arbiter/host.js';
 import { StampSink } from '../src/bench/stamp-sink.js';
-import { createSinkTopology, type SinkTopology } from '../src/net/netns.js';
+import { createSinkTopology, type SinkTopology } from '../src/testbed/netns.js';
 import { tryNativeAddon } from '../src/transmit/native.js';
 import { skipWithoutNet } from './helpers/netns.js';
 

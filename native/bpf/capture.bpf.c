@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (MIT OR GPL-2.0)
-// Capture for pspat's egress takeover (src/attach/capture.ts): an XDP program on the far
+// Capture for pspat's egress takeover (src/client/capture.ts): an XDP program on the far
 // end of the capture pair hands every frame that arrives on receive queue q to the
 // AF_XDP socket of capture thread q, whose UMEM is pspat's frame pool, so the kernel
 // writes the packet straight into a pool frame. A queue with no socket (a thread not yet

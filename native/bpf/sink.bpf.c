@@ -6,7 +6,7 @@
 // tenth of what an AF_PACKET socket costs, and runs on no other CPU at all: the receive
 // side of a real link is another machine.
 //
-// Per IPv4 test frame long enough for its tag and stamp (clients/packet.ts): one record {class, the sender's stamp, arrival} on the `arrivals`
+// Per IPv4 test frame long enough for its tag and stamp (traffic/packet.ts): one record {class, the sender's stamp, arrival} on the `arrivals`
 // ring buffer, which the sink reads in batches. Counted: frames seen, records lost to a
 // full ring.
 #include <linux/bpf.h>

@@ -24,7 +24,7 @@
  * and a function that fetches commands.
  */
 import { DROP_AQM, DROP_NO_CLASS, ENQUEUED, type ClassXstats } from '../../schedulers/types.js';
-import { MIN_FRAME_LEN } from '../client.js';
+import { MIN_FRAME_LEN } from '../client/channel.js';
 import { Clock } from '../clock.js';
 import { InvalidOptionError, RejectedChangeError } from '../errors.js';
 import { FramePool } from '../shm/frame-pool.js';
@@ -59,7 +59,8 @@ import {
 } from '../stats/layout.js';
 import { STAGE_MAILBOX, STAGE_QUEUE, STAGE_TX } from '../stats/class-histograms.js';
 import { LoopStats, LOOP_BUSY_PASSES, LOOP_NOW_NS, LOOP_PARKED_NS, LOOP_PARKS, LOOP_PASSES, LOOP_STARTED_NS, LOOP_TID, LOOP_FULL_PASSES } from '../stats/loop-stats.js';
-import { CTL_DOORBELL, CTL_PENDING, type ArbiterStart, type LinkSnapshot, type Reply, type Request } from './control.js';
+import { CTL_DOORBELL, CTL_PENDING, type ArbiterStart, type Reply, type Request } from './control.js';
+import { type LinkSnapshot } from '../stats/link-snapshot.js';
 import { LinkState, type ClientSlot } from './link-state.js';
 import { WIRE_OVERHEAD_BYTES } from './pacer.js';
 import type { WallClock } from '../transmit/ports.js';

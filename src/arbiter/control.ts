@@ -17,9 +17,10 @@
 import type { FramePoolLayout } from '../shm/frame-pool.js';
 import type { ClockEpoch } from '../clock.js';
 import type { ArbiterOptions, ClassSpec, LinkOptions } from '../options.js';
-import type { ClassParams, ClassXstats, InnerClassStats, RootParams } from '../../schedulers/types.js';
+import type { ClassParams, ClassXstats, RootParams } from '../../schedulers/types.js';
 import type { PoliceSpec } from '../tc/model.js';
-import type { ClassHistogramsLayout, StageWords } from '../stats/class-histograms.js';
+import type { ClassHistogramsLayout } from '../stats/class-histograms.js';
+import type { LinkSnapshot } from '../stats/link-snapshot.js';
 
 export const CTL_PENDING = 0;
 export const CTL_DOORBELL = 16;
@@ -75,28 +76,6 @@ export type Command =
 export type Request = Command & { seq: number };
 
 /** A consistent copy of a link's stats, taken by the arbiter between passes. */
-export interface LinkSnapshot {
-  /** The stats words (layout in src/stats/layout.ts), backlog fields refreshed. */
-  stats: Float64Array;
-  /** Per class slot: its delay histograms by stage (null: none of its own, see class-histograms.ts). */
-  stages: (StageWords | null)[];
-  /**
-   * Set instead of `stages` and `otherStages`: the histograms were copied into the link's
-   * shared copy area (ClassHistograms.copyRecords), this many records, for the host to read.
-   */
-  copiedRecords?: number;
-  /** The histograms classes beyond the link's histogram capacity share; null if none overflowed. */
-  otherStages: StageWords | null;
-  /** Frames per client still in its mailbox (not yet drained). */
-  mailboxFill: number[];
-  /** Frames submitted to the transmit port and not completed. */
-  inFlight: number;
-  /** Per class slot: the scheduler's own counters (htb's tokens, lends, ...), null where it keeps none. */
-  xstats: (ClassXstats | null)[];
-  /** Per class slot: the classes of its inner qdisc with their counters, null where it has none. */
-  inner: (InnerClassStats[] | null)[];
-}
-
 export type Reply =
   | { seq: number; ok: true; snapshot?: LinkSnapshot; snapshots?: (LinkSnapshot | null)[]; reclaimed?: number; drained?: number; xstats?: (ClassXstats | null)[] }
   | { seq: number; ok: false; error: { name: string; code?: string; message: string } };

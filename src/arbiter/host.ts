@@ -16,7 +16,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { findScheduler } from '../../schedulers/registry.js';
 import type { ClassParams, RootParams, Scheduler } from '../../schedulers/types.js';
 import type { PoliceSpec } from '../tc/model.js';
-import { ClientCounters, allocateClientCounters, CLIENT_OFFERED_PKTS, CLIENT_STOP, type ClientChannel } from '../client.js';
+import { ClientCounters, allocateClientCounters, CLIENT_OFFERED_PKTS, CLIENT_STOP, type ClientChannel } from '../client/channel.js';
 import { newEpoch, type ClockEpoch } from '../clock.js';
 import { InvalidOptionError, PspatError, RejectedChangeError, WorkerFailedError } from '../errors.js';
 import {
@@ -50,7 +50,8 @@ import { allocateLoopStats, LoopStats } from '../stats/loop-stats.js';
 import { workerUrl } from '../worker-url.js';
 import { tryNativeAddon } from '../transmit/native.js';
 import type { ThreadPlacement } from '../placement.js';
-import { CTL_DOORBELL, CTL_PENDING, CTL_WORDS, type Command, type LinkSnapshot, type Reply } from './control.js';
+import { CTL_DOORBELL, CTL_PENDING, CTL_WORDS, type Command, type Reply } from './control.js';
+import { type LinkSnapshot } from '../stats/link-snapshot.js';
 
 export interface ConnectOptions {
   /** Frames this client owns (taken from the pool). @default 512 */
@@ -283,6 +284,7 @@ export class LinkHandle {
       free,
       counters,
       arbiterControl: this.host.controlBuffer,
+      doorbellWord: CTL_DOORBELL,
       placement: this.host.clientPlacement,
     };
     await this.host.request({ op: 'attachClient', linkId: this.id, clientId, mailbox, free });

@@ -24,7 +24,7 @@ import {
 import { deviceMtu, ETH_HEADER } from '../net/device.js';
 import { isNativeBackend, openPort, type WallClock } from '../transmit/ports.js';
 import type { TxPort } from '../transmit/port.js';
-import type { LinkSnapshot } from './control.js';
+import type { LinkSnapshot } from '../stats/link-snapshot.js';
 import { wireTimeNs } from './pacer.js';
 import type { ThreadPlacement } from '../placement.js';
 import { Policers } from './policers.js';

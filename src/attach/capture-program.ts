@@ -4,7 +4,8 @@
  * the pair's far end when a device is taken over. It goes with the pair.
  */
 import { existsSync } from 'node:fs';
-import { errnoName, nativeAddon, nativeBuildFile } from '../transmit/native.js';
+import { nativeAddon, nativeBuildFile } from '../transmit/native.js';
+import { errnoName } from '../errno.js';
 import { captureNetns } from './attach.js';
 
 export const CAPTURE_MODES = ['auto', 'xdp', 'packet'] as const;

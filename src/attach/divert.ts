@@ -20,7 +20,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PspatError } from '../errors.js';
-import { errnoName, nativeAddon, nativeBuildFile } from '../transmit/native.js';
+import { nativeAddon, nativeBuildFile } from '../transmit/native.js';
+import { errnoName } from '../errno.js';
 
 /** Where pspat pins its BPF objects. */
 export const BPF_PIN_DIR = '/sys/fs/bpf/pspat';

@@ -5,7 +5,7 @@
  * runs the chosen scheduler and, in the same run, the FIFO baseline (one queue, no
  * decision to make), so the cost of scheduling reads as a ratio.
  *
- * One feeder thread drives all the clients round-robin (clients/feeder.ts): clients here
+ * One feeder thread drives all the clients round-robin (traffic/feeder.ts): clients here
  * are mailboxes, which is what the arbiter's cost depends on, and the machine has two
  * cores — one for the arbiter, one for everything that feeds it. The arbiter polls on the
  * last CPU, the feeder runs on the others (arbiterBenchPlacement()): on the null backend
@@ -117,7 +117,7 @@ async function measureRun(scheduler: string, clients: number, classes: number, o
     });
     const channels = [];
     for (let i = 0; i < clients; i++) channels.push(await link.connectClient({ frames: framesPerClient }));
-    feeder = new Worker(workerUrl('../../clients/feeder-worker.js', import.meta.url), { workerData: { channels, spec: { classes, size: FRAME_LEN } } });
+    feeder = new Worker(workerUrl('../../traffic/feeder-worker.js', import.meta.url), { workerData: { channels, spec: { classes, size: FRAME_LEN } } });
     const done = new Promise<void>((resolve, reject) => {
       feeder!.once('message', () => resolve());
       feeder!.once('error', (e) => reject(new WorkerFailedError(`feeder failed: ${e.message}`)));

@@ -8,7 +8,7 @@
  *   pspat  N generator clients → mailboxes → the arbiter (scheduler S, K classes) → the port.
  */
 import { Worker } from 'node:worker_threads';
-import { startGenerators, type GeneratorFleet } from '../../clients/generators.js';
+import { startGenerators, type GeneratorFleet } from '../../traffic/generators.js';
 import { ArbiterHost, type LinkHandle } from '../arbiter/host.js';
 import { newEpoch, type ClockEpoch } from '../clock.js';
 import { WorkerFailedError } from '../errors.js';

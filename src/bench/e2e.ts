@@ -17,12 +17,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { validateSizes } from '../../clients/generators.js';
-import { MIN_STAMPED_FRAME } from '../../clients/packet.js';
+import { validateSizes } from '../../traffic/generators.js';
+import { MIN_STAMPED_FRAME } from '../../traffic/packet.js';
 import { InvalidOptionError } from '../errors.js';
 import { WIRE_OVERHEAD_BYTES } from '../arbiter/pacer.js';
 import { ARBITER_DEFAULTS, withDefaults } from '../options.js';
-import { createSinkTopology, sinkPackets, type SinkTopology } from '../net/netns.js';
+import { createSinkTopology, sinkPackets, type SinkTopology } from '../testbed/netns.js';
 import { stagesJson, type Run, type RunClass } from '../report/run-file.js';
 import { ARBITER_STAGES, type StageHistograms } from '../stats/class-histograms.js';
 import { describePlan, planPlacement, type PlacementOptions, type PlacementPlan } from '../placement.js';

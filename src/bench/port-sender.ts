@@ -5,8 +5,8 @@
  * turn (UDP source port 10000 + class, which the tc mode's u32 filters match); per batch
  * only the send stamp is rewritten when the run measures delay. Flat out, or paced.
  */
-import { SendPacer } from '../../clients/send-pacer.js';
-import { writeStamp, writeTestFrame } from '../../clients/packet.js';
+import { SendPacer } from '../../traffic/send-pacer.js';
+import { writeStamp, writeTestFrame } from '../../traffic/packet.js';
 import { makeClock, type ClockEpoch } from '../clock.js';
 import { ARBITER_DEFAULTS } from '../options.js';
 import { FramePool } from '../shm/frame-pool.js';

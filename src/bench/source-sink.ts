@@ -8,7 +8,7 @@
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
-import { UDP_FRAME_HEADERS } from '../../clients/packet.js';
+import { UDP_FRAME_HEADERS } from '../../traffic/packet.js';
 
 const [udpPort, tcpPort] = process.argv.slice(2).map(Number);
 const sources = new Map<string, { udpPackets: number; udpBytes: number; tcpBytes: number }>();

@@ -12,7 +12,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { ClockEpoch } from '../clock.js';
-import { STAMP_OFFSET, TAG_OFFSET } from '../../clients/packet.js';
+import { STAMP_OFFSET, TAG_OFFSET } from '../../traffic/packet.js';
 import { PspatError } from '../errors.js';
 import { Histogram } from '../stats/histogram.js';
 import { nativeAddon, nativeBuildFile, type NativeAddon } from '../transmit/native.js';

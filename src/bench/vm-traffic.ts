@@ -5,13 +5,13 @@
  *   ip netns exec NS node dist/src/bench/vm-traffic.js tcp DST PORT 0 0 SECONDS
  * udp: SIZE-byte datagrams at MBIT Mbit/s (frame bytes, +42 headers), in 5 ms bursts; with
  * EPOCH (the shared clock's, src/clock.ts) each carries the test tag's CLASS and its send
- * time where a stamp sink reads them (clients/packet.ts: payload offsets 2 and 8);
+ * time where a stamp sink reads them (traffic/packet.ts: payload offsets 2 and 8);
  * tcp: one connection written as fast as it drains. Prints one JSON line at the end:
  * { sent } — datagrams the kernel accepted, or bytes written.
  */
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
-import { STAMP_OFFSET, UDP_FRAME_HEADERS } from '../../clients/packet.js';
+import { STAMP_OFFSET, UDP_FRAME_HEADERS } from '../../traffic/packet.js';
 import { makeClock } from '../clock.js';
 
 const [mode, dst, portText, mbitText, sizeText, secondsText, epochText, clsText] = process.argv.slice(2);

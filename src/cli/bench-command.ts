@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { E2E_DEFAULTS, runE2e, type E2eOptions, type E2eResult } from '../bench/e2e.js';
 import { intArg, listArg, numberArg } from './parse.js';
-import { formatNs, renderTable } from './table.js';
+import { formatNs, renderTable } from '../report/table.js';
 import { progressBar } from './progress.js';
 import { writeRunFile, type Run } from '../report/run-file.js';
 import { ARBITER_BENCH_DEFAULTS, arbiterBenchPlacement, BASELINE, runArbiterBench, SATURATED, type ArbiterBenchOptions, type ArbiterBenchResult, type ArbiterPoint } from '../bench/arbiter.js';

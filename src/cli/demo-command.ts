@@ -12,7 +12,7 @@ import { numberArg } from './parse.js';
 import { addFlags, pickFlags, PLACEMENT_FLAGS, type FlagTable } from './flags.js';
 import { placeProcess, planPlacement } from '../placement.js';
 import { progressBar } from './progress.js';
-import { formatNs, formatPercent, renderTable } from './table.js';
+import { formatNs, formatPercent, renderTable } from '../report/table.js';
 
 /** Every DemoOptions field has a flag, or a reason here why not. */
 const FLAGS: FlagTable<DemoOptions> = {

@@ -14,7 +14,7 @@ import { progressBar } from './progress.js';
 import { loadWorkloadFile, type Workload } from '../sim/workload.js';
 import { findScheduler, schedulerKinds } from '../../schedulers/registry.js';
 import { intArg } from './parse.js';
-import { formatNs, formatPercent, renderTable } from './table.js';
+import { formatNs, formatPercent, renderTable } from '../report/table.js';
 
 /** Flows listed one per row up to this many; beyond, flows of equal weight are grouped. */
 const MAX_FLOW_ROWS = 20;

@@ -48,7 +48,7 @@ import { Classifier } from '../tc/classifier.js';
 import { classifierConfig, type ClassifierConfig } from '../tc/packet-classifier.js';
 import { randomFlowKey } from '../tc/flow-hash.js';
 import { planCommand, type Plan } from '../tc/plan.js';
-import { ENODEV, errnoName } from '../transmit/native.js';
+import { ENODEV, errnoName } from '../errno.js';
 import { isNativeBackend } from '../transmit/ports.js';
 import { DEFAULT_DEVICE_FACTS, deviceFacts, isInterfaceName, isLoopback } from '../net/device.js';
 import { lockDevice } from './device-lock.js';

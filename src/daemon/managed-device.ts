@@ -7,7 +7,7 @@ import type { LinkHandle } from '../arbiter/host.js';
 import type { ArbiterHost } from '../arbiter/host.js';
 import type { AttachState } from '../attach/attach.js';
 import type { DivertState } from '../attach/divert.js';
-import type { ClientFleet } from '../../clients/generators.js';
+import type { ClientFleet } from '../client/workers.js';
 import type { LinkStats } from '../stats/link-stats.js';
 import type { LinkConfig, TcTree } from '../tc/tree.js';
 import type { MessagePort } from 'node:worker_threads';

@@ -5,7 +5,7 @@
  * starts. The command line's flags for them are src/cli/flags.ts's DAEMON_FLAGS, a table
  * typed over this interface, so no option ships without a flag or a stated reason.
  */
-import { MIN_TEST_FRAME } from '../../clients/packet.js';
+import { MIN_TEST_FRAME } from '../../traffic/packet.js';
 import { CAPTURE_MODES, type CaptureMode } from '../attach/capture-program.js';
 import { CHECK_NS, type FailMode } from '../attach/divert.js';
 import { InvalidOptionError } from '../errors.js';

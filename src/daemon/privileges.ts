@@ -9,7 +9,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { PspatError } from '../errors.js';
-import { errnoName, nativeAddon } from '../transmit/native.js';
+import { nativeAddon } from '../transmit/native.js';
+import { errnoName } from '../errno.js';
 import { constants as osConstants } from 'node:os';
 
 const CAPABILITY_BITS = { CAP_DAC_OVERRIDE: 1, CAP_NET_ADMIN: 12, CAP_NET_RAW: 13, CAP_IPC_LOCK: 14, CAP_SYS_ADMIN: 21, CAP_SYS_NICE: 23 } as const;

@@ -5,10 +5,11 @@
  * device back first.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { startClientWorkers, startGenerators, type ClientFleet } from '../../clients/generators.js';
+import { startGenerators } from '../../traffic/generators.js';
+import { startClientWorkers, type ClientFleet } from '../client/workers.js';
 import type { LinkHandle } from '../arbiter/host.js';
 import { AttachError, captureNetns, detach, prepareCapture, redirect, removeCapture, unredirect } from '../attach/attach.js';
-import type { CaptureResult, CaptureSpec } from '../attach/capture.js';
+import type { CaptureResult, CaptureSpec } from '../client/capture.js';
 import { attachCaptureProgram, type CaptureProgram } from '../attach/capture-program.js';
 import { DivertState, type DivertFds } from '../attach/divert.js';
 import { nextPow2 } from '../shm/spsc-ring.js';
@@ -53,7 +54,7 @@ export async function startCapture(ctx: SourceContext, dev: string, link: LinkHa
     process.stderr.write(`pspat daemon: ${dev}: capture by ${how}, ${n} thread${n > 1 ? 's' : ''}\n`);
     const xsk = mapFd >= 0 ? { mapFd, ringSize: nextPow2(options.captureFrames) } : null;
     const group = n > 1 ? ((process.pid ^ Number(state.capture.slice(3))) & 0xffff) || 1 : 0;
-    fleet = await startClientWorkers<CaptureSpec, CaptureResult>(link, n, workerUrl('../attach/capture-worker.js', import.meta.url), 'capture client', (i) => {
+    fleet = await startClientWorkers<CaptureSpec, CaptureResult>(link, n, workerUrl('../client/capture-worker.js', import.meta.url), 'capture client', (i) => {
       const { port1, port2 } = new MessageChannel();
       updates.push(port1);
       return { ifname: state.capturePeer, netns: `/run/netns/${captureNetns()}`, xsk: xsk && { ...xsk, queue: i }, group, classifier, updates: port2 };

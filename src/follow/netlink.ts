@@ -9,7 +9,8 @@
  * linux/pkt_sched.h and linux/pkt_cls.h (each kind's options).
  */
 import { PspatError } from '../errors.js';
-import { errnoName, nativeAddon } from '../transmit/native.js';
+import { nativeAddon } from '../transmit/native.js';
+import { errnoName } from '../errno.js';
 
 export const RTM_NEWQDISC = 36;
 export const RTM_DELQDISC = 37;

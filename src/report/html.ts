@@ -12,7 +12,7 @@
  */
 import { STAGES, type Stage } from '../stats/class-histograms.js';
 import { Histogram } from '../stats/histogram.js';
-import { formatNs } from '../cli/table.js';
+import { formatNs } from './table.js';
 import { histogramsFromJson, type Run } from './run-file.js';
 import { SUMMARY_HEADERS, summaryRows, type NamedRun, type ReportJson } from './summary.js';
 import { escapeXml, linePlot, type PlotSeries } from './svg-plot.js';

@@ -5,7 +5,7 @@
  */
 import { STAGES, type Stage } from '../stats/class-histograms.js';
 import type { StageSummary } from '../stats/histogram.js';
-import { formatNs, renderTable } from '../cli/table.js';
+import { formatNs, renderTable } from './table.js';
 import { histogramsFromJson, type Run } from './run-file.js';
 
 /** A run as the report shows it (its name made unique among the runs compared). */

@@ -11,7 +11,7 @@
  * | 0 .. LINK_FIELDS-1            | arbiter | link counters (LINK_* below)              |
  * | LINK_FIELDS + c·CLASS_FIELDS  | arbiter | class slot c counters (CLASS_* below)     |
  *
- * Client counters live in each client's own channel buffer (see src/client.ts): the
+ * Client counters live in each client's own channel buffer (see src/client/client.ts): the
  * client is their only writer.
  */
 

@@ -8,11 +8,11 @@
  *               in mailboxes + in transmit, and dropped includes frames refused before a
  *               class could be charged (badFrames).
  */
-import type { LinkSnapshot } from '../arbiter/control.js';
-import { ClientCounters, CLIENT_BACKPRESSURE, CLIENT_CAPTURE_DROPS, CLIENT_OVERSIZE, CLIENT_UNCLASSIFIED } from '../client.js';
+import type { LinkSnapshot } from './link-snapshot.js';
+import { ClientCounters, CLIENT_BACKPRESSURE, CLIENT_CAPTURE_DROPS, CLIENT_OVERSIZE, CLIENT_UNCLASSIFIED } from '../client/channel.js';
 import type { LinkOptions } from '../options.js';
 import type { ClassXstats, InnerClassStats } from '../../schedulers/types.js';
-import { errnoName } from '../transmit/native.js';
+import { errnoName } from '../errno.js';
 import { histogramsOf, type StageHistograms } from './class-histograms.js';
 import {
   CLASS_ARRIVED_BYTES,

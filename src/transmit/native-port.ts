@@ -20,7 +20,8 @@
 import { readFileSync } from 'node:fs';
 import { InvalidOptionError } from '../errors.js';
 import type { FramePool } from '../shm/frame-pool.js';
-import { BackendUnavailableError, ENETDOWN, ENODEV, errnoName, ETIMEDOUT, nativeAddon, type NativeAddon } from './native.js';
+import { BackendUnavailableError, nativeAddon, type NativeAddon } from './native.js';
+import { ENETDOWN, ENODEV, errnoName, ETIMEDOUT } from '../errno.js';
 import type { PortCounters, TxPort } from './port.js';
 import type { NativeBackend } from './ports.js';
 

@@ -8,7 +8,6 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { constants as osConstants } from 'node:os';
 import { PspatError } from '../errors.js';
 
 export interface NativeAddon {
@@ -140,15 +139,3 @@ export function nativeAddon(): NativeAddon {
   return addon;
 }
 
-/** The negative errno values the addon returns that callers act on. */
-export const ENXIO = -osConstants.errno.ENXIO;
-export const ENODEV = -osConstants.errno.ENODEV;
-export const ENETDOWN = -osConstants.errno.ENETDOWN;
-export const ETIMEDOUT = -osConstants.errno.ETIMEDOUT;
-
-const errnoNames = Object.fromEntries(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
-
-/** `-errno` → its name (EPERM, ENODEV, ...). */
-export function errnoName(negErrno: number): string {
-  return errnoNames[-negErrno] ?? `errno ${-negErrno}`;
-}

@@ -1,5 +1,5 @@
 /**
- * Tests that need network namespaces (src/net/netns.ts) skip with a stated reason when not root, unless
+ * Tests that need network namespaces (src/testbed/netns.ts) skip with a stated reason when not root, unless
  * PSPAT_REQUIRE_NET=1 (CI), which turns the skip into a failure.
  */
 export const NET_REASON = process.getuid?.() === 0 ? null : 'network-namespace tests need root (CAP_NET_ADMIN)';

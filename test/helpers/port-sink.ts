@@ -7,7 +7,7 @@
  * startMs being the window's start on the wall clock (Date.now()'s scale).
  */
 import { createSocket } from 'node:dgram';
-import { UDP_FRAME_HEADERS } from '../../clients/packet.js';
+import { UDP_FRAME_HEADERS } from '../../traffic/packet.js';
 
 const [portList, warmupMs, windowMs, binMs] = process.argv.slice(2);
 const ports = portList.split(',').map(Number);

@@ -7,7 +7,7 @@
  * the UDP payload on, so frame offsets shift by the 42 header bytes.
  */
 import { createSocket } from 'node:dgram';
-import { UDP_FRAME_HEADERS, payloadIntact } from '../../clients/packet.js';
+import { UDP_FRAME_HEADERS, payloadIntact } from '../../traffic/packet.js';
 
 const [port, expected, quietMs] = process.argv.slice(2).map(Number);
 const sock = createSocket({ type: 'udp4', recvBufferSize: 8 << 20 });

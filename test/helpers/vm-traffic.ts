@@ -1,5 +1,5 @@
 /**
- * Traffic for the tests on a VM topology (src/net/vm-topology.ts): UDP senders in the VM
+ * Traffic for the tests on a VM topology (src/testbed/vm-topology.ts): UDP senders in the VM
  * namespaces and a sink that counts per source address, both the benchmarks' own scripts
  * (src/bench/vm-traffic.ts, source-sink.ts), so the tests measure what the benchmark does.
  */
@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { vmAddress } from '../../src/net/vm-topology.js';
+import { vmAddress } from '../../src/testbed/vm-topology.js';
 
 export const benchScript = (name: string) => fileURLToPath(new URL(`../../dist/src/bench/${name}.js`, import.meta.url));
 

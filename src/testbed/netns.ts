@@ -6,7 +6,7 @@
  * it in a finally / afterAll.
  */
 import { execFileSync } from 'node:child_process';
-import { turnOffIpv6 } from './device.js';
+import { turnOffIpv6 } from '../net/device.js';
 
 function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -11,7 +11,8 @@
  *   with recvmmsg into the frames it holds (native/src/capture.cc).
  */
 import { PspatError } from '../errors.js';
-import { errnoName, nativeAddon, type NativeAddon } from '../transmit/native.js';
+import { nativeAddon, type NativeAddon } from '../transmit/native.js';
+import { errnoName } from '../errno.js';
 import type { FramePool } from '../shm/frame-pool.js';
 
 export interface CaptureSource {

@@ -1,8 +1,9 @@
 /** Capture worker entry (capture.ts): builds its client, captures until stopped, posts its counts. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { placeThisThread } from '../placement.js';
-import { READY } from '../../clients/generators.js';
-import { Client, type ClientChannel } from '../client.js';
+import { READY } from './workers.js';
+import { Client } from './client.js';
+import { type ClientChannel } from './channel.js';
 import { runCapture, type CaptureSpec } from './capture.js';
 
 const { channel, spec } = workerData as { channel: ClientChannel; spec: CaptureSpec };

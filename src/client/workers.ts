@@ -1,13 +1,10 @@
 /**
  * Main-thread side of client threads: connects N clients to a link and runs a worker for
- * each — generators here, and any other one-client worker (capture clients).
+ * each, one client per thread — generators (traffic/), capture clients (capture.ts).
  */
 import { Worker, type MessagePort } from 'node:worker_threads';
-import type { LinkHandle } from '../src/arbiter/host.js';
-import { InvalidOptionError, WorkerFailedError } from '../src/errors.js';
-import { workerUrl } from '../src/worker-url.js';
-import type { GeneratorResult, GeneratorSpec } from './generator.js';
-import { MIN_TEST_FRAME } from './packet.js';
+import type { LinkHandle } from '../arbiter/host.js';
+import { WorkerFailedError } from '../errors.js';
 
 /** Client threads on one link: generators, capture clients, any worker that runs one client. */
 export interface ClientFleet<R> {
@@ -18,27 +15,6 @@ export interface ClientFleet<R> {
   /** Asks every client to stop and waits for them. */
   stop(): Promise<R[]>;
   terminate(): Promise<void>;
-}
-
-export type GeneratorFleet = ClientFleet<GeneratorResult>;
-
-/** @param least The smallest frame the run's test packets need (MIN_STAMPED_FRAME when stamped). */
-export function validateSizes(minSize: number, maxSize: number, frameSize: number, least = MIN_TEST_FRAME): void {
-  if (!Number.isInteger(minSize) || minSize < least) {
-    throw new InvalidOptionError('size', `smallest packet must be an integer ≥ ${least} bytes, got ${minSize}`);
-  }
-  if (!Number.isInteger(maxSize) || maxSize < minSize || maxSize > frameSize) {
-    throw new InvalidOptionError('size', `largest packet must be an integer in [${minSize}, ${frameSize}] (the frame size), got ${maxSize}`);
-  }
-}
-
-export function startGenerators(
-  link: LinkHandle,
-  count: number,
-  spec: (i: number) => GeneratorSpec,
-  framesPerClient = 512,
-): Promise<GeneratorFleet> {
-  return startClientWorkers<GeneratorSpec, GeneratorResult>(link, count, workerUrl('./generator-worker.js', import.meta.url), 'generator', spec, framesPerClient);
 }
 
 /** What a worker started with `handshake` posts once it can do its work (a capture client: its socket open), before its result. */

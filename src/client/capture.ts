@@ -13,10 +13,10 @@
  * client had no room for them are counted by the source (`kernelDrops`).
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { Client } from '../client.js';
+import { Client } from './client.js';
 import { PspatError } from '../errors.js';
 import { PacketClassifier, type ClassifierConfig } from '../tc/packet-classifier.js';
-import { ENETDOWN, ENXIO, errnoName } from '../transmit/native.js';
+import { ENETDOWN, ENXIO, errnoName } from '../errno.js';
 import { PacketSource, XskSource, type CaptureSource, type XskCaptureSpec } from './capture-source.js';
 
 export interface CaptureSpec {
