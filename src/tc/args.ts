@@ -102,6 +102,12 @@ export class TcArgs {
     if (n === undefined || n < lo || n > hi) throw badArg(`Illegal "${name}"`);
     return n;
   }
+
+  /** tc's `burst SIZE[/CELL]`: the cell log only matters to the kernel's rate tables. */
+  burst(name: string): number {
+    const [size] = this.next().split('/');
+    return new TcArgs([size]).size(name);
+  }
 }
 
 /** Decimal, 0x-hex or 0-octal, as strtoul(…, 0) reads it; undefined if not a number. */

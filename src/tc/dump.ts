@@ -6,38 +6,16 @@
 import { formatHandle, TC_H_ROOT } from './handles.js';
 import { protocolName, type ClassSpec, type QdiscSpec } from './model.js';
 import type { TcTree } from './tree.js';
+import { kindOf } from './kinds/index.js';
 
 export function qdiscArgs(q: QdiscSpec): string {
-  switch (q.kind) {
-    case 'htb':
-      return `htb default ${q.defaultClass.toString(16)} r2q ${q.r2q}${q.directQlen !== undefined ? ` direct_qlen ${q.directQlen}` : ''}`;
-    case 'prio':
-      return `prio bands ${q.bands} priomap ${q.priomap.join(' ')}`;
-    case 'tbf':
-      return `tbf rate ${q.rate}bit burst ${q.burst} limit ${q.limit}${q.peakrate ? ` peakrate ${q.peakrate}bit` : ''}${q.mtu ? ` mtu ${q.mtu}` : ''}`;
-    case 'pfifo':
-    case 'bfifo':
-      return q.limit === undefined ? q.kind : `${q.kind} limit ${q.limit}`;
-    case 'sfq':
-      return `sfq perturb ${q.perturbS} limit ${q.limit} divisor ${q.divisor} flows ${q.flows} depth ${q.depth}${q.quantum !== undefined ? ` quantum ${q.quantum}` : ''}${q.headdrop ? ' headdrop' : ''}`;
-    case 'fq_codel':
-      return `fq_codel limit ${q.limit} flows ${q.flows} target ${q.targetUs}us interval ${q.intervalUs}us quantum ${q.quantum} ${q.ecn ? 'ecn' : 'noecn'} memory_limit ${q.memoryLimit} drop_batch ${q.dropBatch}${q.ceThresholdUs !== undefined ? ` ce_threshold ${q.ceThresholdUs}us` : ''}`;
-    default:
-      return q.kind;
-  }
+  return kindOf(q.kind).dump(q);
 }
 
+/** A class's words from its kind on: its qdisc kind's (prio's bands and tbf's class are made with their qdisc, never written). */
 export function classArgs(c: ClassSpec): string {
-  switch (c.kind) {
-    case 'htb':
-      return `htb rate ${c.rate}bit ceil ${c.ceil}bit${c.burst !== undefined ? ` burst ${c.burst}` : ''}${c.cburst !== undefined ? ` cburst ${c.cburst}` : ''} prio ${c.prio}${c.quantum !== undefined ? ` quantum ${c.quantum}` : ''} mtu ${c.mtu} mpu ${c.mpu}${c.overhead ? ` overhead ${c.overhead}` : ''}`;
-    case 'drr':
-      return `drr${c.quantum !== undefined ? ` quantum ${c.quantum}` : ''}`;
-    case 'qfq':
-      return `qfq${c.weight !== undefined ? ` weight ${c.weight}` : ''}${c.maxpkt !== undefined ? ` maxpkt ${c.maxpkt}` : ''}`;
-    default:
-      return c.kind;
-  }
+  const classes = c.kind === 'prio' || c.kind === 'tbf' ? undefined : kindOf(c.kind).classes;
+  return classes ? classes.dump(c) : c.kind;
 }
 
 /**

@@ -30,3 +30,8 @@ export function duplicateArg(key: string, value: string): TcError {
 export function invalidArg(value: string, why: string): TcError {
   return new TcError(TC_EXIT_BAD_HANDLE, `Error: argument "${value}" is wrong: ${why}`);
 }
+
+/** tc's unknown-keyword message. */
+export function whatIs(word: string): TcError {
+  return badArg(`What is "${word}"?`);
+}

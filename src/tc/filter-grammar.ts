@@ -11,7 +11,7 @@ import { TcArgs, parseUint } from './args.js';
 import { badArg } from './errors.js';
 import { parseClassId, parseU32Handle, u32HandleValue } from './handles.js';
 import type { FilterSpec, PoliceSpec, U32Key } from './model.js';
-import { whatIs } from './qdisc-grammar.js';
+import { whatIs } from './errors.js';
 
 /** Offsets of IPv4 and IPv6 header fields, and of the transport ports behind a 20-byte IPv4 header (what tc assumes). */
 const IP = { tos: 1, protocol: 9, src: 12, dst: 16, sport: 20, dport: 22, icmpType: 20, icmpCode: 21, flags: 6 } as const;

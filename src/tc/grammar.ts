@@ -2,7 +2,7 @@
  * `pspat tc` command lines → the model (model.ts), with tc's grammar: global options,
  * then `qdisc|class|filter`, a verb, and words in any order tc accepts (`dev`, `parent`,
  * `root`, `handle`, `classid`, `protocol`, `prio`) up to the kind, whose options follow
- * (qdisc-grammar.ts, filter-grammar.ts). Words abbreviate as in tc (`tc qd del`).
+ * (kinds/: one module per qdisc kind; filter-grammar.ts). Words abbreviate as in tc (`tc qd del`).
  *
  * What pspat leaves to the system's tc comes back as a PassThrough with the reason:
  * ingress and clsact qdiscs and filters on them, actions, monitor, batch files, other
@@ -14,7 +14,7 @@ import { parseClassId, parseQdiscHandle, TC_H_ROOT } from './handles.js';
 import { ETH_P, type ClassCommand, type FilterCommand, type ParsedTc, type PassThrough, type QdiscCommand, type ShowCommand, type TcFlags, type TcVerb } from './model.js';
 import { parseFilterSpec } from './filter-grammar.js';
 import { parseTimeUs } from '../units.js';
-import { parseClassSpec, parseQdiscSpec } from './qdisc-grammar.js';
+import { parseClassSpec, parseQdiscSpec } from './kinds/index.js';
 
 /** tc's clsact/ingress parents: ffff: (ingress), ffff:fff2 (ingress hook), ffff:fff3 (egress hook). */
 const INGRESS_PARENTS = new Set([0xffff0000, 0xfffffff1, 0xfffffff2, 0xfffffff3]);

@@ -15,10 +15,11 @@
  */
 import { formatHandle, TC_H_ROOT } from './handles.js';
 import { hashOrder } from './class-hash.js';
-import { protocolName, type ClassSpec, type FilterSpec, type QdiscSpec, type TcFlags } from './model.js';
-import { ticksToUsec, tokenTicks, xmitSize, xmitTicks } from './ticks.js';
-import { bfifoLimit, htbDirectQlen, htbDirectSlot, htbQuantum, pfifoLimit, qfqMaxpkt, type TcClass, type TcFilter, type TcTree } from './tree.js';
-import type { DeviceFacts } from '../net/device.js';
+import { protocolName, type ClassSpec, type FilterSpec, type QdiscKind, type QdiscSpec, type TcFlags } from './model.js';
+import { formatRate, formatSize } from './format.js';
+import { kindOf } from './kinds/index.js';
+import type { ClassKind, ClassPlace } from './kinds/kind.js';
+import { htbDirectSlot, htbQuantum, type TcClass, type TcFilter, type TcTree } from './tree.js';
 
 /** Counters of one class slot, as `-s` prints them. */
 export interface SlotStats {
@@ -42,120 +43,19 @@ export type StatsBySlot = ReadonlyMap<number, SlotStats>;
 /** Per root class slot: the counters of the classes of its inner qdisc, by their slots. */
 export type InnerStatsBySlot = ReadonlyMap<number, StatsBySlot>;
 
-const RATE_UNITS = ['bit', 'Kbit', 'Mbit', 'Gbit', 'Tbit'];
-
-/**
- * tc's print_rate: divides by 1000 while the value is at least 1000 and either divides
- * evenly or is a million or more (integer division), so 30000000 is "30Mbit" and
- * 27766514 "27766Kbit".
- */
-export function formatRate(bps: number): string {
-  let r = Math.round(bps);
-  let u = 0;
-  while (u < RATE_UNITS.length - 1 && r >= 1000 && (r % 1000 === 0 || r >= 1_000_000)) {
-    r = Math.floor(r / 1000);
-    u++;
-  }
-  return `${r}${RATE_UNITS[u]}`;
+/** A class's options in `show`, by its qdisc kind; prio's bands and tbf's class have none. */
+function classKindOf(spec: ClassSpec): ClassKind<QdiscKind> | undefined {
+  return spec.kind === 'prio' || spec.kind === 'tbf' ? undefined : kindOf(spec.kind).classes;
 }
 
-/** tc's sprint_size. */
-export function formatSize(bytes: number): string {
-  const b = Math.round(bytes);
-  if (b >= 1024 * 1024 && Math.abs(1024 * 1024 * Math.round(b / (1024 * 1024)) - b) < 1024) return `${Math.round(b / (1024 * 1024))}Mb`;
-  if (b >= 1024 && Math.abs(1024 * Math.round(b / 1024) - b) < 16) return `${Math.round(b / 1024)}Kb`;
-  return `${b}b`;
-}
-
-/** tc's sprint_time (µs in): three significant digits, as C's %.3g, in s, ms or us. */
-export function formatTimeUs(us: number): string {
-  const [v, unit] = us >= 1e6 ? [us / 1e6, 's'] : us >= 1e3 ? [us / 1e3, 'ms'] : [us, 'us'];
-  return `${Number(v.toPrecision(3))}${unit}`;
-}
-
-/** tc's `%#x`: hex with 0x, except zero. */
-function hexAlt(n: number): string {
-  return n === 0 ? '0' : `0x${n.toString(16)}`;
-}
-
-/** A burst as the kernel stores it (a transmit time in ticks at `rate` bit/s) and tc prints it back, in bytes. */
-function storedBurst(rate: number, bytes: number): number {
-  return xmitSize(rate / 8, xmitTicks(rate / 8, bytes));
-}
-
-/** An htb class's burst and cburst, given or by tc's default (rate/HZ + mtu), in bytes as written. */
-function htbBursts(spec: Extract<ClassSpec, { kind: 'htb' }>): { burst: number; cburst: number } {
-  return { burst: spec.burst ?? htbBurst(spec.rate, spec.mtu), cburst: spec.cburst ?? htbBurst(spec.ceil, spec.mtu) };
-}
-
-/** tbf's latency (µs) as tc computes it from the limit and the stored burst: negative when the limit is below the burst. */
-function tbfLatencyUs(q: Extract<QdiscSpec, { kind: 'tbf' }>): number {
-  const rateBytes = q.rate / 8;
-  return (1e6 * q.limit) / rateBytes - ticksToUsec(xmitTicks(rateBytes, q.burst));
-}
-
-/** htb's default burst when the command gave none: rate/1e9 s of tokens plus the MTU (tc's `rate / get_hz() + mtu`). */
-function htbBurst(rate: number, mtu: number): number {
-  return Math.floor(rate / 8 / 1e9 + mtu);
-}
-
-/** Kinds whose options tc prints without a trailing space. */
-const NO_TRAILING_SPACE = new Set(['htb', 'pfifo', 'bfifo']);
-
-/**
- * A qdisc's options as tc prints them (`details`: what -d adds). `direct`: packets an htb
- * sent through its direct queue (unclassified, no default class).
- */
-function qdiscOptions(q: QdiscSpec, device: DeviceFacts, details: boolean, direct = 0): string {
-  switch (q.kind) {
-    case 'htb':
-      return `r2q ${q.r2q} default ${hexAlt(q.defaultClass)} direct_packets_stat ${direct}${details ? ' ver 3.17' : ''} direct_qlen ${htbDirectQlen(q, device)}`;
-    case 'prio':
-      return `bands ${q.bands} priomap ${q.priomap.join(' ')}`;
-    case 'tbf': {
-      const burst = `burst ${formatSize(storedBurst(q.rate, q.burst))}${details ? '/1 mpu 0b' : ''}`;
-      const lat = tbfLatencyUs(q);
-      // A limit below the burst has no latency to speak of: tc shows the limit instead.
-      const tail = lat >= 0 ? `lat ${formatTimeUs(Math.floor(lat))}` : `limit ${formatSize(q.limit)}`;
-      return `rate ${formatRate(q.rate)} ${burst} ${tail}${details ? ' linklayer ethernet' : ''}`;
-    }
-    case 'pfifo':
-      return `limit ${pfifoLimit(q, device)}p`;
-    case 'bfifo':
-      return `limit ${formatSize(bfifoLimit(q, device))}`;
-    case 'sfq':
-      return `limit ${q.limit}p quantum ${formatSize(q.quantum ?? 1514)} depth ${q.depth} divisor ${q.divisor}${q.perturbS ? ` perturb ${q.perturbS}sec` : ''}`;
-    case 'fq_codel':
-      return `limit ${q.limit}p flows ${q.flows} quantum ${q.quantum} target ${formatTimeUs(q.targetUs)}${q.ceThresholdUs !== undefined ? ` ce_threshold ${formatTimeUs(q.ceThresholdUs)}` : ''} interval ${formatTimeUs(q.intervalUs)} memory_limit ${formatSize(q.memoryLimit)}${q.ecn ? ' ecn' : ''} drop_batch ${q.dropBatch}`;
-    default:
-      return '';
-  }
-}
-
-/** A class's options as tc prints them: `details` (-d) adds htb's quantum, linklayer, cells, mpu and level. */
-function classOptions(tree: TcTree, c: TcClass, details: boolean): string {
-  const spec = c.spec;
-  switch (spec.kind) {
-    case 'htb': {
-      const { burst, cburst } = htbBursts(spec);
-      const leaf = isLeaf(tree, c);
-      const cell = details ? `/1 mpu ${formatSize(spec.mpu)}` : '';
-      return [
-        ...(leaf ? [`prio ${spec.prio}`] : []),
-        ...(leaf && details ? [`quantum ${htbQuantum(tree, c, spec).quantum}`] : []),
-        `rate ${formatRate(spec.rate)} ceil ${formatRate(spec.ceil)}`,
-        ...(details ? ['linklayer ethernet'] : []),
-        `burst ${formatSize(storedBurst(spec.rate, burst))}${cell} cburst ${formatSize(storedBurst(spec.ceil, cburst))}${cell}`,
-        ...(details ? [`level ${htbLevel(tree, c)}`] : []),
-      ].join(' ');
-    }
-    case 'drr':
-      return `quantum ${formatSize(spec.quantum ?? 1514)}`;
-    case 'qfq':
-      return `weight ${spec.weight ?? 1} maxpkt ${qfqMaxpkt(spec, tree.device)}`;
-    default:
-      return '';
-  }
+/** What a class's show needs of its place in the tree. */
+function placeOf(tree: TcTree, c: TcClass): ClassPlace {
+  return {
+    leaf: isLeaf(tree, c),
+    device: tree.device,
+    level: () => htbLevel(tree, c),
+    quantum: () => htbQuantum(tree, c, c.spec as Extract<ClassSpec, { kind: 'htb' }>).quantum,
+  };
 }
 
 /** htb's level: 0 for a leaf; an inner class sits one below its parent, a top-level one at TC_HTB_MAXDEPTH − 1. */
@@ -246,15 +146,16 @@ export function showQdiscs(tree: TcTree, flags: TcFlags, stats: StatsBySlot, wit
       handle: formatHandle(e.handle),
       ...(withDev ? { dev: tree.dev } : {}),
       ...(e.parent === 'root' ? { root: true, refcnt } : { parent: formatHandle(e.parent) }),
-      options: jsonQdiscOptions(e.q, e.direct, tree.device),
+      options: kindOf(e.q.kind).json(e.q, tree.device, e.direct),
       ...(flags.stats ? jsonStats(e.s, e.estimated) : {}),
     }));
   }
   const lines: string[] = [];
   for (const e of entries) {
     const where = e.parent === 'root' ? `root refcnt ${refcnt}` : `parent ${formatHandle(e.parent)}`;
-    const options = qdiscOptions(e.q, tree.device, flags.details, e.direct);
-    const end = NO_TRAILING_SPACE.has(e.q.kind) ? '' : ' ';
+    const kind = kindOf(e.q.kind);
+    const options = kind.show(e.q, tree.device, flags.details, e.direct);
+    const end = kind.bareEnd ? '' : ' ';
     lines.push(`qdisc ${e.q.kind} ${formatHandle(e.handle)} ${withDev ? `dev ${tree.dev} ` : ''}${where}${options ? ` ${options}` : ''}${end}`);
     if (flags.stats) lines.push(...statsLines(e.s, e.estimated));
   }
@@ -282,7 +183,7 @@ export function showClasses(tree: TcTree, flags: TcFlags, stats: StatsBySlot, on
       handle: formatHandle(c.classid),
       ...(classWhere(c) === 'root' ? { root: true } : { parent: formatHandle(c.parent) }),
       ...(c.leaf ? { leaf: formatHandle(c.leaf.handle) } : {}),
-      ...jsonClassOptions(c.spec, isLeaf(tree, c), tree.device),
+      ...classKindOf(c.spec)?.json(c.spec, placeOf(tree, c)),
       ...(flags.stats ? jsonStats(statsOf(tree, stats, c, inner), c.estimator !== undefined) : {}),
     }));
   }
@@ -290,30 +191,16 @@ export function showClasses(tree: TcTree, flags: TcFlags, stats: StatsBySlot, on
   for (const c of list) {
     const where = classWhere(c);
     const leaf = c.leaf ? ` leaf ${formatHandle(c.leaf.handle)}` : '';
-    const options = classOptions(tree, c, flags.details);
+    const options = classKindOf(c.spec)?.show(c.spec, placeOf(tree, c), flags.details) ?? '';
     lines.push(`class ${c.spec.kind} ${formatHandle(c.classid)} ${where}${leaf} ${options ? `${options} ` : ''}`);
     if (!flags.stats) continue;
     const s = statsOf(tree, stats, c, inner);
     lines.push(...statsLines(s, c.estimator !== undefined));
-    if (c.spec.kind === 'htb') {
-      lines.push(` lended: ${s.lends ?? 0} borrowed: ${s.borrows ?? 0} giants: 0`);
-      lines.push(` tokens: ${htbTokens(c.spec, 'rate', s.tokens)} ctokens: ${htbTokens(c.spec, 'ceil', s.ctokens)}`);
-    }
+    lines.push(...(classKindOf(c.spec)?.statsLines?.(c.spec, s) ?? []));
     // tc ends every class's block of statistics with a blank line, the last one's too.
     lines.push('');
   }
   return lines.join('\n');
-}
-
-/**
- * htb's tokens as the kernel reports them: the bucket's time in ticks, at most the stored
- * burst's (pspat keeps bytes; a full bucket reads as the kernel's full bucket).
- */
-function htbTokens(spec: Extract<ClassSpec, { kind: 'htb' }>, which: 'rate' | 'ceil', bytes: number | undefined): number {
-  const rate = which === 'rate' ? spec.rate : spec.ceil;
-  const { burst, cburst } = htbBursts(spec);
-  const full = xmitTicks(rate / 8, which === 'rate' ? burst : cburst);
-  return Math.min(full, tokenTicks(rate / 8, bytes ?? (which === 'rate' ? burst : cburst)));
 }
 
 /** What `filter show` selects by (tc's filter show arguments). */
@@ -460,34 +347,3 @@ function jsonStats(s: SlotStats, estimated: boolean): object {
   return { bytes: s.bytes, packets: s.packets, drops: s.drops, overlimits: s.overlimits, requeues: 0, ...rate, backlog: s.backlogBytes, qlen: s.backlogPackets };
 }
 
-/** tc -j prints rates in bytes/s and sizes in bytes. */
-function jsonQdiscOptions(q: QdiscSpec, direct: number, device: DeviceFacts): object {
-  switch (q.kind) {
-    case 'htb':
-      return { r2q: q.r2q, default: hexAlt(q.defaultClass), direct_packets_stat: direct, direct_qlen: htbDirectQlen(q, device) };
-    case 'prio':
-      return { bands: q.bands, priomap: q.priomap };
-    case 'tbf':
-      return { rate: q.rate / 8, burst: storedBurst(q.rate, q.burst), limit: q.limit };
-    case 'pfifo':
-      return { limit: pfifoLimit(q, device) };
-    case 'bfifo':
-      return { limit: bfifoLimit(q, device) };
-    default:
-      return {};
-  }
-}
-
-function jsonClassOptions(spec: ClassSpec, leaf: boolean, device: DeviceFacts): object {
-  switch (spec.kind) {
-    case 'htb':
-      const { burst, cburst } = htbBursts(spec);
-      return { ...(leaf ? { prio: spec.prio } : {}), rate: spec.rate / 8, ceil: spec.ceil / 8, burst: storedBurst(spec.rate, burst), cburst: storedBurst(spec.ceil, cburst) };
-    case 'drr':
-      return { quantum: spec.quantum ?? 1514 };
-    case 'qfq':
-      return { weight: spec.weight ?? 1, maxpkt: qfqMaxpkt(spec, device) };
-    default:
-      return {};
-  }
-}

@@ -43,3 +43,8 @@ export function xmitSize(rateBytes: number, ticks: number): number {
 export function tokenTicks(rateBytes: number, bytes: number): number {
   return Math.floor(((USEC_PER_SEC * bytes) / rateBytes) * ticksPerUsec());
 }
+
+/** A burst as the kernel stores it (a transmit time in ticks at `rate` bit/s) and tc prints it back, in bytes. */
+export function storedBurst(rate: number, bytes: number): number {
+  return xmitSize(rate / 8, xmitTicks(rate / 8, bytes));
+}

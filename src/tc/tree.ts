@@ -26,9 +26,12 @@ import type { ClassCommand, ClassSpec, FilterCommand, QdiscCommand, QdiscSpec } 
 import type { InstalledFilter } from './classifier.js';
 import type { ClassParams, RootParams } from '../../schedulers/types.js';
 import { DEFAULT_LIMIT_PACKETS, MAX_LIMIT } from '../../schedulers/class-queues.js';
-import { changedQdisc } from './qdisc-grammar.js';
+import { changedQdisc } from './kinds/index.js';
 import { htbDefaultQuantum, MAX_DEFAULT_QUANTUM, MIN_DEFAULT_QUANTUM } from '../../schedulers/htb.js';
-import { ETH_HEADER, type DeviceFacts } from '../net/device.js';
+import type { DeviceFacts } from '../net/device.js';
+import { bfifoLimit, pfifoLimit } from './kinds/fifo.js';
+import { htbDirectQlen } from './kinds/htb.js';
+import { qfqMaxpkt } from './kinds/qfq.js';
 import { EMPTY_CLASS_HASH, hashInsert, hashRemove, type ClassHash } from './class-hash.js';
 import { placeU32, u32HandleOf } from './u32-handles.js';
 
@@ -127,26 +130,6 @@ export function createTree(cmd: QdiscCommand, linkRate: number, maxClasses: numb
   const handle = cmd.handle ?? makeHandle(0x8001, 0); // the kernel's first auto handle
   const classes = new Map(fixedClasses(handle, q).map((c) => [c.classid, c] as const));
   return { dev: cmd.dev, linkRate, maxClasses, root: { handle, qdisc: q, ...(cmd.estimator ? { estimator: cmd.estimator } : {}) }, classes, filters: [], device, classHashes: new Map(), u32NextTable: new Map() };
-}
-
-/** pfifo's limit: as given, else the device's txqueuelen (as the kernel's fifo_init takes it). */
-export function pfifoLimit(q: Extract<QdiscSpec, { kind: 'pfifo' }>, device: DeviceFacts): number {
-  return q.limit ?? (device.txQueueLen || 1);
-}
-
-/** bfifo's limit: as given, else txqueuelen full frames of the device's MTU plus its header. */
-export function bfifoLimit(q: Extract<QdiscSpec, { kind: 'bfifo' }>, device: DeviceFacts): number {
-  return q.limit ?? (device.txQueueLen || 1) * (device.mtu + ETH_HEADER);
-}
-
-/** qfq's maxpkt: as given, else the device's MTU plus its header (psched_mtu). */
-export function qfqMaxpkt(c: Extract<ClassSpec, { kind: 'qfq' }>, device: DeviceFacts): number {
-  return c.maxpkt ?? device.mtu + ETH_HEADER;
-}
-
-/** htb's direct queue limit: direct_qlen, else txqueuelen; at least 2 (sch_htb). */
-export function htbDirectQlen(q: Extract<QdiscSpec, { kind: 'htb' }>, device: DeviceFacts): number {
-  return Math.max(2, q.directQlen ?? device.txQueueLen);
 }
 
 /**

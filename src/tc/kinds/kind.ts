@@ -1,0 +1,60 @@
+/**
+ * One qdisc kind, everything pspat tc knows of it in one place, as iproute2 keeps one
+ * q_KIND.c per qdisc: its grammar (the options after the kind word, tc's defaults and
+ * messages), how `show` prints it (text and `-j`), and how a config dump writes it back;
+ * for a kind whose classes the user adds, the same for its classes. The registry
+ * (index.ts) maps each kind word to its module; adding a kind is a file and a line there,
+ * plus two switches not yet moved here: its scheduler mapping (tree.ts, where a device
+ * tree becomes a link, and which needs the tree's own queries) and its netlink attributes
+ * (follow/tc-decode.ts).
+ *
+ * Modules here import no tree code: what a class's show needs of its place in the tree
+ * comes in a ClassPlace, computed by show.ts.
+ */
+import type { TcArgs } from '../args.js';
+import type { ClassSpec, QdiscKind, QdiscSpec } from '../model.js';
+import type { DeviceFacts } from '../../net/device.js';
+import type { SlotStats } from '../show.js';
+
+export type QdiscOf<K extends QdiscKind> = Extract<QdiscSpec, { kind: K }>;
+export type ClassOf<K extends QdiscKind> = Extract<ClassSpec, { kind: K }>;
+
+/** What a class's options in `show` depend on besides its own spec. */
+export interface ClassPlace {
+  /** No class has it as its parent. */
+  leaf: boolean;
+  device: DeviceFacts;
+  /** htb's level and quantum, tree queries only htb asks for. */
+  level(): number;
+  quantum(): number;
+}
+
+export interface ClassKind<K extends QdiscKind> {
+  /** The options after `class add ... KIND`. */
+  parse(a: TcArgs): ClassOf<K>;
+  /** `class show`'s options (`details`: what -d adds). */
+  show(spec: ClassOf<K>, place: ClassPlace, details: boolean): string;
+  /** `class show -j`'s options, merged into the class's object. */
+  json(spec: ClassOf<K>, place: ClassPlace): object;
+  /** The words from the kind on, for a config dump. */
+  dump(spec: ClassOf<K>): string;
+  /** Lines `-s` adds after the common counters (htb's lends and tokens). */
+  statsLines?(spec: ClassOf<K>, s: SlotStats): string[];
+}
+
+export interface Kind<K extends QdiscKind> {
+  /** The options after `qdisc add ... KIND`. */
+  parse(a: TcArgs): QdiscOf<K>;
+  /** `qdisc show`'s options (`details`: -d; `direct`: packets htb sent by its direct queue). */
+  show(q: QdiscOf<K>, device: DeviceFacts, details: boolean, direct: number): string;
+  /** `qdisc show -j`'s `options` object (rates in bytes/s, sizes in bytes, as tc -j). */
+  json(q: QdiscOf<K>, device: DeviceFacts, direct: number): object;
+  /** The words from the kind on, for a config dump. */
+  dump(q: QdiscOf<K>): string;
+  /** tc prints this kind's options with no trailing space. */
+  bareEnd?: boolean;
+  /** What `change` (or a `replace` by the same kind) leaves; absent: the new options whole. */
+  change?(old: QdiscOf<K>, next: QdiscOf<K>, words: readonly string[]): QdiscOf<K>;
+  /** Classes the user adds (htb, drr, qfq); absent for classless kinds and fixed classes (prio, tbf). */
+  classes?: ClassKind<K>;
+}

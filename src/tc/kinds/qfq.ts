@@ -1,0 +1,34 @@
+/** qfq (tc-qfq(8), q_qfq.c): no qdisc options; classes with a weight and a maximum packet size. */
+import { whatIs } from '../errors.js';
+import { ETH_HEADER, type DeviceFacts } from '../../net/device.js';
+import type { ClassOf, Kind } from './kind.js';
+
+/** A class's maxpkt: as given, else the device's MTU plus its header (psched_mtu). */
+export function qfqMaxpkt(c: ClassOf<'qfq'>, device: DeviceFacts): number {
+  return c.maxpkt ?? device.mtu + ETH_HEADER;
+}
+
+export const qfq: Kind<'qfq'> = {
+  parse(a) {
+    if (!a.done) throw whatIs(a.next());
+    return { kind: 'qfq' };
+  },
+  show: () => '',
+  json: () => ({}),
+  dump: () => 'qfq',
+  classes: {
+    parse(a) {
+      const c: ClassOf<'qfq'> = { kind: 'qfq' };
+      while (!a.done) {
+        const w = a.next();
+        if (w === 'weight') c.weight = a.uint('weight', 1);
+        else if (w === 'maxpkt') c.maxpkt = a.size('maxpkt');
+        else throw whatIs(w);
+      }
+      return c;
+    },
+    show: (spec, place) => `weight ${spec.weight ?? 1} maxpkt ${qfqMaxpkt(spec, place.device)}`,
+    json: (spec, place) => ({ weight: spec.weight ?? 1, maxpkt: qfqMaxpkt(spec, place.device) }),
+    dump: (c) => `qfq${c.weight !== undefined ? ` weight ${c.weight}` : ''}${c.maxpkt !== undefined ? ` maxpkt ${c.maxpkt}` : ''}`,
+  },
+};
