@@ -34,7 +34,9 @@ const spread = (xs: number[], show: (x: number) => string): string => `${show(me
 const runs: Omit<E2eResult, 'runs'>[] = [];
 for (let i = 0; i < repeat; i++) {
   process.stderr.write(`run ${i + 1} of ${repeat}: pspat bench e2e ${passed.join(' ')}\n`);
-  runs.push(JSON.parse(execFileSync(process.execPath, [PSPAT_BIN, 'bench', 'e2e', ...passed, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })));
+  runs.push(
+    JSON.parse(execFileSync(process.execPath, [PSPAT_BIN, 'bench', 'e2e', ...passed, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })),
+  );
 }
 
 const PERCENTILES = ['p50', 'p90', 'p99', 'p999'] as const;
@@ -52,12 +54,28 @@ const medianOf = Object.fromEntries(
 
 console.log(`pspat bench e2e ${passed.join(' ')}: ${repeat} runs, each a fresh process; median (min–max)`);
 console.log(`threads: ${runs[0].params.placement}\n`);
-console.log(renderTable(['mode', 'saturation Mpps'], modes.map((m) => [m, spread(runs.map((r) => r.modes[m]!.mpps), (x) => x.toFixed(3))])));
+console.log(
+  renderTable(
+    ['mode', 'saturation Mpps'],
+    modes.map((m) => [
+      m,
+      spread(
+        runs.map((r) => r.modes[m]!.mpps),
+        (x) => x.toFixed(3),
+      ),
+    ]),
+  ),
+);
 const delayRows = modes.flatMap((m) =>
   runs[0].modes[m]!.loads.map((l, i) => [
     m,
     `${Math.round(l.load * 100)}%`,
-    ...PERCENTILES.map((p) => spread(runs.map((r) => r.modes[m]!.loads[i].latencyNs[p]), formatNs)),
+    ...PERCENTILES.map((p) =>
+      spread(
+        runs.map((r) => r.modes[m]!.loads[i].latencyNs[p]),
+        formatNs,
+      ),
+    ),
   ]),
 );
 if (delayRows.length > 0) console.log(`\none-way delay\n${renderTable(['mode', 'load', 'p50', 'p90', 'p99', 'p99.9'], delayRows)}`);

@@ -34,7 +34,9 @@ function arg(name: string, def: string): string {
 }
 const out = arg('out', 'runs/bench-egress.json');
 const seconds = Number(arg('seconds', '3'));
-const daemonFlags = arg('daemon-flags', '').split(' ').filter((w) => w !== '');
+const daemonFlags = arg('daemon-flags', '')
+  .split(' ')
+  .filter((w) => w !== '');
 /** Class rate per VM, Mbit/s. */
 const RATES = [20, 40, 60];
 const UNSHAPED_MBIT = 10_000;
@@ -70,11 +72,32 @@ class Setup {
   private daemon: ChildProcess | null = null;
   private readonly runDir = join(mkdtempSync(join(tmpdir(), 'pspat-bench-egress-')), 'run');
 
-  constructor(private readonly topo: VmTopology, readonly mode: Mode) {}
+  constructor(
+    private readonly topo: VmTopology,
+    readonly mode: Mode,
+  ) {}
 
   async start(): Promise<void> {
     if (this.mode === 'tc') return;
-    this.daemon = spawn('ip', ['netns', 'exec', this.topo.host, process.execPath, PSPAT_BIN, 'daemon', '--run-dir', this.runDir, '--backend', 'afxdp', '--rate', `${UPLINK}=${UNSHAPED_MBIT}mbit`, ...daemonFlags], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.daemon = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        this.topo.host,
+        process.execPath,
+        PSPAT_BIN,
+        'daemon',
+        '--run-dir',
+        this.runDir,
+        '--backend',
+        'afxdp',
+        '--rate',
+        `${UPLINK}=${UNSHAPED_MBIT}mbit`,
+        ...daemonFlags,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let log = '';
     await new Promise<void>((resolve, reject) => {
       this.daemon!.stderr!.on('data', (d: Buffer) => {
@@ -121,9 +144,20 @@ class Setup {
 function senders(topo: VmTopology, mbit: number[], size: number, epoch?: bigint): Promise<number[]> {
   return Promise.all(
     topo.vms.map((vm, i) =>
-      run('ip', ['netns', 'exec', vm, process.execPath, script('vm-traffic'), 'udp', SINK_ADDR, '5001', String(mbit[i]), String(size), String(seconds), ...(epoch !== undefined ? [String(epoch), String(i)] : [])]).then(
-        (t) => (JSON.parse(t) as { sent: number }).sent,
-      ),
+      run('ip', [
+        'netns',
+        'exec',
+        vm,
+        process.execPath,
+        script('vm-traffic'),
+        'udp',
+        SINK_ADDR,
+        '5001',
+        String(mbit[i]),
+        String(size),
+        String(seconds),
+        ...(epoch !== undefined ? [String(epoch), String(i)] : []),
+      ]).then((t) => (JSON.parse(t) as { sent: number }).sent),
     ),
   );
 }
@@ -150,7 +184,11 @@ async function measure(topo: VmTopology, mode: Mode): Promise<ModeFigures> {
     await next(); // ready
     // Rates: overload every class; measure the middle of the run.
     await setup.apply(RATES);
-    const traffic = senders(topo, RATES.map((r) => r * 1.5), 1000);
+    const traffic = senders(
+      topo,
+      RATES.map((r) => r * 1.5),
+      1000,
+    );
     await sleep(1000);
     sink.stdin!.write('mark\n');
     const m0 = JSON.parse(await next());
@@ -168,7 +206,12 @@ async function measure(topo: VmTopology, mode: Mode): Promise<ModeFigures> {
     const epoch = newEpoch();
     const stamps = new StampSink(topo.sink, UPLINK_PEER, epoch);
     stamps.start();
-    await senders(topo, RATES.map((r) => r / 2), 200, epoch);
+    await senders(
+      topo,
+      RATES.map((r) => r / 2),
+      200,
+      epoch,
+    );
     stamps.close();
     const all = new Histogram();
     for (const h of stamps.e2e.values()) all.merge(h);
@@ -181,7 +224,11 @@ async function measure(topo: VmTopology, mode: Mode): Promise<ModeFigures> {
     const p0 = sinkPackets({ ns: topo.sink, peer: UPLINK_PEER });
     const t0 = performance.now();
     const cpu0 = busyCpuNs();
-    await senders(topo, RATES.map(() => 2000), 22);
+    await senders(
+      topo,
+      RATES.map(() => 2000),
+      22,
+    );
     const cpuNs = busyCpuNs() - cpu0;
     const packets = sinkPackets({ ns: topo.sink, peer: UPLINK_PEER }) - p0;
     const mpps = packets / ((performance.now() - t0) * 1e3);

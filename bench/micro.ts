@@ -160,18 +160,37 @@ if (!isMainThread) {
 
 const ring = await ringBench();
 console.log('\nmailbox (SPSC ring), ns per descriptor pushed and popped');
-console.log(renderTable(['publication', 'ns/desc', 'vs batch 1'], Object.entries(ring).map(([k, v]) => [k, v.toFixed(2), `${(ring['batch 1'] / v).toFixed(1)}×`])));
+console.log(
+  renderTable(
+    ['publication', 'ns/desc', 'vs batch 1'],
+    Object.entries(ring).map(([k, v]) => [k, v.toFixed(2), `${(ring['batch 1'] / v).toFixed(1)}×`]),
+  ),
+);
 
 const sched = await schedulerBench();
 console.log('\nschedulers, ns per enqueue+dequeue pair (× = vs fifo, the baseline)');
-console.log(renderTable(['classes', ...SCHEDULERS], CLASS_COUNTS.map((c) => [
-  c, ...SCHEDULERS.map((k) => (k === 'fifo' ? sched.fifo[c].toFixed(1) : `${sched[k][c].toFixed(1)} (${(sched[k][c] / sched.fifo[c]).toFixed(2)}×)`)),
-])));
+console.log(
+  renderTable(
+    ['classes', ...SCHEDULERS],
+    CLASS_COUNTS.map((c) => [
+      c,
+      ...SCHEDULERS.map((k) => (k === 'fifo' ? sched.fifo[c].toFixed(1) : `${sched[k][c].toFixed(1)} (${(sched[k][c] / sched.fifo[c]).toFixed(2)}×)`)),
+    ]),
+  ),
+);
 
 const arb = await arbiterBench();
 console.log(`\narbiter, null backend, 4 generator clients, 64 B, unpaced, ${seconds}s each`);
-console.log(renderTable(['scheduler', 'Mpps', 'vs fifo'], Object.entries(arb).map(([k, v]) => [k, v.toFixed(2), `${(v / arb.fifo).toFixed(2)}×`])));
+console.log(
+  renderTable(
+    ['scheduler', 'Mpps', 'vs fifo'],
+    Object.entries(arb).map(([k, v]) => [k, v.toFixed(2), `${(v / arb.fifo).toFixed(2)}×`]),
+  ),
+);
 
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, ringNsPerDesc: ring, schedulerNsPerPair: sched, arbiterMpps: arb }, null, 2)}\n`);
+writeFileSync(
+  out,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, ringNsPerDesc: ring, schedulerNsPerPair: sched, arbiterMpps: arb }, null, 2)}\n`,
+);
 console.log(`\nwrote ${out}`);

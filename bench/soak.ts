@@ -36,7 +36,9 @@ const VOLATILE = Math.max(1, Math.floor(classes / 4));
 const rng = new Rng(7);
 const host = await ArbiterHost.start({ poolFrames: clients * FRAMES_PER_CLIENT });
 const link = await host.addLink({
-  rate: RATE, scheduler: 'drr', maxClasses: classes,
+  rate: RATE,
+  scheduler: 'drr',
+  maxClasses: classes,
   classes: Array.from({ length: classes }, (_, slot) => ({ slot, weight: 1 + (slot % 8), limitPackets: 128 })),
 });
 const all = Array.from({ length: classes }, (_, i) => i);
@@ -84,7 +86,7 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const early = samples.slice(0, quarter);
 const late = samples.slice(-quarter);
 const grew = (k: 'heapMB' | 'rssMB') => mean(late.map((s) => s[k])) - mean(early.map((s) => s[k]));
-const flat = (k: 'heapMB' | 'rssMB') => grew(k) <= Math.max(64, 0.2 * mean(early.map((s) => s[k]))) ;
+const flat = (k: 'heapMB' | 'rssMB') => grew(k) <= Math.max(64, 0.2 * mean(early.map((s) => s[k])));
 const checks = {
   conservation: t.offered === t.sent + t.dropped + t.queued,
   noFrameLeak: free + held === clients * FRAMES_PER_CLIENT,
@@ -93,11 +95,23 @@ const checks = {
 };
 
 console.log(`soak: ${seconds}s, ${clients} clients, ${classes} drr classes (${VOLATILE} coming and going), a live change every ${CHANGE_MS} ms`);
-console.log(renderTable(['t (s)', 'heap MiB', 'rss MiB', 'sent', 'changes'], samples.map((s) => [s.t.toFixed(0), s.heapMB.toFixed(1), s.rssMB.toFixed(1), s.sent, s.changes])));
+console.log(
+  renderTable(
+    ['t (s)', 'heap MiB', 'rss MiB', 'sent', 'changes'],
+    samples.map((s) => [s.t.toFixed(0), s.heapMB.toFixed(1), s.rssMB.toFixed(1), s.sent, s.changes]),
+  ),
+);
 console.log(`changes applied ${changes}, refused ${refused}`);
 console.log(`offered ${t.offered} = sent ${t.sent} + dropped ${t.dropped} + queued ${t.queued}: ${checks.conservation ? 'holds' : 'VIOLATED'}`);
-console.log(`frames: ${free} free + ${held} held by generators = ${free + held} of ${clients * FRAMES_PER_CLIENT}: ${checks.noFrameLeak ? 'none leaked' : 'LEAK'}`);
-console.log(`memory: heap ${grew('heapMB').toFixed(1)} MiB, rss ${grew('rssMB').toFixed(1)} MiB from the first quarter to the last: ${checks.heapFlat && checks.rssFlat ? 'flat' : 'GREW'}`);
+console.log(
+  `frames: ${free} free + ${held} held by generators = ${free + held} of ${clients * FRAMES_PER_CLIENT}: ${checks.noFrameLeak ? 'none leaked' : 'LEAK'}`,
+);
+console.log(
+  `memory: heap ${grew('heapMB').toFixed(1)} MiB, rss ${grew('rssMB').toFixed(1)} MiB from the first quarter to the last: ${checks.heapFlat && checks.rssFlat ? 'flat' : 'GREW'}`,
+);
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), seconds, clients, classes, changes, refused, totals: t, free, held, samples, checks }, null, 2)}\n`);
+writeFileSync(
+  out,
+  `${JSON.stringify({ date: new Date().toISOString(), seconds, clients, classes, changes, refused, totals: t, free, held, samples, checks }, null, 2)}\n`,
+);
 process.exit(Object.values(checks).every(Boolean) ? 0 : 1);

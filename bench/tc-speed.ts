@@ -39,15 +39,21 @@ function time(args: string[]): number[] {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 execFileSync('ip', ['netns', 'add', ns]);
-const daemon = spawn('ip', ['netns', 'exec', ns, process.execPath, PSPAT_BIN, 'daemon', '--backend', 'null', '--run-dir', runDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+const daemon = spawn('ip', ['netns', 'exec', ns, process.execPath, PSPAT_BIN, 'daemon', '--backend', 'null', '--run-dir', runDir], {
+  stdio: ['ignore', 'ignore', 'pipe'],
+});
 try {
   execFileSync('ip', ['-n', ns, 'link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1']);
   await new Promise<void>((resolve, reject) => {
     let log = '';
-    daemon.stderr!.on('data', (d: Buffer) => (log += d.toString()).includes('listening on') && resolve());
+    daemon.stderr!.on('data', (d: Buffer) => {
+      log += d.toString();
+      if (log.includes('listening on')) resolve();
+    });
     daemon.once('exit', (code) => reject(new Error(`daemon exited with ${code}: ${log}`)));
   });
-  for (const line of ['qdisc add dev d0 root handle 1: htb', 'class add dev d0 parent 1: classid 1:1 htb rate 10mbit']) inNs(process.execPath, PSPAT_BIN, 'tc', ...line.split(' '));
+  for (const line of ['qdisc add dev d0 root handle 1: htb', 'class add dev d0 parent 1: classid 1:1 htb rate 10mbit'])
+    inNs(process.execPath, PSPAT_BIN, 'tc', ...line.split(' '));
   const node = time([process.execPath, '-e', '0']);
   const tc = time([process.execPath, PSPAT_BIN, 'tc', 'class', 'show', 'dev', 'd0']);
   const rows = [
@@ -55,7 +61,12 @@ try {
     ['pspat tc class show', tc],
   ] as const;
   console.log(`${calls} calls each, inside a network namespace (ip netns exec included in both)`);
-  console.log(renderTable(['command', 'median', 'min', 'max'], rows.map(([name, xs]) => [name, `${median(xs).toFixed(1)} ms`, `${Math.min(...xs).toFixed(1)} ms`, `${Math.max(...xs).toFixed(1)} ms`])));
+  console.log(
+    renderTable(
+      ['command', 'median', 'min', 'max'],
+      rows.map(([name, xs]) => [name, `${median(xs).toFixed(1)} ms`, `${Math.min(...xs).toFixed(1)} ms`, `${Math.max(...xs).toFixed(1)} ms`]),
+    ),
+  );
   console.log(`pspat tc / node start: ${(median(tc) / median(node)).toFixed(2)}×`);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), calls, nodeMs: node, tcMs: tc, ratio: median(tc) / median(node) }, null, 2)}\n`);

@@ -136,8 +136,12 @@ export abstract class ClassfulScheduler implements Scheduler {
     for (let c = 0; c < this.ctx.maxClasses; c++) {
       if (!this.classes.has(c)) continue;
       out.push({
-        slot: c, packets: this.outPackets[c], bytes: this.outBytes[c], drops: this.drops[c],
-        backlogPackets: this.backlogPackets(c), backlogBytes: this.backlogBytes(c),
+        slot: c,
+        packets: this.outPackets[c],
+        bytes: this.outBytes[c],
+        drops: this.drops[c],
+        backlogPackets: this.backlogPackets(c),
+        backlogBytes: this.backlogBytes(c),
         xstats: (this as Scheduler).classStats?.(c) ?? null,
       });
     }

@@ -35,7 +35,15 @@ import { intParam } from './class-queues.js';
 import { FlowQueueScheduler, seededHash, type FlowLinks } from './flow-queues.js';
 import { DROP_AQM, DROP_QUEUE_LIMIT, ENQUEUED, type ClassXstats, type RootParams, type SchedulerContext, type SchedulerKind, type Verdict } from './types.js';
 
-export const FQ_CODEL_DEFAULTS = { limit: 10240, flows: 1024, quantum: 1514, targetUs: 5000, intervalUs: 100_000, memoryLimit: 32 << 20, dropBatch: 64 } as const;
+export const FQ_CODEL_DEFAULTS = {
+  limit: 10240,
+  flows: 1024,
+  quantum: 1514,
+  targetUs: 5000,
+  intervalUs: 100_000,
+  memoryLimit: 32 << 20,
+  dropBatch: 64,
+} as const;
 /** CoDel does not drop while the whole queue holds no more than one MTU ([3]'s params->mtu). */
 const MTU = 1514;
 const NONE = 0;

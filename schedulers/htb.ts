@@ -217,16 +217,21 @@ class HtbScheduler extends ClassfulScheduler {
     const rate = params.rate === undefined ? current!.rate : rateParam('rate', params.rate);
     const ceil = params.ceil === undefined ? (params.rate === undefined ? current!.ceil : rate) : rateParam('ceil', params.ceil);
     const burstOf = (bps: number): number => Math.ceil(bps / 8 / 1e9) + DEFAULT_MTU;
-    const burst = params.burst === undefined
-      ? (params.rate === undefined ? current!.burst : burstOf(rate))
-      : intParam('burst', params.burst, 1, 2 ** 32 - 1, ' bytes');
-    const cburst = params.cburst === undefined
-      ? (params.ceil === undefined && params.rate === undefined ? current!.cburst : burstOf(ceil))
-      : intParam('cburst', params.cburst, 1, 2 ** 32 - 1, ' bytes');
+    const burst =
+      params.burst === undefined ? (params.rate === undefined ? current!.burst : burstOf(rate)) : intParam('burst', params.burst, 1, 2 ** 32 - 1, ' bytes');
+    const cburst =
+      params.cburst === undefined
+        ? params.ceil === undefined && params.rate === undefined
+          ? current!.cburst
+          : burstOf(ceil)
+        : intParam('cburst', params.cburst, 1, 2 ** 32 - 1, ' bytes');
     const defaultQuantum = htbDefaultQuantum(rate, this.r2q);
-    const quantum = params.quantum === undefined
-      ? (params.rate === undefined && current !== undefined ? current.quantum : defaultQuantum)
-      : intParam('quantum', params.quantum, 1, 2 ** 32 - 1, ' bytes');
+    const quantum =
+      params.quantum === undefined
+        ? params.rate === undefined && current !== undefined
+          ? current.quantum
+          : defaultQuantum
+        : intParam('quantum', params.quantum, 1, 2 ** 32 - 1, ' bytes');
     const prio = params.prio === undefined ? (current?.prio ?? 0) : intParam('prio', params.prio, 0, PRIOS - 1);
     const mpu = params.mpu === undefined ? (current?.mpu ?? 0) : intParam('mpu', params.mpu, 0, 65535, ' bytes');
     return { rate, ceil, burst, cburst, prio, quantum, mpu };

@@ -131,7 +131,6 @@ class Wf2qScheduler extends ClassfulScheduler {
       this.eligible.push(c, this.finish[c]);
     }
   }
-
 }
 
 export const wf2q: SchedulerKind = {

@@ -80,7 +80,12 @@ export const DEDICATED_MIN_CPUS = 4;
  * least half the CPUs to everything else; none (unpinned, parking) otherwise, or when too
  * few could be claimed.
  */
-export function defaultArbiterCpus(allowed: readonly number[], arbiters: number, claim: (cpu: number) => boolean = claimCpu, release: (cpu: number) => void = releaseCpu): number[] {
+export function defaultArbiterCpus(
+  allowed: readonly number[],
+  arbiters: number,
+  claim: (cpu: number) => boolean = claimCpu,
+  release: (cpu: number) => void = releaseCpu,
+): number[] {
   if (allowed.length < DEDICATED_MIN_CPUS || arbiters > Math.floor(allowed.length / 2)) return [];
   const got: number[] = [];
   for (const cpu of [...allowed].sort((a, b) => b - a)) {

@@ -131,17 +131,19 @@ export async function runDemo(options: DemoOptions = {}, onProgress?: (fraction:
 /** Per-class figures over the measurement window (before → after). */
 function windowOf(before: LinkStats, after: LinkStats, leaves: number) {
   // Slots from `leaves` on are inner classes (htb's parent): they carry no traffic of their own.
-  return after.classes.filter((c) => c.slot < leaves).map((c) => {
-    const b = before.classes.find((x) => x.slot === c.slot);
-    return {
-      slot: c.slot,
-      sentPackets: c.sentPackets - (b?.sentPackets ?? 0),
-      sentBytes: c.sentBytes - (b?.sentBytes ?? 0),
-      offeredBytes: c.offeredBytes - (b?.offeredBytes ?? 0),
-      droppedPackets: c.droppedPackets - (b?.droppedPackets ?? 0),
-      queue: c.stages.queue,
-    };
-  });
+  return after.classes
+    .filter((c) => c.slot < leaves)
+    .map((c) => {
+      const b = before.classes.find((x) => x.slot === c.slot);
+      return {
+        slot: c.slot,
+        sentPackets: c.sentPackets - (b?.sentPackets ?? 0),
+        sentBytes: c.sentBytes - (b?.sentBytes ?? 0),
+        offeredBytes: c.offeredBytes - (b?.offeredBytes ?? 0),
+        droppedPackets: c.droppedPackets - (b?.droppedPackets ?? 0),
+        queue: c.stages.queue,
+      };
+    });
 }
 
 /**
@@ -157,7 +159,12 @@ function windowOf(before: LinkStats, after: LinkStats, leaves: number) {
 function expectedBytes(scheduler: string, offered: number[], weights: number[], sent: number): number[] {
   const offeredTotal = offered.reduce((a, b) => a + b, 0);
   if (scheduler === 'fifo') return offered.map((b) => (offeredTotal > 0 ? (b / offeredTotal) * sent : 0));
-  if (findScheduler(scheduler).hashesFlows) return maxMinFairShares(offered, offered.map(() => 1), sent);
+  if (findScheduler(scheduler).hashesFlows)
+    return maxMinFairShares(
+      offered,
+      offered.map(() => 1),
+      sent,
+    );
   if (scheduler === 'prio') {
     let left = sent;
     return offered.map((b) => {
@@ -176,7 +183,12 @@ function expectedBytes(scheduler: string, offered: number[], weights: number[], 
 function summarize(o: typeof DEMO_DEFAULTS, before: LinkStats, after: LinkStats, final: LinkStats, series: number[][]): DemoResult {
   const win = windowOf(before, after, o.weights.length);
   const sentBytes = win.reduce((a, c) => a + c.sentBytes, 0);
-  const expected = expectedBytes(o.scheduler, win.map((c) => c.offeredBytes), win.map((c) => o.weights[c.slot]), sentBytes);
+  const expected = expectedBytes(
+    o.scheduler,
+    win.map((c) => c.offeredBytes),
+    win.map((c) => o.weights[c.slot]),
+    sentBytes,
+  );
   const classes = win.map((c, i) => ({
     id: c.slot,
     weight: o.weights[c.slot],

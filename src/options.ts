@@ -139,7 +139,11 @@ export function resolveArbiterOptions(o: ArbiterOptions = {}): Required<ArbiterO
   if (!(ARBITER_WAITS as readonly string[]).includes(r.wait)) {
     throw new InvalidOptionError('wait', `must be ${ARBITER_WAITS.join(' or ')}, got '${String(r.wait)}'`);
   }
-  for (const [field, p] of [['placement', r.placement], ['clientPlacement', r.clientPlacement], ['txPlacement', r.txPlacement]] as const) {
+  for (const [field, p] of [
+    ['placement', r.placement],
+    ['clientPlacement', r.clientPlacement],
+    ['txPlacement', r.txPlacement],
+  ] as const) {
     for (const c of p.cpus) intIn(`${field}.cpus`, c, 0, 4095);
     intIn(`${field}.priority`, p.priority, 0, MAX_PRIORITY);
   }

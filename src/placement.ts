@@ -56,7 +56,15 @@ export interface PlacementOptions {
 }
 
 /** The PlacementOptions keys (the daemon's configuration file takes them too). */
-export const PLACEMENT_KEYS = ['arbiterCpus', 'clientCpus', 'txCpus', 'arbiterWait', 'arbiterPriority', 'clientPriority', 'txPriority'] as const satisfies readonly (keyof PlacementOptions)[];
+export const PLACEMENT_KEYS = [
+  'arbiterCpus',
+  'clientCpus',
+  'txCpus',
+  'arbiterWait',
+  'arbiterPriority',
+  'clientPriority',
+  'txPriority',
+] as const satisfies readonly (keyof PlacementOptions)[];
 
 /** A plan: one placement per arbiter, and one each for client threads and transmit workers. */
 export interface PlacementPlan {
@@ -83,14 +91,17 @@ export function parseCpuList(text: string, field: string): number[] {
 export function allowedCpus(): number[] {
   // The first look, before placeProcess narrows this thread to the clients' CPUs: a plan
   // made again later (the daemon's start, a benchmark's runner) must see the same CPUs.
-  return (startupCpus ??= readAllowedCpus());
+  startupCpus ??= readAllowedCpus();
+  return startupCpus;
 }
 
 let startupCpus: number[] | undefined;
 
 function readAllowedCpus(): number[] {
   try {
-    const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('Cpus_allowed_list:'));
+    const line = readFileSync('/proc/self/status', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Cpus_allowed_list:'));
     if (line) return parseCpuList(line.slice('Cpus_allowed_list:'.length), 'Cpus_allowed_list').sort((a, b) => a - b);
   } catch {
     // Not Linux's /proc: fall through to the count.
@@ -100,7 +111,8 @@ function readAllowedCpus(): number[] {
 
 function checkPriority(field: string, p: number | undefined): number {
   const v = p ?? 0;
-  if (!Number.isInteger(v) || v < 0 || v > MAX_PRIORITY) throw new InvalidOptionError(field, `must be an integer in [0, ${MAX_PRIORITY}] (0: normal policy), got ${p}`);
+  if (!Number.isInteger(v) || v < 0 || v > MAX_PRIORITY)
+    throw new InvalidOptionError(field, `must be an integer in [0, ${MAX_PRIORITY}] (0: normal policy), got ${p}`);
   return v;
 }
 
@@ -165,7 +177,8 @@ export function planPlacement(o: PlacementOptions, arbiters: number, allowed = a
 
 /** One line per role, for the daemon's start-up message and `params` of benchmarks. */
 export function describePlan(plan: PlacementPlan): string {
-  const where = (p: ThreadPlacement): string => `${p.cpus.length > 0 ? `CPU ${p.cpus.join(',')}` : 'any CPU'}${p.priority > 0 ? `, SCHED_FIFO ${p.priority}` : ''}`;
+  const where = (p: ThreadPlacement): string =>
+    `${p.cpus.length > 0 ? `CPU ${p.cpus.join(',')}` : 'any CPU'}${p.priority > 0 ? `, SCHED_FIFO ${p.priority}` : ''}`;
   const arbiters = plan.arbiters.map((a, i) => `arbiter ${i} on ${where(a)} (${a.wait})`).join('; ');
   return `${arbiters}; clients on ${where(plan.clients)}; transmit workers on ${where(plan.tx)}`;
 }
@@ -191,7 +204,10 @@ export function placeThisThread(p: ThreadPlacement, who: string): number {
   const r = addon.placeThread(0, Int32Array.from(p.cpus), p.priority);
   if (r < 0) {
     const name = errnoName(r);
-    if (name === 'EPERM') throw new PlacementError(`${who}: SCHED_FIFO priority ${p.priority} needs CAP_SYS_NICE, which this process lacks (run as root, or leave out the priority)`);
+    if (name === 'EPERM')
+      throw new PlacementError(
+        `${who}: SCHED_FIFO priority ${p.priority} needs CAP_SYS_NICE, which this process lacks (run as root, or leave out the priority)`,
+      );
     throw new PlacementError(`${who}: placing on CPU ${p.cpus.join(',') || 'any'} priority ${p.priority} failed (${name})`);
   }
   return addon.threadId();
@@ -211,7 +227,10 @@ export function placeProcess(plan: PlacementPlan): void {
 }
 
 /** The ArbiterOptions fields of arbiter `i` under `plan`. */
-export function arbiterPlacement(plan: PlacementPlan, i: number): { wait: ArbiterWait; placement: ThreadPlacement; clientPlacement: ThreadPlacement; txPlacement: ThreadPlacement } {
+export function arbiterPlacement(
+  plan: PlacementPlan,
+  i: number,
+): { wait: ArbiterWait; placement: ThreadPlacement; clientPlacement: ThreadPlacement; txPlacement: ThreadPlacement } {
   const { wait, cpus, priority } = plan.arbiters[i];
   return { wait, placement: { cpus, priority }, clientPlacement: plan.clients, txPlacement: plan.tx };
 }

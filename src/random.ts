@@ -5,7 +5,7 @@
 export class Rng {
   private s: number;
   constructor(seed: number) {
-    this.s = (seed | 0) || 0x9e3779b9;
+    this.s = seed | 0 || 0x9e3779b9;
   }
   /** Uniform integer in [0, 2^32). */
   nextU32(): number {

@@ -27,7 +27,11 @@ describe('arbiter link', () => {
     const link = await host.addLink({
       rate: 200e6,
       maxClasses: 3,
-      classes: [{ weight: 1, limitPackets: 20 }, { weight: 2, limitPackets: 20 }, { weight: 3, limitPackets: 20 }],
+      classes: [
+        { weight: 1, limitPackets: 20 },
+        { weight: 2, limitPackets: 20 },
+        { weight: 3, limitPackets: 20 },
+      ],
     });
     const perClient = 20_000;
     fleet = ended(await startGenerators(link, 4, (i) => ({ classes: [0, 1, 2], minSize: 64, maxSize: 1500, packets: perClient, seed: i + 1 }), 256));
@@ -44,7 +48,8 @@ describe('arbiter link', () => {
     const link = await host.addLink({ rate: 1e9, maxClasses: 2, classes: [{ weight: 1 }, { weight: 1 }] });
     fleet = ended(await startGenerators(link, 1, () => ({ classes: [0, 1], minSize: 64, maxSize: 1500, packets: 5000, seed: 7 }), 256));
     await fleet.done;
-    for (let waited = 0; (await link.stats({ histograms: false })).totals.queued > 0 && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    for (let waited = 0; (await link.stats({ histograms: false })).totals.queued > 0 && waited < 5000; waited += 20)
+      await new Promise((r) => setTimeout(r, 20));
     const full = await link.stats();
     const counters = await link.stats({ histograms: false });
     expect(counters.totals).toEqual(full.totals);
@@ -62,7 +67,9 @@ describe('arbiter link', () => {
   it('snapshots taken at once while packets flow each hold histograms that agree with their own counters', async () => {
     host = ended(await ArbiterHost.start({ poolFrames: 2 * 256 }));
     const link = await host.addLink({ rate: 1e9, maxClasses: 4, classes: Array.from({ length: 4 }, () => ({ weight: 1 })) });
-    fleet = ended(await startGenerators(link, 2, (i) => ({ classes: [0, 1, 2, 3], minSize: 64, maxSize: 1500, packets: Infinity, pps: 50_000, seed: i + 1 }), 256));
+    fleet = ended(
+      await startGenerators(link, 2, (i) => ({ classes: [0, 1, 2, 3], minSize: 64, maxSize: 1500, packets: Infinity, pps: 50_000, seed: i + 1 }), 256),
+    );
     await new Promise((r) => setTimeout(r, 200));
     const asked = [true, true, false, true].map((histograms) => link.stats({ histograms }));
     const snaps = await Promise.all(asked);
@@ -87,7 +94,14 @@ describe('arbiter link', () => {
   it('a draining close that runs out of time drops what is left, counted as shutdown; nothing stays queued', async () => {
     host = ended(await ArbiterHost.start({ poolFrames: 2 * 256 }));
     // 1 Mbit/s: 400 queued packets of 1000 B would need over 3 s; the close allows 200 ms.
-    const link = await host.addLink({ rate: 1e6, maxClasses: 2, classes: [{ weight: 1, limitPackets: 200 }, { weight: 1, limitPackets: 200 }] });
+    const link = await host.addLink({
+      rate: 1e6,
+      maxClasses: 2,
+      classes: [
+        { weight: 1, limitPackets: 200 },
+        { weight: 1, limitPackets: 200 },
+      ],
+    });
     fleet = ended(await startGenerators(link, 2, (i) => ({ classes: [0, 1], minSize: 1000, maxSize: 1000, packets: Infinity, seed: i + 5 }), 256));
     await sleep(300);
     const results = await fleet.stop();
@@ -108,7 +122,14 @@ describe('arbiter link', () => {
   it('paces released bytes to the link rate within 1% (wire time incl. 24 B framing)', async () => {
     host = ended(await ArbiterHost.start({ poolFrames: 2 * 512 }));
     const rate = 100e6;
-    const link = await host.addLink({ rate, maxClasses: 2, classes: [{ weight: 1, limitPackets: 200 }, { weight: 3, limitPackets: 200 }] });
+    const link = await host.addLink({
+      rate,
+      maxClasses: 2,
+      classes: [
+        { weight: 1, limitPackets: 200 },
+        { weight: 3, limitPackets: 200 },
+      ],
+    });
     fleet = ended(await startGenerators(link, 2, (i) => ({ classes: [0, 1], minSize: 64, maxSize: 1500, packets: Infinity, seed: i + 3 }), 512));
     await sleep(300); // past start-up, queues full
     const a = await link.stats();
@@ -173,7 +194,13 @@ describe('arbiter link', () => {
     // htb's rate arithmetic, not the stall policy (the stall test above covers that): a lag
     // bound above any scheduling delay of a loaded machine, so an arbiter kept off its CPU
     // for longer than the default 4 ms catches up instead of losing class time.
-    const link = await host.addLink({ rate: 1e9, maxLagNs: 200e6, scheduler: 'htb', maxClasses: 2, classes: rates.map((rate) => ({ rate, limitPackets: 200 })) });
+    const link = await host.addLink({
+      rate: 1e9,
+      maxLagNs: 200e6,
+      scheduler: 'htb',
+      maxClasses: 2,
+      classes: rates.map((rate) => ({ rate, limitPackets: 200 })),
+    });
     fleet = ended(await startGenerators(link, 2, (i) => ({ classes: [0, 1], minSize: 64, maxSize: 1500, packets: Infinity, seed: i + 5 }), 512));
     await sleep(300);
     const a = await link.stats();
@@ -190,7 +217,14 @@ describe('arbiter link', () => {
 
   it('applies class changes while backlogged without losing a packet', async () => {
     host = ended(await ArbiterHost.start({ poolFrames: 2 * 512 }));
-    const link = await host.addLink({ rate: 5e6, maxClasses: 3, classes: [{ weight: 1, limitPackets: 100 }, { weight: 1, limitPackets: 100 }] });
+    const link = await host.addLink({
+      rate: 5e6,
+      maxClasses: 3,
+      classes: [
+        { weight: 1, limitPackets: 100 },
+        { weight: 1, limitPackets: 100 },
+      ],
+    });
     fleet = ended(await startGenerators(link, 2, (i) => ({ classes: [0, 1, 2], minSize: 200, maxSize: 200, packets: Infinity, seed: i + 9 }), 512));
     await sleep(200);
     await link.changeClass(1, { weight: 4 });

@@ -21,7 +21,9 @@ const isRoot = process.getuid?.() === 0;
 
 /** A thread's allowed CPUs as the kernel reports them. */
 function cpusOf(tid: number): string {
-  const line = readFileSync(`/proc/self/task/${tid}/status`, 'utf8').split('\n').find((l) => l.startsWith('Cpus_allowed_list:'))!;
+  const line = readFileSync(`/proc/self/task/${tid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Cpus_allowed_list:'))!;
   return line.split(':')[1].trim();
 }
 
@@ -64,7 +66,10 @@ describe.skipIf(!canPlace && !process.env.PSPAT_REQUIRE_NET)('thread placement',
     const daemon = spawn(process.execPath, [PSPAT_BIN, 'daemon', '--run-dir', runDir, '--arbiter-cpus', String(last)], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     await new Promise<void>((resolve, reject) => {
-      daemon.stderr!.on('data', (d: Buffer) => (log += d.toString()).includes('thread ids') && resolve());
+      daemon.stderr!.on('data', (d: Buffer) => {
+        log += d.toString();
+        if (log.includes('thread ids')) resolve();
+      });
       daemon.once('exit', () => reject(new Error(log)));
     });
     daemon.kill('SIGTERM');

@@ -122,7 +122,9 @@ describe('pspat bench arbiter', () => {
     }
     const table = await pspat(['bench', 'arbiter', '--clients', '2', '--classes', '1', '--seconds', '0.2']);
     expect(table.stdout).toMatch(/^classes\s+clients\s+fifo Mdps\s+drr Mdps\s+drr ns\/dec\s+vs fifo\s+full passes\s+batch\s+pass p50\s+drr GCs \(longest\)$/m);
-    expect(table.stdout).toMatch(/^1\s+2\s+\d+\.\d\d ±\d+%( feeder-limited)?\s+\d+\.\d\d ±\d+%( feeder-limited)?\s+\d+ ns\s+\d+%\s+\d+%.*\s\d+ \([\d.]+[mµn]?s\)$/m);
+    expect(table.stdout).toMatch(
+      /^1\s+2\s+\d+\.\d\d ±\d+%( feeder-limited)?\s+\d+\.\d\d ±\d+%( feeder-limited)?\s+\d+ ns\s+\d+%\s+\d+%.*\s\d+ \([\d.]+[mµn]?s\)$/m,
+    );
     const bad = await pspat(['bench', 'arbiter', '--clients', '0']);
     expect([bad.code, bad.stderr]).toEqual([1, 'pspat: clients: each must be an integer in [1, 1024], got 0\n']);
     // Six points, three fresh arbiters each with a 1 s warm-up: 26 s on a quiet machine.

@@ -37,7 +37,10 @@ describe('pspat sim', () => {
   it('runs a YAML workload file, grouping flows by weight when there are many', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pspat-sim-'));
     const file = join(dir, 'two-tiers.yaml');
-    writeFileSync(file, 'link: 1gbit\nduration: 20ms\nflows:\n  - { id: gold, count: 15, weight: 4, arrival: saturating, size: 1000 }\n  - { id: bronze, count: 15, weight: 1, arrival: { type: poisson, rate: 50mbit }, size: 500 }\n');
+    writeFileSync(
+      file,
+      'link: 1gbit\nduration: 20ms\nflows:\n  - { id: gold, count: 15, weight: 4, arrival: saturating, size: 1000 }\n  - { id: bronze, count: 15, weight: 1, arrival: { type: poisson, rate: 50mbit }, size: 500 }\n',
+    );
     const r = await pspat('sim', '--scheduler', 'wf2q', '--workload', file);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^weight 4 \(15 flows\)\s+4\s/m);

@@ -12,12 +12,24 @@ function detachedChannel(frames: number, mailboxSize: number): ClientChannel {
   const pool = FramePool.allocate(frames, 2048);
   const view = new FramePool(pool);
   const free = SpscRing.allocate(frames);
-  new SpscRing(free).push(Int32Array.from({ length: frames }, (_, i) => i), 0, frames);
+  new SpscRing(free).push(
+    Int32Array.from({ length: frames }, (_, i) => i),
+    0,
+    frames,
+  );
   view.owner.fill(0);
   return {
-    clientId: 0, linkId: 0, maxClasses: 2, epoch: newEpoch(), pool,
-    mailbox: SpscRing.allocate(mailboxSize), free, counters: allocateClientCounters(2),
-    arbiterControl: new SharedArrayBuffer(CTL_WORDS * 4), doorbellWord: CTL_DOORBELL, placement: UNPLACED,
+    clientId: 0,
+    linkId: 0,
+    maxClasses: 2,
+    epoch: newEpoch(),
+    pool,
+    mailbox: SpscRing.allocate(mailboxSize),
+    free,
+    counters: allocateClientCounters(2),
+    arbiterControl: new SharedArrayBuffer(CTL_WORDS * 4),
+    doorbellWord: CTL_DOORBELL,
+    placement: UNPLACED,
   };
 }
 

@@ -24,14 +24,28 @@ const FRAMES = 512;
 function generator(channel: ClientChannel, cls: number): { worker: Worker; result: Promise<GeneratorResult> } {
   const spec: GeneratorSpec = { classes: [cls], minSize: 64, maxSize: 1500, packets: Infinity, seed: cls + 1 };
   const worker = new Worker(workerUrl('../traffic/generator-worker.js', import.meta.url), { workerData: { channel, spec } });
-  return { worker, result: new Promise((resolve, reject) => (worker.once('message', resolve), worker.once('error', reject))) };
+  return {
+    worker,
+    result: new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    }),
+  };
 }
 
 describe('client faults', () => {
   it('a terminated client stalls no one; reclaiming its channel recovers its frames for a new thread', async () => {
     host = await ArbiterHost.start({ poolFrames: 2 * FRAMES });
     // 200 Mbit/s: queues stay full, so the dying client has packets queued and frames in hand.
-    const link = await host.addLink({ rate: 2e8, scheduler: 'drr', maxClasses: 2, classes: [{ weight: 1, limitPackets: 128 }, { weight: 1, limitPackets: 128 }] });
+    const link = await host.addLink({
+      rate: 2e8,
+      scheduler: 'drr',
+      maxClasses: 2,
+      classes: [
+        { weight: 1, limitPackets: 128 },
+        { weight: 1, limitPackets: 128 },
+      ],
+    });
     const a = await link.connectClient({ frames: FRAMES });
     const b = await link.connectClient({ frames: FRAMES });
     const ga = generator(a, 0);

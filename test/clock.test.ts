@@ -44,7 +44,7 @@ describe('the shared clock', () => {
     expect(tb - ta).toBeLessThan(5e9 + 1e6);
   });
 
-  it('agrees across threads: a worker reading the same epoch lands between this thread\'s readings', async () => {
+  it("agrees across threads: a worker reading the same epoch lands between this thread's readings", async () => {
     const epoch = newEpoch();
     const now = makeClock(epoch);
     const before = now();

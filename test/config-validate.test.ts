@@ -18,7 +18,10 @@ function file(name: string, text: string): string {
 
 describe('pspat config validate', () => {
   it('says a good file is valid, counting its devices and commands', async () => {
-    const f = file('good.yaml', 'version: 1\ndaemon:\n  maxClasses: 64\n  fail: closed\ndevices:\n  vethx:\n    - "qdisc add dev vethx root handle 1: htb default 20"\n    - "class add dev vethx parent 1: classid 1:20 htb rate 30mbit"\n');
+    const f = file(
+      'good.yaml',
+      'version: 1\ndaemon:\n  maxClasses: 64\n  fail: closed\ndevices:\n  vethx:\n    - "qdisc add dev vethx root handle 1: htb default 20"\n    - "class add dev vethx parent 1: classid 1:20 htb rate 30mbit"\n',
+    );
     expect(await pspat(['config', 'validate', f])).toEqual({ code: 0, stdout: `${f}: valid (1 device, 2 tc commands)\n`, stderr: '' });
   });
 
@@ -30,8 +33,16 @@ describe('pspat config validate', () => {
       ['unknown.yaml', 'version: 1\ndaemon:\n  maxclasses: 5\n', 'daemon.maxclasses: unknown field (known: '],
       ['list.yaml', 'version: 1\ndevices:\n  eth0: "qdisc add dev eth0 root htb"\n', 'devices.eth0: must be an array, got "qdisc add dev eth0 root htb"'],
       ['range.yaml', 'version: 1\ndaemon:\n  maxClasses: 0\n', 'daemon: max-classes: must be an integer in [1, 1048576], got 0'],
-      ['grammar.yaml', 'version: 1\ndevices:\n  vethx:\n    - "qdisc add dev vethx root handle 1: htb"\n    - "class add dev vethx parent 1: classid 1:10 htb rate 30mbit quantom 5"\n', 'devices.vethx[1]: What is "quantom"?'],
-      ['order.yaml', 'version: 1\ndevices:\n  vethx:\n    - "class add dev vethx parent 1: classid 1:10 htb rate 30mbit"\n', 'devices.vethx[0]: not a pspat command (vethx is not managed by pspat)'],
+      [
+        'grammar.yaml',
+        'version: 1\ndevices:\n  vethx:\n    - "qdisc add dev vethx root handle 1: htb"\n    - "class add dev vethx parent 1: classid 1:10 htb rate 30mbit quantom 5"\n',
+        'devices.vethx[1]: What is "quantom"?',
+      ],
+      [
+        'order.yaml',
+        'version: 1\ndevices:\n  vethx:\n    - "class add dev vethx parent 1: classid 1:10 htb rate 30mbit"\n',
+        'devices.vethx[0]: not a pspat command (vethx is not managed by pspat)',
+      ],
     ] as const) {
       const f = file(name, text);
       const r = await pspat(['config', 'validate', f]);
@@ -47,7 +58,9 @@ describe('pspat config validate', () => {
     expect(r.stdout).toBe(published);
     const schema = JSON.parse(published);
     // Every daemon option a file may set is in it, described by its flag where it has one.
-    expect(Object.keys(schema.properties.daemon.properties)).toEqual(expect.arrayContaining(['backend', 'rates', 'maxClasses', 'devices', 'follow', 'arbiterCpus', 'fail']));
+    expect(Object.keys(schema.properties.daemon.properties)).toEqual(
+      expect.arrayContaining(['backend', 'rates', 'maxClasses', 'devices', 'follow', 'arbiterCpus', 'fail']),
+    );
     expect(schema.properties.daemon.properties.backend).toMatchObject({ type: 'string', enum: ['null', 'pcap', 'afxdp', 'afpacket'] });
     expect(schema.properties.daemon.properties.maxClasses.description).toMatch(/^--max-classes <n>: /);
   });

@@ -14,20 +14,28 @@ import { claimCpu, defaultArbiterCpus, releaseCpus } from '../src/cpu-claims.js'
 const CLAIMS = fileURLToPath(new URL('../dist/src/cpu-claims.js', import.meta.url));
 
 describe('CPU claims', () => {
-  it('one live process holds a CPU; a dead one\'s claim is taken over; release gives it back', () => {
+  it("one live process holds a CPU; a dead one's claim is taken over; release gives it back", () => {
     const dir = mkdtempSync(join(tmpdir(), 'pspat-claims-'));
     expect(claimCpu(3, dir)).toBe(true);
     expect(readFileSync(join(dir, 'cpu3'), 'utf8')).toBe(`${process.pid}\n`);
     expect(claimCpu(3, dir)).toBe(true); // already ours
     // Another process cannot claim it while this one lives.
-    const other = spawnSync(process.execPath, ['--input-type=module', '-e', `import { claimCpu } from '${CLAIMS}'; process.stdout.write(String(claimCpu(3, '${dir}')));`], { encoding: 'utf8' });
+    const other = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', `import { claimCpu } from '${CLAIMS}'; process.stdout.write(String(claimCpu(3, '${dir}')));`],
+      { encoding: 'utf8' },
+    );
     expect(other.stdout).toBe('false');
     // A claim whose process is gone is stale.
     const dead = Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }));
     writeFileSync(join(dir, 'cpu5'), `${dead}\n`);
     expect(claimCpu(5, dir)).toBe(true);
     releaseCpus();
-    const after = spawnSync(process.execPath, ['--input-type=module', '-e', `import { claimCpu } from '${CLAIMS}'; process.stdout.write(String(claimCpu(3, '${dir}')));`], { encoding: 'utf8' });
+    const after = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', `import { claimCpu } from '${CLAIMS}'; process.stdout.write(String(claimCpu(3, '${dir}')));`],
+      { encoding: 'utf8' },
+    );
     expect(after.stdout).toBe('true');
   });
 

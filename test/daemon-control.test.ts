@@ -53,11 +53,15 @@ describe('pspat daemon + pspat tc', () => {
     expect(q.stdout).toBe('qdisc htb 1: root refcnt 2 r2q 10 default 0x30 direct_packets_stat 0 direct_qlen 1000\nqdisc pfifo 10: parent 1:10 limit 50p\n');
     const c = await tc('-s class show dev pspat0 classid 1:10');
     // No rate line without an estimator, as the kernel's htb classes have none by default.
-    expect(c.stdout).toMatch(/^class htb 1:10 parent 1:1 leaf 10: prio 1 rate 50Mbit ceil 100Mbit burst 1600b cburst 1600b \n Sent 0 bytes 0 pkt \(dropped 0, overlimits 0 requeues 0\) \n backlog 0b 0p requeues 0\n/);
+    expect(c.stdout).toMatch(
+      /^class htb 1:10 parent 1:1 leaf 10: prio 1 rate 50Mbit ceil 100Mbit burst 1600b cburst 1600b \n Sent 0 bytes 0 pkt \(dropped 0, overlimits 0 requeues 0\) \n backlog 0b 0p requeues 0\n/,
+    );
     // With no device named, each line names its device, as tc's do; the devices pspat does
     // not manage come from the system's tc.
     const all = (await tc('qdisc show')).stdout;
-    expect(all).toContain('qdisc htb 1: dev pspat0 root refcnt 2 r2q 10 default 0x30 direct_packets_stat 0 direct_qlen 1000\nqdisc pfifo 10: dev pspat0 parent 1:10 limit 50p\n');
+    expect(all).toContain(
+      'qdisc htb 1: dev pspat0 root refcnt 2 r2q 10 default 0x30 direct_packets_stat 0 direct_qlen 1000\nqdisc pfifo 10: dev pspat0 parent 1:10 limit 50p\n',
+    );
     expect(all).toContain(execFileSync('tc', ['qdisc', 'show', 'dev', 'lo']).toString().replace('0: root', '0: dev lo root'));
     const allJson = JSON.parse((await tc('-j qdisc show')).stdout) as { dev: string; kind: string }[];
     expect(allJson.filter((q) => q.dev === 'pspat0').map((q) => q.kind)).toEqual(['htb', 'pfifo']);
@@ -141,8 +145,8 @@ describe('pspat daemon + pspat tc', () => {
       expect((await pspat(['tc', 'filter', 'show', 'dev', 'pspat0'])).stdout).toBe(filters);
       // Every option it ran with, the same in the second (the run directory is each one's own).
       expect((await pspat(['config', 'dump'])).stdout).toBe(dump.stdout);
-      expect(dump.stdout).toMatch(/^daemon:\n(  .*\n)*  backend: "null"\n/m);
-      expect(dump.stdout).toMatch(/^  maxClasses: \d+$/m);
+      expect(dump.stdout).toMatch(/^daemon:\n( {2}.*\n)* {2}backend: "null"\n/m);
+      expect(dump.stdout).toMatch(/^ {2}maxClasses: \d+$/m);
     } finally {
       expect(await second.stop()).toBe(0);
     }
@@ -161,7 +165,10 @@ describe('pspat daemon and pspat tc, failing cleanly', () => {
   it('a bad configuration names the command that failed, exits 1 and leaves no socket', async () => {
     const dir = tempRunDir();
     const file = join(dirname(dir), 'bad.yaml');
-    writeFileSync(file, 'version: 1\ndevices:\n  pspat1:\n    - "qdisc add dev pspat1 root handle 1: htb"\n    - "class add dev pspat1 parent 1: classid 1:1 htb rate fast"\n');
+    writeFileSync(
+      file,
+      'version: 1\ndevices:\n  pspat1:\n    - "qdisc add dev pspat1 root handle 1: htb"\n    - "class add dev pspat1 parent 1: classid 1:1 htb rate fast"\n',
+    );
     const r = await pspat(['daemon', '--run-dir', dir, '--config', file]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`pspat: ${file}: devices.pspat1[1]: Illegal "rate"\n`);
@@ -194,4 +201,3 @@ describe('pspat daemon and pspat tc, failing cleanly', () => {
     expect(daemon.log()).toMatch(/pspat daemon: SIGTERM: stopped; 0 links: offered 0 = sent 0 \+ dropped 0 \+ still queued 0\n$/);
   });
 });
-

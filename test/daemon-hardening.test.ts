@@ -69,7 +69,11 @@ describe('clients of a hung daemon, control connections, input files', () => {
   it('pspat tc, stats and config dump give up on a stopped daemon after --timeout, saying so', async () => {
     const d = await daemon(['--backend', 'null']);
     d.child.kill('SIGSTOP');
-    for (const args of [['tc', '--run-dir', d.runDir, '--timeout', '0.5', 'qdisc', 'show'], ['stats', '--run-dir', d.runDir, '--timeout', '0.5'], ['config', 'dump', '--run-dir', d.runDir, '--timeout', '0.5']]) {
+    for (const args of [
+      ['tc', '--run-dir', d.runDir, '--timeout', '0.5', 'qdisc', 'show'],
+      ['stats', '--run-dir', d.runDir, '--timeout', '0.5'],
+      ['config', 'dump', '--run-dir', d.runDir, '--timeout', '0.5'],
+    ]) {
       const r = await pspat(args);
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.stderr).toContain('no reply from the daemon within 0.5 s (is it stopped or hung? --timeout sets the wait)');
@@ -158,7 +162,16 @@ describe.skipIf(skipWithoutNet())('devices: planted attach state, one owner per 
       child.stderr.on('data', (b: Buffer) => {
         err += b.toString();
         if (!err.includes('listening on')) return;
-        const d: RunningDaemon = { runDir, child, log: () => err, exited, stop: async () => (child.kill('SIGTERM'), exited) };
+        const d: RunningDaemon = {
+          runDir,
+          child,
+          log: () => err,
+          exited,
+          stop: async () => {
+            child.kill('SIGTERM');
+            return exited;
+          },
+        };
         running.push(d);
         resolve(d);
       });
@@ -184,12 +197,34 @@ describe.skipIf(skipWithoutNet())('devices: planted attach state, one owner per 
     expect([own.code, own.stderr]).toEqual([1, 'Error: pspat cannot manage device "psc99": it is one of pspat\'s own capture devices\n']);
   });
 
-  it('pspat recover ignores planted state: a bad name, a path, and a device whose filters are not pspat\'s', () => {
+  it("pspat recover ignores planted state: a bad name, a path, and a device whose filters are not pspat's", () => {
     const runDir = tempRunDir();
     mkdirSync(join(runDir, 'attach'), { recursive: true, mode: 0o700 });
     // The device has a clsact qdisc and a filter of someone else's.
     inNs(['tc', 'qdisc', 'add', 'dev', 'hard0', 'clsact']);
-    inNs(['tc', 'filter', 'add', 'dev', 'hard0', 'egress', 'prio', '49002', 'protocol', 'ip', 'u32', 'match', 'u32', '0', '0', 'action', 'mirred', 'egress', 'redirect', 'dev', 'hard1']);
+    inNs([
+      'tc',
+      'filter',
+      'add',
+      'dev',
+      'hard0',
+      'egress',
+      'prio',
+      '49002',
+      'protocol',
+      'ip',
+      'u32',
+      'match',
+      'u32',
+      '0',
+      '0',
+      'action',
+      'mirred',
+      'egress',
+      'redirect',
+      'dev',
+      'hard1',
+    ]);
     const state = (dev: string) => JSON.stringify({ version: 1, dev, capture: 'psc4242', capturePeer: 'psc4242p', clsactCreated: true, pid: 2 ** 22 + 1 });
     writeFileSync(join(runDir, 'attach', 'hard0.json'), state('hard0'));
     const outside = join(runDir, 'outside.json');

@@ -95,7 +95,7 @@ describe.skipIf(skipWithoutNet())('pspat daemon on a veth, scripted with TC="psp
     }
   });
 
-  it('-s prints the rate line of a class given an estimator, from the daemon\'s estimator, which settles on the class\'s rate', async () => {
+  it("-s prints the rate line of a class given an estimator, from the daemon's estimator, which settles on the class's rate", async () => {
     // The estimator averages 1 s samples with a ~4 s time constant: poll until it settles.
     let s = '';
     let bps = 0;
@@ -149,7 +149,32 @@ describe.skipIf(skipWithoutNet())('pspat daemon on a veth, scripted with TC="psp
   });
 
   it('a police filter holds its flow to the policed rate; the excess is counted as dropped', async () => {
-    const police = await tc('filter', 'add', 'dev', t.dev, 'protocol', 'ip', 'parent', '1:', 'prio', '0', 'u32', 'match', 'ip', 'dport', '5002', '0xffff', 'police', 'rate', '5mbit', 'burst', '10k', 'drop', 'flowid', '1:20');
+    const police = await tc(
+      'filter',
+      'add',
+      'dev',
+      t.dev,
+      'protocol',
+      'ip',
+      'parent',
+      '1:',
+      'prio',
+      '0',
+      'u32',
+      'match',
+      'ip',
+      'dport',
+      '5002',
+      '0xffff',
+      'police',
+      'rate',
+      '5mbit',
+      'burst',
+      '10k',
+      'drop',
+      'flowid',
+      '1:20',
+    );
     expect(police.code).toBe(0);
     const r = await measure(t, 500, 3000, 100);
     const got = mbps(r.ports[5002].bytes, 3000);
@@ -159,7 +184,7 @@ describe.skipIf(skipWithoutNet())('pspat daemon on a veth, scripted with TC="psp
     expect((await tc('filter', 'del', 'dev', t.dev, 'parent', '1:', 'prio', '0')).code).toBe(0);
   });
 
-  it('a tbf inside a class holds that class to the tbf\'s rate (an inner shaper sleeps and wakes its class)', async () => {
+  it("a tbf inside a class holds that class to the tbf's rate (an inner shaper sleeps and wakes its class)", async () => {
     expect((await tc('qdisc', 'add', 'dev', t.dev, 'parent', '1:30', 'handle', '30:', 'tbf', 'rate', '3mbit', 'burst', '10k', 'latency', '50ms')).code).toBe(0);
     const r = await measure(t, 1000, 3000, 100);
     const got = mbps(r.ports[5003].bytes, 3000);

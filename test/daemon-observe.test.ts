@@ -83,7 +83,10 @@ describe('pspat daemon observability', () => {
       expect(count, stage).toBeGreaterThan(0);
       expect(value(`pspat_class_delay_seconds_bucket{${series},le="+Inf"}`), stage).toBe(count);
       expect(value(`pspat_class_delay_seconds_sum{${series}}`), stage).toBeGreaterThan(0);
-      const buckets = text.split('\n').filter((l) => l.startsWith(`pspat_class_delay_seconds_bucket{${series},`)).map((l) => Number(l.split(' ').pop()));
+      const buckets = text
+        .split('\n')
+        .filter((l) => l.startsWith(`pspat_class_delay_seconds_bucket{${series},`))
+        .map((l) => Number(l.split(' ').pop()));
       expect(buckets, stage).toEqual([...buckets].sort((a, b) => a - b)); // cumulative
     }
     // Rate-limited at 30 Mbit/s with a full queue: most packets wait a millisecond or more in the queue.
@@ -91,7 +94,9 @@ describe('pspat daemon observability', () => {
     expect(value(`pspat_class_delay_seconds_bucket{${queue},le="0.001"}`)).toBeLessThan(value(`pspat_class_delay_seconds_count{${queue}}`) / 2);
     // What tc configured beside what the class sends, and the root qdisc under node_exporter's names.
     expect(value('pspat_class_rate_bits_per_second{dev="obs0",class="1:10"}')).toBe(30e6);
-    expect(value('pspat_qdisc_packets_total{device="obs0",kind="htb"}')).toBeGreaterThanOrEqual(value('pspat_class_sent_packets_total{dev="obs0",class="1:10"}'));
+    expect(value('pspat_qdisc_packets_total{device="obs0",kind="htb"}')).toBeGreaterThanOrEqual(
+      value('pspat_class_sent_packets_total{dev="obs0",class="1:10"}'),
+    );
     expect(value('pspat_link_offered_packets_total{dev="obs0"}')).toBeGreaterThan(0);
     expect(value('pspat_port_up{dev="obs0"}')).toBe(1);
     expect(value('pspat_port_faults_total{dev="obs0"}')).toBe(0);

@@ -30,7 +30,12 @@ function daemonWithoutSysAdmin(args: string[]): Promise<{ code: number; stderr: 
 
 /** The lines of /proc/PID/status (and of each of its threads) that start with `key`. */
 function statusLines(pid: number, key: string): string[] {
-  return readdirSync(`/proc/${pid}/task`).map((tid) => readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8').split('\n').find((l) => l.startsWith(key))!);
+  return readdirSync(`/proc/${pid}/task`).map(
+    (tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith(key))!,
+  );
 }
 
 describe.skipIf(skipWithoutNet())('daemon privileges', () => {
@@ -64,9 +69,12 @@ describe.skipIf(skipWithoutNet())('daemon privileges', () => {
   });
 
   it('--user nobody: every thread runs as nobody with at most the five capabilities; it takes a device over (XDP capture), sends, and gives it back', async () => {
-    const t = (topo = createSinkTopology('prv'));
+    const t = createSinkTopology('prv');
+    topo = t;
     d = await startDaemon(['--backend', 'afpacket', '--user', 'nobody', '--rate', `${t.dev}=50mbit`, '--test-traffic', `${t.dev}=5001/1000`]);
-    expect(d.log()).toContain('pspat daemon: running as nobody (uid 65534, gid 65534) with CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_IPC_LOCK\n');
+    expect(d.log()).toContain(
+      'pspat daemon: running as nobody (uid 65534, gid 65534) with CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_IPC_LOCK\n',
+    );
     process.env.PSPAT_RUN_DIR = d.runDir;
     expect((await pspat(['tc', 'qdisc', 'add', 'dev', t.dev, 'root', 'handle', '1:', 'htb', 'default', '10'])).code).toBe(0);
     expect((await pspat(['tc', 'class', 'add', 'dev', t.dev, 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '20mbit'])).code).toBe(0);

@@ -72,7 +72,9 @@ describe('daemon signals and ownership', () => {
     const d = await daemon(['--backend', 'afpacket']);
     const r = await tc(d, 'qdisc add dev lo root handle 1: htb');
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('Error: pspat cannot manage device "lo": it is a loopback device: it has no link to schedule, and taking it over would cut off local traffic\n');
+    expect(r.stderr).toBe(
+      'Error: pspat cannot manage device "lo": it is a loopback device: it has no link to schedule, and taking it over would cut off local traffic\n',
+    );
     const show = await tc(d, 'qdisc show dev lo');
     expect(show.stdout).not.toContain('htb');
   });

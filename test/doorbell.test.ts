@@ -32,7 +32,11 @@ describe('doorbell armed for a batch', () => {
 
   it('counts what the consumer has not taken: entries it read before parking do not count toward its batch', () => {
     const ring = new SpscRing(SpscRing.allocate(64));
-    ring.push(Int32Array.from({ length: 10 }, (_, i) => i), 0, 10);
+    ring.push(
+      Int32Array.from({ length: 10 }, (_, i) => i),
+      0,
+      10,
+    );
     ring.pop(new Int32Array(10), 0, 10);
     ring.doorbell.arm(3);
     ring.push(Int32Array.of(1, 2), 0, 2);

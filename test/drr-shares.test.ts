@@ -10,11 +10,13 @@ describe('DRR', () => {
     ['1:10:100:1000 by weight', [1, 10, 100, 1000].map((weight) => ({ weight })), [1, 10, 100, 1000], 1_000_000, 3],
   ] as const)('splits bytes %s within 1% over ≥200k mixed-size packets', (_, params, ratio, packets, seed) => {
     const h = new Harness('drr', 1024, params.length);
-    params.forEach((p, c) => h.sched.addClass(c, p));
+    params.forEach((p, c) => {
+      h.sched.addClass(c, p);
+    });
     const served = saturate(h, params.length, packets, seed);
     const total = served.reduce((a, b) => a + b, 0);
     const sum = ratio.reduce((a, b) => a + b, 0);
-    ratio.forEach((r, c) => expect(Math.abs(served[c] / total - r / sum) / (r / sum)).toBeLessThan(0.01));
+    for (const [c, r] of ratio.entries()) expect(Math.abs(served[c] / total - r / sum) / (r / sum)).toBeLessThan(0.01);
   });
 
   it('does not turn idle time into credit: a returning class starts with one quantum', () => {
@@ -23,7 +25,10 @@ describe('DRR', () => {
     h.sched.addClass(1, { quantum: 1000 });
     for (let i = 0; i < 4; i++) h.offer(0, 1000);
     for (let i = 0; i < 4; i++) expect(h.cls[h.take()]).toBe(0); // class 1 idle
-    for (let i = 0; i < 4; i++) { h.offer(0, 1000); h.offer(1, 1000); }
+    for (let i = 0; i < 4; i++) {
+      h.offer(0, 1000);
+      h.offer(1, 1000);
+    }
     const order = Array.from({ length: 8 }, () => h.cls[h.take()]);
     expect(order).toEqual([0, 1, 0, 1, 0, 1, 0, 1]);
   });

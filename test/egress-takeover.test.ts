@@ -44,15 +44,38 @@ const tc = (line: string) => {
 
 /** What attaching must leave exactly as it found: the uplink's qdiscs, egress filters, offloads (never touched). */
 function uplinkState(): string {
-  const offloads = topo.inHost('ethtool', '-k', UP).split('\n').filter((l) => /^(tx-checksumming|tcp-segmentation-offload|generic-segmentation-offload):/.test(l));
+  const offloads = topo
+    .inHost('ethtool', '-k', UP)
+    .split('\n')
+    .filter((l) => /^(tx-checksumming|tcp-segmentation-offload|generic-segmentation-offload):/.test(l));
   return [topo.inHost('tc', 'qdisc', 'show', 'dev', UP), topo.inHost('tc', 'filter', 'show', 'dev', UP, 'egress'), ...offloads].join('\n');
 }
 
 /** `pspat daemon` inside the host namespace; resolves once it listens. */
 function startDaemon(...args: string[]): Promise<{ child: ChildProcess; log: () => string }> {
-  const child = spawn('ip', ['netns', 'exec', HOST, process.execPath, PSPAT_BIN, 'daemon', '--run-dir', runDir, '--backend', 'afxdp', '--rate', `${UP}=100mbit`, '--capture-threads', '2', ...args], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      HOST,
+      process.execPath,
+      PSPAT_BIN,
+      'daemon',
+      '--run-dir',
+      runDir,
+      '--backend',
+      'afxdp',
+      '--rate',
+      `${UP}=100mbit`,
+      '--capture-threads',
+      '2',
+      ...args,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let log = '';
   return new Promise((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {
@@ -118,9 +141,25 @@ describe.skipIf(skip)('egress takeover: unmodified VMs scheduled by pspat on the
 
       const seconds = 5;
       const vms = VMS.map((vm, i) =>
-        spawn('ip', ['netns', 'exec', vm, process.execPath, benchScript('vm-traffic'), i < 2 ? 'udp' : 'tcp', '10.9.0.2', i < 2 ? '5001' : '5002', String(RATES[i] * 1.5), '1000', String(seconds)], {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        }),
+        spawn(
+          'ip',
+          [
+            'netns',
+            'exec',
+            vm,
+            process.execPath,
+            benchScript('vm-traffic'),
+            i < 2 ? 'udp' : 'tcp',
+            '10.9.0.2',
+            i < 2 ? '5001' : '5002',
+            String(RATES[i] * 1.5),
+            '1000',
+            String(seconds),
+          ],
+          {
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        ),
       );
       const results = vms.map((c) => lines(c)());
       // Queues fill and TCP finds its rate, then one window.
@@ -130,7 +169,8 @@ describe.skipIf(skip)('egress takeover: unmodified VMs scheduled by pspat on the
       await sleep(WINDOW_MS);
       sink.stdin!.write('mark\n');
       const m1 = JSON.parse(await next()) as Mark;
-      const rate = (k: number, field: 'udpBytes' | 'tcpBytes') => ((m1.sources[`10.1.${k}.2`][field] - m0.sources[`10.1.${k}.2`][field]) * 8) / ((m1.t - m0.t) * 1e3);
+      const rate = (k: number, field: 'udpBytes' | 'tcpBytes') =>
+        ((m1.sources[`10.1.${k}.2`][field] - m0.sources[`10.1.${k}.2`][field]) * 8) / ((m1.t - m0.t) * 1e3);
       expect(Math.abs(rate(1, 'udpBytes') / RATES[0] - 1), `VM 1: ${rate(1, 'udpBytes')} Mbit/s`).toBeLessThan(0.02);
       expect(Math.abs(rate(2, 'udpBytes') / RATES[1] - 1), `VM 2: ${rate(2, 'udpBytes')} Mbit/s`).toBeLessThan(0.02);
       // TCP payload of 1514 B frames (1448 B of data with timestamps) at 15 Mbit/s of frames: full speed.
@@ -169,7 +209,9 @@ describe.skipIf(skip)('egress takeover: unmodified VMs scheduled by pspat on the
       expect((await tc(`qdisc del dev ${UP} root`)).code).toBe(0);
       expect(uplinkState()).toBe(before);
       // Given back: traffic flows on the kernel's path again, unscheduled.
-      const direct = spawn('ip', ['netns', 'exec', VMS[0], process.execPath, benchScript('vm-traffic'), 'udp', '10.9.0.2', '5001', '20', '1000', '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const direct = spawn('ip', ['netns', 'exec', VMS[0], process.execPath, benchScript('vm-traffic'), 'udp', '10.9.0.2', '5001', '20', '1000', '1'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       const directSent = (JSON.parse(await lines(direct)()) as { sent: number }).sent;
       await sleep(200);
       sink.stdin!.write('mark\n');
@@ -217,7 +259,10 @@ describe.skipIf(skip)('egress takeover: unmodified VMs scheduled by pspat on the
         // collections, and the forks that take the device over (tc, ip, ethtool), each of which
         // stalls every thread of the process; time the class did not use is not credit. Up to
         // 5.1% short measured on this 2-CPU machine, while unshaped would be 50% over.
-        expect(Math.abs(again.mbit(2) / RATES[1] - 1), `VM 2 in the restarted daemon's first second: ${again.mbit(2)} Mbit/s (start took ${startMs.toFixed(0)} ms)`).toBeLessThan(0.1);
+        expect(
+          Math.abs(again.mbit(2) / RATES[1] - 1),
+          `VM 2 in the restarted daemon's first second: ${again.mbit(2)} Mbit/s (start took ${startMs.toFixed(0)} ms)`,
+        ).toBeLessThan(0.1);
         await vm2;
         expect((await tc(`qdisc del dev ${UP} root`)).code).toBe(0);
         expect(uplinkState()).toBe(before);

@@ -22,7 +22,9 @@ describe('examples/pspat.service', () => {
   });
 
   it('runs pspat commands with flags they have', async () => {
-    const lines = readFileSync(unit, 'utf8').split('\n').filter((l) => /^Exec\w*=/.test(l));
+    const lines = readFileSync(unit, 'utf8')
+      .split('\n')
+      .filter((l) => /^Exec\w*=/.test(l));
     expect(lines.length).toBeGreaterThanOrEqual(2);
     for (const line of lines) {
       const [, command, args] = /pspat (\w+)(.*)$/.exec(line)!;
@@ -32,18 +34,26 @@ describe('examples/pspat.service', () => {
   });
 });
 
-
 describe('examples/grafana-dashboard.json', () => {
   const dashboard = JSON.parse(readFileSync(fileURLToPath(new URL('../examples/grafana-dashboard.json', import.meta.url)), 'utf8')) as {
     panels: { title: string; targets: { expr: string }[] }[];
     templating: { list: { query?: unknown }[] };
   };
   // Every metric the daemon's registry declares (histograms add _bucket, _sum and _count).
-  const registry = new MetricsRegistry({ liveReadings: async () => [], loops: () => [], placement: () => ({ plan: { arbiters: [], clients: { cpus: [], priority: 0 }, tx: { cpus: [], priority: 0 } }, arbiterThreads: [] }) }).registry;
-  const exported = new Set(registry.getMetricsAsArray().flatMap((m) => (String(m.type) === 'histogram' ? ['_bucket', '_sum', '_count'].map((s) => m.name + s) : [m.name])));
+  const registry = new MetricsRegistry({
+    liveReadings: async () => [],
+    loops: () => [],
+    placement: () => ({ plan: { arbiters: [], clients: { cpus: [], priority: 0 }, tx: { cpus: [], priority: 0 } }, arbiterThreads: [] }),
+  }).registry;
+  const exported = new Set(
+    registry.getMetricsAsArray().flatMap((m) => (String(m.type) === 'histogram' ? ['_bucket', '_sum', '_count'].map((s) => m.name + s) : [m.name])),
+  );
 
   it('queries only metrics the daemon exports', () => {
-    const queries = [...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)), ...dashboard.templating.list.map((v) => v.query).filter((q): q is string => typeof q === 'string')];
+    const queries = [
+      ...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)),
+      ...dashboard.templating.list.map((v) => v.query).filter((q): q is string => typeof q === 'string'),
+    ];
     expect(queries.length).toBeGreaterThanOrEqual(10);
     for (const q of queries) {
       for (const name of q.match(/\bpspat_[a-z_]+/g) ?? []) expect(exported.has(name), `${name} in ${q}`).toBe(true);

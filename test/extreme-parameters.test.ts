@@ -35,7 +35,10 @@ const qfqClass = (args: string) => `class add dev DEV parent 1: classid 1:1 qfq 
 const drrClass = (args: string) => `class add dev DEV parent 1: classid 1:1 drr ${args}`;
 const htbClass = (args: string) => `class add dev DEV parent 1: classid 1:1 htb ${args}`;
 /** An htb whose default is class 1:n, and classes 1:1 … 1:n-1, each the child of the one before: traffic waits for the leaf. */
-const htbChain = (n: number) => [`qdisc add dev DEV root handle 1: htb default ${n}`, ...Array.from({ length: n - 1 }, (_, i) => `class add dev DEV parent 1:${i === 0 ? '' : i} classid 1:${i + 1} htb rate ${100 - i}mbit`)];
+const htbChain = (n: number) => [
+  `qdisc add dev DEV root handle 1: htb default ${n}`,
+  ...Array.from({ length: n - 1 }, (_, i) => `class add dev DEV parent 1:${i === 0 ? '' : i} classid 1:${i + 1} htb rate ${100 - i}mbit`),
+];
 const refused = (code: number, stderr: string) => ({ code, stderr: `${stderr}\n` });
 
 const ROWS: Row[] = [
@@ -43,26 +46,77 @@ const ROWS: Row[] = [
   { what: 'qfq weight 1', setup: [QFQ], cmd: qfqClass('weight 1'), after: [TO_1_1], expect: { shows: 'class qfq 1:1 root weight 1 maxpkt 1514' } },
   { what: 'qfq weight 1024 (the kernel’s largest)', setup: [QFQ], cmd: qfqClass('weight 1024'), after: [TO_1_1], expect: { shows: 'weight 1024' } },
   { what: 'qfq weight 1025', setup: [QFQ], cmd: qfqClass('weight 1025'), expect: refused(2, 'Error: weight: must be an integer in [1, 1024], got 1025') },
-  { what: 'qfq weight 2^31', setup: [QFQ], cmd: qfqClass('weight 2147483648'), expect: refused(2, 'Error: weight: must be an integer in [1, 1024], got 2147483648') },
+  {
+    what: 'qfq weight 2^31',
+    setup: [QFQ],
+    cmd: qfqClass('weight 2147483648'),
+    expect: refused(2, 'Error: weight: must be an integer in [1, 1024], got 2147483648'),
+  },
   { what: 'qfq weight 2^32 (not a u32)', setup: [QFQ], cmd: qfqClass('weight 4294967296'), expect: refused(1, 'Illegal "weight"') },
-  { what: 'qfq maxpkt 511', setup: [QFQ], cmd: qfqClass('weight 1 maxpkt 511'), expect: refused(2, 'Error: maxpkt: must be an integer in [512, 65536] bytes, got 511') },
-  { what: 'qfq maxpkt 65537', setup: [QFQ], cmd: qfqClass('weight 1 maxpkt 65537'), expect: refused(2, 'Error: maxpkt: must be an integer in [512, 65536] bytes, got 65537') },
-  { what: 'qfq maxpkt 65536, above the 2048 B frame', setup: [QFQ], cmd: qfqClass('weight 1 maxpkt 65536'), after: [TO_1_1], expect: { shows: 'maxpkt 65536' } },
+  {
+    what: 'qfq maxpkt 511',
+    setup: [QFQ],
+    cmd: qfqClass('weight 1 maxpkt 511'),
+    expect: refused(2, 'Error: maxpkt: must be an integer in [512, 65536] bytes, got 511'),
+  },
+  {
+    what: 'qfq maxpkt 65537',
+    setup: [QFQ],
+    cmd: qfqClass('weight 1 maxpkt 65537'),
+    expect: refused(2, 'Error: maxpkt: must be an integer in [512, 65536] bytes, got 65537'),
+  },
+  {
+    what: 'qfq maxpkt 65536, above the 2048 B frame',
+    setup: [QFQ],
+    cmd: qfqClass('weight 1 maxpkt 65536'),
+    after: [TO_1_1],
+    expect: { shows: 'maxpkt 65536' },
+  },
   { what: 'drr quantum 0', setup: [DRR], cmd: drrClass('quantum 0'), expect: refused(2, 'Error: quantum: must be an integer in [1, 4294967295] bytes, got 0') },
-  { what: 'drr quantum 2^32', setup: [DRR], cmd: drrClass('quantum 4294967296'), expect: refused(2, 'Error: quantum: must be an integer in [1, 4294967295] bytes, got 4294967296') },
+  {
+    what: 'drr quantum 2^32',
+    setup: [DRR],
+    cmd: drrClass('quantum 4294967296'),
+    expect: refused(2, 'Error: quantum: must be an integer in [1, 4294967295] bytes, got 4294967296'),
+  },
   { what: 'drr quantum 2^32-1', setup: [DRR], cmd: drrClass('quantum 4294967295'), after: [TO_1_1], expect: { shows: 'class drr 1:1 root quantum 4096Mb' } },
   { what: 'htb rate 0', setup: [HTB], cmd: htbClass('rate 0'), expect: refused(1, 'Illegal "rate"') },
-  { what: 'htb quantum 0', setup: [HTB], cmd: htbClass('rate 1mbit quantum 0'), expect: refused(2, 'Error: quantum: must be an integer in [1, 4294967295] bytes, got 0') },
-  { what: 'htb rate 4294967295kbps (libvirt’s “unlimited”, 34 Tbit/s)', setup: [HTB], cmd: htbClass('rate 4294967295kbps'), expect: { shows: 'rate 34359Gbit ceil 34359Gbit' } },
+  {
+    what: 'htb quantum 0',
+    setup: [HTB],
+    cmd: htbClass('rate 1mbit quantum 0'),
+    expect: refused(2, 'Error: quantum: must be an integer in [1, 4294967295] bytes, got 0'),
+  },
+  {
+    what: 'htb rate 4294967295kbps (libvirt’s “unlimited”, 34 Tbit/s)',
+    setup: [HTB],
+    cmd: htbClass('rate 4294967295kbps'),
+    expect: { shows: 'rate 34359Gbit ceil 34359Gbit' },
+  },
   {
     what: 'htb rate 2^64-1 bit/s (above pspat’s 1 Pbit/s)',
     setup: [HTB],
     cmd: htbClass('rate 18446744073709551615bit'),
     expect: refused(2, 'Error: rate: must be a rate in (0, 1000000000000000] bit/s, got 18446744073709552000'),
   },
-  { what: 'tbf rate 4294967295kbps', setup: [], cmd: 'qdisc add dev DEV root tbf rate 4294967295kbps burst 10kb latency 50ms', expect: { shows: 'rate 34359Gbit' } },
-  { what: 'htb 8 levels (the kernel’s depth)', setup: htbChain(8), cmd: 'class add dev DEV parent 1:7 classid 1:8 htb rate 92mbit', expect: { shows: 'class htb 1:8 parent 1:7' } },
-  { what: 'htb 9 levels', setup: htbChain(9), cmd: 'class add dev DEV parent 1:8 classid 1:9 htb rate 91mbit', expect: refused(2, 'Error: parent: the class tree would be deeper than 8 levels') },
+  {
+    what: 'tbf rate 4294967295kbps',
+    setup: [],
+    cmd: 'qdisc add dev DEV root tbf rate 4294967295kbps burst 10kb latency 50ms',
+    expect: { shows: 'rate 34359Gbit' },
+  },
+  {
+    what: 'htb 8 levels (the kernel’s depth)',
+    setup: htbChain(8),
+    cmd: 'class add dev DEV parent 1:7 classid 1:8 htb rate 92mbit',
+    expect: { shows: 'class htb 1:8 parent 1:7' },
+  },
+  {
+    what: 'htb 9 levels',
+    setup: htbChain(9),
+    cmd: 'class add dev DEV parent 1:8 classid 1:9 htb rate 91mbit',
+    expect: refused(2, 'Error: parent: the class tree would be deeper than 8 levels'),
+  },
 ];
 
 describe('extreme parameters against a live daemon', () => {
@@ -119,12 +173,20 @@ describe('65536 classes on one link', () => {
     try {
       const classes = Array.from({ length: 65536 }, () => ({ weight: 64, limitPackets: 16 }));
       const link = await host.addLink({ rate: 1e9, scheduler: 'qfq', maxClasses: 65536, classes });
-      await expect(link.changeClass(12345, { weight: 65 })).rejects.toThrow(
-        'weight: the sum of all class weights would be 4194305, above QFQ\'s limit 4194304',
+      await expect(link.changeClass(12345, { weight: 65 })).rejects.toThrow("weight: the sum of all class weights would be 4194305, above QFQ's limit 4194304");
+      const fleet = await startGenerators(
+        link,
+        4,
+        (i) => ({
+          classes: Array.from({ length: 16384 }, (_, k) => i * 16384 + k),
+          cycle: true,
+          minSize: 64,
+          maxSize: 64,
+          packets: 16384 * 3,
+          seed: i,
+        }),
+        1024,
       );
-      const fleet = await startGenerators(link, 4, (i) => ({
-        classes: Array.from({ length: 16384 }, (_, k) => i * 16384 + k), cycle: true, minSize: 64, maxSize: 64, packets: 16384 * 3, seed: i,
-      }), 1024);
       await fleet.done;
       const [s] = await host.close({ drain: true, timeoutMs: 10_000 });
       expect(s.totals).toEqual({ offered: 4 * 16384 * 3, sent: 4 * 16384 * 3, dropped: 0, queued: 0 });

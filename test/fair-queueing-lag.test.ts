@@ -13,7 +13,9 @@ const L_MAX = 1500;
 
 function run(kind: string, weights: number[], packets: number, seed: number): { ratios: number[]; maxLag: number } {
   const h = new Harness(kind, 1024, weights.length);
-  weights.forEach((w, c) => h.sched.addClass(c, { weight: w, limitPackets: 1e6 }));
+  weights.forEach((w, c) => {
+    h.sched.addClass(c, { weight: w, limitPackets: 1e6 });
+  });
   const W = weights.reduce((a, b) => a + b, 0);
   let maxLag = 0;
   const served = saturate(h, weights.length, packets, seed, (sofar, total) => {
@@ -25,7 +27,10 @@ function run(kind: string, weights: number[], packets: number, seed: number): { 
 
 describe('fair queueing: shares and lag', () => {
   for (const kind of ['qfq', 'wf2q']) {
-    for (const weights of [[1, 2, 3, 4], [1, 10, 100, 1000]]) {
+    for (const weights of [
+      [1, 2, 3, 4],
+      [1, 10, 100, 1000],
+    ]) {
       it(`${kind} ${weights.join(':')}: shares within 1%, lag within 3·L_max`, () => {
         const { ratios, maxLag } = run(kind, weights, 200_000, 5);
         for (const r of ratios) expect(Math.abs(r - 1)).toBeLessThan(0.01);

@@ -57,14 +57,20 @@ describe('sfq', () => {
 
   it('perturbation re-hashes queued packets and keeps each flow in order', () => {
     const h = sfqHarness({ perturbS: 1, limitPackets: 1000 });
-    const sent = new Map<number, number[]>([[A, []], [B, []]]);
+    const sent = new Map<number, number[]>([
+      [A, []],
+      [B, []],
+    ]);
     for (let i = 0; i < 30; i++) {
       sent.get(A)!.push(h.offer(0, 500, A)[0]);
       sent.get(B)!.push(h.offer(0, 500, B)[0]);
     }
     h.now = 1.5e9; // the next arrival triggers a new seed
     sent.get(A)!.push(h.offer(0, 500, A)[0]);
-    const got = new Map<number, number[]>([[A, []], [B, []]]);
+    const got = new Map<number, number[]>([
+      [A, []],
+      [B, []],
+    ]);
     for (let f = h.take(); f >= 0; f = h.take()) got.get(h.flow[f])!.push(f);
     expect(got).toEqual(sent);
     expect(h.sunk).toEqual([]);

@@ -43,7 +43,11 @@ function pyroute2(script: string): void {
  * clock of process.hrtime) and waits to be killed: its exit does not delay the caller.
  */
 async function pyroute2Timed(script: string): Promise<{ changedAt: bigint; done: () => void }> {
-  const child = spawn('ip', ['netns', 'exec', topo.host, '/usr/bin/python3', '-c', `import sys, time\n${PYROUTE2}${script}\nprint(time.monotonic_ns(), flush=True)\nsys.stdin.read()`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', topo.host, '/usr/bin/python3', '-c', `import sys, time\n${PYROUTE2}${script}\nprint(time.monotonic_ns(), flush=True)\nsys.stdin.read()`],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   const changedAt = BigInt(await lines(child)());
   return { changedAt, done: () => child.stdin!.end() };
 }
@@ -61,7 +65,12 @@ async function modelOfUplink(): Promise<string> {
 }
 
 /** Until the uplink is taken over (or given back): its egress diverted to pspat, the takeover's last step. */
-const takenOver = (yes: boolean) => until(async () => String(diverted()), (s) => s === String(yes), 10_000);
+const takenOver = (yes: boolean) =>
+  until(
+    async () => String(diverted()),
+    (s) => s === String(yes),
+    10_000,
+  );
 /** `pspat tc` in the host namespace, talking to this test's daemon. */
 const pspatTc = (line: string) => {
   process.env.PSPAT_RUN_DIR = runDir;
@@ -172,7 +181,7 @@ describe.skipIf(skip)('follow mode: every tc client drives pspat through the ker
     }
   }, 30_000);
 
-  it('--follow all with the null backend: the model follows the kernel, pspat tc passes a followed device\'s changes to the kernel, nothing is diverted', async () => {
+  it("--follow all with the null backend: the model follows the kernel, pspat tc passes a followed device's changes to the kernel, nothing is diverted", async () => {
     daemon = await startDaemon(['--backend', 'null', '--follow', 'all'], runDir, topo.host);
     for (const line of SCRIPT) kernelTc(line);
     await until(modelOfUplink, (s) => /classid 1:20 htb rate 10000000bit ceil 10000000bit/.test(s), 10_000);
@@ -214,11 +223,15 @@ describe.skipIf(skip)('follow mode: every tc client drives pspat through the ker
       sink.quit();
     }
     kernelTc(`filter del dev ${UP} parent 1: prio 2`);
-    await until(async () => daemon!.log(), (s) => s.includes(`follow: ${UP}: scheduled by pspat again`), 10_000);
+    await until(
+      async () => daemon!.log(),
+      (s) => s.includes(`follow: ${UP}: scheduled by pspat again`),
+      10_000,
+    );
     expect(diverted()).toBe(true);
   }, 20_000);
 
-  it('a followed device that is deleted (a VM\'s tap going away) is let go; the daemon goes on with the others', async () => {
+  it("a followed device that is deleted (a VM's tap going away) is let go; the daemon goes on with the others", async () => {
     topo.inHost('ip', 'link', 'add', 'fox', 'type', 'veth', 'peer', 'name', 'foxp');
     topo.inHost('ip', 'link', 'set', 'fox', 'up');
     topo.inHost('ip', 'link', 'set', 'foxp', 'up');
@@ -227,10 +240,22 @@ describe.skipIf(skip)('follow mode: every tc client drives pspat through the ker
     kernelTc('qdisc add dev fox root handle 1: htb');
     // Taken over: diverted, the takeover's last step. After up0's: each takeover starts
     // threads and runs ip, ethtool and tc, about a second here.
-    await until(async () => topo.inHost('tc', 'filter', 'show', 'dev', 'fox', 'egress'), (s) => /name pspat_divert/.test(s), 10_000);
+    await until(
+      async () => topo.inHost('tc', 'filter', 'show', 'dev', 'fox', 'egress'),
+      (s) => /name pspat_divert/.test(s),
+      10_000,
+    );
     topo.inHost('ip', 'link', 'del', 'fox');
-    await until(async () => daemon!.log(), (s) => s.includes('follow: fox: the device is gone: no longer scheduled'), 10_000);
-    await until(() => pspatTc('qdisc show dev fox').then((r) => r.stderr), (s) => /Cannot find device "fox"/.test(s), 10_000);
+    await until(
+      async () => daemon!.log(),
+      (s) => s.includes('follow: fox: the device is gone: no longer scheduled'),
+      10_000,
+    );
+    await until(
+      () => pspatTc('qdisc show dev fox').then((r) => r.stderr),
+      (s) => /Cannot find device "fox"/.test(s),
+      10_000,
+    );
     expect(daemon.child.exitCode).toBe(null);
     expect((await pspatTc(`class show dev ${UP} classid 1:10`)).stdout).toMatch(/rate 5Mbit/);
   }, 20_000);

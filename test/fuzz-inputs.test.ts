@@ -25,12 +25,93 @@ import { startDaemon, type RunningDaemon } from './helpers/daemon.js';
 
 /** Words tc scripts use, so random lines get deep into the grammar, and some that break it. */
 const WORDS = [
-  'qdisc', 'class', 'filter', 'add', 'del', 'change', 'replace', 'show', 'dev', 'fz0', 'root', 'parent', 'handle', 'classid',
-  'htb', 'drr', 'qfq', 'prio', 'tbf', 'sfq', 'fq_codel', 'pfifo', 'bfifo', 'u32', 'fw', 'matchall', 'basic', 'police',
-  'rate', 'ceil', 'burst', 'cburst', 'quantum', 'weight', 'maxpkt', 'limit', 'default', 'r2q', 'bands', 'priomap', 'latency',
-  'match', 'ip', 'ip6', 'src', 'dst', 'sport', 'dport', 'protocol', 'flowid', 'prio', 'pref', 'divisor', 'ht', 'link', 'hashkey',
-  '1:', '1:0', '1:1', '1:10', '1:20', '10:', 'ffff:', '800::', '10.0.0.0/8', '0xffff', '5001', '1mbit', '100mbit', '4294967295kbps',
-  '0', '1', '2147483648', '-1', '1e400', 'NaN', '15k', '1.5gbit', '', ' ', '\u0000', 'drop', 'pass', 'continue', 'action', '-s', '-j',
+  'qdisc',
+  'class',
+  'filter',
+  'add',
+  'del',
+  'change',
+  'replace',
+  'show',
+  'dev',
+  'fz0',
+  'root',
+  'parent',
+  'handle',
+  'classid',
+  'htb',
+  'drr',
+  'qfq',
+  'prio',
+  'tbf',
+  'sfq',
+  'fq_codel',
+  'pfifo',
+  'bfifo',
+  'u32',
+  'fw',
+  'matchall',
+  'basic',
+  'police',
+  'rate',
+  'ceil',
+  'burst',
+  'cburst',
+  'quantum',
+  'weight',
+  'maxpkt',
+  'limit',
+  'default',
+  'r2q',
+  'bands',
+  'priomap',
+  'latency',
+  'match',
+  'ip',
+  'ip6',
+  'src',
+  'dst',
+  'sport',
+  'dport',
+  'protocol',
+  'flowid',
+  'prio',
+  'pref',
+  'divisor',
+  'ht',
+  'link',
+  'hashkey',
+  '1:',
+  '1:0',
+  '1:1',
+  '1:10',
+  '1:20',
+  '10:',
+  'ffff:',
+  '800::',
+  '10.0.0.0/8',
+  '0xffff',
+  '5001',
+  '1mbit',
+  '100mbit',
+  '4294967295kbps',
+  '0',
+  '1',
+  '2147483648',
+  '-1',
+  '1e400',
+  'NaN',
+  '15k',
+  '1.5gbit',
+  '',
+  ' ',
+  '\u0000',
+  'drop',
+  'pass',
+  'continue',
+  'action',
+  '-s',
+  '-j',
 ];
 const word = fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...WORDS) }, { weight: 1, arbitrary: fc.string({ maxLength: 12 }) });
 const tcLine = fc.array(word, { minLength: 1, maxLength: 16 });
@@ -77,7 +158,14 @@ describe('fuzz: tc command lines', () => {
       // Half near-valid changes with extreme values (what libvirt emits, and what broke QFQ
       // in the kernel), half random lines.
       const value = fc.constantFrom('0', '1', '8bit', '1kbit', '100mbit', '4294967295kbps', '1e400', '-5mbit', '18446744073709551615bit', 'NaN', '15k', '0b');
-      const nearValid = fc.tuple(fc.constantFrom('1:10', '1:20', '1:30', '1:', '2:10'), fc.constantFrom('rate', 'ceil', 'burst', 'cburst', 'quantum', 'prio'), value, fc.constantFrom('rate', 'ceil'), value)
+      const nearValid = fc
+        .tuple(
+          fc.constantFrom('1:10', '1:20', '1:30', '1:', '2:10'),
+          fc.constantFrom('rate', 'ceil', 'burst', 'cburst', 'quantum', 'prio'),
+          value,
+          fc.constantFrom('rate', 'ceil'),
+          value,
+        )
         .map(([id, k1, v1, k2, v2]) => ['class', 'change', 'dev', 'fz0', 'classid', id, 'htb', k1, v1, k2, v2]);
       const cases = fc.sample(fc.oneof(nearValid, tcLine), { seed: 12, numRuns: 400 });
       let applied = 0;
@@ -105,7 +193,14 @@ describe('fuzz: configuration documents', () => {
   it('parse or refuse with one PspatError naming the file, for 3000 random documents', () => {
     const doc = fc.oneof(
       fc.jsonValue(),
-      fc.record({ version: fc.oneof(fc.constant(1), fc.jsonValue()), daemon: fc.jsonValue(), devices: fc.dictionary(fc.string(), fc.array(fc.oneof(fc.string(), fc.jsonValue()))) }, { requiredKeys: [] }),
+      fc.record(
+        {
+          version: fc.oneof(fc.constant(1), fc.jsonValue()),
+          daemon: fc.jsonValue(),
+          devices: fc.dictionary(fc.string(), fc.array(fc.oneof(fc.string(), fc.jsonValue()))),
+        },
+        { requiredKeys: [] },
+      ),
       // Every option the daemon knows, with values of any shape.
       fc.record({ version: fc.constant(1), daemon: fc.dictionary(fc.constantFrom(...DAEMON_CONFIG_KEYS), fc.jsonValue()) }),
     );
@@ -136,7 +231,16 @@ describe('fuzz: control-socket lines', () => {
     const line = fc.oneof(
       fc.string({ maxLength: 200 }).map((s) => s.replace(/\n/g, ' ')),
       fc.jsonValue().map((v) => JSON.stringify(v)),
-      fc.record({ v: fc.oneof(fc.constant(1), fc.integer()), op: fc.constantFrom('tc', 'config', 'stats', 'ping', 'shutdown', ''), argv: fc.array(fc.oneof(fc.constantFrom(...WORDS), fc.integer())) }, { requiredKeys: ['v'] }).map((o) => JSON.stringify(o)),
+      fc
+        .record(
+          {
+            v: fc.oneof(fc.constant(1), fc.integer()),
+            op: fc.constantFrom('tc', 'config', 'stats', 'ping', 'shutdown', ''),
+            argv: fc.array(fc.oneof(fc.constantFrom(...WORDS), fc.integer())),
+          },
+          { requiredKeys: ['v'] },
+        )
+        .map((o) => JSON.stringify(o)),
     );
     const lines = fc.sample(line, { seed: 14, numRuns: 500 }).filter((l) => l.trim() !== '');
     const replies = await new Promise<string[]>((resolve, reject) => {
@@ -212,7 +316,14 @@ describe('fuzz: raw mailbox entries from a buggy client', () => {
       const s = await link.stats();
       // Every entry pushed raw or sent properly is accounted for: sent, dropped (bad frame,
       // no class, ...), or counted as a bad entry before any class; nothing is queued.
-      expect(s.totals.sent + s.classes.reduce((a, c) => a + c.droppedPackets, 0) + s.badFrames + s.inMailboxes + s.inTransmit + s.classes.reduce((a, c) => a + c.backlogPackets, 0)).toBe(pushed);
+      expect(
+        s.totals.sent +
+          s.classes.reduce((a, c) => a + c.droppedPackets, 0) +
+          s.badFrames +
+          s.inMailboxes +
+          s.inTransmit +
+          s.classes.reduce((a, c) => a + c.backlogPackets, 0),
+      ).toBe(pushed);
       expect(s.badFrames).toBeGreaterThan(0);
       expect(s.totals.sent).toBeGreaterThan(0);
       // Still serving: a proper packet goes out.

@@ -47,12 +47,19 @@ describe('log-linear histogram', () => {
 
   it('any percentile of any sample set is within 1% of the exact one (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 100, max: 10_000_000_000 }), { minLength: 1, maxLength: 2000 }), fc.double({ min: 0, max: 1, noNaN: true }), (values, q) => {
-        const h = new Histogram();
-        for (const v of values) h.record(v);
-        const want = exact([...values].sort((a, b) => a - b), q);
-        return Math.abs(h.quantile(q) - want) <= 0.01 * want;
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 100, max: 10_000_000_000 }), { minLength: 1, maxLength: 2000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (values, q) => {
+          const h = new Histogram();
+          for (const v of values) h.record(v);
+          const want = exact(
+            [...values].sort((a, b) => a - b),
+            q,
+          );
+          return Math.abs(h.quantile(q) - want) <= 0.01 * want;
+        },
+      ),
       { seed: 7, numRuns: 2000 },
     );
   });
@@ -70,7 +77,7 @@ describe('log-linear histogram', () => {
 });
 
 describe('per-class stage histograms in shared memory', () => {
-  it('binds a record on a class\'s first sample; classes past the capacity share the overflow record', () => {
+  it("binds a record on a class's first sample; classes past the capacity share the overflow record", () => {
     const layout = ClassHistograms.allocate(16, 2);
     const writer = new ClassHistograms(layout);
     writer.record(5, STAGE_MAILBOX, 100);

@@ -41,7 +41,11 @@ function expectRate(measured: number | undefined, expected: number, tolerance = 
 
 describe('htb shaping', () => {
   it('holds each class to its rate within 1% when it cannot borrow', () => {
-    const h = tree([[0, { rate: 10 * M }], [1, { rate: 25 * M }], [2, { rate: 50 * M }]]);
+    const h = tree([
+      [0, { rate: 10 * M }],
+      [1, { rate: 25 * M }],
+      [2, { rate: 50 * M }],
+    ]);
     const r = saturateFor(h, [0, 1, 2], 2);
     expectRate(r.get(0), 10 * M);
     expectRate(r.get(1), 25 * M);
@@ -49,7 +53,11 @@ describe('htb shaping', () => {
   });
 
   it('lets a class borrow its parent’s leftover up to its ceil, never past it', () => {
-    const h = tree([[9, { rate: 100 * M }], [0, { parent: 9, rate: 10 * M, ceil: 30 * M }], [1, { parent: 9, rate: 10 * M, ceil: 100 * M }]]);
+    const h = tree([
+      [9, { rate: 100 * M }],
+      [0, { parent: 9, rate: 10 * M, ceil: 30 * M }],
+      [1, { parent: 9, rate: 10 * M, ceil: 100 * M }],
+    ]);
     const r = saturateFor(h, [0, 1], 2);
     expectRate(r.get(0), 30 * M);
     expectRate(r.get(1), 70 * M);
@@ -57,7 +65,11 @@ describe('htb shaping', () => {
 
   it('shares the leftover by quantum: by default in proportion to rate (quantum = rate / r2q)', () => {
     // Quanta 50 kB and 150 kB: below the 200 kB at which tc's default quantum stops growing.
-    const h = tree([[9, { rate: 40 * M }], [0, { parent: 9, rate: 4 * M, ceil: 40 * M }], [1, { parent: 9, rate: 12 * M, ceil: 40 * M }]]);
+    const h = tree([
+      [9, { rate: 40 * M }],
+      [0, { parent: 9, rate: 4 * M, ceil: 40 * M }],
+      [1, { parent: 9, rate: 12 * M, ceil: 40 * M }],
+    ]);
     const r = saturateFor(h, [0, 1], 2);
     expectRate(r.get(0), 10 * M); // 4 + 24 × 1/4
     expectRate(r.get(1), 30 * M); // 12 + 24 × 3/4
@@ -72,7 +84,11 @@ describe('htb shaping', () => {
   });
 
   it('lends to the higher priority first; a lower one keeps only its own rate', () => {
-    const h = tree([[9, { rate: 100 * M }], [0, { parent: 9, rate: 10 * M, ceil: 100 * M, prio: 1 }], [1, { parent: 9, rate: 10 * M, ceil: 100 * M, prio: 0 }]]);
+    const h = tree([
+      [9, { rate: 100 * M }],
+      [0, { parent: 9, rate: 10 * M, ceil: 100 * M, prio: 1 }],
+      [1, { parent: 9, rate: 10 * M, ceil: 100 * M, prio: 0 }],
+    ]);
     const r = saturateFor(h, [0, 1], 2);
     expectRate(r.get(0), 10 * M);
     expectRate(r.get(1), 90 * M);
@@ -122,7 +138,10 @@ describe('htb shaping', () => {
   });
 
   it('counts overlimits, lends and borrows as tc -s shows them', () => {
-    const h = tree([[9, { rate: 100 * M }], [0, { parent: 9, rate: 10 * M, ceil: 50 * M }]]);
+    const h = tree([
+      [9, { rate: 100 * M }],
+      [0, { parent: 9, rate: 10 * M, ceil: 50 * M }],
+    ]);
     saturateFor(h, [0], 0.1);
     const s = (h.sched as HtbScheduler).classStats(0);
     expect(s.lends).toBeGreaterThan(0); // sent on its own rate
@@ -156,7 +175,10 @@ describe('htb shaping', () => {
   });
 
   it('turns a parent whose last child is deleted back into a leaf', () => {
-    const h = tree([[0, { rate: 10 * M }], [1, { parent: 0, rate: 5 * M }]]);
+    const h = tree([
+      [0, { rate: 10 * M }],
+      [1, { parent: 0, rate: 5 * M }],
+    ]);
     h.sched.deleteClass(1, h.recycle);
     expect(h.offer(0, 100)[1]).toBe(ENQUEUED);
     expect(h.takeWaiting()).toBeGreaterThanOrEqual(0);
@@ -186,7 +208,9 @@ describe('htb over random class trees (property)', () => {
         const leaves = specs.map((_, c) => c).filter((c) => !parent.includes(c));
         const model = new Map(leaves.map((c) => [c, [] as number[]]));
         const through = new Array(specs.length).fill(0); // bytes sent through each class
-        let offered = 0, sent = 0, dropped = 0;
+        let offered = 0,
+          sent = 0,
+          dropped = 0;
         for (const step of script) {
           if (step % 3 !== 0) {
             const c = leaves[step % leaves.length];

@@ -62,7 +62,10 @@ describe('leaf disciplines on a class', () => {
     it(`${kind}: with the default FIFO the light flow waits behind the heavy one; with sfq or fq_codel it does not`, () => {
       const fifo = run(kind, undefined);
       expect(fifo.light.quantile(0.99)).toBeGreaterThan(300e6);
-      for (const leaf of [{ kind: 'sfq', params: {} }, { kind: 'fq_codel', params: {} }] as LeafSpec[]) {
+      for (const leaf of [
+        { kind: 'sfq', params: {} },
+        { kind: 'fq_codel', params: {} },
+      ] as LeafSpec[]) {
         const r = run(kind, leaf);
         expect(r.light.quantile(0.99), leaf.kind).toBeLessThan(3e6);
         expect(r.light.count, leaf.kind).toBeGreaterThan(490);
@@ -75,7 +78,10 @@ describe('leaf disciplines on a class', () => {
   it('changing the leaf of a backlogged class keeps every packet, each flow in order', () => {
     const h = new Harness('drr', 1024, 1, {}, LINK);
     h.sched.addClass(0, { weight: 1 });
-    const sent = new Map<number, number[]>([[HEAVY, []], [LIGHT, []]]);
+    const sent = new Map<number, number[]>([
+      [HEAVY, []],
+      [LIGHT, []],
+    ]);
     const offer = (n: number) => {
       for (let i = 0; i < n; i++) for (const flow of [HEAVY, LIGHT]) sent.get(flow)!.push(h.offer(0, 300, flow)[0]);
     };
@@ -86,13 +92,16 @@ describe('leaf disciplines on a class', () => {
     offer(20);
     expect(h.sched.backlogPackets(0)).toBe(120);
     h.sched.changeClass(0, { leaf: null });
-    const got = new Map<number, number[]>([[HEAVY, []], [LIGHT, []]]);
+    const got = new Map<number, number[]>([
+      [HEAVY, []],
+      [LIGHT, []],
+    ]);
     for (let f = h.take(); f >= 0; f = h.take()) got.get(h.flow[f])!.push(f);
     expect(got).toEqual(sent);
     expect(h.sunk).toEqual([]);
   });
 
-  it('an inner prio inside an htb class: its band 0 always goes first, within the class\'s rate', () => {
+  it("an inner prio inside an htb class: its band 0 always goes first, within the class's rate", () => {
     // Inner classes take slots of the same size of table as the outer ones.
     const h = new Harness('htb', 1024, 4, {}, LINK);
     const prio: LeafSpec = { kind: 'prio', params: {}, classes: [0, 1, 2].map((band) => ({ slot: band, band })) };
@@ -103,7 +112,11 @@ describe('leaf disciplines on a class', () => {
     for (let f = h.takeWaiting(); f >= 0; f = h.sched.backlog > 0 ? h.takeWaiting() : -1) out.push(f);
     expect(out).toEqual([...high, ...low]);
     // The inner qdisc's classes count what they released (tc -s class show for 20:1..20:3).
-    expect(h.sched.innerStats!(0)!.map((c) => [c.slot, c.packets, c.bytes, c.backlogPackets])).toEqual([[0, 10, 10_000, 0], [1, 0, 0, 0], [2, 30, 30_000, 0]]);
+    expect(h.sched.innerStats!(0)!.map((c) => [c.slot, c.packets, c.bytes, c.backlogPackets])).toEqual([
+      [0, 10, 10_000, 0],
+      [1, 0, 0, 0],
+      [2, 30, 30_000, 0],
+    ]);
     // 40 kB at 10 Mbit/s (less the initial burst): the class's rate still holds.
     expect(h.now).toBeGreaterThan(28e6);
     expect(h.sunk).toEqual([]);
@@ -162,7 +175,14 @@ describe('leaf disciplines on a class', () => {
 
   it('an inner drr splits its class by quantum', () => {
     const h = new Harness('htb', 4096, 2, {}, LINK);
-    const drr: LeafSpec = { kind: 'drr', params: {}, classes: [{ slot: 0, quantum: 1000 }, { slot: 1, quantum: 3000 }] };
+    const drr: LeafSpec = {
+      kind: 'drr',
+      params: {},
+      classes: [
+        { slot: 0, quantum: 1000 },
+        { slot: 1, quantum: 3000 },
+      ],
+    };
     h.sched.addClass(0, { rate: 1e8, leaf: drr });
     for (let i = 0; i < 400; i++) {
       h.offer(0, 1000, HEAVY, false, 0);

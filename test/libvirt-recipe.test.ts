@@ -36,7 +36,10 @@ describe.skipIf(skip)('examples/libvirt: libvirt runs tc, pspat shapes the VM ta
   beforeAll(async () => {
     spawnSync('ip', ['netns', 'del', NS]);
     execFileSync('ip', ['netns', 'add', NS]);
-    for (const [dev, peer] of [['vnet0', 'vnet0p'], ['eth9', 'eth9p']]) {
+    for (const [dev, peer] of [
+      ['vnet0', 'vnet0p'],
+      ['eth9', 'eth9p'],
+    ]) {
       execFileSync('ip', ['-n', NS, 'link', 'add', dev, 'type', 'veth', 'peer', 'name', peer]);
       execFileSync('ip', ['-n', NS, 'link', 'set', dev, 'up']);
       execFileSync('ip', ['-n', NS, 'link', 'set', peer, 'up']);
@@ -70,13 +73,19 @@ describe.skipIf(skip)('examples/libvirt: libvirt runs tc, pspat shapes the VM ta
     expect(tc('class show dev vnet0').stdout).toMatch(/^class htb 1:1 root leaf 2: prio 0 rate 8Mbit ceil 16Mbit burst /m);
     // pspat's model holds the egress configuration (its dump), the kernel's root qdisc is not htb.
     const dump = (await request(runDir, { op: 'config' })) as { config: { devices: Record<string, string[]> } };
-    expect(dump.config.devices.vnet0).toEqual(expect.arrayContaining([expect.stringMatching(/^qdisc add dev vnet0 root handle 1: htb /), expect.stringMatching(/ sfq /), expect.stringMatching(/ fw /)]));
+    expect(dump.config.devices.vnet0).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^qdisc add dev vnet0 root handle 1: htb /),
+        expect.stringMatching(/ sfq /),
+        expect.stringMatching(/ fw /),
+      ]),
+    );
     expect(kernelTc('qdisc show dev vnet0')).not.toMatch(/qdisc htb/);
     // The ingress qdisc is the kernel's.
     expect(kernelTc('qdisc show dev vnet0 ingress')).toMatch(/^qdisc ingress ffff: parent ffff:fff1/m);
   });
 
-  it('a device outside --devices is the kernel\'s: the wrapper runs the real tc', async () => {
+  it("a device outside --devices is the kernel's: the wrapper runs the real tc", async () => {
     const r = tc('qdisc add dev eth9 root handle 1: htb default 1');
     expect([r.code, r.stderr]).toEqual([0, '']);
     expect(kernelTc('qdisc show dev eth9')).toMatch(/^qdisc htb 1: root /m);

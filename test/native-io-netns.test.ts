@@ -19,7 +19,12 @@ if (!skip && tryNativeAddon() === null && process.env.PSPAT_REQUIRE_NET === '1')
   throw new Error('PSPAT_REQUIRE_NET=1 but the native addon is not built (npm run build:native)');
 }
 
-interface SinkResult { count: number; order: number[]; frameBytes: number[]; corrupt: number }
+interface SinkResult {
+  count: number;
+  order: number[];
+  frameBytes: number[];
+  corrupt: number;
+}
 
 function startSink(ns: string, expected: number): Promise<{ result: Promise<SinkResult> }> {
   const script = fileURLToPath(workerUrl('./helpers/udp-sink.js', import.meta.url));
@@ -56,7 +61,14 @@ describe.skipIf(skip || tryNativeAddon() === null)('native backends through a ve
   });
   afterAll(() => topo?.destroy());
 
-  for (const [backend, txWorkers] of [['afxdp', 0], ['afpacket', 0], ['afxdp', 1], ['afpacket', 1], ['afxdp', 2], ['afpacket', 2]] as const) {
+  for (const [backend, txWorkers] of [
+    ['afxdp', 0],
+    ['afpacket', 0],
+    ['afxdp', 1],
+    ['afpacket', 1],
+    ['afxdp', 2],
+    ['afpacket', 2],
+  ] as const) {
     it(`${backend}, ${txWorkers} transmit workers: every packet arrives once, intact, in DRR order (weights 1:3)`, async () => {
       const perClient = 1500;
       const total = 2 * perClient;
@@ -65,12 +77,30 @@ describe.skipIf(skip || tryNativeAddon() === null)('native backends through a ve
       // backlogged while the link drains them.
       host = await ArbiterHost.start({ poolFrames: total });
       const link = await host.addLink({
-        rate: 40e6, backend, dev: topo.dev, xdpMode: 'copy', txWorkers, maxClasses: 2,
-        classes: [{ weight: 1, limitPackets: 5000 }, { weight: 3, limitPackets: 5000 }],
+        rate: 40e6,
+        backend,
+        dev: topo.dev,
+        xdpMode: 'copy',
+        txWorkers,
+        maxClasses: 2,
+        classes: [
+          { weight: 1, limitPackets: 5000 },
+          { weight: 3, limitPackets: 5000 },
+        ],
       });
-      fleet = await startGenerators(link, 2, (i) => ({
-        classes: [0, 1], minSize: 100, maxSize: 1000, packets: perClient, seed: 20 + i, fillPayload: true,
-      }), perClient);
+      fleet = await startGenerators(
+        link,
+        2,
+        (i) => ({
+          classes: [0, 1],
+          minSize: 100,
+          maxSize: 1000,
+          packets: perClient,
+          seed: 20 + i,
+          fillPayload: true,
+        }),
+        perClient,
+      );
       await fleet.done;
       const [s] = await host.close({ drain: true, timeoutMs: 10_000 });
       host = undefined;

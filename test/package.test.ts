@@ -17,7 +17,12 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 /** npm of the node running the tests (beside it, as node's installers put it), else the PATH's. */
 function npm(args: string[], cwd: string): string {
   const beside = join(dirname(process.execPath), 'npm');
-  return execFileSync(existsSync(beside) ? beside : 'npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_loglevel: 'error' } });
+  return execFileSync(existsSync(beside) ? beside : 'npm', args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, npm_config_loglevel: 'error' },
+  });
 }
 
 describe('the npm package', () => {

@@ -15,7 +15,9 @@ describe('placement plan', () => {
 
   it('pins nothing by default; asked for a CPU, the arbiter has it to itself, polling, and the clients the rest', () => {
     expect(planPlacement({}, 1, [0, 1], true)).toEqual({
-      arbiters: [{ cpus: [], priority: 0, wait: 'adaptive' }], clients: { cpus: [], priority: 0 }, tx: { cpus: [], priority: 0 },
+      arbiters: [{ cpus: [], priority: 0, wait: 'adaptive' }],
+      clients: { cpus: [], priority: 0 },
+      tx: { cpus: [], priority: 0 },
     });
     const plan = planPlacement({ arbiterCpus: [1] }, 1, [0, 1], true);
     expect(plan.arbiters).toEqual([{ cpus: [1], priority: 0, wait: 'poll' }]);
@@ -51,7 +53,9 @@ describe('placement plan', () => {
   it('refuses CPUs the process may not use, a wrong count, a bad priority or wait, naming the flag', () => {
     expect(() => planPlacement({ arbiterCpus: [7] }, 1, [0, 1], true)).toThrow('arbiter-cpus: CPU 7 is not one this process may use (allowed: 0,1)');
     expect(() => planPlacement({ arbiterCpus: [0, 1] }, 1, [0, 1], true)).toThrow('arbiter-cpus: one CPU per arbiter: 1 arbiter, 2 CPUs given');
-    expect(() => planPlacement({ arbiterPriority: 100 }, 1, [0, 1], true)).toThrow('arbiter-priority: must be an integer in [0, 99] (0: normal policy), got 100');
+    expect(() => planPlacement({ arbiterPriority: 100 }, 1, [0, 1], true)).toThrow(
+      'arbiter-priority: must be an integer in [0, 99] (0: normal policy), got 100',
+    );
     expect(() => planPlacement({ arbiterWait: 'spin' as never }, 1, [0, 1], true)).toThrow("arbiter-wait: must be poll or adaptive, got 'spin'");
     expect(() => planPlacement({ clientCpus: [0] }, 1, [0, 1], false)).toThrow('placing threads needs the native addon');
   });

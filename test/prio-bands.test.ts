@@ -5,23 +5,22 @@ import { Harness } from './helpers/sched-harness.js';
 describe('prio', () => {
   it('always serves the highest backlogged band first (property)', () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 5 })), { maxLength: 300 }),
-        (ops) => {
-          const bands = [3, 0, 7, 0, 31, 7];
-          const h = new Harness('prio', 512, bands.length);
-          bands.forEach((band, c) => h.sched.addClass(c, { band }));
-          for (const [isEnq, c] of ops) {
-            if (isEnq) h.offer(c, 100);
-            else {
-              const waiting = bands.filter((_, k) => h.sched.backlogPackets(k) > 0);
-              const f = h.take();
-              if (waiting.length === 0) expect(f).toBe(-1);
-              else expect(bands[h.cls[f]]).toBe(Math.min(...waiting));
-            }
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 5 })), { maxLength: 300 }), (ops) => {
+        const bands = [3, 0, 7, 0, 31, 7];
+        const h = new Harness('prio', 512, bands.length);
+        bands.forEach((band, c) => {
+          h.sched.addClass(c, { band });
+        });
+        for (const [isEnq, c] of ops) {
+          if (isEnq) h.offer(c, 100);
+          else {
+            const waiting = bands.filter((_, k) => h.sched.backlogPackets(k) > 0);
+            const f = h.take();
+            if (waiting.length === 0) expect(f).toBe(-1);
+            else expect(bands[h.cls[f]]).toBe(Math.min(...waiting));
           }
-        },
-      ),
+        }
+      }),
       { seed: 31, numRuns: 200 },
     );
   });

@@ -21,7 +21,10 @@ describe('progress bar', () => {
   });
 
   it('stays quiet when the stream is not a terminal, or with --json', () => {
-    for (const [isTTY, json] of [[false, false], [true, true]]) {
+    for (const [isTTY, json] of [
+      [false, false],
+      [true, true],
+    ]) {
       const { writes, stream } = fakeStream(isTTY);
       const bar = progressBar('demo', { stream, json });
       bar.update(0.5);

@@ -15,7 +15,9 @@ const COMMANDS = ['demo', 'sim', 'report', 'stats', 'recover', 'daemon', 'bench'
 
 /** Each `pspat CMD [SUB] args` the README shows, as [command words, flags used]. */
 function commandLines(): [string[], string[]][] {
-  const snippets = [...readme.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].flatMap((m) => m[1].split('\n')).concat([...readme.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]));
+  const snippets = [...readme.matchAll(/```[a-z]*\n([\s\S]*?)```/g)]
+    .flatMap((m) => m[1].split('\n'))
+    .concat([...readme.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]));
   const out: [string[], string[]][] = [];
   for (const s of snippets) {
     for (const m of s.matchAll(/\bpspat ([a-z]+)((?: [^#|&]*)?)/g)) {

@@ -25,7 +25,15 @@ describe.skipIf(!haveBrowser)('pspat report --format html in headless Chromium',
 
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     try {
       const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
@@ -40,7 +48,12 @@ describe.skipIf(!haveBrowser)('pspat report --format html in headless Chromium',
 
       // CDFs and by-percentile plots of the four stages, run A's throughput over time, run B's delay vs load.
       const titles = await page.locator('svg').evaluateAll((svgs) => svgs.map((s) => s.getAttribute('aria-label')));
-      const stages = ['mailbox wait (client hand-over → arbiter drain)', 'scheduler queueing (drain → release)', 'transmit (release → completion)', 'end-to-end one-way delay (client → sink)'];
+      const stages = [
+        'mailbox wait (client hand-over → arbiter drain)',
+        'scheduler queueing (drain → release)',
+        'transmit (release → completion)',
+        'end-to-end one-way delay (client → sink)',
+      ];
       expect(titles).toEqual([
         ...stages.map((s) => `CDF: ${s}`),
         ...stages.map((s) => `By percentile: ${s}`),

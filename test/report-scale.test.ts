@@ -22,12 +22,31 @@ describe('report plots at scale', () => {
   });
 
   it('ends on x values floating point cannot step between (1e20 and 1e20 + 65536)', () => {
-    const svg = linePlot({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 's', points: [[1e20, 0], [1e20 + 65536, 1]] }] });
+    const svg = linePlot({
+      title: 't',
+      xLabel: 'x',
+      yLabel: 'y',
+      series: [
+        {
+          name: 's',
+          points: [
+            [1e20, 0],
+            [1e20 + 65536, 1],
+          ],
+        },
+      ],
+    });
     expect(svg.match(/<line /g)!.length).toBeLessThan(100);
   });
 
   it('draws at most MAX_SERIES lines of 1500 and says how many there were', () => {
-    const series = Array.from({ length: 1500 }, (_, i) => ({ name: `flow ${i}`, points: [[0, i], [1, i]] as [number, number][] }));
+    const series = Array.from({ length: 1500 }, (_, i) => ({
+      name: `flow ${i}`,
+      points: [
+        [0, i],
+        [1, i],
+      ] as [number, number][],
+    }));
     const svg = linePlot({ title: 't', xLabel: 'x', yLabel: 'y', series });
     expect(polylines(svg)).toHaveLength(MAX_SERIES);
     expect(svg).toContain(`… ${1500 - 18} more (${MAX_SERIES} drawn)`);
@@ -37,7 +56,17 @@ describe('report plots at scale', () => {
     const classes = Array.from({ length: 1500 }, (_, i) => ({ id: String(i), bytes: Array.from({ length: 400 }, (_, t) => (i + t) % 97) }));
     const run = {
       format: 'pspat-run/1',
-      runs: [{ name: 'many flows', kind: 'sim', createdAt: '2026-12-06T00:00:00.000Z', config: {}, counters: {}, classes: classes.map((c) => ({ id: c.id, counters: {}, stages: {} })), series: { intervalNs: 1e8, classes } }],
+      runs: [
+        {
+          name: 'many flows',
+          kind: 'sim',
+          createdAt: '2026-12-06T00:00:00.000Z',
+          config: {},
+          counters: {},
+          classes: classes.map((c) => ({ id: c.id, counters: {}, stages: {} })),
+          series: { intervalNs: 1e8, classes },
+        },
+      ],
     };
     const dir = mkdtempSync(join(tmpdir(), 'pspat-scale-'));
     writeFileSync(join(dir, 'run.json'), JSON.stringify(run));

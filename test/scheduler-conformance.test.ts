@@ -28,75 +28,81 @@ for (const { kind, workConserving, hashesFlows } of schedulerKinds()) {
   describe(`scheduler conformance: ${kind}`, () => {
     // Classful schedulers run the property twice: with FIFO classes, and with leaf disciplines.
     const variants = hashesFlows || kind === 'fifo' ? [false] : [false, true];
-    for (const leafy of variants) it(`conserves packets, keeps per-class FIFO order, never serves an empty class${leafy ? ', with sfq/fq_codel leaves' : ''} (property)`, () => {
-      fc.assert(
-        fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
-          const h = new Harness(kind, 512, CLASSES + 1, { limitPackets: 64 });
-          const exists = new Set<number>();
-          for (let c = 0; c < CLASSES; c++) {
-            h.sched.addClass(c, { ...shareParams(kind, c + 1), limitPackets: 16, ...(leafy ? { leaf: leafOf(c) } : {}) });
-            exists.add(c);
-          }
-          const model = new Map<number, number[]>(); // class → queued frames in order
-          for (let c = 0; c <= CLASSES; c++) model.set(c, []);
-          let inCount = 0, out = 0, dropped = 0;
-          const settleDrops = () => {
-            for (const { frame, reason } of h.sunk.splice(0)) {
-              expect([DROP_QUEUE_LIMIT, DROP_AQM]).toContain(reason);
-              const q = model.get(h.cls[frame])!;
-              expect(q).toContain(frame);
-              q.splice(q.indexOf(frame), 1);
-              dropped++;
+    for (const leafy of variants)
+      it(`conserves packets, keeps per-class FIFO order, never serves an empty class${leafy ? ', with sfq/fq_codel leaves' : ''} (property)`, () => {
+        fc.assert(
+          fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
+            const h = new Harness(kind, 512, CLASSES + 1, { limitPackets: 64 });
+            const exists = new Set<number>();
+            for (let c = 0; c < CLASSES; c++) {
+              h.sched.addClass(c, { ...shareParams(kind, c + 1), limitPackets: 16, ...(leafy ? { leaf: leafOf(c) } : {}) });
+              exists.add(c);
             }
-          };
-          for (const o of ops) {
-            if (o.kind === 'enq') {
-              const [f, v] = h.offer(o.cls, o.len);
-              inCount++;
-              if (!exists.has(o.cls)) expect(v).toBe(DROP_NO_CLASS);
-              if (v === ENQUEUED) model.get(o.cls)!.push(f);
-              else {
-                expect([DROP_NO_CLASS, DROP_QUEUE_LIMIT]).toContain(v);
+            const model = new Map<number, number[]>(); // class → queued frames in order
+            for (let c = 0; c <= CLASSES; c++) model.set(c, []);
+            let inCount = 0,
+              out = 0,
+              dropped = 0;
+            const settleDrops = () => {
+              for (const { frame, reason } of h.sunk.splice(0)) {
+                expect([DROP_QUEUE_LIMIT, DROP_AQM]).toContain(reason);
+                const q = model.get(h.cls[frame])!;
+                expect(q).toContain(frame);
+                q.splice(q.indexOf(frame), 1);
                 dropped++;
               }
-              settleDrops();
-            } else if (o.kind === 'deq') {
-              const backlog = h.sched.backlog;
-              // Work conserving: something is always served when anything is queued. A
-              // shaper may hold packets back, but must name a time it sends by (takeWaiting
-              // throws if it does not).
-              const f = workConserving ? h.take() : h.takeWaiting();
-              settleDrops();
-              if (backlog === 0) expect(f).toBe(-1);
-              else {
-                expect(f).toBeGreaterThanOrEqual(0);
-                const q = model.get(h.cls[f])!;
-                expect(q[0]).toBe(f); // per-class FIFO order
-                q.shift();
-                out++;
+            };
+            for (const o of ops) {
+              if (o.kind === 'enq') {
+                const [f, v] = h.offer(o.cls, o.len);
+                inCount++;
+                if (!exists.has(o.cls)) expect(v).toBe(DROP_NO_CLASS);
+                if (v === ENQUEUED) model.get(o.cls)!.push(f);
+                else {
+                  expect([DROP_NO_CLASS, DROP_QUEUE_LIMIT]).toContain(v);
+                  dropped++;
+                }
+                settleDrops();
+              } else if (o.kind === 'deq') {
+                const backlog = h.sched.backlog;
+                // Work conserving: something is always served when anything is queued. A
+                // shaper may hold packets back, but must name a time it sends by (takeWaiting
+                // throws if it does not).
+                const f = workConserving ? h.take() : h.takeWaiting();
+                settleDrops();
+                if (backlog === 0) expect(f).toBe(-1);
+                else {
+                  expect(f).toBeGreaterThanOrEqual(0);
+                  const q = model.get(h.cls[f])!;
+                  expect(q[0]).toBe(f); // per-class FIFO order
+                  q.shift();
+                  out++;
+                }
+              } else if (o.kind === 'change' && exists.has(o.cls)) {
+                h.sched.changeClass(o.cls, shareParams(kind, o.weight));
+              } else if (o.kind === 'delete' && exists.has(o.cls)) {
+                const evicted: number[] = [];
+                h.sched.deleteClass(o.cls, (f) => {
+                  evicted.push(f);
+                  h.recycle(f);
+                });
+                expect(evicted).toEqual(model.get(o.cls));
+                dropped += evicted.length;
+                model.set(o.cls, []);
+                exists.delete(o.cls);
               }
-            } else if (o.kind === 'change' && exists.has(o.cls)) {
-              h.sched.changeClass(o.cls, shareParams(kind, o.weight));
-            } else if (o.kind === 'delete' && exists.has(o.cls)) {
-              const evicted: number[] = [];
-              h.sched.deleteClass(o.cls, (f) => { evicted.push(f); h.recycle(f); });
-              expect(evicted).toEqual(model.get(o.cls));
-              dropped += evicted.length;
-              model.set(o.cls, []);
-              exists.delete(o.cls);
+              const queued = [...model.values()].reduce((a, q) => a + q.length, 0);
+              expect(h.sched.backlog).toBe(queued);
+              expect(inCount).toBe(out + dropped + queued); // conservation
+              for (const [c, q] of model) {
+                expect(h.sched.backlogPackets(c)).toBe(q.length);
+                expect(h.sched.backlogBytes(c)).toBe(q.reduce((a, f) => a + h.len[f], 0));
+              }
             }
-            const queued = [...model.values()].reduce((a, q) => a + q.length, 0);
-            expect(h.sched.backlog).toBe(queued);
-            expect(inCount).toBe(out + dropped + queued); // conservation
-            for (const [c, q] of model) {
-              expect(h.sched.backlogPackets(c)).toBe(q.length);
-              expect(h.sched.backlogBytes(c)).toBe(q.reduce((a, f) => a + h.len[f], 0));
-            }
-          }
-        }),
-        { seed: 2026, numRuns: 200 },
-      );
-    });
+          }),
+          { seed: 2026, numRuns: 200 },
+        );
+      });
 
     it('peek returns what dequeue returns next', () => {
       const h = new Harness(kind, 64, 2);

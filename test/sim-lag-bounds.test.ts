@@ -31,18 +31,25 @@ function bwfi(w: Workload): number[] {
 
 function expectWithinBwfi(w: Workload, r: SimResult): void {
   const bound = bwfi(w);
-  r.flows.forEach((f, i) => expect(f.maxLagBytes, `${r.scheduler} ${f.id}`).toBeLessThanOrEqual(bound[i]));
+  for (const [i, f] of r.flows.entries()) expect(f.maxLagBytes, `${r.scheduler} ${f.id}`).toBeLessThanOrEqual(bound[i]);
 }
 
 const uniformSizes = { type: 'uniform', min: 64, max: 1500 };
 const ADVERSARIAL: Record<string, object> = {
   // The widest weight spread QFQ takes, random sizes.
-  'weights 1:10:100:1000': { link: '1gbit', duration: '0.5s', flows: [1, 10, 100, 1000].map((weight) => ({ id: `w${weight}`, weight, arrival: 'saturating', size: uniformSizes })) },
+  'weights 1:10:100:1000': {
+    link: '1gbit',
+    duration: '0.5s',
+    flows: [1, 10, 100, 1000].map((weight) => ({ id: `w${weight}`, weight, arrival: 'saturating', size: uniformSizes })),
+  },
   // One heavy flow among many light ones: WFQ's classic failure, DRR's long rounds.
   'one of weight 100 among 100 of weight 1': {
     link: '1gbit',
     duration: '0.3s',
-    flows: [{ id: 'heavy', weight: 100, arrival: 'saturating', size: 1500 }, { id: 'light', count: 100, weight: 1, arrival: 'saturating', size: 1500 }],
+    flows: [
+      { id: 'heavy', weight: 100, arrival: 'saturating', size: 1500 },
+      { id: 'light', count: 100, weight: 1, arrival: 'saturating', size: 1500 },
+    ],
   },
   // A heavy flow of tiny packets beside light flows of full-size ones.
   'heavy 64 B flow, light 1500 B flows': {

@@ -40,12 +40,24 @@ describe('workload validation', () => {
     [{ ...base, flows: [{ ...flow, wieght: 2 }] }, 'flows[0].wieght: unknown field'],
     [{ ...base, flows: [flow, { ...flow, weight: -1 }] }, 'flows[1].weight: must be a positive number, got -1'],
     [{ ...base, flows: [{ ...flow, arrival: { type: 'cbr' } }] }, 'flows[0].arrival.rate: must be a positive number, got undefined'],
-    [{ ...base, flows: [{ ...flow, arrival: { type: 'pareto', rate: 1 } }] }, 'flows[0].arrival.type: must be one of saturating, cbr, poisson, onoff, got "pareto"'],
+    [
+      { ...base, flows: [{ ...flow, arrival: { type: 'pareto', rate: 1 } }] },
+      'flows[0].arrival.type: must be one of saturating, cbr, poisson, onoff, got "pareto"',
+    ],
     [{ ...base, flows: [{ ...flow, arrival: { type: 'onoff', rate: '1mbit', on: '1ms' } }] }, 'flows[0].arrival.off: must be a time'],
     [{ ...base, flows: [{ ...flow, size: 70000 }] }, 'flows[0].size: must be a whole number of bytes in [1, 65535], got 70000'],
     [{ ...base, flows: [{ ...flow, size: { type: 'uniform', min: 1500, max: 64 } }] }, 'flows[0].size.max: must be at least min (1500), got 64'],
     [{ ...base, flows: [{ ...flow, size: { type: 'choice', values: [64, 1500], weights: [1] } }] }, 'flows[0].size.weights: must be a list of 2 weights'],
-    [{ ...base, flows: [{ ...flow, id: 'a' }, { ...flow, id: 'a' }] }, "flows[1].id: duplicate flow id 'a'"],
+    [
+      {
+        ...base,
+        flows: [
+          { ...flow, id: 'a' },
+          { ...flow, id: 'a' },
+        ],
+      },
+      "flows[1].id: duplicate flow id 'a'",
+    ],
     [{ ...base, flows: [{ ...flow, count: 1.5 }] }, 'flows[0].count: must be a positive integer'],
     [{ ...base, flows: [{ ...flow, limit: 0 }] }, 'flows[0].limit: must be a positive integer up to 1000000, got 0'],
   ])('rejects %j', (doc, message) => {
@@ -55,7 +67,10 @@ describe('workload validation', () => {
   it('reads YAML and JSON files, and names the file in every error', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pspat-wl-'));
     const yaml = join(dir, 'two.yaml');
-    writeFileSync(yaml, 'link: 10mbit\nduration: 100ms\nflows:\n  - { id: a, weight: 1, arrival: saturating, size: 100 }\n  - { id: b, weight: 3, arrival: saturating, size: 100 }\n');
+    writeFileSync(
+      yaml,
+      'link: 10mbit\nduration: 100ms\nflows:\n  - { id: a, weight: 1, arrival: saturating, size: 100 }\n  - { id: b, weight: 3, arrival: saturating, size: 100 }\n',
+    );
     const w = loadWorkloadFile(yaml);
     expect(w.name).toBe('two');
     expect(w.flows.map((f) => f.weight)).toEqual([1, 3]);

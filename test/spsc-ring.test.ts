@@ -64,29 +64,25 @@ describe('SPSC ring', () => {
 
   it('matches a queue model under any sequence of pushes and pops (property)', () => {
     fc.assert(
-      fc.property(
-        fc.constantFrom(2, 4, 16),
-        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 20 })), { maxLength: 200 }),
-        (size, ops) => {
-          const ring = new SpscRing(SpscRing.allocate(size));
-          const model: number[] = [];
-          let next = 0;
-          for (const [isPush, n] of ops) {
-            if (isPush) {
-              const src = Int32Array.from({ length: n }, (_, i) => next + i);
-              const took = ring.push(src, 0, n);
-              expect(took).toBe(Math.min(n, size - model.length));
-              for (let i = 0; i < took; i++) model.push(next + i);
-              next += took;
-            } else {
-              const out = new Int32Array(n);
-              const got = ring.pop(out, 0, n);
-              expect([...out.subarray(0, got)]).toEqual(model.splice(0, Math.min(n, model.length)));
-            }
-            expect(ring.fill()).toBe(model.length);
+      fc.property(fc.constantFrom(2, 4, 16), fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 20 })), { maxLength: 200 }), (size, ops) => {
+        const ring = new SpscRing(SpscRing.allocate(size));
+        const model: number[] = [];
+        let next = 0;
+        for (const [isPush, n] of ops) {
+          if (isPush) {
+            const src = Int32Array.from({ length: n }, (_, i) => next + i);
+            const took = ring.push(src, 0, n);
+            expect(took).toBe(Math.min(n, size - model.length));
+            for (let i = 0; i < took; i++) model.push(next + i);
+            next += took;
+          } else {
+            const out = new Int32Array(n);
+            const got = ring.pop(out, 0, n);
+            expect([...out.subarray(0, got)]).toEqual(model.splice(0, Math.min(n, model.length)));
           }
-        },
-      ),
+          expect(ring.fill()).toBe(model.length);
+        }
+      }),
       { seed: 7, numRuns: 300 },
     );
   });

@@ -42,7 +42,13 @@ describe.skipIf(skip)('the stamp sink', () => {
     it(`${xdp ? 'XDP' : 'AF_PACKET'}: every stamped frame once, its class, a delay within the test's own span`, async () => {
       const packets = 2000;
       host = await ArbiterHost.start({ poolFrames: 1024 });
-      const link = await host.addLink({ rate: 1e9, backend: 'afpacket', dev: topo.dev, maxClasses: 8, classes: Array.from({ length: 8 }, () => ({ weight: 1 })) });
+      const link = await host.addLink({
+        rate: 1e9,
+        backend: 'afpacket',
+        dev: topo.dev,
+        maxClasses: 8,
+        classes: Array.from({ length: 8 }, () => ({ weight: 1 })),
+      });
       sink = new StampSink(topo.ns, topo.peer, host.epoch, xdp);
       expect(sink.kind).toBe(xdp ? 'xdp' : 'packet');
       if (xdp) expect(xdpOn(topo)).toMatch(/^prog \d+$/);

@@ -94,7 +94,10 @@ describe('tc classifier', () => {
   });
 
   it('applies a filter only to its protocol; `all` to every packet', () => {
-    const c = filters('filter add dev e parent 1: protocol ip prio 1 matchall classid 1:1', 'filter add dev e parent 1: protocol all prio 2 matchall classid 1:2');
+    const c = filters(
+      'filter add dev e parent 1: protocol ip prio 1 matchall classid 1:1',
+      'filter add dev e parent 1: protocol all prio 2 matchall classid 1:2',
+    );
     expect(classify(c, frame(), ETH_IP)).toBe(0x10001);
     expect(classify(c, frame(), ETH_ARP)).toBe(0x10002);
   });
@@ -106,7 +109,10 @@ describe('tc classifier', () => {
   });
 
   it('gives up on a u32 instance whose key reads past the packet, and goes on to the next filter', () => {
-    const c = filters('filter add dev e parent 1: protocol ip prio 1 u32 match ip dport 80 0xffff flowid 1:1', 'filter add dev e parent 1: prio 2 matchall classid 1:2');
+    const c = filters(
+      'filter add dev e parent 1: protocol ip prio 1 u32 match ip dport 80 0xffff flowid 1:1',
+      'filter add dev e parent 1: prio 2 matchall classid 1:2',
+    );
     expect(classify(c, frame({ dport: 80 }))).toBe(0x10001);
     expect(classify(c, frame({ dport: 80, len: 36 }))).toBe(0x10002);
   });
@@ -114,20 +120,28 @@ describe('tc classifier', () => {
   it('property: a u32 key matches exactly when the masked packet bytes equal its value', () => {
     const width = fc.constantFrom(8, 16, 32);
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 64, maxLength: 64 }), width, fc.nat(), fc.nat(), fc.nat(), fc.boolean(), (bytes, w, pick, rawMask, rawValue, fromPacket) => {
-        // Offsets aligned to the width (as tc requires) from the Ethernet header to the frame's end.
-        const size = w / 8;
-        const offsets = Array.from({ length: 64 - size + 1 }, (_, p) => p - 14).filter((o) => o % size === 0);
-        const off = offsets[pick % offsets.length];
-        const max = w === 32 ? 0xffffffff : 2 ** w - 1;
-        const mask = (rawMask % max) + 1;
-        const view = new DataView(bytes.buffer);
-        const field = w === 8 ? bytes[14 + off] : w === 16 ? view.getUint16(14 + off) : view.getUint32(14 + off);
-        const value = (fromPacket ? field & mask : rawValue & mask) >>> 0;
-        const c = filters(`filter add dev e parent 1: protocol all u32 match u${w} ${value} ${mask} at ${off} flowid 1:1`);
-        const expected = ((field & mask) >>> 0) === value ? 0x10001 : NO_MATCH;
-        expect(c.classify(bytes, 0, 14, bytes.length, ETH_IP, 0)).toBe(expected);
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 64, maxLength: 64 }),
+        width,
+        fc.nat(),
+        fc.nat(),
+        fc.nat(),
+        fc.boolean(),
+        (bytes, w, pick, rawMask, rawValue, fromPacket) => {
+          // Offsets aligned to the width (as tc requires) from the Ethernet header to the frame's end.
+          const size = w / 8;
+          const offsets = Array.from({ length: 64 - size + 1 }, (_, p) => p - 14).filter((o) => o % size === 0);
+          const off = offsets[pick % offsets.length];
+          const max = w === 32 ? 0xffffffff : 2 ** w - 1;
+          const mask = (rawMask % max) + 1;
+          const view = new DataView(bytes.buffer);
+          const field = w === 8 ? bytes[14 + off] : w === 16 ? view.getUint16(14 + off) : view.getUint32(14 + off);
+          const value = (fromPacket ? field & mask : rawValue & mask) >>> 0;
+          const c = filters(`filter add dev e parent 1: protocol all u32 match u${w} ${value} ${mask} at ${off} flowid 1:1`);
+          const expected = (field & mask) >>> 0 === value ? 0x10001 : NO_MATCH;
+          expect(c.classify(bytes, 0, 14, bytes.length, ETH_IP, 0)).toBe(expected);
+        },
+      ),
       { seed: 77, numRuns: 500 },
     );
   });

@@ -41,7 +41,9 @@ interface TcCase {
 }
 
 const DIR = fileURLToPath(new URL('./tc-testing/', import.meta.url));
-const FILES = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const FILES = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 const CASES = FILES.flatMap((file) => (JSON.parse(readFileSync(DIR + file, 'utf8')) as TcCase[]).map((c) => ({ file, ...c })));
 
 const skip = skipWithoutNet() || tryNativeAddon() === null;
@@ -96,7 +98,8 @@ function runCase(c: TcCase, side: Side): string[] {
     if (String(r.code) !== c.expExitCode) failures.push(`"${c.cmdUnderTest}" exited ${r.code}, expected ${c.expExitCode}: ${r.stderr.trim()}`);
     const v = shell(side, c.verifyCmd);
     const matches = [...v.stdout.matchAll(pattern(c.matchPattern.replaceAll('$REFCNT', String(refcnt(side === 'kernel' ? KERNEL_NS : PSPAT_NS)))))];
-    if (String(matches.length) !== c.matchCount) failures.push(`"${c.verifyCmd}" matched ${matches.length} times, expected ${c.matchCount}; it printed:\n${v.stdout}`);
+    if (String(matches.length) !== c.matchCount)
+      failures.push(`"${c.verifyCmd}" matched ${matches.length} times, expected ${c.matchCount}; it printed:\n${v.stdout}`);
     else if (c.matchOrder && matches.map((m) => m[1]).join(' ') !== c.matchOrder.join(' ')) {
       failures.push(`"${c.verifyCmd}" listed ${matches.map((m) => m[1]).join(' ')}, expected ${c.matchOrder.join(' ')}`);
     }

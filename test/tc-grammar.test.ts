@@ -15,35 +15,148 @@ const HTB_CLASS = { kind: 'htb', prio: 0, mtu: 1600, mpu: 0, overhead: 0 };
 
 describe('tc grammar: qdiscs', () => {
   it.each([
-    ['qdisc add dev eth0 root handle 1: htb default 30', { object: 'qdisc', verb: 'add', dev: 'eth0', parent: TC_H_ROOT, handle: 0x10000, qdisc: { kind: 'htb', defaultClass: 0x30, r2q: 10 } }],
-    ['qdisc add dev vnet0 root handle 1: htb default 1 r2q 5 direct_qlen 100', { object: 'qdisc', verb: 'add', dev: 'vnet0', parent: TC_H_ROOT, handle: 0x10000, qdisc: { kind: 'htb', defaultClass: 1, r2q: 5, directQlen: 100 } }],
-    ['qd a handle 10: root dev eth0 htb', { object: 'qdisc', verb: 'add', dev: 'eth0', parent: TC_H_ROOT, handle: 0x100000, qdisc: { kind: 'htb', defaultClass: 0, r2q: 10 } }],
-    ['qdisc add dev vnet0 parent 1:1 handle 2: sfq perturb 10', { object: 'qdisc', verb: 'add', dev: 'vnet0', parent: 0x10001, handle: 0x20000, qdisc: { kind: 'sfq', perturbS: 10, limit: 127, divisor: 1024, flows: 128, depth: 127, headdrop: false } }],
-    ['qdisc add dev eth0 parent 1:20 handle 20: fq_codel limit 1000 target 2ms interval 50ms noecn quantum 300', { object: 'qdisc', verb: 'add', dev: 'eth0', parent: 0x10020, handle: 0x200000, qdisc: { kind: 'fq_codel', limit: 1000, flows: 1024, targetUs: 2000, intervalUs: 50_000, quantum: 300, ecn: false, memoryLimit: 32 << 20, dropBatch: 64 } }],
+    [
+      'qdisc add dev eth0 root handle 1: htb default 30',
+      { object: 'qdisc', verb: 'add', dev: 'eth0', parent: TC_H_ROOT, handle: 0x10000, qdisc: { kind: 'htb', defaultClass: 0x30, r2q: 10 } },
+    ],
+    [
+      'qdisc add dev vnet0 root handle 1: htb default 1 r2q 5 direct_qlen 100',
+      { object: 'qdisc', verb: 'add', dev: 'vnet0', parent: TC_H_ROOT, handle: 0x10000, qdisc: { kind: 'htb', defaultClass: 1, r2q: 5, directQlen: 100 } },
+    ],
+    [
+      'qd a handle 10: root dev eth0 htb',
+      { object: 'qdisc', verb: 'add', dev: 'eth0', parent: TC_H_ROOT, handle: 0x100000, qdisc: { kind: 'htb', defaultClass: 0, r2q: 10 } },
+    ],
+    [
+      'qdisc add dev vnet0 parent 1:1 handle 2: sfq perturb 10',
+      {
+        object: 'qdisc',
+        verb: 'add',
+        dev: 'vnet0',
+        parent: 0x10001,
+        handle: 0x20000,
+        qdisc: { kind: 'sfq', perturbS: 10, limit: 127, divisor: 1024, flows: 128, depth: 127, headdrop: false },
+      },
+    ],
+    [
+      'qdisc add dev eth0 parent 1:20 handle 20: fq_codel limit 1000 target 2ms interval 50ms noecn quantum 300',
+      {
+        object: 'qdisc',
+        verb: 'add',
+        dev: 'eth0',
+        parent: 0x10020,
+        handle: 0x200000,
+        qdisc: {
+          kind: 'fq_codel',
+          limit: 1000,
+          flows: 1024,
+          targetUs: 2000,
+          intervalUs: 50_000,
+          quantum: 300,
+          ecn: false,
+          memoryLimit: 32 << 20,
+          dropBatch: 64,
+        },
+      },
+    ],
     ['qdisc add dev eth0 parent 1:30 pfifo limit 50', { object: 'qdisc', verb: 'add', dev: 'eth0', parent: 0x10030, qdisc: { kind: 'pfifo', limit: 50 } }],
-    ['qdisc replace dev eth0 parent 1:40 bfifo limit 64kb', { object: 'qdisc', verb: 'replace', dev: 'eth0', parent: 0x10040, qdisc: { kind: 'bfifo', limit: 65536 } }],
+    [
+      'qdisc replace dev eth0 parent 1:40 bfifo limit 64kb',
+      { object: 'qdisc', verb: 'replace', dev: 'eth0', parent: 0x10040, qdisc: { kind: 'bfifo', limit: 65536 } },
+    ],
     // OpenStack's bandwidth limit on a tap: limit = rate × latency + burst, as tc computes it.
-    ['qdisc add dev tap0 root tbf rate 10mbit burst 100kb latency 50ms', { object: 'qdisc', verb: 'add', dev: 'tap0', parent: TC_H_ROOT, qdisc: { kind: 'tbf', rate: 1e7, burst: 102400, limit: 62500 + 102400 } }],
-    ['qdisc change dev tap0 root tbf rate 1gbit burst 1mb/8 limit 3000000', { object: 'qdisc', verb: 'change', dev: 'tap0', parent: TC_H_ROOT, qdisc: { kind: 'tbf', rate: 1e9, burst: 1 << 20, limit: 3000000 } }],
-    ['qdisc add dev eth0 root handle 1: prio bands 4 priomap 3 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1', { object: 'qdisc', verb: 'add', dev: 'eth0', parent: TC_H_ROOT, handle: 0x10000, qdisc: { kind: 'prio', bands: 4, priomap: [3, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1] } }],
-    ['qdisc add dev eth0 root handle 1: prio', { object: 'qdisc', verb: 'add', dev: 'eth0', parent: TC_H_ROOT, handle: 0x10000, qdisc: { kind: 'prio', bands: 3, priomap: [1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1] } }],
+    [
+      'qdisc add dev tap0 root tbf rate 10mbit burst 100kb latency 50ms',
+      { object: 'qdisc', verb: 'add', dev: 'tap0', parent: TC_H_ROOT, qdisc: { kind: 'tbf', rate: 1e7, burst: 102400, limit: 62500 + 102400 } },
+    ],
+    [
+      'qdisc change dev tap0 root tbf rate 1gbit burst 1mb/8 limit 3000000',
+      { object: 'qdisc', verb: 'change', dev: 'tap0', parent: TC_H_ROOT, qdisc: { kind: 'tbf', rate: 1e9, burst: 1 << 20, limit: 3000000 } },
+    ],
+    [
+      'qdisc add dev eth0 root handle 1: prio bands 4 priomap 3 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1',
+      {
+        object: 'qdisc',
+        verb: 'add',
+        dev: 'eth0',
+        parent: TC_H_ROOT,
+        handle: 0x10000,
+        qdisc: { kind: 'prio', bands: 4, priomap: [3, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1] },
+      },
+    ],
+    [
+      'qdisc add dev eth0 root handle 1: prio',
+      {
+        object: 'qdisc',
+        verb: 'add',
+        dev: 'eth0',
+        parent: TC_H_ROOT,
+        handle: 0x10000,
+        qdisc: { kind: 'prio', bands: 3, priomap: [1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1] },
+      },
+    ],
     ['qdisc add dev eth0 root handle 1: drr', { object: 'qdisc', verb: 'add', dev: 'eth0', parent: TC_H_ROOT, handle: 0x10000, qdisc: { kind: 'drr' } }],
     ['qdisc add dev eth0 root handle 1: qfq', { object: 'qdisc', verb: 'add', dev: 'eth0', parent: TC_H_ROOT, handle: 0x10000, qdisc: { kind: 'qfq' } }],
     ['qdisc del dev eth0 root', { object: 'qdisc', verb: 'delete', dev: 'eth0', parent: TC_H_ROOT }],
-    ['qdisc delete dev eth0 parent 1:10 handle 10: sfq', { object: 'qdisc', verb: 'delete', dev: 'eth0', parent: 0x10010, handle: 0x100000, qdisc: { kind: 'sfq', perturbS: 0, limit: 127, divisor: 1024, flows: 128, depth: 127, headdrop: false } }],
+    [
+      'qdisc delete dev eth0 parent 1:10 handle 10: sfq',
+      {
+        object: 'qdisc',
+        verb: 'delete',
+        dev: 'eth0',
+        parent: 0x10010,
+        handle: 0x100000,
+        qdisc: { kind: 'sfq', perturbS: 0, limit: 127, divisor: 1024, flows: 128, depth: 127, headdrop: false },
+      },
+    ],
   ])('%s', (line, model) => expect(cmd(line)).toEqual(model));
 });
 
 describe('tc grammar: classes', () => {
   it.each([
-    ['class add dev eth0 parent 1: classid 1:1 htb rate 100mbit burst 15k', { object: 'class', verb: 'add', dev: 'eth0', parent: 0x10000, classid: 0x10001, cls: { ...HTB_CLASS, rate: 1e8, ceil: 1e8, burst: 15360 } }],
-    ['class add dev eth0 parent 1:1 classid 1:10 htb rate 5mbit ceil 100mbit prio 1 quantum 1514', { object: 'class', verb: 'add', dev: 'eth0', parent: 0x10001, classid: 0x10010, cls: { ...HTB_CLASS, rate: 5e6, ceil: 1e8, prio: 1, quantum: 1514 } }],
+    [
+      'class add dev eth0 parent 1: classid 1:1 htb rate 100mbit burst 15k',
+      { object: 'class', verb: 'add', dev: 'eth0', parent: 0x10000, classid: 0x10001, cls: { ...HTB_CLASS, rate: 1e8, ceil: 1e8, burst: 15360 } },
+    ],
+    [
+      'class add dev eth0 parent 1:1 classid 1:10 htb rate 5mbit ceil 100mbit prio 1 quantum 1514',
+      { object: 'class', verb: 'add', dev: 'eth0', parent: 0x10001, classid: 0x10010, cls: { ...HTB_CLASS, rate: 5e6, ceil: 1e8, prio: 1, quantum: 1514 } },
+    ],
     // libvirt's <bandwidth><outbound average=1000 peak=2000 burst=256/>: kbps are kilobytes.
-    ['class add dev vnet0 parent 1: classid 1:1 htb rate 1000kbps ceil 2000kbps burst 256kb quantum 21875', { object: 'class', verb: 'add', dev: 'vnet0', parent: 0x10000, classid: 0x10001, cls: { ...HTB_CLASS, rate: 8e6, ceil: 16e6, burst: 262144, quantum: 21875 } }],
-    ['class change dev eth0 classid 1:10 parent 1:1 htb rate 20Mbit ceil 1.5gbit cburst 30k mpu 64 mtu 9000', { object: 'class', verb: 'change', dev: 'eth0', parent: 0x10001, classid: 0x10010, cls: { ...HTB_CLASS, rate: 2e7, ceil: 1.5e9, cburst: 30720, mpu: 64, mtu: 9000 } }],
-    ['class add dev eth0 parent 1: classid 1:1 drr quantum 1500', { object: 'class', verb: 'add', dev: 'eth0', parent: 0x10000, classid: 0x10001, cls: { kind: 'drr', quantum: 1500 } }],
-    ['class add dev eth0 parent 1: classid 1:2 qfq weight 10 maxpkt 1514', { object: 'class', verb: 'add', dev: 'eth0', parent: 0x10000, classid: 0x10002, cls: { kind: 'qfq', weight: 10, maxpkt: 1514 } }],
-    ['cl rep dev eth0 parent 1: classid 1:1 htb rate 6000000000', { object: 'class', verb: 'replace', dev: 'eth0', parent: 0x10000, classid: 0x10001, cls: { ...HTB_CLASS, rate: 6e9, ceil: 6e9 } }],
+    [
+      'class add dev vnet0 parent 1: classid 1:1 htb rate 1000kbps ceil 2000kbps burst 256kb quantum 21875',
+      {
+        object: 'class',
+        verb: 'add',
+        dev: 'vnet0',
+        parent: 0x10000,
+        classid: 0x10001,
+        cls: { ...HTB_CLASS, rate: 8e6, ceil: 16e6, burst: 262144, quantum: 21875 },
+      },
+    ],
+    [
+      'class change dev eth0 classid 1:10 parent 1:1 htb rate 20Mbit ceil 1.5gbit cburst 30k mpu 64 mtu 9000',
+      {
+        object: 'class',
+        verb: 'change',
+        dev: 'eth0',
+        parent: 0x10001,
+        classid: 0x10010,
+        cls: { ...HTB_CLASS, rate: 2e7, ceil: 1.5e9, cburst: 30720, mpu: 64, mtu: 9000 },
+      },
+    ],
+    [
+      'class add dev eth0 parent 1: classid 1:1 drr quantum 1500',
+      { object: 'class', verb: 'add', dev: 'eth0', parent: 0x10000, classid: 0x10001, cls: { kind: 'drr', quantum: 1500 } },
+    ],
+    [
+      'class add dev eth0 parent 1: classid 1:2 qfq weight 10 maxpkt 1514',
+      { object: 'class', verb: 'add', dev: 'eth0', parent: 0x10000, classid: 0x10002, cls: { kind: 'qfq', weight: 10, maxpkt: 1514 } },
+    ],
+    [
+      'cl rep dev eth0 parent 1: classid 1:1 htb rate 6000000000',
+      { object: 'class', verb: 'replace', dev: 'eth0', parent: 0x10000, classid: 0x10001, cls: { ...HTB_CLASS, rate: 6e9, ceil: 6e9 } },
+    ],
     ['class del dev eth0 classid 1:10', { object: 'class', verb: 'delete', dev: 'eth0', classid: 0x10010 }],
   ])('%s', (line, model) => expect(cmd(line)).toEqual(model));
 });
@@ -51,21 +164,100 @@ describe('tc grammar: classes', () => {
 describe('tc grammar: filters', () => {
   const u32 = (keys: object[], extra: object = {}) => ({ kind: 'u32', keys, ...extra });
   it.each([
-    ['filter add dev eth0 protocol ip parent 1:0 prio 1 u32 match ip dst 10.0.0.0/8 flowid 1:10', { protocol: 0x800, parent: 0x10000, prio: 1, filter: u32([{ value: 0x0a000000, mask: 0xff000000, off: 16, nexthdr: false }], { classid: 0x10010 }) }],
+    [
+      'filter add dev eth0 protocol ip parent 1:0 prio 1 u32 match ip dst 10.0.0.0/8 flowid 1:10',
+      { protocol: 0x800, parent: 0x10000, prio: 1, filter: u32([{ value: 0x0a000000, mask: 0xff000000, off: 16, nexthdr: false }], { classid: 0x10010 }) },
+    ],
     // Ports share one 32-bit word at offset 20; the protocol byte sits in the word at 8.
-    ['filter add dev eth0 parent 1: protocol ip prio 2 u32 match ip sport 80 0xffff match ip dport 53 0xffff match ip protocol 6 0xff flowid 1:20', { protocol: 0x800, parent: 0x10000, prio: 2, filter: u32([{ value: 0x00500035, mask: 0xffffffff, off: 20, nexthdr: false }, { value: 0x00060000, mask: 0x00ff0000, off: 8, nexthdr: false }], { classid: 0x10020 }) }],
-    ['filter add dev eth0 parent 1: pref 3 protocol ip u32 match ip tos 0x10 0xff classid 1:30', { protocol: 0x800, parent: 0x10000, prio: 3, filter: u32([{ value: 0x00100000, mask: 0x00ff0000, off: 0, nexthdr: false }], { classid: 0x10030 }) }],
-    ['filter add dev eth0 parent 1: protocol all u32 match u16 0x0800 0xffff at -2 match u8 0x11 0xff at nexthdr+9 flowid :5', { protocol: 3, parent: 0x10000, filter: u32([{ value: 0x0800, mask: 0xffff, off: -4, nexthdr: false }, { value: 0x00110000, mask: 0x00ff0000, off: 8, nexthdr: true }], { classid: 5 }) }],
+    [
+      'filter add dev eth0 parent 1: protocol ip prio 2 u32 match ip sport 80 0xffff match ip dport 53 0xffff match ip protocol 6 0xff flowid 1:20',
+      {
+        protocol: 0x800,
+        parent: 0x10000,
+        prio: 2,
+        filter: u32(
+          [
+            { value: 0x00500035, mask: 0xffffffff, off: 20, nexthdr: false },
+            { value: 0x00060000, mask: 0x00ff0000, off: 8, nexthdr: false },
+          ],
+          { classid: 0x10020 },
+        ),
+      },
+    ],
+    [
+      'filter add dev eth0 parent 1: pref 3 protocol ip u32 match ip tos 0x10 0xff classid 1:30',
+      { protocol: 0x800, parent: 0x10000, prio: 3, filter: u32([{ value: 0x00100000, mask: 0x00ff0000, off: 0, nexthdr: false }], { classid: 0x10030 }) },
+    ],
+    [
+      'filter add dev eth0 parent 1: protocol all u32 match u16 0x0800 0xffff at -2 match u8 0x11 0xff at nexthdr+9 flowid :5',
+      {
+        protocol: 3,
+        parent: 0x10000,
+        filter: u32(
+          [
+            { value: 0x0800, mask: 0xffff, off: -4, nexthdr: false },
+            { value: 0x00110000, mask: 0x00ff0000, off: 8, nexthdr: true },
+          ],
+          { classid: 5 },
+        ),
+      },
+    ],
     // libvirt's per-interface filter on a bridge, keyed by the VM's MAC.
-    ['filter add dev virbr0 parent 1:0 protocol all prio 2 handle 800::800 u32 match ether src 52:54:00:11:22:33 flowid 1:3', { protocol: 3, parent: 0x10000, prio: 2, handle: '800::800', filter: u32([{ value: 0x52540011, mask: 0xffffffff, off: -8, nexthdr: false }, { value: 0x22330000, mask: 0xffff0000, off: -4, nexthdr: false }], { handle: 0x80000800, classid: 0x10003 }) }],
-    ['filter add dev eth0 parent 1:0 prio 5 handle 2: protocol ip u32 divisor 256', { protocol: 0x800, parent: 0x10000, prio: 5, handle: '2:', filter: u32([], { handle: 0x00200000, divisor: 256 }) }],
-    ['filter add dev eth0 protocol ip parent 1:0 prio 5 u32 ht 800:: match ip src 10.0.0.0/16 hashkey mask 0x000000ff at 12 link 2:', { protocol: 0x800, parent: 0x10000, prio: 5, filter: u32([{ value: 0x0a000000, mask: 0xffff0000, off: 12, nexthdr: false }], { ht: 0x80000000, hashkey: { mask: 0xff, off: 12 }, link: 0x00200000 }) }],
-    ['filter add dev eth0 protocol ip parent 1:0 prio 5 u32 ht 2:7b: match ip src 10.0.0.123 flowid 1:123', { protocol: 0x800, parent: 0x10000, prio: 5, filter: u32([{ value: 0x0a00007b, mask: 0xffffffff, off: 12, nexthdr: false }], { ht: 0x0027b000, classid: 0x10123 }) }],
-    ['filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip src 0.0.0.0/0 police rate 1mbit burst 10k drop flowid :1', { protocol: 0x800, parent: 0x10000, prio: 1, filter: u32([], { police: { rate: 1e6, burst: 10240, exceed: 'drop' }, classid: 1 }) }],
-    ['filter add dev eth0 parent 1:0 protocol ip prio 1 handle 6 fw flowid 1:30', { protocol: 0x800, parent: 0x10000, prio: 1, handle: '6', filter: { kind: 'fw', mark: 6, mask: 0xffffffff, classid: 0x10030 } }],
-    ['filter add dev eth0 parent 1: handle 0x10/0xff fw classid 1:40', { protocol: 3, parent: 0x10000, handle: '0x10/0xff', filter: { kind: 'fw', mark: 0x10, mask: 0xff, classid: 0x10040 } }],
+    [
+      'filter add dev virbr0 parent 1:0 protocol all prio 2 handle 800::800 u32 match ether src 52:54:00:11:22:33 flowid 1:3',
+      {
+        protocol: 3,
+        parent: 0x10000,
+        prio: 2,
+        handle: '800::800',
+        filter: u32(
+          [
+            { value: 0x52540011, mask: 0xffffffff, off: -8, nexthdr: false },
+            { value: 0x22330000, mask: 0xffff0000, off: -4, nexthdr: false },
+          ],
+          { handle: 0x80000800, classid: 0x10003 },
+        ),
+      },
+    ],
+    [
+      'filter add dev eth0 parent 1:0 prio 5 handle 2: protocol ip u32 divisor 256',
+      { protocol: 0x800, parent: 0x10000, prio: 5, handle: '2:', filter: u32([], { handle: 0x00200000, divisor: 256 }) },
+    ],
+    [
+      'filter add dev eth0 protocol ip parent 1:0 prio 5 u32 ht 800:: match ip src 10.0.0.0/16 hashkey mask 0x000000ff at 12 link 2:',
+      {
+        protocol: 0x800,
+        parent: 0x10000,
+        prio: 5,
+        filter: u32([{ value: 0x0a000000, mask: 0xffff0000, off: 12, nexthdr: false }], { ht: 0x80000000, hashkey: { mask: 0xff, off: 12 }, link: 0x00200000 }),
+      },
+    ],
+    [
+      'filter add dev eth0 protocol ip parent 1:0 prio 5 u32 ht 2:7b: match ip src 10.0.0.123 flowid 1:123',
+      {
+        protocol: 0x800,
+        parent: 0x10000,
+        prio: 5,
+        filter: u32([{ value: 0x0a00007b, mask: 0xffffffff, off: 12, nexthdr: false }], { ht: 0x0027b000, classid: 0x10123 }),
+      },
+    ],
+    [
+      'filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip src 0.0.0.0/0 police rate 1mbit burst 10k drop flowid :1',
+      { protocol: 0x800, parent: 0x10000, prio: 1, filter: u32([], { police: { rate: 1e6, burst: 10240, exceed: 'drop' }, classid: 1 }) },
+    ],
+    [
+      'filter add dev eth0 parent 1:0 protocol ip prio 1 handle 6 fw flowid 1:30',
+      { protocol: 0x800, parent: 0x10000, prio: 1, handle: '6', filter: { kind: 'fw', mark: 6, mask: 0xffffffff, classid: 0x10030 } },
+    ],
+    [
+      'filter add dev eth0 parent 1: handle 0x10/0xff fw classid 1:40',
+      { protocol: 3, parent: 0x10000, handle: '0x10/0xff', filter: { kind: 'fw', mark: 0x10, mask: 0xff, classid: 0x10040 } },
+    ],
     ['filter add dev eth0 parent 1: matchall classid 1:1', { protocol: 3, parent: 0x10000, filter: { kind: 'matchall', classid: 0x10001 } }],
-    ['filter replace dev eth0 parent 1: prio 10 basic classid 1:2', { verb: 'replace', protocol: 3, parent: 0x10000, prio: 10, filter: { kind: 'basic', classid: 0x10002 } }],
+    [
+      'filter replace dev eth0 parent 1: prio 10 basic classid 1:2',
+      { verb: 'replace', protocol: 3, parent: 0x10000, prio: 10, filter: { kind: 'basic', classid: 0x10002 } },
+    ],
   ])('%s', (line, model) => {
     const words = line.split(' ');
     const args = words.slice(words.indexOf(model.filter.kind)); // kept as written, for config dumps
@@ -83,8 +275,16 @@ describe('tc grammar: show, flags, and what goes to the system tc', () => {
     ['-s -d class show dev eth0', { stats: true, details: true, pretty: false, json: false }, { object: 'class', verb: 'show', dev: 'eth0' }],
     ['-j -p qdisc ls', { stats: false, details: false, pretty: true, json: true }, { object: 'qdisc', verb: 'show' }],
     ['-statistics qd', { stats: true, details: false, pretty: false, json: false }, { object: 'qdisc', verb: 'show' }],
-    ['filter show dev eth0 parent 1:', { stats: false, details: false, pretty: false, json: false }, { object: 'filter', verb: 'show', dev: 'eth0', parent: 0x10000 }],
-    ['class list dev eth0 classid 1:10', { stats: false, details: false, pretty: false, json: false }, { object: 'class', verb: 'show', dev: 'eth0', classid: 0x10010 }],
+    [
+      'filter show dev eth0 parent 1:',
+      { stats: false, details: false, pretty: false, json: false },
+      { object: 'filter', verb: 'show', dev: 'eth0', parent: 0x10000 },
+    ],
+    [
+      'class list dev eth0 classid 1:10',
+      { stats: false, details: false, pretty: false, json: false },
+      { object: 'class', verb: 'show', dev: 'eth0', classid: 0x10010 },
+    ],
   ])('%s', (line, flags, command) => expect(parseTc(argv(line))).toEqual({ flags, command }));
 
   it.each([

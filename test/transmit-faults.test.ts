@@ -49,11 +49,20 @@ describe.skipIf(skip)('transmit faults on a real device', () => {
 
   /** One class at 20 Mbit/s with `size` B packets from a saturating generator: the queue stays at its limit. */
   async function start(backend: 'afxdp' | 'afpacket', txWorkers: number, size = 1000): Promise<{ t: SinkTopology; link: LinkHandle; base: number }> {
-    const t = (topo = createSinkTopology('tf'));
+    const t = createSinkTopology('tf');
+    topo = t;
     await sleep(100);
     const base = sinkPackets(t);
     host = await ArbiterHost.start({ poolFrames: FRAMES });
-    const link = await host.addLink({ rate: 20e6, backend, dev: t.dev, xdpMode: 'copy', txWorkers, maxClasses: 1, classes: [{ weight: 1, limitPackets: 100 }] });
+    const link = await host.addLink({
+      rate: 20e6,
+      backend,
+      dev: t.dev,
+      xdpMode: 'copy',
+      txWorkers,
+      maxClasses: 1,
+      classes: [{ weight: 1, limitPackets: 100 }],
+    });
     fleet = await startGenerators(link, 1, () => ({ classes: [0], minSize: size, maxSize: size, packets: Infinity, seed: 7 }), FRAMES);
     return { t, link, base };
   }
@@ -68,7 +77,11 @@ describe.skipIf(skip)('transmit faults on a real device', () => {
     return { final, held: results.reduce((a, r) => a + r.held, 0) };
   }
 
-  for (const [backend, txWorkers] of [['afxdp', 0], ['afpacket', 0], ['afpacket', 1]] as const) {
+  for (const [backend, txWorkers] of [
+    ['afxdp', 0],
+    ['afpacket', 0],
+    ['afpacket', 1],
+  ] as const) {
     it(`${backend}, ${txWorkers} transmit workers: down holds the queue and sends nothing; back up, it resumes by itself; counts exact`, async () => {
       const { t, link, base } = await start(backend, txWorkers);
       await sleep(300);
@@ -201,7 +214,8 @@ describe.skipIf(skip)('transmit faults on a real device', () => {
     }
 
     it('refusals are retried until the device takes every frame: none lost, retries counted', async () => {
-      const t = (topo = createSinkTopology('tfb'));
+      const t = createSinkTopology('tfb');
+      topo = t;
       // 1 Mbit/s with room for 4 packets: most of the 32 are refused at first, then drain at 125/s.
       execFileSync('tc', ['qdisc', 'add', 'dev', t.dev, 'root', 'tbf', 'rate', '1mbit', 'burst', '1600', 'limit', '4000']);
       await sleep(100);
@@ -218,7 +232,8 @@ describe.skipIf(skip)('transmit faults on a real device', () => {
     });
 
     it(`retries are bounded: a device that takes nothing for ${STALL_MS} ms faults the port (ETIMEDOUT); the waiting frames fail; then it reopens`, async () => {
-      const t = (topo = createSinkTopology('tfs'));
+      const t = createSinkTopology('tfs');
+      topo = t;
       // 8 bit/s: after the first packet, nothing moves for minutes.
       execFileSync('tc', ['qdisc', 'add', 'dev', t.dev, 'root', 'tbf', 'rate', '8bit', 'burst', '1600', 'limit', '1600']);
       await sleep(100);
@@ -234,7 +249,14 @@ describe.skipIf(skip)('transmit faults on a real device', () => {
       expect(p.counters().faults).toBe(1);
       // The device is up: the port reopens on a later reap and takes frames again.
       const done = new Int32Array(16);
-      await waitFor('the port to reopen', () => (p.reap(done, new Int32Array(16), 16), p.fault === 0), 1000);
+      await waitFor(
+        'the port to reopen',
+        () => {
+          p.reap(done, new Int32Array(16), 16);
+          return p.fault === 0;
+        },
+        1000,
+      );
       p.close();
     });
   });
@@ -249,7 +271,8 @@ describe.skipIf(skip)('pspat daemon when its device goes down, comes back, and i
   });
 
   it('says so each time; once the device is deleted it stops with exit 1 and a line saying why, giving the attachment back', async () => {
-    const t = (topo = createSinkTopology('tfd'));
+    const t = createSinkTopology('tfd');
+    topo = t;
     d = await startDaemon(['--backend', 'afpacket', '--rate', `${t.dev}=50mbit`, '--test-traffic', `${t.dev}=5001/1000`]);
     process.env.PSPAT_RUN_DIR = d.runDir;
     const tc = (...args: string[]) => pspat(['tc', ...args]);
@@ -273,7 +296,9 @@ describe.skipIf(skip)('pspat daemon when its device goes down, comes back, and i
     expect(await d.exited).toBe(1);
     const log = d.log();
     expect(log).toContain(`pspat daemon: ${t.dev}: the device is gone (deleted): stopping`);
-    expect(log).toMatch(new RegExp(`${t.dev}: the device is gone \\(deleted\\): stopped; 1 link: offered (\\d+) = sent (\\d+) \\+ dropped (\\d+) \\+ still queued 0`));
+    expect(log).toMatch(
+      new RegExp(`${t.dev}: the device is gone \\(deleted\\): stopped; 1 link: offered (\\d+) = sent (\\d+) \\+ dropped (\\d+) \\+ still queued 0`),
+    );
     const [, offered, sent, dropped] = log.match(/offered (\d+) = sent (\d+) \+ dropped (\d+)/)!.map(Number);
     expect(offered).toBe(sent + dropped);
     // Given back: no capture pair, no state file.

@@ -6,7 +6,7 @@
  * is backlogged. When a whole round finds no frame free, it parks briefly on the first
  * client's doorbell instead of spinning (two cores: the arbiter needs the other one).
  */
-import { Client } from '../src/client/client.js';
+import type { Client } from '../src/client/client.js';
 
 export interface FeederSpec {
   /** Classes 0..classes−1, in turn. */

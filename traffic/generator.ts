@@ -9,7 +9,7 @@
  * 2-core machine) and the arbiter's recycling wakes it.
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { Client } from '../src/client/client.js';
+import type { Client } from '../src/client/client.js';
 import { Rng } from '../src/random.js';
 import { FlowHasher } from '../src/tc/flow-hash.js';
 import { PacketClassifier, type ClassifierConfig } from '../src/tc/packet-classifier.js';

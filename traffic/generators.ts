@@ -21,11 +21,13 @@ export function validateSizes(minSize: number, maxSize: number, frameSize: numbe
   }
 }
 
-export function startGenerators(
-  link: LinkHandle,
-  count: number,
-  spec: (i: number) => GeneratorSpec,
-  framesPerClient = 512,
-): Promise<GeneratorFleet> {
-  return startClientWorkers<GeneratorSpec, GeneratorResult>(link, count, workerUrl('./generator-worker.js', import.meta.url), 'generator', spec, framesPerClient);
+export function startGenerators(link: LinkHandle, count: number, spec: (i: number) => GeneratorSpec, framesPerClient = 512): Promise<GeneratorFleet> {
+  return startClientWorkers<GeneratorSpec, GeneratorResult>(
+    link,
+    count,
+    workerUrl('./generator-worker.js', import.meta.url),
+    'generator',
+    spec,
+    framesPerClient,
+  );
 }

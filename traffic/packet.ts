@@ -48,18 +48,35 @@ export const DISCARD_PORT = 9;
 
 export function writeTestFrame(bytes: Uint8Array, off: number, len: number, client: number, cls: number, seq: number, dport = DISCARD_PORT): void {
   // Ethernet
-  bytes[off] = 0x02; bytes[off + 1] = 0; bytes[off + 2] = 0; bytes[off + 3] = 0; bytes[off + 4] = 0; bytes[off + 5] = 0x02;
-  bytes[off + 6] = 0x02; bytes[off + 7] = 0; bytes[off + 8] = 0; bytes[off + 9] = 0; bytes[off + 10] = 0; bytes[off + 11] = 0x01;
-  bytes[off + 12] = 0x08; bytes[off + 13] = 0x00;
+  bytes[off] = 0x02;
+  bytes[off + 1] = 0;
+  bytes[off + 2] = 0;
+  bytes[off + 3] = 0;
+  bytes[off + 4] = 0;
+  bytes[off + 5] = 0x02;
+  bytes[off + 6] = 0x02;
+  bytes[off + 7] = 0;
+  bytes[off + 8] = 0;
+  bytes[off + 9] = 0;
+  bytes[off + 10] = 0;
+  bytes[off + 11] = 0x01;
+  bytes[off + 12] = 0x08;
+  bytes[off + 13] = 0x00;
   // IPv4
   const ip = off + 14;
   const ipLen = len - 14;
-  bytes[ip] = 0x45; bytes[ip + 1] = 0;
-  bytes[ip + 2] = ipLen >>> 8; bytes[ip + 3] = ipLen & 0xff;
-  bytes[ip + 4] = (seq >>> 8) & 0xff; bytes[ip + 5] = seq & 0xff; // identification
-  bytes[ip + 6] = 0x40; bytes[ip + 7] = 0; // don't fragment
-  bytes[ip + 8] = 64; bytes[ip + 9] = 17;
-  bytes[ip + 10] = 0; bytes[ip + 11] = 0;
+  bytes[ip] = 0x45;
+  bytes[ip + 1] = 0;
+  bytes[ip + 2] = ipLen >>> 8;
+  bytes[ip + 3] = ipLen & 0xff;
+  bytes[ip + 4] = (seq >>> 8) & 0xff;
+  bytes[ip + 5] = seq & 0xff; // identification
+  bytes[ip + 6] = 0x40;
+  bytes[ip + 7] = 0; // don't fragment
+  bytes[ip + 8] = 64;
+  bytes[ip + 9] = 17;
+  bytes[ip + 10] = 0;
+  bytes[ip + 11] = 0;
   for (let i = 0; i < 4; i++) {
     bytes[ip + 12 + i] = SRC_IP[i];
     bytes[ip + 16 + i] = DST_IP[i];
@@ -68,20 +85,30 @@ export function writeTestFrame(bytes: Uint8Array, off: number, len: number, clie
   for (let i = 0; i < 20; i += 2) sum += (bytes[ip + i] << 8) | bytes[ip + i + 1];
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   const csum = ~sum & 0xffff;
-  bytes[ip + 10] = csum >>> 8; bytes[ip + 11] = csum & 0xff;
+  bytes[ip + 10] = csum >>> 8;
+  bytes[ip + 11] = csum & 0xff;
   // UDP
   const udp = off + 34;
   const udpLen = len - 34;
   const sport = 10000 + (cls & 0x3fff);
-  bytes[udp] = sport >>> 8; bytes[udp + 1] = sport & 0xff;
-  bytes[udp + 2] = dport >>> 8; bytes[udp + 3] = dport & 0xff;
-  bytes[udp + 4] = udpLen >>> 8; bytes[udp + 5] = udpLen & 0xff;
-  bytes[udp + 6] = 0; bytes[udp + 7] = 0;
+  bytes[udp] = sport >>> 8;
+  bytes[udp + 1] = sport & 0xff;
+  bytes[udp + 2] = dport >>> 8;
+  bytes[udp + 3] = dport & 0xff;
+  bytes[udp + 4] = udpLen >>> 8;
+  bytes[udp + 5] = udpLen & 0xff;
+  bytes[udp + 6] = 0;
+  bytes[udp + 7] = 0;
   // Tag
   const t = off + TAG_OFFSET;
-  bytes[t] = client >>> 8; bytes[t + 1] = client & 0xff;
-  bytes[t + 2] = cls >>> 8; bytes[t + 3] = cls & 0xff;
-  bytes[t + 4] = seq >>> 24; bytes[t + 5] = (seq >>> 16) & 0xff; bytes[t + 6] = (seq >>> 8) & 0xff; bytes[t + 7] = seq & 0xff;
+  bytes[t] = client >>> 8;
+  bytes[t + 1] = client & 0xff;
+  bytes[t + 2] = cls >>> 8;
+  bytes[t + 3] = cls & 0xff;
+  bytes[t + 4] = seq >>> 24;
+  bytes[t + 5] = (seq >>> 16) & 0xff;
+  bytes[t + 6] = (seq >>> 8) & 0xff;
+  bytes[t + 7] = seq & 0xff;
 }
 
 /** Reads the tag of a frame written by `writeTestFrame`. */

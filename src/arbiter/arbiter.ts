@@ -58,9 +58,19 @@ import {
   LINK_WIRE_BYTES,
 } from '../stats/layout.js';
 import { STAGE_MAILBOX, STAGE_QUEUE, STAGE_TX } from '../stats/class-histograms.js';
-import { LoopStats, LOOP_BUSY_PASSES, LOOP_NOW_NS, LOOP_PARKED_NS, LOOP_PARKS, LOOP_PASSES, LOOP_STARTED_NS, LOOP_TID, LOOP_FULL_PASSES } from '../stats/loop-stats.js';
+import {
+  LoopStats,
+  LOOP_BUSY_PASSES,
+  LOOP_NOW_NS,
+  LOOP_PARKED_NS,
+  LOOP_PARKS,
+  LOOP_PASSES,
+  LOOP_STARTED_NS,
+  LOOP_TID,
+  LOOP_FULL_PASSES,
+} from '../stats/loop-stats.js';
 import { CTL_DOORBELL, CTL_PENDING, type ArbiterStart, type Reply, type Request } from './control.js';
-import { type LinkSnapshot } from '../stats/link-snapshot.js';
+import type { LinkSnapshot } from '../stats/link-snapshot.js';
 import { LinkState, type ClientSlot } from './link-state.js';
 import { WIRE_OVERHEAD_BYTES } from './pacer.js';
 import type { WallClock } from '../transmit/ports.js';
@@ -493,7 +503,17 @@ export class Arbiter {
       case 'addLink': {
         if (this.links[req.linkId] !== undefined) throw new RejectedChangeError(`link ${req.linkId} exists`);
         const drop = (f: number, reason: number): void => this.dropHeld(link, f, reason === DROP_AQM ? CLASS_DROP_AQM : CLASS_DROP_QUEUE_LIMIT);
-        const link: LinkState = new LinkState(req.linkId, req.options, req.stats, req.histograms, this.pool, this.releaseBatch, this.wallClock, this.txPlacement, drop);
+        const link: LinkState = new LinkState(
+          req.linkId,
+          req.options,
+          req.stats,
+          req.histograms,
+          this.pool,
+          this.releaseBatch,
+          this.wallClock,
+          this.txPlacement,
+          drop,
+        );
         for (const c of req.options.classes) link.scheduler.addClass(c.slot!, c);
         this.links[req.linkId] = link;
         return undefined;

@@ -77,5 +77,13 @@ export type Request = Command & { seq: number };
 
 /** A consistent copy of a link's stats, taken by the arbiter between passes. */
 export type Reply =
-  | { seq: number; ok: true; snapshot?: LinkSnapshot; snapshots?: (LinkSnapshot | null)[]; reclaimed?: number; drained?: number; xstats?: (ClassXstats | null)[] }
+  | {
+      seq: number;
+      ok: true;
+      snapshot?: LinkSnapshot;
+      snapshots?: (LinkSnapshot | null)[];
+      reclaimed?: number;
+      drained?: number;
+      xstats?: (ClassXstats | null)[];
+    }
   | { seq: number; ok: false; error: { name: string; code?: string; message: string } };

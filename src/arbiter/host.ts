@@ -19,13 +19,7 @@ import type { PoliceSpec } from '../tc/model.js';
 import { ClientCounters, allocateClientCounters, CLIENT_OFFERED_PKTS, CLIENT_STOP, type ClientChannel } from '../client/channel.js';
 import { newEpoch, type ClockEpoch } from '../clock.js';
 import { InvalidOptionError, PspatError, RejectedChangeError, WorkerFailedError } from '../errors.js';
-import {
-  resolveArbiterOptions,
-  resolveLinkOptions,
-  type ArbiterOptions,
-  type ClassSpec,
-  type LinkOptions,
-} from '../options.js';
+import { resolveArbiterOptions, resolveLinkOptions, type ArbiterOptions, type ClassSpec, type LinkOptions } from '../options.js';
 import { FrameRanges } from '../shm/frame-ranges.js';
 import { FramePool, type FramePoolLayout } from '../shm/frame-pool.js';
 import { nextPow2, SpscRing } from '../shm/spsc-ring.js';
@@ -51,7 +45,7 @@ import { workerUrl } from '../worker-url.js';
 import { tryNativeAddon } from '../transmit/native.js';
 import type { ThreadPlacement } from '../placement.js';
 import { CTL_DOORBELL, CTL_PENDING, CTL_WORDS, type Command, type Reply } from './control.js';
-import { type LinkSnapshot } from '../stats/link-snapshot.js';
+import type { LinkSnapshot } from '../stats/link-snapshot.js';
 
 export interface ConnectOptions {
   /** Frames this client owns (taken from the pool). @default 512 */
@@ -171,7 +165,10 @@ export class ArbiterHost {
     const first = this.unowned.take(count);
     if (first < 0) {
       const u = this.unowned;
-      throw new InvalidOptionError('frames', `pool exhausted: ${count} frames asked, ${u.free} of ${this.pool.frames} left (at most ${u.largest} together; raise poolFrames)`);
+      throw new InvalidOptionError(
+        'frames',
+        `pool exhausted: ${count} frames asked, ${u.free} of ${this.pool.frames} left (at most ${u.largest} together; raise poolFrames)`,
+      );
     }
     return { clientId: this.nextClientId++, first };
   }
@@ -471,6 +468,11 @@ export class LinkHandle {
   }
 
   statsFrom(snapshot: LinkSnapshot): LinkStats {
-    return linkStatsFrom(snapshot, this.options, [...this.classParams.keys()], this.clients.map((c) => c.counters));
+    return linkStatsFrom(
+      snapshot,
+      this.options,
+      [...this.classParams.keys()],
+      this.clients.map((c) => c.counters),
+    );
   }
 }

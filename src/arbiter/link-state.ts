@@ -146,7 +146,10 @@ export class LinkState {
   }
 
   newScheduler(kind: string, params: RootParams): Scheduler {
-    return findScheduler(kind).create({ frames: this.pool, clock: this.clock, poolFrames: this.pool.frames, maxClasses: this.maxClasses, drop: this.dropQueued }, params);
+    return findScheduler(kind).create(
+      { frames: this.pool, clock: this.clock, poolFrames: this.pool.frames, maxClasses: this.maxClasses, drop: this.dropQueued },
+      params,
+    );
   }
 
   /** The scheduler's own per-class counters (htb's tokens, lends, …), null where it keeps none. */

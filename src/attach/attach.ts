@@ -86,8 +86,15 @@ function run(cmd: string, args: string[]): string {
     return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
     const err = e as { stderr?: string; code?: string };
-    if (err.code === 'ENOENT') throw new AttachError(`egress takeover needs '${cmd}' (Debian: apt-get install ${cmd === 'tc' || cmd === 'ip' ? 'iproute2' : cmd})`);
-    throw new AttachError(`${cmd} ${args.join(' ')}: ${String(err.stderr ?? e).trim().split('\n')[0]}`);
+    if (err.code === 'ENOENT')
+      throw new AttachError(`egress takeover needs '${cmd}' (Debian: apt-get install ${cmd === 'tc' || cmd === 'ip' ? 'iproute2' : cmd})`);
+    throw new AttachError(
+      `${cmd} ${args.join(' ')}: ${
+        String(err.stderr ?? e)
+          .trim()
+          .split('\n')[0]
+      }`,
+    );
   }
 }
 
@@ -140,7 +147,10 @@ function parseState(text: string, fileName: string): AttachState | null {
 function hasOurRedirect(state: AttachState): boolean {
   let out: string;
   try {
-    out = execFileSync('tc', ['filter', 'show', 'dev', state.dev, 'egress', 'prio', String(PRIO_DIVERT)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    out = execFileSync('tc', ['filter', 'show', 'dev', state.dev, 'egress', 'prio', String(PRIO_DIVERT)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
   } catch {
     return false;
   }

@@ -57,7 +57,9 @@ export function divertPinPath(dev: string): string {
 
 /** The BPF filesystem at /sys/fs/bpf, mounted if it is not (`ip netns exec` gives a fresh /sys without it). */
 function ensureBpffs(): void {
-  const mounted = readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === '/sys/fs/bpf' && l.split(' ')[2] === 'bpf');
+  const mounted = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[1] === '/sys/fs/bpf' && l.split(' ')[2] === 'bpf');
   if (!mounted) {
     try {
       execFileSync('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -84,7 +86,16 @@ export function attachDivert(spec: DivertSpec): DivertFds {
   const pin = divertPinPath(spec.dev);
   rmSync(pin, { force: true }); // a pin left by a daemon that was killed
   const ifindex = (name: string) => Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8'));
-  const r = nativeAddon().divertAttach(object, pin, ifindex(spec.dev), ifindex(spec.capture), spec.staleNs, CHECK_NS, spec.failMode === 'closed', spec.priority);
+  const r = nativeAddon().divertAttach(
+    object,
+    pin,
+    ifindex(spec.dev),
+    ifindex(spec.capture),
+    spec.staleNs,
+    CHECK_NS,
+    spec.failMode === 'closed',
+    spec.priority,
+  );
   if (r.err < 0) throw new DivertError(`${spec.dev}: cannot ${r.step} of the egress diversion program (${errnoName(r.err)})`);
   return { state: r.stateFd, alive: r.aliveFd };
 }

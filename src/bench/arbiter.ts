@@ -111,7 +111,10 @@ async function measureRun(scheduler: string, clients: number, classes: number, o
     // so every decision is a packet scheduled and sent.
     const limit = framesPerClient * clients;
     const link = await host.addLink({
-      rate: LINK_RATE, scheduler, backend: 'null', maxClasses: slotsFor(scheduler, classes),
+      rate: LINK_RATE,
+      scheduler,
+      backend: 'null',
+      maxClasses: slotsFor(scheduler, classes),
       schedulerParams: scheduler === 'fifo' ? { limitPackets: limit } : {},
       classes: weightedClasses(scheduler, weights, LINK_RATE, { limitPackets: limit }),
     });
@@ -163,7 +166,9 @@ async function measure(scheduler: string, clients: number, classes: number, o: R
   const sorted = [...runs].sort((a, b) => a.mdps - b.mdps);
   const median = sorted[Math.floor(REPEATS / 2)];
   return {
-    scheduler, clients, classes,
+    scheduler,
+    clients,
+    classes,
     mdps: median.mdps,
     nsPerDecision: median.mdps > 0 ? 1e3 / median.mdps : Infinity,
     spread: median.mdps > 0 ? (sorted[REPEATS - 1].mdps - sorted[0].mdps) / median.mdps : 0,
@@ -180,8 +185,10 @@ async function measure(scheduler: string, clients: number, classes: number, o: R
 export async function runArbiterBench(options: ArbiterBenchOptions = {}, onPoint?: (done: number, total: number) => void): Promise<ArbiterBenchResult> {
   const o = withDefaults(ARBITER_BENCH_DEFAULTS, options);
   findScheduler(o.scheduler);
-  for (const c of o.clients) if (!Number.isInteger(c) || c < 1 || c > 1024) throw new InvalidOptionError('clients', `each must be an integer in [1, 1024], got ${c}`);
-  for (const k of o.classes) if (!Number.isInteger(k) || k < 1 || k > 1 << 20) throw new InvalidOptionError('classes', `each must be an integer in [1, 1048576], got ${k}`);
+  for (const c of o.clients)
+    if (!Number.isInteger(c) || c < 1 || c > 1024) throw new InvalidOptionError('clients', `each must be an integer in [1, 1024], got ${c}`);
+  for (const k of o.classes)
+    if (!Number.isInteger(k) || k < 1 || k > 1 << 20) throw new InvalidOptionError('classes', `each must be an integer in [1, 1048576], got ${k}`);
   if (!(o.seconds > 0 && o.seconds <= 60)) throw new InvalidOptionError('seconds', `must be in (0, 60], got ${o.seconds}`);
   const plan = planPlacement(arbiterBenchPlacement(), 1);
   const kinds = o.scheduler === BASELINE ? [BASELINE] : [BASELINE, o.scheduler];

@@ -65,7 +65,10 @@ class PortSenders {
   private stopWord = new SharedArrayBuffer(4);
   epoch: ClockEpoch = newEpoch();
 
-  constructor(private readonly spec: (i: number) => Omit<PortSenderSpec, 'pps' | 'stamp' | 'epoch'>, private readonly count: number) {}
+  constructor(
+    private readonly spec: (i: number) => Omit<PortSenderSpec, 'pps' | 'stamp' | 'epoch'>,
+    private readonly count: number,
+  ) {}
 
   async start(pps: number, stamp: boolean): Promise<void> {
     this.stopWord = new SharedArrayBuffer(4);
@@ -126,18 +129,36 @@ function senderPlacement(plan: PlacementPlan, i: number): ThreadPlacement {
 
 /** Sender threads on `backend`, through the device's qdisc unless `qdiscBypass`. */
 function portSenders(s: ModeSetup, backend: NativeBackend, qdiscBypass: boolean, count: number): PortSenders {
-  return new PortSenders((i) => ({
-    backend, dev: s.dev, xdpMode: s.xdpMode, qdiscBypass, queue: 0, size: s.size, classes: s.classes, placement: senderPlacement(s.plan, i),
-  }), count);
+  return new PortSenders(
+    (i) => ({
+      backend,
+      dev: s.dev,
+      xdpMode: s.xdpMode,
+      qdiscBypass,
+      queue: 0,
+      size: s.size,
+      classes: s.classes,
+      placement: senderPlacement(s.plan, i),
+    }),
+    count,
+  );
 }
 
 function rawDriver(s: ModeSetup): ModeDriver {
-  return portDriver(portSenders(s, s.backend, true, 1), async () => null, () => {});
+  return portDriver(
+    portSenders(s, s.backend, true, 1),
+    async () => null,
+    () => {},
+  );
 }
 
 function tcDriver(s: ModeSetup): ModeDriver {
   installHtb(s.dev, new Array<number>(s.classes).fill(1), s.rate || HTB_UNSHAPED);
-  return portDriver(portSenders(s, 'afpacket', false, s.clients), async () => htbLeafPackets(s.dev, s.classes), () => removeHtb(s.dev));
+  return portDriver(
+    portSenders(s, 'afpacket', false, s.clients),
+    async () => htbLeafPackets(s.dev, s.classes),
+    () => removeHtb(s.dev),
+  );
 }
 
 function pspatDriver(s: ModeSetup): ModeDriver {
@@ -152,13 +173,30 @@ function pspatDriver(s: ModeSetup): ModeDriver {
       try {
         const rate = s.rate || UNSHAPED;
         link = await host.addLink({
-          rate, scheduler: s.scheduler, backend: s.backend, dev: s.dev, xdpMode: s.xdpMode, txWorkers: s.txWorkers,
+          rate,
+          scheduler: s.scheduler,
+          backend: s.backend,
+          dev: s.dev,
+          xdpMode: s.xdpMode,
+          txWorkers: s.txWorkers,
           maxClasses: slotsFor(s.scheduler, s.classes),
           classes: weightedClasses(s.scheduler, new Array<number>(s.classes).fill(1), rate, { limitPackets: 256 }),
         });
-        fleet = await startGenerators(link, s.clients, (i) => ({
-          classes, minSize: s.size, maxSize: s.size, packets: Infinity, seed: i + 1, cycle: true, stamp, pps: pps / s.clients,
-        }), framesPerClient);
+        fleet = await startGenerators(
+          link,
+          s.clients,
+          (i) => ({
+            classes,
+            minSize: s.size,
+            maxSize: s.size,
+            packets: Infinity,
+            seed: i + 1,
+            cycle: true,
+            stamp,
+            pps: pps / s.clients,
+          }),
+          framesPerClient,
+        );
         await fleet.started;
       } catch (e) {
         await fleet?.terminate();

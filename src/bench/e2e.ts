@@ -75,8 +75,19 @@ type E2eSettings = Required<Omit<E2eOptions, keyof PlacementOptions>>;
 
 /** Placement has no fixed defaults: what is left out follows the plan (src/placement.ts). */
 export const E2E_DEFAULTS: E2eSettings = {
-  backend: 'afxdp', modes: ['raw', 'tc', 'pspat'], clients: 2, classes: 64, scheduler: 'drr', size: 64, seconds: 3,
-  xdpMode: 'copy', txWorkers: 0, rate: 0, loads: [0.5, 0.95], loadHogs: 0, clientsCurve: [],
+  backend: 'afxdp',
+  modes: ['raw', 'tc', 'pspat'],
+  clients: 2,
+  classes: 64,
+  scheduler: 'drr',
+  size: 64,
+  seconds: 3,
+  xdpMode: 'copy',
+  txWorkers: 0,
+  rate: 0,
+  loads: [0.5, 0.95],
+  loadHogs: 0,
+  clientsCurve: [],
 };
 
 /** The settings a run used: the options resolved, and where each thread ran. */
@@ -305,13 +316,16 @@ function validate(o: E2eSettings): void {
   validateSizes(o.size, o.size, FRAME_SIZE, o.loads.length > 0 ? MIN_STAMPED_FRAME : undefined);
   if (!(o.seconds > 0 && o.seconds <= 600)) throw new InvalidOptionError('seconds', `must be in (0, 600], got ${o.seconds}`);
   for (const m of o.modes) if (!MODES.includes(m)) throw new InvalidOptionError('modes', `unknown mode '${m}' (known: ${MODES.join(', ')})`);
-  if (!Number.isInteger(o.classes) || o.classes < 1 || o.classes > 4096) throw new InvalidOptionError('classes', `must be an integer in [1, 4096], got ${o.classes}`);
-  if (!(o.rate === 0 || (o.rate >= 1e6 && o.rate <= 1e11))) throw new InvalidOptionError('rate', `must be 0 (unshaped) or in [1mbit, 100gbit], got ${o.rate} bit/s`);
+  if (!Number.isInteger(o.classes) || o.classes < 1 || o.classes > 4096)
+    throw new InvalidOptionError('classes', `must be an integer in [1, 4096], got ${o.classes}`);
+  if (!(o.rate === 0 || (o.rate >= 1e6 && o.rate <= 1e11)))
+    throw new InvalidOptionError('rate', `must be 0 (unshaped) or in [1mbit, 100gbit], got ${o.rate} bit/s`);
   for (const l of o.loads) if (!(l > 0 && l <= 1)) throw new InvalidOptionError('loads', `each must be a fraction in (0, 1], got ${l}`);
   for (const n of [o.clients, ...o.clientsCurve]) {
     if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidOptionError('clients', `must be an integer in [1, 64], got ${n}`);
   }
-  if (!Number.isInteger(o.loadHogs) || o.loadHogs < 0 || o.loadHogs > 64) throw new InvalidOptionError('load-hogs', `must be an integer in [0, 64], got ${o.loadHogs}`);
+  if (!Number.isInteger(o.loadHogs) || o.loadHogs < 0 || o.loadHogs > 64)
+    throw new InvalidOptionError('load-hogs', `must be an integer in [0, 64], got ${o.loadHogs}`);
   findScheduler(o.scheduler);
 }
 

@@ -12,7 +12,8 @@ export interface LoadHogs {
 export function startLoadHogs(count: number): LoadHogs {
   const hogs: ChildProcess[] = [];
   // A plain busy loop; each hog ends itself if this process dies without stopping it (its stdin closes).
-  const busy = "process.stdin.on('end', () => process.exit(0)); process.stdin.resume(); setImmediate(function spin() { const t = Date.now() + 50; while (Date.now() < t); setImmediate(spin); });";
+  const busy =
+    "process.stdin.on('end', () => process.exit(0)); process.stdin.resume(); setImmediate(function spin() { const t = Date.now() + 50; while (Date.now() < t); setImmediate(spin); });";
   for (let i = 0; i < count; i++) hogs.push(spawn(process.execPath, ['-e', busy], { stdio: ['pipe', 'ignore', 'ignore'] }));
   return {
     stop() {

@@ -14,7 +14,10 @@ const [udpPort, tcpPort] = process.argv.slice(2).map(Number);
 const sources = new Map<string, { udpPackets: number; udpBytes: number; tcpBytes: number }>();
 const of = (addr: string) => {
   let s = sources.get(addr);
-  if (!s) sources.set(addr, (s = { udpPackets: 0, udpBytes: 0, tcpBytes: 0 }));
+  if (!s) {
+    s = { udpPackets: 0, udpBytes: 0, tcpBytes: 0 };
+    sources.set(addr, s);
+  }
   return s;
 };
 const udp = createSocket({ type: 'udp4', recvBufferSize: 16 << 20 });

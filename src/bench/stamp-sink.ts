@@ -67,7 +67,10 @@ export class StampSink {
       for (let i = 0; i < n; i++) {
         if (!(this.arrived[i] >= this.from && this.arrived[i] < this.until)) continue;
         let h = this.e2e.get(this.cls[i]);
-        if (h === undefined) this.e2e.set(this.cls[i], (h = new Histogram()));
+        if (h === undefined) {
+          h = new Histogram();
+          this.e2e.set(this.cls[i], h);
+        }
         h.record(this.arrived[i] - this.sent[i]);
         this.stamped++;
       }

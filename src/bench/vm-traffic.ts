@@ -33,7 +33,14 @@ if (mode === 'udp') {
     const t = performance.now();
     if (t >= endAt) {
       clearInterval(timer);
-      const finish = () => (inFlight === 0 ? (sock.close(), process.stdout.write(`${JSON.stringify({ sent })}\n`)) : setTimeout(finish, 10));
+      const finish = (): void => {
+        if (inFlight > 0) {
+          setTimeout(finish, 10);
+          return;
+        }
+        sock.close();
+        process.stdout.write(`${JSON.stringify({ sent })}\n`);
+      };
       finish();
       return;
     }

@@ -9,7 +9,16 @@ import { intArg, listArg, numberArg } from './parse.js';
 import { formatNs, renderTable } from '../report/table.js';
 import { progressBar } from './progress.js';
 import { writeRunFile, type Run } from '../report/run-file.js';
-import { ARBITER_BENCH_DEFAULTS, arbiterBenchPlacement, BASELINE, runArbiterBench, SATURATED, type ArbiterBenchOptions, type ArbiterBenchResult, type ArbiterPoint } from '../bench/arbiter.js';
+import {
+  ARBITER_BENCH_DEFAULTS,
+  arbiterBenchPlacement,
+  BASELINE,
+  runArbiterBench,
+  SATURATED,
+  type ArbiterBenchOptions,
+  type ArbiterBenchResult,
+  type ArbiterPoint,
+} from '../bench/arbiter.js';
 import { parseRate } from '../units.js';
 import { parseLoads } from '../sim/sweep.js';
 import { addFlags, PLACEMENT_FLAGS } from './flags.js';
@@ -25,42 +34,67 @@ function formatE2e(r: Omit<E2eResult, 'runs'>): string {
     `tc: ${p.clients} AF_PACKET threads through htb; pspat: ${p.clients} clients, ${p.scheduler}, ${p.backend}, ${p.txWorkers} tx workers; ` +
     `${p.classes} classes, ${p.rate ? `link ${p.rate / 1e6} Mbit/s` : 'unshaped'}`;
   const rows = Object.entries(r.modes).map(([m, v]) => [
-    m, v.mpps.toFixed(3), v.gbps.toFixed(3), raw ? `${((v.mpps / raw) * 100).toFixed(0)}%` : '-', pct(v.shareError), pct(v.rateAccuracy),
+    m,
+    v.mpps.toFixed(3),
+    v.gbps.toFixed(3),
+    raw ? `${((v.mpps / raw) * 100).toFixed(0)}%` : '-',
+    pct(v.shareError),
+    pct(v.rateAccuracy),
   ]);
   const throughput = renderTable(['mode', 'Mpps', 'Gbit/s', 'vs raw', 'share error', 'rate delivered'], rows);
   const delay = renderTable(
     ['mode', 'load', 'Mpps', 'timed', 'p50', 'p90', 'p99', 'p99.9'],
     Object.entries(r.modes).flatMap(([m, v]) =>
-      v.loads.map((l) => [m, `${Math.round(l.load * 100)}%`, l.mpps.toFixed(3), l.timedPackets, ...[l.latencyNs.p50, l.latencyNs.p90, l.latencyNs.p99, l.latencyNs.p999].map(formatNs)]),
+      v.loads.map((l) => [
+        m,
+        `${Math.round(l.load * 100)}%`,
+        l.mpps.toFixed(3),
+        l.timedPackets,
+        ...[l.latencyNs.p50, l.latencyNs.p90, l.latencyNs.p99, l.latencyNs.p999].map(formatNs),
+      ]),
     ),
   );
   const stageRows = Object.entries(r.modes).flatMap(([m, v]) =>
-    v.loads.flatMap((l) => Object.entries(l.stagesNs ?? {}).map(([stage, d]) => [m, `${Math.round(l.load * 100)}%`, stage, ...[d.p50, d.p90, d.p99, d.p999].map(formatNs)])),
+    v.loads.flatMap((l) =>
+      Object.entries(l.stagesNs ?? {}).map(([stage, d]) => [m, `${Math.round(l.load * 100)}%`, stage, ...[d.p50, d.p90, d.p99, d.p999].map(formatNs)]),
+    ),
   );
-  const stages = stageRows.length > 0 ? `\npspat's own stages in the same phases (mailbox: client → arbiter; queue: arbiter → release; tx: release → completion)\n${renderTable(['mode', 'load', 'stage', 'p50', 'p90', 'p99', 'p99.9'], stageRows)}\n` : '';
+  const stages =
+    stageRows.length > 0
+      ? `\npspat's own stages in the same phases (mailbox: client → arbiter; queue: arbiter → release; tx: release → completion)\n${renderTable(['mode', 'load', 'stage', 'p50', 'p90', 'p99', 'p99.9'], stageRows)}\n`
+      : '';
   const modes = Object.keys(r.clientsCurve[0]?.mpps ?? {}) as (keyof E2eResult['modes'])[];
   const first = r.clientsCurve[0];
   const curve = renderTable(
     ['senders', ...modes.flatMap((m) => [`${m} Mpps`, `${m} vs ${first?.clients} senders`])],
     r.clientsCurve.map((c) => [c.clients, ...modes.flatMap((m) => [c.mpps[m]!.toFixed(3), `${((c.mpps[m]! / first!.mpps[m]!) * 100).toFixed(0)}%`])]),
   );
-  const senders = r.clientsCurve.length > 0 ? `
+  const senders =
+    r.clientsCurve.length > 0
+      ? `
 senders curve: saturation as senders are added (tc: sender threads into one htb; pspat: clients, one mailbox each)
 ${curve}
-` : '';
+`
+      : '';
   const where = `threads: ${p.placement}${p.loadHogs > 0 ? `; ${p.loadHogs} CPU hogs running` : ''}`;
-  const sinks = [...new Set(Object.values(r.modes).flatMap((v) => v.loads.map((l) => (l.sink === 'xdp' ? 'its XDP program' : 'an AF_PACKET socket'))))].join(', ');
-  return `${head}\n${where}\n\nsaturation\n${throughput}\n${senders}` + (p.loads.length > 0 ? `\none-way delay, paced at a fraction of each mode's own saturation rate (kernel arrival stamps at the sink: ${sinks})\n${delay}\n${stages}` : '');
+  const sinks = [...new Set(Object.values(r.modes).flatMap((v) => v.loads.map((l) => (l.sink === 'xdp' ? 'its XDP program' : 'an AF_PACKET socket'))))].join(
+    ', ',
+  );
+  return `${head}\n${where}\n\nsaturation\n${throughput}\n${senders}${p.loads.length > 0 ? `\none-way delay, paced at a fraction of each mode's own saturation rate (kernel arrival stamps at the sink: ${sinks})\n${delay}\n${stages}` : ''}`;
 }
 
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('benchmarks with a baseline in the same run');
   const e2e = bench
     .command('e2e')
-    .description('one veth, three ways: the raw backend, the kernel\'s htb (tc), and pspat — Mpps, shares, one-way delay')
+    .description("one veth, three ways: the raw backend, the kernel's htb (tc), and pspat — Mpps, shares, one-way delay")
     .option('--backend <name>', `raw and pspat modes' port: afxdp | afpacket (default: ${E2E_DEFAULTS.backend})`)
     .option('--modes <list>', `modes in order (default: ${E2E_DEFAULTS.modes.join(',')})`, (v) => v.split(','))
-    .option('--clients <list>', `tc sender threads, pspat generator clients; a list adds the senders curve (tc and pspat saturated at each count), the first count for everything else (default: ${E2E_DEFAULTS.clients})`, listArg('clients'))
+    .option(
+      '--clients <list>',
+      `tc sender threads, pspat generator clients; a list adds the senders curve (tc and pspat saturated at each count), the first count for everything else (default: ${E2E_DEFAULTS.clients})`,
+      listArg('clients'),
+    )
     .option('--classes <n>', `classes, equal weights (default: ${E2E_DEFAULTS.classes})`, intArg('classes'))
     .option('--scheduler <kind>', `scheduler in pspat mode (default: ${E2E_DEFAULTS.scheduler})`)
     .option('--size <bytes>', `frame size (default: ${E2E_DEFAULTS.size})`, intArg('size'))
@@ -75,15 +109,15 @@ export function registerBench(program: Command): void {
     .option('--save <file>', 'write RUN.json (a run per mode: stages, e2e per class, delay vs load) for `pspat report`');
   addFlags(e2e, PLACEMENT_FLAGS);
   e2e.action(async (opts: Omit<E2eOptions, 'clients'> & { clients?: number[]; json?: boolean; save?: string; latency: boolean }) => {
-      const { json, save, latency, clients, ...rest } = opts;
-      const o: E2eOptions = { ...rest, ...(clients && { clients: clients[0] }), ...(clients && clients.length > 1 && { clientsCurve: clients }) };
-      if (!latency) o.loads = [];
-      placeProcess(planPlacement(o, 1));
-      const bar = progressBar('bench e2e', { json });
-      const { runs, ...r } = await runE2e(o, (f) => bar.update(f)).finally(() => bar.done());
-      if (save) writeRunFile(save, runs);
-      process.stdout.write(json ? `${JSON.stringify(r)}\n` : formatE2e(r));
-    });
+    const { json, save, latency, clients, ...rest } = opts;
+    const o: E2eOptions = { ...rest, ...(clients && { clients: clients[0] }), ...(clients && clients.length > 1 && { clientsCurve: clients }) };
+    if (!latency) o.loads = [];
+    placeProcess(planPlacement(o, 1));
+    const bar = progressBar('bench e2e', { json });
+    const { runs, ...r } = await runE2e(o, (f) => bar.update(f)).finally(() => bar.done());
+    if (save) writeRunFile(save, runs);
+    process.stdout.write(json ? `${JSON.stringify(r)}\n` : formatE2e(r));
+  });
   bench
     .command('arbiter')
     .description('arbiter decisions per second on the null backend as clients and classes grow, FIFO as the baseline')
@@ -104,20 +138,46 @@ export function registerBench(program: Command): void {
         return;
       }
       const p = r.params;
-      const at = (kind: string, clients: number, classes: number) => r.points.find((x) => x.scheduler === kind && x.clients === clients && x.classes === classes)!;
+      const at = (kind: string, clients: number, classes: number) =>
+        r.points.find((x) => x.scheduler === kind && x.clients === clients && x.classes === classes)!;
       const rows = p.classes.flatMap((classes) =>
         p.clients.map((clients) => {
           const base = at(BASELINE, clients, classes);
           const s = at(p.scheduler, clients, classes);
           const fig = (x: ArbiterPoint) => `${x.mdps.toFixed(2)} ±${(x.spread * 50).toFixed(0)}%${x.saturated ? '' : ' feeder-limited'}`;
-          return [classes, clients, fig(base), fig(s), `${s.nsPerDecision.toFixed(0)} ns`, `${((s.mdps / base.mdps) * 100).toFixed(0)}%`,
-            `${(s.fullPassFraction * 100).toFixed(0)}%`, s.meanBatch.toFixed(1), formatNs(s.passP50Ns), `${s.gcs} (${formatNs(s.gcMaxNs)})`];
+          return [
+            classes,
+            clients,
+            fig(base),
+            fig(s),
+            `${s.nsPerDecision.toFixed(0)} ns`,
+            `${((s.mdps / base.mdps) * 100).toFixed(0)}%`,
+            `${(s.fullPassFraction * 100).toFixed(0)}%`,
+            s.meanBatch.toFixed(1),
+            formatNs(s.passP50Ns),
+            `${s.gcs} (${formatNs(s.gcMaxNs)})`,
+          ];
         }),
       );
       process.stdout.write(
         `arbiter, null backend, unpaced, one feeder thread; M decisions/s, median of ${p.repeats} runs (each a fresh arbiter: ${p.warmupMs / 1000}s warm-up, then ${p.seconds}s measured; ± half the spread across runs)\n` +
           `threads: ${p.placement}; a point is the arbiter's only when ≥ ${SATURATED * 100}% of its passes found a full batch waiting, else 'feeder-limited'\n\n` +
-          renderTable(['classes', 'clients', `${BASELINE} Mdps`, `${p.scheduler} Mdps`, `${p.scheduler} ns/dec`, 'vs fifo', 'full passes', 'batch', 'pass p50', `${p.scheduler} GCs (longest)`], rows) + '\n',
+          renderTable(
+            [
+              'classes',
+              'clients',
+              `${BASELINE} Mdps`,
+              `${p.scheduler} Mdps`,
+              `${p.scheduler} ns/dec`,
+              'vs fifo',
+              'full passes',
+              'batch',
+              'pass p50',
+              `${p.scheduler} GCs (longest)`,
+            ],
+            rows,
+          ) +
+          '\n',
       );
     });
 }
@@ -132,6 +192,19 @@ function arbiterRuns(r: ArbiterBenchResult): Run[] {
     counters: {},
     classes: r.points
       .filter((x) => x.scheduler === kind)
-      .map((x) => ({ id: `clients=${x.clients} classes=${x.classes}`, counters: { mdps: x.mdps, nsPerDecision: x.nsPerDecision, spread: x.spread, fullPassFraction: x.fullPassFraction, meanBatch: x.meanBatch, passP50Ns: x.passP50Ns, gcs: x.gcs, gcMaxNs: x.gcMaxNs }, stages: {} })),
+      .map((x) => ({
+        id: `clients=${x.clients} classes=${x.classes}`,
+        counters: {
+          mdps: x.mdps,
+          nsPerDecision: x.nsPerDecision,
+          spread: x.spread,
+          fullPassFraction: x.fullPassFraction,
+          meanBatch: x.meanBatch,
+          passP50Ns: x.passP50Ns,
+          gcs: x.gcs,
+          gcMaxNs: x.gcMaxNs,
+        },
+        stages: {},
+      })),
   }));
 }

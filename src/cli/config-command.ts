@@ -39,7 +39,7 @@ export function registerConfig(program: Command): void {
     });
   config
     .command('validate <file>')
-    .description("check a configuration file as pspat daemon --config would, without starting anything; exit 1 naming the first problem")
+    .description('check a configuration file as pspat daemon --config would, without starting anything; exit 1 naming the first problem')
     .action(async (file: string) => {
       const config = loadConfigFile(file, checkSchema); // its options checked there, naming the file
       const runDir = mkdtempSync(join(tmpdir(), 'pspat-validate-'));

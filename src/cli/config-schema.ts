@@ -41,7 +41,12 @@ const SPECIAL: Partial<Record<keyof DaemonOptions, Schema>> = {
   rates: { type: 'object', additionalProperties: { type: ['number', 'string'] } },
   testTraffic: {
     type: 'object',
-    additionalProperties: { type: 'object', properties: { ports: { type: 'array', items: { type: 'integer' } }, size: { type: 'integer' } }, required: ['ports'], additionalProperties: false },
+    additionalProperties: {
+      type: 'object',
+      properties: { ports: { type: 'array', items: { type: 'integer' } }, size: { type: 'integer' } },
+      required: ['ports'],
+      additionalProperties: false,
+    },
   },
   follow: { oneOf: [{ type: 'array', items: { type: 'string' } }, { type: 'string' }] },
   devices: { type: 'array', items: { type: 'string' } },
@@ -110,7 +115,10 @@ const A = (words: string[]) => (words.length === 1 ? words[0] : words.length ===
 
 /** What is wrong with `v` against `s`, as "FIELD: problem"; null when it holds. `field` is its path ("daemon: maxClasses"). */
 function problem(s: Schema, v: unknown, field: string): [string, string] | null {
-  if (s.oneOf) return s.oneOf.some((alt) => problem(alt, v, field) === null) ? null : [field, `must be ${A(s.oneOf.map((alt) => aType(String(alt.type))))}, got ${JSON.stringify(v)}`];
+  if (s.oneOf)
+    return s.oneOf.some((alt) => problem(alt, v, field) === null)
+      ? null
+      : [field, `must be ${A(s.oneOf.map((alt) => aType(String(alt.type))))}, got ${JSON.stringify(v)}`];
   if (s.enum && !s.enum.includes(v as string | number)) return [field, `must be ${A(s.enum.map(String))}, got ${JSON.stringify(v)}`];
   const types = s.type === undefined ? [] : Array.isArray(s.type) ? s.type : [s.type];
   if (types.length > 0 && !types.some((t) => typeMatches(t, v))) {

@@ -18,9 +18,14 @@ import { formatNs, formatPercent, renderTable } from '../report/table.js';
 const FLAGS: FlagTable<DemoOptions> = {
   ...PLACEMENT_FLAGS,
   seconds: ['--seconds <n>', 'run time in seconds', numberArg('seconds')],
-  rate: ['--rate <rate>', "link rate in tc units (e.g. 1gbit, 100mbit) or bit/s", (v) => parseRate(v, 'rate')],
+  rate: ['--rate <rate>', 'link rate in tc units (e.g. 1gbit, 100mbit) or bit/s', (v) => parseRate(v, 'rate')],
   clients: ['--clients <n>', 'generator client workers', numberArg('clients')],
-  scheduler: ['--scheduler <kind>', `scheduler: ${schedulerKinds().map((k) => k.kind).join(' | ')}`],
+  scheduler: [
+    '--scheduler <kind>',
+    `scheduler: ${schedulerKinds()
+      .map((k) => k.kind)
+      .join(' | ')}`,
+  ],
   weights: ['--weights <list>', 'class weights, comma separated', (v) => v.split(',').map(numberArg('weights'))],
   minSize: ['--min-size <bytes>', 'smallest packet', numberArg('min-size')],
   maxSize: ['--max-size <bytes>', 'largest packet', numberArg('max-size')],
@@ -37,9 +42,7 @@ const FLAGS: FlagTable<DemoOptions> = {
 };
 
 export function registerDemo(program: Command): void {
-  const cmd = program
-    .command('demo')
-    .description('run the default job: 4 generators, DRR weights 1:2:3:4, 1 Gbit/s link, null backend');
+  const cmd = program.command('demo').description('run the default job: 4 generators, DRR weights 1:2:3:4, 1 Gbit/s link, null backend');
   addFlags(cmd, FLAGS, DEMO_DEFAULTS);
   cmd
     .option('--json', 'print one JSON object instead of a table')
@@ -57,8 +60,15 @@ export function registerDemo(program: Command): void {
 
 export function formatDemo(r: Omit<DemoResult, 'run'>): string {
   const rows = r.classes.map((c) => [
-    String(c.id), c.weight, formatPercent(c.expectedShare), formatPercent(c.share), c.packets, c.bytes, c.drops,
-    formatNs(c.delayNs.p50), formatNs(c.delayNs.p99),
+    String(c.id),
+    c.weight,
+    formatPercent(c.expectedShare),
+    formatPercent(c.share),
+    c.packets,
+    c.bytes,
+    c.drops,
+    formatNs(c.delayNs.p50),
+    formatNs(c.delayNs.p99),
   ]);
   const t = r.totals;
   return [

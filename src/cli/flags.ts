@@ -55,11 +55,26 @@ const cpus = (field: string) => (v: string) => parseCpuList(v, field);
 
 /** Thread placement, the same on `pspat daemon`, `demo` and `bench` (src/placement.ts). */
 export const PLACEMENT_FLAGS: FlagTable<PlacementOptions> = {
-  arbiterCpus: ['--arbiter-cpus <list>', 'one CPU per arbiter; it polls there when no other planned thread may use it (default: unpinned)', cpus('arbiter-cpus')],
-  clientCpus: ['--client-cpus <list>', 'CPUs of client threads: generators, capture (default: the CPUs the arbiters leave; unpinned without --arbiter-cpus)', cpus('client-cpus')],
+  arbiterCpus: [
+    '--arbiter-cpus <list>',
+    'one CPU per arbiter; it polls there when no other planned thread may use it (default: unpinned)',
+    cpus('arbiter-cpus'),
+  ],
+  clientCpus: [
+    '--client-cpus <list>',
+    'CPUs of client threads: generators, capture (default: the CPUs the arbiters leave; unpinned without --arbiter-cpus)',
+    cpus('client-cpus'),
+  ],
   txCpus: ['--tx-cpus <list>', 'CPUs of transmit workers (default: the client CPUs)', cpus('tx-cpus')],
-  arbiterWait: ['--arbiter-wait <mode>', 'poll (never park: a CPU of its own) | adaptive (spin, then park) (default: poll when --arbiter-cpus gives the arbiter a CPU of its own)'],
-  arbiterPriority: ['--arbiter-priority <n>', 'SCHED_FIFO priority 1-99 of the arbiters, needs CAP_SYS_NICE (default: 0, normal policy)', intArg('arbiter-priority')],
+  arbiterWait: [
+    '--arbiter-wait <mode>',
+    'poll (never park: a CPU of its own) | adaptive (spin, then park) (default: poll when --arbiter-cpus gives the arbiter a CPU of its own)',
+  ],
+  arbiterPriority: [
+    '--arbiter-priority <n>',
+    'SCHED_FIFO priority 1-99 of the arbiters, needs CAP_SYS_NICE (default: 0, normal policy)',
+    intArg('arbiter-priority'),
+  ],
   clientPriority: ['--client-priority <n>', 'SCHED_FIFO priority of client threads (default: 0)', intArg('client-priority')],
   txPriority: ['--tx-priority <n>', 'SCHED_FIFO priority of transmit workers (default: 0)', intArg('tx-priority')],
 };
@@ -78,14 +93,32 @@ export const DAEMON_FLAGS: FlagTable<DaemonOptions> = {
   poolFrames: ['--pool-frames <n>', "frames in each arbiter's pool", intArg('pool-frames')],
   arbiters: ['--arbiters <n>', 'arbiter threads, devices spread over them', intArg('arbiters')],
   attach: ['--no-attach', "with afxdp/afpacket: do not take over managed devices' egress (only pspat clients then feed them)"],
-  capture: ['--capture <mode>', "how attached devices' packets are captured: xdp (straight into the frame pool) | packet (AF_PACKET sockets) | auto (xdp where it attaches)"],
+  capture: [
+    '--capture <mode>',
+    "how attached devices' packets are captured: xdp (straight into the frame pool) | packet (AF_PACKET sockets) | auto (xdp where it attaches)",
+  ],
   captureThreads: ['--capture-threads <n>', 'capture client threads per attached device', intArg('capture-threads')],
   captureFrames: ['--capture-frames <n>', "pool frames per capture client: the device's buffer in front of its class queues", intArg('capture-frames')],
   runDir: ['--run-dir <dir>', 'where the control socket and attach state live (default: $PSPAT_RUN_DIR or /run/pspat)'],
   // What an attached device does while the daemon cannot take its packets (src/attach/divert.ts).
-  fail: ['--fail <mode>', "open: a dead, stopped or wedged daemon's devices send on the kernel's own path, unshaped | closed: their IP traffic stays diverted and is lost until a restart or pspat recover"],
-  devices: ['--devices <patterns>', 'the devices pspat may manage, names or patterns: vnet*,tap? (default: every device); pspat tc for others runs the system tc', (v: string) => v.split(',')],
-  follow: ['--follow <devs>', "follow these devices' kernel tc configuration, however it is written (tc, netlink clients): DEV[,DEV...] or all", (v: string) => v.split(',')],
-  failOpenAfterMs: ['--fail-open-after <ms>', "how long a stopped or wedged daemon's heartbeat may be missed before its devices fail open (an ended daemon's fail open within 15 ms)", intArg('fail-open-after')],
+  fail: [
+    '--fail <mode>',
+    "open: a dead, stopped or wedged daemon's devices send on the kernel's own path, unshaped | closed: their IP traffic stays diverted and is lost until a restart or pspat recover",
+  ],
+  devices: [
+    '--devices <patterns>',
+    'the devices pspat may manage, names or patterns: vnet*,tap? (default: every device); pspat tc for others runs the system tc',
+    (v: string) => v.split(','),
+  ],
+  follow: [
+    '--follow <devs>',
+    "follow these devices' kernel tc configuration, however it is written (tc, netlink clients): DEV[,DEV...] or all",
+    (v: string) => v.split(','),
+  ],
+  failOpenAfterMs: [
+    '--fail-open-after <ms>',
+    "how long a stopped or wedged daemon's heartbeat may be missed before its devices fail open (an ended daemon's fail open within 15 ms)",
+    intArg('fail-open-after'),
+  ],
   ...PLACEMENT_FLAGS,
 };

@@ -10,8 +10,8 @@ import { defaultRunDir } from '../daemon/control-socket.js';
 export function registerRecover(program: Command): void {
   program
     .command('recover')
-    .description('restore devices a killed daemon left attached (egress diverted); a running daemon\'s devices are left alone')
-    .option('--run-dir <dir>', 'the daemon\'s run directory (default: $PSPAT_RUN_DIR or /run/pspat)')
+    .description("restore devices a killed daemon left attached (egress diverted); a running daemon's devices are left alone")
+    .option('--run-dir <dir>', "the daemon's run directory (default: $PSPAT_RUN_DIR or /run/pspat)")
     .action((o: { runDir?: string }) => {
       const restored = recoverAttachments(o.runDir ?? defaultRunDir());
       process.stdout.write(restored.length === 0 ? 'pspat recover: nothing to restore\n' : `pspat recover: restored ${restored.join(', ')}\n`);

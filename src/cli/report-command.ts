@@ -15,7 +15,10 @@ export const FORMATS = ['table', 'json', 'csv', 'html', 'hgrm'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export function renderReport(paths: string[], format: Format): string {
-  return renderRuns(paths.map((path) => ({ path, runs: readRunFile(path).runs })), format);
+  return renderRuns(
+    paths.map((path) => ({ path, runs: readRunFile(path).runs })),
+    format,
+  );
 }
 
 /** Renders runs already read (files, or a daemon's reply). */

@@ -32,8 +32,13 @@ interface SimFlags {
 export function registerSim(program: Command): void {
   program
     .command('sim')
-    .description('run schedulers in virtual time on a workload: shares, delay, lag behind GPS, Jain\'s index')
-    .option('--scheduler <kind>', `scheduler: ${schedulerKinds().map((k) => k.kind).join(' | ')}`)
+    .description("run schedulers in virtual time on a workload: shares, delay, lag behind GPS, Jain's index")
+    .option(
+      '--scheduler <kind>',
+      `scheduler: ${schedulerKinds()
+        .map((k) => k.kind)
+        .join(' | ')}`,
+    )
     .option('--workload <file|preset>', `a JSON or YAML workload file, or a preset: ${presetNames().join(', ')}`)
     .option('--compare <list>', 'more schedulers to run on the same arrivals, comma separated', (v) => v.split(',').filter(Boolean))
     .option('--seed <n>', "overrides the workload's seed", intArg('seed'))
@@ -55,7 +60,11 @@ export function registerSim(program: Command): void {
       const report = simulateAll(workload, kinds, tick);
       const sweeps = kinds.map((k) => (opts.sweep ? sweepLoad(workload, k, opts.sweep, tick) : []));
       bar.done();
-      if (opts.save) writeRunFile(opts.save, report.results.map((r, i) => simRun(workload, r, sweeps[i])));
+      if (opts.save)
+        writeRunFile(
+          opts.save,
+          report.results.map((r, i) => simRun(workload, r, sweeps[i])),
+        );
       // Histograms and series go to RUN.json; the printed JSON stays a summary.
       const summary = { ...report, results: report.results.map((r) => ({ ...r, flows: r.flows.map(({ stages, series, ...f }) => f) })) };
       process.stdout.write(opts.json ? `${JSON.stringify(summary)}\n` : `${formatSim(report)}\n`);
@@ -82,7 +91,7 @@ interface FlowGroup {
 function flowGroups(w: Workload): FlowGroup[] {
   if (w.flows.length <= MAX_FLOW_ROWS) return w.flows.map((f, i) => ({ label: f.id, members: [i] }));
   const byWeight = new Map<number, number[]>();
-  w.flows.forEach((f, i) => byWeight.set(f.weight, [...(byWeight.get(f.weight) ?? []), i]));
+  for (const [i, f] of w.flows.entries()) byWeight.set(f.weight, [...(byWeight.get(f.weight) ?? []), i]);
   return [...byWeight].map(([weight, members]) => ({ label: `weight ${weight} (${members.length} flows)`, members }));
 }
 

@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { packageVersion } from '../version.js';
 import { defaultRunDir, request } from '../daemon/control-socket.js';
-import type { TcReply } from '../tc/model.js';
+import type { ParsedTc, TcReply } from '../tc/model.js';
 import { PspatError } from '../errors.js';
 import { TcError } from '../tc/errors.js';
 import { globalOption, parseTc } from '../tc/grammar.js';
@@ -40,7 +40,7 @@ function mergeWithSystem(argv: string[], reply: { stdout: string; managed: strin
   // tc's blocks start with "qdisc ..." and name their device: "qdisc KIND HANDLE dev DEV ...".
   const blocks = r.stdout.split(/\n(?=qdisc )/).filter((b) => b.trim() !== '');
   const kept = blocks.filter((b) => !managed.has(/^qdisc \S+ \S+ dev (\S+)/.exec(b)?.[1] ?? ''));
-  return [...kept.map((b) => b.replace(/\n$/, '')), reply.stdout.replace(/\n$/, '')].filter((b) => b !== '').join('\n') + '\n';
+  return `${[...kept.map((b) => b.replace(/\n$/, '')), reply.stdout.replace(/\n$/, '')].filter((b) => b !== '').join('\n')}\n`;
 }
 
 function runSystemTc(argv: string[], reason: string): number {
@@ -92,8 +92,10 @@ function runOptions(argv: string[]): RunOptions {
       continue;
     }
     o.withoutNetns.push(argv[i]);
-    if (name === '-batch') o.withoutNetns.push((o.batch = argv[++i]));
-    else if (name === '-Version') o.version = true;
+    if (name === '-batch') {
+      o.batch = argv[++i];
+      o.withoutNetns.push(o.batch);
+    } else if (name === '-Version') o.version = true;
     else if (name === '-force') o.force = true;
     else o.flags.push(argv[i]);
   }
@@ -102,7 +104,7 @@ function runOptions(argv: string[]): RunOptions {
 }
 
 export async function runTc(all: string[]): Promise<number> {
-  let client;
+  let client: ReturnType<typeof clientOptions>;
   try {
     client = clientOptions(all);
   } catch (e) {
@@ -175,7 +177,7 @@ export function splitWords(line: string): string[] {
 }
 
 async function runOne(client: { runDir: string; timeoutMs?: number }, argv: string[]): Promise<number> {
-  let parsed;
+  let parsed: ParsedTc;
   try {
     parsed = parseTc(argv);
   } catch (e) {

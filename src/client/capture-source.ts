@@ -47,7 +47,12 @@ export class XskSource implements CaptureSource {
   private inRing = 0;
 
   /** `ifname` inside the namespace at `netnsPath` ('' for this one). */
-  constructor(private readonly pool: FramePool, netnsPath: string, ifname: string, private readonly spec: XskCaptureSpec) {
+  constructor(
+    private readonly pool: FramePool,
+    netnsPath: string,
+    ifname: string,
+    private readonly spec: XskCaptureSpec,
+  ) {
     const r = this.addon.xskCaptureOpen(netnsPath, ifname, spec.queue, spec.mapFd, pool.frameRegion(), pool.frameSize, spec.ringSize);
     if (r < 0) throw openFailed(ifname, 'an XDP', r);
     this.handle = r;
@@ -92,7 +97,12 @@ export class PacketSource implements CaptureSource {
   private have = 0;
 
   /** `ifname` inside the namespace at `netnsPath` ('' for this one), in fanout group `group` (0: none). */
-  constructor(private readonly pool: FramePool, netnsPath: string, ifname: string, group: number) {
+  constructor(
+    private readonly pool: FramePool,
+    netnsPath: string,
+    ifname: string,
+    group: number,
+  ) {
     const r = this.addon.captureOpen(netnsPath, ifname, group);
     if (r < 0) throw openFailed(ifname, 'a packet', r);
     this.handle = r;

@@ -3,7 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { placeThisThread } from '../placement.js';
 import { READY } from './workers.js';
 import { Client } from './client.js';
-import { type ClientChannel } from './channel.js';
+import type { ClientChannel } from './channel.js';
 import { runCapture, type CaptureSpec } from './capture.js';
 
 const { channel, spec } = workerData as { channel: ClientChannel; spec: CaptureSpec };

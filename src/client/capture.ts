@@ -13,7 +13,7 @@
  * client had no room for them are counted by the source (`kernelDrops`).
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { Client } from './client.js';
+import type { Client } from './client.js';
 import { PspatError } from '../errors.js';
 import { PacketClassifier, type ClassifierConfig } from '../tc/packet-classifier.js';
 import { ENETDOWN, ENXIO, errnoName } from '../errno.js';

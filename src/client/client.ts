@@ -16,7 +16,17 @@ import { makeClock } from '../clock.js';
 import { FramePool } from '../shm/frame-pool.js';
 import { SpscRing } from '../shm/spsc-ring.js';
 import { Doorbell } from '../shm/doorbell.js';
-import { ClientCounters, CLIENT_BACKPRESSURE, CLIENT_CAPTURE_DROPS, CLIENT_INVALID, CLIENT_OVERSIZE, CLIENT_STOP, CLIENT_UNCLASSIFIED, MIN_FRAME_LEN, type ClientChannel } from './channel.js';
+import {
+  ClientCounters,
+  CLIENT_BACKPRESSURE,
+  CLIENT_CAPTURE_DROPS,
+  CLIENT_INVALID,
+  CLIENT_OVERSIZE,
+  CLIENT_STOP,
+  CLIENT_UNCLASSIFIED,
+  MIN_FRAME_LEN,
+  type ClientChannel,
+} from './channel.js';
 
 export class Client {
   readonly id: number;
@@ -78,8 +88,15 @@ export class Client {
    */
   send(f: number, len: number, cls: number, flow = 0, police = -1, sub = 0): boolean {
     const t = this.counters.totals;
-    if (len < MIN_FRAME_LEN || len > this.pool.frameSize || cls < 0 || cls >= this.maxClasses ||
-        f < 0 || f >= this.pool.frames || this.pool.owner[f] !== this.id) {
+    if (
+      len < MIN_FRAME_LEN ||
+      len > this.pool.frameSize ||
+      cls < 0 ||
+      cls >= this.maxClasses ||
+      f < 0 ||
+      f >= this.pool.frames ||
+      this.pool.owner[f] !== this.id
+    ) {
       t[CLIENT_INVALID]++;
       return false;
     }

@@ -27,7 +27,6 @@ export interface DaemonConfig {
   devices: Record<string, string[][]>;
 }
 
-
 function fail(field: string, detail: string): never {
   throw new InvalidOptionError(field, detail);
 }
@@ -38,7 +37,8 @@ function isMapping(v: unknown): v is Record<string, unknown> {
 
 export function parseConfig(doc: unknown, where: string): DaemonConfig {
   if (!isMapping(doc)) fail(where, 'must be a mapping with version, daemon and devices');
-  for (const k of Object.keys(doc)) if (!['version', 'daemon', 'devices'].includes(k)) fail(`${where}: ${k}`, 'unknown field (known: version, daemon, devices)');
+  for (const k of Object.keys(doc))
+    if (!['version', 'daemon', 'devices'].includes(k)) fail(`${where}: ${k}`, 'unknown field (known: version, daemon, devices)');
   if (doc.version !== CONFIG_VERSION) fail(`${where}: version`, `must be ${CONFIG_VERSION}, got ${JSON.stringify(doc.version)}`);
   const daemon: DaemonOptions = {};
   if (doc.daemon !== undefined) {
@@ -47,7 +47,9 @@ export function parseConfig(doc: unknown, where: string): DaemonConfig {
       if (!(DAEMON_CONFIG_KEYS as readonly string[]).includes(k)) fail(`${where}: daemon.${k}`, `unknown field (known: ${DAEMON_CONFIG_KEYS.join(', ')})`);
       if (k === 'rates') {
         if (!isMapping(v)) fail(`${where}: daemon.rates`, 'must map devices to rates');
-        daemon.rates = Object.fromEntries(Object.entries(v).map(([dev, r]) => [dev, typeof r === 'number' ? r : parseRate(String(r), `${where}: daemon.rates.${dev}`)]));
+        daemon.rates = Object.fromEntries(
+          Object.entries(v).map(([dev, r]) => [dev, typeof r === 'number' ? r : parseRate(String(r), `${where}: daemon.rates.${dev}`)]),
+        );
       } else if (k === 'follow' && typeof v === 'string') {
         daemon.follow = v.split(',').map((d) => d.trim());
       } else if (k.endsWith('Cpus') && typeof v === 'string') {
@@ -61,7 +63,8 @@ export function parseConfig(doc: unknown, where: string): DaemonConfig {
     for (const [dev, cmds] of Object.entries(doc.devices)) {
       if (!Array.isArray(cmds)) fail(`${where}: devices.${dev}`, 'must be a list of tc commands');
       devices[dev] = cmds.map((c, i) => {
-        if (isMapping(c)) fail(`${where}: devices.${dev}[${i}]`, `must be a tc command line, got a mapping: quote the line (YAML reads "1: htb" as a key and a value)`);
+        if (isMapping(c))
+          fail(`${where}: devices.${dev}[${i}]`, `must be a tc command line, got a mapping: quote the line (YAML reads "1: htb" as a key and a value)`);
         if (typeof c !== 'string' || c.trim() === '') fail(`${where}: devices.${dev}[${i}]`, `must be a tc command line, got ${JSON.stringify(c)}`);
         const words = c.trim().split(/\s+/);
         return words[0] === 'tc' ? words.slice(1) : words;

@@ -52,7 +52,10 @@ export type Handler = (req: Record<string, unknown>) => Promise<Record<string, u
 
 export class DaemonNotRunningError extends PspatError {
   constructor(path: string) {
-    super('ERR_PSPAT_NO_DAEMON', `no daemon is running (no control socket at ${path}); start one with: pspat daemon${path === socketPath(DEFAULT_RUN_DIR) ? '' : ` --run-dir ${path.slice(0, -SOCKET_NAME.length - 1)}`}`);
+    super(
+      'ERR_PSPAT_NO_DAEMON',
+      `no daemon is running (no control socket at ${path}); start one with: pspat daemon${path === socketPath(DEFAULT_RUN_DIR) ? '' : ` --run-dir ${path.slice(0, -SOCKET_NAME.length - 1)}`}`,
+    );
   }
 }
 
@@ -252,12 +255,21 @@ export function request(runDir: string, req: Record<string, unknown>, timeoutMs 
     const c = createConnection(path);
     c.setTimeout(timeoutMs, () => {
       c.destroy();
-      reject(new PspatError('ERR_PSPAT_TIMEOUT', `control socket ${path}: no reply from the daemon within ${timeoutMs / 1000} s (is it stopped or hung? --timeout sets the wait)`));
+      reject(
+        new PspatError(
+          'ERR_PSPAT_TIMEOUT',
+          `control socket ${path}: no reply from the daemon within ${timeoutMs / 1000} s (is it stopped or hung? --timeout sets the wait)`,
+        ),
+      );
     });
     let buffered = '';
     c.setEncoding('utf8');
     c.once('error', (e: NodeJS.ErrnoException) => {
-      reject(e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? new DaemonNotRunningError(path) : new PspatError('ERR_PSPAT_CONTROL', `control socket ${path}: ${e.message}`));
+      reject(
+        e.code === 'ENOENT' || e.code === 'ECONNREFUSED'
+          ? new DaemonNotRunningError(path)
+          : new PspatError('ERR_PSPAT_CONTROL', `control socket ${path}: ${e.message}`),
+      );
     });
     c.on('data', (chunk: string) => {
       buffered += chunk;

@@ -223,7 +223,8 @@ export class Daemon {
       if (cmd.verb === 'show') return await showDevices(this.devices, cmd, parsed);
       // The kernel holds a followed device's configuration: the system's tc changes it there, and pspat follows.
       if (!fromKernel && this.follower?.follows(cmd.dev)) return { passthrough: true, reason: `${cmd.dev} is followed: its configuration is the kernel's` };
-      if (!deviceSelected(this.options.devices, cmd.dev)) return { passthrough: true, reason: `${cmd.dev} is not among the devices pspat manages (--devices ${this.options.devices.join(',')})` };
+      if (!deviceSelected(this.options.devices, cmd.dev))
+        return { passthrough: true, reason: `${cmd.dev} is not among the devices pspat manages (--devices ${this.options.devices.join(',')})` };
       const named = isInterfaceName(cmd.dev);
       if (!this.devices.has(cmd.dev) && (!named || (isNativeBackend(this.options.backend) && !existsSync(`/sys/class/net/${cmd.dev}`)))) {
         // A device pspat would transmit on must exist; tc's own words and status.
@@ -307,7 +308,17 @@ export class Daemon {
           lock?.release();
           throw e;
         }
-        const device: ManagedDevice = { tree: tree!, arbiter, link, config: c, rates: new RateEstimator(), portFault: 0, mtuSuspect: 0, lock, ...(traffic && { traffic }) };
+        const device: ManagedDevice = {
+          tree: tree!,
+          arbiter,
+          link,
+          config: c,
+          rates: new RateEstimator(),
+          portFault: 0,
+          mtuSuspect: 0,
+          lock,
+          ...(traffic && { traffic }),
+        };
         try {
           const capture = await startCapture(this.sources, dev, link, tree!);
           if (capture) device.capture = capture;
@@ -415,8 +426,12 @@ export class Daemon {
     for (const [dev, d] of [...this.devices]) {
       try {
         out.push({
-          dev, stats: await d.link.liveStats(), labels: classLabels(d.tree, d.config), bypassed: d.capture?.divert.bypassed ?? null,
-          kind: d.tree.root.qdisc.kind, configured: configuredRates(d.config),
+          dev,
+          stats: await d.link.liveStats(),
+          labels: classLabels(d.tree, d.config),
+          bypassed: d.capture?.divert.bypassed ?? null,
+          kind: d.tree.root.qdisc.kind,
+          configured: configuredRates(d.config),
         });
       } catch (e) {
         if (this.devices.get(dev) === d) throw e; // not merely removed meanwhile

@@ -19,9 +19,11 @@ export async function lockDevice(dev: string): Promise<DeviceLock> {
   const server: Server = createServer((socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(e.code === 'EADDRINUSE'
-        ? new RejectedChangeError(`device "${dev}" is managed by another pspat daemon on this host (one owner per device)`)
-        : new RejectedChangeError(`device "${dev}": cannot take its owner lock (${e.code ?? e.message})`)),
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new RejectedChangeError(`device "${dev}" is managed by another pspat daemon on this host (one owner per device)`)
+          : new RejectedChangeError(`device "${dev}": cannot take its owner lock (${e.code ?? e.message})`),
+      ),
     );
     server.listen(`\0pspat-device-${ifindex}`, resolve);
   });

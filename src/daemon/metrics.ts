@@ -79,8 +79,16 @@ export class MetricsRegistry {
   private readonly backlogBytes = this.g('pspat_class_backlog_bytes', 'Bytes queued in the class', ['dev', 'class']);
   private readonly rate = this.g('pspat_class_rate_bits_per_second', "The class's configured rate (htb rate, tbf rate)", ['dev', 'class']);
   private readonly ceil = this.g('pspat_class_ceil_bits_per_second', "The class's configured ceiling (htb ceil)", ['dev', 'class']);
-  private readonly delay = this.h('pspat_class_delay_seconds', 'Delay since start, by stage (mailbox: hand-over to the arbiter; queue: in the class; tx: on the transmit port)', DELAY_BUCKETS_S, 1e-9);
-  private readonly qdiscBytes = this.c('pspat_qdisc_bytes_total', "Bytes the managed root qdisc sent (node_exporter's node_qdisc_bytes_total, for pspat's)", ['device', 'kind']);
+  private readonly delay = this.h(
+    'pspat_class_delay_seconds',
+    'Delay since start, by stage (mailbox: hand-over to the arbiter; queue: in the class; tx: on the transmit port)',
+    DELAY_BUCKETS_S,
+    1e-9,
+  );
+  private readonly qdiscBytes = this.c('pspat_qdisc_bytes_total', "Bytes the managed root qdisc sent (node_exporter's node_qdisc_bytes_total, for pspat's)", [
+    'device',
+    'kind',
+  ]);
   private readonly qdiscPackets = this.c('pspat_qdisc_packets_total', 'Packets the managed root qdisc sent', ['device', 'kind']);
   private readonly qdiscDrops = this.c('pspat_qdisc_drops_total', 'Packets the managed root qdisc dropped', ['device', 'kind']);
   private readonly qdiscOverlimits = this.c('pspat_qdisc_overlimits_total', "Times the managed root qdisc's classes were out of tokens", ['device', 'kind']);
@@ -94,15 +102,28 @@ export class MetricsRegistry {
   private readonly portFaults = this.c('pspat_port_faults_total', 'Times the transmit port faulted (device down or gone, or stalled)', ['dev']);
   private readonly portRetries = this.c('pspat_port_retries_total', 'Kicks the device refused for a moment (ENOBUFS, EAGAIN, EBUSY), retried', ['dev']);
   private readonly portTxErrors = this.c('pspat_port_tx_errors_total', 'Frames the transmit port failed', ['dev']);
-  private readonly portMtuSuspect = this.c('pspat_port_mtu_suspect_total', 'AF_PACKET: frames counted as sent that its kernel may have dropped unseen (released over a lowered MTU before pspat saw it)', ['dev']);
-  private readonly bypassed = this.c('pspat_divert_bypassed_packets_total', "Packets a taken-over device sent on the kernel's own path, unshaped, while the daemon's heartbeat was stale (fail open)", ['dev']);
+  private readonly portMtuSuspect = this.c(
+    'pspat_port_mtu_suspect_total',
+    'AF_PACKET: frames counted as sent that its kernel may have dropped unseen (released over a lowered MTU before pspat saw it)',
+    ['dev'],
+  );
+  private readonly bypassed = this.c(
+    'pspat_divert_bypassed_packets_total',
+    "Packets a taken-over device sent on the kernel's own path, unshaped, while the daemon's heartbeat was stale (fail open)",
+    ['dev'],
+  );
   private readonly passes = this.c('pspat_arbiter_passes_total', 'Arbiter loop passes', ['arbiter']);
   private readonly busyPasses = this.c('pspat_arbiter_busy_passes_total', 'Passes that moved packets', ['arbiter']);
   private readonly parks = this.c('pspat_arbiter_parks_total', 'Times the arbiter parked', ['arbiter']);
   private readonly parked = this.c('pspat_arbiter_parked_seconds_total', 'Time the arbiter spent parked', ['arbiter']);
   private readonly passTime = this.h('pspat_arbiter_pass_seconds', 'Duration of passes that moved packets', DELAY_BUCKETS_S, 1e-9);
   private readonly batch = this.h('pspat_arbiter_batch_packets', 'Packets per release batch', BATCH_BUCKETS);
-  private readonly arbiterInfo = this.g('pspat_arbiter_info', 'Where the arbiter thread runs (CPUs, how it waits, kernel thread id)', ['arbiter', 'cpus', 'wait', 'thread']);
+  private readonly arbiterInfo = this.g('pspat_arbiter_info', 'Where the arbiter thread runs (CPUs, how it waits, kernel thread id)', [
+    'arbiter',
+    'cpus',
+    'wait',
+    'thread',
+  ]);
   private readonly arbiterPriority = this.g('pspat_arbiter_priority', 'SCHED_FIFO priority of the arbiter thread (0: normal policy)', ['arbiter']);
 
   constructor(private readonly source: MetricsSource) {
@@ -112,20 +133,56 @@ export class MetricsRegistry {
   /** Reads the daemon and renders the exposition text. */
   async render(): Promise<string> {
     const readings = await this.source.liveReadings();
-    for (const m of [this.sentPackets, this.sentBytes, this.dropped, this.overlimits, this.backlogPackets, this.backlogBytes, this.rate, this.ceil, this.delay, this.offered, this.unclassified, this.badFrames, this.portUp, this.portFaults, this.portRetries, this.portTxErrors, this.portMtuSuspect, this.bypassed]) m.reset();
-    for (const m of [this.qdiscBytes, this.qdiscPackets, this.qdiscDrops, this.qdiscOverlimits, this.qdiscRequeues, this.qdiscBacklog, this.qdiscQueue]) m.reset();
+    for (const m of [
+      this.sentPackets,
+      this.sentBytes,
+      this.dropped,
+      this.overlimits,
+      this.backlogPackets,
+      this.backlogBytes,
+      this.rate,
+      this.ceil,
+      this.delay,
+      this.offered,
+      this.unclassified,
+      this.badFrames,
+      this.portUp,
+      this.portFaults,
+      this.portRetries,
+      this.portTxErrors,
+      this.portMtuSuspect,
+      this.bypassed,
+    ])
+      m.reset();
+    for (const m of [this.qdiscBytes, this.qdiscPackets, this.qdiscDrops, this.qdiscOverlimits, this.qdiscRequeues, this.qdiscBacklog, this.qdiscQueue])
+      m.reset();
     for (const r of readings) {
       const dev = r.dev;
       const q = { device: dev, kind: r.kind };
       const classes = r.stats.classes;
       const total = (f: (c: (typeof classes)[number]) => number) => classes.reduce((a, c) => a + f(c), 0);
-      this.qdiscBytes.inc(q, total((c) => c.sentBytes));
-      this.qdiscPackets.inc(q, total((c) => c.sentPackets));
-      this.qdiscDrops.inc(q, total((c) => c.droppedPackets));
+      this.qdiscBytes.inc(
+        q,
+        total((c) => c.sentBytes),
+      );
+      this.qdiscPackets.inc(
+        q,
+        total((c) => c.sentPackets),
+      );
+      this.qdiscDrops.inc(
+        q,
+        total((c) => c.droppedPackets),
+      );
       this.qdiscOverlimits.inc(q, total(overlimitsOf));
       this.qdiscRequeues.inc(q, 0);
-      this.qdiscBacklog.set(q, total((c) => c.backlogBytes));
-      this.qdiscQueue.set(q, total((c) => c.backlogPackets));
+      this.qdiscBacklog.set(
+        q,
+        total((c) => c.backlogBytes),
+      );
+      this.qdiscQueue.set(
+        q,
+        total((c) => c.backlogPackets),
+      );
       this.offered.inc({ dev }, r.stats.totals.offered);
       this.unclassified.inc({ dev }, r.stats.unclassified);
       this.badFrames.inc({ dev }, r.stats.badFrames);
@@ -161,7 +218,12 @@ export class MetricsRegistry {
     this.source.loops().forEach((loop, i) => {
       const arbiter = String(i);
       const f = loop.read();
-      for (const [m, v] of [[this.passes, f.passes], [this.busyPasses, f.busyPasses], [this.parks, f.parks], [this.parked, f.parkedNs / 1e9]] as const) {
+      for (const [m, v] of [
+        [this.passes, f.passes],
+        [this.busyPasses, f.busyPasses],
+        [this.parks, f.parks],
+        [this.parked, f.parkedNs / 1e9],
+      ] as const) {
         m.inc({ arbiter }, v);
       }
       const p = plan.arbiters[i];

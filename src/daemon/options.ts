@@ -94,7 +94,14 @@ export interface DaemonOptions extends TransmitOptions, PlacementOptions {
 
 /** Whether `dev` is one of `patterns` (shell-style: `*` any run of characters, `?` one). */
 export function deviceSelected(patterns: readonly string[], dev: string): boolean {
-  return patterns.some((p) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(dev));
+  return patterns.some((p) =>
+    new RegExp(
+      `^${p
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    ).test(dev),
+  );
 }
 
 /** Placement has no fixed defaults: what is left out follows the plan (src/placement.ts). */
@@ -122,23 +129,31 @@ export const DAEMON_DEFAULTS: ResolvedDaemonOptions = {
  * What a configuration file's `daemon:` may set: every option but where the daemon's
  * socket is (the command line's) and `dev` (each managed device is its own).
  */
-export const DAEMON_CONFIG_KEYS: readonly (keyof DaemonOptions)[] = [...(Object.keys(DAEMON_DEFAULTS) as (keyof ResolvedDaemonOptions)[]).filter((k) => k !== 'runDir' && k !== 'dev'), ...PLACEMENT_KEYS];
+export const DAEMON_CONFIG_KEYS: readonly (keyof DaemonOptions)[] = [
+  ...(Object.keys(DAEMON_DEFAULTS) as (keyof ResolvedDaemonOptions)[]).filter((k) => k !== 'runDir' && k !== 'dev'),
+  ...PLACEMENT_KEYS,
+];
 
 /** `options` with defaults, each field checked; throws naming the first bad one. */
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function intIn(field: string, v: unknown, lo: number, hi: number): void {
-  if (!Number.isInteger(v) || (v as number) < lo || (v as number) > hi) throw new InvalidOptionError(field, `must be an integer in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(v) || (v as number) < lo || (v as number) > hi)
+    throw new InvalidOptionError(field, `must be an integer in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
 }
 
 function checkTestTraffic(t: unknown): void {
   if (!isMapping(t)) throw new InvalidOptionError('test-traffic', `must map devices to { ports, size }, got ${JSON.stringify(t)}`);
   for (const [dev, v] of Object.entries(t)) {
-    if (!isMapping(v) || !Array.isArray(v.ports) || v.ports.length === 0) throw new InvalidOptionError('test-traffic', `${dev}: must be { ports: [...], size }, got ${JSON.stringify(v)}`);
+    if (!isMapping(v) || !Array.isArray(v.ports) || v.ports.length === 0)
+      throw new InvalidOptionError('test-traffic', `${dev}: must be { ports: [...], size }, got ${JSON.stringify(v)}`);
     for (const p of v.ports) intIn(`test-traffic: ${dev}: ports`, p, 1, 65535);
     const size = v.size ?? DEFAULT_TEST_FRAME;
     if (!Number.isInteger(size) || (size as number) < MIN_TEST_FRAME || (size as number) > ARBITER_DEFAULTS.frameSize) {
-      throw new InvalidOptionError('test-traffic', `${dev}: frame size must be an integer in [${MIN_TEST_FRAME}, ${ARBITER_DEFAULTS.frameSize}] bytes, got ${JSON.stringify(size)}`);
+      throw new InvalidOptionError(
+        'test-traffic',
+        `${dev}: frame size must be an integer in [${MIN_TEST_FRAME}, ${ARBITER_DEFAULTS.frameSize}] bytes, got ${JSON.stringify(size)}`,
+      );
     }
   }
 }
@@ -170,7 +185,8 @@ export function resolveDaemonOptions(options: DaemonOptions): ResolvedDaemonOpti
   if (!Array.isArray(devices) || devices.length === 0 || !devices.every((p) => typeof p === 'string' && /^[A-Za-z0-9_.@+*?-]{1,15}$/.test(p))) {
     throw new InvalidOptionError('devices', `must be a list of device names or patterns (vnet*, tap?), got ${JSON.stringify(o.devices)}`);
   }
-  if (!(CAPTURE_MODES as readonly unknown[]).includes(o.capture)) throw new InvalidOptionError('capture', `must be one of ${CAPTURE_MODES.join(', ')}, got ${JSON.stringify(o.capture)}`);
+  if (!(CAPTURE_MODES as readonly unknown[]).includes(o.capture))
+    throw new InvalidOptionError('capture', `must be one of ${CAPTURE_MODES.join(', ')}, got ${JSON.stringify(o.capture)}`);
   if (o.fail !== 'open' && o.fail !== 'closed') throw new InvalidOptionError('fail', `must be open or closed, got ${JSON.stringify(o.fail)}`);
   // Below the liveness check's threshold it would mean nothing; below a few beats, a busy
   // host's scheduling delays would fail devices open while the daemon is fine.

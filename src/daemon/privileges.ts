@@ -43,7 +43,9 @@ export function neededCapabilities(o: { native: boolean; attach: boolean; xdpSoc
 
 /** The calling thread's effective capabilities (its /proc status line). */
 function effectiveCapabilities(): bigint {
-  const line = readFileSync('/proc/thread-self/status', 'utf8').split('\n').find((l) => l.startsWith('CapEff:'));
+  const line = readFileSync('/proc/thread-self/status', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('CapEff:'));
   return line ? BigInt(`0x${line.slice(7).trim()}`) : 0n;
 }
 

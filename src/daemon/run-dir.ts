@@ -23,7 +23,8 @@ export function secureRunDir(dir: string): void {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new RunDirError(`run directory ${dir}: cannot create it (${(e as NodeJS.ErrnoException).code})`);
   }
-  if (lstatSync(dir).isSymbolicLink()) throw new RunDirError(`run directory ${dir} is a symbolic link: refusing it (remove it, or choose another with --run-dir)`);
+  if (lstatSync(dir).isSymbolicLink())
+    throw new RunDirError(`run directory ${dir} is a symbolic link: refusing it (remove it, or choose another with --run-dir)`);
   // O_NOFOLLOW: a link swapped in since the lstat fails here instead of being followed.
   let fd: number;
   try {

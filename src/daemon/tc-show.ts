@@ -26,9 +26,33 @@ async function slotStats(d: ManagedDevice): Promise<{ root: Map<number, SlotStat
   const root = new Map<number, SlotStats>();
   const inner = new Map<number, Map<number, SlotStats>>();
   for (const c of s.classes) {
-    root.set(c.slot, { bytes: c.sentBytes, packets: c.sentPackets, drops: c.droppedPackets, backlogBytes: c.backlogBytes, backlogPackets: c.backlogPackets, ...rateOf(d.rates, String(c.slot)), ...xstatsOf(c.xstats) });
+    root.set(c.slot, {
+      bytes: c.sentBytes,
+      packets: c.sentPackets,
+      drops: c.droppedPackets,
+      backlogBytes: c.backlogBytes,
+      backlogPackets: c.backlogPackets,
+      ...rateOf(d.rates, String(c.slot)),
+      ...xstatsOf(c.xstats),
+    });
     if (c.inner) {
-      inner.set(c.slot, new Map(c.inner.map((i) => [i.slot, { bytes: i.bytes, packets: i.packets, drops: i.drops, backlogBytes: i.backlogBytes, backlogPackets: i.backlogPackets, ...rateOf(d.rates, `${c.slot}/${i.slot}`), ...xstatsOf(i.xstats) }])));
+      inner.set(
+        c.slot,
+        new Map(
+          c.inner.map((i) => [
+            i.slot,
+            {
+              bytes: i.bytes,
+              packets: i.packets,
+              drops: i.drops,
+              backlogBytes: i.backlogBytes,
+              backlogPackets: i.backlogPackets,
+              ...rateOf(d.rates, `${c.slot}/${i.slot}`),
+              ...xstatsOf(i.xstats),
+            },
+          ]),
+        ),
+      );
     }
   }
   return { root, inner };

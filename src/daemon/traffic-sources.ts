@@ -53,12 +53,20 @@ export async function startCapture(ctx: SourceContext, dev: string, link: LinkHa
     const how = mapFd >= 0 ? 'XDP into the frame pool' : noXdp === null ? 'packet socket' : `packet socket (XDP: ${noXdp})`;
     process.stderr.write(`pspat daemon: ${dev}: capture by ${how}, ${n} thread${n > 1 ? 's' : ''}\n`);
     const xsk = mapFd >= 0 ? { mapFd, ringSize: nextPow2(options.captureFrames) } : null;
-    const group = n > 1 ? ((process.pid ^ Number(state.capture.slice(3))) & 0xffff) || 1 : 0;
-    fleet = await startClientWorkers<CaptureSpec, CaptureResult>(link, n, workerUrl('../client/capture-worker.js', import.meta.url), 'capture client', (i) => {
-      const { port1, port2 } = new MessageChannel();
-      updates.push(port1);
-      return { ifname: state.capturePeer, netns: `/run/netns/${captureNetns()}`, xsk: xsk && { ...xsk, queue: i }, group, classifier, updates: port2 };
-    }, options.captureFrames, true);
+    const group = n > 1 ? (process.pid ^ Number(state.capture.slice(3))) & 0xffff || 1 : 0;
+    fleet = await startClientWorkers<CaptureSpec, CaptureResult>(
+      link,
+      n,
+      workerUrl('../client/capture-worker.js', import.meta.url),
+      'capture client',
+      (i) => {
+        const { port1, port2 } = new MessageChannel();
+        updates.push(port1);
+        return { ifname: state.capturePeer, netns: `/run/netns/${captureNetns()}`, xsk: xsk && { ...xsk, queue: i }, group, classifier, updates: port2 };
+      },
+      options.captureFrames,
+      true,
+    );
     // Every capture socket open before anything is diverted to them: a refused one fails the takeover here.
     await fleet.started;
     // The sockets are in the map now, which the attached program holds.
@@ -124,4 +132,3 @@ export async function stopTraffic(runDir: string, d: ManagedDevice): Promise<voi
   await stopSources(runDir, d);
   await d.link.detachClients();
 }
-

@@ -44,4 +44,3 @@ export function followCommands(dev: string, before: KernelConfig | null, after: 
   for (const p of parents) out.push(...(after.filters.get(p) ?? []));
   return out;
 }
-

@@ -57,7 +57,10 @@ export class Follower {
   private readonly all: boolean;
 
   /** `devices`: the followed names, or ['all']: every device but loopback and pspat's own capture pairs. */
-  constructor(private readonly devices: readonly string[], private readonly host: FollowHost) {
+  constructor(
+    private readonly devices: readonly string[],
+    private readonly host: FollowHost,
+  ) {
     this.all = devices.length === 1 && devices[0] === 'all';
   }
 

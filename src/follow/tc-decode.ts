@@ -30,7 +30,10 @@ export type Decoded = KernelConfig | { unsupported: string } | null;
 
 /** The kernel's tick (psched) length in µs, as tc reads it from /proc/net/psched. */
 function tickUs(): number {
-  const [t2us, us2t] = readFileSync('/proc/net/psched', 'utf8').trim().split(/\s+/).map((w) => parseInt(w, 16));
+  const [t2us, us2t] = readFileSync('/proc/net/psched', 'utf8')
+    .trim()
+    .split(/\s+/)
+    .map((w) => parseInt(w, 16));
   return us2t / t2us;
 }
 let tickUsCache: number | undefined;
@@ -70,7 +73,13 @@ function qdiscSpec(kind: string, a: Attrs): QdiscSpec {
       const rate = u64(o.get(4)) ?? ratespec(p, 0).rate;
       const peak = u64(o.get(5)) ?? ratespec(p, 12).rate;
       const mtu = p.getUint32(32, true);
-      return { kind, rate: rate * 8, burst: ticksToBytes(p.getUint32(28, true), rate), limit: p.getUint32(24, true), ...(peak ? { peakrate: peak * 8, mtu: ticksToBytes(mtu, peak) } : {}) };
+      return {
+        kind,
+        rate: rate * 8,
+        burst: ticksToBytes(p.getUint32(28, true), rate),
+        limit: p.getUint32(24, true),
+        ...(peak ? { peakrate: peak * 8, mtu: ticksToBytes(mtu, peak) } : {}),
+      };
     }
     case 'pfifo':
     case 'bfifo':
@@ -270,7 +279,11 @@ export function decodeDevice(dev: string, qdiscs: TcMessage[], classes: TcMessag
   try {
     const kindOf = (m: TcMessage) => attrString(m.attrs.get(TCA_KIND)) ?? unsupported('a message without a kind');
     const rootKind = kindOf(root);
-    const config: KernelConfig = { root: `qdisc add dev ${dev} root handle ${formatHandle(root.handle)} ${qdiscArgs(qdiscSpec(rootKind, root.attrs))}`, items: new Map(), filters: new Map() };
+    const config: KernelConfig = {
+      root: `qdisc add dev ${dev} root handle ${formatHandle(root.handle)} ${qdiscArgs(qdiscSpec(rootKind, root.attrs))}`,
+      items: new Map(),
+      filters: new Map(),
+    };
     const inner = egressQdiscs(qdiscs).filter((q) => q !== root);
     const known = new Set([root.handle]);
     // A class at the top of its qdisc says TC_H_ROOT as its parent: the qdisc is meant.
@@ -288,9 +301,16 @@ export function decodeDevice(dev: string, qdiscs: TcMessage[], classes: TcMessag
         const kind = kindOf(m);
         if (isClass) {
           const spec = classSpec(kind, m.attrs);
-          if (spec.kind !== 'prio') config.items.set(`class ${formatHandle(m.handle)}`, `class add dev ${dev} parent ${formatHandle(parent)} classid ${formatHandle(m.handle)} ${classArgs(spec)}`);
+          if (spec.kind !== 'prio')
+            config.items.set(
+              `class ${formatHandle(m.handle)}`,
+              `class add dev ${dev} parent ${formatHandle(parent)} classid ${formatHandle(m.handle)} ${classArgs(spec)}`,
+            );
         } else {
-          config.items.set(`qdisc ${formatHandle(m.handle)}`, `qdisc add dev ${dev} parent ${formatHandle(m.parent)} handle ${formatHandle(m.handle)} ${qdiscArgs(qdiscSpec(kind, m.attrs))}`);
+          config.items.set(
+            `qdisc ${formatHandle(m.handle)}`,
+            `qdisc add dev ${dev} parent ${formatHandle(m.parent)} handle ${formatHandle(m.handle)} ${qdiscArgs(qdiscSpec(kind, m.attrs))}`,
+          );
         }
         known.add(m.handle);
         pending.splice(i--, 1);

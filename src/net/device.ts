@@ -80,7 +80,11 @@ export const DEFAULT_DEVICE_FACTS: DeviceFacts = { txQueues: 1, txQueueLen: 1000
  */
 export function deviceFacts(dev: string): DeviceFacts {
   try {
-    const [link] = JSON.parse(execFileSync('ip', ['-d', '-j', 'link', 'show', 'dev', dev], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as { num_tx_queues?: number; txqlen?: number; mtu?: number }[];
+    const [link] = JSON.parse(execFileSync('ip', ['-d', '-j', 'link', 'show', 'dev', dev], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as {
+      num_tx_queues?: number;
+      txqlen?: number;
+      mtu?: number;
+    }[];
     return {
       txQueues: link.num_tx_queues ?? DEFAULT_DEVICE_FACTS.txQueues,
       txQueueLen: link.txqlen ?? DEFAULT_DEVICE_FACTS.txQueueLen,

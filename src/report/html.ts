@@ -32,7 +32,10 @@ function table(header: string[], rows: (string | number)[][]): string {
 
 function countersTable(runs: NamedRun[]): string {
   const keys = [...new Set(runs.flatMap((r) => Object.keys(r.run.counters)))];
-  return table(['run', 'kind', 'created', ...keys], runs.map(({ name, run }) => [name, run.kind, run.createdAt, ...keys.map((k) => fmt(run.counters[k]))]));
+  return table(
+    ['run', 'kind', 'created', ...keys],
+    runs.map(({ name, run }) => [name, run.kind, run.createdAt, ...keys.map((k) => fmt(run.counters[k]))]),
+  );
 }
 
 function fmt(v: number | undefined): string {
@@ -59,8 +62,11 @@ function stagePlots(runs: NamedRun[], points: (h: Histogram) => [number, number]
 }
 
 function cdfPlots(runs: NamedRun[]): string[] {
-  return stagePlots(runs, (h) => h.cdf(), (stage, series) =>
-    linePlot({ title: `CDF: ${STAGE_TITLES[stage]}`, xLabel: 'delay', yLabel: 'fraction of packets', xLog: true, yRange: [0, 1], formatX: formatNs, series }),
+  return stagePlots(
+    runs,
+    (h) => h.cdf(),
+    (stage, series) =>
+      linePlot({ title: `CDF: ${STAGE_TITLES[stage]}`, xLabel: 'delay', yLabel: 'fraction of packets', xLog: true, yRange: [0, 1], formatX: formatNs, series }),
   );
 }
 
@@ -93,18 +99,29 @@ function throughputPlot(name: string, run: Run): string[] {
   const at = (i: number) => ((i + 1) * s.intervalNs) / 1e9;
   const series: PlotSeries[] = s.classes.map((c) => ({ name: `class ${c.id}`, points: c.bytes.slice(0, n).map((b, i): [number, number] => [at(i), bps(b)]) }));
   if (s.classes.length > 1) {
-    series.push({ name: 'total', dashed: true, points: Array.from({ length: n }, (_, i): [number, number] => [at(i), bps(s.classes.reduce((a, c) => a + c.bytes[i], 0))]) });
+    series.push({
+      name: 'total',
+      dashed: true,
+      points: Array.from({ length: n }, (_, i): [number, number] => [at(i), bps(s.classes.reduce((a, c) => a + c.bytes[i], 0))]),
+    });
   }
   // What the run configured, where its config says: the link's rate, and each class's
   // weighted share of it (what a backlogged class is owed), as flat dashed lines.
   const config = run.config as { rate?: unknown; weights?: unknown } | undefined;
-  const flat = (label: string, v: number): PlotSeries => ({ name: label, dashed: true, points: [[at(0), v], [at(n - 1), v]] });
+  const flat = (label: string, v: number): PlotSeries => ({
+    name: label,
+    dashed: true,
+    points: [
+      [at(0), v],
+      [at(n - 1), v],
+    ],
+  });
   if (n > 0 && typeof config?.rate === 'number') {
     series.push(flat('link rate', config.rate));
     const w = config.weights;
     if (Array.isArray(w) && w.length === s.classes.length && w.every((x) => typeof x === 'number' && x > 0)) {
       const sum = w.reduce((a: number, x: number) => a + x, 0);
-      s.classes.forEach((c, i) => series.push({ ...flat(`class ${c.id} share`, ((config.rate as number) * (w[i] as number)) / sum), colorOf: i }));
+      s.classes.forEach((c, i) => void series.push({ ...flat(`class ${c.id} share`, ((config.rate as number) * (w[i] as number)) / sum), colorOf: i }));
     }
   }
   return [linePlot({ title: `${name}: throughput over time`, xLabel: 'time (s)', yLabel: 'sent', formatY: formatBps, series })];
@@ -117,7 +134,12 @@ function sweepPlot(name: string, run: Run): string[] {
   const stage = [...STAGES].reverse().find((st) => sweep.some((p) => p.classes.some((c) => c.stages[st] !== undefined)))!;
   const ids = [...new Set(sweep.flatMap((p) => p.classes.map((c) => c.id)))];
   const series: PlotSeries[] = ids.flatMap((id) =>
-    ([[0.5, 'p50', false], [0.99, 'p99', true]] as const).map(([q, label, dashed]) => ({
+    (
+      [
+        [0.5, 'p50', false],
+        [0.99, 'p99', true],
+      ] as const
+    ).map(([q, label, dashed]) => ({
       name: `${id} ${label}`,
       dashed,
       points: sweep.flatMap((p): [number, number][] => {
@@ -126,7 +148,15 @@ function sweepPlot(name: string, run: Run): string[] {
       }),
     })),
   );
-  return [linePlot({ title: `${name}: ${STAGE_TITLES[stage]} vs offered load`, xLabel: 'offered load (fraction of the link rate)', yLabel: 'delay', formatY: formatNs, series })];
+  return [
+    linePlot({
+      title: `${name}: ${STAGE_TITLES[stage]} vs offered load`,
+      xLabel: 'offered load (fraction of the link rate)',
+      yLabel: 'delay',
+      formatY: formatNs,
+      series,
+    }),
+  ];
 }
 
 export function reportHtml(runs: NamedRun[], report: ReportJson): string {

@@ -80,5 +80,5 @@ function csvField(v: string | number): string {
 export function reportCsv(report: ReportJson): string {
   const header = ['run', 'class', 'stage', 'count', ...COLUMNS.slice(1).map((k) => `${k}_ns`)];
   const lines = rows(report).map(({ run, cls, stage, s }) => [run, cls, stage, s.count, ...COLUMNS.slice(1).map((k) => Math.round(s[k]))]);
-  return [header, ...lines].map((r) => r.map(csvField).join(',')).join('\n') + '\n';
+  return `${[header, ...lines].map((r) => r.map(csvField).join(',')).join('\n')}\n`;
 }

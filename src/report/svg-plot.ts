@@ -170,11 +170,15 @@ export function linePlot(spec: PlotSpec): string {
     if (i > LEGEND_ROWS) return;
     const ly = M.top + 12 + i * 16;
     if (i === LEGEND_ROWS) {
-      parts.push(`<text x="${W - M.right + 12}" y="${ly}" font-size="11" dominant-baseline="middle">… ${spec.series.length - LEGEND_ROWS} more${spec.series.length > MAX_SERIES ? ` (${MAX_SERIES} drawn)` : ''}</text>`);
+      parts.push(
+        `<text x="${W - M.right + 12}" y="${ly}" font-size="11" dominant-baseline="middle">… ${spec.series.length - LEGEND_ROWS} more${spec.series.length > MAX_SERIES ? ` (${MAX_SERIES} drawn)` : ''}</text>`,
+      );
       return;
     }
     parts.push(`<line x1="${W - M.right + 12}" y1="${ly}" x2="${W - M.right + 36}" y2="${ly}" stroke="${color}" stroke-width="2"${dash}/>`);
-    parts.push(`<text x="${W - M.right + 42}" y="${ly}" font-size="11" dominant-baseline="middle">${escapeXml(legendName(s.name))}<title>${escapeXml(s.name)}</title></text>`);
+    parts.push(
+      `<text x="${W - M.right + 42}" y="${ly}" font-size="11" dominant-baseline="middle">${escapeXml(legendName(s.name))}<title>${escapeXml(s.name)}</title></text>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('\n');

@@ -38,7 +38,8 @@ export class FrameRanges {
     if (i < 0) i = this.ranges.length;
     const prev = this.ranges[i - 1];
     const next = this.ranges[i];
-    if ((prev && prev[0] + prev[1] > first) || (next && first + count > next[0])) throw new RangeError(`frames ${first}..${first + count - 1} are not all handed out`);
+    if ((prev && prev[0] + prev[1] > first) || (next && first + count > next[0]))
+      throw new RangeError(`frames ${first}..${first + count - 1} are not all handed out`);
     if (prev && prev[0] + prev[1] === first) {
       prev[1] += count;
       if (next && prev[0] + prev[1] === next[0]) {

@@ -68,7 +68,10 @@ export class SpscRing {
    * consumer waits on this ring alone); a consumer serving many rings, like the arbiter,
    * passes its shared doorbell.
    */
-  constructor(readonly buffer: SharedArrayBuffer, wake?: Doorbell) {
+  constructor(
+    readonly buffer: SharedArrayBuffer,
+    wake?: Doorbell,
+  ) {
     this.size = (buffer.byteLength - SLOTS_BYTE_OFFSET) / 4;
     this.mask = this.size - 1;
     this.ctl = new Int32Array(buffer, 0, SLOTS_BYTE_OFFSET / 4);

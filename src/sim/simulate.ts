@@ -100,7 +100,11 @@ export interface SimReport {
  */
 function flowClasses(kind: string, hashes: boolean, w: Workload): (ClassParams & { slot: number })[] {
   if (hashes) return [{ slot: 0 }];
-  const base = weightedClasses(kind, w.flows.map((f) => f.weight), w.linkRate);
+  const base = weightedClasses(
+    kind,
+    w.flows.map((f) => f.weight),
+    w.linkRate,
+  );
   return base.map((c) => {
     const f = w.flows[c.slot];
     if (f === undefined) return c; // htb's parent
@@ -130,7 +134,12 @@ export function simulate(w: Workload, kind: string): SimResult {
   if (poolFrames > MAX_POOL_FRAMES) {
     throw new InvalidOptionError('flows', `queue limits add up to ${poolFrames} packets; the simulator holds at most ${MAX_POOL_FRAMES} (lower 'limit')`);
   }
-  const frames = { len: new Uint32Array(poolFrames), cls: new Int32Array(poolFrames), flow: new Uint32Array(poolFrames), queuedAt: new Float64Array(poolFrames) };
+  const frames = {
+    len: new Uint32Array(poolFrames),
+    cls: new Int32Array(poolFrames),
+    flow: new Uint32Array(poolFrames),
+    queuedAt: new Float64Array(poolFrames),
+  };
   /** The workload flow of each frame (its class is 0 for a flow-hashing scheduler). */
   const flowOf = new Int32Array(poolFrames);
   const dropped = new Float64Array(n);
@@ -156,7 +165,11 @@ export function simulate(w: Workload, kind: string): SimResult {
 
   const arrivedAt = new Float64Array(poolFrames);
   const nsPerByte = 8e9 / w.linkRate;
-  const gps = new FluidGps(flows.map((f) => f.weight), saturating, w.linkRate / 8e9);
+  const gps = new FluidGps(
+    flows.map((f) => f.weight),
+    saturating,
+    w.linkRate / 8e9,
+  );
   const sources = flows.map((f, i) => new FlowArrivals(f.arrival, f.size, w.seed, i));
   const pending = new IndexedHeap(n);
   sources.forEach((s, i) => {
@@ -233,7 +246,11 @@ export function simulate(w: Workload, kind: string): SimResult {
   gps.advanceTo(elapsedNs);
   const lMax = Math.max(...flows.map((f) => maxSize(f.size)));
   const demands = flows.map((f) => Math.min(offeredRate(f.arrival), kind === 'htb' ? (f.params.ceil ?? Infinity) : Infinity));
-  const ideal = maxMinFairShares(demands, flows.map((f) => f.weight), w.linkRate);
+  const ideal = maxMinFairShares(
+    demands,
+    flows.map((f) => f.weight),
+    w.linkRate,
+  );
   // Per flow, what is still queued; a flow-hashing scheduler counts only per class, so its
   // flows' figures come from what went in and out — checked against its total backlog.
   const queued = flows.map((_, i) => (hashes ? inCount[i] - sent[i] - dropped[i] : sched.backlogPackets(i)));

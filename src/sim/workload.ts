@@ -30,10 +30,7 @@ import { parseRate, parseSize, parseTimeUs } from '../units.js';
 import { readYamlFile } from '../yaml-file.js';
 import type { ClassParams } from '../../schedulers/types.js';
 
-export type Arrival =
-  | { type: 'saturating' }
-  | { type: 'cbr' | 'poisson'; rate: number }
-  | { type: 'onoff'; rate: number; onNs: number; offNs: number };
+export type Arrival = { type: 'saturating' } | { type: 'cbr' | 'poisson'; rate: number } | { type: 'onoff'; rate: number; onNs: number; offNs: number };
 
 export type SizeDist =
   | { type: 'fixed'; bytes: number }

@@ -155,8 +155,15 @@ export class Histogram {
   /** The figures every report prints: count, min, p10 … p99.99, max (ns). */
   summary(): StageSummary {
     return {
-      count: this.count, min: this.min, p10: this.quantile(0.1), p50: this.quantile(0.5), p90: this.quantile(0.9),
-      p99: this.quantile(0.99), p999: this.quantile(0.999), p9999: this.quantile(0.9999), max: this.max,
+      count: this.count,
+      min: this.min,
+      p10: this.quantile(0.1),
+      p50: this.quantile(0.5),
+      p90: this.quantile(0.9),
+      p99: this.quantile(0.99),
+      p999: this.quantile(0.999),
+      p9999: this.quantile(0.9999),
+      max: this.max,
     };
   }
 

@@ -9,7 +9,7 @@
  *               class could be charged (badFrames).
  */
 import type { LinkSnapshot } from './link-snapshot.js';
-import { ClientCounters, CLIENT_BACKPRESSURE, CLIENT_CAPTURE_DROPS, CLIENT_OVERSIZE, CLIENT_UNCLASSIFIED } from '../client/channel.js';
+import { type ClientCounters, CLIENT_BACKPRESSURE, CLIENT_CAPTURE_DROPS, CLIENT_OVERSIZE, CLIENT_UNCLASSIFIED } from '../client/channel.js';
 import type { LinkOptions } from '../options.js';
 import type { ClassXstats, InnerClassStats } from '../../schedulers/types.js';
 import { errnoName } from '../errno.js';
@@ -101,12 +101,7 @@ export interface LinkStats {
   };
 }
 
-export function linkStatsFrom(
-  snap: LinkSnapshot,
-  options: Required<LinkOptions>,
-  slots: number[],
-  clients: ClientCounters[],
-): LinkStats {
+export function linkStatsFrom(snap: LinkSnapshot, options: Required<LinkOptions>, slots: number[], clients: ClientCounters[]): LinkStats {
   const s = snap.stats;
   // Every slot that was configured or saw traffic (a deleted class keeps its history).
   const seen = new Set(slots);
@@ -114,29 +109,32 @@ export function linkStatsFrom(
     if (s[classWord(c, CLASS_ARRIVED_PKTS)] > 0) seen.add(c);
     for (const cl of clients) if (cl.offeredPackets(c) > 0) seen.add(c);
   }
-  const classes = [...seen].sort((a, b) => a - b).map((slot): ClassStats => {
-    const drops = Object.fromEntries(
-      Object.entries(DROP_REASONS).map(([reason, field]) => [reason, s[classWord(slot, field)]]),
-    ) as Record<DropReason, number>;
-    const stages = snap.stages[slot];
-    return {
-      slot,
-      offeredPackets: clients.reduce((a, cl) => a + cl.offeredPackets(slot), 0),
-      offeredBytes: clients.reduce((a, cl) => a + cl.offeredBytes(slot), 0),
-      arrivedPackets: s[classWord(slot, CLASS_ARRIVED_PKTS)],
-      arrivedBytes: s[classWord(slot, CLASS_ARRIVED_BYTES)],
-      sentPackets: s[classWord(slot, CLASS_SENT_PKTS)],
-      sentBytes: s[classWord(slot, CLASS_SENT_BYTES)],
-      droppedPackets: Object.values(drops).reduce((a, b) => a + b, 0),
-      droppedBytes: s[classWord(slot, CLASS_DROPPED_BYTES)],
-      drops,
-      backlogPackets: s[classWord(slot, CLASS_BACKLOG_PKTS)],
-      backlogBytes: s[classWord(slot, CLASS_BACKLOG_BYTES)],
-      stages: stages ? histogramsOf(stages) : {},
-      xstats: snap.xstats[slot] ?? null,
-      inner: snap.inner[slot] ?? null,
-    };
-  });
+  const classes = [...seen]
+    .sort((a, b) => a - b)
+    .map((slot): ClassStats => {
+      const drops = Object.fromEntries(Object.entries(DROP_REASONS).map(([reason, field]) => [reason, s[classWord(slot, field)]])) as Record<
+        DropReason,
+        number
+      >;
+      const stages = snap.stages[slot];
+      return {
+        slot,
+        offeredPackets: clients.reduce((a, cl) => a + cl.offeredPackets(slot), 0),
+        offeredBytes: clients.reduce((a, cl) => a + cl.offeredBytes(slot), 0),
+        arrivedPackets: s[classWord(slot, CLASS_ARRIVED_PKTS)],
+        arrivedBytes: s[classWord(slot, CLASS_ARRIVED_BYTES)],
+        sentPackets: s[classWord(slot, CLASS_SENT_PKTS)],
+        sentBytes: s[classWord(slot, CLASS_SENT_BYTES)],
+        droppedPackets: Object.values(drops).reduce((a, b) => a + b, 0),
+        droppedBytes: s[classWord(slot, CLASS_DROPPED_BYTES)],
+        drops,
+        backlogPackets: s[classWord(slot, CLASS_BACKLOG_PKTS)],
+        backlogBytes: s[classWord(slot, CLASS_BACKLOG_BYTES)],
+        stages: stages ? histogramsOf(stages) : {},
+        xstats: snap.xstats[slot] ?? null,
+        inner: snap.inner[slot] ?? null,
+      };
+    });
   const inMailboxes = snap.mailboxFill.reduce((a, b) => a + b, 0);
   const badFrames = s[LINK_DROP_BAD_FRAME];
   const sum = (f: (c: ClassStats) => number) => classes.reduce((a, c) => a + f(c), 0);

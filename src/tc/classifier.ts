@@ -117,7 +117,14 @@ export class Classifier {
   private install(f: InstalledFilter): void {
     const s = f.spec;
     if (s.kind === 'fw') {
-      this.stages.push({ kind: 'fw', protocol: f.protocol, mark: s.mark, mask: s.mask, classid: this.fullClassid(s.classid), police: this.policeIndex(s.police) });
+      this.stages.push({
+        kind: 'fw',
+        protocol: f.protocol,
+        mark: s.mark,
+        mask: s.mask,
+        classid: this.fullClassid(s.classid),
+        police: this.policeIndex(s.police),
+      });
       return;
     }
     if (s.kind === 'basic' || s.kind === 'matchall') {
@@ -182,7 +189,7 @@ export class Classifier {
         return st.classid;
       }
       if (st.kind === 'fw') {
-        if (((mark & st.mask) >>> 0) !== st.mark || st.classid === NO_MATCH) continue;
+        if ((mark & st.mask) >>> 0 !== st.mark || st.classid === NO_MATCH) continue;
         this.lastPolice = st.police;
         return st.classid;
       }
@@ -200,9 +207,9 @@ export class Classifier {
       for (let i = 0; i < k.length; i += KEY_WORDS) {
         const pos = l3 + k[i + 2];
         if (pos + k[i + 3] < start || pos + k[i + 4] >= end) return NO_MATCH;
-        if (((wordAt(pkt, pos, start, end) & k[i + 1]) >>> 0) !== k[i]) continue next;
+        if ((wordAt(pkt, pos, start, end) & k[i + 1]) >>> 0 !== k[i]) continue next;
       }
-      if (((mark & n.markMask) >>> 0) !== n.markValue) continue;
+      if ((mark & n.markMask) >>> 0 !== n.markValue) continue;
       if (n.link >= 0) {
         const t = tables.get(n.link)!;
         let b = 0;

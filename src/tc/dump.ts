@@ -34,7 +34,8 @@ export function treeCommands(t: TcTree): string[] {
     progress = false;
     for (const c of classes) {
       if (!done.has(c.classid) && qdiscs.has(c.owner) && (c.parent === c.owner || done.has(c.parent))) {
-        if (c.spec.kind !== 'prio' && c.spec.kind !== 'tbf') out.push(`class add dev ${dev} parent ${formatHandle(c.parent)} classid ${formatHandle(c.classid)}${est(c.estimator)} ${classArgs(c.spec)}`);
+        if (c.spec.kind !== 'prio' && c.spec.kind !== 'tbf')
+          out.push(`class add dev ${dev} parent ${formatHandle(c.parent)} classid ${formatHandle(c.classid)}${est(c.estimator)} ${classArgs(c.spec)}`);
         done.add(c.classid);
         progress = true;
       }
@@ -47,7 +48,9 @@ export function treeCommands(t: TcTree): string[] {
   }
   for (const f of t.filters) {
     const parent = f.parent === TC_H_ROOT ? 'root' : `parent ${formatHandle(f.parent)}`;
-    out.push(`filter add dev ${dev} ${parent} protocol ${protocolName(f.protocol)} prio ${f.prio}${f.handle !== undefined ? ` handle ${f.handle}` : ''} ${f.args.join(' ')}`);
+    out.push(
+      `filter add dev ${dev} ${parent} protocol ${protocolName(f.protocol)} prio ${f.prio}${f.handle !== undefined ? ` handle ${f.handle}` : ''} ${f.args.join(' ')}`,
+    );
   }
   return out;
 }

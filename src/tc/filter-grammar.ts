@@ -7,7 +7,7 @@
  * at one offset merged, exactly as tc packs them before the kernel sees them — so the
  * classifier (classifier.ts) only ever compares words.
  */
-import { TcArgs, parseUint } from './args.js';
+import { type TcArgs, parseUint } from './args.js';
 import { badArg } from './errors.js';
 import { parseClassId, parseU32Handle, u32HandleValue } from './handles.js';
 import type { FilterSpec, PoliceSpec, U32Key } from './model.js';
@@ -137,7 +137,7 @@ function parseMatch(a: TcArgs, keys: U32Key[], spec: { mark?: { value: number; m
     else illegal('match');
   } else if (what === 'ether') {
     const field = a.next();
-    if (field === 'src' || field === 'dst') parseMac(a.next()).forEach((b, k) => addField(keys, 8, b, 0xff, ETHER[field] + k));
+    if (field === 'src' || field === 'dst') for (const [k, b] of parseMac(a.next()).entries()) addField(keys, 8, b, 0xff, ETHER[field] + k);
     else if (field === 'proto') addField(keys, 16, ...valueMask(a, 16), ETHER.proto);
     else illegal('match');
   } else if (what === 'tcp' || what === 'udp') {
@@ -225,8 +225,10 @@ function u32Filter(a: TcArgs, handle: string | undefined): FilterSpec {
       if (nexthdr || off % 4 !== 0) illegal('hashkey');
       spec.hashkey = { mask, off };
     } else if (w === 'police') spec.police = parsePolice(a);
-    else if (w === 'skip_hw' || w === 'skip_sw') continue; // no hardware here: every filter runs in software
-    else if (w === 'order') a.uint('order', 0, 0xfff); // node order within its table: the handle says it too
+    else if (w === 'skip_hw' || w === 'skip_sw')
+      continue; // no hardware here: every filter runs in software
+    else if (w === 'order')
+      a.uint('order', 0, 0xfff); // node order within its table: the handle says it too
     else throw unsupportedOrUnknown(w, ['offset', 'sample', 'action', 'indev']);
   }
   return spec;

@@ -11,7 +11,17 @@
 import { TcArgs, matches, parseUint } from './args.js';
 import { badArg, duplicateArg, invalidArg } from './errors.js';
 import { parseClassId, parseQdiscHandle, TC_H_ROOT } from './handles.js';
-import { ETH_P, type ClassCommand, type FilterCommand, type ParsedTc, type PassThrough, type QdiscCommand, type ShowCommand, type TcFlags, type TcVerb } from './model.js';
+import {
+  ETH_P,
+  type ClassCommand,
+  type FilterCommand,
+  type ParsedTc,
+  type PassThrough,
+  type QdiscCommand,
+  type ShowCommand,
+  type TcFlags,
+  type TcVerb,
+} from './model.js';
 import { parseFilterSpec } from './filter-grammar.js';
 import { parseTimeUs } from '../units.js';
 import { parseClassSpec, parseQdiscSpec } from './kinds/index.js';
@@ -36,10 +46,24 @@ function passThrough(reason: string): PassThrough {
 
 /** tc's global options, in the order tc tests them (so `-n` is -netns, `-s` is -stats). */
 const GLOBAL_OPTIONS: [name: string, effect: keyof TcFlags | 'ignore' | 'pass'][] = [
-  ['-stats', 'stats'], ['-statistics', 'stats'], ['-details', 'details'], ['-raw', 'ignore'], ['-pretty', 'pretty'],
-  ['-graph', 'ignore'], ['-Version', 'pass'], ['-iec', 'ignore'], ['-help', 'pass'], ['-force', 'ignore'],
-  ['-batch', 'pass'], ['-netns', 'pass'], ['-names', 'ignore'], ['-cf', 'pass'], ['-timestamp', 'ignore'],
-  ['-tshort', 'ignore'], ['-color', 'ignore'], ['-json', 'json'],
+  ['-stats', 'stats'],
+  ['-statistics', 'stats'],
+  ['-details', 'details'],
+  ['-raw', 'ignore'],
+  ['-pretty', 'pretty'],
+  ['-graph', 'ignore'],
+  ['-Version', 'pass'],
+  ['-iec', 'ignore'],
+  ['-help', 'pass'],
+  ['-force', 'ignore'],
+  ['-batch', 'pass'],
+  ['-netns', 'pass'],
+  ['-names', 'ignore'],
+  ['-cf', 'pass'],
+  ['-timestamp', 'ignore'],
+  ['-tshort', 'ignore'],
+  ['-color', 'ignore'],
+  ['-json', 'json'],
 ];
 
 /** The global option a word names (`-n` is -netns, `-s` -stats), in tc's order of testing prefixes; undefined for none. */
@@ -130,8 +154,13 @@ function qdisc(a: TcArgs): QdiscCommand | ShowCommand | PassThrough {
       if (w === 'noqueue') return passThrough('noqueue');
       const options = a.rest();
       return {
-        object: 'qdisc', verb: v as QdiscCommand['verb'], dev: requireDev(dev), parent: requireParent(parent),
-        ...(handle ? { handle } : {}), qdisc: parseQdiscSpec(w, new TcArgs(options)), ...(estimator ? { estimator } : {}),
+        object: 'qdisc',
+        verb: v as QdiscCommand['verb'],
+        dev: requireDev(dev),
+        parent: requireParent(parent),
+        ...(handle ? { handle } : {}),
+        qdisc: parseQdiscSpec(w, new TcArgs(options)),
+        ...(estimator ? { estimator } : {}),
         ...((v === 'change' || v === 'replace') && w === 'fq_codel' ? { options } : {}),
       };
     }
@@ -186,8 +215,13 @@ function klass(a: TcArgs): ClassCommand | ShowCommand | PassThrough {
       if (a.ahead('help')) return passThrough(`tc's usage of ${w}`);
       if (classid === undefined) throw badArg('Error: "classid" is required.');
       return {
-        object: 'class', verb: v as ClassCommand['verb'], dev: requireDev(dev), ...(parent !== undefined ? { parent } : {}),
-        classid, cls: parseClassSpec(w, a), ...(estimator ? { estimator } : {}),
+        object: 'class',
+        verb: v as ClassCommand['verb'],
+        dev: requireDev(dev),
+        ...(parent !== undefined ? { parent } : {}),
+        classid,
+        cls: parseClassSpec(w, a),
+        ...(estimator ? { estimator } : {}),
       };
     }
   }
@@ -241,12 +275,30 @@ function filter(a: TcArgs): FilterCommand | ShowCommand | PassThrough {
       if (a.ahead('help')) return passThrough(`tc's usage of ${w}`);
       const args = [w, ...a.rest()];
       const spec = parseFilterSpec(w, new TcArgs(args.slice(1)), handle);
-      return { object: 'filter', verb: v as FilterCommand['verb'], dev: requireDev(dev), ...(parent !== undefined ? { parent } : {}), ...(handle !== undefined ? { handle } : {}), protocol, ...(prio !== undefined ? { prio } : {}), filter: spec, args };
+      return {
+        object: 'filter',
+        verb: v as FilterCommand['verb'],
+        dev: requireDev(dev),
+        ...(parent !== undefined ? { parent } : {}),
+        ...(handle !== undefined ? { handle } : {}),
+        protocol,
+        ...(prio !== undefined ? { prio } : {}),
+        filter: spec,
+        args,
+      };
     }
   }
   if (underIngress(parent)) return passThrough('a filter on ingress/clsact');
   if (v !== 'delete') throw badArg('Error: the filter kind is required (u32, fw, basic, matchall).');
-  return { object: 'filter', verb: 'delete', dev: requireDev(dev), ...(parent !== undefined ? { parent } : {}), ...(handle !== undefined ? { handle } : {}), protocol, ...(prio !== undefined ? { prio } : {}) };
+  return {
+    object: 'filter',
+    verb: 'delete',
+    dev: requireDev(dev),
+    ...(parent !== undefined ? { parent } : {}),
+    ...(handle !== undefined ? { handle } : {}),
+    protocol,
+    ...(prio !== undefined ? { prio } : {}),
+  };
 }
 
 function show(a: TcArgs, object: ShowCommand['object']): ShowCommand | PassThrough {

@@ -26,7 +26,18 @@ export type QdiscSpec =
   | { kind: 'pfifo'; limit?: number }
   | { kind: 'bfifo'; limit?: number }
   | { kind: 'sfq'; perturbS: number; quantum?: number; limit: number; divisor: number; flows: number; depth: number; headdrop: boolean }
-  | { kind: 'fq_codel'; limit: number; flows: number; targetUs: number; intervalUs: number; quantum: number; ecn: boolean; ceThresholdUs?: number; memoryLimit: number; dropBatch: number };
+  | {
+      kind: 'fq_codel';
+      limit: number;
+      flows: number;
+      targetUs: number;
+      intervalUs: number;
+      quantum: number;
+      ecn: boolean;
+      ceThresholdUs?: number;
+      memoryLimit: number;
+      dropBatch: number;
+    };
 
 export type QdiscKind = QdiscSpec['kind'];
 

@@ -58,7 +58,10 @@ export function classifierConfig(tree: TcTree, c: LinkConfig = linkConfig(tree))
     // A class with a classless leaf (a FIFO, sfq, fq_codel, tbf) needs no second stage: sub 0.
     if (cls.owner !== tree.root.handle || !leaf || !isInnerClassful(leaf.qdisc)) continue;
     const own = [...tree.classes.values()].filter((x) => x.owner === leaf.handle);
-    inner.push([cls.slot, { filters: filtersOn(tree, leaf.handle), slotOf: own.map((x) => [x.classid, x.slot]), ...innerUnclassified(tree, leaf.handle, leaf.qdisc) }]);
+    inner.push([
+      cls.slot,
+      { filters: filtersOn(tree, leaf.handle), slotOf: own.map((x) => [x.classid, x.slot]), ...innerUnclassified(tree, leaf.handle, leaf.qdisc) },
+    ]);
   }
   return {
     filters: filtersOn(tree, tree.root.handle),

@@ -30,7 +30,11 @@ export interface DeviceDefaults {
   maxClasses: number;
 }
 
-export function planCommand(trees: ReadonlyMap<string, TcTree>, cmd: QdiscCommand | ClassCommand | FilterCommand, defaults: DeviceDefaults): Plan | PassThrough {
+export function planCommand(
+  trees: ReadonlyMap<string, TcTree>,
+  cmd: QdiscCommand | ClassCommand | FilterCommand,
+  defaults: DeviceDefaults,
+): Plan | PassThrough {
   const before = trees.get(cmd.dev) ?? null;
   const after = nextTree(before, cmd, defaults);
   if (after === 'unmanaged') return { passthrough: true, reason: `${cmd.dev} is not managed by pspat` };

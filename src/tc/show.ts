@@ -219,7 +219,9 @@ export function showFilters(tree: TcTree, flags: TcFlags, select: FilterSelectio
   const parent = select.parent;
   const on = parent === undefined || parent === TC_H_ROOT ? tree.root.handle : parent;
   const sorted = tree.filters
-    .filter((f) => f.parent === on && (select.prio === undefined || f.prio === select.prio) && (select.protocol === undefined || f.protocol === select.protocol))
+    .filter(
+      (f) => f.parent === on && (select.prio === undefined || f.prio === select.prio) && (select.protocol === undefined || f.protocol === select.protocol),
+    )
     .sort((x, y) => x.prio - y.prio);
   if (flags.json) {
     const base = (f: TcFilter) => ({ parent: formatHandle(f.parent), protocol: protocolName(f.protocol), pref: f.prio, kind: f.spec.kind, chain: 0 });
@@ -285,7 +287,10 @@ const tableName = (fh: number) => `${u32Parts(fh).table.toString(16)}:`;
 function u32Walk(group: TcFilter[]): ({ table: number; divisor: number } | { node: TcFilter })[] {
   const tables = group.filter((f) => f.spec.kind === 'u32' && f.spec.divisor !== undefined).reverse();
   const out: ({ table: number; divisor: number } | { node: TcFilter })[] = [];
-  for (const t of [...tables.map((f) => ({ table: f.u32!.fh >>> 20, divisor: (f.spec as { divisor: number }).divisor })), { table: group[0].u32!.root, divisor: 1 }]) {
+  for (const t of [
+    ...tables.map((f) => ({ table: f.u32!.fh >>> 20, divisor: (f.spec as { divisor: number }).divisor })),
+    { table: group[0].u32!.root, divisor: 1 },
+  ]) {
     out.push(t);
     const nodes = group.filter((f) => f.spec.kind === 'u32' && f.spec.divisor === undefined && f.u32!.fh >>> 20 === t.table);
     for (const node of nodes.sort((x, y) => x.u32!.fh - y.u32!.fh)) out.push({ node });
@@ -295,7 +300,10 @@ function u32Walk(group: TcFilter[]): ({ table: number; divisor: number } | { nod
 
 /** One priority's u32 filters as tc lists them: a header line, then the walk. */
 function u32Lines(group: TcFilter[], head: string): string[] {
-  return [`${head} `, ...u32Walk(group).flatMap((e) => ('table' in e ? [`${head} fh ${e.table.toString(16)}: ht divisor ${e.divisor} `] : u32NodeLines(e.node, head)))];
+  return [
+    `${head} `,
+    ...u32Walk(group).flatMap((e) => ('table' in e ? [`${head} fh ${e.table.toString(16)}: ht divisor ${e.divisor} `] : u32NodeLines(e.node, head))),
+  ];
 }
 
 /** A u32 handle's fields: 12-bit table, 8-bit bucket, 12-bit node. */
@@ -333,7 +341,10 @@ function u32Entries(group: TcFilter[]): object[] {
     const { table, bucket, node } = u32Parts(fh);
     const matches = s.keys.map((k) => ({ value: k.value.toString(16), mask: k.mask.toString(16), offmask: '', off: k.off }));
     return {
-      fh: u32Name(fh), order: node, key_ht: table.toString(16), bkt: bucket.toString(16),
+      fh: u32Name(fh),
+      order: node,
+      key_ht: table.toString(16),
+      bkt: bucket.toString(16),
       ...(s.classid !== undefined ? { flowid: formatClassid(s.classid) } : {}),
       ...(s.link !== undefined ? { link: tableName(s.link) } : {}),
       not_in_hw: true,
@@ -344,6 +355,14 @@ function u32Entries(group: TcFilter[]): object[] {
 
 function jsonStats(s: SlotStats, estimated: boolean): object {
   const rate = !estimated || s.rateBps === undefined ? {} : { rate: Math.round(s.rateBps / 8), pps: Math.round(s.pps ?? 0) }; // tc -j: bytes/s
-  return { bytes: s.bytes, packets: s.packets, drops: s.drops, overlimits: s.overlimits, requeues: 0, ...rate, backlog: s.backlogBytes, qlen: s.backlogPackets };
+  return {
+    bytes: s.bytes,
+    packets: s.packets,
+    drops: s.drops,
+    overlimits: s.overlimits,
+    requeues: 0,
+    ...rate,
+    backlog: s.backlogBytes,
+    qlen: s.backlogPackets,
+  };
 }
-

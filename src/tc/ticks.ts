@@ -16,7 +16,10 @@ export function ticksPerUsec(): number {
   if (tickInUsec !== undefined) return tickInUsec;
   tickInUsec = DEFAULT_TICK_IN_USEC;
   try {
-    const [t2us, us2t, clockRes] = readFileSync('/proc/net/psched', 'utf8').trim().split(/\s+/).map((w) => parseInt(w, 16));
+    const [t2us, us2t, clockRes] = readFileSync('/proc/net/psched', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map((w) => parseInt(w, 16));
     if (t2us > 0 && us2t > 0 && clockRes > 0) tickInUsec = ((clockRes === 1e9 ? us2t : t2us) / us2t) * (clockRes / USEC_PER_SEC);
   } catch {
     // No procfs: the modern kernels' value.

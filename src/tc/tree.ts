@@ -108,7 +108,13 @@ function rejected(message: string): TcError {
 
 /** prio's bands: the classes the kernel creates with it, :1..:bands. */
 function prioBands(handle: number, bands: number): TcClass[] {
-  return Array.from({ length: bands }, (_, b) => ({ classid: makeHandle(major(handle), b + 1), parent: handle, owner: handle, spec: { kind: 'prio' as const }, slot: b }));
+  return Array.from({ length: bands }, (_, b) => ({
+    classid: makeHandle(major(handle), b + 1),
+    parent: handle,
+    owner: handle,
+    spec: { kind: 'prio' as const },
+    slot: b,
+  }));
 }
 
 /** tbf's one class (tbf_find answers any minor with it), under which its child qdisc sits: :1. */
@@ -129,14 +135,28 @@ export function createTree(cmd: QdiscCommand, linkRate: number, maxClasses: numb
   if (!ROOT_KINDS.has(q.kind)) throw rejected(`Error: Specified qdisc kind is unknown.`);
   const handle = cmd.handle ?? makeHandle(0x8001, 0); // the kernel's first auto handle
   const classes = new Map(fixedClasses(handle, q).map((c) => [c.classid, c] as const));
-  return { dev: cmd.dev, linkRate, maxClasses, root: { handle, qdisc: q, ...(cmd.estimator ? { estimator: cmd.estimator } : {}) }, classes, filters: [], device, classHashes: new Map(), u32NextTable: new Map() };
+  return {
+    dev: cmd.dev,
+    linkRate,
+    maxClasses,
+    root: { handle, qdisc: q, ...(cmd.estimator ? { estimator: cmd.estimator } : {}) },
+    classes,
+    filters: [],
+    device,
+    classHashes: new Map(),
+    u32NextTable: new Map(),
+  };
 }
 
 /**
  * An htb class's quantum: as given, else its rate over its qdisc's r2q, clamped as
  * sch_htb clamps it — with the kernel's warning when it had to.
  */
-export function htbQuantum(tree: TcTree, c: Pick<TcClass, 'owner' | 'classid'>, spec: Extract<ClassSpec, { kind: 'htb' }>): { quantum: number; warning?: string } {
+export function htbQuantum(
+  tree: TcTree,
+  c: Pick<TcClass, 'owner' | 'classid'>,
+  spec: Extract<ClassSpec, { kind: 'htb' }>,
+): { quantum: number; warning?: string } {
   if (spec.quantum !== undefined) return { quantum: spec.quantum };
   const q = qdiscAt(tree, c.owner);
   const r2q = q?.kind === 'htb' ? q.r2q : 10;
@@ -165,7 +185,9 @@ function freeSlot(tree: TcTree, owner: number): number {
   const reserved = qdiscAt(tree, owner)?.kind === 'htb' ? 1 : 0;
   const used = new Set([...tree.classes.values()].filter((c) => c.owner === owner).map((c) => c.slot));
   for (let s = 0; s < tree.maxClasses - reserved; s++) if (!used.has(s)) return s;
-  throw rejected(`Error: pspat: no class slot left in qdisc ${formatHandle(owner)} on ${tree.dev} (max ${tree.maxClasses - reserved}; daemon option maxClasses)`);
+  throw rejected(
+    `Error: pspat: no class slot left in qdisc ${formatHandle(owner)} on ${tree.dev} (max ${tree.maxClasses - reserved}; daemon option maxClasses)`,
+  );
 }
 
 function childrenOf(tree: TcTree, classid: number): TcClass[] {
@@ -218,7 +240,8 @@ export function applyClass(tree: TcTree, cmd: ClassCommand): TcTree {
     classes.set(classid, { ...existing, spec, ...(cmd.estimator ? { estimator: cmd.estimator } : {}) });
     return { ...tree, classes };
   }
-  if (parent !== owner && tree.classes.get(parent)!.leaf) throw rejected(`Error: Class ${formatHandle(parent)} has a leaf qdisc: delete it before adding children.`);
+  if (parent !== owner && tree.classes.get(parent)!.leaf)
+    throw rejected(`Error: Class ${formatHandle(parent)} has a leaf qdisc: delete it before adding children.`);
   classes.set(classid, { classid, parent, owner, spec, slot: freeSlot(tree, owner), ...(cmd.estimator ? { estimator: cmd.estimator } : {}) });
   return { ...tree, classes, classHashes: rehashed(tree.classHashes, owner, classid, true) };
 }
@@ -229,7 +252,10 @@ export function applyQdisc(tree: TcTree, cmd: QdiscCommand): TcTree {
     const q = cmd.qdisc;
     if (!q || q.kind !== tree.root.qdisc.kind) throw rejected('Error: Specified qdisc kind does not match the existing one (use replace).');
     if (cmd.handle !== undefined && cmd.handle !== tree.root.handle) throw rejected('Error: Invalid handle.');
-    return { ...tree, root: { ...tree.root, qdisc: changedQdisc(tree.root.qdisc, q, cmd.options ?? []), ...(cmd.estimator ? { estimator: cmd.estimator } : {}) } };
+    return {
+      ...tree,
+      root: { ...tree.root, qdisc: changedQdisc(tree.root.qdisc, q, cmd.options ?? []), ...(cmd.estimator ? { estimator: cmd.estimator } : {}) },
+    };
   }
   // Under a root tbf any minor (its handle `1:` too) names its one class.
   const toTbf = tree.root.qdisc.kind === 'tbf' && major(cmd.parent) === major(tree.root.handle);
@@ -248,7 +274,8 @@ export function applyQdisc(tree: TcTree, cmd: QdiscCommand): TcTree {
   const q = cmd.qdisc!;
   const inner = INNER_CLASSFUL.has(q.kind);
   if (!LEAF_KINDS.has(q.kind) && !inner) throw rejected(`Error: pspat: ${q.kind} cannot be attached to a class.`);
-  if (inner && cls.owner !== tree.root.handle) throw rejected('Error: pspat: a classful qdisc inside an inner qdisc\'s class is not supported (one level of nesting is).');
+  if (inner && cls.owner !== tree.root.handle)
+    throw rejected("Error: pspat: a classful qdisc inside an inner qdisc's class is not supported (one level of nesting is).");
   if (childrenOf(tree, cls.classid).length > 0) throw rejected('Error: Class is not a leaf: it has children.');
   if (cmd.verb === 'add' && cls.leaf) throw rejected('Error: Exclusivity flag on, cannot modify.');
   if (cmd.verb === 'change' && !cls.leaf) throw rejected('Error: Cannot find specified qdisc on specified device.');
@@ -287,7 +314,14 @@ export function applyFilter(tree: TcTree, cmd: FilterCommand): TcTree {
   }
   // A filter may name a class that does not exist (yet), as the kernel allows: until it
   // does, what the filter matches goes where unclassified packets go (packet-classifier.ts).
-  const base: TcFilter = { prio, protocol: cmd.protocol, parent, spec, args: cmd.args ?? [spec.kind], ...(cmd.handle !== undefined ? { handle: cmd.handle } : {}) };
+  const base: TcFilter = {
+    prio,
+    protocol: cmd.protocol,
+    parent,
+    spec,
+    args: cmd.args ?? [spec.kind],
+    ...(cmd.handle !== undefined ? { handle: cmd.handle } : {}),
+  };
   // change / replace: the filter with this prio and handle.
   const i = cmd.verb === 'add' ? -1 : tree.filters.findIndex((f) => f.parent === parent && f.prio === prio && cmd.handle !== undefined && named(f));
   if (i < 0) {
@@ -337,17 +371,26 @@ function leafLimits(tree: TcTree, c: TcClass): ClassParams {
 function classParams(tree: TcTree, c: TcClass): ClassParams {
   const s = c.spec;
   const own: ClassParams =
-    s.kind === 'drr' ? (s.quantum !== undefined ? { quantum: s.quantum } : {})
-    : s.kind === 'qfq' ? { ...(s.weight !== undefined ? { weight: s.weight } : {}), maxpkt: qfqMaxpkt(s, tree.device) }
-    : s.kind === 'prio' ? { band: c.slot }
-    : s.kind === 'tbf' ? {}
-    : {
-        rate: s.rate, ceil: s.ceil, prio: s.prio, mpu: s.mpu,
-        ...(c.parent !== c.owner ? { parent: tree.classes.get(c.parent)!.slot } : {}),
-        ...(s.burst !== undefined ? { burst: s.burst } : {}),
-        ...(s.cburst !== undefined ? { cburst: s.cburst } : {}),
-        ...(s.quantum !== undefined ? { quantum: s.quantum } : {}),
-      };
+    s.kind === 'drr'
+      ? s.quantum !== undefined
+        ? { quantum: s.quantum }
+        : {}
+      : s.kind === 'qfq'
+        ? { ...(s.weight !== undefined ? { weight: s.weight } : {}), maxpkt: qfqMaxpkt(s, tree.device) }
+        : s.kind === 'prio'
+          ? { band: c.slot }
+          : s.kind === 'tbf'
+            ? {}
+            : {
+                rate: s.rate,
+                ceil: s.ceil,
+                prio: s.prio,
+                mpu: s.mpu,
+                ...(c.parent !== c.owner ? { parent: tree.classes.get(c.parent)!.slot } : {}),
+                ...(s.burst !== undefined ? { burst: s.burst } : {}),
+                ...(s.cburst !== undefined ? { cburst: s.cburst } : {}),
+                ...(s.quantum !== undefined ? { quantum: s.quantum } : {}),
+              };
   return { ...own, ...leafLimits(tree, c) };
 }
 
@@ -369,14 +412,28 @@ export function htbUnclassified(tree: TcTree, h: number, q: Extract<QdiscSpec, {
 /** An sfq or fq_codel qdisc's options as the scheduler's root parameters. */
 function flowQueueParams(q: Extract<QdiscSpec, { kind: 'sfq' | 'fq_codel' }>): RootParams {
   if (q.kind === 'sfq') {
-    return { limitPackets: q.limit, divisor: q.divisor, flows: q.flows, depth: q.depth, headdrop: q.headdrop, perturbS: q.perturbS, ...(q.quantum !== undefined ? { quantum: q.quantum } : {}) };
+    return {
+      limitPackets: q.limit,
+      divisor: q.divisor,
+      flows: q.flows,
+      depth: q.depth,
+      headdrop: q.headdrop,
+      perturbS: q.perturbS,
+      ...(q.quantum !== undefined ? { quantum: q.quantum } : {}),
+    };
   }
   return {
-    limitPackets: q.limit, flows: q.flows, quantum: q.quantum, targetUs: q.targetUs, intervalUs: q.intervalUs,
-    memoryLimit: q.memoryLimit, dropBatch: q.dropBatch, ecn: q.ecn, ...(q.ceThresholdUs !== undefined ? { ceThresholdUs: q.ceThresholdUs } : {}),
+    limitPackets: q.limit,
+    flows: q.flows,
+    quantum: q.quantum,
+    targetUs: q.targetUs,
+    intervalUs: q.intervalUs,
+    memoryLimit: q.memoryLimit,
+    dropBatch: q.dropBatch,
+    ecn: q.ecn,
+    ...(q.ceThresholdUs !== undefined ? { ceThresholdUs: q.ceThresholdUs } : {}),
   };
 }
-
 
 /** The classes of the root qdisc (inner qdiscs' classes travel inside their class's `leaf`). */
 function rootClasses(tree: TcTree): TcClass[] {

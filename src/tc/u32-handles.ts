@@ -35,7 +35,7 @@ export function placeU32(tree: TcTree, f: TcFilter): { u32: { fh: number; root: 
   const siblings = tree.filters.filter((x) => x.parent === f.parent && x.u32);
   const group = siblings.filter((x) => x.prio === f.prio);
   let next = tree.u32NextTable.get(f.parent) ?? 0;
-  let root = group[0]?.u32!.root;
+  let root = group[0]?.u32?.root; // siblings all have u32 (filtered above)
   if (root === undefined) {
     if (siblings.length === 0) {
       root = U32_FIRST_TABLE;

@@ -33,8 +33,16 @@ export function createSinkTopology(tag: string, withAddress = true, queues = 1):
   const dev = `ps${id}`.slice(0, 15);
   const peer = `pk${id}`.slice(0, 15);
   const destroy = () => {
-    try { ip('netns', 'del', ns); } catch { /* already gone */ }
-    try { ip('link', 'del', dev); } catch { /* went with the namespace */ }
+    try {
+      ip('netns', 'del', ns);
+    } catch {
+      /* already gone */
+    }
+    try {
+      ip('link', 'del', dev);
+    } catch {
+      /* went with the namespace */
+    }
   };
   destroy();
   try {

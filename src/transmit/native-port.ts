@@ -112,7 +112,12 @@ export class NativePort implements TxPort {
    * @param info INFO_FIELDS words for the port's counters and state; a transmit worker
    * passes shared memory so the arbiter reads them too.
    */
-  constructor(o: NativePortOptions, pool: FramePool, capacity: number, readonly info: Float64Array<ArrayBufferLike> = new Float64Array(INFO_FIELDS)) {
+  constructor(
+    o: NativePortOptions,
+    pool: FramePool,
+    capacity: number,
+    readonly info: Float64Array<ArrayBufferLike> = new Float64Array(INFO_FIELDS),
+  ) {
     this.addon = nativeAddon();
     this.name = o.backend;
     this.ifindex = interfaceIndex(o.dev);
@@ -121,9 +126,10 @@ export class NativePort implements TxPort {
     this.status = new Int32Array(capacity);
     const ringSize = 2 ** Math.ceil(Math.log2(Math.max(64, capacity * 4)));
     const arrays = [pool.frameRegion(), pool.frameSize, pool.len, pool.head, this.batch, this.done, this.status, info] as const;
-    this.open = o.backend === 'afxdp'
-      ? () => this.addon.xdpOpen(...arrays, this.ifindex, o.queue, XDP_MODES[o.xdpMode], ringSize)
-      : () => this.addon.packetOpen(...arrays, this.ifindex, ringSize, o.qdiscBypass ?? true);
+    this.open =
+      o.backend === 'afxdp'
+        ? () => this.addon.xdpOpen(...arrays, this.ifindex, o.queue, XDP_MODES[o.xdpMode], ringSize)
+        : () => this.addon.packetOpen(...arrays, this.ifindex, ringSize, o.qdiscBypass ?? true);
     const r = this.open();
     if (r < 0) throw openError(o, r);
     this.handle = r;

@@ -16,10 +16,33 @@ export interface NativeAddon {
   clockBind(slots: Float64Array): void;
   /** Writes CLOCK_MONOTONIC into the bound slots as [seconds, nanoseconds]; allocates nothing. */
   clockRead(): void;
-  xdpOpen(umem: Uint8Array, frameSize: number, lens: Uint32Array, heads: Uint32Array, batch: Int32Array, done: Int32Array, status: Int32Array,
-    info: Float64Array, ifindex: number, queue: number, mode: number, ringSize: number): number;
-  packetOpen(umem: Uint8Array, frameSize: number, lens: Uint32Array, heads: Uint32Array, batch: Int32Array, done: Int32Array, status: Int32Array,
-    info: Float64Array, ifindex: number, ringFrames: number, qdiscBypass: boolean): number;
+  xdpOpen(
+    umem: Uint8Array,
+    frameSize: number,
+    lens: Uint32Array,
+    heads: Uint32Array,
+    batch: Int32Array,
+    done: Int32Array,
+    status: Int32Array,
+    info: Float64Array,
+    ifindex: number,
+    queue: number,
+    mode: number,
+    ringSize: number,
+  ): number;
+  packetOpen(
+    umem: Uint8Array,
+    frameSize: number,
+    lens: Uint32Array,
+    heads: Uint32Array,
+    batch: Int32Array,
+    done: Int32Array,
+    status: Int32Array,
+    info: Float64Array,
+    ifindex: number,
+    ringFrames: number,
+    qdiscBypass: boolean,
+  ): number;
   /** Frames accepted (a prefix of the batch). */
   submit(handle: number, count: number): number;
   reap(handle: number, max: number): number;
@@ -83,8 +106,16 @@ export interface NativeAddon {
    * attaches it to `ifindex`'s clsact egress hook at `priority`. `err` 0 and the state
    * map's and the liveness socket's descriptors, or -errno with `step` saying what failed.
    */
-  divertAttach(objPath: string, pinPath: string, ifindex: number, captureIfindex: number, staleNs: number, checkNs: number,
-    failClosed: boolean, priority: number): { err: number; stateFd: number; aliveFd: number; step: string };
+  divertAttach(
+    objPath: string,
+    pinPath: string,
+    ifindex: number,
+    captureIfindex: number,
+    staleNs: number,
+    checkNs: number,
+    failClosed: boolean,
+    priority: number,
+  ): { err: number; stateFd: number; aliveFd: number; step: string };
   /** The diversion state behind a map descriptor, mapped into this thread (see src/attach/divert.ts); or -errno. */
   divertState(fd: number): ArrayBuffer | number;
   closeFd(fd: number): number;
@@ -138,4 +169,3 @@ export function nativeAddon(): NativeAddon {
   if (addon === null) throw new BackendUnavailableError((cached as Error).message);
   return addon;
 }
-

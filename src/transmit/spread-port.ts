@@ -12,7 +12,10 @@ export class SpreadPort implements TxPort {
   private readonly scratch: Int32Array;
   private readonly scratchStatus: Int32Array;
 
-  constructor(private readonly ports: TxPort[], capacity: number) {
+  constructor(
+    private readonly ports: TxPort[],
+    capacity: number,
+  ) {
     this.name = `${ports[0].name}×${ports.length}`;
     this.scratch = new Int32Array(capacity);
     this.scratchStatus = new Int32Array(capacity);

@@ -24,7 +24,9 @@ export function runTransmitLoop(port: TxPort, tx: SpscRing, done: SpscRing, stop
       if (n === 0 && port.inFlight === 0) {
         // Refused with nothing in flight: a hard error, not a full ring. Fail the batch.
         for (let i = 0; i < pending; i++) batch[i] = ~batch[i];
-        while (done.push(batch, 0, pending) === 0) { /* the arbiter drains done every pass */ }
+        while (done.push(batch, 0, pending) === 0) {
+          /* the arbiter drains done every pass */
+        }
         work += pending;
         pending = 0;
       } else if (n > 0) {

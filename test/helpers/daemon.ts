@@ -24,7 +24,10 @@ export function tempRunDir(): string {
 export function startDaemon(args: string[] = [], runDir = tempRunDir(), netns?: string): Promise<RunningDaemon> {
   const argv = [process.execPath, PSPAT_BIN, 'daemon', '--run-dir', runDir, ...args];
   // `ip netns exec` execs the command: the child's pid is the daemon's.
-  const child = netns === undefined ? spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('ip', ['netns', 'exec', netns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child =
+    netns === undefined
+      ? spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('ip', ['netns', 'exec', netns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
   return new Promise((resolve, reject) => {

@@ -112,13 +112,7 @@ export class Harness {
  * Keeps every class backlogged with random 64–1500 B packets; returns bytes served per
  * class. `afterEach` sees the running per-class totals after every packet.
  */
-export function saturate(
-  h: Harness,
-  classes: number,
-  packets: number,
-  seed: number,
-  afterEach?: (served: number[], total: number) => void,
-): number[] {
+export function saturate(h: Harness, classes: number, packets: number, seed: number, afterEach?: (served: number[], total: number) => void): number[] {
   const rng = new Rng(seed);
   const served = new Array(classes).fill(0);
   let total = 0;

@@ -26,9 +26,13 @@ export interface Mark {
 
 /** UDP from the VM namespace `vm` to the sink at `mbit` Mbit/s; resolves to the datagrams its kernel accepted. */
 export async function sendUdp(vm: string, mbit: number, size: number, seconds: number): Promise<number> {
-  const c = spawn('ip', ['netns', 'exec', vm, process.execPath, benchScript('vm-traffic'), 'udp', '10.9.0.2', '5001', String(mbit), String(size), String(seconds)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const c = spawn(
+    'ip',
+    ['netns', 'exec', vm, process.execPath, benchScript('vm-traffic'), 'udp', '10.9.0.2', '5001', String(mbit), String(size), String(seconds)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   return (JSON.parse(await lines(c)()) as { sent: number }).sent;
 }
 

@@ -10,13 +10,31 @@ const ETH_MTU = 1514;
 
 /** Its option words and the fields they set: its `change` sets only these (fq_codel_change). */
 const FIELDS: Record<string, keyof FqCodel> = {
-  limit: 'limit', flows: 'flows', target: 'targetUs', interval: 'intervalUs', quantum: 'quantum', ecn: 'ecn', noecn: 'ecn',
-  ce_threshold: 'ceThresholdUs', memory_limit: 'memoryLimit', drop_batch: 'dropBatch',
+  limit: 'limit',
+  flows: 'flows',
+  target: 'targetUs',
+  interval: 'intervalUs',
+  quantum: 'quantum',
+  ecn: 'ecn',
+  noecn: 'ecn',
+  ce_threshold: 'ceThresholdUs',
+  memory_limit: 'memoryLimit',
+  drop_batch: 'dropBatch',
 };
 
 export const fqCodel: Kind<'fq_codel'> = {
   parse(a) {
-    const q: FqCodel = { kind: 'fq_codel', limit: 10240, flows: 1024, targetUs: 5000, intervalUs: 100_000, quantum: ETH_MTU, ecn: true, memoryLimit: 32 << 20, dropBatch: 64 };
+    const q: FqCodel = {
+      kind: 'fq_codel',
+      limit: 10240,
+      flows: 1024,
+      targetUs: 5000,
+      intervalUs: 100_000,
+      quantum: ETH_MTU,
+      ecn: true,
+      memoryLimit: 32 << 20,
+      dropBatch: 64,
+    };
     while (!a.done) {
       const w = a.next();
       if (w === 'limit') q.limit = a.uint('limit', 1);

@@ -92,7 +92,13 @@ export const htb: Kind<'htb'> = {
     },
     json(spec, place) {
       const { burst, cburst } = bursts(spec);
-      return { ...(place.leaf ? { prio: spec.prio } : {}), rate: spec.rate / 8, ceil: spec.ceil / 8, burst: storedBurst(spec.rate, burst), cburst: storedBurst(spec.ceil, cburst) };
+      return {
+        ...(place.leaf ? { prio: spec.prio } : {}),
+        rate: spec.rate / 8,
+        ceil: spec.ceil / 8,
+        burst: storedBurst(spec.rate, burst),
+        cburst: storedBurst(spec.ceil, cburst),
+      };
     },
     dump: (c) =>
       `htb rate ${c.rate}bit ceil ${c.ceil}bit${c.burst !== undefined ? ` burst ${c.burst}` : ''}${c.cburst !== undefined ? ` cburst ${c.cburst}` : ''} prio ${c.prio}${c.quantum !== undefined ? ` quantum ${c.quantum}` : ''} mtu ${c.mtu} mpu ${c.mpu}${c.overhead ? ` overhead ${c.overhead}` : ''}`,

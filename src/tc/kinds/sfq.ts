@@ -8,7 +8,16 @@ const DEFAULT_QUANTUM = 1514;
 
 export const sfq: Kind<'sfq'> = {
   parse(a) {
-    const q = { kind: 'sfq' as const, perturbS: 0, quantum: undefined as number | undefined, limit: 127, divisor: 1024, flows: 128, depth: 127, headdrop: false };
+    const q = {
+      kind: 'sfq' as const,
+      perturbS: 0,
+      quantum: undefined as number | undefined,
+      limit: 127,
+      divisor: 1024,
+      flows: 128,
+      depth: 127,
+      headdrop: false,
+    };
     while (!a.done) {
       const w = a.next();
       if (w === 'perturb') q.perturbS = a.uint('perturb');
@@ -23,7 +32,8 @@ export const sfq: Kind<'sfq'> = {
     const { quantum, ...rest } = q;
     return (quantum === undefined ? rest : { ...rest, quantum }) satisfies QdiscOf<'sfq'>;
   },
-  show: (q) => `limit ${q.limit}p quantum ${formatSize(q.quantum ?? DEFAULT_QUANTUM)} depth ${q.depth} divisor ${q.divisor}${q.perturbS ? ` perturb ${q.perturbS}sec` : ''}`,
+  show: (q) =>
+    `limit ${q.limit}p quantum ${formatSize(q.quantum ?? DEFAULT_QUANTUM)} depth ${q.depth} divisor ${q.divisor}${q.perturbS ? ` perturb ${q.perturbS}sec` : ''}`,
   json: () => ({}),
   dump: (q) =>
     `sfq perturb ${q.perturbS} limit ${q.limit} divisor ${q.divisor} flows ${q.flows} depth ${q.depth}${q.quantum !== undefined ? ` quantum ${q.quantum}` : ''}${q.headdrop ? ' headdrop' : ''}`,
