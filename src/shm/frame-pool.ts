@@ -2,10 +2,11 @@
  * The frame pool: every packet lives in one SharedArrayBuffer, cut into fixed frames, and
  * a frame table (one row per frame, in a second SharedArrayBuffer) is its descriptor.
  *
- * The frame region is the future AF_XDP UMEM: it starts at `umemOffset`, chosen so the
- * region is page-aligned in memory (a SharedArrayBuffer's backing store is not: it sits 16
- * bytes past a page for large sizes), which is why the buffer is one page larger than the
- * frames need. Without the native addon the offset is 0.
+ * The frame region is the AF_XDP UMEM (transmit ports and capture sockets register it): it
+ * starts at `umemOffset`, chosen so the region is page-aligned in memory (a
+ * SharedArrayBuffer's backing store is not: it sits 16 bytes past a page for large
+ * sizes), which is why the buffer is one page larger than the frames need. Without the
+ * native addon the offset is 0.
  *
  * Ownership (the invariant that makes the pool lock-free): a frame has exactly one owner
  * at a time — client (writing) → mailbox → arbiter (queued) → transmit → completion →
