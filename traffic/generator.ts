@@ -72,6 +72,10 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
   let have = 0;
   let turn = 0;
   const pacer = spec.pps ? new SendPacer(spec.pps) : null;
+  // Flat out, having no frame is the normal state: park for a batch of them, so the arbiter
+  // wakes this thread once per batch rather than every pass. Paced, it means the arbiter
+  // fell behind: resume with the first frame back, not in a burst of a batch.
+  const wakeFor = pacer ? 1 : client.wakeBatch;
   while (seq < spec.packets && !client.stopRequested) {
     if (spec.updates) {
       // The newest configuration wins; older ones queued behind it are stale.
@@ -93,7 +97,7 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
       have = client.takeFrames(frames, allowed);
       if (have === 0) {
         client.flush();
-        client.waitForFrames(1, client.wakeBatch);
+        client.waitForFrames(1, wakeFor);
         continue;
       }
     }
