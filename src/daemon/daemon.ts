@@ -18,6 +18,7 @@
  *
  * The daemon's other jobs, each in its file here:
  *   managed-device.ts   what it keeps per device; sampling the rate estimators
+ *   port-watch.ts       its devices' transmit ports: down, back, gone
  *   traffic-sources.ts  a device's capture clients (egress takeover) and test traffic
  *   tc-show.ts          `pspat tc … show`, with -s figures from the links
  *   observe.ts, metrics.ts, metric-histograms.ts   RUN.json and Prometheus readings
@@ -48,11 +49,11 @@ import { Classifier } from '../tc/classifier.js';
 import { classifierConfig, type ClassifierConfig } from '../tc/packet-classifier.js';
 import { randomFlowKey } from '../tc/flow-hash.js';
 import { planCommand, type Plan } from '../tc/plan.js';
-import { ENODEV, errnoName } from '../errno.js';
 import { isNativeBackend } from '../transmit/ports.js';
 import { DEFAULT_DEVICE_FACTS, deviceFacts, isInterfaceName, isLoopback } from '../net/device.js';
 import { lockDevice } from './device-lock.js';
 import { sampleRates, type ClientSource, type ManagedDevice } from './managed-device.js';
+import { PORT_WATCH_MS, watchPorts } from './port-watch.js';
 import { startCapture, startTraffic, stopSources, stopTraffic, type SourceContext } from './traffic-sources.js';
 import { showDevices } from './tc-show.js';
 import { arbiterPlacement, PLACEMENT_KEYS, planPlacement, type PlacementOptions, type PlacementPlan } from '../placement.js';
@@ -78,8 +79,6 @@ function unmanageable(dev: string): string | null {
 }
 
 const DEFAULT_LINK_RATE = 1e9;
-/** How often the daemon looks at its ports' faults (a live read of shared memory). */
-const PORT_WATCH_MS = 200;
 
 export class Daemon {
   /**
@@ -135,7 +134,18 @@ export class Daemon {
   ) {
     this.sampler = setInterval(() => void sampleRates(this.devices.values()), SAMPLE_MS);
     this.sampler.unref();
-    this.portWatch = setInterval(() => this.watchPorts(), PORT_WATCH_MS);
+    this.portWatch = setInterval(
+      () =>
+        watchPorts(this.devices, {
+          letGo: (dev) => {
+            if (!this.follower?.follows(dev)) return false;
+            this.follower.recheck(dev);
+            return true;
+          },
+          gone: (reason) => this.cannotGoOn(reason),
+        }),
+      PORT_WATCH_MS,
+    );
     this.portWatch.unref();
     arbiters.forEach((a, i) => void a.died.then((e) => this.cannotGoOn(`arbiter ${i}: ${e.message}`)));
   }
@@ -143,33 +153,6 @@ export class Daemon {
   /** The plan, and the kernel thread id of each arbiter (for /proc/PID/task/TID). */
   placement(): { plan: PlacementPlan; arbiterThreads: number[] } {
     return { plan: this.plan, arbiterThreads: this.arbiters.map((a) => a.loop.read().threadId) };
-  }
-
-  /** Says when a device stops transmitting and when it is back; a deleted device ends the daemon (`fatal`). */
-  private watchPorts(): void {
-    for (const [dev, d] of this.devices) {
-      const suspect = d.link.mtuSuspect();
-      if (suspect > d.mtuSuspect) {
-        process.stderr.write(
-          `pspat daemon: ${dev}: its MTU was lowered; ${suspect - d.mtuSuspect} frames longer than it were released before pspat saw the change, ` +
-            'and AF_PACKET drops such frames without saying so: they count as sent (port.mtuSuspect)\n',
-        );
-        d.mtuSuspect = suspect;
-      }
-      const fault = d.link.portFault();
-      if (fault === d.portFault) continue;
-      d.portFault = fault;
-      if (fault === ENODEV && this.follower?.follows(dev)) {
-        // A followed device comes and goes with what it belongs to (a VM's tap device): the follower lets it go.
-        this.follower.recheck(dev);
-      } else if (fault === ENODEV) {
-        this.cannotGoOn(`${dev}: the device is gone (deleted)`);
-      } else if (fault !== 0) {
-        process.stderr.write(`pspat daemon: ${dev}: cannot transmit (${errnoName(fault)}): its queues hold until the device is back\n`);
-      } else {
-        process.stderr.write(`pspat daemon: ${dev}: transmitting again\n`);
-      }
-    }
   }
 
   /** `--rate DEV=R`, else the device's speed, else the root qdisc's own ceiling (tbf's rate), else 1 Gbit/s. */
