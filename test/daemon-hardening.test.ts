@@ -5,7 +5,7 @@
  * up on a hung daemon, input files that must be regular files. Each case fails on the
  * daemon before these fixes. Devices live in a namespace of the test's own.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,8 +24,8 @@ afterEach(async () => {
   }
 });
 
-async function daemon(args: string[], runDir?: string): Promise<RunningDaemon> {
-  const d = await startDaemon(args, runDir);
+async function daemon(args: string[], runDir?: string, netns?: string): Promise<RunningDaemon> {
+  const d = await startDaemon(args, runDir, netns);
   running.push(d);
   return d;
 }
@@ -154,30 +154,7 @@ describe.skipIf(skipWithoutNet())('devices: planted attach state, one owner per 
   });
 
   /** `pspat daemon` inside the test's namespace; resolves once it listens. */
-  function daemonInNs(runDir: string): Promise<RunningDaemon> {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, PSPAT_BIN, 'daemon', '--backend', 'afpacket', '--no-attach', '--run-dir', runDir]);
-    let err = '';
-    const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 128)));
-    return new Promise((resolve, reject) => {
-      child.stderr.on('data', (b: Buffer) => {
-        err += b.toString();
-        if (!err.includes('listening on')) return;
-        const d: RunningDaemon = {
-          runDir,
-          child,
-          log: () => err,
-          exited,
-          stop: async () => {
-            child.kill('SIGTERM');
-            return exited;
-          },
-        };
-        running.push(d);
-        resolve(d);
-      });
-      exited.then((code) => reject(new Error(`daemon exited with ${code}: ${err}`)));
-    });
-  }
+  const daemonInNs = (runDir: string): Promise<RunningDaemon> => daemon(['--backend', 'afpacket', '--no-attach'], runDir, ns);
 
   it('a second daemon is refused a device the first manages, and the first keeps it', async () => {
     const first = await daemonInNs(tempRunDir());

@@ -1,19 +1,13 @@
 /** drr (tc-drr(8), q_drr.c): no qdisc options; classes with a quantum. */
 import { whatIs } from '../errors.js';
 import { formatSize } from '../format.js';
-import type { ClassOf, Kind } from './kind.js';
+import { optionless, type ClassOf, type Kind } from './kind.js';
 
 /** The quantum tc shows for a class that was given none (the kernel's psched_mtu on Ethernet). */
 const DEFAULT_QUANTUM = 1514;
 
 export const drr: Kind<'drr'> = {
-  parse(a) {
-    if (!a.done) throw whatIs(a.next());
-    return { kind: 'drr' };
-  },
-  show: () => '',
-  json: () => ({}),
-  dump: () => 'drr',
+  ...optionless('drr'),
   classes: {
     parse(a) {
       const c: ClassOf<'drr'> = { kind: 'drr' };

@@ -12,6 +12,7 @@
  * comes in a ClassPlace, computed by show.ts.
  */
 import type { TcArgs } from '../args.js';
+import { whatIs } from '../errors.js';
 import type { ClassSpec, QdiscKind, QdiscSpec } from '../model.js';
 import type { DeviceFacts } from '../../net/device.js';
 import type { SlotStats } from '../show.js';
@@ -57,4 +58,17 @@ export interface Kind<K extends QdiscKind> {
   change?(old: QdiscOf<K>, next: QdiscOf<K>, words: readonly string[]): QdiscOf<K>;
   /** Classes the user adds (htb, drr, qfq); absent for classless kinds and fixed classes (prio, tbf). */
   classes?: ClassKind<K>;
+}
+
+/** The qdisc side of a kind that takes no options (drr, qfq): tc refuses any word after it. */
+export function optionless<K extends 'drr' | 'qfq'>(kind: K): Pick<Kind<K>, 'parse' | 'show' | 'json' | 'dump'> {
+  return {
+    parse(a) {
+      if (!a.done) throw whatIs(a.next());
+      return { kind } as QdiscOf<K>;
+    },
+    show: () => '',
+    json: () => ({}),
+    dump: () => kind,
+  };
 }

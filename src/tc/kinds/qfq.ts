@@ -1,7 +1,7 @@
 /** qfq (tc-qfq(8), q_qfq.c): no qdisc options; classes with a weight and a maximum packet size. */
 import { whatIs } from '../errors.js';
 import { ETH_HEADER, type DeviceFacts } from '../../net/device.js';
-import type { ClassOf, Kind } from './kind.js';
+import { optionless, type ClassOf, type Kind } from './kind.js';
 
 /** A class's maxpkt: as given, else the device's MTU plus its header (psched_mtu). */
 export function qfqMaxpkt(c: ClassOf<'qfq'>, device: DeviceFacts): number {
@@ -9,13 +9,7 @@ export function qfqMaxpkt(c: ClassOf<'qfq'>, device: DeviceFacts): number {
 }
 
 export const qfq: Kind<'qfq'> = {
-  parse(a) {
-    if (!a.done) throw whatIs(a.next());
-    return { kind: 'qfq' };
-  },
-  show: () => '',
-  json: () => ({}),
-  dump: () => 'qfq',
+  ...optionless('qfq'),
   classes: {
     parse(a) {
       const c: ClassOf<'qfq'> = { kind: 'qfq' };
