@@ -85,6 +85,17 @@ describe.skipIf(skip || tryNativeAddon() === null)('pspat bench e2e', () => {
     expect(namespaces()).not.toMatch(/pspat-bench/);
   }, 60_000);
 
+  it("--loads-of tc times every mode at the same packet rate: a fraction of the kernel htb's saturation", async () => {
+    const run = await pspat(['bench', 'e2e', '--modes', 'tc,pspat', '--loads-of', 'tc', '--loads', '0.3', '--classes', '4', '--seconds', '0.4', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const r = JSON.parse(run.stdout);
+    expect(r.params.loadsOf).toBe('tc');
+    const target = 0.3 * r.modes.tc.mpps;
+    // Both paced at 30% of tc's rate (what the sink received, within the pacers' and a loaded machine's 25%), not of their own.
+    for (const m of ['tc', 'pspat'])
+      expect(Math.abs(r.modes[m].loads[0].mpps / target - 1), `${m}: ${r.modes[m].loads[0].mpps} vs ${target}`).toBeLessThan(0.25);
+  }, 60_000);
+
   it('refuses bad options with one line and leaves no namespace behind', async () => {
     for (const [args, msg] of [
       [['--modes', 'raw,kernel'], "pspat: modes: unknown mode 'kernel' (known: raw, tc, pspat)\n"],
@@ -92,6 +103,7 @@ describe.skipIf(skip || tryNativeAddon() === null)('pspat bench e2e', () => {
       [['--loads', '0.5,1.5'], 'pspat: loads: each must be a fraction in (0, 1], got 1.5\n'],
       [['--rate', '10kbit'], 'pspat: rate: must be 0 (unshaped) or in [1mbit, 100gbit], got 10000 bit/s\n'],
       [['--clients', '2,65'], 'pspat: clients: must be an integer in [1, 64], got 65\n'],
+      [['--loads-of', 'tc'], "pspat: loads-of: 'tc' must be the first of the modes (it is measured first), got raw,tc,pspat\n"],
     ] as const) {
       const r = await pspat(['bench', 'e2e', '--seconds', '0.1', ...args]);
       expect([r.code, r.stderr]).toEqual([1, msg]);

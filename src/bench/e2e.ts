@@ -69,6 +69,12 @@ export interface E2eOptions extends PlacementOptions {
   loadHogs?: number;
   /** Sender counts at which tc and pspat are saturated again after the main run (the senders curve); [] for none. @default [] */
   clientsCurve?: number[];
+  /**
+   * Whose saturation the loads are fractions of: 'own' (each mode's), or a mode listed
+   * first in `modes`, so every mode is timed at the same packet rate — a mode that
+   * saturates higher is otherwise timed at a higher rate. @default 'own'
+   */
+  loadsOf?: Mode | 'own';
 }
 
 type E2eSettings = Required<Omit<E2eOptions, keyof PlacementOptions>>;
@@ -88,6 +94,7 @@ export const E2E_DEFAULTS: E2eSettings = {
   loads: [0.5, 0.95],
   loadHogs: 0,
   clientsCurve: [],
+  loadsOf: 'own',
 };
 
 /** The settings a run used: the options resolved, and where each thread ran. */
@@ -240,7 +247,14 @@ function stagePercentiles(stages: Map<number, StageHistograms> | null): Partial<
   return out;
 }
 
-async function runMode(mode: Mode, topo: SinkTopology, o: E2eParams, progress: (phase: number, ms: number) => void): Promise<[ModeResult, Run]> {
+/** `paceOf`: the saturation (Mpps) the loads are fractions of, when not the mode's own. */
+async function runMode(
+  mode: Mode,
+  topo: SinkTopology,
+  o: E2eParams,
+  paceOf: number | undefined,
+  progress: (phase: number, ms: number) => void,
+): Promise<[ModeResult, Run]> {
   const setup: ModeSetup = { ...o, dev: topo.dev };
   const driver = modeDriver(mode, setup);
   try {
@@ -249,7 +263,7 @@ async function runMode(mode: Mode, topo: SinkTopology, o: E2eParams, progress: (
     const loads: LoadResult[] = [];
     const paced: Phase[] = [];
     for (const [i, load] of o.loads.entries()) {
-      const p = await runPhase(topo, driver, o, load * mpps * 1e6, (ms) => progress(i + 1, ms));
+      const p = await runPhase(topo, driver, o, load * (paceOf ?? mpps) * 1e6, (ms) => progress(i + 1, ms));
       paced.push(p);
       loads.push({ load, mpps: mppsOf(p), latencyNs: percentiles(p.e2e.values()), timedPackets: p.timed, sink: p.sink, stagesNs: stagePercentiles(p.stages) });
     }
@@ -321,6 +335,9 @@ function validate(o: E2eSettings): void {
   if (!(o.rate === 0 || (o.rate >= 1e6 && o.rate <= 1e11)))
     throw new InvalidOptionError('rate', `must be 0 (unshaped) or in [1mbit, 100gbit], got ${o.rate} bit/s`);
   for (const l of o.loads) if (!(l > 0 && l <= 1)) throw new InvalidOptionError('loads', `each must be a fraction in (0, 1], got ${l}`);
+  if (o.loadsOf !== 'own' && o.modes[0] !== o.loadsOf) {
+    throw new InvalidOptionError('loads-of', `'${o.loadsOf}' must be the first of the modes (it is measured first), got ${o.modes.join(',')}`);
+  }
   for (const n of [o.clients, ...o.clientsCurve]) {
     if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidOptionError('clients', `must be an integer in [1, 64], got ${n}`);
   }
@@ -347,7 +364,8 @@ export async function runE2e(options: E2eOptions = {}, onProgress?: (fraction: n
   try {
     const result: E2eResult = { params: o, modes: {}, clientsCurve: [], runs: [] };
     for (const m of o.modes) {
-      const [r, run] = await runMode(m, topo, o, (phase, ms) => progress(phase * o.seconds * 1000 + ms));
+      const paceOf = o.loadsOf === 'own' ? undefined : result.modes[o.loadsOf]?.mpps;
+      const [r, run] = await runMode(m, topo, o, paceOf, (phase, ms) => progress(phase * o.seconds * 1000 + ms));
       done += phases;
       result.modes[m] = r;
       result.runs.push(run);

@@ -80,7 +80,7 @@ ${curve}
   const sinks = [...new Set(Object.values(r.modes).flatMap((v) => v.loads.map((l) => (l.sink === 'xdp' ? 'its XDP program' : 'an AF_PACKET socket'))))].join(
     ', ',
   );
-  return `${head}\n${where}\n\nsaturation\n${throughput}\n${senders}${p.loads.length > 0 ? `\none-way delay, paced at a fraction of each mode's own saturation rate (kernel arrival stamps at the sink: ${sinks})\n${delay}\n${stages}` : ''}`;
+  return `${head}\n${where}\n\nsaturation\n${throughput}\n${senders}${p.loads.length > 0 ? `\none-way delay, paced at a fraction of ${p.loadsOf === 'own' ? "each mode's own saturation rate" : `${p.loadsOf}'s saturation rate, every mode alike`} (kernel arrival stamps at the sink: ${sinks})\n${delay}\n${stages}` : ''}`;
 }
 
 export function registerBench(program: Command): void {
@@ -102,6 +102,10 @@ export function registerBench(program: Command): void {
     .option('--rate <rate>', 'shape the link at this rate (tc units) in tc and pspat modes (default: unshaped)', (v) => parseRate(v, 'rate'))
     .option('--loads <list>', `loads (fractions of each mode's saturation) for one-way delay (default: ${E2E_DEFAULTS.loads.join(',')})`, parseLoads)
     .option('--no-latency', 'skip the delay phases')
+    .option(
+      '--loads-of <mode>',
+      "the mode whose saturation the loads are fractions of, listed first in --modes, so every mode is timed at one packet rate (default: each mode's own)",
+    )
     .option('--xdp-mode <mode>', `AF_XDP bind mode (default: ${E2E_DEFAULTS.xdpMode})`)
     .option('--tx-workers <n>', `transmit workers in pspat mode (default: ${E2E_DEFAULTS.txWorkers})`, intArg('tx-workers'))
     .option('--load-hogs <n>', `busy CPU hogs at normal priority through every mode: a busy host (default: ${E2E_DEFAULTS.loadHogs})`, intArg('load-hogs'))
