@@ -26,12 +26,11 @@ import type { ClassCommand, ClassSpec, FilterCommand, QdiscCommand, QdiscSpec } 
 import type { InstalledFilter } from './classifier.js';
 import type { ClassParams, RootParams } from '../../schedulers/types.js';
 import { DEFAULT_LIMIT_PACKETS, MAX_LIMIT } from '../../schedulers/class-queues.js';
-import { changedQdisc } from './kinds/index.js';
+import { changedQdisc, kindOf } from './kinds/index.js';
 import { htbDefaultQuantum, MAX_DEFAULT_QUANTUM, MIN_DEFAULT_QUANTUM } from '../../schedulers/htb.js';
 import type { DeviceFacts } from '../net/device.js';
 import { bfifoLimit, pfifoLimit } from './kinds/fifo.js';
 import { htbDirectQlen } from './kinds/htb.js';
-import { qfqMaxpkt } from './kinds/qfq.js';
 import { EMPTY_CLASS_HASH, hashInsert, hashRemove, type ClassHash } from './class-hash.js';
 import { placeU32, u32HandleOf } from './u32-handles.js';
 
@@ -370,27 +369,13 @@ function leafLimits(tree: TcTree, c: TcClass): ClassParams {
 /** The scheduler parameters of a class (of the root qdisc or an inner one), its queue included. */
 function classParams(tree: TcTree, c: TcClass): ClassParams {
   const s = c.spec;
+  // prio's bands and tbf's class are made with their qdisc: a band is all a prio class says.
   const own: ClassParams =
-    s.kind === 'drr'
-      ? s.quantum !== undefined
-        ? { quantum: s.quantum }
-        : {}
-      : s.kind === 'qfq'
-        ? { ...(s.weight !== undefined ? { weight: s.weight } : {}), maxpkt: qfqMaxpkt(s, tree.device) }
-        : s.kind === 'prio'
-          ? { band: c.slot }
-          : s.kind === 'tbf'
-            ? {}
-            : {
-                rate: s.rate,
-                ceil: s.ceil,
-                prio: s.prio,
-                mpu: s.mpu,
-                ...(c.parent !== c.owner ? { parent: tree.classes.get(c.parent)!.slot } : {}),
-                ...(s.burst !== undefined ? { burst: s.burst } : {}),
-                ...(s.cburst !== undefined ? { cburst: s.cburst } : {}),
-                ...(s.quantum !== undefined ? { quantum: s.quantum } : {}),
-              };
+    s.kind === 'prio'
+      ? { band: c.slot }
+      : s.kind === 'tbf'
+        ? {}
+        : kindOf(s.kind).classes!.params(s, { device: tree.device, parentSlot: c.parent !== c.owner ? tree.classes.get(c.parent)!.slot : undefined });
   return { ...own, ...leafLimits(tree, c) };
 }
 
@@ -411,28 +396,7 @@ export function htbUnclassified(tree: TcTree, h: number, q: Extract<QdiscSpec, {
 
 /** An sfq or fq_codel qdisc's options as the scheduler's root parameters. */
 function flowQueueParams(q: Extract<QdiscSpec, { kind: 'sfq' | 'fq_codel' }>): RootParams {
-  if (q.kind === 'sfq') {
-    return {
-      limitPackets: q.limit,
-      divisor: q.divisor,
-      flows: q.flows,
-      depth: q.depth,
-      headdrop: q.headdrop,
-      perturbS: q.perturbS,
-      ...(q.quantum !== undefined ? { quantum: q.quantum } : {}),
-    };
-  }
-  return {
-    limitPackets: q.limit,
-    flows: q.flows,
-    quantum: q.quantum,
-    targetUs: q.targetUs,
-    intervalUs: q.intervalUs,
-    memoryLimit: q.memoryLimit,
-    dropBatch: q.dropBatch,
-    ecn: q.ecn,
-    ...(q.ceThresholdUs !== undefined ? { ceThresholdUs: q.ceThresholdUs } : {}),
-  };
+  return kindOf(q.kind).rootParams!(q);
 }
 
 /** The classes of the root qdisc (inner qdiscs' classes travel inside their class's `leaf`). */

@@ -18,6 +18,7 @@ export const drr: Kind<'drr'> = {
       }
       return c;
     },
+    params: (s) => (s.quantum !== undefined ? { quantum: s.quantum } : {}),
     show: (spec) => `quantum ${formatSize(spec.quantum ?? DEFAULT_QUANTUM)}`,
     json: (spec) => ({ quantum: spec.quantum ?? DEFAULT_QUANTUM }),
     dump: (c) => `drr${c.quantum !== undefined ? ` quantum ${c.quantum}` : ''}`,

@@ -51,6 +51,17 @@ export const fqCodel: Kind<'fq_codel'> = {
     }
     return q;
   },
+  rootParams: (q) => ({
+    limitPackets: q.limit,
+    flows: q.flows,
+    quantum: q.quantum,
+    targetUs: q.targetUs,
+    intervalUs: q.intervalUs,
+    memoryLimit: q.memoryLimit,
+    dropBatch: q.dropBatch,
+    ecn: q.ecn,
+    ...(q.ceThresholdUs !== undefined ? { ceThresholdUs: q.ceThresholdUs } : {}),
+  }),
   show: (q) =>
     `limit ${q.limit}p flows ${q.flows} quantum ${q.quantum} target ${formatTimeUs(q.targetUs)}${q.ceThresholdUs !== undefined ? ` ce_threshold ${formatTimeUs(q.ceThresholdUs)}` : ''} interval ${formatTimeUs(q.intervalUs)} memory_limit ${formatSize(q.memoryLimit)}${q.ecn ? ' ecn' : ''} drop_batch ${q.dropBatch}`,
   json: () => ({}),

@@ -78,6 +78,16 @@ export const htb: Kind<'htb'> = {
       if (!rate) throw badArg('"rate" is required.');
       return { ...c, rate, ceil: ceil || rate };
     },
+    params: (s, place) => ({
+      rate: s.rate,
+      ceil: s.ceil,
+      prio: s.prio,
+      mpu: s.mpu,
+      ...(place.parentSlot !== undefined ? { parent: place.parentSlot } : {}),
+      ...(s.burst !== undefined ? { burst: s.burst } : {}),
+      ...(s.cburst !== undefined ? { cburst: s.cburst } : {}),
+      ...(s.quantum !== undefined ? { quantum: s.quantum } : {}),
+    }),
     show(spec, place, details) {
       const { burst, cburst } = bursts(spec);
       const cell = details ? `/1 mpu ${formatSize(spec.mpu)}` : '';

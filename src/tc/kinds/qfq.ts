@@ -4,7 +4,7 @@ import { ETH_HEADER, type DeviceFacts } from '../../net/device.js';
 import { optionless, type ClassOf, type Kind } from './kind.js';
 
 /** A class's maxpkt: as given, else the device's MTU plus its header (psched_mtu). */
-export function qfqMaxpkt(c: ClassOf<'qfq'>, device: DeviceFacts): number {
+function qfqMaxpkt(c: ClassOf<'qfq'>, device: DeviceFacts): number {
   return c.maxpkt ?? device.mtu + ETH_HEADER;
 }
 
@@ -21,6 +21,7 @@ export const qfq: Kind<'qfq'> = {
       }
       return c;
     },
+    params: (s, place) => ({ ...(s.weight !== undefined ? { weight: s.weight } : {}), maxpkt: qfqMaxpkt(s, place.device) }),
     show: (spec, place) => `weight ${spec.weight ?? 1} maxpkt ${qfqMaxpkt(spec, place.device)}`,
     json: (spec, place) => ({ weight: spec.weight ?? 1, maxpkt: qfqMaxpkt(spec, place.device) }),
     dump: (c) => `qfq${c.weight !== undefined ? ` weight ${c.weight}` : ''}${c.maxpkt !== undefined ? ` maxpkt ${c.maxpkt}` : ''}`,

@@ -32,6 +32,15 @@ export const sfq: Kind<'sfq'> = {
     const { quantum, ...rest } = q;
     return (quantum === undefined ? rest : { ...rest, quantum }) satisfies QdiscOf<'sfq'>;
   },
+  rootParams: (q) => ({
+    limitPackets: q.limit,
+    divisor: q.divisor,
+    flows: q.flows,
+    depth: q.depth,
+    headdrop: q.headdrop,
+    perturbS: q.perturbS,
+    ...(q.quantum !== undefined ? { quantum: q.quantum } : {}),
+  }),
   show: (q) =>
     `limit ${q.limit}p quantum ${formatSize(q.quantum ?? DEFAULT_QUANTUM)} depth ${q.depth} divisor ${q.divisor}${q.perturbS ? ` perturb ${q.perturbS}sec` : ''}`,
   json: () => ({}),
