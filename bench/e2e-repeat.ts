@@ -14,6 +14,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { E2eResult, LatencyNs } from '../src/bench/e2e.js';
 import { formatNs, renderTable } from '../src/report/table.js';
+import { median } from '../src/stats/median.js';
 
 const PSPAT_BIN = fileURLToPath(new URL('../../bin/pspat.js', import.meta.url));
 const split = process.argv.indexOf('--');
@@ -27,7 +28,6 @@ const repeat = Number(arg('repeat', '3'));
 const out = arg('out', 'runs/bench-e2e-repeat.json');
 if (!(Number.isInteger(repeat) && repeat >= 1)) throw new Error(`--repeat: must be an integer ≥ 1, got ${arg('repeat', '')}`);
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 /** "median (min–max)" of `xs` as `show` writes each. */
 const spread = (xs: number[], show: (x: number) => string): string => `${show(median(xs))} (${show(Math.min(...xs))}–${show(Math.max(...xs))})`;
 

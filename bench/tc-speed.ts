@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderTable } from '../src/report/table.js';
+import { median } from '../src/stats/median.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,8 +36,6 @@ function time(args: string[]): number[] {
     return performance.now() - t0;
   });
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 execFileSync('ip', ['netns', 'add', ns]);
 const daemon = spawn('ip', ['netns', 'exec', ns, process.execPath, PSPAT_BIN, 'daemon', '--backend', 'null', '--run-dir', runDir], {

@@ -42,10 +42,10 @@ export interface PacketTag {
   seq: number;
 }
 
-/** Writes headers and tag for a frame of `len` bytes at `bytes[off..]`. */
 /** UDP's discard port: where test packets go unless a flow names its own port. */
 export const DISCARD_PORT = 9;
 
+/** Writes headers and tag for a frame of `len` bytes at `bytes[off..]`. */
 export function writeTestFrame(bytes: Uint8Array, off: number, len: number, client: number, cls: number, seq: number, dport = DISCARD_PORT): void {
   // Ethernet
   bytes[off] = 0x02;

@@ -6,7 +6,7 @@
 import { formatHandle, TC_H_ROOT } from './handles.js';
 import { protocolName, type ClassSpec, type QdiscSpec } from './model.js';
 import type { TcTree } from './tree.js';
-import { kindOf } from './kinds/index.js';
+import { classKindOf, kindOf } from './kinds/index.js';
 
 export function qdiscArgs(q: QdiscSpec): string {
   return kindOf(q.kind).dump(q);
@@ -14,8 +14,7 @@ export function qdiscArgs(q: QdiscSpec): string {
 
 /** A class's words from its kind on: its qdisc kind's (prio's bands and tbf's class are made with their qdisc, never written). */
 export function classArgs(c: ClassSpec): string {
-  const classes = c.kind === 'prio' || c.kind === 'tbf' ? undefined : kindOf(c.kind).classes;
-  return classes ? classes.dump(c) : c.kind;
+  return classKindOf(c)?.dump(c) ?? c.kind;
 }
 
 /**

@@ -15,10 +15,10 @@
  */
 import { formatHandle, TC_H_ROOT } from './handles.js';
 import { hashOrder } from './class-hash.js';
-import { protocolName, type ClassSpec, type FilterSpec, type QdiscKind, type QdiscSpec, type TcFlags } from './model.js';
+import { protocolName, type ClassSpec, type FilterSpec, type QdiscSpec, type TcFlags } from './model.js';
 import { formatRate, formatSize } from './format.js';
-import { kindOf } from './kinds/index.js';
-import type { ClassKind, ClassPlace } from './kinds/kind.js';
+import { classKindOf, kindOf } from './kinds/index.js';
+import type { ClassPlace } from './kinds/kind.js';
 import { htbDirectSlot, htbQuantum, type TcClass, type TcFilter, type TcTree } from './tree.js';
 
 /** Counters of one class slot, as `-s` prints them. */
@@ -42,11 +42,6 @@ export interface SlotStats {
 export type StatsBySlot = ReadonlyMap<number, SlotStats>;
 /** Per root class slot: the counters of the classes of its inner qdisc, by their slots. */
 export type InnerStatsBySlot = ReadonlyMap<number, StatsBySlot>;
-
-/** A class's options in `show`, by its qdisc kind; prio's bands and tbf's class have none. */
-function classKindOf(spec: ClassSpec): ClassKind<QdiscKind> | undefined {
-  return spec.kind === 'prio' || spec.kind === 'tbf' ? undefined : kindOf(spec.kind).classes;
-}
 
 /** What a class's show needs of its place in the tree. */
 function placeOf(tree: TcTree, c: TcClass): ClassPlace {
@@ -179,7 +174,7 @@ export function showClasses(tree: TcTree, flags: TcFlags, stats: StatsBySlot, on
   const list = dumpOrder(tree).filter((c) => only === undefined || c.classid === only);
   if (flags.json) {
     return list.map((c) => ({
-      class: c.spec.kind === 'prio' ? 'prio' : c.spec.kind,
+      class: c.spec.kind,
       handle: formatHandle(c.classid),
       ...(classWhere(c) === 'root' ? { root: true } : { parent: formatHandle(c.parent) }),
       ...(c.leaf ? { leaf: formatHandle(c.leaf.handle) } : {}),

@@ -26,7 +26,7 @@ import type { ClassCommand, ClassSpec, FilterCommand, QdiscCommand, QdiscSpec } 
 import type { InstalledFilter } from './classifier.js';
 import type { ClassParams, RootParams } from '../../schedulers/types.js';
 import { DEFAULT_LIMIT_PACKETS, MAX_LIMIT } from '../../schedulers/class-queues.js';
-import { changedQdisc, kindOf } from './kinds/index.js';
+import { changedQdisc, classKindOf, kindOf } from './kinds/index.js';
 import { htbDefaultQuantum, MAX_DEFAULT_QUANTUM, MIN_DEFAULT_QUANTUM } from '../../schedulers/htb.js';
 import type { DeviceFacts } from '../net/device.js';
 import { bfifoLimit, pfifoLimit } from './kinds/fifo.js';
@@ -368,14 +368,9 @@ function leafLimits(tree: TcTree, c: TcClass): ClassParams {
 
 /** The scheduler parameters of a class (of the root qdisc or an inner one), its queue included. */
 function classParams(tree: TcTree, c: TcClass): ClassParams {
-  const s = c.spec;
   // prio's bands and tbf's class are made with their qdisc: a band is all a prio class says.
-  const own: ClassParams =
-    s.kind === 'prio'
-      ? { band: c.slot }
-      : s.kind === 'tbf'
-        ? {}
-        : kindOf(s.kind).classes!.params(s, { device: tree.device, parentSlot: c.parent !== c.owner ? tree.classes.get(c.parent)!.slot : undefined });
+  const parentSlot = c.parent !== c.owner ? tree.classes.get(c.parent)!.slot : undefined;
+  const own: ClassParams = c.spec.kind === 'prio' ? { band: c.slot } : (classKindOf(c.spec)?.params(c.spec, { device: tree.device, parentSlot }) ?? {});
   return { ...own, ...leafLimits(tree, c) };
 }
 

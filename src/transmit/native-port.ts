@@ -20,7 +20,7 @@
 import { readFileSync } from 'node:fs';
 import { InvalidOptionError } from '../errors.js';
 import type { FramePool } from '../shm/frame-pool.js';
-import { BackendUnavailableError, nativeAddon, type NativeAddon } from './native.js';
+import { BackendUnavailableError, nativeAddon, type NativeAddon, type PortBuffers } from './native.js';
 import { ENETDOWN, ENODEV, errnoName, ETIMEDOUT } from '../errno.js';
 import type { PortCounters, TxPort } from './port.js';
 import type { NativeBackend } from './ports.js';
@@ -125,7 +125,7 @@ export class NativePort implements TxPort {
     this.done = new Int32Array(capacity);
     this.status = new Int32Array(capacity);
     const ringSize = 2 ** Math.ceil(Math.log2(Math.max(64, capacity * 4)));
-    const arrays = [pool.frameRegion(), pool.frameSize, pool.len, pool.head, this.batch, this.done, this.status, info] as const;
+    const arrays: PortBuffers = [pool.frameRegion(), pool.frameSize, pool.len, pool.head, this.batch, this.done, this.status, info];
     this.open =
       o.backend === 'afxdp'
         ? () => this.addon.xdpOpen(...arrays, this.ifindex, o.queue, XDP_MODES[o.xdpMode], ringSize)

@@ -10,39 +10,26 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PspatError } from '../errors.js';
 
+/** What both transmit ports are opened on: the pool's frames and table columns, and the port's own batch, completion, status and info arrays. */
+export type PortBuffers = [
+  umem: Uint8Array,
+  frameSize: number,
+  lens: Uint32Array,
+  heads: Uint32Array,
+  batch: Int32Array,
+  done: Int32Array,
+  status: Int32Array,
+  info: Float64Array,
+];
+
 export interface NativeAddon {
   pageOffset(u8: Uint8Array): number;
   /** Makes `slots` (2 doubles over a SharedArrayBuffer) this thread's clock slots. */
   clockBind(slots: Float64Array): void;
   /** Writes CLOCK_MONOTONIC into the bound slots as [seconds, nanoseconds]; allocates nothing. */
   clockRead(): void;
-  xdpOpen(
-    umem: Uint8Array,
-    frameSize: number,
-    lens: Uint32Array,
-    heads: Uint32Array,
-    batch: Int32Array,
-    done: Int32Array,
-    status: Int32Array,
-    info: Float64Array,
-    ifindex: number,
-    queue: number,
-    mode: number,
-    ringSize: number,
-  ): number;
-  packetOpen(
-    umem: Uint8Array,
-    frameSize: number,
-    lens: Uint32Array,
-    heads: Uint32Array,
-    batch: Int32Array,
-    done: Int32Array,
-    status: Int32Array,
-    info: Float64Array,
-    ifindex: number,
-    ringFrames: number,
-    qdiscBypass: boolean,
-  ): number;
+  xdpOpen(...args: [...PortBuffers, ifindex: number, queue: number, mode: number, ringSize: number]): number;
+  packetOpen(...args: [...PortBuffers, ifindex: number, ringFrames: number, qdiscBypass: boolean]): number;
   /** Frames accepted (a prefix of the batch). */
   submit(handle: number, count: number): number;
   reap(handle: number, max: number): number;

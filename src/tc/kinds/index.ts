@@ -12,7 +12,7 @@ import { drr } from './drr.js';
 import { bfifo, pfifo } from './fifo.js';
 import { fqCodel } from './fq-codel.js';
 import { htb } from './htb.js';
-import type { Kind } from './kind.js';
+import type { ClassKind, Kind } from './kind.js';
 import { prio } from './prio.js';
 import { qfq } from './qfq.js';
 import { sfq } from './sfq.js';
@@ -27,6 +27,11 @@ export function isQdiscKind(word: string): word is QdiscKind {
 /** The module of `kind`, taking any spec of it (the specs' kinds correlate with the modules'). */
 export function kindOf(kind: QdiscKind): Kind<QdiscKind> {
   return KINDS[kind] as unknown as Kind<QdiscKind>;
+}
+
+/** The class side of a class's kind; undefined for the classes a qdisc makes itself (prio's bands, tbf's class), whose kinds have none. */
+export function classKindOf(spec: ClassSpec): ClassKind<QdiscKind> | undefined {
+  return kindOf(spec.kind).classes;
 }
 
 /** What a `change` (or `replace` by the same kind) of `old` to `next` leaves: the kind's rule, else `next` whole. */
