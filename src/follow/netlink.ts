@@ -11,6 +11,7 @@
 import { PspatError } from '../errors.js';
 import { nativeAddon } from '../transmit/native.js';
 import { errnoName } from '../errno.js';
+import { align4, parseAttrs, type Attrs } from '../tc/netlink-attrs.js';
 
 export const RTM_NEWQDISC = 36;
 export const RTM_DELQDISC = 37;
@@ -49,33 +50,6 @@ export interface TcMessage {
   protocol: number;
   attrs: Attrs;
 }
-
-/** Attributes by type (the last of a type wins, as the kernel reads them), as views into the message. */
-export type Attrs = Map<number, DataView>;
-
-const align4 = (n: number) => (n + 3) & ~3;
-
-/** The attributes in `view` (a nested attribute's payload, or what follows a header). */
-export function parseAttrs(view: DataView): Attrs {
-  const attrs: Attrs = new Map();
-  for (let at = 0; at + 4 <= view.byteLength; ) {
-    const len = view.getUint16(at, true);
-    if (len < 4 || at + len > view.byteLength) break;
-    attrs.set(view.getUint16(at + 2, true) & 0x3fff, new DataView(view.buffer, view.byteOffset + at + 4, len - 4));
-    at += align4(len);
-  }
-  return attrs;
-}
-
-export function attrString(v: DataView | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  const end = bytes.indexOf(0);
-  return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString('latin1');
-}
-
-export const u32 = (v: DataView | undefined): number | undefined => (v === undefined || v.byteLength < 4 ? undefined : v.getUint32(0, true));
-export const u64 = (v: DataView | undefined): number | undefined => (v === undefined || v.byteLength < 8 ? undefined : Number(v.getBigUint64(0, true)));
 
 export class NetlinkError extends PspatError {
   constructor(message: string) {

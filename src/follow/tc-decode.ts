@@ -10,11 +10,12 @@
  * and planner as `pspat tc` (the same checks, the same defaults), and so a followed
  * device's configuration prints as the commands that rebuild it.
  */
-import { readFileSync } from 'node:fs';
 import { classArgs, qdiscArgs } from '../tc/dump.js';
 import { formatHandle, formatU32Handle, TC_H_ROOT } from '../tc/handles.js';
 import { protocolName, type ClassSpec, type QdiscSpec } from '../tc/model.js';
-import { attrString, parseAttrs, TCA_KIND, TCA_OPTIONS, u32, u64, type Attrs, type TcMessage } from './netlink.js';
+import { TCA_KIND, TCA_OPTIONS, type TcMessage } from './netlink.js';
+import { attrString, parseAttrs, ratespec, ticksToBytes, u32, u64, unsupported, UnsupportedConfig, type Attrs } from '../tc/netlink-attrs.js';
+import { isQdiscKind, kindOf } from '../tc/kinds/index.js';
 
 /** A device's configuration as command lines, each keyed by what it creates. */
 export interface KernelConfig {
@@ -28,131 +29,20 @@ export interface KernelConfig {
 
 export type Decoded = KernelConfig | { unsupported: string } | null;
 
-/** The kernel's tick (psched) length in µs, as tc reads it from /proc/net/psched. */
-function tickUs(): number {
-  const [t2us, us2t] = readFileSync('/proc/net/psched', 'utf8')
-    .trim()
-    .split(/\s+/)
-    .map((w) => parseInt(w, 16));
-  return us2t / t2us;
-}
-let tickUsCache: number | undefined;
+const nested = (a: Attrs): Attrs => parseAttrs(a.get(TCA_OPTIONS));
 
-/** Bytes sent at `rate` (bytes/s) in `ticks` psched ticks: tc's tc_calc_xmitsize. */
-function ticksToBytes(ticks: number, rateBytes: number): number {
-  tickUsCache ??= tickUs();
-  return Math.floor((rateBytes * ticks * tickUsCache) / 1e6);
-}
-
-class Unsupported extends Error {}
-const unsupported = (what: string): never => {
-  throw new Unsupported(what);
-};
-
-/** A tc_ratespec at byte `at`: its rate in bytes/s, overhead and mpu. */
-function ratespec(v: DataView, at: number): { rate: number; overhead: number; mpu: number } {
-  return { overhead: v.getUint16(at + 2, true), mpu: v.getUint16(at + 6, true), rate: v.getUint32(at + 8, true) };
-}
-
-const nested = (a: Attrs): Attrs => (a.get(TCA_OPTIONS) ? parseAttrs(a.get(TCA_OPTIONS)!) : new Map());
-
+/** A qdisc's spec from its message: the kind's own decoding (kinds/). */
 function qdiscSpec(kind: string, a: Attrs): QdiscSpec {
-  const raw = a.get(TCA_OPTIONS);
-  switch (kind) {
-    case 'htb': {
-      const o = nested(a);
-      const glob = o.get(2); // TCA_HTB_INIT: version, rate2quantum, defcls, debug, direct_pkts
-      if (!glob) return unsupported('htb without its parameters');
-      const directQlen = u32(o.get(5));
-      return { kind, r2q: glob.getUint32(4, true), defaultClass: glob.getUint32(8, true), ...(directQlen !== undefined ? { directQlen } : {}) };
-    }
-    case 'tbf': {
-      const o = nested(a);
-      const p = o.get(1); // TCA_TBF_PARMS: rate, peakrate, limit, buffer, mtu
-      if (!p) return unsupported('tbf without its parameters');
-      const rate = u64(o.get(4)) ?? ratespec(p, 0).rate;
-      const peak = u64(o.get(5)) ?? ratespec(p, 12).rate;
-      const mtu = p.getUint32(32, true);
-      return {
-        kind,
-        rate: rate * 8,
-        burst: ticksToBytes(p.getUint32(28, true), rate),
-        limit: p.getUint32(24, true),
-        ...(peak ? { peakrate: peak * 8, mtu: ticksToBytes(mtu, peak) } : {}),
-      };
-    }
-    case 'pfifo':
-    case 'bfifo':
-      return { kind, limit: raw!.getUint32(0, true) };
-    case 'prio':
-      return { kind, bands: raw!.getInt32(0, true), priomap: Array.from({ length: 16 }, (_, i) => raw!.getUint8(4 + i)) };
-    case 'drr':
-    case 'qfq':
-      return { kind };
-    case 'sfq':
-      // tc_sfq_qopt_v1: quantum, perturb_period (s), limit, divisor, flows, depth, headdrop
-      return {
-        kind,
-        quantum: raw!.getUint32(0, true),
-        perturbS: raw!.getInt32(4, true),
-        limit: raw!.getUint32(8, true),
-        divisor: raw!.getUint32(12, true),
-        flows: raw!.getUint32(16, true),
-        depth: raw!.getUint32(20, true),
-        headdrop: raw!.getUint32(24, true) !== 0,
-      };
-    case 'fq_codel': {
-      const o = nested(a);
-      const ce = u32(o.get(7));
-      return {
-        kind,
-        targetUs: u32(o.get(1))!,
-        limit: u32(o.get(2))!,
-        intervalUs: u32(o.get(3))!,
-        ecn: u32(o.get(4)) === 1,
-        flows: u32(o.get(5))!,
-        quantum: u32(o.get(6))!,
-        ...(ce !== undefined ? { ceThresholdUs: ce } : {}),
-        dropBatch: u32(o.get(8))!,
-        memoryLimit: u32(o.get(9))!,
-      };
-    }
-    default:
-      return unsupported(`qdisc ${kind}`);
-  }
+  if (!isQdiscKind(kind)) return unsupported(`qdisc ${kind}`);
+  return kindOf(kind).decode(a.get(TCA_OPTIONS));
 }
 
-function classSpec(kind: string, a: Attrs): ClassSpec {
-  const o = nested(a);
-  switch (kind) {
-    case 'htb': {
-      const p = o.get(1); // TCA_HTB_PARMS: rate, ceil, buffer, cbuffer, quantum, level, prio
-      if (!p) return unsupported('htb class without its parameters');
-      const r = ratespec(p, 0);
-      const rate = u64(o.get(6)) ?? r.rate;
-      const ceil = u64(o.get(7)) ?? ratespec(p, 12).rate;
-      return {
-        kind,
-        rate: rate * 8,
-        ceil: ceil * 8,
-        burst: ticksToBytes(p.getUint32(24, true), rate),
-        cburst: ticksToBytes(p.getUint32(28, true), ceil),
-        quantum: p.getUint32(32, true),
-        prio: p.getUint32(40, true),
-        mtu: 1600,
-        mpu: r.mpu,
-        overhead: r.overhead,
-      };
-    }
-    case 'drr':
-      return { kind, quantum: u32(o.get(1)) };
-    case 'qfq':
-      return { kind, weight: u32(o.get(1)), maxpkt: u32(o.get(2)) };
-    case 'prio':
-      return { kind };
-    default:
-      return unsupported(`class ${kind}`);
-  }
+/** A class's spec from its message, by the kind of its qdisc; null for the classes a qdisc makes itself (prio's bands, tbf's class). */
+function classSpec(kind: string, a: Attrs): ClassSpec | null {
+  if (!isQdiscKind(kind)) return unsupported(`class ${kind}`);
+  const k = kindOf(kind);
+  if (k.classes) return k.classes.decode(nested(a));
+  return k.fixedClasses ? null : unsupported(`class ${kind}`);
 }
 
 /** TC_ACT_* → tc's word for a policer's exceed action. */
@@ -257,8 +147,12 @@ function filterWords(m: TcMessage, kind: string, roots: Map<string, number>): { 
   }
 }
 
-/** The kinds whose classes pspat models (the others' classes are internal: tbf's, sfq's flows). */
-const CLASSFUL = new Set(['htb', 'drr', 'qfq', 'prio']);
+/** Whether pspat models the classes of qdisc kind `kind` (the others' are internal: sfq's and fq_codel's flows). */
+function hasClasses(kind: string | undefined): boolean {
+  if (kind === undefined || !isQdiscKind(kind)) return false;
+  const k = kindOf(kind);
+  return k.classes !== undefined || k.fixedClasses !== undefined;
+}
 
 /** The kernel's parent of a device's ingress and clsact qdiscs: not part of its egress scheduling (pspat's own diversion lives there). */
 const TC_H_INGRESS = 0xfffffff1;
@@ -288,9 +182,9 @@ export function decodeDevice(dev: string, qdiscs: TcMessage[], classes: TcMessag
     const known = new Set([root.handle]);
     // A class at the top of its qdisc says TC_H_ROOT as its parent: the qdisc is meant.
     const classParent = (m: TcMessage) => (m.parent === TC_H_ROOT ? (m.handle & 0xffff0000) >>> 0 : m.parent);
-    // Classes of classless kinds (tbf's one class, sfq's and fq_codel's flows) are the qdisc's own business.
+    // sfq's and fq_codel's flows are the qdisc's own business; prio's bands and tbf's class are known, but made with their qdisc.
     const kinds = new Map(qdiscs.map((q) => [q.handle, attrString(q.attrs.get(TCA_KIND))]));
-    const own = classes.filter((c) => CLASSFUL.has(kinds.get((c.handle & 0xffff0000) >>> 0) ?? ''));
+    const own = classes.filter((c) => hasClasses(kinds.get((c.handle & 0xffff0000) >>> 0)));
     const pending = [...own.map((m) => ({ m, parent: classParent(m), isClass: true })), ...inner.map((m) => ({ m, parent: m.parent, isClass: false }))];
     // Parents first: a class once its parent (its qdisc, or a class) exists, a qdisc once its class does.
     for (let progress = true; progress && pending.length > 0; ) {
@@ -301,7 +195,7 @@ export function decodeDevice(dev: string, qdiscs: TcMessage[], classes: TcMessag
         const kind = kindOf(m);
         if (isClass) {
           const spec = classSpec(kind, m.attrs);
-          if (spec.kind !== 'prio')
+          if (spec !== null)
             config.items.set(
               `class ${formatHandle(m.handle)}`,
               `class add dev ${dev} parent ${formatHandle(parent)} classid ${formatHandle(m.handle)} ${classArgs(spec)}`,
@@ -332,7 +226,7 @@ export function decodeDevice(dev: string, qdiscs: TcMessage[], classes: TcMessag
     }
     return config;
   } catch (e) {
-    if (e instanceof Unsupported) return { unsupported: e.message };
+    if (e instanceof UnsupportedConfig) return { unsupported: e.message };
     throw e;
   }
 }

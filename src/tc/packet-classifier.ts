@@ -10,8 +10,9 @@
 import { Classifier, NO_MATCH, type InstalledFilter } from './classifier.js';
 import { ETH_HEADER } from '../net/device.js';
 import { FlowHasher, type FlowKey } from './flow-hash.js';
-import { ETH_P, type QdiscSpec } from './model.js';
-import { htbUnclassified, isInnerClassful, linkConfig, tosPriority, type LinkConfig, type TcTree } from './tree.js';
+import { ETH_P } from './model.js';
+import { isInnerClassful, linkConfig, qdiscScheduler, tosPriority, type LinkConfig, type TcTree } from './tree.js';
+import type { KindScheduler } from './kinds/kind.js';
 
 /** One qdisc's classification: its filters, classid → slot, and its unclassified rule. */
 export interface QdiscClassifierConfig {
@@ -21,12 +22,7 @@ export interface QdiscClassifierConfig {
   unclassifiedSlot: number;
   /** prio: slot per TOS-derived priority, for unclassified IPv4 packets. */
   priomapSlots?: number[];
-  /**
-   * prio: its band count. prio reads only a classid's minor (band = minor − 1, whatever the
-   * major), where htb, drr and qfq look the whole classid up: `flowid :1` finds no class
-   * 0:1 there, and the packet is unclassified (measured on the kernel: htb sends it
-   * through its direct queue).
-   */
+  /** prio: its band count (KindScheduler.bands says why the classifier needs it). */
   bands?: number;
 }
 
@@ -43,11 +39,13 @@ function filtersOn(tree: TcTree, parent: number): InstalledFilter[] {
     .map(({ prio, protocol, parent: p, spec, u32 }) => ({ prio, protocol, parent: p, spec, ...(u32 ? { rootTable: u32.root } : {}) }));
 }
 
-/** An inner drr or qfq drops what its filters do not classify; a prio uses its priomap, an htb its default class. */
-function innerUnclassified(tree: TcTree, h: number, q: QdiscSpec): Pick<QdiscClassifierConfig, 'unclassifiedSlot' | 'priomapSlots' | 'bands'> {
-  if (q.kind === 'prio') return { unclassifiedSlot: q.priomap[0], priomapSlots: [...q.priomap], bands: q.bands };
-  if (q.kind === 'htb') return { unclassifiedSlot: htbUnclassified(tree, h, q) };
-  return { unclassifiedSlot: -1 };
+/** Where a qdisc's scheduler sends what no filter classified (kind.ts KindScheduler). */
+function unclassifiedRule(s: KindScheduler): Pick<QdiscClassifierConfig, 'unclassifiedSlot' | 'priomapSlots' | 'bands'> {
+  return {
+    unclassifiedSlot: s.unclassifiedSlot,
+    ...(s.priomapSlots ? { priomapSlots: [...s.priomapSlots] } : {}),
+    ...(s.bands !== undefined ? { bands: s.bands } : {}),
+  };
 }
 
 /** `c`: the tree's link configuration, when the caller has it already. */
@@ -60,15 +58,17 @@ export function classifierConfig(tree: TcTree, c: LinkConfig = linkConfig(tree))
     const own = [...tree.classes.values()].filter((x) => x.owner === leaf.handle);
     inner.push([
       cls.slot,
-      { filters: filtersOn(tree, leaf.handle), slotOf: own.map((x) => [x.classid, x.slot]), ...innerUnclassified(tree, leaf.handle, leaf.qdisc) },
+      {
+        filters: filtersOn(tree, leaf.handle),
+        slotOf: own.map((x) => [x.classid, x.slot]),
+        ...unclassifiedRule(qdiscScheduler(tree, leaf.handle, leaf.qdisc)),
+      },
     ]);
   }
   return {
     filters: filtersOn(tree, tree.root.handle),
     slotOf: [...c.slotOf],
-    unclassifiedSlot: c.unclassifiedSlot,
-    ...(c.priomapSlots ? { priomapSlots: c.priomapSlots } : {}),
-    ...(tree.root.qdisc.kind === 'prio' ? { bands: tree.root.qdisc.bands } : {}),
+    ...unclassifiedRule(c),
     inner,
   };
 }
@@ -87,7 +87,7 @@ class QdiscClassifier {
     const classid = this.classifier.classify(bytes, off, off + ETH_HEADER, off + len, proto, mark);
     const bands = this.config.bands;
     if (classid !== NO_MATCH && bands !== undefined) {
-      // A prio band's slot is its index (tree.ts prioBands); past the last band, priomap's first.
+      // A prio band's slot is its index (prio.ts fixedClasses); past the last band, priomap's first.
       const band = (classid & 0xffff) - 1;
       return band >= 0 && band < bands ? band : this.config.priomapSlots![0];
     }

@@ -19,7 +19,7 @@ import { protocolName, type ClassSpec, type FilterSpec, type QdiscSpec, type TcF
 import { formatRate, formatSize } from './format.js';
 import { classKindOf, kindOf } from './kinds/index.js';
 import type { ClassPlace } from './kinds/kind.js';
-import { htbDirectSlot, htbQuantum, type TcClass, type TcFilter, type TcTree } from './tree.js';
+import { htbQuantum, rootDirectSlot, type TcClass, type TcFilter, type TcTree } from './tree.js';
 
 /** Counters of one class slot, as `-s` prints them. */
 export interface SlotStats {
@@ -91,7 +91,8 @@ function sumStats(parts: (SlotStats | undefined)[]): SlotStats {
 /** Every slot the root qdisc's traffic passes through (htb's direct queue included). */
 function allSlots(tree: TcTree): number[] {
   const slots = [...tree.classes.values()].filter((c) => c.owner === tree.root.handle).map((c) => c.slot);
-  if (tree.root.qdisc.kind === 'htb') slots.push(htbDirectSlot(tree));
+  const direct = rootDirectSlot(tree);
+  if (direct !== undefined) slots.push(direct);
   if (tree.classes.size === 0) slots.push(0);
   return slots;
 }
@@ -124,7 +125,8 @@ function isLeaf(tree: TcTree, c: TcClass): boolean {
 /** `withDev`: name the device on each line, as tc does when `show` was given no `dev`. */
 export function showQdiscs(tree: TcTree, flags: TcFlags, stats: StatsBySlot, withDev = false): string | object[] {
   const rootStats = sumStats(allSlots(tree).map((s) => stats.get(s)));
-  const direct = tree.root.qdisc.kind === 'htb' ? (stats.get(htbDirectSlot(tree))?.packets ?? 0) : 0;
+  const directSlot = rootDirectSlot(tree);
+  const direct = directSlot !== undefined ? (stats.get(directSlot)?.packets ?? 0) : 0;
   const entries: { handle: number; parent: number | 'root'; q: QdiscSpec; s: SlotStats; direct: number; estimated: boolean }[] = [
     { handle: tree.root.handle, parent: 'root', q: tree.root.qdisc, s: rootStats, direct, estimated: tree.root.estimator !== undefined },
   ];

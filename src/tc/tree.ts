@@ -6,7 +6,8 @@
  * `linkConfig` derives the link's scheduler and class slots from a tree; the daemon
  * diffs two of them into link operations (config-diff.ts).
  *
- * How tc's qdiscs map onto pspat's schedulers:
+ * How tc's qdiscs map onto pspat's schedulers (each kind's `scheduler`, `queue` and
+ * `fixedClasses` in kinds/ say it; the tree answers their questions through a KindTree):
  *   root htb   → htb; each class a slot (parent, rate, ceil, burst, cburst, prio, quantum,
  *                mpu); a pfifo/bfifo leaf sets the class's queue limit. Unclassified
  *                packets go to class `default`, or, with no default, to htb's direct
@@ -24,13 +25,12 @@ import { TcError, TC_EXIT_REJECTED } from './errors.js';
 import { formatHandle, major, makeHandle, minor, TC_H_ROOT } from './handles.js';
 import type { ClassCommand, ClassSpec, FilterCommand, QdiscCommand, QdiscSpec } from './model.js';
 import type { InstalledFilter } from './classifier.js';
-import type { ClassParams, RootParams } from '../../schedulers/types.js';
-import { DEFAULT_LIMIT_PACKETS, MAX_LIMIT } from '../../schedulers/class-queues.js';
+import type { ClassParams } from '../../schedulers/types.js';
+import { DEFAULT_LIMIT_PACKETS } from '../../schedulers/class-queues.js';
 import { changedQdisc, classKindOf, kindOf } from './kinds/index.js';
+import type { KindScheduler, KindTree } from './kinds/kind.js';
 import { htbDefaultQuantum, MAX_DEFAULT_QUANTUM, MIN_DEFAULT_QUANTUM } from '../../schedulers/htb.js';
 import type { DeviceFacts } from '../net/device.js';
-import { bfifoLimit, pfifoLimit } from './kinds/fifo.js';
-import { htbDirectQlen } from './kinds/htb.js';
 import { EMPTY_CLASS_HASH, hashInsert, hashRemove, type ClassHash } from './class-hash.js';
 import { placeU32, u32HandleOf } from './u32-handles.js';
 
@@ -76,62 +76,38 @@ export interface TcTree {
   u32NextTable: ReadonlyMap<number, number>;
 }
 
-/** What the link underneath runs: a scheduler and its classes by slot. */
-export interface LinkConfig {
-  scheduler: string;
-  rootParams: RootParams;
-  classes: Map<number, ClassParams>;
-  /** Slot of a packet no filter classified; -1 drops it (reason: no class). */
-  unclassifiedSlot: number;
-  /** prio: slot per TOS-derived priority 0..15, used instead of `unclassifiedSlot`. */
-  priomapSlots?: number[];
+/** What the link underneath runs: the root qdisc's scheduler (kind.ts KindScheduler), and its classes' slots. */
+export interface LinkConfig extends KindScheduler {
   /** classid → slot, for the classifier's results (the root qdisc's classes). */
   slotOf: Map<number, number>;
 }
 
 /** Default auto-assigned filter preference, as the kernel picks for the first filter. */
 export const AUTO_PRIO = 49152;
-const ROOT_KINDS = new Set(['htb', 'drr', 'qfq', 'prio', 'tbf', 'pfifo', 'bfifo', 'sfq', 'fq_codel']);
-/** Qdiscs a class may hold: its queue or a shaper (classless), or an inner classful qdisc. */
-const LEAF_KINDS = new Set(['pfifo', 'bfifo', 'sfq', 'fq_codel', 'tbf']);
-const INNER_CLASSFUL = new Set(['prio', 'drr', 'qfq', 'htb']);
 
 /** True for the qdiscs that have classes of their own when attached to a class. */
 export function isInnerClassful(q: QdiscSpec): boolean {
-  return INNER_CLASSFUL.has(q.kind);
+  return kindOf(q.kind).onClass === 'inner';
 }
 
 function rejected(message: string): TcError {
   return new TcError(TC_EXIT_REJECTED, message);
 }
 
-/** prio's bands: the classes the kernel creates with it, :1..:bands. */
-function prioBands(handle: number, bands: number): TcClass[] {
-  return Array.from({ length: bands }, (_, b) => ({
-    classid: makeHandle(major(handle), b + 1),
+/** The classes the kernel makes with qdisc `q` (handle `handle`): prio's bands, tbf's class. */
+function fixedClasses(handle: number, q: QdiscSpec): TcClass[] {
+  return (kindOf(q.kind).fixedClasses?.(q) ?? []).map(({ minor, slot }) => ({
+    classid: makeHandle(major(handle), minor),
     parent: handle,
     owner: handle,
-    spec: { kind: 'prio' as const },
-    slot: b,
+    spec: { kind: q.kind } as ClassSpec,
+    slot,
   }));
-}
-
-/** tbf's one class (tbf_find answers any minor with it), under which its child qdisc sits: :1. */
-function tbfClass(handle: number): TcClass {
-  return { classid: makeHandle(major(handle), 1), parent: handle, owner: handle, spec: { kind: 'tbf' }, slot: 0 };
-}
-
-/** The classes a root qdisc comes with: prio's bands, tbf's class. */
-function fixedClasses(handle: number, q: QdiscSpec): TcClass[] {
-  if (q.kind === 'prio') return prioBands(handle, q.bands);
-  if (q.kind === 'tbf') return [tbfClass(handle)];
-  return [];
 }
 
 /** A new device tree from `qdisc add|replace ... root`. */
 export function createTree(cmd: QdiscCommand, linkRate: number, maxClasses: number, device: DeviceFacts): TcTree {
   const q = cmd.qdisc!;
-  if (!ROOT_KINDS.has(q.kind)) throw rejected(`Error: Specified qdisc kind is unknown.`);
   const handle = cmd.handle ?? makeHandle(0x8001, 0); // the kernel's first auto handle
   const classes = new Map(fixedClasses(handle, q).map((c) => [c.classid, c] as const));
   return {
@@ -180,8 +156,9 @@ function qdiscAt(tree: TcTree, h: number): QdiscSpec | undefined {
 }
 
 function freeSlot(tree: TcTree, owner: number): number {
-  // An htb's direct queue holds the top slot of its range.
-  const reserved = qdiscAt(tree, owner)?.kind === 'htb' ? 1 : 0;
+  // A direct queue (htb's) holds the top slot of its range.
+  const q = qdiscAt(tree, owner);
+  const reserved = q && kindOf(q.kind).directQueue ? 1 : 0;
   const used = new Set([...tree.classes.values()].filter((c) => c.owner === owner).map((c) => c.slot));
   for (let s = 0; s < tree.maxClasses - reserved; s++) if (!used.has(s)) return s;
   throw rejected(
@@ -212,7 +189,7 @@ export function applyClass(tree: TcTree, cmd: ClassCommand): TcTree {
   const classes = new Map(tree.classes);
   if (cmd.verb === 'delete') {
     if (!existing) throw rejected('Error: Specified class not found.');
-    if (ownerQdisc?.kind === 'prio' || ownerQdisc?.kind === 'tbf') throw rejected('Error: Specified class not found.');
+    if (ownerQdisc && kindOf(ownerQdisc.kind).fixedClasses) throw rejected('Error: Specified class not found.');
     if (childrenOf(tree, classid).length > 0) throw rejected('Error: Class in use by another class.');
     if (tree.filters.some((f) => f.spec.classid === classid)) throw rejected('Error: Filter in use by the class, delete the filter first.');
     // Deleting a class destroys its qdisc, an inner one with its classes and filters.
@@ -224,9 +201,8 @@ export function applyClass(tree: TcTree, cmd: ClassCommand): TcTree {
   }
   const spec = cmd.cls!;
   if (!ownerQdisc || minor(classid) === 0) throw rejected("Error: Invalid class ID: its major must be a qdisc's and its minor non-zero.");
-  if (!['htb', 'drr', 'qfq'].includes(ownerQdisc.kind)) {
-    throw rejected(`Error: Qdisc "${ownerQdisc.kind}" ${ownerQdisc.kind === 'prio' || ownerQdisc.kind === 'tbf' ? 'has fixed classes' : 'is classless'}.`);
-  }
+  const ownerKind = kindOf(ownerQdisc.kind);
+  if (!ownerKind.classes) throw rejected(`Error: Qdisc "${ownerQdisc.kind}" ${ownerKind.fixedClasses ? 'has fixed classes' : 'is classless'}.`);
   if (spec.kind !== ownerQdisc.kind) throw rejected(`Error: Specified class kind "${spec.kind}" does not match the qdisc's ("${ownerQdisc.kind}").`);
   // sch_htb looks the parent class up and, finding none, makes the class a top-level one.
   const named = parentArg !== undefined && parentArg !== owner ? tree.classes.get(parentArg) : undefined;
@@ -271,8 +247,7 @@ export function applyQdisc(tree: TcTree, cmd: QdiscCommand): TcTree {
     return { ...tree, classes, filters, classHashes };
   }
   const q = cmd.qdisc!;
-  const inner = INNER_CLASSFUL.has(q.kind);
-  if (!LEAF_KINDS.has(q.kind) && !inner) throw rejected(`Error: pspat: ${q.kind} cannot be attached to a class.`);
+  const inner = isInnerClassful(q);
   if (inner && cls.owner !== tree.root.handle)
     throw rejected("Error: pspat: a classful qdisc inside an inner qdisc's class is not supported (one level of nesting is).");
   if (childrenOf(tree, cls.classid).length > 0) throw rejected('Error: Class is not a leaf: it has children.');
@@ -288,14 +263,14 @@ export function applyQdisc(tree: TcTree, cmd: QdiscCommand): TcTree {
   if (!keepInner && cls.leaf) classHashes.delete(cls.leaf.handle);
   const same = cls.leaf !== undefined && cls.leaf.handle === handle && cmd.verb !== 'add';
   classes.set(cls.classid, { ...cls, leaf: { handle, qdisc: same ? changedQdisc(cls.leaf!.qdisc, q, cmd.options ?? []) : q } });
-  if (q.kind === 'prio') for (const band of prioBands(handle, q.bands)) classes.set(band.classid, band);
+  for (const c of fixedClasses(handle, q)) classes.set(c.classid, c);
   return { ...tree, classes, filters, classHashes };
 }
 
 export function applyFilter(tree: TcTree, cmd: FilterCommand): TcTree {
   const parent = cmd.parent === undefined || cmd.parent === TC_H_ROOT ? tree.root.handle : makeHandle(major(cmd.parent), 0);
   const at = qdiscAt(tree, parent);
-  if (!at || (parent !== tree.root.handle && !INNER_CLASSFUL.has(at.kind))) throw rejected("Error: Parent Qdisc doesn't exists.");
+  if (!at || (parent !== tree.root.handle && !isInnerClassful(at))) throw rejected("Error: Parent Qdisc doesn't exists.");
   // u32 names a filter by the handle the kernel gave it (800::800); the others as written.
   const named = (f: TcFilter) => cmd.handle === undefined || (f.u32 ? f.u32.fh === u32HandleOf(cmd.handle) : f.handle === cmd.handle);
   if (cmd.verb === 'delete') {
@@ -341,100 +316,70 @@ export function tosPriority(tos: number): number {
   return TOS_PRIORITY[(tos >> 1) & 0xf];
 }
 
+/** What the tree around a qdisc is to its kind's scheduler (kind.ts KindTree). */
+function kindTree(tree: TcTree): KindTree {
+  return {
+    device: tree.device,
+    linkRate: tree.linkRate,
+    directSlot: directSlotOf(tree),
+    classesOf: (handle) =>
+      [...tree.classes.values()].filter((c) => c.owner === handle).map((c) => ({ classid: c.classid, slot: c.slot, params: classParams(tree, c) })),
+    attachedQueue: (classid) => {
+      const c = tree.classes.get(classid);
+      return c?.leaf ? attachedQueue(tree, c.leaf) : undefined;
+    },
+  };
+}
+
+/** The scheduler of qdisc `q` with handle `handle` in `tree`: the root's, or an inner one's. */
+export function qdiscScheduler(tree: TcTree, handle: number, q: QdiscSpec): KindScheduler {
+  return kindOf(q.kind).scheduler(q, kindTree(tree), handle);
+}
+
 /**
- * A class's queue from what is attached to it: pfifo's packet limit, bfifo's byte limit,
- * an sfq or fq_codel discipline, an inner classful qdisc with its classes, or tc's default
- * pfifo of txqueuelen packets. Always stated, so removing a leaf resets the limit
- * (config-diff.ts adds `leaf: null` when a discipline goes).
+ * The queue of class `c` from the qdisc attached to it: a queue kind's limits or
+ * discipline, or an inner classful qdisc as the class's leaf scheduler with its classes.
+ */
+function attachedQueue(tree: TcTree, { handle, qdisc }: NonNullable<TcClass['leaf']>): ClassParams {
+  const kind = kindOf(qdisc.kind);
+  if (kind.queue) return kind.queue(qdisc, tree.device);
+  const s = qdiscScheduler(tree, handle, qdisc);
+  return {
+    limitPackets: DEFAULT_LIMIT_PACKETS,
+    leaf: { kind: s.scheduler, params: s.rootParams, classes: [...s.classes].map(([slot, p]) => ({ slot, ...p })) },
+  };
+}
+
+/**
+ * A class's queue: from what is attached to it, or tc's default pfifo of txqueuelen
+ * packets. Always stated, so removing a leaf resets the limit (config-diff.ts adds
+ * `leaf: null` when a discipline goes).
  * TODO(issue 5): a byte limit cannot be lifted again once set (ClassParams has no "none").
  */
 function leafLimits(tree: TcTree, c: TcClass): ClassParams {
-  const q = c.leaf?.qdisc;
-  if (q?.kind === 'bfifo') return { limitPackets: MAX_LIMIT, limitBytes: bfifoLimit(q, tree.device) };
-  if (q?.kind === 'sfq' || q?.kind === 'fq_codel') return { limitPackets: DEFAULT_LIMIT_PACKETS, leaf: { kind: q.kind, params: flowQueueParams(q) } };
-  if (q?.kind === 'tbf') {
-    // A tbf is a one-class htb: its rate, its burst, its byte limit.
-    const bucket = { slot: 0, rate: q.rate, ceil: q.rate, burst: q.burst, cburst: q.burst, limitPackets: MAX_LIMIT, limitBytes: q.limit };
-    return { limitPackets: DEFAULT_LIMIT_PACKETS, leaf: { kind: 'htb', params: {}, classes: [bucket] } };
-  }
-  if (q && INNER_CLASSFUL.has(q.kind)) {
-    const inner = [...tree.classes.values()].filter((x) => x.owner === c.leaf!.handle);
-    const classes = inner.map((x) => ({ slot: x.slot, ...classParams(tree, x) }));
-    if (q.kind === 'htb') classes.push({ slot: htbDirectSlot(tree), ...htbDirect(tree, q) });
-    return { limitPackets: DEFAULT_LIMIT_PACKETS, leaf: { kind: q.kind, params: q.kind === 'htb' ? { r2q: q.r2q } : {}, classes } };
-  }
-  return { limitPackets: q?.kind === 'pfifo' ? pfifoLimit(q, tree.device) : tree.device.txQueueLen || 1 };
+  return c.leaf ? attachedQueue(tree, c.leaf) : { limitPackets: tree.device.txQueueLen || 1 };
 }
 
 /** The scheduler parameters of a class (of the root qdisc or an inner one), its queue included. */
 function classParams(tree: TcTree, c: TcClass): ClassParams {
-  // prio's bands and tbf's class are made with their qdisc: a band is all a prio class says.
   const parentSlot = c.parent !== c.owner ? tree.classes.get(c.parent)!.slot : undefined;
-  const own: ClassParams = c.spec.kind === 'prio' ? { band: c.slot } : (classKindOf(c.spec)?.params(c.spec, { device: tree.device, parentSlot }) ?? {});
+  // The classes a qdisc makes itself (prio's bands, tbf's class) have no parameters of their own.
+  const own = classKindOf(c.spec)?.params(c.spec, { device: tree.device, parentSlot }) ?? {};
   return { ...own, ...leafLimits(tree, c) };
 }
 
-/** An htb's direct queue (unclassified packets with no default class): the top slot, unshaped. */
-export function htbDirectSlot(tree: TcTree): number {
+/** Where a direct queue (Kind.directQueue: htb's, for unclassified packets with no default class) sits: the top slot. */
+function directSlotOf(tree: TcTree): number {
   return tree.maxClasses - 1;
 }
 
-function htbDirect(tree: TcTree, q: Extract<QdiscSpec, { kind: 'htb' }>): ClassParams {
-  return { rate: tree.linkRate, ceil: tree.linkRate, prio: 0, limitPackets: htbDirectQlen(q, tree.device) };
-}
-
-/** Where an htb (root or inner, handle `h`) sends what no filter classified: its default class, else its direct queue. */
-export function htbUnclassified(tree: TcTree, h: number, q: Extract<QdiscSpec, { kind: 'htb' }>): number {
-  const def = tree.classes.get(makeHandle(major(h), q.defaultClass));
-  return def ? def.slot : htbDirectSlot(tree);
-}
-
-/** An sfq or fq_codel qdisc's options as the scheduler's root parameters. */
-function flowQueueParams(q: Extract<QdiscSpec, { kind: 'sfq' | 'fq_codel' }>): RootParams {
-  return kindOf(q.kind).rootParams!(q);
-}
-
-/** The classes of the root qdisc (inner qdiscs' classes travel inside their class's `leaf`). */
-function rootClasses(tree: TcTree): TcClass[] {
-  return [...tree.classes.values()].filter((c) => c.owner === tree.root.handle);
+/** The slot of the root qdisc's direct queue (Kind.directQueue); undefined when it has none. */
+export function rootDirectSlot(tree: TcTree): number | undefined {
+  return kindOf(tree.root.qdisc.kind).directQueue ? directSlotOf(tree) : undefined;
 }
 
 export function linkConfig(tree: TcTree): LinkConfig {
-  const q = tree.root.qdisc;
-  const classes = new Map<number, ClassParams>();
   const slotOf = new Map<number, number>();
-  for (const c of rootClasses(tree)) slotOf.set(c.classid, c.slot);
-  switch (q.kind) {
-    case 'htb': {
-      for (const c of rootClasses(tree)) classes.set(c.slot, classParams(tree, c));
-      classes.set(htbDirectSlot(tree), htbDirect(tree, q));
-      return { scheduler: 'htb', rootParams: { r2q: q.r2q }, classes, unclassifiedSlot: htbUnclassified(tree, tree.root.handle, q), slotOf };
-    }
-    case 'drr':
-    case 'qfq':
-      for (const c of rootClasses(tree)) classes.set(c.slot, classParams(tree, c));
-      return { scheduler: q.kind, rootParams: {}, classes, unclassifiedSlot: -1, slotOf };
-    case 'prio': {
-      for (const c of rootClasses(tree)) classes.set(c.slot, classParams(tree, c));
-      const priomapSlots = q.priomap.map((band) => band);
-      return { scheduler: 'prio', rootParams: {}, classes, unclassifiedSlot: priomapSlots[0], priomapSlots, slotOf };
-    }
-    case 'tbf': {
-      // A one-class htb: the tbf's rate and burst; its byte limit, unless a child qdisc holds the queue.
-      const c = rootClasses(tree)[0];
-      const queue = c.leaf ? leafLimits(tree, c) : { limitBytes: q.limit };
-      classes.set(0, { rate: q.rate, ceil: q.rate, burst: q.burst, cburst: q.burst, ...queue });
-      return { scheduler: 'htb', rootParams: {}, classes, unclassifiedSlot: 0, slotOf };
-    }
-    case 'pfifo':
-      classes.set(0, {});
-      return { scheduler: 'fifo', rootParams: { limitPackets: pfifoLimit(q, tree.device) }, classes, unclassifiedSlot: 0, slotOf };
-    case 'bfifo':
-      classes.set(0, {});
-      return { scheduler: 'fifo', rootParams: { limitBytes: bfifoLimit(q, tree.device) }, classes, unclassifiedSlot: 0, slotOf };
-    case 'sfq':
-    case 'fq_codel':
-      classes.set(0, {});
-      return { scheduler: q.kind, rootParams: flowQueueParams(q), classes, unclassifiedSlot: 0, slotOf };
-  }
+  for (const c of tree.classes.values()) if (c.owner === tree.root.handle) slotOf.set(c.classid, c.slot);
+  return { ...qdiscScheduler(tree, tree.root.handle, tree.root.qdisc), slotOf };
 }

@@ -1,13 +1,16 @@
 /** drr (tc-drr(8), q_drr.c): no qdisc options; classes with a quantum. */
 import { whatIs } from '../errors.js';
 import { formatSize } from '../format.js';
-import { optionless, type ClassOf, type Kind } from './kind.js';
+import { u32 } from '../netlink-attrs.js';
+import { optionless, userClasses, type ClassOf, type Kind } from './kind.js';
 
 /** The quantum tc shows for a class that was given none (the kernel's psched_mtu on Ethernet). */
 const DEFAULT_QUANTUM = 1514;
 
 export const drr: Kind<'drr'> = {
   ...optionless('drr'),
+  scheduler: (_q, tree, handle) => userClasses('drr', tree.classesOf(handle)),
+  onClass: 'inner',
   classes: {
     parse(a) {
       const c: ClassOf<'drr'> = { kind: 'drr' };
@@ -22,5 +25,6 @@ export const drr: Kind<'drr'> = {
     show: (spec) => `quantum ${formatSize(spec.quantum ?? DEFAULT_QUANTUM)}`,
     json: (spec) => ({ quantum: spec.quantum ?? DEFAULT_QUANTUM }),
     dump: (c) => `drr${c.quantum !== undefined ? ` quantum ${c.quantum}` : ''}`,
+    decode: (o) => ({ kind: 'drr', quantum: u32(o.get(1)) }), // TCA_DRR_QUANTUM
   },
 };

@@ -1,7 +1,9 @@
 /** fq_codel (tc-fq_codel(8), q_fq_codel.c): flow queues, each kept short by CoDel. */
 import { TcError, TC_EXIT_REJECTED, whatIs } from '../errors.js';
 import { formatSize, formatTimeUs } from '../format.js';
-import type { Kind, QdiscOf } from './kind.js';
+import { parseAttrs, u32 } from '../netlink-attrs.js';
+import type { RootParams } from '../../../schedulers/types.js';
+import { flowQueues, type Kind, type QdiscOf } from './kind.js';
 
 type FqCodel = QdiscOf<'fq_codel'>;
 
@@ -22,7 +24,23 @@ const FIELDS: Record<string, keyof FqCodel> = {
   drop_batch: 'dropBatch',
 };
 
+/** fq_codel's options as the scheduler's. */
+function params(q: FqCodel): RootParams {
+  return {
+    limitPackets: q.limit,
+    flows: q.flows,
+    quantum: q.quantum,
+    targetUs: q.targetUs,
+    intervalUs: q.intervalUs,
+    memoryLimit: q.memoryLimit,
+    dropBatch: q.dropBatch,
+    ecn: q.ecn,
+    ...(q.ceThresholdUs !== undefined ? { ceThresholdUs: q.ceThresholdUs } : {}),
+  };
+}
+
 export const fqCodel: Kind<'fq_codel'> = {
+  ...flowQueues('fq_codel', params),
   parse(a) {
     const q: FqCodel = {
       kind: 'fq_codel',
@@ -51,17 +69,6 @@ export const fqCodel: Kind<'fq_codel'> = {
     }
     return q;
   },
-  rootParams: (q) => ({
-    limitPackets: q.limit,
-    flows: q.flows,
-    quantum: q.quantum,
-    targetUs: q.targetUs,
-    intervalUs: q.intervalUs,
-    memoryLimit: q.memoryLimit,
-    dropBatch: q.dropBatch,
-    ecn: q.ecn,
-    ...(q.ceThresholdUs !== undefined ? { ceThresholdUs: q.ceThresholdUs } : {}),
-  }),
   show: (q) =>
     `limit ${q.limit}p flows ${q.flows} quantum ${q.quantum} target ${formatTimeUs(q.targetUs)}${q.ceThresholdUs !== undefined ? ` ce_threshold ${formatTimeUs(q.ceThresholdUs)}` : ''} interval ${formatTimeUs(q.intervalUs)} memory_limit ${formatSize(q.memoryLimit)}${q.ecn ? ' ecn' : ''} drop_batch ${q.dropBatch}`,
   json: () => ({}),
@@ -80,5 +87,22 @@ export const fqCodel: Kind<'fq_codel'> = {
     }
     if (merged.flows !== old.flows) throw new TcError(TC_EXIT_REJECTED, 'RTNETLINK answers: Invalid argument');
     return merged as FqCodel;
+  },
+  decode(raw) {
+    // TCA_FQ_CODEL_TARGET 1, LIMIT 2, INTERVAL 3, ECN 4, FLOWS 5, QUANTUM 6, CE_THRESHOLD 7, DROP_BATCH_SIZE 8, MEMORY_LIMIT 9
+    const o = parseAttrs(raw);
+    const ce = u32(o.get(7));
+    return {
+      kind: 'fq_codel',
+      targetUs: u32(o.get(1))!,
+      limit: u32(o.get(2))!,
+      intervalUs: u32(o.get(3))!,
+      ecn: u32(o.get(4)) === 1,
+      flows: u32(o.get(5))!,
+      quantum: u32(o.get(6))!,
+      ...(ce !== undefined ? { ceThresholdUs: ce } : {}),
+      dropBatch: u32(o.get(8))!,
+      memoryLimit: u32(o.get(9))!,
+    };
   },
 };

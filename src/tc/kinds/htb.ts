@@ -4,7 +4,9 @@ import { badArg, whatIs } from '../errors.js';
 import { formatRate, formatSize, hexAlt } from '../format.js';
 import { storedBurst, tokenTicks, xmitTicks } from '../ticks.js';
 import type { DeviceFacts } from '../../net/device.js';
-import type { ClassOf, Kind, QdiscOf } from './kind.js';
+import { major, makeHandle } from '../handles.js';
+import { parseAttrs, ratespec, ticksToBytes, u32, u64, unsupported } from '../netlink-attrs.js';
+import { userClasses, type ClassOf, type Kind, type QdiscOf } from './kind.js';
 
 type HtbClass = ClassOf<'htb'>;
 
@@ -57,6 +59,23 @@ export const htb: Kind<'htb'> = {
   json: (q, device, direct) => ({ r2q: q.r2q, default: hexAlt(q.defaultClass), direct_packets_stat: direct, direct_qlen: htbDirectQlen(q, device) }),
   dump: (q) => `htb default ${q.defaultClass.toString(16)} r2q ${q.r2q}${q.directQlen !== undefined ? ` direct_qlen ${q.directQlen}` : ''}`,
   bareEnd: true,
+  decode(raw) {
+    const o = parseAttrs(raw);
+    const glob = o.get(2); // TCA_HTB_INIT: version, rate2quantum, defcls, debug, direct_pkts
+    if (!glob) return unsupported('htb without its parameters');
+    const directQlen = u32(o.get(5)); // TCA_HTB_DIRECT_QLEN
+    return { kind: 'htb', r2q: glob.getUint32(4, true), defaultClass: glob.getUint32(8, true), ...(directQlen !== undefined ? { directQlen } : {}) };
+  },
+  // What no filter classifies goes to the default class, else to the direct queue: a top-level class at the link's rate.
+  scheduler(q, tree, handle) {
+    const own = tree.classesOf(handle);
+    const defaultClass = own.find((c) => c.classid === makeHandle(major(handle), q.defaultClass));
+    const s = userClasses('htb', own, { r2q: q.r2q }, defaultClass?.slot ?? tree.directSlot);
+    s.classes.set(tree.directSlot, { rate: tree.linkRate, ceil: tree.linkRate, prio: 0, limitPackets: htbDirectQlen(q, tree.device) });
+    return s;
+  },
+  onClass: 'inner',
+  directQueue: true,
   classes: {
     parse(a: TcArgs): HtbClass {
       let rate = 0;
@@ -112,6 +131,25 @@ export const htb: Kind<'htb'> = {
     },
     dump: (c) =>
       `htb rate ${c.rate}bit ceil ${c.ceil}bit${c.burst !== undefined ? ` burst ${c.burst}` : ''}${c.cburst !== undefined ? ` cburst ${c.cburst}` : ''} prio ${c.prio}${c.quantum !== undefined ? ` quantum ${c.quantum}` : ''} mtu ${c.mtu} mpu ${c.mpu}${c.overhead ? ` overhead ${c.overhead}` : ''}`,
+    decode(o) {
+      const p = o.get(1); // TCA_HTB_PARMS: rate, ceil, buffer, cbuffer, quantum, level, prio
+      if (!p) return unsupported('htb class without its parameters');
+      const r = ratespec(p, 0);
+      const rate = u64(o.get(6)) ?? r.rate; // TCA_HTB_RATE64
+      const ceil = u64(o.get(7)) ?? ratespec(p, 12).rate; // TCA_HTB_CEIL64
+      return {
+        kind: 'htb',
+        rate: rate * 8,
+        ceil: ceil * 8,
+        burst: ticksToBytes(p.getUint32(24, true), rate),
+        cburst: ticksToBytes(p.getUint32(28, true), ceil),
+        quantum: p.getUint32(32, true),
+        prio: p.getUint32(40, true),
+        mtu: 1600,
+        mpu: r.mpu,
+        overhead: r.overhead,
+      };
+    },
     statsLines: (spec, s) => [
       ` lended: ${s.lends ?? 0} borrowed: ${s.borrows ?? 0} giants: 0`,
       ` tokens: ${tokens(spec, 'rate', s.tokens)} ctokens: ${tokens(spec, 'ceil', s.ctokens)}`,

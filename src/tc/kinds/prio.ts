@@ -1,5 +1,6 @@
 /** prio (tc-prio(8), q_prio.c): bands and the priomap; its classes are its bands, made with it. */
 import { badArg, duplicateArg, whatIs } from '../errors.js';
+import { unsupported } from '../netlink-attrs.js';
 import type { Kind } from './kind.js';
 
 /** The default map from the 16 TOS-derived priorities to bands (tc-prio(8)). */
@@ -31,4 +32,21 @@ export const prio: Kind<'prio'> = {
   show: (q) => `bands ${q.bands} priomap ${q.priomap.join(' ')}`,
   json: (q) => ({ bands: q.bands, priomap: q.priomap }),
   dump: (q) => `prio bands ${q.bands} priomap ${q.priomap.join(' ')}`,
+  decode(raw) {
+    if (raw === undefined) return unsupported('prio without its parameters');
+    // tc_prio_qopt: bands, priomap[16]
+    return { kind: 'prio', bands: raw.getInt32(0, true), priomap: Array.from({ length: 16 }, (_, i) => raw.getUint8(4 + i)) };
+  },
+  // A band is all a prio class says: its slot is its index, and unclassified IPv4 packets go by the priomap.
+  scheduler: (q, tree, handle) => ({
+    scheduler: 'prio',
+    rootParams: {},
+    classes: new Map(tree.classesOf(handle).map((c) => [c.slot, { band: c.slot, ...c.params }])),
+    unclassifiedSlot: q.priomap[0],
+    priomapSlots: [...q.priomap],
+    bands: q.bands,
+  }),
+  onClass: 'inner',
+  // The kernel makes the bands with the qdisc: :1..:bands.
+  fixedClasses: (q) => Array.from({ length: q.bands }, (_, b) => ({ minor: b + 1, slot: b })),
 };

@@ -1,7 +1,8 @@
 /** qfq (tc-qfq(8), q_qfq.c): no qdisc options; classes with a weight and a maximum packet size. */
 import { whatIs } from '../errors.js';
 import { ETH_HEADER, type DeviceFacts } from '../../net/device.js';
-import { optionless, type ClassOf, type Kind } from './kind.js';
+import { u32 } from '../netlink-attrs.js';
+import { optionless, userClasses, type ClassOf, type Kind } from './kind.js';
 
 /** A class's maxpkt: as given, else the device's MTU plus its header (psched_mtu). */
 function qfqMaxpkt(c: ClassOf<'qfq'>, device: DeviceFacts): number {
@@ -10,6 +11,8 @@ function qfqMaxpkt(c: ClassOf<'qfq'>, device: DeviceFacts): number {
 
 export const qfq: Kind<'qfq'> = {
   ...optionless('qfq'),
+  scheduler: (_q, tree, handle) => userClasses('qfq', tree.classesOf(handle)),
+  onClass: 'inner',
   classes: {
     parse(a) {
       const c: ClassOf<'qfq'> = { kind: 'qfq' };
@@ -25,5 +28,6 @@ export const qfq: Kind<'qfq'> = {
     show: (spec, place) => `weight ${spec.weight ?? 1} maxpkt ${qfqMaxpkt(spec, place.device)}`,
     json: (spec, place) => ({ weight: spec.weight ?? 1, maxpkt: qfqMaxpkt(spec, place.device) }),
     dump: (c) => `qfq${c.weight !== undefined ? ` weight ${c.weight}` : ''}${c.maxpkt !== undefined ? ` maxpkt ${c.maxpkt}` : ''}`,
+    decode: (o) => ({ kind: 'qfq', weight: u32(o.get(1)), maxpkt: u32(o.get(2)) }), // TCA_QFQ_WEIGHT, TCA_QFQ_LMAX
   },
 };

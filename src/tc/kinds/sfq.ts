@@ -1,12 +1,28 @@
 /** sfq (tc-sfq(8), q_sfq.c): flows hashed into a fixed number of queues, served round robin. */
 import { whatIs } from '../errors.js';
 import { formatSize } from '../format.js';
-import type { Kind, QdiscOf } from './kind.js';
+import { unsupported } from '../netlink-attrs.js';
+import type { RootParams } from '../../../schedulers/types.js';
+import { flowQueues, type Kind, type QdiscOf } from './kind.js';
 
 /** The quantum tc shows when none was given (the kernel's psched_mtu on Ethernet). */
 const DEFAULT_QUANTUM = 1514;
 
+/** sfq's options as the scheduler's. */
+function params(q: QdiscOf<'sfq'>): RootParams {
+  return {
+    limitPackets: q.limit,
+    divisor: q.divisor,
+    flows: q.flows,
+    depth: q.depth,
+    headdrop: q.headdrop,
+    perturbS: q.perturbS,
+    ...(q.quantum !== undefined ? { quantum: q.quantum } : {}),
+  };
+}
+
 export const sfq: Kind<'sfq'> = {
+  ...flowQueues('sfq', params),
   parse(a) {
     const q = {
       kind: 'sfq' as const,
@@ -32,18 +48,23 @@ export const sfq: Kind<'sfq'> = {
     const { quantum, ...rest } = q;
     return (quantum === undefined ? rest : { ...rest, quantum }) satisfies QdiscOf<'sfq'>;
   },
-  rootParams: (q) => ({
-    limitPackets: q.limit,
-    divisor: q.divisor,
-    flows: q.flows,
-    depth: q.depth,
-    headdrop: q.headdrop,
-    perturbS: q.perturbS,
-    ...(q.quantum !== undefined ? { quantum: q.quantum } : {}),
-  }),
   show: (q) =>
     `limit ${q.limit}p quantum ${formatSize(q.quantum ?? DEFAULT_QUANTUM)} depth ${q.depth} divisor ${q.divisor}${q.perturbS ? ` perturb ${q.perturbS}sec` : ''}`,
   json: () => ({}),
   dump: (q) =>
     `sfq perturb ${q.perturbS} limit ${q.limit} divisor ${q.divisor} flows ${q.flows} depth ${q.depth}${q.quantum !== undefined ? ` quantum ${q.quantum}` : ''}${q.headdrop ? ' headdrop' : ''}`,
+  decode(raw) {
+    if (raw === undefined) return unsupported('sfq without its parameters');
+    // tc_sfq_qopt_v1: quantum, perturb_period (s), limit, divisor, flows, depth, headdrop
+    return {
+      kind: 'sfq',
+      quantum: raw.getUint32(0, true),
+      perturbS: raw.getInt32(4, true),
+      limit: raw.getUint32(8, true),
+      divisor: raw.getUint32(12, true),
+      flows: raw.getUint32(16, true),
+      depth: raw.getUint32(20, true),
+      headdrop: raw.getUint32(24, true) !== 0,
+    };
+  },
 };

@@ -2,6 +2,10 @@
 import { badArg, whatIs } from '../errors.js';
 import { formatRate, formatSize, formatTimeUs } from '../format.js';
 import { storedBurst, ticksToUsec, xmitTicks } from '../ticks.js';
+import { major, makeHandle } from '../handles.js';
+import { parseAttrs, ratespec, ticksToBytes, u64, unsupported } from '../netlink-attrs.js';
+import { DEFAULT_LIMIT_PACKETS, MAX_LIMIT } from '../../../schedulers/class-queues.js';
+import type { ClassParams } from '../../../schedulers/types.js';
 import type { Kind, QdiscOf } from './kind.js';
 
 /** The largest byte count the kernel's 32-bit fields hold. */
@@ -11,6 +15,11 @@ const U32_MAX = 2 ** 32 - 1;
 function latencyUs(q: QdiscOf<'tbf'>): number {
   const rateBytes = q.rate / 8;
   return (1e6 * q.limit) / rateBytes - ticksToUsec(xmitTicks(rateBytes, q.burst));
+}
+
+/** A tbf is a one-class htb: this class, at its rate and burst. */
+function bucket(q: QdiscOf<'tbf'>): ClassParams {
+  return { rate: q.rate, ceil: q.rate, burst: q.burst, cburst: q.burst };
 }
 
 export const tbf: Kind<'tbf'> = {
@@ -48,4 +57,33 @@ export const tbf: Kind<'tbf'> = {
   },
   json: (q) => ({ rate: q.rate / 8, burst: storedBurst(q.rate, q.burst), limit: q.limit }),
   dump: (q) => `tbf rate ${q.rate}bit burst ${q.burst} limit ${q.limit}${q.peakrate ? ` peakrate ${q.peakrate}bit` : ''}${q.mtu ? ` mtu ${q.mtu}` : ''}`,
+  decode(raw) {
+    const o = parseAttrs(raw);
+    const p = o.get(1); // TCA_TBF_PARMS: rate, peakrate, limit, buffer, mtu
+    if (!p) return unsupported('tbf without its parameters');
+    const rate = u64(o.get(4)) ?? ratespec(p, 0).rate; // TCA_TBF_RATE64
+    const peak = u64(o.get(5)) ?? ratespec(p, 12).rate; // TCA_TBF_PRATE64
+    const mtu = p.getUint32(32, true);
+    return {
+      kind: 'tbf',
+      rate: rate * 8,
+      burst: ticksToBytes(p.getUint32(28, true), rate),
+      limit: p.getUint32(24, true),
+      ...(peak ? { peakrate: peak * 8, mtu: ticksToBytes(mtu, peak) } : {}),
+    };
+  },
+  // As a root, its byte limit is the class's queue, unless a child qdisc (on its class :1) holds it.
+  scheduler: (q, tree, handle) => ({
+    scheduler: 'htb',
+    rootParams: {},
+    classes: new Map([[0, { ...bucket(q), ...(tree.attachedQueue(makeHandle(major(handle), 1)) ?? { limitBytes: q.limit }) }]]),
+    unclassifiedSlot: 0,
+  }),
+  onClass: 'queue',
+  queue: (q) => ({
+    limitPackets: DEFAULT_LIMIT_PACKETS,
+    leaf: { kind: 'htb', params: {}, classes: [{ slot: 0, ...bucket(q), limitPackets: MAX_LIMIT, limitBytes: q.limit }] },
+  }),
+  // tbf_find answers any minor with its one class, under which its child qdisc sits: :1.
+  fixedClasses: () => [{ minor: 1, slot: 0 }],
 };
