@@ -12,6 +12,7 @@
  */
 
 /** What a scheduler reads of the frame table. */
+import type { SizeTableParams } from './size-table.js';
 export interface FrameTable {
   readonly len: Uint32Array;
   readonly cls: Int32Array;
@@ -200,6 +201,12 @@ export interface RootParams {
   ecn?: boolean;
   /** fq_codel: also mark CE any ECN-capable packet whose sojourn exceeds this, µs; absent: never. */
   ceThresholdUs?: number;
+  /**
+   * The root qdisc's size table (tc's `stab`): the length each packet is charged, for every
+   * scheduler alike (size-table.ts). The link applies it; a scheduler reads the result as
+   * its frames' `len`. Absent: a packet is charged its length.
+   */
+  sizeTable?: SizeTableParams;
 }
 
 /** A registry entry, like a `Qdisc_ops` table. */

@@ -466,4 +466,35 @@ describe('tc show', () => {
       '  match 0000138b/0000ffff at 20',
     ]);
   });
+
+  it("a root's size table reaches the link as its scheduler's sizeTable, replays through a config dump, and goes with a change that gives none", () => {
+    const h = new Host();
+    const plan = h.tc('qdisc add dev eth0 root handle 1: stab linklayer atm overhead 44 tbf rate 8mbit burst 10kb limit 30kb');
+    const table = plan.config!.rootParams.sizeTable!;
+    expect([table.overhead, table.cellLog, table.cellAlign, table.data.length]).toEqual([44, 2, -1, 512]);
+    // Slot 26 holds 105..108 bytes: 3 ATM cells.
+    expect(table.data[26]).toBe(159);
+    expect(treeCommands(h.trees.get('eth0')!)[0]).toBe(
+      'qdisc add dev eth0 root handle 1: stab linklayer atm overhead 44 mtu 2047 tsize 512 tbf rate 8000000bit burst 10240 limit 30720',
+    );
+    // A change of the root with no stab: the kernel drops the table, and the link with it (a new scheduler, the old packets counted dropped).
+    const changed = h.tc('qdisc change dev eth0 root handle 1: tbf rate 8mbit burst 10kb limit 30kb');
+    expect(changed.config!.rootParams.sizeTable).toBeUndefined();
+    expect(changed.ops.map((o) => o.op)).toEqual(['deleteLink', 'createLink', 'setClassifier']);
+    // `linklayer ethernet` alone changes no length: the link gets no table.
+    expect(h.tc('qdisc replace dev eth1 root handle 1: stab linklayer ethernet pfifo').config!.rootParams.sizeTable).toBeUndefined();
+  });
+
+  it("sfq's change sets only what it names, except perturb and headdrop, which every command sets (sfq_change); a limit caps the flows", () => {
+    const h = new Host();
+    h.tc('qdisc add dev eth0 root handle 1: sfq perturb 10 limit 50 depth 20 headdrop');
+    const sfq = () => h.trees.get('eth0')!.root.qdisc;
+    expect(sfq()).toEqual({ kind: 'sfq', perturbS: 10, limit: 50, divisor: 1024, flows: 50, depth: 20, headdrop: true });
+    h.tc('qdisc change dev eth0 root handle 1: sfq quantum 3000');
+    expect(sfq()).toEqual({ kind: 'sfq', perturbS: 0, limit: 50, divisor: 1024, flows: 50, depth: 20, headdrop: false, quantum: 3000 });
+    // The limit is capped at what the flows and depth can hold.
+    h.tc('qdisc change dev eth0 root handle 1: sfq flows 4 limit 1000');
+    expect(sfq()).toMatchObject({ limit: 80, flows: 4, depth: 20 });
+    expect(h.refuse('qdisc change dev eth0 root handle 1: sfq divisor 1000').message).toBe('RTNETLINK answers: Invalid argument');
+  });
 });

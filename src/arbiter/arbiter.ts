@@ -71,7 +71,7 @@ import {
 } from '../stats/loop-stats.js';
 import { CTL_DOORBELL, CTL_PENDING, type ArbiterStart, type Reply, type Request } from './control.js';
 import type { LinkSnapshot } from '../stats/link-snapshot.js';
-import { LinkState, type ClientSlot } from './link-state.js';
+import { LinkState, sizeTableOf, type ClientSlot } from './link-state.js';
 import { WIRE_OVERHEAD_BYTES } from './pacer.js';
 import type { WallClock } from '../transmit/ports.js';
 import type { ThreadPlacement } from '../placement.js';
@@ -287,7 +287,13 @@ export class Arbiter {
     }
     pool.queuedAt[f] = now;
     link.histograms.record(cls, STAGE_MAILBOX, now - pool.sentAt[f]);
-    if (pool.police[f] >= 0 && !link.policers.admit(pool.police[f], len, now)) {
+    // Under a size table (tc's stab) policers and schedulers count what it charges, as the kernel's root qdisc does.
+    let charged = len;
+    if (link.sizeTable !== null) {
+      charged = link.sizeTable.charge(len);
+      pool.charged[f] = charged;
+    }
+    if (pool.police[f] >= 0 && !link.policers.admit(pool.police[f], charged, now)) {
       this.dropHeld(link, f, CLASS_DROP_POLICED);
       return;
     }
@@ -546,11 +552,13 @@ export class Arbiter {
       }
       case 'setScheduler': {
         const link = this.linkOf(req.linkId);
-        // Built and filled before anything changes, so a refused class leaves the old one.
+        // Built and filled before anything changes, so a refused class (or size table) leaves the old one.
+        const sizeTable = sizeTableOf(req.params);
         const next = link.newScheduler(req.scheduler, req.params);
         for (const c of req.classes) next.addClass(c.slot, c);
         this.evictAll(link);
         link.scheduler = next;
+        link.sizeTable = sizeTable;
         return undefined;
       }
       case 'setPolicers':

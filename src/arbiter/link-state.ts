@@ -4,7 +4,8 @@
  * has its own virtual link clock, so links never share pacing.
  */
 import { findScheduler } from '../../schedulers/registry.js';
-import type { ClassXstats, RootParams, Scheduler } from '../../schedulers/types.js';
+import type { ClassXstats, FrameTable, RootParams, Scheduler } from '../../schedulers/types.js';
+import { SizeTable } from '../../schedulers/size-table.js';
 import type { LinkOptions } from '../options.js';
 import type { FramePool } from '../shm/frame-pool.js';
 import type { SpscRing } from '../shm/spsc-ring.js';
@@ -41,9 +42,16 @@ export interface ClientSlot {
   drained: number;
 }
 
+/** The size table a scheduler's root parameters name (tc's stab), null for none. */
+export function sizeTableOf(params: RootParams): SizeTable | null {
+  return params.sizeTable ? new SizeTable(params.sizeTable) : null;
+}
+
 export class LinkState {
-  /** Replaced only by `setScheduler`, between passes. */
+  /** Replaced only by `setScheduler`, between passes, with `sizeTable`. */
   scheduler: Scheduler;
+  /** The root qdisc's size table: what admit charges each frame (frame table `charged`); null: its length. */
+  sizeTable: SizeTable | null;
   readonly rate: number;
   readonly maxClasses: number;
   /** Stats words in shared memory (layout.ts). */
@@ -110,6 +118,7 @@ export class LinkState {
     this.stats = new Float64Array(statsBuffer);
     this.pool = pool;
     this.scheduler = this.newScheduler(options.scheduler, options.schedulerParams);
+    this.sizeTable = sizeTableOf(options.schedulerParams);
     this.port = openPort(options, pool, releaseBatch, wallClock, txPlacement);
     this.maxLagNs = options.maxLagNs > 0 ? options.maxLagNs : Math.max(1e6, releaseBatch * wireTimeNs(pool.frameSize, options.rate));
     this.mtuDev = isNativeBackend(options.backend) ? options.dev : null;
@@ -145,11 +154,13 @@ export class LinkState {
     this.maxFrameLen = limit;
   }
 
+  /** A scheduler for this link; with a size table in `params` it reads each frame's charged length as its `len`. */
   newScheduler(kind: string, params: RootParams): Scheduler {
-    return findScheduler(kind).create(
-      { frames: this.pool, clock: this.clock, poolFrames: this.pool.frames, maxClasses: this.maxClasses, drop: this.dropQueued },
-      params,
-    );
+    const pool = this.pool;
+    const frames: FrameTable = params.sizeTable
+      ? { len: pool.charged, cls: pool.cls, flow: pool.flow, queuedAt: pool.queuedAt, sub: pool.sub, markCe: (f) => pool.markCe(f) }
+      : pool;
+    return findScheduler(kind).create({ frames, clock: this.clock, poolFrames: pool.frames, maxClasses: this.maxClasses, drop: this.dropQueued }, params);
   }
 
   /** The scheduler's own per-class counters (htb's tokens, lends, …), null where it keeps none. */

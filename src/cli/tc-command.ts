@@ -185,12 +185,15 @@ async function runOne(client: { runDir: string; timeoutMs?: number }, argv: stri
     process.stderr.write(`${e.message}\n`);
     return e.exitCode;
   }
-  if ('passthrough' in parsed.command) return runSystemTc(argv, parsed.command.reason);
+  const command = parsed.command;
+  // Under `parent ffff:` only the daemon knows whether that is the ingress qdisc or its device's egress root.
+  if ('passthrough' in command && command.ffffOf === undefined) return runSystemTc(argv, command.reason);
   let reply: TcReply;
   try {
     reply = (await request(client.runDir, { op: 'tc', argv }, client.timeoutMs)).reply as TcReply;
   } catch (e) {
     if (!(e instanceof PspatError)) throw e;
+    if ('passthrough' in command) return runSystemTc(argv, command.reason);
     process.stderr.write(`pspat tc: ${e.message}\n`);
     return 1;
   }

@@ -43,7 +43,7 @@ import type { TransmitOptions } from '../options.js';
 import { DAEMON_CONFIG_KEYS, deviceSelected, resolveDaemonOptions, type DaemonOptions, type ResolvedDaemonOptions } from './options.js';
 import type { LinkOp } from '../tc/config-diff.js';
 import { TcError, TC_EXIT_BAD_ARG, TC_EXIT_REJECTED } from '../tc/errors.js';
-import { parseTc } from '../tc/grammar.js';
+import { FFFF, parseTc } from '../tc/grammar.js';
 import type { ParsedTc, QdiscSpec, TcReply } from '../tc/model.js';
 import { Classifier } from '../tc/classifier.js';
 import { classifierConfig, type ClassifierConfig } from '../tc/packet-classifier.js';
@@ -201,6 +201,9 @@ export class Daemon {
     let parsed: ParsedTc;
     try {
       parsed = parseTc(argv);
+      // `parent ffff:` is the ingress qdisc, unless it is the handle of a managed device's egress root.
+      const ffffOf = 'passthrough' in parsed.command ? parsed.command.ffffOf : undefined;
+      if (ffffOf !== undefined && this.devices.get(ffffOf)?.tree.root.handle === FFFF) parsed = parseTc(argv, true);
       const cmd = parsed.command;
       if ('passthrough' in cmd) return cmd;
       if (cmd.verb === 'show') return await showDevices(this.devices, cmd, parsed);

@@ -16,6 +16,7 @@ import { protocolName, type ClassSpec, type QdiscSpec } from '../tc/model.js';
 import { TCA_KIND, TCA_OPTIONS, type TcMessage } from './netlink.js';
 import { attrString, parseAttrs, ratespec, ticksToBytes, u32, u64, unsupported, UnsupportedConfig, type Attrs } from '../tc/netlink-attrs.js';
 import { isQdiscKind, kindOf } from '../tc/kinds/index.js';
+import { decodeStab, NO_STAB, stabWords } from '../tc/stab.js';
 
 /** A device's configuration as command lines, each keyed by what it creates. */
 export interface KernelConfig {
@@ -30,6 +31,8 @@ export interface KernelConfig {
 export type Decoded = KernelConfig | { unsupported: string } | null;
 
 const nested = (a: Attrs): Attrs => parseAttrs(a.get(TCA_OPTIONS));
+/** A qdisc's size table (tc's stab), beside its kind and options. */
+const TCA_STAB = 8;
 
 /** A qdisc's spec from its message: the kind's own decoding (kinds/). */
 function qdiscSpec(kind: string, a: Attrs): QdiscSpec {
@@ -174,7 +177,11 @@ export function decodeDevice(dev: string, qdiscs: TcMessage[], classes: TcMessag
     const kindOf = (m: TcMessage) => attrString(m.attrs.get(TCA_KIND)) ?? unsupported('a message without a kind');
     const rootKind = kindOf(root);
     const config: KernelConfig = {
-      root: `qdisc add dev ${dev} root handle ${formatHandle(root.handle)} ${qdiscArgs(qdiscSpec(rootKind, root.attrs))}`,
+      root: [
+        `qdisc add dev ${dev} root handle ${formatHandle(root.handle)}`,
+        ...stabWords(decodeStab(root.attrs, TCA_STAB) ?? NO_STAB),
+        qdiscArgs(qdiscSpec(rootKind, root.attrs)),
+      ].join(' '),
       items: new Map(),
       filters: new Map(),
     };

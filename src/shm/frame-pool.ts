@@ -30,6 +30,8 @@
  * | queuedAt| float64 | arbiter                   | time the arbiter drained it (ns)          |
  * | leaveAt | float64 | arbiter                   | scheduled departure on the link (ns)      |
  * | releasedAt | float64 | arbiter                | time the arbiter released it to transmit  |
+ * | charged | uint32  | arbiter                   | length its link's size table charges it   |
+ * |         |         |                           | (tc's stab; written only on such links)   |
  */
 import { InvalidOptionError } from '../errors.js';
 import { markCongestion } from '../net/ecn.js';
@@ -65,7 +67,7 @@ export class FramePool {
     const umemOffset = pageOffset ? pageOffset(new Uint8Array(umem)) : 0;
     return {
       umem,
-      meta: new SharedArrayBuffer(frames * (8 + 8 + 8 + 8 + 4 + 4 + 4 + 4 + 4 + 4 + 4)),
+      meta: new SharedArrayBuffer(frames * (8 + 8 + 8 + 8 + 4 + 4 + 4 + 4 + 4 + 4 + 4 + 4)),
       frames,
       frameSize,
       umemOffset,
@@ -87,6 +89,7 @@ export class FramePool {
   readonly queuedAt: Float64Array;
   readonly leaveAt: Float64Array;
   readonly releasedAt: Float64Array;
+  readonly charged: Uint32Array;
   private readonly base: number;
 
   constructor(readonly layout: FramePoolLayout) {
@@ -107,6 +110,7 @@ export class FramePool {
     this.police = new Int32Array(layout.meta, 48 * n, n);
     this.sub = new Int32Array(layout.meta, 52 * n, n);
     this.head = new Uint32Array(layout.meta, 56 * n, n);
+    this.charged = new Uint32Array(layout.meta, 60 * n, n);
   }
 
   /** Byte offset of frame `f`'s packet in `bytes` (past the frame's head). */

@@ -7,6 +7,7 @@ import { formatHandle, TC_H_ROOT } from './handles.js';
 import { protocolName, type ClassSpec, type QdiscSpec } from './model.js';
 import type { TcTree } from './tree.js';
 import { classKindOf, kindOf } from './kinds/index.js';
+import { stabWords } from './stab.js';
 
 export function qdiscArgs(q: QdiscSpec): string {
   return kindOf(q.kind).dump(q);
@@ -25,7 +26,10 @@ export function classArgs(c: ClassSpec): string {
 export function treeCommands(t: TcTree): string[] {
   const dev = t.dev;
   const est = (e: [string, string] | undefined) => (e ? ` estimator ${e[0]} ${e[1]}` : '');
-  const out = [`qdisc add dev ${dev} root handle ${formatHandle(t.root.handle)}${est(t.root.estimator)} ${qdiscArgs(t.root.qdisc)}`];
+  const stab = t.root.stab ? stabWords(t.root.stab) : [];
+  const out = [
+    `qdisc add dev ${dev} root handle ${formatHandle(t.root.handle)}${est(t.root.estimator)}${stab.map((w) => ` ${w}`).join('')} ${qdiscArgs(t.root.qdisc)}`,
+  ];
   const qdiscs = new Set([t.root.handle]);
   const done = new Set<number>();
   const classes = [...t.classes.values()].sort((x, y) => x.classid - y.classid);
@@ -33,7 +37,7 @@ export function treeCommands(t: TcTree): string[] {
     progress = false;
     for (const c of classes) {
       if (!done.has(c.classid) && qdiscs.has(c.owner) && (c.parent === c.owner || done.has(c.parent))) {
-        if (c.spec.kind !== 'prio' && c.spec.kind !== 'tbf')
+        if (classKindOf(c.spec))
           out.push(`class add dev ${dev} parent ${formatHandle(c.parent)} classid ${formatHandle(c.classid)}${est(c.estimator)} ${classArgs(c.spec)}`);
         done.add(c.classid);
         progress = true;

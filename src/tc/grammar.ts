@@ -8,8 +8,9 @@
  * ingress and clsact qdiscs and filters on them, actions, monitor, batch files, other
  * network namespaces, help. (Devices pspat does not manage are the daemon's to judge.)
  */
+import { parseStab, type SizeSpec } from './stab.js';
 import { TcArgs, matches, parseUint } from './args.js';
-import { badArg, duplicateArg, invalidArg } from './errors.js';
+import { badArg, duplicateArg, invalidArg, TcError, TC_EXIT_REJECTED } from './errors.js';
 import { parseClassId, parseQdiscHandle, TC_H_ROOT } from './handles.js';
 import {
   ETH_P,
@@ -24,14 +25,24 @@ import {
 } from './model.js';
 import { parseFilterSpec } from './filter-grammar.js';
 import { parseTimeUs } from '../units.js';
-import { parseClassSpec, parseQdiscSpec } from './kinds/index.js';
+import { isQdiscKind, kindOf, parseClassSpec, parseQdiscSpec } from './kinds/index.js';
 
-/** tc's clsact/ingress parents: ffff: (ingress), ffff:fff2 (ingress hook), ffff:fff3 (egress hook). */
-const INGRESS_PARENTS = new Set([0xffff0000, 0xfffffff1, 0xfffffff2, 0xfffffff3]);
+/** tc's clsact/ingress hooks: ffff:fff1 (ingress), ffff:fff2 (ingress hook), ffff:fff3 (egress hook). */
+const INGRESS_HOOKS = new Set([0xfffffff1, 0xfffffff2, 0xfffffff3]);
+/** ffff:, the ingress qdisc's handle — and a legal handle for an egress root, which only the daemon knows a device has. */
+export const FFFF = 0xffff0000;
 
-/** True for a parent on the ingress or clsact hooks, which the system's tc handles. */
-function underIngress(parent: number | undefined): boolean {
-  return parent !== undefined && INGRESS_PARENTS.has(parent);
+/**
+ * Whether `parent` is on the ingress or clsact hooks, which the system's tc handles:
+ * ffff: is, unless the caller knows the device's egress root has that handle (`egressFfff`).
+ */
+function underIngress(parent: number | undefined, egressFfff: boolean): boolean {
+  return parent !== undefined && (INGRESS_HOOKS.has(parent) || (parent === FFFF && !egressFfff));
+}
+
+/** The system's tc's, for a command on ingress; naming the device when it said `parent ffff:`, which the daemon may know is its egress root. */
+function ingressPassThrough(reason: string, parent: number | undefined, dev: string | undefined): PassThrough {
+  return parent === FFFF && dev !== undefined ? { passthrough: true, reason, ffffOf: dev } : passThrough(reason);
 }
 
 /** `root` as the parent; a second parent is tc's error. */
@@ -72,7 +83,8 @@ export function globalOption(word: string): string | undefined {
   return GLOBAL_OPTIONS.find(([name]) => matches(opt, name))?.[0];
 }
 
-export function parseTc(argv: readonly string[]): ParsedTc {
+/** `egressFfff`: the device the command names has an egress root with handle ffff: (the daemon parses again so when a PassThrough says `ffffOf`). */
+export function parseTc(argv: readonly string[], egressFfff = false): ParsedTc {
   const flags: TcFlags = { stats: false, details: false, pretty: false, json: false };
   let i = 0;
   for (; i < argv.length && argv[i].startsWith('-') && argv[i] !== '-'; i++) {
@@ -84,9 +96,9 @@ export function parseTc(argv: readonly string[]): ParsedTc {
   }
   const a = new TcArgs(argv.slice(i));
   const object = a.done ? 'help' : a.next();
-  if (matches(object, 'qdisc')) return { flags, command: qdisc(a) };
+  if (matches(object, 'qdisc')) return { flags, command: qdisc(a, egressFfff) };
   if (matches(object, 'class')) return { flags, command: klass(a) };
-  if (matches(object, 'filter')) return { flags, command: filter(a) };
+  if (matches(object, 'filter')) return { flags, command: filter(a, egressFfff) };
   if (matches(object, 'chain') || matches(object, 'actions') || matches(object, 'monitor') || matches(object, 'exec') || matches(object, 'help')) {
     return { flags, command: passThrough(`tc ${object}`) };
   }
@@ -127,7 +139,7 @@ function requireDev(dev: string | undefined): string {
   return dev;
 }
 
-function qdisc(a: TcArgs): QdiscCommand | ShowCommand | PassThrough {
+function qdisc(a: TcArgs, egressFfff: boolean): QdiscCommand | ShowCommand | PassThrough {
   const v = dispatch(a, 'qdisc', ['link']);
   if (typeof v !== 'string') return v;
   if (v === 'link') throw badArg('pspat: "tc qdisc link" is not supported.');
@@ -135,6 +147,7 @@ function qdisc(a: TcArgs): QdiscCommand | ShowCommand | PassThrough {
   let parent: number | undefined;
   let handle: number | undefined;
   let estimator: [string, string] | undefined;
+  let stab: SizeSpec | undefined;
   while (!a.done) {
     const w = a.next();
     if (w === 'dev') dev = devArg(a);
@@ -143,12 +156,18 @@ function qdisc(a: TcArgs): QdiscCommand | ShowCommand | PassThrough {
       if (parent !== undefined) throw duplicateArg('parent', a.peek() ?? '');
       parent = handleArg(a, 'parent', parseClassId, 'invalid parent ID');
     } else if (w === 'handle') handle = handleArg(a, 'handle', parseQdiscHandle, 'invalid qdisc ID');
-    else if (w === 'ingress' || w === 'clsact') return passThrough(`${w} qdisc`);
-    else if (w === 'estimator') estimator = estimatorArg(a);
-    else if (w === 'stab' || w === 'ingress_block' || w === 'egress_block') {
+    else if (w === 'ingress' || w === 'clsact') {
+      // Both take handle ffff:, which an egress root holding it keeps them from (the kernel's words).
+      if (egressFfff)
+        throw new TcError(TC_EXIT_REJECTED, v === 'delete' ? 'Error: Invalid handle.' : 'Error: Cannot move an existing qdisc to a different parent.');
+      return ingressPassThrough(`${w} qdisc`, FFFF, dev);
+    } else if (w === 'estimator') estimator = estimatorArg(a);
+    else if (w === 'stab')
+      stab = parseStab(a); // a second one replaces the first, as in tc
+    else if (w === 'ingress_block' || w === 'egress_block') {
       throw badArg(`pspat: "${w}" is not supported.`);
     } else {
-      if (underIngress(parent)) return passThrough('a qdisc under ingress/clsact');
+      if (underIngress(parent, egressFfff)) return ingressPassThrough('a qdisc under ingress/clsact', parent, dev);
       if (a.ahead('help')) return passThrough(`tc's usage of ${w}`);
       // No qdisc at all (libvirt's taps): nothing for pspat to schedule.
       if (w === 'noqueue') return passThrough('noqueue');
@@ -161,11 +180,13 @@ function qdisc(a: TcArgs): QdiscCommand | ShowCommand | PassThrough {
         ...(handle ? { handle } : {}),
         qdisc: parseQdiscSpec(w, new TcArgs(options)),
         ...(estimator ? { estimator } : {}),
-        ...((v === 'change' || v === 'replace') && w === 'fq_codel' ? { options } : {}),
+        ...(stab ? { stab } : {}),
+        // A kind with a change rule (fq_codel, sfq) needs to know what the command named.
+        ...((v === 'change' || v === 'replace') && isQdiscKind(w) && kindOf(w).change ? { options } : {}),
       };
     }
   }
-  if (underIngress(parent)) return passThrough('ingress qdisc');
+  if (underIngress(parent, egressFfff)) return ingressPassThrough('ingress qdisc', parent, dev);
   if (v !== 'delete') throw badArg('Error: the qdisc kind is required (htb, drr, qfq, prio, tbf, pfifo, bfifo, sfq, fq_codel).');
   return { object: 'qdisc', verb: 'delete', dev: requireDev(dev), parent: requireParent(parent), ...(handle ? { handle } : {}) };
 }
@@ -244,7 +265,7 @@ function protocolArg(text: string): number {
   return n;
 }
 
-function filter(a: TcArgs): FilterCommand | ShowCommand | PassThrough {
+function filter(a: TcArgs, egressFfff: boolean): FilterCommand | ShowCommand | PassThrough {
   const v = dispatch(a, 'filter', ['get']);
   if (typeof v !== 'string') return v;
   let dev: string | undefined;
@@ -271,7 +292,7 @@ function filter(a: TcArgs): FilterCommand | ShowCommand | PassThrough {
       a.once('protocol', text);
       protocol = protocolArg(text);
     } else {
-      if (underIngress(parent)) return passThrough('a filter on ingress/clsact');
+      if (underIngress(parent, egressFfff)) return ingressPassThrough('a filter on ingress/clsact', parent, dev);
       if (a.ahead('help')) return passThrough(`tc's usage of ${w}`);
       const args = [w, ...a.rest()];
       const spec = parseFilterSpec(w, new TcArgs(args.slice(1)), handle);
@@ -288,7 +309,7 @@ function filter(a: TcArgs): FilterCommand | ShowCommand | PassThrough {
       };
     }
   }
-  if (underIngress(parent)) return passThrough('a filter on ingress/clsact');
+  if (underIngress(parent, egressFfff)) return ingressPassThrough('a filter on ingress/clsact', parent, dev);
   if (v !== 'delete') throw badArg('Error: the filter kind is required (u32, fw, basic, matchall).');
   return {
     object: 'filter',

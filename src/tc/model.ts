@@ -5,6 +5,7 @@
  * command's model does not depend on how it was spelled.
  */
 
+import type { SizeSpec } from './stab.js';
 export type TcObject = 'qdisc' | 'class' | 'filter';
 export type TcVerb = 'add' | 'change' | 'replace' | 'delete' | 'show';
 
@@ -106,7 +107,9 @@ export interface QdiscCommand {
   qdisc?: QdiscSpec;
   /** `estimator INTERVAL TIME_CONSTANT` as written: `-s` then shows a rate line. */
   estimator?: [string, string];
-  /** fq_codel's change and replace: the words after the kind, as written — only what they name changes. */
+  /** `stab …`: a size table (stab.ts), as tc completes it; the kernel takes one on the root qdisc only. */
+  stab?: SizeSpec;
+  /** change and replace of a kind with a change rule (fq_codel, sfq): the words after the kind, as written — only what they name changes. */
   options?: string[];
 }
 
@@ -158,6 +161,12 @@ export type TcReply = { exitCode: number; stdout: string; stderr: string; manage
 export interface PassThrough {
   passthrough: true;
   reason: string;
+  /**
+   * The device of a command under `parent ffff:`, read as the ingress qdisc: if pspat
+   * manages that device with an egress root of handle ffff:, the command is pspat's after
+   * all (grammar.ts parseTc's `egressFfff`).
+   */
+  ffffOf?: string;
 }
 
 export type TcCommand = QdiscCommand | ClassCommand | FilterCommand | ShowCommand;

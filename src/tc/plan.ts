@@ -9,6 +9,7 @@ import { TcError, TC_EXIT_REJECTED } from './errors.js';
 import { TC_H_ROOT } from './handles.js';
 import type { ClassCommand, FilterCommand, PassThrough, QdiscCommand, QdiscSpec } from './model.js';
 import type { DeviceFacts } from '../net/device.js';
+import { kindOf } from './kinds/index.js';
 import { applyClass, applyFilter, applyQdisc, createTree, htbQuantum, linkConfig, type LinkConfig, type TcTree } from './tree.js';
 
 export interface Plan {
@@ -50,11 +51,9 @@ function warningsOf(tree: TcTree | null, cmd: QdiscCommand | ClassCommand | Filt
   return warning ? [warning] : [];
 }
 
-/** Qdiscs the kernel cannot change in place (no `change` operation): a replace with the same kind and handle is refused. */
-const NO_CHANGE_OP = new Set(['htb', 'drr', 'qfq']);
-
+/** A change of the root, or a replace with the same kind and handle: refused for a kind the kernel cannot change in place. */
 function changeRoot(tree: TcTree, cmd: QdiscCommand): TcTree {
-  if (NO_CHANGE_OP.has(tree.root.qdisc.kind) && cmd.qdisc?.kind === tree.root.qdisc.kind) {
+  if (kindOf(tree.root.qdisc.kind).noChange && cmd.qdisc?.kind === tree.root.qdisc.kind) {
     throw new TcError(TC_EXIT_REJECTED, 'Error: Change operation not supported by specified qdisc.');
   }
   return applyQdisc(tree, cmd);

@@ -13,6 +13,7 @@
  * a qdisc's are the sum of its classes', an inner qdisc's those of the class it sits on,
  * and an inner qdisc's classes report what their own scheduler released and refused.
  */
+import { stabJson, stabLine, type SizeSpec } from './stab.js';
 import { formatHandle, TC_H_ROOT } from './handles.js';
 import { hashOrder } from './class-hash.js';
 import { protocolName, type ClassSpec, type FilterSpec, type QdiscSpec, type TcFlags } from './model.js';
@@ -127,8 +128,8 @@ export function showQdiscs(tree: TcTree, flags: TcFlags, stats: StatsBySlot, wit
   const rootStats = sumStats(allSlots(tree).map((s) => stats.get(s)));
   const directSlot = rootDirectSlot(tree);
   const direct = directSlot !== undefined ? (stats.get(directSlot)?.packets ?? 0) : 0;
-  const entries: { handle: number; parent: number | 'root'; q: QdiscSpec; s: SlotStats; direct: number; estimated: boolean }[] = [
-    { handle: tree.root.handle, parent: 'root', q: tree.root.qdisc, s: rootStats, direct, estimated: tree.root.estimator !== undefined },
+  const entries: { handle: number; parent: number | 'root'; q: QdiscSpec; s: SlotStats; direct: number; estimated: boolean; stab?: SizeSpec }[] = [
+    { handle: tree.root.handle, parent: 'root', q: tree.root.qdisc, s: rootStats, direct, estimated: tree.root.estimator !== undefined, stab: tree.root.stab },
   ];
   for (const c of tree.classes.values()) {
     // tbf grafts its child under its own handle.
@@ -144,6 +145,7 @@ export function showQdiscs(tree: TcTree, flags: TcFlags, stats: StatsBySlot, wit
       ...(withDev ? { dev: tree.dev } : {}),
       ...(e.parent === 'root' ? { root: true, refcnt } : { parent: formatHandle(e.parent) }),
       options: kindOf(e.q.kind).json(e.q, tree.device, e.direct),
+      ...(flags.details && e.stab ? { stab: stabJson(e.stab) } : {}),
       ...(flags.stats ? jsonStats(e.s, e.estimated) : {}),
     }));
   }
@@ -154,6 +156,7 @@ export function showQdiscs(tree: TcTree, flags: TcFlags, stats: StatsBySlot, wit
     const options = kind.show(e.q, tree.device, flags.details, e.direct);
     const end = kind.bareEnd ? '' : ' ';
     lines.push(`qdisc ${e.q.kind} ${formatHandle(e.handle)} ${withDev ? `dev ${tree.dev} ` : ''}${where}${options ? ` ${options}` : ''}${end}`);
+    if (flags.details && e.stab) lines.push(stabLine(e.stab));
     if (flags.stats) lines.push(...statsLines(e.s, e.estimated));
   }
   return lines.join('\n');

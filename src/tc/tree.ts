@@ -33,6 +33,7 @@ import { htbDefaultQuantum, MAX_DEFAULT_QUANTUM, MIN_DEFAULT_QUANTUM } from '../
 import type { DeviceFacts } from '../net/device.js';
 import { EMPTY_CLASS_HASH, hashInsert, hashRemove, type ClassHash } from './class-hash.js';
 import { placeU32, u32HandleOf } from './u32-handles.js';
+import { chargesDifferently, sizeTableParams, type SizeSpec } from './stab.js';
 
 export interface TcClass {
   classid: number;
@@ -65,7 +66,7 @@ export interface TcTree {
   /** The link's rate, bit/s (the htb direct queue is shaped to it). */
   linkRate: number;
   maxClasses: number;
-  root: { handle: number; qdisc: QdiscSpec; estimator?: [string, string] };
+  root: { handle: number; qdisc: QdiscSpec; estimator?: [string, string]; stab?: SizeSpec };
   classes: ReadonlyMap<number, TcClass>;
   filters: readonly TcFilter[];
   /** The device's queues, txqueuelen and MTU when it was taken over: the defaults the kernel takes from it. */
@@ -114,7 +115,7 @@ export function createTree(cmd: QdiscCommand, linkRate: number, maxClasses: numb
     dev: cmd.dev,
     linkRate,
     maxClasses,
-    root: { handle, qdisc: q, ...(cmd.estimator ? { estimator: cmd.estimator } : {}) },
+    root: { handle, qdisc: q, ...(cmd.estimator ? { estimator: cmd.estimator } : {}), ...(cmd.stab ? { stab: cmd.stab } : {}) },
     classes,
     filters: [],
     device,
@@ -227,11 +228,19 @@ export function applyQdisc(tree: TcTree, cmd: QdiscCommand): TcTree {
     const q = cmd.qdisc;
     if (!q || q.kind !== tree.root.qdisc.kind) throw rejected('Error: Specified qdisc kind does not match the existing one (use replace).');
     if (cmd.handle !== undefined && cmd.handle !== tree.root.handle) throw rejected('Error: Invalid handle.');
+    // A change sets the size table the command gives, or none (the kernel's qdisc_change).
+    const { stab: _, ...root } = tree.root;
     return {
       ...tree,
-      root: { ...tree.root, qdisc: changedQdisc(tree.root.qdisc, q, cmd.options ?? []), ...(cmd.estimator ? { estimator: cmd.estimator } : {}) },
+      root: {
+        ...root,
+        qdisc: changedQdisc(tree.root.qdisc, q, cmd.options ?? []),
+        ...(cmd.estimator ? { estimator: cmd.estimator } : {}),
+        ...(cmd.stab ? { stab: cmd.stab } : {}),
+      },
     };
   }
+  if (cmd.stab) throw rejected('Error: STAB not supported on a non root.');
   // Under a root tbf any minor (its handle `1:` too) names its one class.
   const toTbf = tree.root.qdisc.kind === 'tbf' && major(cmd.parent) === major(tree.root.handle);
   const cls = tree.classes.get(toTbf ? makeHandle(major(tree.root.handle), 1) : cmd.parent);
@@ -381,5 +390,9 @@ export function rootDirectSlot(tree: TcTree): number | undefined {
 export function linkConfig(tree: TcTree): LinkConfig {
   const slotOf = new Map<number, number>();
   for (const c of tree.classes.values()) if (c.owner === tree.root.handle) slotOf.set(c.classid, c.slot);
-  return { ...qdiscScheduler(tree, tree.root.handle, tree.root.qdisc), slotOf };
+  const s = qdiscScheduler(tree, tree.root.handle, tree.root.qdisc);
+  // The root's size table charges every packet, whatever the scheduler (RootParams.sizeTable).
+  const stab = tree.root.stab;
+  const rootParams = stab && chargesDifferently(stab) ? { ...s.rootParams, sizeTable: sizeTableParams(stab) } : s.rootParams;
+  return { ...s, rootParams, slotOf };
 }

@@ -11,6 +11,7 @@ export const drr: Kind<'drr'> = {
   ...optionless('drr'),
   scheduler: (_q, tree, handle) => userClasses('drr', tree.classesOf(handle)),
   onClass: 'inner',
+  noChange: true,
   classes: {
     parse(a) {
       const c: ClassOf<'drr'> = { kind: 'drr' };

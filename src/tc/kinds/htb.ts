@@ -76,6 +76,7 @@ export const htb: Kind<'htb'> = {
   },
   onClass: 'inner',
   directQueue: true,
+  noChange: true,
   classes: {
     parse(a: TcArgs): HtbClass {
       let rate = 0;

@@ -100,6 +100,8 @@ export interface Kind<K extends QdiscKind> {
   dump(q: QdiscOf<K>): string;
   /** tc prints this kind's options with no trailing space. */
   bareEnd?: boolean;
+  /** The kernel's qdisc has no change operation: a change, or a replace by the same kind, is refused. */
+  noChange?: true;
   /** What `change` (or a `replace` by the same kind) leaves; absent: the new options whole. */
   change?(old: QdiscOf<K>, next: QdiscOf<K>, words: readonly string[]): QdiscOf<K>;
   /** The qdisc back from the kernel's TCA_OPTIONS (undefined: the kind sent none). */

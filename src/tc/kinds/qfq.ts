@@ -13,6 +13,7 @@ export const qfq: Kind<'qfq'> = {
   ...optionless('qfq'),
   scheduler: (_q, tree, handle) => userClasses('qfq', tree.classesOf(handle)),
   onClass: 'inner',
+  noChange: true,
   classes: {
     parse(a) {
       const c: ClassOf<'qfq'> = { kind: 'qfq' };
