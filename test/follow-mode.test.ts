@@ -193,12 +193,12 @@ describe.skipIf(skip)('follow mode: every tc client drives pspat through the ker
     await until(modelOfUplink, (s) => /classid 1:20 htb rate 7000000bit ceil 7000000bit/.test(s), 10_000);
   }, 20_000);
 
-  it("a tbf root with a child qdisc on its class: followed whole (tbf's own class is known, so the child has a parent)", async () => {
+  it("a tbf root with a size table and a child qdisc on its class: followed whole (tbf's own class is known, so the child has a parent)", async () => {
     daemon = await startDaemon(['--backend', 'null', '--follow', 'all'], runDir, topo.host);
-    kernelTc(`qdisc add dev ${UP} root handle 1: tbf rate 8mbit burst 20000 limit 30000`);
+    kernelTc(`qdisc add dev ${UP} root handle 1: stab linklayer atm overhead 44 tbf rate 8mbit burst 20000 limit 30000`);
     kernelTc(`qdisc add dev ${UP} parent 1:1 handle 10: pfifo limit 50`);
     await until(modelOfUplink, (s) => /qdisc add dev \S+ parent 1:1 handle 10: pfifo limit 50/.test(s), 10_000);
-    expect(await modelOfUplink()).toMatch(/root handle 1: tbf rate 8000000bit burst 20000 limit 30000/);
+    expect(await modelOfUplink()).toMatch(/root handle 1: stab linklayer atm overhead 44 mtu 2047 tsize 512 tbf rate 8000000bit burst 20000 limit 30000/);
   }, 20_000);
 
   it('a tbf root as the CNI bandwidth plugin sets it (pyroute2): the VM held to its rate', async () => {

@@ -50,6 +50,19 @@ function frame(f: FrameFields = {}): Uint8Array {
 const classify = (c: Classifier, b: Uint8Array, proto = ETH_IP, mark = 0) => c.classify(b, 0, 14, b.length, proto, mark);
 
 describe('tc classifier', () => {
+  it("u32 hash tables are the qdisc's: a prio links to a table another prio made, and finds the nodes a third prio put there", () => {
+    const c = filters(
+      'filter add dev e parent 1: protocol ip prio 5 handle 2: u32 divisor 256',
+      // prio 1 hashes on the destination's last byte into table 2:
+      'filter add dev e parent 1: protocol ip prio 1 u32 link 2: hashkey mask 0x000000ff at 16 match u32 0 0 at 0',
+      'filter add dev e parent 1: protocol ip prio 9 u32 ht 2:7 match ip dst 10.0.0.7 flowid 1:70',
+      'filter add dev e parent 1: protocol ip prio 3 u32 match ip dst 10.0.0.0/8 flowid 1:30',
+    );
+    expect(classify(c, frame({ dst: [10, 0, 0, 7] }))).toBe(0x10070);
+    // Nothing in bucket 8: the walk resumes after the link, then prio 3.
+    expect(classify(c, frame({ dst: [10, 0, 0, 8] }))).toBe(0x10030);
+  });
+
   it('tries filters by prio, first match wins', () => {
     const c = filters(
       'filter add dev e parent 1: prio 2 matchall classid 1:20',

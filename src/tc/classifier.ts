@@ -5,8 +5,10 @@
  * Semantics follow the kernel's cls_api.c and the classifiers' own files:
  *   - filters are tried in ascending `prio`; within a prio, in the order of their kind's
  *     structure; a filter applies only to packets of its `protocol` (or all);
- *   - u32 (cls_u32.c): each prio is one u32 instance with hash tables; the walk starts in
- *     table 800: bucket 0 and tries its nodes in handle order. A node matches when every
+ *   - u32 (cls_u32.c): each prio is one u32 instance with a root hash table of its own
+ *     (800:, 801:, …); the hash tables are the qdisc's, shared by every prio, so a node
+ *     may go in (`ht`) or link to a table another prio made. The walk starts in the
+ *     prio's root table, bucket 0, and tries its nodes in handle order. A node matches when every
  *     key does ((word at off) & mask == value, words big-endian from the network header;
  *     negative offsets reach the link header) and `match mark` does. A matching node with
  *     `link X:` descends into table X, bucket ((word at hashkey.off & mask) >> shift) &
@@ -23,8 +25,11 @@
  * Per-packet work allocates nothing; the compiled form is plain arrays.
  */
 import { ETH_P, type FilterSpec, type PoliceSpec } from './model.js';
-import { badArg } from './errors.js';
+import { TcError, TC_EXIT_REJECTED } from './errors.js';
 import { U32_FIRST_TABLE } from './u32-handles.js';
+
+/** What the kernel's cls_u32 refuses, in its words (exit 2). */
+const rejected = (message: string) => new TcError(TC_EXIT_REJECTED, message);
 
 /** A filter as the daemon holds it once added. */
 export interface InstalledFilter {
@@ -65,9 +70,9 @@ interface U32Table {
 }
 
 type Stage =
-  | { kind: 'u32'; protocol: number; root: number; tables: Map<number, U32Table> }
-  | { kind: 'fw'; protocol: number; mark: number; mask: number; classid: number; police: number }
-  | { kind: 'all'; protocol: number; classid: number; police: number };
+  | { kind: 'u32'; prio: number; protocol: number; root: number }
+  | { kind: 'fw'; prio: number; protocol: number; mark: number; mask: number; classid: number; police: number }
+  | { kind: 'all'; prio: number; protocol: number; classid: number; police: number };
 
 /**
  * The big-endian 32-bit word at `pos`, bytes outside the frame [start, end) read as 0: a
@@ -94,14 +99,17 @@ function lowestSetBit(mask: number): number {
 export class Classifier {
   private readonly stages: Stage[] = [];
   private readonly u32ByPrio = new Map<number, Extract<Stage, { kind: 'u32' }>>();
+  /** The u32 hash tables of the qdisc, every prio's: their roots and the ones made with `divisor`. */
+  private readonly tables = new Map<number, U32Table>();
   /** The policers of matching filters, by index (`police` in a node or stage). */
   readonly policers: PoliceSpec[] = [];
   /** Policer of the filter that classified the last packet, or -1. */
   lastPolice = -1;
 
+  /** `filters` in the order they were added: a node may name a table another prio made before it. */
   constructor(filters: readonly InstalledFilter[]) {
-    const sorted = [...filters].sort((x, y) => x.prio - y.prio);
-    for (const f of sorted) this.install(f);
+    for (const f of filters) this.install(f);
+    this.stages.sort((x, y) => x.prio - y.prio); // stable: a prio's own order stays
   }
 
   private fullClassid(classid: number | undefined): number {
@@ -119,6 +127,7 @@ export class Classifier {
     if (s.kind === 'fw') {
       this.stages.push({
         kind: 'fw',
+        prio: f.prio,
         protocol: f.protocol,
         mark: s.mark,
         mask: s.mask,
@@ -128,22 +137,25 @@ export class Classifier {
       return;
     }
     if (s.kind === 'basic' || s.kind === 'matchall') {
-      this.stages.push({ kind: 'all', protocol: f.protocol, classid: this.fullClassid(s.classid), police: this.policeIndex(s.police) });
+      this.stages.push({ kind: 'all', prio: f.prio, protocol: f.protocol, classid: this.fullClassid(s.classid), police: this.policeIndex(s.police) });
       return;
     }
-    // u32: the filters of one prio are one instance, sharing its hash tables.
+    // u32: the filters of one prio are one instance, with a root table of its own.
+    const tables = this.tables;
     let stage = this.u32ByPrio.get(f.prio);
     if (!stage) {
-      const root = f.rootTable ?? U32_FIRST_TABLE;
-      stage = { kind: 'u32', protocol: f.protocol, root, tables: new Map([[root, { divisor: 1, buckets: [[]] }]]) };
+      // Without the kernel's number (a caller that keeps none), the next one it would give.
+      let root = f.rootTable ?? U32_FIRST_TABLE;
+      for (let n = 1; f.rootTable === undefined && tables.has(root); n++) root = U32_FIRST_TABLE | n;
+      stage = { kind: 'u32', prio: f.prio, protocol: f.protocol, root };
+      tables.set(root, { divisor: 1, buckets: [[]] });
       this.u32ByPrio.set(f.prio, stage);
       this.stages.push(stage);
     }
-    const tables = stage.tables;
     const handle = s.handle ?? 0;
     if (s.divisor !== undefined) {
       const htid = handle >>> 20;
-      if (htid === 0 || tables.has(htid)) throw badArg(`u32: hash table ${htid.toString(16)}: already exists or has no handle`);
+      if (htid === 0 || tables.has(htid)) throw rejected('Error: Filter already exists.');
       tables.set(htid, { divisor: s.divisor, buckets: Array.from({ length: s.divisor }, () => []) });
       return;
     }
@@ -151,12 +163,12 @@ export class Classifier {
     const htid = place >>> 20 || stage.root;
     const bucket = (place >>> 12) & 0xff;
     const table = tables.get(htid);
-    if (!table) throw badArg(`u32: hash table ${htid.toString(16)}: is not there (create it with "divisor")`);
-    if (bucket >= table.divisor) throw badArg(`u32: bucket ${bucket.toString(16)} is beyond table ${htid.toString(16)}'s divisor ${table.divisor}`);
+    if (!table) throw rejected('Error: cls_u32: Specified hash table not found.');
+    if (bucket >= table.divisor) throw rejected('Error: cls_u32: Specified hash table buckets exceed configured value.');
     const nodes = table.buckets[bucket];
     const id = handle & 0xfff || (nodes.length ? Math.max(...nodes.map((n) => n.id)) + 1 : FIRST_NODE);
     const linkHtid = s.link === undefined ? -1 : s.link >>> 20;
-    if (linkHtid !== -1 && !tables.has(linkHtid)) throw badArg(`u32: link ${linkHtid.toString(16)}: no such hash table`);
+    if (linkHtid !== -1 && !tables.has(linkHtid)) throw rejected('Error: cls_u32: Link hash table not found.');
     const plain = s.keys.filter((k) => !k.nexthdr);
     const next = s.keys.filter((k) => k.nexthdr);
     nodes.push({
@@ -193,14 +205,14 @@ export class Classifier {
         this.lastPolice = st.police;
         return st.classid;
       }
-      const r = this.walk(st.tables, st.tables.get(st.root)!.buckets[0], pkt, start, l3, end, mark, 0);
+      const r = this.walk(this.tables.get(st.root)!.buckets[0], pkt, start, l3, end, mark, 0);
       if (r !== NO_MATCH) return r;
     }
     return NO_MATCH;
   }
 
   /** Tries `nodes` in order, descending through links; depth bounds a linking loop as the kernel's TC_U32_MAXDEPTH. */
-  private walk(tables: Map<number, U32Table>, nodes: U32Node[], pkt: Uint8Array, start: number, l3: number, end: number, mark: number, depth: number): number {
+  private walk(nodes: U32Node[], pkt: Uint8Array, start: number, l3: number, end: number, mark: number, depth: number): number {
     if (depth > 8) return NO_MATCH;
     next: for (const n of nodes) {
       const k = n.keys;
@@ -211,14 +223,14 @@ export class Classifier {
       }
       if ((mark & n.markMask) >>> 0 !== n.markValue) continue;
       if (n.link >= 0) {
-        const t = tables.get(n.link)!;
+        const t = this.tables.get(n.link)!;
         let b = 0;
         if (n.hashMask !== 0) {
           const pos = l3 + n.hashOff;
           if (pos < start || pos + 4 > end) return NO_MATCH;
           b = (((wordAt(pkt, pos, start, end) & n.hashMask) >>> 0) >>> n.hashShift) & (t.divisor - 1);
         }
-        const r = this.walk(tables, t.buckets[b], pkt, start, l3, end, mark, depth + 1);
+        const r = this.walk(t.buckets[b], pkt, start, l3, end, mark, depth + 1);
         if (r !== NO_MATCH) return r;
         continue;
       }

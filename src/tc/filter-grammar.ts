@@ -217,6 +217,7 @@ function u32Filter(a: TcArgs, handle: string | undefined): FilterSpec {
       if ((d & (d - 1)) !== 0) illegal('divisor');
       spec.divisor = d;
     } else if (w === 'ht') spec.ht = u32HandleValue(parseU32Handle(a.next(), 'ht'));
+    else if (w === 'sample') spec.ht = sampleBucket(a, spec.ht ?? 0);
     else if (w === 'link') spec.link = u32HandleValue(parseU32Handle(a.next(), 'link'));
     else if (w === 'hashkey') {
       if (a.next() !== 'mask') illegal('hashkey');
@@ -229,9 +230,32 @@ function u32Filter(a: TcArgs, handle: string | undefined): FilterSpec {
       continue; // no hardware here: every filter runs in software
     else if (w === 'order')
       a.uint('order', 0, 0xfff); // node order within its table: the handle says it too
-    else throw unsupportedOrUnknown(w, ['offset', 'sample', 'action', 'indev']);
+    else throw unsupportedOrUnknown(w, ['offset', 'action', 'indev']);
   }
   return spec;
+}
+
+/**
+ * `sample SELECTOR [divisor N]`: puts the node in the bucket of `htid`'s table that a
+ * packet matching the one-key selector hashes to — the kernel's fold of the key (its
+ * masked value shifted down to the mask's lowest bit; iproute2 ≥ 5.15), modulo N
+ * (default 256). Returns the node's table and bucket.
+ */
+function sampleBucket(a: TcArgs, htid: number): number {
+  const keys: U32Key[] = [];
+  parseMatch(a, keys, {});
+  if (keys.length !== 1) throw badArg('"sample" must contain exactly ONE key.');
+  let divisor = 0x100;
+  if (a.peek() === 'divisor') {
+    a.next();
+    const d = parseUint(a.next());
+    if (d === undefined || d === 0 || d > 0x100 || (d & (d - 1)) !== 0) throw badArg('Illegal sample "divisor"');
+    divisor = d;
+  }
+  const { value, mask } = keys[0];
+  const shift = mask === 0 ? 0 : 31 - Math.clz32(mask & -mask);
+  const hash = ((value & mask) >>> 0) >>> shift;
+  return (((hash % divisor) << 12) | (htid & 0xfff00000)) >>> 0;
 }
 
 /** A tc keyword pspat does not implement gets its own message, not "What is". */

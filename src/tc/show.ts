@@ -16,7 +16,7 @@
 import { stabJson, stabLine, type SizeSpec } from './stab.js';
 import { formatHandle, TC_H_ROOT } from './handles.js';
 import { hashOrder } from './class-hash.js';
-import { protocolName, type ClassSpec, type FilterSpec, type QdiscSpec, type TcFlags } from './model.js';
+import { ETH_P, protocolName, type ClassSpec, type FilterSpec, type QdiscSpec, type TcFlags, type U32Key } from './model.js';
 import { formatRate, formatSize } from './format.js';
 import { classKindOf, kindOf } from './kinds/index.js';
 import type { ClassPlace } from './kinds/kind.js';
@@ -223,12 +223,13 @@ export function showFilters(tree: TcTree, flags: TcFlags, select: FilterSelectio
       (f) => f.parent === on && (select.prio === undefined || f.prio === select.prio) && (select.protocol === undefined || f.protocol === select.protocol),
     )
     .sort((x, y) => x.prio - y.prio);
+  const u32s = tree.filters.filter((f) => f.parent === on && f.u32);
   if (flags.json) {
     const base = (f: TcFilter) => ({ parent: formatHandle(f.parent), protocol: protocolName(f.protocol), pref: f.prio, kind: f.spec.kind, chain: 0 });
     return listings(sorted).flatMap((l) => {
       const f = l[0];
       if (!f.u32) return [{ ...base(f), ...(f.handle ? { options: { fh: f.handle } } : {}) }];
-      return [base(f), ...u32Entries(l).map((options) => ({ ...base(f), options }))];
+      return [base(f), ...u32Entries(l, u32s).map((options) => ({ ...base(f), options }))];
     });
   }
   const lines: string[] = [];
@@ -240,7 +241,7 @@ export function showFilters(tree: TcTree, flags: TcFlags, select: FilterSelectio
       select.prio === undefined ? `pref ${f.prio} ` : '',
     ];
     const head = `filter ${named.join('')}${f.spec.kind} chain 0`;
-    lines.push(...(f.u32 ? u32Lines(l, head) : filterLines(f, head)));
+    lines.push(...(f.u32 ? u32Lines(l, u32s, head, flags.pretty) : filterLines(f, head)));
   }
   return lines.join('\n');
 }
@@ -283,8 +284,13 @@ function formatClassid(id: number): string {
 const hex8 = (n: number) => n.toString(16).padStart(8, '0');
 const tableName = (fh: number) => `${u32Parts(fh).table.toString(16)}:`;
 
-/** One priority's u32 hash tables and nodes in the order cls_u32's walk visits them: each table (the newest first, the root last), then its nodes by handle. */
-function u32Walk(group: TcFilter[]): ({ table: number; divisor: number } | { node: TcFilter })[] {
+/**
+ * One priority's u32 hash tables and nodes in the order cls_u32's walk visits them: each
+ * table it made (the newest first, its root last), then the table's nodes by handle —
+ * whichever priority added them (`all`: every u32 filter of the qdisc), as the tables are
+ * the qdisc's.
+ */
+function u32Walk(group: TcFilter[], all: readonly TcFilter[]): ({ table: number; divisor: number } | { node: TcFilter })[] {
   const tables = group.filter((f) => f.spec.kind === 'u32' && f.spec.divisor !== undefined).reverse();
   const out: ({ table: number; divisor: number } | { node: TcFilter })[] = [];
   for (const t of [
@@ -292,18 +298,64 @@ function u32Walk(group: TcFilter[]): ({ table: number; divisor: number } | { nod
     { table: group[0].u32!.root, divisor: 1 },
   ]) {
     out.push(t);
-    const nodes = group.filter((f) => f.spec.kind === 'u32' && f.spec.divisor === undefined && f.u32!.fh >>> 20 === t.table);
+    const nodes = all.filter((f) => f.spec.kind === 'u32' && f.spec.divisor === undefined && f.u32!.fh >>> 20 === t.table);
     for (const node of nodes.sort((x, y) => x.u32!.fh - y.u32!.fh)) out.push({ node });
   }
   return out;
 }
 
-/** One priority's u32 filters as tc lists them: a header line, then the walk. */
-function u32Lines(group: TcFilter[], head: string): string[] {
+/** One priority's u32 filters as tc lists them: a header line, then the walk (`pretty`: -p). */
+function u32Lines(group: TcFilter[], all: readonly TcFilter[], head: string, pretty: boolean): string[] {
   return [
     `${head} `,
-    ...u32Walk(group).flatMap((e) => ('table' in e ? [`${head} fh ${e.table.toString(16)}: ht divisor ${e.divisor} `] : u32NodeLines(e.node, head))),
+    ...u32Walk(group, all).flatMap((e) =>
+      'table' in e ? [`${head} fh ${e.table.toString(16)}: ht divisor ${e.divisor} `] : u32NodeLines(e.node, head, pretty),
+    ),
   ];
+}
+
+/** A key as tc prints it without -p: value/mask at its offset. */
+function rawKey(k: U32Key): string {
+  return `  match ${hex8(k.value)}/${hex8(k.mask)} at ${k.nexthdr ? 'nexthdr+' : ''}${k.off}`;
+}
+
+/** The prefix length of a mask whose ones are all at the top (0 for none), else -1 (tc's mask2bits). */
+function maskBits(mask: number): number {
+  const m = mask >>> 0;
+  if (m === 0) return 0;
+  const bits = Math.clz32(~m >>> 0); // its leading ones
+  return (0xffffffff << (32 - bits)) >>> 0 === m ? bits : -1;
+}
+
+/**
+ * A key as `-p` prints it for an IPv4 or IPv6 filter (tc's print_ipv4 and print_ipv6, one
+ * reading of IPv4 header offsets for both): fields it knows by offset and mask, nothing
+ * for the others — tc prints those keys not at all. The two ports in one word come low
+ * half first, named dport for IPv4 and sport for IPv6, as tc has them.
+ */
+function prettyKey(k: U32Key, ipv6: boolean): string[] {
+  const v = k.value >>> 0;
+  const m = k.mask >>> 0;
+  if (k.off === 0 && m === 0x0f000000) return [`  match IP ihl ${v >>> 24}`];
+  if (k.off === 0 && m === 0x00ff0000) return [`  match IP dsfield 0x${(v >>> 16).toString(16)}`];
+  if (k.off === 8 && m === 0x00ff0000) return [`  match IP protocol ${v >>> 16}`];
+  if ((k.off === 12 || k.off === 16) && maskBits(m) >= 0) {
+    const addr = [v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff].join('.');
+    return [`  match IP ${k.off === 12 ? 'src' : 'dst'} ${addr}/${maskBits(m)}`];
+  }
+  if (k.off === 20 && m === 0x0000ffff) return [`  match dport ${v & 0xffff}`];
+  if (k.off === 20 && m === 0xffff0000) return [`  match sport ${v >>> 16}`];
+  if (k.off === 20 && m === 0xffffffff) {
+    const [low, high] = ipv6 ? ['sport', 'dport'] : ['dport', 'sport'];
+    return [`  match ${low} ${v & 0xffff}, match ${high} ${v >>> 16}`];
+  }
+  return [];
+}
+
+/** A node's keys: raw, or with -p as tc's pretty printer for the filter's protocol has them (raw for protocols it has none for). */
+function keyLines(f: TcFilter, keys: U32Key[], pretty: boolean): string[] {
+  const ip = f.protocol === ETH_P.ip || f.protocol === ETH_P.ipv6;
+  return pretty && ip ? keys.flatMap((k) => prettyKey(k, f.protocol === ETH_P.ipv6)) : keys.map(rawKey);
 }
 
 /** A u32 handle's fields: 12-bit table, 8-bit bucket, 12-bit node. */
@@ -317,7 +369,7 @@ function u32Name(fh: number): string {
   return `${table.toString(16)}:${bucket ? bucket.toString(16) : ''}:${node.toString(16)}`;
 }
 
-function u32NodeLines(f: TcFilter, head: string): string[] {
+function u32NodeLines(f: TcFilter, head: string, pretty: boolean): string[] {
   const s = f.spec as Extract<FilterSpec, { kind: 'u32' }>;
   const fh = f.u32!.fh;
   // A filter with no action is not terminal: tc marks its flowid with a star.
@@ -326,14 +378,14 @@ function u32NodeLines(f: TcFilter, head: string): string[] {
   const { table, bucket, node } = u32Parts(fh);
   return [
     `${head} fh ${u32Name(fh)} order ${node} key ht ${table.toString(16)} bkt ${bucket.toString(16)}${flow}${link}${policeText(s)} not_in_hw `,
-    ...s.keys.map((k) => `  match ${hex8(k.value)}/${hex8(k.mask)} at ${k.nexthdr ? 'nexthdr+' : ''}${k.off}`),
+    ...keyLines(f, s.keys, pretty),
     ...(s.hashkey ? [`    hash mask ${hex8(s.hashkey.mask)} at ${s.hashkey.off} `] : []),
   ];
 }
 
 /** tc -j's options of each entry of one priority's u32 walk (one match is an object, as tc prints it; several, a list). */
-function u32Entries(group: TcFilter[]): object[] {
-  return u32Walk(group).map((e) => {
+function u32Entries(group: TcFilter[], all: readonly TcFilter[]): object[] {
+  return u32Walk(group, all).map((e) => {
     if ('table' in e) return { fh: `${e.table.toString(16)}:`, ht_divisor: e.divisor };
     const f = e.node;
     const s = f.spec as Extract<FilterSpec, { kind: 'u32' }>;

@@ -54,7 +54,8 @@ export function placeU32(tree: TcTree, f: TcFilter): { u32: { fh: number; root: 
   const bucket = (place >>> 12) & 0xff;
   let node = (s.handle ?? 0) & 0xfff;
   if (node === 0) {
-    const used = new Set(group.filter((x) => x.u32!.fh >>> 20 === table).map((x) => x.u32!.fh & 0xfff));
+    // Tables are the qdisc's: a node another priority put in this one takes its id.
+    const used = new Set(siblings.filter((x) => x.u32!.fh >>> 20 === table).map((x) => x.u32!.fh & 0xfff));
     for (node = FIRST_NODE; used.has(node); node++);
   }
   return { u32: { fh: ((table << 20) | (bucket << 12) | node) >>> 0, root }, next };
