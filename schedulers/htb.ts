@@ -63,7 +63,8 @@
  *   buffer, cbuffer           bucket sizes, ns
  *   tokens, ctokens, checked  bucket levels, ns, as of time `checked`
  *   mode                      CANT_SEND / MAY_BORROW / CAN_SEND as of the last update
- *   prio, quantum, mpu        class parameters
+ *   prio, quantum             class parameters
+ *   mpu, overhead, atm        what the class's rates count a packet as (chargedLen)
  *   activity                  bitmask of priorities with demand (a leaf: 1 << prio while
  *                             backlogged; an inner class: the p whose feed has a borrower)
  *   deficit[node]             DRR deficit of a class in its row at p
@@ -141,6 +142,8 @@ interface HtbParams {
   prio: number;
   quantum: number;
   mpu: number;
+  overhead: number;
+  atm: boolean;
 }
 
 class HtbScheduler extends ClassfulScheduler {
@@ -160,6 +163,8 @@ class HtbScheduler extends ClassfulScheduler {
   private readonly prio: Uint8Array;
   private readonly quantum: Float64Array;
   private readonly mpu: Float64Array;
+  private readonly overhead: Float64Array;
+  private readonly atm: Uint8Array;
   private readonly activity: Uint8Array;
   private readonly deficit: Float64Array;
   private readonly lends: Float64Array;
@@ -194,6 +199,8 @@ class HtbScheduler extends ClassfulScheduler {
     this.prio = new Uint8Array(m);
     this.quantum = new Float64Array(m);
     this.mpu = new Float64Array(m);
+    this.overhead = new Float64Array(m);
+    this.atm = new Uint8Array(m);
     this.activity = new Uint8Array(m);
     this.deficit = new Float64Array(m * PRIOS);
     this.lends = new Float64Array(m);
@@ -234,7 +241,9 @@ class HtbScheduler extends ClassfulScheduler {
         : intParam('quantum', params.quantum, 1, 2 ** 32 - 1, ' bytes');
     const prio = params.prio === undefined ? (current?.prio ?? 0) : intParam('prio', params.prio, 0, PRIOS - 1);
     const mpu = params.mpu === undefined ? (current?.mpu ?? 0) : intParam('mpu', params.mpu, 0, 65535, ' bytes');
-    return { rate, ceil, burst, cburst, prio, quantum, mpu };
+    const overhead = params.overhead === undefined ? (current?.overhead ?? 0) : intParam('overhead', params.overhead, 0, 65535, ' bytes');
+    const atm = params.atm ?? current?.atm ?? false;
+    return { rate, ceil, burst, cburst, prio, quantum, mpu, overhead, atm };
   }
 
   private currentParams(c: number): HtbParams {
@@ -246,6 +255,8 @@ class HtbScheduler extends ClassfulScheduler {
       prio: this.prio[c],
       quantum: this.quantum[c],
       mpu: this.mpu[c],
+      overhead: this.overhead[c],
+      atm: this.atm[c] === 1,
     };
   }
 
@@ -306,6 +317,8 @@ class HtbScheduler extends ClassfulScheduler {
     this.prio[slot] = p.prio;
     this.quantum[slot] = p.quantum;
     this.mpu[slot] = p.mpu;
+    this.overhead[slot] = p.overhead;
+    this.atm[slot] = p.atm ? 1 : 0;
   }
 
   changeClass(slot: number, params: ClassParams): void {
@@ -468,11 +481,22 @@ class HtbScheduler extends ClassfulScheduler {
   }
 
   /**
-   * Charges a packet of `bytes` sent by leaf c at `level` at time t: rate tokens of the
-   * lender and everything above it, ceil tokens of the whole path ([2]'s charge_class).
+   * The bytes class c's rates count a packet of `len` as (the kernel's psched_l2t_ns):
+   * plus its overhead, at least its mpu, in whole ATM cells on ATM.
    */
-  private charge(c: number, level: number, bytes: number, t: number): void {
+  private chargedLen(c: number, len: number): number {
+    const n = Math.max(len + this.overhead[c], this.mpu[c]);
+    return this.atm[c] === 1 ? Math.ceil(n / 48) * 53 : n;
+  }
+
+  /**
+   * Charges a packet of `len` bytes sent by leaf c at `level` at time t: rate tokens of the
+   * lender and everything above it, ceil tokens of the whole path ([2]'s charge_class),
+   * each class counting the packet as its own link layer does.
+   */
+  private charge(c: number, level: number, len: number, t: number): void {
     for (; c !== NO_PARENT; c = this.parent[c]) {
+      const bytes = this.chargedLen(c, len);
       const idle = Math.min(t - this.checked[c], MAX_DEBT_NS);
       let tk = Math.min(this.tokens[c] + idle, this.buffer[c]);
       if (this.level[c] >= level) {
@@ -524,8 +548,9 @@ class HtbScheduler extends ClassfulScheduler {
       this.setState(c, 0, this.mode[c]);
       return -1;
     }
-    const bytes = Math.max(this.len[f], this.mpu[c]);
-    // DRR among the classes of the row; SFQ tags on the way down from the lender.
+    // DRR among the classes of the row, and SFQ tags on the way down from the lender, by
+    // the packet's length (the kernel's deficit); the buckets by each class's link layer.
+    const bytes = this.len[f];
     this.deficit[lender] -= bytes;
     if (this.deficit[lender] < 0) {
       this.deficit[lender] += this.quantum[(lender / PRIOS) | 0];

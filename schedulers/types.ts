@@ -83,6 +83,10 @@ export interface ClassParams {
   prio?: number;
   /** htb: smallest size a packet is charged as, bytes (tc's mpu). @default 0 */
   mpu?: number;
+  /** htb: bytes added to every packet the class's rates count, before the mpu (tc's overhead). @default 0 */
+  overhead?: number;
+  /** htb: the class's rates count whole ATM cells (53 bytes per 48 of packet; tc's `linklayer atm`). @default false */
+  atm?: boolean;
   /** Queue limit in packets. @default 1000 (tc's txqueuelen) */
   limitPackets?: number;
   /** Queue limit in bytes; no byte limit when absent. */

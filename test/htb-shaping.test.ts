@@ -149,6 +149,30 @@ describe('htb shaping', () => {
     expect(s.overlimits).toBeGreaterThan(0);
   });
 
+  it("counts each packet as the class's link layer carries it (tc's overhead, mpu, linklayer atm): what gets through is the rate over that", () => {
+    // Fixed 100-byte packets: with overhead 100 a class charges 200 each; on ATM, 100 + 44
+    // bytes are 3 cells, 159; an mpu of 400 charges 400. Each passes its rate × 100 / charged.
+    const h = tree([
+      [0, { rate: 10 * M, overhead: 100 }],
+      [1, { rate: 10 * M, overhead: 44, atm: true }],
+      [2, { rate: 10 * M, mpu: 400 }],
+      [3, { rate: 10 * M }],
+    ]);
+    const bytes = new Map([0, 1, 2, 3].map((c) => [c, 0]));
+    for (const c of bytes.keys()) for (let i = 0; i < 8; i++) h.offer(c, 100);
+    const start = h.now;
+    while (h.now - start < 2e9) {
+      const f = h.takeWaiting();
+      bytes.set(h.cls[f], bytes.get(h.cls[f])! + h.len[f]);
+      h.offer(h.cls[f], 100);
+    }
+    const rate = (c: number) => (bytes.get(c)! * 8) / ((h.now - start) / 1e9);
+    expectRate(rate(0), (10 * M * 100) / 200);
+    expectRate(rate(1), (10 * M * 100) / 159);
+    expectRate(rate(2), (10 * M * 100) / 400);
+    expectRate(rate(3), 10 * M);
+  });
+
   it('refuses bad classes with the field named and changes nothing', () => {
     const h = tree([[0, { rate: 10 * M }]]);
     expect(() => h.sched.addClass(1, {})).toThrow('rate: an htb class needs a rate');

@@ -6,6 +6,7 @@
  */
 
 import type { SizeSpec } from './stab.js';
+import type { Linklayer } from './linklayer.js';
 export type TcObject = 'qdisc' | 'class' | 'filter';
 export type TcVerb = 'add' | 'change' | 'replace' | 'delete' | 'show';
 
@@ -23,7 +24,7 @@ export type QdiscSpec =
   | { kind: 'qfq' }
   | { kind: 'prio'; bands: number; priomap: number[] }
   /** limit: bytes queued at most (given, or from latency: rate·latency + burst, as tc computes it). */
-  | { kind: 'tbf'; rate: number; burst: number; limit: number; peakrate?: number; mtu?: number }
+  | { kind: 'tbf'; rate: number; burst: number; limit: number; peakrate?: number; mtu?: number; mpu?: number; overhead?: number; linklayer?: Linklayer }
   | { kind: 'pfifo'; limit?: number }
   | { kind: 'bfifo'; limit?: number }
   | { kind: 'sfq'; perturbS: number; quantum?: number; limit: number; divisor: number; flows: number; depth: number; headdrop: boolean }
@@ -43,7 +44,20 @@ export type QdiscSpec =
 export type QdiscKind = QdiscSpec['kind'];
 
 export type ClassSpec =
-  | { kind: 'htb'; rate: number; ceil: number; burst?: number; cburst?: number; prio: number; quantum?: number; mtu: number; mpu: number; overhead: number }
+  | {
+      kind: 'htb';
+      rate: number;
+      ceil: number;
+      burst?: number;
+      cburst?: number;
+      prio: number;
+      quantum?: number;
+      mtu: number;
+      mpu: number;
+      overhead: number;
+      /** tc's `linklayer`: ATM counts whole cells; absent, Ethernet. */
+      linklayer?: Linklayer;
+    }
   | { kind: 'drr'; quantum?: number }
   | { kind: 'qfq'; weight?: number; maxpkt?: number }
   /** prio's bands, and tbf's one class (1 under its handle): classes the qdisc creates itself, with no parameters. */

@@ -34,9 +34,12 @@ export function attrString(v: DataView | undefined): string | undefined {
 export const u32 = (v: DataView | undefined): number | undefined => (v === undefined || v.byteLength < 4 ? undefined : v.getUint32(0, true));
 export const u64 = (v: DataView | undefined): number | undefined => (v === undefined || v.byteLength < 8 ? undefined : Number(v.getBigUint64(0, true)));
 
-/** A struct tc_ratespec at byte `at`: its rate in bytes/s, overhead and mpu. */
-export function ratespec(v: DataView, at: number): { rate: number; overhead: number; mpu: number } {
-  return { overhead: v.getUint16(at + 2, true), mpu: v.getUint16(at + 6, true), rate: v.getUint32(at + 8, true) };
+/** enum tc_link_layer's ATM (a tc_ratespec's linklayer byte). */
+export const LINKLAYER_ATM = 2;
+
+/** A struct tc_ratespec at byte `at`: its rate in bytes/s, link layer, overhead and mpu. */
+export function ratespec(v: DataView, at: number): { rate: number; linklayer: number; overhead: number; mpu: number } {
+  return { linklayer: v.getUint8(at + 1), overhead: v.getUint16(at + 2, true), mpu: v.getUint16(at + 6, true), rate: v.getUint32(at + 8, true) };
 }
 
 /**

@@ -144,7 +144,7 @@ export function showQdiscs(tree: TcTree, flags: TcFlags, stats: StatsBySlot, wit
       handle: formatHandle(e.handle),
       ...(withDev ? { dev: tree.dev } : {}),
       ...(e.parent === 'root' ? { root: true, refcnt } : { parent: formatHandle(e.parent) }),
-      options: kindOf(e.q.kind).json(e.q, tree.device, e.direct),
+      options: kindOf(e.q.kind).json(e.q, tree.device, e.direct, flags.details),
       ...(flags.details && e.stab ? { stab: stabJson(e.stab) } : {}),
       ...(flags.stats ? jsonStats(e.s, e.estimated) : {}),
     }));

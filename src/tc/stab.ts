@@ -10,18 +10,14 @@
  */
 import type { SizeTableParams } from '../../schedulers/size-table.js';
 import { matches, type TcArgs } from './args.js';
+import { atmCells, parseLinklayer } from './linklayer.js';
 import { duplicateArg, invalidArg, TcError, TC_EXIT_BAD_HANDLE, TC_EXIT_REJECTED } from './errors.js';
-import { type Attrs, parseAttrs } from './netlink-attrs.js';
+import { type Attrs, LINKLAYER_ATM, parseAttrs } from './netlink-attrs.js';
 
 /** linux/pkt_sched.h's enum tc_link_layer. */
 const LINKLAYER_UNSPEC = 0;
 const LINKLAYER_ETHERNET = 1;
-const LINKLAYER_ATM = 2;
 const LINKLAYER_NAMES = ['unspec', 'ethernet', 'atm'];
-
-/** An ATM cell: 53 bytes on the line, 48 of them payload. */
-const ATM_CELL_SIZE = 53;
-const ATM_CELL_PAYLOAD = 48;
 
 /** No size table: what a qdisc without `stab` has. */
 export const NO_STAB: SizeSpec = { linklayer: LINKLAYER_UNSPEC, overhead: 0, mpu: 0, mtu: 0, tsize: 0 };
@@ -86,15 +82,14 @@ export function parseStab(a: TcArgs): SizeSpec {
 }
 
 function linklayerOf(w: string): number | undefined {
-  if (matches(w, 'ethernet')) return LINKLAYER_ETHERNET;
-  if (matches(w, 'atm') || matches(w, 'adsl')) return LINKLAYER_ATM;
-  return undefined;
+  const l = parseLinklayer(w);
+  return l === undefined ? undefined : l === 'atm' ? LINKLAYER_ATM : LINKLAYER_ETHERNET;
 }
 
 /** What a packet of `size` bytes costs on the link layer: at least the mpu; whole ATM cells on ATM. */
 function adjustSize(size: number, mpu: number, linklayer: number): number {
   const sz = Math.max(size, mpu);
-  return linklayer === LINKLAYER_ATM ? Math.ceil(sz / ATM_CELL_PAYLOAD) * ATM_CELL_SIZE : sz;
+  return linklayer === LINKLAYER_ATM ? atmCells(sz) : sz;
 }
 
 /** The slots' width, as a power of two: the smallest that covers the mtu in `tsize` slots. */

@@ -47,6 +47,35 @@ export function tokenTicks(rateBytes: number, bytes: number): number {
   return Math.floor(((USEC_PER_SEC * bytes) / rateBytes) * ticksPerUsec());
 }
 
+/**
+ * The kernel's psched_l2t_ns: ns to send `len` bytes at `rateBytes` B/s, with the
+ * multiply-and-shift psched_ratecfg_precompute sets up (BigInt: the product needs 64 bits).
+ */
+function l2tNs(rateBytes: number, len: number): bigint {
+  const rate = BigInt(Math.floor(rateBytes));
+  let factor = 1_000_000_000n;
+  let mult = 1n;
+  let shift = 0n;
+  if (rate > 0n) {
+    for (;;) {
+      mult = factor / rate;
+      if ((mult & (1n << 31n)) !== 0n || (factor & (1n << 63n)) !== 0n) break;
+      factor <<= 1n;
+      shift++;
+    }
+  }
+  return (BigInt(len) * mult) >> shift;
+}
+
+/**
+ * A bucket the kernel sized itself from bytes (tbf's TCA_TBF_BURST and PBURST: the kernel
+ * takes tc's bytes and computes the time), in the ticks it reports: ns >> 6 on modern
+ * kernels, whole ticks of 1/ticksPerUsec µs in general.
+ */
+export function kernelTicks(rateBytes: number, bytes: number): number {
+  return Math.floor((Number(l2tNs(rateBytes, bytes)) * ticksPerUsec()) / 1000);
+}
+
 /** A burst as the kernel stores it (a transmit time in ticks at `rate` bit/s) and tc prints it back, in bytes. */
 export function storedBurst(rate: number, bytes: number): number {
   return xmitSize(rate / 8, xmitTicks(rate / 8, bytes));

@@ -5,7 +5,8 @@ import { formatRate, formatSize, hexAlt } from '../format.js';
 import { storedBurst, tokenTicks, xmitTicks } from '../ticks.js';
 import type { DeviceFacts } from '../../net/device.js';
 import { major, makeHandle } from '../handles.js';
-import { parseAttrs, ratespec, ticksToBytes, u32, u64, unsupported } from '../netlink-attrs.js';
+import { LINKLAYER_ATM, parseAttrs, ratespec, ticksToBytes, u32, u64, unsupported } from '../netlink-attrs.js';
+import { linklayerArg } from './kind.js';
 import { userClasses, type ClassOf, type Kind, type QdiscOf } from './kind.js';
 
 type HtbClass = ClassOf<'htb'>;
@@ -56,7 +57,13 @@ export const htb: Kind<'htb'> = {
   },
   show: (q, device, details, direct) =>
     `r2q ${q.r2q} default ${hexAlt(q.defaultClass)} direct_packets_stat ${direct}${details ? ' ver 3.17' : ''} direct_qlen ${htbDirectQlen(q, device)}`,
-  json: (q, device, direct) => ({ r2q: q.r2q, default: hexAlt(q.defaultClass), direct_packets_stat: direct, direct_qlen: htbDirectQlen(q, device) }),
+  json: (q, device, direct, details) => ({
+    r2q: q.r2q,
+    default: hexAlt(q.defaultClass),
+    direct_packets_stat: direct,
+    ...(details ? { ver: '3.17' } : {}),
+    direct_qlen: htbDirectQlen(q, device),
+  }),
   dump: (q) => `htb default ${q.defaultClass.toString(16)} r2q ${q.r2q}${q.directQlen !== undefined ? ` direct_qlen ${q.directQlen}` : ''}`,
   bareEnd: true,
   decode(raw) {
@@ -93,6 +100,7 @@ export const htb: Kind<'htb'> = {
         else if (w === 'mtu') c.mtu = a.size('mtu');
         else if (w === 'mpu') c.mpu = a.size('mpu');
         else if (w === 'overhead') c.overhead = a.uint('overhead', 0, 0xffff);
+        else if (w === 'linklayer') c.linklayer = linklayerArg(a);
         else throw whatIs(w);
       }
       if (!rate) throw badArg('"rate" is required.');
@@ -103,6 +111,8 @@ export const htb: Kind<'htb'> = {
       ceil: s.ceil,
       prio: s.prio,
       mpu: s.mpu,
+      overhead: s.overhead,
+      atm: s.linklayer === 'atm',
       ...(place.parentSlot !== undefined ? { parent: place.parentSlot } : {}),
       ...(s.burst !== undefined ? { burst: s.burst } : {}),
       ...(s.cburst !== undefined ? { cburst: s.cburst } : {}),
@@ -114,8 +124,9 @@ export const htb: Kind<'htb'> = {
       return [
         ...(place.leaf ? [`prio ${spec.prio}`] : []),
         ...(place.leaf && details ? [`quantum ${place.quantum()}`] : []),
-        `rate ${formatRate(spec.rate)} ceil ${formatRate(spec.ceil)}`,
-        ...(details ? ['linklayer ethernet'] : []),
+        // overhead after the rate, the link layer after the ceil: ATM always, Ethernet under -d.
+        `rate ${formatRate(spec.rate)}${spec.overhead ? ` overhead ${spec.overhead}` : ''} ceil ${formatRate(spec.ceil)}`,
+        ...(details || spec.linklayer === 'atm' ? [`linklayer ${spec.linklayer ?? 'ethernet'}`] : []),
         `burst ${formatSize(storedBurst(spec.rate, burst))}${cell} cburst ${formatSize(storedBurst(spec.ceil, cburst))}${cell}`,
         ...(details ? [`level ${place.level()}`] : []),
       ].join(' ');
@@ -131,7 +142,7 @@ export const htb: Kind<'htb'> = {
       };
     },
     dump: (c) =>
-      `htb rate ${c.rate}bit ceil ${c.ceil}bit${c.burst !== undefined ? ` burst ${c.burst}` : ''}${c.cburst !== undefined ? ` cburst ${c.cburst}` : ''} prio ${c.prio}${c.quantum !== undefined ? ` quantum ${c.quantum}` : ''} mtu ${c.mtu} mpu ${c.mpu}${c.overhead ? ` overhead ${c.overhead}` : ''}`,
+      `htb rate ${c.rate}bit ceil ${c.ceil}bit${c.burst !== undefined ? ` burst ${c.burst}` : ''}${c.cburst !== undefined ? ` cburst ${c.cburst}` : ''} prio ${c.prio}${c.quantum !== undefined ? ` quantum ${c.quantum}` : ''} mtu ${c.mtu} mpu ${c.mpu}${c.overhead ? ` overhead ${c.overhead}` : ''}${c.linklayer ? ` linklayer ${c.linklayer}` : ''}`,
     decode(o) {
       const p = o.get(1); // TCA_HTB_PARMS: rate, ceil, buffer, cbuffer, quantum, level, prio
       if (!p) return unsupported('htb class without its parameters');
@@ -149,6 +160,7 @@ export const htb: Kind<'htb'> = {
         mtu: 1600,
         mpu: r.mpu,
         overhead: r.overhead,
+        ...(r.linklayer === LINKLAYER_ATM ? { linklayer: 'atm' as const } : {}),
       };
     },
     statsLines: (spec, s) => [

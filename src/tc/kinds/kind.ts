@@ -13,7 +13,8 @@
  * each answered by the caller (show.ts, tree.ts).
  */
 import type { TcArgs } from '../args.js';
-import { whatIs } from '../errors.js';
+import { badArg, whatIs } from '../errors.js';
+import { parseLinklayer, type Linklayer } from '../linklayer.js';
 import type { ClassSpec, QdiscKind, QdiscSpec } from '../model.js';
 import type { DeviceFacts } from '../../net/device.js';
 import type { ClassParams, RootParams } from '../../../schedulers/types.js';
@@ -94,8 +95,8 @@ export interface Kind<K extends QdiscKind> {
   parse(a: TcArgs): QdiscOf<K>;
   /** `qdisc show`'s options (`details`: -d; `direct`: packets htb sent by its direct queue). */
   show(q: QdiscOf<K>, device: DeviceFacts, details: boolean, direct: number): string;
-  /** `qdisc show -j`'s `options` object (rates in bytes/s, sizes in bytes, as tc -j). */
-  json(q: QdiscOf<K>, device: DeviceFacts, direct: number): object;
+  /** `qdisc show -j`'s `options` object (rates in bytes/s, sizes in bytes, as tc -j; `details`: -d). */
+  json(q: QdiscOf<K>, device: DeviceFacts, direct: number, details: boolean): object;
   /** The words from the kind on, for a config dump. */
   dump(q: QdiscOf<K>): string;
   /** tc prints this kind's options with no trailing space. */
@@ -121,6 +122,13 @@ export interface Kind<K extends QdiscKind> {
   classes?: ClassKind<K>;
   /** Its scheduler keeps a direct queue in KindTree's `directSlot` (htb's, for unclassified packets with no default class). */
   directQueue?: true;
+}
+
+/** `linklayer TYPE` after its keyword, with tc's message for a type it does not know. */
+export function linklayerArg(a: TcArgs): Linklayer {
+  const l = parseLinklayer(a.next());
+  if (l === undefined) throw badArg('Illegal "linklayer"');
+  return l;
 }
 
 /** The qdisc side of a kind that takes no options (drr, qfq): tc refuses any word after it. */
