@@ -210,17 +210,33 @@ describe.skipIf(skip)('follow mode: every tc client drives pspat through the ker
     expect(Math.abs(got / 8 - 1), `VM 1: ${got} Mbit/s`).toBeLessThan(0.02);
   }, 20_000);
 
-  it('what pspat does not implement (a u32 hash table) gives the uplink back to the kernel, said once; taken again once removed', async () => {
+  it('u32 hash tables written by tc (a table per source subnet, reached by a hash on the address): followed, shaped by pspat', async () => {
+    daemon = await startDaemon(['--backend', 'afxdp', '--rate', `${UP}=100mbit`, '--follow', UP], runDir, topo.host);
+    for (const line of SCRIPT.filter((l) => !l.startsWith('filter'))) kernelTc(line);
+    kernelTc(`filter add dev ${UP} parent 1: prio 1 handle 2: protocol ip u32 divisor 256`);
+    // The third byte of the source (10.1.K.x) picks the bucket; a node per VM in its bucket.
+    kernelTc(`filter add dev ${UP} parent 1: prio 1 protocol ip u32 ht 800:: match ip src 10.1.0.0/16 hashkey mask 0x0000ff00 at 12 link 2:`);
+    for (const k of [1, 2]) kernelTc(`filter add dev ${UP} parent 1: prio 1 protocol ip u32 ht 2:${k}: match ip src 10.1.${k}.0/24 flowid 1:${k}0`);
+    await takenOver(true);
+    expect(await modelOfUplink()).toMatch(/handle 2:1:800 u32 ht 2:1 match u32 0xa010100 0xffffff00 at 12 flowid 1:10/);
+    const got = await rateAtSink(2, RATES[1] * 1.5);
+    expect(Math.abs(got / RATES[1] - 1), `VM 2: ${got} Mbit/s`).toBeLessThan(0.02);
+    // pspat classified it into 1:20 through the hash table: its counters moved, the kernel's did not.
+    expect(sentBytes((await pspatTc(`-s class show dev ${UP}`)).stdout, '1:20')).toBeGreaterThan(0);
+    expect(sentBytes(topo.inHost('tc', '-s', 'class', 'show', 'dev', UP), '1:20')).toBe(0);
+  }, 30_000);
+
+  it('what pspat does not implement (a u32 filter on an input device) gives the uplink back to the kernel, said once; taken again once removed', async () => {
     daemon = await startDaemon(['--backend', 'afxdp', '--rate', `${UP}=100mbit`, '--follow', UP], runDir, topo.host);
     for (const line of SCRIPT) kernelTc(line);
     await takenOver(true);
-    kernelTc(`filter add dev ${UP} parent 1: prio 2 handle 2: protocol ip u32 divisor 16`);
+    kernelTc(`filter add dev ${UP} parent 1: prio 2 protocol ip u32 match ip dst 10.9.9.9 indev lo flowid 1:10`);
     await takenOver(false);
-    expect(daemon.log()).toContain(`follow: ${UP}: its configuration has u32 hash tables, which pspat does not implement; the kernel schedules it`);
+    expect(daemon.log()).toContain(`follow: ${UP}: its configuration has u32 indev, which pspat does not implement; the kernel schedules it`);
     // Another change while given back: said once only.
     kernelTc(`class change dev ${UP} parent 1:1 classid 1:30 htb rate 2mbit`);
     await sleep(200);
-    expect(daemon.log().split('u32 hash tables').length - 1).toBe(1);
+    expect(daemon.log().split('u32 indev').length - 1).toBe(1);
     // The kernel's htb schedules the VM now: its counters move.
     const sink = startSink(topo.sink);
     try {

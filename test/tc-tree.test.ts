@@ -84,17 +84,17 @@ describe('tc trees', () => {
         [0x10030, 3],
       ]),
     );
-    expect(cfg.classes.get(1)).toEqual({ rate: 5e7, ceil: 1e8, prio: 1, mpu: 0, parent: 0, limitPackets: 50 });
-    expect(cfg.classes.get(3)).toEqual({ rate: 2e7, ceil: 5e7, prio: 0, mpu: 0, parent: 0, burst: 15360, limitPackets: 1000 });
+    expect(cfg.classes.get(1)).toEqual({ rate: 5e7, ceil: 1e8, prio: 1, mpu: 0, overhead: 0, atm: false, parent: 0, limitPackets: 50 });
+    expect(cfg.classes.get(3)).toEqual({ rate: 2e7, ceil: 5e7, prio: 0, mpu: 0, overhead: 0, atm: false, parent: 0, burst: 15360, limitPackets: 1000 });
     // htb's direct queue holds txqueuelen packets when direct_qlen is not given.
     expect(cfg.classes.get(63)).toEqual({ rate: 1e9, ceil: 1e9, prio: 0, limitPackets: 1000 });
     expect(cfg.unclassifiedSlot).toBe(3); // default 30
     expect(h.plans[0].ops.map((o) => o.op)).toEqual(['createLink', 'setClassifier']);
     expect(h.plans[1].ops).toEqual([
-      { op: 'addClass', slot: 0, params: { rate: 1e8, ceil: 1e8, prio: 0, mpu: 0, burst: 15360, limitPackets: 1000 } },
+      { op: 'addClass', slot: 0, params: { rate: 1e8, ceil: 1e8, prio: 0, mpu: 0, overhead: 0, atm: false, burst: 15360, limitPackets: 1000 } },
       { op: 'setClassifier', config: expect.anything() },
     ]);
-    expect(h.plans[5].ops[0]).toEqual({ op: 'changeClass', slot: 1, params: { rate: 5e7, ceil: 1e8, prio: 1, mpu: 0, parent: 0, limitPackets: 50 } });
+    expect(h.plans[5].ops[0]).toEqual({ op: 'changeClass', slot: 1, params: { rate: 5e7, ceil: 1e8, prio: 1, mpu: 0, overhead: 0, atm: false, parent: 0, limitPackets: 50 } });
   });
 
   it('refuses what the kernel refuses, with exit 2 and the tree unchanged', () => {
@@ -277,14 +277,14 @@ describe('tc trees', () => {
     expect(shaped.classes.get(1)!.leaf).toEqual({
       kind: 'htb',
       params: {},
-      classes: [{ slot: 0, rate: 2e6, ceil: 2e6, burst: 10240, cburst: 10240, limitPackets: 2 ** 32 - 1, limitBytes: 5000 + 10240 }],
+      classes: [{ slot: 0, rate: 2e6, ceil: 2e6, burst: 10240, cburst: 10240, mpu: 0, overhead: 0, atm: false, limitPackets: 2 ** 32 - 1, limitBytes: 5000 + 10240 }],
     });
     expect(shaped.classes.get(2)!.leaf).toEqual({
       kind: 'htb',
       params: { r2q: 10 },
       classes: [
-        { slot: 0, rate: 1e6, ceil: 5e6, prio: 0, mpu: 0, limitPackets: 1000 },
-        { slot: 1, rate: 5e5, ceil: 5e6, prio: 1, mpu: 0, parent: 0, limitPackets: 1000 },
+        { slot: 0, rate: 1e6, ceil: 5e6, prio: 0, mpu: 0, overhead: 0, atm: false, limitPackets: 1000 },
+        { slot: 1, rate: 5e5, ceil: 5e6, prio: 1, mpu: 0, overhead: 0, atm: false, parent: 0, limitPackets: 1000 },
         { slot: 63, rate: 1e9, ceil: 1e9, prio: 0, limitPackets: 1000 },
       ],
     });

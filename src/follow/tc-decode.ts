@@ -2,7 +2,7 @@
  * A device's tc configuration as the kernel dumps it (netlink.ts) → the `tc` command
  * lines that build it, in an order tc accepts, for the kinds pspat implements: qdiscs htb,
  * tbf, pfifo, bfifo, prio, drr, qfq, sfq, fq_codel; their classes; filters u32 (keys in
- * the root table), fw, matchall, basic, with a classid and a police action. Anything else
+ * every table, with hash keys and links), fw, matchall, basic, with a classid and a police action. Anything else
  * is said by name (`unsupported`), and the daemon gives the device back rather than
  * schedule part of its configuration.
  *
@@ -82,27 +82,46 @@ function actionWords(v: DataView | undefined): string[] {
 
 const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
 
+/** Each u32 priority's root table (per `parent prio protocol`): the last table its dump lists, as cls_u32 walks its tables newest first. */
+function u32Roots(filters: TcMessage[]): Map<string, number> {
+  const roots = new Map<string, number>();
+  for (const m of filters) {
+    if (attrString(m.attrs.get(TCA_KIND)) === 'u32' && nested(m.attrs).get(4) !== undefined) roots.set(u32Key(m), m.handle >>> 20);
+  }
+  return roots;
+}
+
+const u32Key = (m: TcMessage) => `${m.parent} ${m.prio} ${m.protocol}`;
+
 /**
  * The words after `handle …` of a filter line: its kind and options; undefined for the
- * kernel's own entries. `roots` holds each u32 priority's root table: the first table its
- * dump lists (800: for the first priority, 801:, 802: … for the next).
+ * kernel's own entries (a priority's header and its root table). `roots`: u32Roots. A
+ * u32 hash table the user made is `table: true`, so it is written before the nodes that
+ * go in it or link to it, whichever priority they are in.
  */
-function filterWords(m: TcMessage, kind: string, roots: Map<string, number>): { handle?: string; words: string[] } | undefined {
+function filterWords(m: TcMessage, kind: string, roots: Map<string, number>): { handle?: string; words: string[]; table?: true } | undefined {
   const o = nested(m.attrs);
   if (!m.attrs.get(TCA_OPTIONS)) return undefined; // a priority's header, before its nodes
   switch (kind) {
     case 'u32': {
-      const key = `${m.parent} ${m.prio} ${m.protocol}`;
       const table = m.handle >>> 20;
-      if (o.get(4) !== undefined) {
-        // TCA_U32_DIVISOR: a hash table; the first is the priority's own root table.
-        if (roots.has(key)) return unsupported('u32 hash tables');
-        roots.set(key, table);
-        return undefined;
+      const isRoot = (t: number) => [...roots.values()].includes(t);
+      const divisor = u32(o.get(4)); // TCA_U32_DIVISOR: a hash table
+      if (divisor !== undefined) {
+        if (table === roots.get(u32Key(m))) return undefined; // the priority's own, which tc makes with it
+        return { handle: `${table.toString(16)}:`, words: ['u32', 'divisor', String(divisor)], table: true };
       }
-      if (o.get(3) !== undefined || table !== roots.get(key)) unsupported('u32 hash tables');
       const words = ['u32'];
-      const sel = o.get(5); // tc_u32_sel: flags, offshift, nkeys, offmask, off, offoff, hoff, hmask; keys
+      const own = table === roots.get(u32Key(m));
+      // A node in a table the user made goes back there: its table and bucket, as its handle says.
+      if (!own && isRoot(table)) unsupported("u32 nodes in another priority's root table");
+      if (!own) words.push('ht', `${table.toString(16)}:${((m.handle >>> 12) & 0xff).toString(16)}`);
+      const link = u32(o.get(3)); // TCA_U32_LINK
+      if (link !== undefined) {
+        if (isRoot(link >>> 20)) unsupported("u32 links to a priority's root table");
+        words.push('link', `${(link >>> 20).toString(16)}:`);
+      }
+      const sel = o.get(5); // tc_u32_sel: flags, offshift, nkeys, (pad), offmask, off, offoff, hoff, hmask; keys
       if (sel) {
         if (sel.getUint8(0) & ~0x1) unsupported('u32 variable offsets'); // TC_U32_TERMINAL only
         for (let k = 0, at = 16; k < sel.getUint8(2); k++, at += 16) {
@@ -112,6 +131,8 @@ function filterWords(m: TcMessage, kind: string, roots: Map<string, number>): { 
           const nexthdr = sel.getInt32(at + 12, true) !== 0;
           words.push('match', 'u32', hex(value), hex(mask), 'at', nexthdr ? `nexthdr+${off}` : String(off));
         }
+        const hmask = sel.getUint32(12, false);
+        if (hmask !== 0) words.push('hashkey', 'mask', hex(hmask), 'at', String(sel.getInt16(10, true)));
       }
       const mark = o.get(10); // tc_u32_mark: val, mask
       if (mark) words.push('match', 'mark', hex(mark.getUint32(0, true)), hex(mark.getUint32(4, true)));
@@ -120,8 +141,9 @@ function filterWords(m: TcMessage, kind: string, roots: Map<string, number>): { 
       if (o.get(6)) words.push(...policeWords(o.get(6)!));
       words.push(...actionWords(o.get(7)));
       if (o.get(8)) unsupported('u32 indev');
-      // pspat numbers a priority's tables as tc's first one does: keep the node's handle there only.
-      return table === 0x800 ? { handle: formatU32Handle(m.handle), words } : { words };
+      // pspat numbers a priority's root tables as tc's first one does: keep a node's handle
+      // in 800: and in the user's tables, let pspat number the others' nodes.
+      return own && table !== 0x800 ? { words } : { handle: formatU32Handle(m.handle), words };
     }
     case 'fw': {
       // TCA_FW_CLASSID 1, POLICE 2, INDEV 3, ACT 4, MASK 5
@@ -219,7 +241,9 @@ export function decodeDevice(dev: string, qdiscs: TcMessage[], classes: TcMessag
       }
     }
     if (pending.length > 0) return { unsupported: `${pending.length} classes or qdiscs whose parents are not in the dump` };
-    const roots = new Map<string, number>();
+    const roots = u32Roots(filters);
+    // Per parent: its u32 hash tables first (a node may name any of them), then the rest in the kernel's order.
+    const tables = new Map<string, string[]>();
     for (const f of filters) {
       const kind = attrString(f.attrs.get(TCA_KIND));
       if (kind === undefined) continue;
@@ -227,10 +251,12 @@ export function decodeDevice(dev: string, qdiscs: TcMessage[], classes: TcMessag
       if (w === undefined) continue;
       const parent = formatHandle(f.parent);
       const handle = w.handle !== undefined ? ` handle ${w.handle}` : '';
-      const lines = config.filters.get(parent) ?? [];
+      const into = w.table ? tables : config.filters;
+      const lines = into.get(parent) ?? [];
       lines.push(`filter add dev ${dev} parent ${parent} protocol ${protocolName(f.protocol)} prio ${f.prio}${handle} ${w.words.join(' ')}`);
-      config.filters.set(parent, lines);
+      into.set(parent, lines);
     }
+    for (const [parent, lines] of tables) config.filters.set(parent, [...lines, ...(config.filters.get(parent) ?? [])]);
     return config;
   } catch (e) {
     if (e instanceof UnsupportedConfig) return { unsupported: e.message };

@@ -6,7 +6,7 @@ import { storedBurst, tokenTicks, xmitTicks } from '../ticks.js';
 import type { DeviceFacts } from '../../net/device.js';
 import { major, makeHandle } from '../handles.js';
 import { LINKLAYER_ATM, parseAttrs, ratespec, ticksToBytes, u32, u64, unsupported } from '../netlink-attrs.js';
-import { linklayerArg } from './kind.js';
+import { parseLinklayer, type Linklayer } from '../linklayer.js';
 import { userClasses, type ClassOf, type Kind, type QdiscOf } from './kind.js';
 
 type HtbClass = ClassOf<'htb'>;
@@ -41,6 +41,13 @@ function tokens(spec: HtbClass, which: 'rate' | 'ceil', bytes: number | undefine
   const { burst, cburst } = bursts(spec);
   const full = xmitTicks(rate / 8, which === 'rate' ? burst : cburst);
   return Math.min(full, tokenTicks(rate / 8, bytes ?? (which === 'rate' ? burst : cburst)));
+}
+
+/** `linklayer TYPE` after its keyword, with tc's message for a type it does not know. */
+function linklayerArg(a: TcArgs): Linklayer {
+  const l = parseLinklayer(a.next());
+  if (l === undefined) throw badArg('Illegal "linklayer"');
+  return l;
 }
 
 export const htb: Kind<'htb'> = {

@@ -13,8 +13,7 @@
  * each answered by the caller (show.ts, tree.ts).
  */
 import type { TcArgs } from '../args.js';
-import { badArg, whatIs } from '../errors.js';
-import { parseLinklayer, type Linklayer } from '../linklayer.js';
+import { whatIs } from '../errors.js';
 import type { ClassSpec, QdiscKind, QdiscSpec } from '../model.js';
 import type { DeviceFacts } from '../../net/device.js';
 import type { ClassParams, RootParams } from '../../../schedulers/types.js';
@@ -122,13 +121,6 @@ export interface Kind<K extends QdiscKind> {
   classes?: ClassKind<K>;
   /** Its scheduler keeps a direct queue in KindTree's `directSlot` (htb's, for unclassified packets with no default class). */
   directQueue?: true;
-}
-
-/** `linklayer TYPE` after its keyword, with tc's message for a type it does not know. */
-export function linklayerArg(a: TcArgs): Linklayer {
-  const l = parseLinklayer(a.next());
-  if (l === undefined) throw badArg('Illegal "linklayer"');
-  return l;
 }
 
 /** The qdisc side of a kind that takes no options (drr, qfq): tc refuses any word after it. */
