@@ -94,7 +94,11 @@ describe('tc trees', () => {
       { op: 'addClass', slot: 0, params: { rate: 1e8, ceil: 1e8, prio: 0, mpu: 0, overhead: 0, atm: false, burst: 15360, limitPackets: 1000 } },
       { op: 'setClassifier', config: expect.anything() },
     ]);
-    expect(h.plans[5].ops[0]).toEqual({ op: 'changeClass', slot: 1, params: { rate: 5e7, ceil: 1e8, prio: 1, mpu: 0, overhead: 0, atm: false, parent: 0, limitPackets: 50 } });
+    expect(h.plans[5].ops[0]).toEqual({
+      op: 'changeClass',
+      slot: 1,
+      params: { rate: 5e7, ceil: 1e8, prio: 1, mpu: 0, overhead: 0, atm: false, parent: 0, limitPackets: 50 },
+    });
   });
 
   it('refuses what the kernel refuses, with exit 2 and the tree unchanged', () => {
@@ -277,7 +281,9 @@ describe('tc trees', () => {
     expect(shaped.classes.get(1)!.leaf).toEqual({
       kind: 'htb',
       params: {},
-      classes: [{ slot: 0, rate: 2e6, ceil: 2e6, burst: 10240, cburst: 10240, mpu: 0, overhead: 0, atm: false, limitPackets: 2 ** 32 - 1, limitBytes: 5000 + 10240 }],
+      classes: [
+        { slot: 0, rate: 2e6, ceil: 2e6, burst: 10240, cburst: 10240, mpu: 0, overhead: 0, atm: false, limitPackets: 2 ** 32 - 1, limitBytes: 5000 + 10240 },
+      ],
     });
     expect(shaped.classes.get(2)!.leaf).toEqual({
       kind: 'htb',
