@@ -218,6 +218,8 @@ describe.skipIf(skip)('follow mode: every tc client drives pspat through the ker
     kernelTc(`filter add dev ${UP} parent 1: prio 1 protocol ip u32 ht 800:: match ip src 10.1.0.0/16 hashkey mask 0x0000ff00 at 12 link 2:`);
     for (const k of [1, 2]) kernelTc(`filter add dev ${UP} parent 1: prio 1 protocol ip u32 ht 2:${k}: match ip src 10.1.${k}.0/24 flowid 1:${k}0`);
     await takenOver(true);
+    // Taken over with the root; the filters follow as the kernel announces them.
+    await until(modelOfUplink, (s) => /handle 2:2:800 u32 ht 2:2 match u32 0xa010200 0xffffff00 at 12 flowid 1:20/.test(s), 10_000);
     expect(await modelOfUplink()).toMatch(/handle 2:1:800 u32 ht 2:1 match u32 0xa010100 0xffffff00 at 12 flowid 1:10/);
     const got = await rateAtSink(2, RATES[1] * 1.5);
     expect(Math.abs(got / RATES[1] - 1), `VM 2: ${got} Mbit/s`).toBeLessThan(0.02);
