@@ -3,6 +3,7 @@
  * from the options, and the arbiter charging it — schedulers and queue limits count what
  * the table says a packet costs, not its length.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { SizeTable } from '../schedulers/size-table.js';
 import { TcArgs } from '../src/tc/args.js';
@@ -58,7 +59,10 @@ describe('size tables', () => {
     });
     const fleet: GeneratorFleet = ended(await startGenerators(link, 1, () => ({ classes: [0], minSize: 100, maxSize: 100, packets: 20, seed: 1 }), 64));
     await fleet.done;
+    // Handed over is not yet drained: wait (the arbiter's own counters) until the mailbox is empty.
+    while ((await link.stats({ histograms: false })).inMailboxes > 0) await sleep(5);
     const s = (await host.close({ drain: false }))[0];
+    expect(s.inMailboxes).toBe(0);
     const c = s.classes[0];
     const released = c.sentPackets + s.inTransmit;
     expect(c.backlogBytes).toBe(200 * c.backlogPackets);
