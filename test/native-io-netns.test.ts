@@ -101,6 +101,11 @@ describe.skipIf(skip || tryNativeAddon() === null)('native backends through a ve
         }),
         perClient,
       );
+      // Both classes must be backlogged while the first half is sent: hold the arbiter while
+      // the generators fill their mailboxes (up to 1024 each; both classes at random), so
+      // the first half comes out of a backlog even if a loaded machine then starves the
+      // generators (it did in a CI run here: a link draining packets as they come sends them in arrival order).
+      await host.stall(300);
       await fleet.done;
       const [s] = await host.close({ drain: true, timeoutMs: 10_000 });
       host = undefined;
