@@ -2,7 +2,7 @@
  * The daemon's observability: Prometheus exposition at --metrics, RUN.json by `pspat stats
  * --save` and by SIGUSR1, read back by `pspat report`. Null backend, synthetic traffic.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -127,7 +127,8 @@ describe('pspat daemon observability', () => {
 
   it('SIGUSR1 writes RUN.json to the --save file and keeps running', async () => {
     d.child.kill('SIGUSR1');
-    for (let i = 0; i < 50 && !existsSync(usr1File); i++) await sleep(100);
+    // The file is written before the line that says so reaches the log: wait for the line.
+    for (let i = 0; i < 50 && !d.log().includes(`SIGUSR1: wrote ${usr1File}`); i++) await sleep(100);
     expect(d.log()).toContain(`SIGUSR1: wrote ${usr1File}`);
     expect(JSON.parse(readFileSync(usr1File, 'utf8')).runs[0].classes.map((c: { id: string }) => c.id)).toEqual(['obs0 1:10', 'obs0 1:20', 'obs0 1: direct']);
     expect((await withDaemon(['tc', 'qdisc', 'show', 'dev', 'obs0'])).code).toBe(0);

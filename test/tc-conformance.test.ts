@@ -56,6 +56,9 @@ const work = { kernel: mkdtempSync(join(tmpdir(), 'pspat-tct-k-')), pspat: mkdte
 
 function makeNamespace(ns: string): void {
   execFileSync('ip', ['netns', 'add', ns]);
+  // No IPv6 on the devices: its autoconfiguration sends packets (MLD, router solicitations)
+  // that the kernel's qdisc would count, where cases expect `Sent 0 bytes 0 pkt`.
+  execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
   execFileSync('ip', ['-n', ns, 'link', 'add', DEV, 'type', 'veth', 'peer', 'name', 'tcpeer0']);
   for (const d of [DEV, 'tcpeer0', 'lo']) execFileSync('ip', ['-n', ns, 'link', 'set', d, 'up']);
 }
