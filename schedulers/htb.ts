@@ -77,6 +77,7 @@
  * its mode improves; (4) a leaf with activity is backlogged. Every path from a row's
  * class down the feeds' first members therefore ends at a backlogged leaf.
  */
+import { atmCells } from './size-table.js';
 import { InvalidOptionError, RejectedChangeError } from '../src/errors.js';
 import { intParam } from './class-queues.js';
 import { ClassfulScheduler } from './classful.js';
@@ -486,7 +487,7 @@ class HtbScheduler extends ClassfulScheduler {
    */
   private chargedLen(c: number, len: number): number {
     const n = Math.max(len + this.overhead[c], this.mpu[c]);
-    return this.atm[c] === 1 ? Math.ceil(n / 48) * 53 : n;
+    return this.atm[c] === 1 ? atmCells(n) : n;
   }
 
   /**

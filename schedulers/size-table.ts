@@ -12,6 +12,15 @@
  */
 import { InvalidOptionError } from '../src/errors.js';
 
+/** An ATM cell: 53 bytes on the line, 48 of them payload. */
+const ATM_CELL_SIZE = 53;
+const ATM_CELL_PAYLOAD = 48;
+
+/** Bytes on an ATM line for `size` bytes of payload: whole cells (tc's tc_align_to_atm, the kernel's psched_l2t_ns). */
+export function atmCells(size: number): number {
+  return Math.ceil(size / ATM_CELL_PAYLOAD) * ATM_CELL_SIZE;
+}
+
 /** What tc sends the kernel: struct tc_sizespec's fields that the computation uses, and the table. */
 export interface SizeTableParams {
   /** Bytes added to every packet before the lookup; may be negative. */

@@ -82,13 +82,19 @@ function actionWords(v: DataView | undefined): string[] {
 
 const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
 
-/** Each u32 priority's root table (per `parent prio protocol`): the last table its dump lists, as cls_u32 walks its tables newest first. */
-function u32Roots(filters: TcMessage[]): Map<string, number> {
-  const roots = new Map<string, number>();
+/** Each u32 priority's root table, by `parent prio protocol`, and all of them. */
+interface U32Roots {
+  byKey: Map<string, number>;
+  tables: Set<number>;
+}
+
+/** The u32 root tables: a priority's is the last table its dump lists, as cls_u32 walks its tables newest first. */
+function u32Roots(filters: TcMessage[]): U32Roots {
+  const byKey = new Map<string, number>();
   for (const m of filters) {
-    if (attrString(m.attrs.get(TCA_KIND)) === 'u32' && nested(m.attrs).get(4) !== undefined) roots.set(u32Key(m), m.handle >>> 20);
+    if (attrString(m.attrs.get(TCA_KIND)) === 'u32' && nested(m.attrs).get(4) !== undefined) byKey.set(u32Key(m), m.handle >>> 20);
   }
-  return roots;
+  return { byKey, tables: new Set(byKey.values()) };
 }
 
 const u32Key = (m: TcMessage) => `${m.parent} ${m.prio} ${m.protocol}`;
@@ -99,26 +105,25 @@ const u32Key = (m: TcMessage) => `${m.parent} ${m.prio} ${m.protocol}`;
  * u32 hash table the user made is `table: true`, so it is written before the nodes that
  * go in it or link to it, whichever priority they are in.
  */
-function filterWords(m: TcMessage, kind: string, roots: Map<string, number>): { handle?: string; words: string[]; table?: true } | undefined {
+function filterWords(m: TcMessage, kind: string, roots: U32Roots): { handle?: string; words: string[]; table?: true } | undefined {
   const o = nested(m.attrs);
   if (!m.attrs.get(TCA_OPTIONS)) return undefined; // a priority's header, before its nodes
   switch (kind) {
     case 'u32': {
       const table = m.handle >>> 20;
-      const isRoot = (t: number) => [...roots.values()].includes(t);
       const divisor = u32(o.get(4)); // TCA_U32_DIVISOR: a hash table
       if (divisor !== undefined) {
-        if (table === roots.get(u32Key(m))) return undefined; // the priority's own, which tc makes with it
+        if (table === roots.byKey.get(u32Key(m))) return undefined; // the priority's own, which tc makes with it
         return { handle: `${table.toString(16)}:`, words: ['u32', 'divisor', String(divisor)], table: true };
       }
       const words = ['u32'];
-      const own = table === roots.get(u32Key(m));
+      const own = table === roots.byKey.get(u32Key(m));
       // A node in a table the user made goes back there: its table and bucket, as its handle says.
-      if (!own && isRoot(table)) unsupported("u32 nodes in another priority's root table");
+      if (!own && roots.tables.has(table)) unsupported("u32 nodes in another priority's root table");
       if (!own) words.push('ht', `${table.toString(16)}:${((m.handle >>> 12) & 0xff).toString(16)}`);
       const link = u32(o.get(3)); // TCA_U32_LINK
       if (link !== undefined) {
-        if (isRoot(link >>> 20)) unsupported("u32 links to a priority's root table");
+        if (roots.tables.has(link >>> 20)) unsupported("u32 links to a priority's root table");
         words.push('link', `${(link >>> 20).toString(16)}:`);
       }
       const sel = o.get(5); // tc_u32_sel: flags, offshift, nkeys, (pad), offmask, off, offoff, hoff, hmask; keys

@@ -8,9 +8,9 @@
  *
  * The kernel applies the root qdisc's table only, and refuses one anywhere else.
  */
-import type { SizeTableParams } from '../../schedulers/size-table.js';
 import { matches, type TcArgs } from './args.js';
-import { atmCells, parseLinklayer } from './linklayer.js';
+import { parseLinklayer } from './linklayer.js';
+import { atmCells, type SizeTableParams } from '../../schedulers/size-table.js';
 import { duplicateArg, invalidArg, TcError, TC_EXIT_BAD_HANDLE, TC_EXIT_REJECTED } from './errors.js';
 import { type Attrs, LINKLAYER_ATM, parseAttrs } from './netlink-attrs.js';
 

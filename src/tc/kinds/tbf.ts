@@ -7,7 +7,8 @@ import { LINKLAYER_ATM, parseAttrs, ratespec, ticksToBytes, u64, unsupported } f
 import { DEFAULT_LIMIT_PACKETS, MAX_LIMIT } from '../../../schedulers/class-queues.js';
 import type { ClassParams } from '../../../schedulers/types.js';
 import type { TcArgs } from '../args.js';
-import { atmCells, parseLinklayer } from '../linklayer.js';
+import { parseLinklayer } from '../linklayer.js';
+import { atmCells } from '../../../schedulers/size-table.js';
 import type { Kind, QdiscOf } from './kind.js';
 
 /** The largest byte count the kernel's 32-bit fields hold. */
