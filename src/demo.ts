@@ -40,6 +40,8 @@ export interface DemoOptions extends TransmitOptions, PlacementOptions {
   seed?: number;
   /** Seconds of traffic before the measurement window opens (queues fill, threads start). @default 0.2 */
   warmup?: number;
+  /** Stage delays recorded for one packet in this many of each class (LinkOptions.stageSample). @default 1 */
+  stageSample?: number;
 }
 
 /** Placement has no fixed defaults: what is left out follows the plan (src/placement.ts). */
@@ -55,6 +57,7 @@ export const DEMO_DEFAULTS: Required<Omit<DemoOptions, keyof PlacementOptions>> 
   framesPerClient: 512,
   seed: 1,
   warmup: 0.2,
+  stageSample: 1,
   ...TRANSMIT_DEFAULTS,
 };
 
@@ -109,6 +112,7 @@ export async function runDemo(options: DemoOptions = {}, onProgress?: (fraction:
       scheduler: o.scheduler,
       ...transmitOptionsOf(o),
       maxClasses: slotsFor(o.scheduler, o.weights.length),
+      stageSample: o.stageSample,
       classes: weightedClasses(o.scheduler, o.weights, o.rate, { limitPackets: o.limit }),
     },
     clients: o.clients,
@@ -220,6 +224,7 @@ function demoRun(o: typeof DEMO_DEFAULTS, r: Omit<DemoResult, 'run'>, final: Lin
     createdAt: new Date().toISOString(),
     config: o,
     counters: { ...r.totals, mpps: r.mpps, achievedBps: r.achievedBps },
+    stageSample: final.stageSample,
     classes: r.classes.map((c) => ({
       id: String(c.id),
       counters: { weight: c.weight, packets: c.packets, bytes: c.bytes, share: c.share, expectedShare: c.expectedShare, drops: c.drops },

@@ -90,6 +90,14 @@ export interface LinkOptions extends TransmitOptions {
    * @default 0
    */
   maxLagNs?: number;
+  /**
+   * Stage delays (mailbox, queue, tx) are recorded for one packet in this many of each
+   * class: 1 records every packet. A histogram record is a third of an arbiter decision's
+   * cost (BENCHMARKS.md), so at millions of packets a second a sample is the cheaper way
+   * to keep every class's delay percentiles; counters stay exact, and every report that
+   * shows stage delays says the rate. @default 1
+   */
+  stageSample?: number;
   /** Class slots this link can hold. @default 64 */
   maxClasses?: number;
   /** Classes created with the link. @default [] */
@@ -113,10 +121,14 @@ export const LINK_DEFAULTS: Required<LinkOptions> = {
   scheduler: 'drr',
   schedulerParams: {},
   maxLagNs: 0,
+  stageSample: 1,
   maxClasses: 64,
   classes: [],
   ...TRANSMIT_DEFAULTS,
 };
+
+/** Sparsest stage sampling accepted: one packet in this many per class. */
+export const MAX_STAGE_SAMPLE = 65536;
 
 /** Most rate accepted: 1 Pbit/s (far beyond any port, so it means "unpaced"). */
 export const MAX_RATE = 1e15;
@@ -157,6 +169,7 @@ export function resolveLinkOptions(o: LinkOptions = {}): Required<LinkOptions> {
   }
   findScheduler(r.scheduler);
   if (!(r.maxLagNs >= 0 && r.maxLagNs <= 10e9)) throw new InvalidOptionError('maxLagNs', `must be in [0, 1e10] ns (0: automatic), got ${r.maxLagNs}`);
+  intIn('stageSample', r.stageSample, 1, MAX_STAGE_SAMPLE);
   intIn('maxClasses', r.maxClasses, 1, 1 << 20);
   checkTransmitOptions(r, true);
   const seen = new Set<number>();

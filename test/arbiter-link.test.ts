@@ -82,6 +82,22 @@ describe('arbiter link', () => {
     expect(snaps[0].totals.sent).toBeGreaterThan(0);
   });
 
+  it('with stageSample N records the stages of 1 packet in N per class, and keeps every counter exact', async () => {
+    host = ended(await ArbiterHost.start({ poolFrames: 2 * 128 }));
+    const link = await host.addLink({ rate: 1e9, maxClasses: 2, stageSample: 8, classes: [{ weight: 1 }, { weight: 1 }] });
+    // Client i sends 1000 packets in class i.
+    fleet = ended(await startGenerators(link, 2, (i) => ({ classes: [i], minSize: 64, maxSize: 64, packets: 1000, seed: i + 3 }), 128));
+    await fleet.done;
+    const s = (await host.close({ drain: true }))[0];
+    expect(s.totals).toEqual({ offered: 2000, sent: 2000, dropped: 0, queued: 0 });
+    expect(s.stageSample).toBe(8);
+    for (const c of s.classes) {
+      expect(c.sentPackets).toBe(1000);
+      // Each class's 1st, 9th, 17th … packet: ceil(1000 / 8).
+      expect([c.stages.mailbox!.count, c.stages.queue!.count, c.stages.tx!.count]).toEqual([125, 125, 125]);
+    }
+  });
+
   it('sends everything when closed with drain, and returns every frame to its client', async () => {
     host = ended(await ArbiterHost.start({ poolFrames: 2 * 128 }));
     const link = await host.addLink({ rate: 1e9, maxClasses: 2, classes: [{ weight: 1 }, { weight: 1 }] });
@@ -252,6 +268,7 @@ describe('arbiter link', () => {
     host = ended(await ArbiterHost.start({ poolFrames: 64 }));
     await expect(host.addLink({ rate: -1 })).rejects.toThrow('rate: must be a positive number');
     await expect(host.addLink({ scheduler: 'nope' })).rejects.toThrow("scheduler: unknown scheduler 'nope'");
+    await expect(host.addLink({ stageSample: 0 })).rejects.toThrow('stageSample: must be an integer in [1, 65536], got 0');
     await expect(host.addLink({ classes: [{ weight: 1 }, { weight: 0 }] })).rejects.toThrow('classes[1].weight: must be an integer');
     const link = await host.addLink({ maxClasses: 2, classes: [{}] });
     await expect(link.connectClient({ frames: 1000 })).rejects.toThrow('frames: pool exhausted');

@@ -78,7 +78,7 @@ describe('log-linear histogram', () => {
 
 describe('per-class stage histograms in shared memory', () => {
   it("binds a record on a class's first sample; classes past the capacity share the overflow record", () => {
-    const layout = ClassHistograms.allocate(16, 2);
+    const layout = ClassHistograms.allocate(16, { capacity: 2 });
     const writer = new ClassHistograms(layout);
     writer.record(5, STAGE_MAILBOX, 100);
     writer.record(5, STAGE_QUEUE, 2000);
@@ -96,5 +96,15 @@ describe('per-class stage histograms in shared memory', () => {
     const other = histogramsOf(reader.copyOverflow()!);
     expect([other.tx!.count, other.tx!.min, other.tx!.max]).toEqual([2, 40, 50]);
     expect(new ClassHistograms(ClassHistograms.allocate(4)).copyOverflow()).toBeNull();
+  });
+
+  it("samples each class's first packet and then every Nth of that class, whatever the classes' order", () => {
+    const h = new ClassHistograms(ClassHistograms.allocate(4, { sampleEvery: 4 }));
+    // Classes in a fixed rotation (as a generator cycles them): a count per link would sample one class only.
+    const picked = [0, 0, 0, 0];
+    for (let i = 0; i < 40; i++) if (h.sample(i % 4)) picked[i % 4]++;
+    expect(picked).toEqual([3, 3, 3, 3]); // 10 packets each: the 1st, 5th and 9th
+    const every = new ClassHistograms(ClassHistograms.allocate(4));
+    expect(Array.from({ length: 7 }, () => every.sample(2))).toEqual(Array(7).fill(true));
   });
 });

@@ -137,6 +137,23 @@ describe('pspat report on fixed RUN.json files', () => {
 });
 
 describe('RUN.json from the demo and the simulator', () => {
+  it('demo --stage-sample N: the run says its stage histograms hold 1 packet in N, and every report form says so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pspat-report-'));
+    const file = join(dir, 'demo.json');
+    expect((await pspat('demo', '--seconds', '0.3', '--warmup', '0.1', '--stage-sample', '4', '--save', file, '--json')).code).toBe(0);
+    const saved = JSON.parse(readFileSync(file, 'utf8'));
+    expect(saved.runs[0].stageSample).toBe(4);
+    const note = 'demo drr: stage delays (mailbox, queue, tx) sampled: 1 packet in 4 per class, so their counts are samples';
+    expect((await pspat('report', file)).stdout.trimEnd().split('\n').at(-1)).toBe(note);
+    expect(JSON.parse((await pspat('report', file, '--format', 'json')).stdout).runs[0].stageSample).toBe(4);
+    expect((await pspat('report', file, '--format', 'html')).stdout).toContain(`<p>${note}</p>`);
+    // A run without sampling says nothing of it.
+    expect((await pspat('report', A)).stdout).not.toContain('sampled');
+    saved.runs[0].stageSample = 0;
+    writeFileSync(file, JSON.stringify(saved));
+    expect((await pspat('report', file)).stderr).toBe(`pspat: ${file}: runs[0].stageSample: must be an integer ≥ 1\n`);
+  });
+
   it('demo --save: per class mailbox, queue and tx histograms and a throughput series the report reads', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pspat-report-'));
     const file = join(dir, 'demo.json');

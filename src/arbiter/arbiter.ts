@@ -84,6 +84,9 @@ import type { ClockEpoch } from '../clock.js';
  */
 const PARK_MIN_NS = 150_000;
 const OVERSLEEP_NS = 80_000;
+/** `held` values: a frame the arbiter holds, and one whose stage delays it records. */
+const HELD = 1;
+const HELD_SAMPLED = 2;
 /** A link whose port is faulted is looked at this often (the port checks its device when reaped). */
 const FAULT_POLL_NS = 50e6;
 
@@ -114,7 +117,10 @@ export class Arbiter {
   /** Per client: frames to return on its free ring at the end of the pass. */
   private readonly returns: (Int32Array | undefined)[] = [];
   private readonly returnCount: number[] = [];
-  /** 1 while the arbiter holds the frame (queued or in transmit): catches double sends. */
+  /**
+   * Non-zero while the arbiter holds the frame (queued or in transmit): catches double
+   * sends. HELD_SAMPLED marks a frame whose stage delays are recorded (ClassHistograms.sample).
+   */
   private readonly held: Uint8Array;
   private readonly reaped: Int32Array;
   private readonly reapStatus: Int32Array;
@@ -277,7 +283,8 @@ export class Arbiter {
       this.recycle(f);
       return;
     }
-    this.held[f] = 1;
+    const sampled = link.histograms.sample(cls);
+    this.held[f] = sampled ? HELD_SAMPLED : HELD;
     const base = LINK_FIELDS + cls * CLASS_FIELDS;
     link.stats[base + CLASS_ARRIVED_PKTS]++;
     link.stats[base + CLASS_ARRIVED_BYTES] += len;
@@ -286,7 +293,7 @@ export class Arbiter {
       return;
     }
     pool.queuedAt[f] = now;
-    link.histograms.record(cls, STAGE_MAILBOX, now - pool.sentAt[f]);
+    if (sampled) link.histograms.record(cls, STAGE_MAILBOX, now - pool.sentAt[f]);
     // Under a size table (tc's stab) policers and schedulers count what it charges, as the kernel's root qdisc does.
     let charged = len;
     if (link.sizeTable !== null) {
@@ -365,7 +372,7 @@ export class Arbiter {
       if (link.releasedLens !== null) link.releasedLens[len]++;
       pool.leaveAt[f] = link.linkIdle; // starts on the wire when the previous one ends
       pool.releasedAt[f] = now;
-      link.histograms.record(pool.cls[f], STAGE_QUEUE, now - pool.queuedAt[f]);
+      if (this.held[f] === HELD_SAMPLED) link.histograms.record(pool.cls[f], STAGE_QUEUE, now - pool.queuedAt[f]);
       link.linkIdle += (wire * 8e9) / link.rate;
       wireBytes += wire;
       batch[n++] = f;
@@ -411,7 +418,7 @@ export class Arbiter {
         const base = LINK_FIELDS + cls * CLASS_FIELDS;
         stats[base + CLASS_SENT_PKTS]++;
         stats[base + CLASS_SENT_BYTES] += pool.len[f];
-        link.histograms.record(cls, STAGE_TX, done - pool.releasedAt[f]);
+        if (this.held[f] === HELD_SAMPLED) link.histograms.record(cls, STAGE_TX, done - pool.releasedAt[f]);
         this.held[f] = 0;
         this.recycle(f);
       }

@@ -150,7 +150,7 @@ export class ArbiterHost {
     const shadow = shadowScheduler(opts.scheduler, opts.maxClasses, opts.classes, opts.schedulerParams);
     const linkId = this.links.length;
     const stats = allocateLinkStats(opts.maxClasses);
-    const histograms = ClassHistograms.allocate(opts.maxClasses);
+    const histograms = ClassHistograms.allocate(opts.maxClasses, { sampleEvery: opts.stageSample });
     await this.request({ op: 'addLink', linkId, stats, histograms, options: opts });
     const link = new LinkHandle(this, linkId, opts, stats, new ClassHistograms(histograms), shadow);
     this.links.push(link);

@@ -40,6 +40,8 @@ export interface ArbiterBenchOptions {
   seconds?: number;
   /** Frames in the pool, shared out among the clients. @default 16384 */
   poolFrames?: number;
+  /** Stage delays recorded for one packet in this many of each class (LinkOptions.stageSample). @default 1 */
+  stageSample?: number;
 }
 
 export const ARBITER_BENCH_DEFAULTS: Required<ArbiterBenchOptions> = {
@@ -48,6 +50,7 @@ export const ARBITER_BENCH_DEFAULTS: Required<ArbiterBenchOptions> = {
   scheduler: 'drr',
   seconds: 1,
   poolFrames: 16384,
+  stageSample: 1,
 };
 
 export const BASELINE = 'fifo';
@@ -115,6 +118,7 @@ async function measureRun(scheduler: string, clients: number, classes: number, o
       scheduler,
       backend: 'null',
       maxClasses: slotsFor(scheduler, classes),
+      stageSample: o.stageSample,
       schedulerParams: scheduler === 'fifo' ? { limitPackets: limit } : {},
       classes: weightedClasses(scheduler, weights, LINK_RATE, { limitPackets: limit }),
     });

@@ -8,7 +8,7 @@ import { E2E_DEFAULTS, runE2e, type E2eOptions, type E2eResult } from '../bench/
 import { intArg, listArg, numberArg } from './parse.js';
 import { formatNs, renderTable } from '../report/table.js';
 import { progressBar } from './progress.js';
-import { writeRunFile, type Run } from '../report/run-file.js';
+import { stageSampleNote, writeRunFile, type Run } from '../report/run-file.js';
 import {
   ARBITER_BENCH_DEFAULTS,
   arbiterBenchPlacement,
@@ -129,6 +129,11 @@ export function registerBench(program: Command): void {
     .option('--classes <list>', `class counts (default: ${ARBITER_BENCH_DEFAULTS.classes.join(',')})`, listArg('classes'))
     .option('--scheduler <kind>', `scheduler measured beside fifo (default: ${ARBITER_BENCH_DEFAULTS.scheduler})`)
     .option('--seconds <n>', `seconds per point (default: ${ARBITER_BENCH_DEFAULTS.seconds})`, numberArg('seconds'))
+    .option(
+      '--stage-sample <n>',
+      `record the stage delays of one packet in N per class (default: ${ARBITER_BENCH_DEFAULTS.stageSample}: every packet)`,
+      intArg('stage-sample'),
+    )
     .option('--json', 'print JSON instead of a table')
     .option('--save <file>', 'write RUN.json: one run per scheduler, a class per point with its figures')
     .action(async (opts: ArbiterBenchOptions & { json?: boolean; save?: string }) => {
@@ -165,6 +170,7 @@ export function registerBench(program: Command): void {
       );
       process.stdout.write(
         `arbiter, null backend, unpaced, one feeder thread; M decisions/s, median of ${p.repeats} runs (each a fresh arbiter: ${p.warmupMs / 1000}s warm-up, then ${p.seconds}s measured; ± half the spread across runs)\n` +
+          `per-class counters exact; ${stageSampleNote(p.stageSample)}\n` +
           `threads: ${p.placement}; a point is the arbiter's only when ≥ ${SATURATED * 100}% of its passes found a full batch waiting, else 'feeder-limited'\n\n` +
           renderTable(
             [

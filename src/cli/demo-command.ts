@@ -9,7 +9,7 @@ import { schedulerKinds } from '../../schedulers/registry.js';
 import { BACKENDS } from '../transmit/ports.js';
 import { writeRunFile } from '../report/run-file.js';
 import { numberArg } from './parse.js';
-import { addFlags, pickFlags, PLACEMENT_FLAGS, type FlagTable } from './flags.js';
+import { addFlags, pickFlags, PLACEMENT_FLAGS, STAGE_SAMPLE_FLAG, type FlagTable } from './flags.js';
 import { placeProcess, planPlacement } from '../placement.js';
 import { progressBar } from './progress.js';
 import { formatNs, formatPercent, renderTable } from '../report/table.js';
@@ -39,6 +39,7 @@ const FLAGS: FlagTable<DemoOptions> = {
   xdpMode: ['--xdp-mode <mode>', 'afxdp: copy | zerocopy | auto'],
   txWorkers: ['--tx-workers <n>', 'transmit workers (0: transmit inline from the arbiter)', numberArg('tx-workers')],
   warmup: ['--warmup <seconds>', 'traffic before the measurement window opens', numberArg('warmup')],
+  stageSample: STAGE_SAMPLE_FLAG,
 };
 
 export function registerDemo(program: Command): void {

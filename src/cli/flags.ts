@@ -51,6 +51,13 @@ export function pickFlags<T>(table: FlagTable<T>, cmd: Command): Partial<T> {
   return out;
 }
 
+/** On every command that runs links: the stage histograms' sampling (LinkOptions.stageSample). */
+export const STAGE_SAMPLE_FLAG: FlagSpec = [
+  '--stage-sample <n>',
+  'record the stage delays (mailbox, queue, tx) of one packet in N per class; reports say so (1: every packet)',
+  intArg('stage-sample'),
+];
+
 const cpus = (field: string) => (v: string) => parseCpuList(v, field);
 
 /** Thread placement, the same on `pspat daemon`, `demo` and `bench` (src/placement.ts). */
@@ -90,6 +97,7 @@ export const DAEMON_FLAGS: FlagTable<DaemonOptions> = {
   rates: null, // repeatable DEV=RATE: daemon-command.ts's --rate accumulates them
   testTraffic: null, // repeatable DEV=PORTS/SIZE: daemon-command.ts's --test-traffic accumulates them
   maxClasses: ['--max-classes <n>', 'class slots per device', intArg('max-classes')],
+  stageSample: STAGE_SAMPLE_FLAG,
   poolFrames: ['--pool-frames <n>', "frames in each arbiter's pool", intArg('pool-frames')],
   arbiters: ['--arbiters <n>', 'arbiter threads, devices spread over them', intArg('arbiters')],
   attach: ['--no-attach', "with afxdp/afpacket: do not take over managed devices' egress (only pspat clients then feed them)"],

@@ -287,6 +287,7 @@ export class Daemon {
             scheduler: c.scheduler,
             schedulerParams: c.rootParams,
             maxClasses: this.options.maxClasses,
+            stageSample: this.options.stageSample,
             classes,
           });
           traffic = await startTraffic(this.sources, dev, link, tree!);

@@ -14,6 +14,7 @@
  *   pspat_class_backlog_{packets,bytes}{dev,class}
  *   pspat_class_{rate,ceil}_bits_per_second{dev,class}         what tc configured (htb, tbf)
  *   pspat_class_delay_seconds_{bucket,sum,count}{dev,class,stage} stage: mailbox | queue | tx
+ *   pspat_link_stage_sample{dev}                                 the delay histograms hold 1 packet in this many per class
  *   pspat_qdisc_{bytes,packets,drops,overlimits,requeues}_total{device,kind}, pspat_qdisc_{backlog,current_queue_length}{device,kind}
  *        the managed root qdiscs, named as node_exporter's qdisc collector names the kernel's
  *   pspat_link_{offered,unclassified,bad_frames}_packets_total{dev}
@@ -95,6 +96,11 @@ export class MetricsRegistry {
   private readonly qdiscRequeues = this.c('pspat_qdisc_requeues_total', 'Requeues (always 0: pspat does not requeue)', ['device', 'kind']);
   private readonly qdiscBacklog = this.g('pspat_qdisc_backlog', 'Bytes queued in the managed root qdisc', ['device', 'kind']);
   private readonly qdiscQueue = this.g('pspat_qdisc_current_queue_length', 'Packets queued in the managed root qdisc', ['device', 'kind']);
+  private readonly stageSample = this.g(
+    'pspat_link_stage_sample',
+    'pspat_class_delay_seconds holds one packet in this many of each class (--stage-sample; 1: every packet)',
+    ['dev'],
+  );
   private readonly offered = this.c('pspat_link_offered_packets_total', 'Packets clients handed to the link', ['dev']);
   private readonly unclassified = this.c('pspat_link_unclassified_packets_total', 'Packets no filter classified (dropped)', ['dev']);
   private readonly badFrames = this.c('pspat_link_bad_frames_total', 'Frames refused before a class was charged', ['dev']);
@@ -143,6 +149,7 @@ export class MetricsRegistry {
       this.rate,
       this.ceil,
       this.delay,
+      this.stageSample,
       this.offered,
       this.unclassified,
       this.badFrames,
@@ -183,6 +190,7 @@ export class MetricsRegistry {
         q,
         total((c) => c.backlogPackets),
       );
+      this.stageSample.set({ dev }, r.stats.stageSample);
       this.offered.inc({ dev }, r.stats.totals.offered);
       this.unclassified.inc({ dev }, r.stats.unclassified);
       this.badFrames.inc({ dev }, r.stats.badFrames);

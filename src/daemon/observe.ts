@@ -77,6 +77,7 @@ export function daemonRun(readings: DeviceReading[], loops: LoopStats[], config:
     createdAt: new Date().toISOString(),
     config,
     counters,
+    stageSample: Math.max(1, ...readings.map((r) => r.stats.stageSample)),
     classes: readings.flatMap((r) => [
       ...r.stats.classes.map((c) => ({
         id: `${r.dev} ${labelOf(r, c.slot)}`,

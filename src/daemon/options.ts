@@ -10,7 +10,7 @@ import { CAPTURE_MODES, type CaptureMode } from '../attach/capture-program.js';
 import { CHECK_NS, type FailMode } from '../attach/divert.js';
 import { InvalidOptionError } from '../errors.js';
 import { isInterfaceName } from '../net/device.js';
-import { ARBITER_DEFAULTS, checkTransmitOptions, MAX_RATE, TRANSMIT_DEFAULTS, withDefaults, type TransmitOptions } from '../options.js';
+import { ARBITER_DEFAULTS, checkTransmitOptions, MAX_RATE, MAX_STAGE_SAMPLE, TRANSMIT_DEFAULTS, withDefaults, type TransmitOptions } from '../options.js';
 import { PLACEMENT_KEYS, planPlacement, type PlacementOptions } from '../placement.js';
 import { DEFAULT_RUN_DIR } from './control-socket.js';
 
@@ -37,6 +37,8 @@ export interface DaemonOptions extends TransmitOptions, PlacementOptions {
   rates?: Record<string, number>;
   /** Class slots per link. @default 1024 */
   maxClasses?: number;
+  /** Stage delays are recorded for one packet in this many of each class (LinkOptions.stageSample). @default 1 */
+  stageSample?: number;
   /** Frames in the shared pool (per arbiter). @default 65536 */
   poolFrames?: number;
   /** Arbiter threads; devices are spread over them. @default 1 */
@@ -111,6 +113,7 @@ export const DAEMON_DEFAULTS: ResolvedDaemonOptions = {
   testTraffic: {},
   rates: {},
   maxClasses: 1024,
+  stageSample: 1,
   poolFrames: 65536,
   arbiters: 1,
   attach: true,
@@ -163,6 +166,7 @@ export function resolveDaemonOptions(options: DaemonOptions): ResolvedDaemonOpti
   const o = withDefaults(DAEMON_DEFAULTS, options);
   intIn('arbiters', o.arbiters, 1, 64);
   intIn('max-classes', o.maxClasses, 1, 1 << 20);
+  intIn('stage-sample', o.stageSample, 1, MAX_STAGE_SAMPLE);
   intIn('pool-frames', o.poolFrames, 1, 1 << 22);
   checkTestTraffic(o.testTraffic);
   if (!isMapping(o.rates) || Object.values(o.rates).some((r) => typeof r !== 'number' || !(r > 0 && r <= MAX_RATE))) {

@@ -14,7 +14,7 @@ import { STAGES, type Stage } from '../stats/class-histograms.js';
 import { Histogram } from '../stats/histogram.js';
 import { formatNs } from './table.js';
 import { histogramsFromJson, type Run } from './run-file.js';
-import { SUMMARY_HEADERS, summaryRows, type NamedRun, type ReportJson } from './summary.js';
+import { SUMMARY_HEADERS, samplingNotes, summaryRows, type NamedRun, type ReportJson } from './summary.js';
 import { escapeXml, linePlot, type PlotSeries } from './svg-plot.js';
 
 const STAGE_TITLES: Record<Stage, string> = {
@@ -177,6 +177,9 @@ figure { margin: 0 0 24px; }
 ${countersTable(runs)}
 <h2>Delay percentiles per class and stage</h2>
 ${table(SUMMARY_HEADERS, summaryRows(report))}
+${samplingNotes(report)
+  .map((n) => `<p>${escapeXml(n)}</p>`)
+  .join('\n')}
 <h2>Plots</h2>
 ${plots.map((p) => `<figure>${p}</figure>`).join('\n')}
 </body></html>

@@ -50,6 +50,8 @@ export interface Run {
   createdAt: string;
   config: unknown;
   counters: Record<string, number>;
+  /** pspat's stage histograms hold one packet in this many of each class (LinkOptions.stageSample); absent: every packet. */
+  stageSample?: number;
   classes: RunClass[];
   series?: RunSeries;
   sweep?: RunSweepPoint[];
@@ -58,6 +60,13 @@ export interface Run {
 export interface RunFile {
   format: typeof RUN_FORMAT;
   runs: Run[];
+}
+
+/** What a report says of its stage histograms' sampling (Run.stageSample). */
+export function stageSampleNote(every = 1): string {
+  return every > 1
+    ? `stage delays (mailbox, queue, tx) sampled: 1 packet in ${every} per class, so their counts are samples`
+    : 'stage delays recorded for every packet';
 }
 
 export function stagesJson(stages: StageHistograms): StagesJson {
@@ -132,6 +141,9 @@ export function checkRunFile(data: unknown, where: string): RunFile {
     str(run.name, `${at}.name`);
     if (!(RUN_KINDS as readonly unknown[]).includes(run.kind)) fail(`${at}.kind`, `must be one of ${RUN_KINDS.join(', ')}`);
     numbers(run.counters, `${at}.counters`);
+    if (run.stageSample !== undefined && !(Number.isInteger(run.stageSample) && (run.stageSample as number) >= 1)) {
+      fail(`${at}.stageSample`, 'must be an integer ≥ 1');
+    }
     arr(run.classes, `${at}.classes`).forEach((c, k) => {
       const cl = obj(c, `${at}.classes[${k}]`);
       str(cl.id, `${at}.classes[${k}].id`);

@@ -6,7 +6,7 @@
 import { STAGES, type Stage } from '../stats/class-histograms.js';
 import type { StageSummary } from '../stats/histogram.js';
 import { formatNs, renderTable } from './table.js';
-import { histogramsFromJson, type Run } from './run-file.js';
+import { histogramsFromJson, stageSampleNote, type Run } from './run-file.js';
 
 /** A run as the report shows it (its name made unique among the runs compared). */
 export interface NamedRun {
@@ -15,7 +15,12 @@ export interface NamedRun {
 }
 
 export interface ReportJson {
-  runs: { name: string; classes: { id: string; stages: Partial<Record<Stage, StageSummary>> }[] }[];
+  runs: {
+    name: string;
+    /** Set when the run's stage histograms hold one packet in this many per class (Run.stageSample). */
+    stageSample?: number;
+    classes: { id: string; stages: Partial<Record<Stage, StageSummary>> }[];
+  }[];
 }
 
 const COLUMNS = ['count', 'min', 'p10', 'p50', 'p90', 'p99', 'p999', 'p9999', 'max'] as const;
@@ -44,6 +49,7 @@ export function reportJson(runs: NamedRun[]): ReportJson {
   return {
     runs: runs.map(({ name, run }) => ({
       name,
+      ...((run.stageSample ?? 1) > 1 && { stageSample: run.stageSample }),
       classes: run.classes.map((c) => {
         const h = histogramsFromJson(c.stages);
         const stages: Partial<Record<Stage, StageSummary>> = {};
@@ -68,7 +74,12 @@ export function summaryRows(report: ReportJson): (string | number)[][] {
 export function reportTable(report: ReportJson): string {
   const body = summaryRows(report);
   if (body.length === 0) return 'no delay histograms in these runs';
-  return renderTable(SUMMARY_HEADERS, body);
+  return [renderTable(SUMMARY_HEADERS, body), ...samplingNotes(report)].join('\n');
+}
+
+/** A line per run whose stage delays were sampled, for the text and HTML forms (JSON carries `stageSample`). */
+export function samplingNotes(report: ReportJson): string[] {
+  return report.runs.filter((r) => r.stageSample !== undefined).map((r) => `${r.name}: ${stageSampleNote(r.stageSample)}`);
 }
 
 function csvField(v: string | number): string {

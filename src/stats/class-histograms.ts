@@ -36,6 +36,8 @@ export interface ClassHistogramsLayout {
   records: SharedArrayBuffer;
   copies: SharedArrayBuffer;
   capacity: number;
+  /** Stage delays are recorded for one packet in this many of each class (1: every packet). */
+  sampleEvery: number;
 }
 
 /** A class's histograms by stage. */
@@ -44,12 +46,21 @@ export type StageHistograms = Partial<Record<Stage, Histogram>>;
 export type StageWords = Partial<Record<Stage, Float64Array>>;
 
 export class ClassHistograms {
-  static allocate(maxClasses: number, capacity = Math.min(maxClasses, DEFAULT_HISTOGRAM_CLASSES)): ClassHistogramsLayout {
+  static allocate(maxClasses: number, { sampleEvery = 1, capacity = Math.min(maxClasses, DEFAULT_HISTOGRAM_CLASSES) } = {}): ClassHistogramsLayout {
     const bytes = 8 * (capacity + 1) * STAGE_COUNT * HISTOGRAM_WORDS;
-    return { index: new SharedArrayBuffer(4 * maxClasses), records: new SharedArrayBuffer(bytes), copies: new SharedArrayBuffer(bytes), capacity };
+    return {
+      index: new SharedArrayBuffer(4 * maxClasses),
+      records: new SharedArrayBuffer(bytes),
+      copies: new SharedArrayBuffer(bytes),
+      capacity,
+      sampleEvery,
+    };
   }
 
   private readonly index: Int32Array;
+  /** Per class: packets until the next one whose stages are recorded (arbiter only). */
+  private readonly untilSample: Int32Array;
+  private readonly sampleEvery: number;
   private readonly views: (Histogram | undefined)[];
   /** Records handed out so far (arbiter only). */
   private bound = 0;
@@ -57,6 +68,19 @@ export class ClassHistograms {
   constructor(readonly layout: ClassHistogramsLayout) {
     this.index = new Int32Array(layout.index);
     this.views = new Array<Histogram | undefined>(this.index.length * STAGE_COUNT);
+    this.untilSample = new Int32Array(this.index.length);
+    this.sampleEvery = layout.sampleEvery;
+  }
+
+  /**
+   * Arbiter only, once per admitted packet: whether its stage delays are recorded. Each
+   * class's first packet is, then every `sampleEvery`-th: a count per class rather than
+   * per link, so classes sent in a fixed rotation are all sampled alike.
+   */
+  sample(slot: number): boolean {
+    if (--this.untilSample[slot] > 0) return false;
+    this.untilSample[slot] = this.sampleEvery;
+    return true;
   }
 
   /** Arbiter only: records `ns` for class `slot` at `stage` (STAGE_*). */

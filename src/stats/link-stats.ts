@@ -69,6 +69,8 @@ export interface LinkStats {
   badFrames: number;
   /** Histograms shared by the classes beyond the link's histogram capacity (class-histograms.ts); null if none. */
   otherStages: StageHistograms | null;
+  /** The stage histograms hold one packet in this many of each class (LinkOptions.stageSample; 1: every packet). */
+  stageSample: number;
   /** Packets the clients' classifiers put in no class: dropped before sending (counted in offered and dropped). */
   unclassified: number;
   /** Captured packets longer than a frame (GSO super-packets): dropped before sending (counted in offered and dropped). */
@@ -152,6 +154,7 @@ export function linkStatsFrom(snap: LinkSnapshot, options: Required<LinkOptions>
     },
     badFrames,
     otherStages: snap.otherStages ? histogramsOf(snap.otherStages) : null,
+    stageSample: options.stageSample,
     unclassified,
     oversize,
     captureDrops,
