@@ -33,12 +33,18 @@ export interface LeafQueue {
 /** Builds the leaf discipline of class `slot` (and says whether it shapes); its drops go to `drop`. Throws on bad parameters. */
 export type LeafFactory = (slot: number, spec: LeafSpec, drop: (frame: number, reason: number) => void) => { queue: LeafQueue; shapes: boolean };
 
-/** Validates an integer class or scheduler parameter, naming it in the error. */
+/**
+ * Validates an integer class or scheduler parameter, naming it in the error. Returns it as
+ * a small integer where it fits 32 bits (`| 0`): a parameter that arrives boxed (a message
+ * from the host, an object whose field once held a fraction) and is summed into a
+ * scheduler's integer field would otherwise change that object's hidden class on a class
+ * change, and V8 would throw away the optimised hot path (bench/deopt-check.ts).
+ */
 export function intParam(field: string, value: number, lo: number, hi: number, unit = ''): number {
   if (!Number.isInteger(value) || value < lo || value > hi) {
     throw new InvalidOptionError(field, `must be an integer in [${lo}, ${hi}]${unit}, got ${value}`);
   }
-  return value;
+  return value === (value | 0) ? value | 0 : value;
 }
 
 /** Largest queue limit, in packets or bytes (tc's limits are u32). */
@@ -50,7 +56,8 @@ export const DEFAULT_LIMIT_PACKETS = 1000;
 export class ClassQueues {
   readonly head: Int32Array;
   readonly tail: Int32Array;
-  readonly packets: Float64Array;
+  /** Int32 for the reason wf2q.ts gives its weights: the schedulers' backlog count subtracts them. */
+  readonly packets: Int32Array;
   readonly bytes: Float64Array;
   readonly limitPackets: Float64Array;
   readonly limitBytes: Float64Array;
@@ -81,7 +88,7 @@ export class ClassQueues {
     this.next = new Int32Array(poolFrames);
     this.head = new Int32Array(maxClasses).fill(-1);
     this.tail = new Int32Array(maxClasses).fill(-1);
-    this.packets = new Float64Array(maxClasses);
+    this.packets = new Int32Array(maxClasses);
     this.bytes = new Float64Array(maxClasses);
     this.limitPackets = new Float64Array(maxClasses);
     this.limitBytes = new Float64Array(maxClasses);

@@ -125,7 +125,12 @@ function groupIndex(invW: number, lmax: number): number {
 class QfqScheduler extends ClassfulScheduler {
   readonly kind = 'qfq';
   // Per class.
-  private readonly weight: Float64Array;
+  /**
+   * Integers, so Int32: a weight read back from a Float64Array is a heap number, and summing
+   * one into a field that held small integers changes the scheduler's hidden class when a
+   * class changes — which discards the optimised hot path (bench/deopt-check.ts).
+   */
+  private readonly weight: Int32Array;
   private readonly invW: Float64Array;
   private readonly lmax: Float64Array;
   private readonly S: Float64Array;
@@ -154,7 +159,7 @@ class QfqScheduler extends ClassfulScheduler {
   constructor(ctx: SchedulerContext) {
     super(ctx);
     const m = ctx.maxClasses;
-    this.weight = new Float64Array(m);
+    this.weight = new Int32Array(m);
     this.invW = new Float64Array(m);
     this.lmax = new Float64Array(m);
     this.S = new Float64Array(m);

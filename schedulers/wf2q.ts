@@ -33,7 +33,12 @@ export const WF2Q_MAX_WEIGHT = 2 ** 31 - 1;
 
 class Wf2qScheduler extends ClassfulScheduler {
   readonly kind = 'wf2q';
-  private readonly weight: Float64Array;
+  /**
+   * Integers, so Int32: a weight read back from a Float64Array is a heap number, and summing
+   * one into a field that held small integers changes the scheduler's hidden class when a
+   * class changes — which discards the optimised hot path (bench/deopt-check.ts).
+   */
+  private readonly weight: Int32Array;
   private readonly start: Float64Array;
   private readonly finish: Float64Array;
   /** Backlogged classes with S ≤ V, keyed by F. */
@@ -46,7 +51,7 @@ class Wf2qScheduler extends ClassfulScheduler {
   constructor(ctx: SchedulerContext) {
     super(ctx);
     const m = ctx.maxClasses;
-    this.weight = new Float64Array(m);
+    this.weight = new Int32Array(m);
     this.start = new Float64Array(m);
     this.finish = new Float64Array(m);
     this.eligible = new IndexedHeap(m);
