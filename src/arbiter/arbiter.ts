@@ -73,6 +73,7 @@ import { CTL_DOORBELL, CTL_PENDING, type ArbiterStart, type Reply, type Request 
 import type { LinkSnapshot } from '../stats/link-snapshot.js';
 import { LinkState, sizeTableOf, type ClientSlot } from './link-state.js';
 import { WIRE_OVERHEAD_BYTES } from './pacer.js';
+import { inIndexOrder } from './frame-order.js';
 import type { WallClock } from '../transmit/ports.js';
 import type { ThreadPlacement } from '../placement.js';
 import { BEAT_NS, DivertState } from '../attach/divert.js';
@@ -117,6 +118,9 @@ export class Arbiter {
   /** Per client: frames to return on its free ring at the end of the pass. */
   private readonly returns: (Int32Array | undefined)[] = [];
   private readonly returnCount: number[] = [];
+  /** Per client: its first frame, and a clear bit per frame it owns (`inIndexOrder`). */
+  private readonly firstFrame: number[] = [];
+  private readonly returnBits: (Int32Array | undefined)[] = [];
   /**
    * Non-zero while the arbiter holds the frame (queued or in transmit): catches double
    * sends. HELD_SAMPLED marks a frame whose stage delays are recorded (ClassHistograms.sample).
@@ -454,8 +458,11 @@ export class Arbiter {
     for (let c = 0; c < this.clients.length; c++) {
       const n = this.returnCount[c];
       if (n === 0 || n === undefined) continue;
+      const frames = this.returns[c]!;
+      // Back in index order, whatever order the scheduler sent them in (frame-order.ts).
+      inIndexOrder(frames, n, this.firstFrame[c], this.returnBits[c]!);
       // Cannot come up short: the free ring holds every frame the client owns.
-      this.clients[c]!.free.push(this.returns[c]!, 0, n);
+      this.clients[c]!.free.push(frames, 0, n);
       this.returnCount[c] = 0;
     }
   }
@@ -548,6 +555,8 @@ export class Arbiter {
         this.clients[req.clientId] = slot;
         this.returns[req.clientId] = new Int32Array(slot.free.size);
         this.returnCount[req.clientId] = 0;
+        this.firstFrame[req.clientId] = req.first;
+        this.returnBits[req.clientId] = new Int32Array(Math.ceil(req.frames / 32));
         link.clients.push(slot);
         return undefined;
       }
@@ -596,6 +605,7 @@ export class Arbiter {
         for (const c of link.clients) {
           this.clients[c.id] = undefined;
           this.returns[c.id] = undefined;
+          this.returnBits[c.id] = undefined;
         }
         link.clients.length = 0;
         return undefined;

@@ -38,7 +38,8 @@ export interface ArbiterStart {
 
 export type Command =
   | { op: 'addLink'; linkId: number; stats: SharedArrayBuffer; histograms: ClassHistogramsLayout; options: Required<LinkOptions> }
-  | { op: 'attachClient'; linkId: number; clientId: number; mailbox: SharedArrayBuffer; free: SharedArrayBuffer }
+  /** The client owns frames [first, first + frames): the arbiter returns them in index order. */
+  | { op: 'attachClient'; linkId: number; clientId: number; mailbox: SharedArrayBuffer; free: SharedArrayBuffer; first: number; frames: number }
   | { op: 'addClass'; linkId: number; spec: ClassSpec & { slot: number } }
   | { op: 'changeClass'; linkId: number; slot: number; params: ClassParams }
   | { op: 'deleteClass'; linkId: number; slot: number }

@@ -284,7 +284,7 @@ export class LinkHandle {
       doorbellWord: CTL_DOORBELL,
       placement: this.host.clientPlacement,
     };
-    await this.host.request({ op: 'attachClient', linkId: this.id, clientId, mailbox, free });
+    await this.host.request({ op: 'attachClient', linkId: this.id, clientId, mailbox, free, first, frames });
     this.clients.push({ channel, counters: new ClientCounters(counters, this.options.maxClasses), frames: [first, frames] });
     return channel;
   }
