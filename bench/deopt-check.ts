@@ -4,7 +4,7 @@
  * milliseconds of a slow arbiter, which a tail-delay figure shows and a throughput figure
  * hides.
  *
- * The check runs itself in a child node with `--log-deopt --logfile`, so every isolate
+ * The check runs itself in a child node with `--log-deopt --log-code`, so every isolate
  * writes its deoptimisations, with their times, to a V8 log of its own. The child starts
  * an arbiter (null backend, unpaced, `--scheduler`, 64 classes) fed by two generators
  * flat out, also into 4 classes it will delete and add again, and goes through three
