@@ -91,9 +91,12 @@ const HELD_SAMPLED = 2;
 /** A link whose port is faulted is looked at this often (the port checks its device when reaped). */
 const FAULT_POLL_NS = 50e6;
 
-/** Whether the device takes frame `f` of `len` bytes: up to its limit, or 4 bytes over it with a VLAN tag. */
-function fitsDevice(pool: FramePool, f: number, len: number, maxFrameLen: number): boolean {
-  if (len <= maxFrameLen) return true;
+/**
+ * Whether the device still takes frame `f` of `len` bytes, longer than its limit: only 4
+ * bytes over it, with a VLAN tag. Called for such frames alone, so the per-packet test is
+ * the length comparison at the call site (a call V8 might leave out of line is the rare path).
+ */
+function fitsAsVlanFrame(pool: FramePool, f: number, len: number, maxFrameLen: number): boolean {
   if (len > maxFrameLen + VLAN_TAG || len > pool.frameSize) return false;
   const at = pool.offsetOf(f) + 12;
   const type = (pool.bytes[at] << 8) | pool.bytes[at + 1];
@@ -118,9 +121,6 @@ export class Arbiter {
   /** Per client: frames to return on its free ring at the end of the pass. */
   private readonly returns: (Int32Array | undefined)[] = [];
   private readonly returnCount: number[] = [];
-  /** Per client: its first frame, and a clear bit per frame it owns (`inIndexOrder`). */
-  private readonly firstFrame: number[] = [];
-  private readonly returnBits: (Int32Array | undefined)[] = [];
   /**
    * Non-zero while the arbiter holds the frame (queued or in transmit): catches double
    * sends. HELD_SAMPLED marks a frame whose stage delays are recorded (ClassHistograms.sample).
@@ -292,8 +292,7 @@ export class Arbiter {
     const base = LINK_FIELDS + cls * CLASS_FIELDS;
     link.stats[base + CLASS_ARRIVED_PKTS]++;
     link.stats[base + CLASS_ARRIVED_BYTES] += len;
-    // The length test first, here: V8 does not always inline fitsDevice (BENCHMARKS.md).
-    if (len < MIN_FRAME_LEN || (len > link.maxFrameLen && !fitsDevice(pool, f, len, link.maxFrameLen))) {
+    if (len < MIN_FRAME_LEN || (len > link.maxFrameLen && !fitsAsVlanFrame(pool, f, len, link.maxFrameLen))) {
       this.dropHeld(link, f, CLASS_DROP_BAD_FRAME);
       return;
     }
@@ -368,7 +367,7 @@ export class Arbiter {
         continue;
       }
       const len = pool.len[f];
-      if (len > link.maxFrameLen && !fitsDevice(pool, f, len, link.maxFrameLen)) {
+      if (len > link.maxFrameLen && !fitsAsVlanFrame(pool, f, len, link.maxFrameLen)) {
         // Admitted before the device's MTU was lowered (LinkState.lookAtDevice).
         this.dropHeld(link, f, CLASS_DROP_BAD_FRAME);
         continue;
@@ -460,9 +459,10 @@ export class Arbiter {
       if (n === 0 || n === undefined) continue;
       const frames = this.returns[c]!;
       // Back in index order, whatever order the scheduler sent them in (frame-order.ts).
-      inIndexOrder(frames, n, this.firstFrame[c], this.returnBits[c]!);
+      const client = this.clients[c]!;
+      inIndexOrder(frames, n, client.firstFrame, client.returnBits);
       // Cannot come up short: the free ring holds every frame the client owns.
-      this.clients[c]!.free.push(frames, 0, n);
+      client.free.push(frames, 0, n);
       this.returnCount[c] = 0;
     }
   }
@@ -551,12 +551,12 @@ export class Arbiter {
           mailbox: new SpscRing(req.mailbox, this.doorbell),
           free: new SpscRing(req.free),
           drained: 0,
+          firstFrame: req.first,
+          returnBits: new Int32Array(Math.ceil(req.frames / 32)),
         };
         this.clients[req.clientId] = slot;
         this.returns[req.clientId] = new Int32Array(slot.free.size);
         this.returnCount[req.clientId] = 0;
-        this.firstFrame[req.clientId] = req.first;
-        this.returnBits[req.clientId] = new Int32Array(Math.ceil(req.frames / 32));
         link.clients.push(slot);
         return undefined;
       }
@@ -605,7 +605,6 @@ export class Arbiter {
         for (const c of link.clients) {
           this.clients[c.id] = undefined;
           this.returns[c.id] = undefined;
-          this.returnBits[c.id] = undefined;
         }
         link.clients.length = 0;
         return undefined;

@@ -40,6 +40,9 @@ export interface ClientSlot {
   free: SpscRing;
   /** Entries taken from its mailbox so far (reclaimClient compares it with what the client counted). */
   drained: number;
+  /** The client's frames are [firstFrame, firstFrame + 32 · returnBits.length); the bits, all clear, order their return (frame-order.ts). */
+  firstFrame: number;
+  returnBits: Int32Array;
 }
 
 /** The size table a scheduler's root parameters name (tc's stab), null for none. */

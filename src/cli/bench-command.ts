@@ -21,7 +21,7 @@ import {
 } from '../bench/arbiter.js';
 import { parseRate } from '../units.js';
 import { parseLoads } from '../sim/sweep.js';
-import { addFlags, PLACEMENT_FLAGS } from './flags.js';
+import { addFlags, PLACEMENT_FLAGS, STAGE_SAMPLE_FLAG } from './flags.js';
 import { placeProcess, planPlacement } from '../placement.js';
 
 const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(2)}%`);
@@ -122,74 +122,70 @@ export function registerBench(program: Command): void {
     if (save) writeRunFile(save, runs);
     process.stdout.write(json ? `${JSON.stringify(r)}\n` : formatE2e(r));
   });
-  bench
+  const arbiter = bench
     .command('arbiter')
     .description('arbiter decisions per second on the null backend as clients and classes grow, FIFO as the baseline')
     .option('--clients <list>', `client (mailbox) counts (default: ${ARBITER_BENCH_DEFAULTS.clients.join(',')})`, listArg('clients'))
     .option('--classes <list>', `class counts (default: ${ARBITER_BENCH_DEFAULTS.classes.join(',')})`, listArg('classes'))
     .option('--scheduler <kind>', `scheduler measured beside fifo (default: ${ARBITER_BENCH_DEFAULTS.scheduler})`)
     .option('--seconds <n>', `seconds per point (default: ${ARBITER_BENCH_DEFAULTS.seconds})`, numberArg('seconds'))
-    .option(
-      '--stage-sample <n>',
-      `record the stage delays of one packet in N per class (default: ${ARBITER_BENCH_DEFAULTS.stageSample}: every packet)`,
-      intArg('stage-sample'),
-    )
     .option('--json', 'print JSON instead of a table')
-    .option('--save <file>', 'write RUN.json: one run per scheduler, a class per point with its figures')
-    .action(async (opts: ArbiterBenchOptions & { json?: boolean; save?: string }) => {
-      const { json, save, ...o } = opts;
-      placeProcess(planPlacement(arbiterBenchPlacement(), 1));
-      const bar = progressBar('bench arbiter', { json });
-      const r = await runArbiterBench(o, (done, total) => bar.update(done / total)).finally(() => bar.done());
-      if (save) writeRunFile(save, arbiterRuns(r));
-      if (json) {
-        process.stdout.write(`${JSON.stringify(r)}\n`);
-        return;
-      }
-      const p = r.params;
-      const at = (kind: string, clients: number, classes: number) =>
-        r.points.find((x) => x.scheduler === kind && x.clients === clients && x.classes === classes)!;
-      const rows = p.classes.flatMap((classes) =>
-        p.clients.map((clients) => {
-          const base = at(BASELINE, clients, classes);
-          const s = at(p.scheduler, clients, classes);
-          const fig = (x: ArbiterPoint) => `${x.mdps.toFixed(2)} ±${(x.spread * 50).toFixed(0)}%${x.saturated ? '' : ' feeder-limited'}`;
-          return [
-            classes,
-            clients,
-            fig(base),
-            fig(s),
-            `${s.nsPerDecision.toFixed(0)} ns`,
-            `${((s.mdps / base.mdps) * 100).toFixed(0)}%`,
-            `${(s.fullPassFraction * 100).toFixed(0)}%`,
-            s.meanBatch.toFixed(1),
-            formatNs(s.passP50Ns),
-            `${s.gcs} (${formatNs(s.gcMaxNs)})`,
-          ];
-        }),
-      );
-      process.stdout.write(
-        `arbiter, null backend, unpaced, one feeder thread; M decisions/s, median of ${p.repeats} runs (each a fresh arbiter: ${p.warmupMs / 1000}s warm-up, then ${p.seconds}s measured; ± half the spread across runs)\n` +
-          `per-class counters exact; ${stageSampleNote(p.stageSample)}\n` +
-          `threads: ${p.placement}; a point is the arbiter's only when ≥ ${SATURATED * 100}% of its passes found a full batch waiting, else 'feeder-limited'\n\n` +
-          renderTable(
-            [
-              'classes',
-              'clients',
-              `${BASELINE} Mdps`,
-              `${p.scheduler} Mdps`,
-              `${p.scheduler} ns/dec`,
-              'vs fifo',
-              'full passes',
-              'batch',
-              'pass p50',
-              `${p.scheduler} GCs (longest)`,
-            ],
-            rows,
-          ) +
-          '\n',
-      );
-    });
+    .option('--save <file>', 'write RUN.json: one run per scheduler, a class per point with its figures');
+  addFlags(arbiter, { stageSample: STAGE_SAMPLE_FLAG }, ARBITER_BENCH_DEFAULTS);
+  arbiter.action(async (opts: ArbiterBenchOptions & { json?: boolean; save?: string }) => {
+    const { json, save, ...o } = opts;
+    placeProcess(planPlacement(arbiterBenchPlacement(), 1));
+    const bar = progressBar('bench arbiter', { json });
+    const r = await runArbiterBench(o, (done, total) => bar.update(done / total)).finally(() => bar.done());
+    if (save) writeRunFile(save, arbiterRuns(r));
+    if (json) {
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+      return;
+    }
+    const p = r.params;
+    const at = (kind: string, clients: number, classes: number) =>
+      r.points.find((x) => x.scheduler === kind && x.clients === clients && x.classes === classes)!;
+    const rows = p.classes.flatMap((classes) =>
+      p.clients.map((clients) => {
+        const base = at(BASELINE, clients, classes);
+        const s = at(p.scheduler, clients, classes);
+        const fig = (x: ArbiterPoint) => `${x.mdps.toFixed(2)} ±${(x.spread * 50).toFixed(0)}%${x.saturated ? '' : ' feeder-limited'}`;
+        return [
+          classes,
+          clients,
+          fig(base),
+          fig(s),
+          `${s.nsPerDecision.toFixed(0)} ns`,
+          `${((s.mdps / base.mdps) * 100).toFixed(0)}%`,
+          `${(s.fullPassFraction * 100).toFixed(0)}%`,
+          s.meanBatch.toFixed(1),
+          formatNs(s.passP50Ns),
+          `${s.gcs} (${formatNs(s.gcMaxNs)})`,
+        ];
+      }),
+    );
+    process.stdout.write(
+      `arbiter, null backend, unpaced, one feeder thread; M decisions/s, median of ${p.repeats} runs (each a fresh arbiter: ${p.warmupMs / 1000}s warm-up, then ${p.seconds}s measured; ± half the spread across runs)\n` +
+        `per-class counters exact; ${stageSampleNote(p.stageSample)}\n` +
+        `threads: ${p.placement}; a point is the arbiter's only when ≥ ${SATURATED * 100}% of its passes found a full batch waiting, else 'feeder-limited'\n\n` +
+        renderTable(
+          [
+            'classes',
+            'clients',
+            `${BASELINE} Mdps`,
+            `${p.scheduler} Mdps`,
+            `${p.scheduler} ns/dec`,
+            'vs fifo',
+            'full passes',
+            'batch',
+            'pass p50',
+            `${p.scheduler} GCs (longest)`,
+          ],
+          rows,
+        ) +
+        '\n',
+    );
+  });
 }
 
 function arbiterRuns(r: ArbiterBenchResult): Run[] {

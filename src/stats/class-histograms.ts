@@ -60,7 +60,6 @@ export class ClassHistograms {
   private readonly index: Int32Array;
   /** Per class: packets until the next one whose stages are recorded (arbiter only). */
   private readonly untilSample: Int32Array;
-  private readonly sampleEvery: number;
   private readonly views: (Histogram | undefined)[];
   /** Records handed out so far (arbiter only). */
   private bound = 0;
@@ -69,17 +68,16 @@ export class ClassHistograms {
     this.index = new Int32Array(layout.index);
     this.views = new Array<Histogram | undefined>(this.index.length * STAGE_COUNT);
     this.untilSample = new Int32Array(this.index.length);
-    this.sampleEvery = layout.sampleEvery;
   }
 
   /**
    * Arbiter only, once per admitted packet: whether its stage delays are recorded. Each
-   * class's first packet is, then every `sampleEvery`-th: a count per class rather than
+   * class's first packet is, then every `layout.sampleEvery`-th: a count per class rather than
    * per link, so classes sent in a fixed rotation are all sampled alike.
    */
   sample(slot: number): boolean {
     if (--this.untilSample[slot] > 0) return false;
-    this.untilSample[slot] = this.sampleEvery;
+    this.untilSample[slot] = this.layout.sampleEvery;
     return true;
   }
 
