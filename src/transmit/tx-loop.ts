@@ -24,9 +24,8 @@ export function runTransmitLoop(port: TxPort, tx: SpscRing, done: SpscRing, stop
       if (n === 0 && port.inFlight === 0) {
         // Refused with nothing in flight: a hard error, not a full ring. Fail the batch.
         for (let i = 0; i < pending; i++) batch[i] = ~batch[i];
-        while (done.push(batch, 0, pending) === 0) {
-          /* the arbiter drains done every pass */
-        }
+        // Every frame goes back, however late the arbiter drains the done ring.
+        for (let sent = 0; sent < pending; ) sent += done.push(batch, sent, pending - sent);
         work += pending;
         pending = 0;
       } else if (n > 0) {
@@ -35,9 +34,13 @@ export function runTransmitLoop(port: TxPort, tx: SpscRing, done: SpscRing, stop
         work += n;
       }
     }
-    const r = port.reap(reaped, status, capacity);
+    // Only what the done ring has room for: the arbiter may fall behind (descheduled) while
+    // more frames are out than the ring holds — the tx ring's, the batch's and the port's
+    // — and a completion that did not fit would be lost, and with it the frame (and the
+    // link's removal, which waits for every frame in transmit). The rest waits in the port.
+    const room = done.reserve(capacity);
+    const r = room > 0 ? port.reap(reaped, status, room) : 0;
     for (let i = 0; i < r; i++) if (status[i] !== 0) reaped[i] = ~reaped[i];
-    // The done ring is as large as the tx ring, so it holds every frame in flight.
     if (r > 0) done.push(reaped, 0, r);
     work += r;
     if (work > 0) {
