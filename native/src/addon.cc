@@ -20,6 +20,7 @@
 #include "netlink.h"
 #include "placement.h"
 #include "port.h"
+#include "udp_flood.h"
 #include "xsk_capture.h"
 
 namespace {
@@ -88,6 +89,13 @@ Napi::Value ClockRead(const Napi::CallbackInfo& info) {
   clockSlots[0] = double(ts.tv_sec);
   clockSlots[1] = double(ts.tv_nsec);
   return info.Env().Undefined();
+}
+
+// udpFlood(dst, port, size, seconds) → datagrams sent, or -errno (udp_flood.h). Blocks
+// the calling thread for `seconds`: the benchmark's VM sender process does nothing else.
+Napi::Value UdpFlood(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), udpFlood(info[0].As<Napi::String>().Utf8Value().c_str(), uint16_t(info[1].As<Napi::Number>().Uint32Value()),
+                                                info[2].As<Napi::Number>().Uint32Value(), info[3].As<Napi::Number>().DoubleValue()));
 }
 
 // pageOffset(u8): bytes to skip from the start of u8 to reach a 4096-aligned address.
@@ -370,6 +378,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("threadId", Napi::Function::New(env, ThreadId));
   exports.Set("clockBind", Napi::Function::New(env, ClockBind));
   exports.Set("clockRead", Napi::Function::New(env, ClockRead));
+  exports.Set("udpFlood", Napi::Function::New(env, UdpFlood));
   exports.Set("pageOffset", Napi::Function::New(env, PageOffset));
   exports.Set("xdpOpen", Napi::Function::New(env, XdpOpen));
   exports.Set("packetOpen", Napi::Function::New(env, PacketOpen));

@@ -2,10 +2,14 @@
  * A VM's traffic, run inside its network namespace (the egress takeover test and
  * bench/egress-vs-htb.ts):
  *   ip netns exec NS node dist/src/bench/vm-traffic.js udp DST PORT MBIT SIZE SECONDS [EPOCH CLASS]
+ *   ip netns exec NS node dist/src/bench/vm-traffic.js flood DST PORT 0 SIZE SECONDS
  *   ip netns exec NS node dist/src/bench/vm-traffic.js tcp DST PORT 0 0 SECONDS
  * udp: SIZE-byte datagrams at MBIT Mbit/s (frame bytes, +42 headers), in 5 ms bursts; with
  * EPOCH (the shared clock's, src/clock.ts) each carries the test tag's CLASS and its send
  * time where a stamp sink reads them (traffic/packet.ts: payload offsets 2 and 8);
+ * flood: SIZE-byte datagrams as fast as the kernel takes them, from the native addon
+ * (sendmmsg on a blocking socket: a node loop costs ≈ 10 µs and garbage a datagram, which
+ * measures the sender rather than the path behind it);
  * tcp: one connection written as fast as it drains. Prints one JSON line at the end:
  * { sent } — datagrams the kernel accepted, or bytes written.
  */
@@ -13,6 +17,8 @@ import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { STAMP_OFFSET, UDP_FRAME_HEADERS } from '../../traffic/packet.js';
 import { makeClock } from '../clock.js';
+import { errnoName } from '../errno.js';
+import { nativeAddon } from '../transmit/native.js';
 
 const [mode, dst, portText, mbitText, sizeText, secondsText, epochText, clsText] = process.argv.slice(2);
 const port = Number(portText);
@@ -61,6 +67,10 @@ if (mode === 'udp') {
       });
     }
   }, 5);
+} else if (mode === 'flood') {
+  const sent = nativeAddon().udpFlood(dst, port, Number(sizeText), Number(secondsText));
+  if (sent < 0) throw new Error(`flood to ${dst}:${port}: sending failed (${errnoName(sent)})`);
+  process.stdout.write(`${JSON.stringify({ sent })}\n`);
 } else {
   let sent = 0;
   const chunk = Buffer.alloc(64 * 1024, 0x5a);

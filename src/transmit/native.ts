@@ -65,6 +65,8 @@ export interface NativeAddon {
   /** Whether the sink is the XDP program. */
   stampSinkIsXdp(handle: number): boolean;
   stampSinkClose(handle: number): void;
+  /** `size`-byte UDP datagrams to dst:port through the kernel's stack, flat out for `seconds` (blocks); datagrams sent or -errno. */
+  udpFlood(dst: string, port: number, size: number, seconds: number): number;
   /** A capture socket on `ifname` inside the namespace at `netnsPath` ('' for this one), in fanout group `group` (0: none); handle or -errno. */
   captureOpen(netnsPath: string, ifname: string, group: number): number;
   /** Packets into the pool frames `frames[0..count)`, their full lengths into `lens[frame]`, waiting up to timeoutMs; count or -errno. */
