@@ -184,8 +184,11 @@ export class Arbiter {
     const clock = this.clock;
     clock.read();
     loop[LOOP_STARTED_NS] = clock.ns;
+    // A busy pass ends with a clock read (its time); the next pass starts at that time.
+    let fresh = true;
     for (;;) {
-      clock.read();
+      if (!fresh) clock.read();
+      fresh = false;
       const now = clock.ns;
       this.passNow = now;
       const work = this.pass();
@@ -199,6 +202,7 @@ export class Arbiter {
         if (this.lastPassFull) loop[LOOP_FULL_PASSES]++;
         clock.read();
         this.loop.passTime.record(clock.ns - now);
+        fresh = true;
         idle = 0;
       } else if (++idle >= this.spinPasses) {
         this.park(now);
@@ -375,9 +379,11 @@ export class Arbiter {
       const wire = len + WIRE_OVERHEAD_BYTES;
       if (link.releasedLens !== null) link.releasedLens[len]++;
       pool.leaveAt[f] = link.linkIdle; // starts on the wire when the previous one ends
-      pool.releasedAt[f] = now;
-      if (this.held[f] === HELD_SAMPLED) link.histograms.record(pool.cls[f], STAGE_QUEUE, now - pool.queuedAt[f]);
-      link.linkIdle += (wire * 8e9) / link.rate;
+      if (this.held[f] === HELD_SAMPLED) {
+        link.histograms.record(pool.cls[f], STAGE_QUEUE, now - pool.queuedAt[f]);
+        pool.releasedAt[f] = now; // the tx stage's start, read at reap for sampled frames alone
+      }
+      link.linkIdle += wire * link.wireNsPerByte;
       wireBytes += wire;
       batch[n++] = f;
     }
