@@ -30,6 +30,8 @@
  * | queuedAt| float64 | arbiter                   | time the arbiter drained it (ns)          |
  * | leaveAt | float64 | arbiter                   | scheduled departure on the link (ns)      |
  * | releasedAt | float64 | arbiter                | time the arbiter released it to transmit  |
+ * |         |         |                           | (written only for frames whose stage      |
+ * |         |         |                           | delays are sampled: the tx stage's start) |
  * | charged | uint32  | arbiter                   | length its link's size table charges it   |
  * |         |         |                           | (tc's stab; written only on such links)   |
  */
