@@ -18,8 +18,11 @@ import { createSinkTopology, sinkPackets, type SinkTopology } from '../src/testb
 import { FramePool } from '../src/shm/frame-pool.js';
 import type { LinkStats } from '../src/stats/link-stats.js';
 import { NativePort, STALL_MS } from '../src/transmit/native-port.js';
+import type { TxPort } from '../src/transmit/port.js';
+import { TxWorkerPort } from '../src/transmit/tx-worker-port.js';
+import { UNPLACED } from '../src/placement.js';
 import { nativeAddon, tryNativeAddon } from '../src/transmit/native.js';
-import { ENETDOWN, ENODEV, ETIMEDOUT } from '../src/errno.js';
+import { ENETDOWN, ENODEV, errnoName, ETIMEDOUT } from '../src/errno.js';
 import { pspat } from './helpers/cli.js';
 import { startDaemon, stopDaemonAndTopology, type RunningDaemon } from './helpers/daemon.js';
 import { skipWithoutNet } from './helpers/netns.js';
@@ -30,6 +33,20 @@ const FRAMES = 256;
 
 function sum(s: LinkStats, f: (c: LinkStats['classes'][number]) => number): number {
   return s.classes.reduce((a, c) => a + f(c), 0);
+}
+
+/** Reaps until `count` frames are back or `ms` passed; their statuses. */
+async function reapAll(p: TxPort, count: number, ms: number): Promise<number[]> {
+  const done = new Int32Array(count);
+  const status = new Int32Array(count);
+  const statuses: number[] = [];
+  const end = Date.now() + ms;
+  while (statuses.length < count && Date.now() < end) {
+    const n = p.reap(done, status, count);
+    for (let i = 0; i < n; i++) statuses.push(status[i]);
+    if (n === 0) await new Promise((r) => setImmediate(r));
+  }
+  return statuses;
 }
 
 function expectConservation(s: LinkStats): void {
@@ -199,20 +216,6 @@ describe.skipIf(skip)('transmit faults on a real device', () => {
       return { port: p, batch: Int32Array.from({ length: count }, (_, i) => i) };
     }
 
-    /** Reaps until `count` frames are back or `ms` passed; their statuses. */
-    async function reapAll(p: NativePort, count: number, ms: number): Promise<number[]> {
-      const done = new Int32Array(count);
-      const status = new Int32Array(count);
-      const statuses: number[] = [];
-      const end = Date.now() + ms;
-      while (statuses.length < count && Date.now() < end) {
-        const n = p.reap(done, status, count);
-        for (let i = 0; i < n; i++) statuses.push(status[i]);
-        if (n === 0) await new Promise((r) => setImmediate(r));
-      }
-      return statuses;
-    }
-
     it('refusals are retried until the device takes every frame: none lost, retries counted', async () => {
       const t = createSinkTopology('tfb');
       topo = t;
@@ -259,6 +262,36 @@ describe.skipIf(skip)('transmit faults on a real device', () => {
       );
       p.close();
     });
+  });
+
+  it('a transmit worker whose port cannot open (its AF_XDP queue taken) reports the fault, fails what it is handed, and transmits once the queue is free', async () => {
+    const t = createSinkTopology('tfw');
+    topo = t;
+    const addon = nativeAddon();
+    const pool = new FramePool(FramePool.allocate(16, 2048, (u) => addon.pageOffset(u)));
+    for (let f = 0; f < 16; f++) {
+      pool.len[f] = 60;
+      pool.bytes.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x88, 0xb5], pool.offsetOf(f)); // local experimental ethertype
+    }
+    const o = { backend: 'afxdp', dev: t.dev, queue: 0, xdpMode: 'copy' } as const;
+    const holder = new NativePort(o, pool, 16);
+    const worker = new TxWorkerPort(o, pool, 16, UNPLACED);
+    try {
+      await waitFor('the worker to report its port faulted', () => worker.fault !== 0, 3000);
+      expect(errnoName(worker.fault)).toBe('EBUSY');
+      expect(worker.submit(Int32Array.from([0, 1, 2, 3]), 4)).toBe(4);
+      expect(await reapAll(worker, 4, 3000)).toEqual(new Array(4).fill(worker.fault));
+      expect(worker.inFlight).toBe(0);
+      holder.close();
+      await waitFor('the worker to open its port', () => worker.fault === 0, 3000);
+      const base = sinkPackets(t);
+      expect(worker.submit(Int32Array.from([4, 5, 6, 7]), 4)).toBe(4);
+      expect(await reapAll(worker, 4, 3000)).toEqual([0, 0, 0, 0]);
+      await waitFor('the sink to count them', () => sinkPackets(t) - base === 4, 2000);
+    } finally {
+      holder.close();
+      worker.close();
+    }
   });
 });
 

@@ -111,16 +111,29 @@ export class NativePort implements TxPort {
   /**
    * @param info INFO_FIELDS words for the port's counters and state; a transmit worker
    * passes shared memory so the arbiter reads them too.
+   * @param onOpenError what a first open that fails does: `throw` its error (addLink's
+   * check of the device), or `fault`: the port starts faulted with the errno and reopens
+   * as after any fault. A transmit worker opens so: an error thrown there is heard by
+   * nobody (the arbiter's event loop never turns), and its link would release into a
+   * ring no one reads, its frames in transmit for ever.
    */
   constructor(
     o: NativePortOptions,
     pool: FramePool,
     capacity: number,
     readonly info: Float64Array<ArrayBufferLike> = new Float64Array(INFO_FIELDS),
+    onOpenError: 'throw' | 'fault' = 'throw',
   ) {
     this.addon = nativeAddon();
     this.name = o.backend;
-    this.ifindex = interfaceIndex(o.dev);
+    let ifindex = 0;
+    try {
+      ifindex = interfaceIndex(o.dev);
+    } catch (e) {
+      // Vanished since addLink checked it: index 0 fails to open, then faults for good (recover).
+      if (onOpenError === 'throw') throw e;
+    }
+    this.ifindex = ifindex;
     this.batch = new Int32Array(capacity);
     this.done = new Int32Array(capacity);
     this.status = new Int32Array(capacity);
@@ -131,8 +144,16 @@ export class NativePort implements TxPort {
         ? () => this.addon.xdpOpen(...arrays, this.ifindex, o.queue, XDP_MODES[o.xdpMode], ringSize)
         : () => this.addon.packetOpen(...arrays, this.ifindex, ringSize, o.qdiscBypass ?? true);
     const r = this.open();
-    if (r < 0) throw openError(o, r);
-    this.handle = r;
+    if (r >= 0) {
+      this.handle = r;
+    } else if (onOpenError === 'throw') {
+      throw openError(o, r);
+    } else {
+      this.handle = -1;
+      this.info[INFO_FAULT] = this.ifindex === 0 ? ENODEV : r;
+      this.info[INFO_FAULTS]++;
+      this.nextLook = performance.now() + RETRY_MS;
+    }
   }
 
   get inFlight(): number {

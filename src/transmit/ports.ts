@@ -44,7 +44,8 @@ export function openPort(options: Required<LinkOptions>, pool: FramePool, capaci
       if (options.txWorkers === 0) return new NativePort(o, pool, capacity);
       // Worker i owns queue `queue + i` (AF_XDP binds one socket per queue). Each port is
       // opened once here so a bad device, queue, mode or privilege fails addLink with its
-      // message; then the worker opens it for real (bind retries the brief EBUSY).
+      // message; then the worker opens it for real (bind retries the brief EBUSY), and a
+      // port that still cannot open there starts faulted and reopens later (native-port.ts).
       const workers = Array.from({ length: options.txWorkers }, (_, i) => ({ ...o, queue: o.queue + i }));
       for (const w of workers) new NativePort(w, pool, capacity).close();
       const ports = workers.map((w) => new TxWorkerPort(w, pool, capacity, txPlacement));
