@@ -5,6 +5,7 @@
  * (receiveMessageOnPort), so the loop never yields to the event loop.
  */
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
 import { setImmediate } from 'node:timers/promises';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { LOOP_GC_MAX_NS, LOOP_GC_NS, LOOP_GCS } from '../stats/loop-stats.js';
@@ -12,6 +13,15 @@ import { placeThisThread } from '../placement.js';
 import { Arbiter } from './arbiter.js';
 import type { ArbiterStart, Reply, Request } from './control.js';
 
+/** Bytecode bytes one optimised function may inline (V8's default: 920). */
+const INLINE_BUDGET = 4000;
+
+// The pass is one optimised function with the whole per-packet path inlined into it (admit,
+// the scheduler's enqueue and dequeue, release, reap). V8's default budget for what one
+// function may inline (920 bytes of bytecode) runs out inside QFQ, whose small stamp
+// helpers then stay calls that box their double arguments: 20-25% of its decisions
+// (BENCHMARKS.md). V8's flags are the process's: set before this isolate compiles the loop.
+setFlagsFromString(`--max-inlined-bytecode-size-cumulative=${INLINE_BUDGET}`);
 const start = workerData as ArbiterStart & { port: MessagePort };
 const port = start.port;
 // Throws (the host's start fails with why) when the placement is refused.
