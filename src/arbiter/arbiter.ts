@@ -184,11 +184,8 @@ export class Arbiter {
     const clock = this.clock;
     clock.read();
     loop[LOOP_STARTED_NS] = clock.ns;
-    // A busy pass ends with a clock read (its time); the next pass starts at that time.
-    let fresh = true;
     for (;;) {
-      if (!fresh) clock.read();
-      fresh = false;
+      clock.read();
       const now = clock.ns;
       this.passNow = now;
       const work = this.pass();
@@ -202,7 +199,6 @@ export class Arbiter {
         if (this.lastPassFull) loop[LOOP_FULL_PASSES]++;
         clock.read();
         this.loop.passTime.record(clock.ns - now);
-        fresh = true;
         idle = 0;
       } else if (++idle >= this.spinPasses) {
         this.park(now);
