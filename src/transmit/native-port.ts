@@ -150,9 +150,7 @@ export class NativePort implements TxPort {
       throw openError(o, r);
     } else {
       this.handle = -1;
-      this.info[INFO_FAULT] = this.ifindex === 0 ? ENODEV : r;
-      this.info[INFO_FAULTS]++;
-      this.nextLook = performance.now() + RETRY_MS;
+      this.faultWith(this.ifindex === 0 ? ENODEV : r);
     }
   }
 
@@ -221,10 +219,11 @@ export class NativePort implements TxPort {
     this.handle = -1;
   }
 
+  /** Faults the port with `err`: what it holds comes back failed (a port that never opened holds nothing). */
   private faultWith(err: number): void {
     this.info[INFO_FAULT] = err;
     this.info[INFO_FAULTS]++;
-    this.addon.abort(this.handle, err);
+    if (this.handle >= 0) this.addon.abort(this.handle, err);
     this.nextLook = performance.now() + RETRY_MS;
   }
 
