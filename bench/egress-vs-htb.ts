@@ -72,6 +72,8 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
 
 class Setup {
   private daemon: ChildProcess | null = null;
+  /** The daemon's line saying how it captures the uplink's packets (ring, XDP or packet socket). */
+  capture = '';
   private readonly runDir = join(mkdtempSync(join(tmpdir(), 'pspat-bench-egress-')), 'run');
 
   constructor(
@@ -104,6 +106,7 @@ class Setup {
     await new Promise<void>((resolve, reject) => {
       this.daemon!.stderr!.on('data', (d: Buffer) => {
         log += d.toString();
+        this.capture = /capture by .*/.exec(log)?.[0] ?? this.capture;
         if (log.includes('listening on')) resolve();
       });
       this.daemon!.once('exit', (code) => reject(new Error(`daemon exited with ${code}: ${log}`)));
@@ -173,7 +176,7 @@ interface ModeFigures {
   /** Busy CPU ns of the whole host per packet delivered, in the Mpps phase. */
   cpuNsPerPacket: number;
   /** pspat: its counters at the end of the rates and delay phases, and of the Mpps phase (bypassed: sent around pspat while its heartbeat was stale). */
-  counters?: { shaped: Record<string, number> | null; mpps: Record<string, number> | null };
+  counters?: { shaped: Record<string, number> | null; mpps: Record<string, number> | null; capture: string };
   latencyNs: { p50: number; p90: number; p99: number; p999: number };
 }
 
@@ -233,7 +236,7 @@ async function measure(topo: VmTopology, mode: Mode): Promise<ModeFigures> {
     const cpuNs = busyCpuNs() - cpu0;
     const packets = sinkPackets({ ns: topo.sink, peer: UPLINK_PEER }) - p0;
     const mpps = packets / ((performance.now() - t0) * 1e3);
-    const counters = mode === 'pspat' ? { shaped, mpps: await setup.counters() } : undefined;
+    const counters = mode === 'pspat' ? { shaped, mpps: await setup.counters(), capture: setup.capture } : undefined;
     await setup.clear();
     return { vmMbit, mpps, cpuNsPerPacket: cpuNs / packets, ...(counters && { counters }), latencyNs: { p50: s.p50, p90: s.p90, p99: s.p99, p999: s.p999 } };
   } finally {
@@ -263,7 +266,7 @@ console.log(
   ),
 );
 const c = results.pspat?.counters;
-if (c) console.log(`pspat: ${JSON.stringify(c.shaped)} after the rates and delay phases, ${JSON.stringify(c.mpps)} after Mpps`);
+if (c) console.log(`pspat: ${c.capture}; ${JSON.stringify(c.shaped)} after the rates and delay phases, ${JSON.stringify(c.mpps)} after Mpps`);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), seconds, rates: RATES, daemonFlags, modes: results }, null, 2)}\n`);
 console.log(`wrote ${out}`);

@@ -2,9 +2,12 @@
  * Capture sources (src/client/capture-source.ts) on a veth whose far end is in a
  * namespace of the test's own: frames sent into the near end come back in pool frames,
  * byte for byte, and every one is accounted for — received, dropped by the kernel for
- * want of a frame (XDP), or still waiting in the socket (AF_PACKET).
+ * want of a frame (XDP), or still waiting in the socket (AF_PACKET). Ring capture, whose
+ * diversion program must sit on a device of the reader's own namespace, is driven by a
+ * probe run inside one (test/helpers/ring-capture-probe.ts).
  */
 import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachCaptureProgram } from '../src/attach/capture-program.js';
 import { PacketSource, XskSource, type CaptureSource } from '../src/client/capture-source.js';
@@ -109,6 +112,46 @@ describe.skipIf(skip)('capture sources', () => {
       expect(source.drops()).toBe(0);
     } finally {
       source.close();
+    }
+  });
+
+  it('ring: frames diverted in the sender arrive whole with finished checksums; super-packets and their flow take the pair; a full ring drops and counts', () => {
+    const ns = `pspat-xring${process.pid % 100000}`;
+    const inNs = (...args: string[]) => execFileSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8' });
+    execFileSync('ip', ['netns', 'add', ns]);
+    try {
+      // No IPv6: its MLD reports would be diverted too, and a full ring's drop count would count them.
+      for (const conf of ['all', 'default']) inNs('sysctl', '-qw', `net.ipv6.conf.${conf}.disable_ipv6=1`);
+      inNs('ip', 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up1');
+      inNs('ip', 'link', 'add', 'cap0', 'type', 'veth', 'peer', 'name', 'cap1');
+      for (const dev of ['lo', 'up0', 'up1', 'cap0', 'cap1']) inNs('ip', 'link', 'set', dev, 'up');
+      inNs('ip', 'addr', 'add', '10.77.0.1/24', 'dev', 'up0');
+      inNs('ip', 'neigh', 'add', '10.77.0.9', 'lladdr', '02:00:00:00:00:09', 'dev', 'up0');
+      inNs('ethtool', '-K', 'cap0', 'tx', 'off', 'sg', 'off', 'tso', 'off', 'gso', 'off');
+      inNs('tc', 'qdisc', 'add', 'dev', 'up0', 'clsact');
+      const probe = fileURLToPath(new URL('../dist/test/helpers/ring-capture-probe.js', import.meta.url));
+      const r = JSON.parse(inNs(process.execPath, probe)) as {
+        noRings: string | null;
+        plain: { via: string; len: number; checksum: boolean; k: number; intact: boolean }[];
+        gso: { via: string; len: number; checksum: boolean }[];
+        flood: { read: number; ring: number; repeated: number };
+        drops: number;
+      };
+      expect(r.noRings).toBeNull();
+      // Sent from a UDP socket over a veth, whose checksums the stack leaves to the device: the reader finished them.
+      expect(r.plain.map((p) => p.via)).toEqual(Array(40).fill('ring'));
+      expect(r.plain.map((p) => p.len)).toEqual([...Array(20).fill(142), ...Array(20).fill(1442)]);
+      expect(r.plain.every((p) => p.checksum)).toBe(true);
+      expect(r.plain.map((p) => p.k)).toEqual(range(0, 40));
+      expect(r.plain.every((p) => p.intact)).toBe(true);
+      // A 4-segment GSO send, segmented by the pair, and the next datagram of its flow behind it, in order.
+      expect(r.gso.map((p) => [p.via, p.len, p.checksum])).toEqual([...Array(4).fill(['pair', 1042, true]), ['pair', 142, true]]);
+      // A 4 MiB ring holds 16384 small records: the rest were dropped there, each counted.
+      expect(r.drops).toBeGreaterThan(0);
+      expect(r.flood.read + r.drops, JSON.stringify(r.flood)).toBe(20000);
+      expect(r.flood).toEqual({ read: r.flood.ring, ring: r.flood.ring, repeated: 0 });
+    } finally {
+      execFileSync('ip', ['netns', 'del', ns]);
     }
   });
 });

@@ -68,7 +68,7 @@ describe.skipIf(skipWithoutNet())('daemon privileges', () => {
     expect(existsSync(runDir)).toBe(false);
   });
 
-  it('--user nobody: every thread runs as nobody with at most the five capabilities; it takes a device over (XDP capture), sends, and gives it back', async () => {
+  it('--user nobody: every thread runs as nobody with at most the five capabilities; it takes a device over (ring capture), sends, and gives it back', async () => {
     const t = createSinkTopology('prv');
     topo = t;
     d = await startDaemon(['--backend', 'afpacket', '--user', 'nobody', '--rate', `${t.dev}=50mbit`, '--test-traffic', `${t.dev}=5001/1000`]);
@@ -87,7 +87,7 @@ describe.skipIf(skipWithoutNet())('daemon privileges', () => {
     // The main thread and the threads it started keep the set (DAC_OVERRIDE 1, NET_ADMIN 12, NET_RAW 13, IPC_LOCK 14, SYS_ADMIN 21); older threads have none.
     const caps = new Set(statusLines(pid, 'CapEff:').map((l) => l.split(/\s+/)[1]));
     expect([...caps].sort()).toEqual(['0000000000000000', '0000000000207002']);
-    expect(d.log()).toContain(`${t.dev}: capture by XDP into the frame pool`);
+    expect(d.log()).toContain(`${t.dev}: capture by ring in the sender (super-packets by XDP)`);
     const statePath = join(d.runDir, 'attach', `${t.dev}.json`);
     expect(existsSync(statePath)).toBe(true);
 

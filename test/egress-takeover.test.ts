@@ -9,6 +9,8 @@
  * happens while the daemon is not there (src/attach/divert.ts): the uplink fails open
  * within 50 ms of a SIGKILL or SIGSTOP (its traffic flows unshaped on the kernel's path),
  * is shaped again as soon as a daemon runs again, and with `--fail closed` stays diverted.
+ * The first test captures as the daemon does by default (rings, the capture pair for what
+ * they cannot carry), the fail-open ones by XDP alone and by packet sockets.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
@@ -137,7 +139,7 @@ describe.skipIf(skip)('egress takeover: unmodified VMs scheduled by pspat on the
       expect(await next()).toBe('ready');
       for (const line of SCRIPT) expect((await tc(line)).code, line).toBe(0);
       expect(uplinkState()).toMatch(DIVERTED); // taken over
-      expect(daemon.log()).toContain(`${UP}: capture by XDP into the frame pool, 2 threads`);
+      expect(daemon.log()).toContain(`${UP}: capture by ring in the sender (super-packets by XDP), 2 threads`);
 
       const seconds = 5;
       const vms = VMS.map((vm, i) =>
@@ -223,12 +225,13 @@ describe.skipIf(skip)('egress takeover: unmodified VMs scheduled by pspat on the
     }
   }, 60_000);
 
-  it('fails open within 50 ms of a SIGKILL, unshaped; a restarted daemon gives the uplink back and shapes it from its first moment', async () => {
-    const first = await startDaemon('--config', CONFIG);
+  it('XDP capture: fails open within 50 ms of a SIGKILL, unshaped; a restarted daemon gives the uplink back and shapes it from its first moment', async () => {
+    const first = await startDaemon('--config', CONFIG, '--capture', 'xdp');
     const sink = startSink();
     const senders: Promise<number>[] = [];
     try {
       expect(await sink.next()).toBe('ready');
+      expect(first.log()).toContain(`${UP}: capture by XDP into the frame pool, 2 threads`);
       const vm1 = sendUdp(0, STEADY_MBIT, STEADY_SIZE, 4);
       // Long enough to run on through the restart below (a loaded machine's daemon start included).
       const vm2 = sendUdp(1, RATES[1] * 1.5, 1000, 12);

@@ -21,6 +21,7 @@
 #include "placement.h"
 #include "port.h"
 #include "udp_flood.h"
+#include "ring_capture.h"
 #include "xsk_capture.h"
 
 namespace {
@@ -36,10 +37,8 @@ class Handles {
     return Napi::Number::New(env, double(items_.size() - 1));
   }
   // The object of handle info[0], or nullptr for a closed or unknown handle.
-  T* of(const Napi::CallbackInfo& info) {
-    uint32_t h = info[0].As<Napi::Number>().Uint32Value();
-    return h < items_.size() ? items_[h] : nullptr;
-  }
+  T* of(const Napi::CallbackInfo& info) { return at(info[0].As<Napi::Number>().Uint32Value()); }
+  T* at(uint32_t h) { return h < items_.size() ? items_[h] : nullptr; }
   Napi::Value close(const Napi::CallbackInfo& info) {
     uint32_t h = info[0].As<Napi::Number>().Uint32Value();
     if (h < items_.size()) {
@@ -57,6 +56,7 @@ thread_local Handles<TxPortNative> ports;
 thread_local Handles<StampSink> sinks;
 thread_local Handles<CaptureSocket> captures;
 thread_local Handles<XskCapture> xskCaptures;
+thread_local Handles<RingCapture> ringCaptures;
 
 // Typed arrays here view SharedArrayBuffers, which napi_get_arraybuffer_info refuses;
 // napi_get_typedarray_info gives the element pointer directly.
@@ -303,14 +303,68 @@ Napi::Value XskCaptureDrops(const Napi::CallbackInfo& info) {
 
 Napi::Value XskCaptureClose(const Napi::CallbackInfo& info) { return xskCaptures.close(info); }
 
-// divertAttach(objPath, pinPath, ifindex, captureIfindex, staleNs, checkNs, failClosed, priority)
-//   → { err, stateFd, aliveFd, step }: err 0 or -errno, with the step that failed.
+// captureRingsCreate(count) → { err, rings: fd[], drops: fd }: err 0 or -errno. Close-on-exec descriptors.
+Napi::Value CaptureRingsCreate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t count = info[0].As<Napi::Number>().Uint32Value();
+  Napi::Object out = Napi::Object::New(env);
+  Napi::Array rings = Napi::Array::New(env);
+  int err = 0;
+  int drops = createRingDrops();
+  if (drops < 0) err = drops;
+  for (uint32_t i = 0; err == 0 && i < count; i++) {
+    int fd = createCaptureRing();
+    if (fd < 0) err = fd;
+    else rings.Set(i, Napi::Number::New(env, fd));
+  }
+  if (err < 0) {
+    for (uint32_t i = 0; i < rings.Length(); i++) close(rings.Get(i).As<Napi::Number>().Int32Value());
+    if (drops >= 0) close(drops);
+  }
+  out.Set("err", Napi::Number::New(env, err));
+  out.Set("rings", rings);
+  out.Set("drops", Napi::Number::New(env, err < 0 ? -1 : drops));
+  return out;
+}
+
+// ringCaptureOpen(ringFd, dropsFd, index) → handle or -errno
+Napi::Value RingCaptureOpen(const Napi::CallbackInfo& info) {
+  int err = 0;
+  RingCapture* c = RingCapture::open(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
+                                     info[2].As<Napi::Number>().Uint32Value(), &err);
+  return ringCaptures.add(info.Env(), c, err);
+}
+
+// ringCaptureRead(handle, frames i32, count, pool u8, frameSize, lens u32, heads u32, xskHandle (-1: none), timeoutMs) → count or -errno
+Napi::Value RingCaptureRead(const Napi::CallbackInfo& info) {
+  RingCapture* c = ringCaptures.of(info);
+  if (!c) return Napi::Number::New(info.Env(), -9);
+  uint32_t count = info[2].As<Napi::Number>().Uint32Value();
+  uint32_t cap = info[1].As<Napi::Int32Array>().ElementLength();
+  int32_t xsk = info[7].As<Napi::Number>().Int32Value();
+  XskCapture* other = nullptr;
+  if (xsk >= 0) other = xskCaptures.at(uint32_t(xsk));
+  return Napi::Number::New(info.Env(), c->read(dataOf<int32_t>(info[1]), count < cap ? count : cap, dataOf<uint8_t>(info[3]),
+                                               info[4].As<Napi::Number>().Uint32Value(), dataOf<uint32_t>(info[5]), dataOf<uint32_t>(info[6]),
+                                               other ? other->fd() : -1, info[8].As<Napi::Number>().Int32Value()));
+}
+
+Napi::Value RingCaptureDrops(const Napi::CallbackInfo& info) {
+  RingCapture* c = ringCaptures.of(info);
+  return Napi::Number::New(info.Env(), c ? c->drops() : 0);
+}
+
+Napi::Value RingCaptureClose(const Napi::CallbackInfo& info) { return ringCaptures.close(info); }
+
+// divertAttach(objPath, pinPath, ifindex, captureIfindex, staleNs, checkNs, failClosed, priority, ringFds i32, ringDropsFd)
+//   → { err, stateFd, aliveFd, step }: err 0 or -errno, with the step that failed. No ring fds: no ring capture.
 Napi::Value DivertAttach(const Napi::CallbackInfo& info) {
   std::string obj = info[0].As<Napi::String>().Utf8Value();
   std::string pin = info[1].As<Napi::String>().Utf8Value();
   DivertSpec spec{obj.c_str(), pin.c_str(), info[2].As<Napi::Number>().Int32Value(), info[3].As<Napi::Number>().Int32Value(),
                   uint64_t(info[4].As<Napi::Number>().Int64Value()), uint64_t(info[5].As<Napi::Number>().Int64Value()),
-                  info[6].As<Napi::Boolean>().Value(), info[7].As<Napi::Number>().Uint32Value()};
+                  info[6].As<Napi::Boolean>().Value(), info[7].As<Napi::Number>().Uint32Value(), dataOf<int32_t>(info[8]),
+                  uint32_t(info[8].As<Napi::Int32Array>().ElementLength()), info[9].As<Napi::Number>().Int32Value()};
   const char* why = "";
   int stateFd = -1, aliveFd = -1;
   int err = attachDivert(spec, &stateFd, &aliveFd, &why);
@@ -364,6 +418,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("xskCaptureRead", Napi::Function::New(env, XskCaptureRead));
   exports.Set("xskCaptureDrops", Napi::Function::New(env, XskCaptureDrops));
   exports.Set("xskCaptureClose", Napi::Function::New(env, XskCaptureClose));
+  exports.Set("captureRingsCreate", Napi::Function::New(env, CaptureRingsCreate));
+  exports.Set("ringCaptureOpen", Napi::Function::New(env, RingCaptureOpen));
+  exports.Set("ringCaptureRead", Napi::Function::New(env, RingCaptureRead));
+  exports.Set("ringCaptureDrops", Napi::Function::New(env, RingCaptureDrops));
+  exports.Set("ringCaptureClose", Napi::Function::New(env, RingCaptureClose));
   exports.Set("stampSinkOpen", Napi::Function::New(env, StampSinkOpen));
   exports.Set("stampSinkRead", Napi::Function::New(env, StampSinkRead));
   exports.Set("stampSinkReceived", Napi::Function::New(env, StampSinkReceived));

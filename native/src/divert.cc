@@ -22,6 +22,8 @@ namespace {
 const char* kProgram = "pspat_divert";
 const char* kStateMap = "divert_state";
 const char* kAliveMap = "daemon_alive";
+const char* kRingsMap = "capture_rings";
+const char* kRingDropsMap = "ring_drops";
 
 // A UDP socket bound to an ephemeral port (a sockmap takes only bound UDP sockets); it
 // never sends or receives: its lifetime is the signal.
@@ -79,9 +81,29 @@ int attachDivert(const DivertSpec& spec, int* stateFd, int* aliveFd, const char*
     err = -ENOENT;
     goto out;
   }
+  if (spec.rings > 0) {
+    bpf_map* drops = bpf_object__find_map_by_name(obj, kRingDropsMap);
+    if (!drops || !bpf_object__find_map_by_name(obj, kRingsMap)) {
+      *why = "find the capture rings in its object";
+      err = -ENOENT;
+      goto out;
+    }
+    // The readers hold the drop counters already: the program counts into theirs.
+    if ((err = bpf_map__reuse_fd(drops, spec.ringDropsFd)) < 0) {
+      *why = "share the ring drop counters";
+      goto out;
+    }
+  }
   if ((err = bpf_object__load(obj)) < 0) {
     *why = "load the program";
     goto out;
+  }
+  for (uint32_t i = 0; i < spec.rings; i++) {
+    if (bpf_map_update_elem(bpf_object__find_map_fd_by_name(obj, kRingsMap), &i, &spec.ringFds[i], BPF_ANY) < 0) {
+      *why = "put the capture rings in the program's map";
+      err = -errno;
+      goto out;
+    }
   }
   state = mapDivertState(bpf_map__fd(map));
   if (!state) {
@@ -94,6 +116,7 @@ int attachDivert(const DivertSpec& spec, int* stateFd, int* aliveFd, const char*
   state->checkNs = spec.checkNs;
   state->captureIfindex = uint32_t(spec.captureIfindex);
   state->failClosed = spec.failClosed ? 1 : 0;
+  state->rings = spec.rings;
   state->heartbeatNs = monotonicNs();
   if ((alive = livenessSocket()) < 0) {
     *why = "open its liveness socket";

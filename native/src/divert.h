@@ -9,7 +9,9 @@ struct DivertState {
   uint32_t captureIfindex;
   uint32_t failClosed;
   uint64_t checkNs;  // older than this, the program looks whether the daemon's process is alive
-  uint64_t pad[4];
+  uint32_t rings;    // capture rings in use (0: every diverted frame takes the capture pair)
+  uint32_t pad0;
+  uint64_t pad[3];
   uint64_t bypassed;  // packets passed to the device's own qdisc while the heartbeat was stale
 };
 
@@ -22,6 +24,11 @@ struct DivertSpec {
   uint64_t checkNs;
   bool failClosed;
   uint32_t priority;  // of the filter on the device's clsact egress hook (which must exist)
+  // Ring capture (objPath then the program built with RING_CAPTURE): the capture threads'
+  // rings, and their drop counters (ring_capture.h). No rings: the capture pair alone.
+  const int* ringFds;
+  uint32_t rings;
+  int ringDropsFd;
 };
 
 // Loads the program, fills and stamps its state, puts a socket of this process in its

@@ -121,6 +121,7 @@ int XskCapture::read(int32_t* frames, uint32_t max, uint32_t* lens, uint32_t* he
   uint32_t cons = *rx_.consumer;
   uint32_t ready = __atomic_load_n(rx_.producer, __ATOMIC_ACQUIRE) - cons;  // pairs with the kernel's producer release
   if (ready == 0) {
+    if (timeoutMs == 0) return 0;  // a look, not a wait: no system call
     pollfd p{fd_, POLLIN, 0};
     int r = poll(&p, 1, timeoutMs);
     if (r < 0) return errno == EINTR ? 0 : -errno;

@@ -32,6 +32,8 @@ class XskCapture {
   // Packets the kernel dropped since the last call: no frame to receive into, or the
   // receive ring full.
   uint32_t drops();
+  // The socket, to wait on beside another source (ring_capture.h).
+  int fd() const { return fd_; }
 
  private:
   XskCapture(int fd, uint32_t frameSize) : fd_(fd), frameSize_(frameSize) {}

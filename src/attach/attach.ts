@@ -40,7 +40,7 @@ import { join } from 'node:path';
 import { PspatError } from '../errors.js';
 import { isInterfaceName, turnOffIpv6 } from '../net/device.js';
 import { readInputFile, writeFileAtomic } from '../files.js';
-import { attachDivert, DIVERT_PROGRAM, unpinDivert, type DivertFds, type FailMode } from './divert.js';
+import { attachDivert, DIVERT_PROGRAM, unpinDivert, type CaptureRings, type DivertFds, type FailMode } from './divert.js';
 import { isAlive } from '../pids.js';
 
 /** The filter priority pspat owns on a device's egress hook (tc's default auto priority is 49152). */
@@ -227,15 +227,16 @@ export interface FailPolicy {
 }
 
 /**
- * Step two: the device's IPv4/IPv6 egress diverted to the capture pair. Returns the
+ * Step two: the device's IPv4/IPv6 egress diverted to the capture pair, or, with `rings`,
+ * to the capture threads' rings for what they can carry (divert.bpf.c). Returns the
  * diversion program's descriptors: its state, for the arbiter's heartbeat, and the
  * liveness socket, kept open until the device is given back (divert.ts).
  */
-export function redirect(state: AttachState, runDir: string, fail: FailPolicy): DivertFds {
+export function redirect(state: AttachState, runDir: string, fail: FailPolicy, rings?: CaptureRings): DivertFds {
   const dev = state.dev;
   try {
     if (state.clsactCreated) run('tc', ['qdisc', 'add', 'dev', dev, 'clsact']);
-    return attachDivert({ dev, capture: state.capture, priority: PRIO_DIVERT, failMode: fail.mode, staleNs: fail.staleMs * 1e6 });
+    return attachDivert({ dev, capture: state.capture, priority: PRIO_DIVERT, failMode: fail.mode, staleNs: fail.staleMs * 1e6, rings });
   } catch (e) {
     detach(state, runDir);
     throw e;

@@ -8,7 +8,7 @@ import { nativeAddon, nativeBuildFile } from '../transmit/native.js';
 import { errnoName } from '../errno.js';
 import { captureNetns } from './attach.js';
 
-export const CAPTURE_MODES = ['auto', 'xdp', 'packet'] as const;
+export const CAPTURE_MODES = ['auto', 'ring', 'xdp', 'packet'] as const;
 export type CaptureMode = (typeof CAPTURE_MODES)[number];
 
 /** The attached program's socket map (a descriptor the capture sockets put themselves in), or why it could not be attached. */

@@ -49,6 +49,25 @@ export interface DivertSpec {
   failMode: FailMode;
   /** How old the heartbeat may be before packets pass (fail open). */
   staleNs: number;
+  /** The capture threads' rings (CaptureRings), or none: every diverted frame takes the capture pair. */
+  rings?: CaptureRings;
+}
+
+/** A device's capture rings (one per capture thread) and their drop counters: BPF map descriptors. */
+export interface CaptureRings {
+  fds: number[];
+  drops: number;
+}
+
+/** New capture rings for `count` capture threads (close them with closeCaptureRings once the program holds them). */
+export function createCaptureRings(count: number): CaptureRings {
+  const r = nativeAddon().captureRingsCreate(count);
+  if (r.err < 0) throw new DivertError(`cannot create the capture rings (${errnoName(r.err)})`);
+  return { fds: r.rings, drops: r.drops };
+}
+
+export function closeCaptureRings(rings: CaptureRings): void {
+  for (const fd of [...rings.fds, rings.drops]) nativeAddon().closeFd(fd);
 }
 
 export function divertPinPath(dev: string): string {
@@ -76,9 +95,14 @@ export interface DivertFds {
   state: number;
   /** The liveness socket: keep it open while the daemon takes the device's packets, close it when it gives the device back. */
   alive: number;
+  /** Why the rings asked for are not used (the kernel refused the ring-capture program: older than 6.3), or null. */
+  noRings: string | null;
 }
 
-/** Attaches the diversion program to `spec.dev` (whose clsact qdisc must exist). */
+/**
+ * Attaches the diversion program to `spec.dev` (whose clsact qdisc must exist): with
+ * rings, the ring-capture build where the kernel loads it, else (saying why) the plain one.
+ */
 export function attachDivert(spec: DivertSpec): DivertFds {
   const object = nativeBuildFile('divert.bpf.o');
   if (!existsSync(object)) throw new DivertError(`egress takeover needs ${object}: install clang and libbpf-dev, then run \`npm run build:native\``);
@@ -86,18 +110,28 @@ export function attachDivert(spec: DivertSpec): DivertFds {
   const pin = divertPinPath(spec.dev);
   rmSync(pin, { force: true }); // a pin left by a daemon that was killed
   const ifindex = (name: string) => Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8'));
-  const r = nativeAddon().divertAttach(
-    object,
-    pin,
-    ifindex(spec.dev),
-    ifindex(spec.capture),
-    spec.staleNs,
-    CHECK_NS,
-    spec.failMode === 'closed',
-    spec.priority,
-  );
+  const attach = (obj: string, rings: CaptureRings | undefined) =>
+    nativeAddon().divertAttach(
+      obj,
+      pin,
+      ifindex(spec.dev),
+      ifindex(spec.capture),
+      spec.staleNs,
+      CHECK_NS,
+      spec.failMode === 'closed',
+      spec.priority,
+      Int32Array.from(rings?.fds ?? []),
+      rings?.drops ?? -1,
+    );
+  let noRings: string | null = null;
+  if (spec.rings !== undefined) {
+    const r = attach(nativeBuildFile('divert-ring.bpf.o'), spec.rings);
+    if (r.err === 0) return { state: r.stateFd, alive: r.aliveFd, noRings };
+    noRings = `cannot ${r.step} of the ring-capture program (${errnoName(r.err)})`;
+  }
+  const r = attach(object, undefined);
   if (r.err < 0) throw new DivertError(`${spec.dev}: cannot ${r.step} of the egress diversion program (${errnoName(r.err)})`);
-  return { state: r.stateFd, alive: r.aliveFd };
+  return { state: r.stateFd, alive: r.aliveFd, noRings };
 }
 
 /** Removes the pinned state map (the program and its map go with the filter). */

@@ -103,7 +103,7 @@ export const DAEMON_FLAGS: FlagTable<DaemonOptions> = {
   attach: ['--no-attach', "with afxdp/afpacket: do not take over managed devices' egress (only pspat clients then feed them)"],
   capture: [
     '--capture <mode>',
-    "how attached devices' packets are captured: xdp (straight into the frame pool) | packet (AF_PACKET sockets) | auto (xdp where it attaches)",
+    "how attached devices' packets are captured: ring (copied into a ring in the sender's system call, the rest by xdp) | xdp (straight into the frame pool) | packet (AF_PACKET sockets) | auto (ring, else xdp, else packet: what loads)",
   ],
   captureThreads: ['--capture-threads <n>', 'capture client threads per attached device', intArg('capture-threads')],
   captureFrames: ['--capture-frames <n>', "pool frames per capture client: the device's buffer in front of its class queues", intArg('capture-frames')],

@@ -7,6 +7,11 @@
  *   the capture pair's far end, whose UMEM is the frame pool. Empty frames wait in its
  *   fill ring — the device's buffer, as a socket buffer was — and the kernel writes each
  *   packet straight into one (native/src/xsk_capture.cc).
+ * - RingSource (the default where the kernel loads the ring-capture program): the
+ *   diversion program copies each frame it can into this client's BPF ring buffer in the
+ *   sender's own system call, and the client copies it into a frame it holds
+ *   (native/src/ring_capture.cc); the rest (GSO super-packets, …) still come by an
+ *   XskSource, which it reads first.
  * - PacketSource (the fallback): an AF_PACKET socket in the device's fanout group, read
  *   with recvmmsg into the frames it holds (native/src/capture.cc).
  */
@@ -43,7 +48,8 @@ function openFailed(ifname: string, how: string, r: number): PspatError {
 
 export class XskSource implements CaptureSource {
   private readonly addon: NativeAddon = nativeAddon();
-  private readonly handle: number;
+  /** The addon's handle (RingSource waits on this socket too). */
+  readonly handle: number;
   private inRing = 0;
 
   /** `ifname` inside the namespace at `netnsPath` ('' for this one). */
@@ -86,6 +92,121 @@ export class XskSource implements CaptureSource {
   }
 }
 
+/**
+ * Empty frames a source copies into itself (ring, packet socket), in the order they are
+ * filled: a read fills a prefix, which then leaves for the client.
+ */
+class FrameStock {
+  readonly frames: Int32Array;
+  have = 0;
+
+  constructor(capacity: number) {
+    this.frames = new Int32Array(capacity);
+  }
+
+  get room(): number {
+    return this.frames.length - this.have;
+  }
+
+  /** Takes frames[from..count). */
+  add(frames: Int32Array, from: number, count: number): void {
+    for (let i = from; i < count; i++) this.frames[this.have++] = frames[i];
+  }
+
+  /** The first `n` (filled by a read) into `out`. */
+  takeFilled(out: Int32Array, n: number): void {
+    for (let i = 0; i < n; i++) out[i] = this.frames[i];
+    this.frames.copyWithin(0, n, this.have);
+    this.have -= n;
+  }
+}
+
+/** A capture thread's ring (divert.ts's CaptureRings): its descriptor, the drop counters', and its index. */
+export interface RingCaptureSpec {
+  fd: number;
+  drops: number;
+  index: number;
+}
+
+/** Most frames the capture pair's socket holds while a ring reads beside it: a few super-packets' worth. */
+const PAIR_FRAMES = 512;
+
+export class RingSource implements CaptureSource {
+  private readonly addon: NativeAddon = nativeAddon();
+  private readonly handle: number;
+  private readonly window: Uint8Array;
+  /** Empty frames the ring copies into: every frame of the client but the pair's. */
+  private readonly stock: FrameStock;
+  private readonly pairFrames: number;
+
+  /**
+   * Reads `ring`, and `pair` (the capture pair's XDP socket, whose rings fit every frame of
+   * the client) for what the ring cannot carry. The pair keeps a quarter of the client's
+   * frames, at most PAIR_FRAMES (what is in its fill ring is the kernel's until a packet
+   * comes that way); the ring holds the rest, so the frames go where the packets are.
+   */
+  constructor(
+    private readonly pool: FramePool,
+    ring: RingCaptureSpec,
+    private readonly pair: XskSource,
+  ) {
+    const r = this.addon.ringCaptureOpen(ring.fd, ring.drops, ring.index);
+    if (r < 0) {
+      pair.close();
+      throw new PspatError('ERR_PSPAT_CAPTURE', `cannot open capture ring ${ring.index} (${errnoName(r)})`);
+    }
+    this.handle = r;
+    this.window = pool.frameRegion();
+    this.stock = new FrameStock(pair.room);
+    this.pairFrames = Math.min(PAIR_FRAMES, pair.room >> 2);
+  }
+
+  get room(): number {
+    return this.stock.room;
+  }
+
+  /** None while the ring has none: its client then waits for frames, not for packets (the pair's wait in its ring meanwhile). */
+  get stocked(): number {
+    return this.stock.have > 0 ? this.pair.stocked + this.stock.have : 0;
+  }
+
+  /** The pair's share first (it must not run dry), the rest to the ring. */
+  give(frames: Int32Array, count: number): void {
+    const toPair = Math.min(count, Math.max(0, this.pairFrames - this.pair.stocked));
+    if (toPair > 0) this.pair.give(frames, toPair);
+    this.stock.add(frames, toPair, count);
+  }
+
+  /** The pair's frames first (they may be older), then the ring's; waits on both. */
+  read(out: Int32Array, timeoutMs: number): number {
+    const fromPair = this.pair.stocked > 0 ? this.pair.read(out, 0) : 0;
+    if (fromPair !== 0) return fromPair;
+    const pool = this.pool;
+    const n = this.addon.ringCaptureRead(
+      this.handle,
+      this.stock.frames,
+      Math.min(this.stock.have, out.length),
+      this.window,
+      pool.frameSize,
+      pool.len,
+      pool.head,
+      this.pair.handle,
+      timeoutMs,
+    );
+    if (n > 0) this.stock.takeFilled(out, n);
+    return n;
+  }
+
+  drops(): number {
+    return this.pair.drops() + this.addon.ringCaptureDrops(this.handle);
+  }
+
+  close(): void {
+    this.addon.ringCaptureClose(this.handle);
+    this.pair.close();
+  }
+}
+
 /** Frames a packet source reads into at once. */
 const PACKET_BATCH = 64;
 
@@ -93,8 +214,7 @@ export class PacketSource implements CaptureSource {
   private readonly addon: NativeAddon = nativeAddon();
   private readonly handle: number;
   private readonly window: Uint8Array;
-  private readonly frames = new Int32Array(PACKET_BATCH);
-  private have = 0;
+  private readonly stock = new FrameStock(PACKET_BATCH);
 
   /** `ifname` inside the namespace at `netnsPath` ('' for this one), in fanout group `group` (0: none). */
   constructor(
@@ -110,24 +230,21 @@ export class PacketSource implements CaptureSource {
   }
 
   get room(): number {
-    return PACKET_BATCH - this.have;
+    return this.stock.room;
   }
 
   get stocked(): number {
-    return this.have;
+    return this.stock.have;
   }
 
   give(frames: Int32Array, count: number): void {
-    for (let i = 0; i < count; i++) this.frames[this.have++] = frames[i];
+    this.stock.add(frames, 0, count);
   }
 
   read(out: Int32Array, timeoutMs: number): number {
     const pool = this.pool;
-    const n = this.addon.captureRead(this.handle, this.window, pool.frameSize, this.frames, this.have, pool.len, timeoutMs);
-    if (n <= 0) return n;
-    for (let i = 0; i < n; i++) out[i] = this.frames[i];
-    this.frames.copyWithin(0, n, this.have);
-    this.have -= n;
+    const n = this.addon.captureRead(this.handle, this.window, pool.frameSize, this.stock.frames, this.stock.have, pool.len, timeoutMs);
+    if (n > 0) this.stock.takeFilled(out, n);
     return n;
   }
 

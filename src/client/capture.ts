@@ -1,7 +1,7 @@
 /**
- * A capture client: takes the frames redirected off an attached device (attach.ts) from
- * the capture pair into its own pool frames (capture-source.ts: by XDP where it attaches,
- * else by a packet socket), classifies each with the device's filters (compiled here, in
+ * A capture client: takes the frames diverted off an attached device (attach.ts) into its
+ * own pool frames (capture-source.ts: from its capture ring and the capture pair by XDP
+ * where both load, from the pair by XDP, else by a packet socket), classifies each with the device's filters (compiled here, in
  * the client thread, as ARCHITECTURE puts classification), and hands them to the arbiter
  * like any client. Several capture clients share one device, each on its own thread and
  * receive queue (XDP) or in the device's fanout group (packet sockets).
@@ -17,7 +17,8 @@ import type { Client } from './client.js';
 import { PspatError } from '../errors.js';
 import { PacketClassifier, type ClassifierConfig } from '../tc/packet-classifier.js';
 import { ENETDOWN, ENXIO, errnoName } from '../errno.js';
-import { PacketSource, XskSource, type CaptureSource, type XskCaptureSpec } from './capture-source.js';
+import { PacketSource, RingSource, XskSource, type CaptureSource, type RingCaptureSpec, type XskCaptureSpec } from './capture-source.js';
+import type { FramePool } from '../shm/frame-pool.js';
 
 export interface CaptureSpec {
   /** The capture veth end to read (attach.ts's capturePeer), and the namespace it is in (/run/netns/…: attach.ts's captureNetns). */
@@ -25,6 +26,8 @@ export interface CaptureSpec {
   netns: string;
   /** XDP capture (the device's socket map, this client's queue), or null for a packet socket. */
   xsk: XskCaptureSpec | null;
+  /** This client's capture ring (with XDP capture only: the pair's socket takes what the ring cannot), or null. */
+  ring: RingCaptureSpec | null;
   /** Fanout group shared by the device's packet-socket capture clients (0: a single client). */
   group: number;
   classifier: ClassifierConfig;
@@ -43,10 +46,16 @@ const POLL_MS = 50;
 /** Reads between two looks at the source's drop count (a syscall of its own), and one at the end. */
 const DROPS_EVERY = 32;
 
+function openSource(pool: FramePool, spec: CaptureSpec): CaptureSource {
+  if (spec.xsk === null) return new PacketSource(pool, spec.netns, spec.ifname, spec.group);
+  const pair = new XskSource(pool, spec.netns, spec.ifname, spec.xsk);
+  return spec.ring === null ? pair : new RingSource(pool, spec.ring, pair);
+}
+
 /** `ready` is called once the source is open: from then on, what is diverted to the capture pair is taken. */
 export function runCapture(client: Client, spec: CaptureSpec, ready: () => void = () => {}): CaptureResult {
   const pool = client.pool;
-  const source: CaptureSource = spec.xsk ? new XskSource(pool, spec.netns, spec.ifname, spec.xsk) : new PacketSource(pool, spec.netns, spec.ifname, spec.group);
+  const source = openSource(pool, spec);
   ready();
   const spare = new Int32Array(BATCH);
   const full = new Int32Array(BATCH);

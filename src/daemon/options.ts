@@ -49,10 +49,13 @@ export interface DaemonOptions extends TransmitOptions, PlacementOptions {
    */
   attach?: boolean;
   /**
-   * How an attached device's diverted packets reach its capture clients: `xdp` (an XDP
-   * program on the capture pair hands them to AF_XDP sockets whose memory is the frame
-   * pool: the kernel writes each packet into a frame), `packet` (AF_PACKET sockets, read
-   * with recvmmsg), or `auto` (xdp where it attaches, else packet, said at start). @default 'auto'
+   * How an attached device's diverted packets reach its capture clients: `ring` (the
+   * diversion program copies each frame into its capture thread's BPF ring buffer in the
+   * sender's system call; GSO super-packets and the like still take the capture pair, by
+   * xdp), `xdp` (an XDP program on the capture pair hands them to AF_XDP sockets whose
+   * memory is the frame pool: the kernel writes each packet into a frame), `packet`
+   * (AF_PACKET sockets, read with recvmmsg), or `auto` (ring, else xdp, else packet:
+   * whatever the kernel loads, said at start). @default 'auto'
    */
   capture?: CaptureMode;
   /** Capture client threads per attached device. @default 1 */

@@ -11,7 +11,7 @@ import type { LinkHandle } from '../arbiter/host.js';
 import { AttachError, captureNetns, detach, prepareCapture, redirect, removeCapture, unredirect } from '../attach/attach.js';
 import type { CaptureResult, CaptureSpec } from '../client/capture.js';
 import { attachCaptureProgram, type CaptureProgram } from '../attach/capture-program.js';
-import { DivertState, type DivertFds } from '../attach/divert.js';
+import { closeCaptureRings, createCaptureRings, DivertState, type CaptureRings, type DivertFds } from '../attach/divert.js';
 import { nextPow2 } from '../shm/spsc-ring.js';
 import type { ClassifierConfig } from '../tc/packet-classifier.js';
 import type { TcTree } from '../tc/tree.js';
@@ -42,6 +42,8 @@ export async function startCapture(ctx: SourceContext, dev: string, link: LinkHa
   const updates: MessagePort[] = [];
   let fleet: ClientFleet<CaptureResult> | undefined;
   let fds: DivertFds | undefined;
+  /** The capture threads' rings, until the diversion program holds them (the threads have their own descriptors). */
+  let rings: CaptureRings | undefined;
   /** The capture program's socket map, until every capture socket has put itself in it. */
   let mapFd = -1;
   try {
@@ -49,10 +51,10 @@ export async function startCapture(ctx: SourceContext, dev: string, link: LinkHa
     const program: CaptureProgram | null = options.capture === 'packet' ? null : attachCaptureProgram(state.capturePeer);
     const noXdp = program !== null && 'why' in program ? program.why : null;
     if (program !== null && 'mapFd' in program) mapFd = program.mapFd;
-    if (noXdp !== null && options.capture === 'xdp') throw new AttachError(`${dev}: XDP capture: ${noXdp}`);
-    const how = mapFd >= 0 ? 'XDP into the frame pool' : noXdp === null ? 'packet socket' : `packet socket (XDP: ${noXdp})`;
-    process.stderr.write(`pspat daemon: ${dev}: capture by ${how}, ${n} thread${n > 1 ? 's' : ''}\n`);
+    if (noXdp !== null && (options.capture === 'xdp' || options.capture === 'ring')) throw new AttachError(`${dev}: XDP capture: ${noXdp}`);
     const xsk = mapFd >= 0 ? { mapFd, ringSize: nextPow2(options.captureFrames) } : null;
+    // Rings ride on XDP capture: the capture pair's sockets take what a ring cannot carry.
+    if (xsk !== null && options.capture !== 'xdp') rings = createCaptureRings(n);
     const group = n > 1 ? (process.pid ^ Number(state.capture.slice(3))) & 0xffff || 1 : 0;
     fleet = await startClientWorkers<CaptureSpec, CaptureResult>(
       link,
@@ -62,7 +64,8 @@ export async function startCapture(ctx: SourceContext, dev: string, link: LinkHa
       (i) => {
         const { port1, port2 } = new MessageChannel();
         updates.push(port1);
-        return { ifname: state.capturePeer, netns: `/run/netns/${captureNetns()}`, xsk: xsk && { ...xsk, queue: i }, group, classifier, updates: port2 };
+        const ring = rings ? { fd: rings.fds[i], drops: rings.drops, index: i } : null;
+        return { ifname: state.capturePeer, netns: `/run/netns/${captureNetns()}`, xsk: xsk && { ...xsk, queue: i }, ring, group, classifier, updates: port2 };
       },
       options.captureFrames,
       true,
@@ -75,7 +78,19 @@ export async function startCapture(ctx: SourceContext, dev: string, link: LinkHa
     const started = fleet;
     // A capture client that fails later leaves the device unserved: the daemon stops, giving it back.
     fleet.done.catch((e: Error) => ctx.lost(dev, started, e));
-    fds = redirect(state, options.runDir, { mode: options.fail, staleMs: options.failOpenAfterMs });
+    fds = redirect(state, options.runDir, { mode: options.fail, staleMs: options.failOpenAfterMs }, rings);
+    if (fds.noRings !== null && options.capture === 'ring') throw new AttachError(`${dev}: ring capture: ${fds.noRings}`);
+    const how =
+      rings !== undefined && fds.noRings === null
+        ? 'ring in the sender (super-packets by XDP)'
+        : xsk !== null
+          ? `XDP into the frame pool${fds.noRings === null ? '' : ` (ring: ${fds.noRings})`}`
+          : noXdp === null
+            ? 'packet socket'
+            : `packet socket (XDP: ${noXdp})`;
+    process.stderr.write(`pspat daemon: ${dev}: capture by ${how}, ${n} thread${n > 1 ? 's' : ''}\n`);
+    if (rings) closeCaptureRings(rings);
+    rings = undefined;
     let divert: DivertState;
     try {
       divert = new DivertState(fds.state);
@@ -88,6 +103,7 @@ export async function startCapture(ctx: SourceContext, dev: string, link: LinkHa
     detach(state, options.runDir);
     if (fds) nativeAddon().closeFd(fds.alive);
     if (mapFd >= 0) nativeAddon().closeFd(mapFd);
+    if (rings) closeCaptureRings(rings);
     await fleet?.stop().catch(() => fleet?.terminate());
     throw e;
   }

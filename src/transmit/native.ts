@@ -89,11 +89,35 @@ export interface NativeAddon {
   /** Packets the kernel dropped for want of a frame or of receive-ring room since the last call. */
   xskCaptureDrops(handle: number): number;
   xskCaptureClose(handle: number): void;
+  /** `count` capture rings (BPF ring buffers) and their shared drop counters; close-on-exec descriptors, or err -errno. */
+  captureRingsCreate(count: number): { err: number; rings: number[]; drops: number };
+  /** A reader of ring `index` (its descriptors are duplicated); handle or -errno. */
+  ringCaptureOpen(ringFd: number, dropsFd: number, index: number): number;
+  /**
+   * Copies up to `count` ringed frames into `frames[0..count)` of the pool (lens, heads set),
+   * waiting up to timeoutMs, also woken by the XDP capture `xskHandle` (-1: none); count or -errno.
+   */
+  ringCaptureRead(
+    handle: number,
+    frames: Int32Array,
+    count: number,
+    pool: Uint8Array,
+    frameSize: number,
+    lens: Uint32Array,
+    heads: Uint32Array,
+    xskHandle: number,
+    timeoutMs: number,
+  ): number;
+  /** Frames the ring had no room for since the last call. */
+  ringCaptureDrops(handle: number): number;
+  ringCaptureClose(handle: number): void;
   /**
    * Loads the egress diversion program (native/bpf/divert.bpf.c) from `objPath`, puts a
    * socket of this process in its liveness map, pins its state map at `pinPath` and
    * attaches it to `ifindex`'s clsact egress hook at `priority`. `err` 0 and the state
    * map's and the liveness socket's descriptors, or -errno with `step` saying what failed.
+   * With `ringFds` (the ring-capture build of the program) diverted frames go to those
+   * rings, their drops counted in `ringDropsFd` (src/client/capture-source.ts).
    */
   divertAttach(
     objPath: string,
@@ -104,6 +128,8 @@ export interface NativeAddon {
     checkNs: number,
     failClosed: boolean,
     priority: number,
+    ringFds: Int32Array,
+    ringDropsFd: number,
   ): { err: number; stateFd: number; aliveFd: number; step: string };
   /** The diversion state behind a map descriptor, mapped into this thread (see src/attach/divert.ts); or -errno. */
   divertState(fd: number): ArrayBuffer | number;
