@@ -158,6 +158,7 @@ export function resolveArbiterOptions(o: ArbiterOptions = {}): Required<ArbiterO
   ] as const) {
     for (const c of p.cpus) intIn(`${field}.cpus`, c, 0, 4095);
     intIn(`${field}.priority`, p.priority, 0, MAX_PRIORITY);
+    if (p.nice !== undefined) intIn(`${field}.nice`, p.nice, -20, 19);
   }
   return r;
 }

@@ -31,11 +31,39 @@ export interface ThreadPlacement {
   cpus: number[];
   /** SCHED_FIFO priority (1–99); 0 keeps the normal policy. */
   priority: number;
+  /** Under the normal policy, the thread's nice value (its CFS weight); 0 or left out: as inherited. */
+  nice?: number;
 }
 
 export const UNPLACED: ThreadPlacement = { cpus: [], priority: 0 };
 /** Highest SCHED_FIFO priority Linux takes. */
 export const MAX_PRIORITY = 99;
+/**
+ * The arbiters' nice value by default, where the process may raise a thread's priority.
+ * The kernel's qdisc runs in each sender's own system call, on that sender's CPU time; pspat
+ * does that work for every sender in one thread, which under CFS at nice 0 gets one
+ * thread's share of a busy host — and then the senders' packets wait for it, or are dropped
+ * at capture. At nice −10 its weight is about nine nice-0 threads': enough to keep up with
+ * the senders it serves, without taking a CPU from them while it has nothing to do (it
+ * parks) — unlike a real-time priority, which the kernel's RT throttling then stops for 50
+ * ms a second when it spins. `pspat bench egress` (BENCHMARKS.md): takeover at 0.80–0.85×
+ * the kernel's packet rate at −10, 0.45–0.5× at 0.
+ */
+export const DEFAULT_ARBITER_NICE = -10;
+/** CAP_SYS_NICE's bit in /proc/PID/status's CapEff. */
+const CAP_SYS_NICE = 23n;
+
+/** Whether this thread may raise a thread's priority (CAP_SYS_NICE in its effective set). */
+export function mayRaisePriority(): boolean {
+  try {
+    const line = readFileSync('/proc/thread-self/status', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('CapEff:'));
+    return line !== undefined && ((BigInt(`0x${line.slice('CapEff:'.length).trim()}`) >> CAP_SYS_NICE) & 1n) === 1n;
+  } catch {
+    return false;
+  }
+}
 
 /** What an operator may ask for (CLI flags / config keys); anything left out follows the default plan. */
 export interface PlacementOptions {
@@ -49,6 +77,11 @@ export interface PlacementOptions {
   arbiterWait?: ArbiterWait;
   /** SCHED_FIFO priority of the arbiters (needs CAP_SYS_NICE). @default 0 (normal policy) */
   arbiterPriority?: number;
+  /**
+   * Nice value of the arbiters under the normal policy (−20–19; below 0 needs CAP_SYS_NICE).
+   * @default DEFAULT_ARBITER_NICE where this process may raise a thread's priority, else 0
+   */
+  arbiterNice?: number;
   /** SCHED_FIFO priority of client threads. @default 0 */
   clientPriority?: number;
   /** SCHED_FIFO priority of transmit workers. @default 0 */
@@ -62,13 +95,14 @@ export const PLACEMENT_KEYS = [
   'txCpus',
   'arbiterWait',
   'arbiterPriority',
+  'arbiterNice',
   'clientPriority',
   'txPriority',
 ] as const satisfies readonly (keyof PlacementOptions)[];
 
 /** A plan: one placement per arbiter, and one each for client threads and transmit workers. */
 export interface PlacementPlan {
-  arbiters: (ThreadPlacement & { wait: ArbiterWait })[];
+  arbiters: (ThreadPlacement & { nice: number; wait: ArbiterWait })[];
   clients: ThreadPlacement;
   tx: ThreadPlacement;
 }
@@ -116,6 +150,12 @@ function checkPriority(field: string, p: number | undefined): number {
   return v;
 }
 
+function checkNice(field: string, n: number | undefined, fallback: number): number {
+  const v = n ?? fallback;
+  if (!Number.isInteger(v) || v < -20 || v > 19) throw new InvalidOptionError(field, `must be an integer in [-20, 19], got ${n}`);
+  return v;
+}
+
 function checkCpus(field: string, cpus: number[], allowed: number[]): number[] {
   // A configuration file may hold anything here; the CLI's parser gives a list.
   if (!Array.isArray(cpus)) throw new InvalidOptionError(field, `must be a list of CPUs, got ${JSON.stringify(cpus)}`);
@@ -126,12 +166,22 @@ function checkCpus(field: string, cpus: number[], allowed: number[]): number[] {
 }
 
 /**
- * The plan for `arbiters` arbiter threads under `o`, over the CPUs `allowed`. Throws an
+ * The plan for `arbiters` arbiter threads under `o`, over the CPUs `allowed`; `mayRaise`:
+ * whether the arbiters may be given their default nice value. Throws an
  * InvalidOptionError naming the flag for a CPU outside `allowed`, a wrong count of
- * arbiter CPUs, a bad priority, or a placement asked for without the native addon.
+ * arbiter CPUs, a bad priority or nice value, or a placement asked for without the native addon.
  */
-export function planPlacement(o: PlacementOptions, arbiters: number, allowed = allowedCpus(), canPin = tryNativeAddon() !== null): PlacementPlan {
+export function planPlacement(
+  o: PlacementOptions,
+  arbiters: number,
+  allowed = allowedCpus(),
+  canPin = tryNativeAddon() !== null,
+  mayRaise = canPin && mayRaisePriority(),
+): PlacementPlan {
   const arbiterPriority = checkPriority('arbiter-priority', o.arbiterPriority);
+  // Under SCHED_FIFO a nice value means nothing.
+  const nice = arbiterPriority > 0 ? 0 : checkNice('arbiter-nice', o.arbiterNice, mayRaise ? DEFAULT_ARBITER_NICE : 0);
+  if (nice !== 0 && !canPin) throw new InvalidOptionError('arbiter-nice', 'a nice value for the arbiters needs the native addon (npm run build:native)');
   const clientPriority = checkPriority('client-priority', o.clientPriority);
   const txPriority = checkPriority('tx-priority', o.txPriority);
   if (o.arbiterWait !== undefined && !(ARBITER_WAITS as readonly string[]).includes(o.arbiterWait)) {
@@ -143,7 +193,7 @@ export function planPlacement(o: PlacementOptions, arbiters: number, allowed = a
     // Unpinned, a polling arbiter could share a CPU with the threads that feed it.
     const wait = o.arbiterWait ?? 'adaptive';
     return {
-      arbiters: Array.from({ length: arbiters }, () => ({ cpus: [], priority: arbiterPriority, wait })),
+      arbiters: Array.from({ length: arbiters }, () => ({ cpus: [], priority: arbiterPriority, nice, wait })),
       clients: { cpus: [], priority: clientPriority },
       tx: { cpus: [], priority: txPriority },
     };
@@ -169,7 +219,7 @@ export function planPlacement(o: PlacementOptions, arbiters: number, allowed = a
   // its doorbell, so it parks.
   const wait = o.arbiterWait ?? (owned && arbiterPriority === 0 ? 'poll' : 'adaptive');
   return {
-    arbiters: Array.from({ length: arbiters }, (_, i) => ({ cpus: arbiterCpus.length > 0 ? [arbiterCpus[i]] : [], priority: arbiterPriority, wait })),
+    arbiters: Array.from({ length: arbiters }, (_, i) => ({ cpus: arbiterCpus.length > 0 ? [arbiterCpus[i]] : [], priority: arbiterPriority, nice, wait })),
     clients: { cpus: clientCpus.length === allowed.length ? [] : clientCpus, priority: clientPriority },
     tx: { cpus: txCpus.length === allowed.length ? [] : txCpus, priority: txPriority },
   };
@@ -178,7 +228,7 @@ export function planPlacement(o: PlacementOptions, arbiters: number, allowed = a
 /** One line per role, for the daemon's start-up message and `params` of benchmarks. */
 export function describePlan(plan: PlacementPlan): string {
   const where = (p: ThreadPlacement): string =>
-    `${p.cpus.length > 0 ? `CPU ${p.cpus.join(',')}` : 'any CPU'}${p.priority > 0 ? `, SCHED_FIFO ${p.priority}` : ''}`;
+    `${p.cpus.length > 0 ? `CPU ${p.cpus.join(',')}` : 'any CPU'}${p.priority > 0 ? `, SCHED_FIFO ${p.priority}` : ''}${p.nice ? `, nice ${p.nice}` : ''}`;
   const arbiters = plan.arbiters.map((a, i) => `arbiter ${i} on ${where(a)} (${a.wait})`).join('; ');
   return `${arbiters}; clients on ${where(plan.clients)}; transmit workers on ${where(plan.tx)}`;
 }
@@ -201,13 +251,15 @@ export function placeThisThread(p: ThreadPlacement, who: string): number {
     if (p.cpus.length > 0 || p.priority > 0) throw new PlacementError(`${who}: placing threads needs the native addon (npm run build:native)`);
     return -1;
   }
-  const r = addon.placeThread(0, Int32Array.from(p.cpus), p.priority);
+  const r = addon.placeThread(0, Int32Array.from(p.cpus), p.priority, p.nice ?? 0);
   if (r < 0) {
     const name = errnoName(r);
-    if (name === 'EPERM')
+    if ((name === 'EPERM' || name === 'EACCES') && p.priority > 0)
       throw new PlacementError(
         `${who}: SCHED_FIFO priority ${p.priority} needs CAP_SYS_NICE, which this process lacks (run as root, or leave out the priority)`,
       );
+    if (name === 'EPERM' || name === 'EACCES')
+      throw new PlacementError(`${who}: nice ${p.nice} needs CAP_SYS_NICE, which this process lacks (run as root, or give --arbiter-nice 0)`);
     throw new PlacementError(`${who}: placing on CPU ${p.cpus.join(',') || 'any'} priority ${p.priority} failed (${name})`);
   }
   return addon.threadId();
@@ -223,7 +275,7 @@ export function placeProcess(plan: PlacementPlan): void {
   const addon = tryNativeAddon();
   if (addon === null || plan.clients.cpus.length === 0) return;
   const cpus = Int32Array.from(plan.clients.cpus);
-  for (const tid of readdirSync('/proc/self/task')) addon.placeThread(Number(tid), cpus, 0); // a thread that just ended: nothing to place
+  for (const tid of readdirSync('/proc/self/task')) addon.placeThread(Number(tid), cpus, 0, 0); // a thread that just ended: nothing to place
 }
 
 /** The ArbiterOptions fields of arbiter `i` under `plan`. */
@@ -231,6 +283,6 @@ export function arbiterPlacement(
   plan: PlacementPlan,
   i: number,
 ): { wait: ArbiterWait; placement: ThreadPlacement; clientPlacement: ThreadPlacement; txPlacement: ThreadPlacement } {
-  const { wait, cpus, priority } = plan.arbiters[i];
-  return { wait, placement: { cpus, priority }, clientPlacement: plan.clients, txPlacement: plan.tx };
+  const { wait, cpus, priority, nice } = plan.arbiters[i];
+  return { wait, placement: { cpus, priority, nice }, clientPlacement: plan.clients, txPlacement: plan.tx };
 }

@@ -1,7 +1,7 @@
 /**
  * Threads are where the plan puts them, read back from the kernel (/proc), and a polling
- * arbiter on a CPU of its own never parks; a real-time priority without CAP_SYS_NICE is a
- * clear error. Needs the native addon (it sets affinity) and two CPUs.
+ * arbiter on a CPU of its own never parks; a real-time priority or a negative nice value
+ * without CAP_SYS_NICE is a clear error. Needs the native addon (it sets affinity) and two CPUs.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -19,6 +19,12 @@ import { endAfterEach, ended } from './helpers/teardown.js';
 const canPlace = tryNativeAddon() !== null && allowedCpus().length >= 2;
 const isRoot = process.getuid?.() === 0;
 
+/** A thread's nice value as the kernel reports it (field 19 of its stat, after the name in parentheses). */
+function niceOf(tid: number): number {
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
 /** A thread's allowed CPUs as the kernel reports them. */
 function cpusOf(tid: number): string {
   const line = readFileSync(`/proc/self/task/${tid}/status`, 'utf8')
@@ -32,7 +38,7 @@ let fleet: GeneratorFleet | undefined;
 endAfterEach();
 
 describe.skipIf(!canPlace && !process.env.PSPAT_REQUIRE_NET)('thread placement', () => {
-  it('runs the arbiter on its own CPU, polling, and the clients on the others', async () => {
+  it('runs the arbiter on its own CPU, polling, at the nice value planned (−10 by default as root), and the clients on the others', async () => {
     const cpus = allowedCpus();
     const plan = planPlacement({ arbiterCpus: [cpus[cpus.length - 1]] }, 1);
     host = ended(await ArbiterHost.start({ poolFrames: 1024, ...arbiterPlacement(plan, 0) }));
@@ -43,6 +49,9 @@ describe.skipIf(!canPlace && !process.env.PSPAT_REQUIRE_NET)('thread placement',
     const tid = host.loop.read().threadId;
     expect(tid).toBeGreaterThan(0);
     expect(cpusOf(tid)).toBe(String(cpus[cpus.length - 1]));
+    expect(plan.arbiters[0].nice).toBe(isRoot ? -10 : 0);
+    expect(niceOf(tid)).toBe(plan.arbiters[0].nice);
+    expect(niceOf(process.pid)).toBe(0); // the main thread's own is untouched
     // Paced clients leave the arbiter idle most of the time: a polling arbiter still never parks.
     const loop = host.loop.read();
     expect(loop.parks).toBe(0);
@@ -73,9 +82,10 @@ describe.skipIf(!canPlace && !process.env.PSPAT_REQUIRE_NET)('thread placement',
       daemon.once('exit', () => reject(new Error(log)));
     });
     daemon.kill('SIGTERM');
-    expect(log).toContain(`threads: arbiter 0 on CPU ${last} (poll)`);
+    const nice = isRoot ? ', nice -10' : '';
+    expect(log).toContain(`threads: arbiter 0 on CPU ${last}${nice} (poll)`);
     const bench = await pspat(['bench', 'arbiter', '--clients', '1', '--classes', '1', '--scheduler', 'fifo', '--seconds', '0.1', '--json']);
-    expect(JSON.parse(bench.stdout).params.placement).toContain(`arbiter 0 on CPU ${last} (poll)`);
+    expect(JSON.parse(bench.stdout).params.placement).toContain(`arbiter 0 on CPU ${last}${nice} (poll)`);
   });
 
   it.skipIf(!isRoot)('refuses a real-time priority without CAP_SYS_NICE, naming it', async () => {
@@ -83,5 +93,14 @@ describe.skipIf(!canPlace && !process.env.PSPAT_REQUIRE_NET)('thread placement',
     const r = await pspat(['demo', '--seconds', '0.2', '--arbiter-priority', '10'], wrapper);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('SCHED_FIFO priority 10 needs CAP_SYS_NICE');
+  });
+
+  it.skipIf(!isRoot)('without CAP_SYS_NICE the arbiter keeps nice 0 by default, and a negative --arbiter-nice is refused naming it', async () => {
+    const wrapper = ['setpriv', '--bounding-set', '-sys_nice', '--inh-caps', '-sys_nice', '--'];
+    const ok = await pspat(['demo', '--seconds', '0.2', '--json'], wrapper);
+    expect(ok.code, ok.stderr).toBe(0);
+    const r = await pspat(['demo', '--seconds', '0.2', '--arbiter-nice', '-5'], wrapper);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('nice -5 needs CAP_SYS_NICE');
   });
 });

@@ -113,7 +113,7 @@ describe('clients of a hung daemon, control connections, input files', () => {
     const m = await pspat(['daemon', '--backend', 'null', '--run-dir', tempRunDir(), '--max-classes', '0']);
     expect([m.code, m.stderr]).toEqual([1, 'pspat: max-classes: must be an integer in [1, 1048576], got 0\n']);
     const c = await pspat(['daemon', '--backend', 'null', '--run-dir', tempRunDir(), '--capture', 'pcap']);
-    expect([c.code, c.stderr]).toEqual([1, 'pspat: capture: must be one of auto, xdp, packet, got "pcap"\n']);
+    expect([c.code, c.stderr]).toEqual([1, 'pspat: capture: must be one of auto, ring, xdp, packet, got "pcap"\n']);
   });
 
   it('metrics: connections beyond the cap are closed at once, and scrapes within a second share one reading', async () => {

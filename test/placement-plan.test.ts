@@ -14,13 +14,13 @@ describe('placement plan', () => {
   });
 
   it('pins nothing by default; asked for a CPU, the arbiter has it to itself, polling, and the clients the rest', () => {
-    expect(planPlacement({}, 1, [0, 1], true)).toEqual({
-      arbiters: [{ cpus: [], priority: 0, wait: 'adaptive' }],
+    expect(planPlacement({}, 1, [0, 1], true, false)).toEqual({
+      arbiters: [{ cpus: [], priority: 0, nice: 0, wait: 'adaptive' }],
       clients: { cpus: [], priority: 0 },
       tx: { cpus: [], priority: 0 },
     });
-    const plan = planPlacement({ arbiterCpus: [1] }, 1, [0, 1], true);
-    expect(plan.arbiters).toEqual([{ cpus: [1], priority: 0, wait: 'poll' }]);
+    const plan = planPlacement({ arbiterCpus: [1] }, 1, [0, 1], true, false);
+    expect(plan.arbiters).toEqual([{ cpus: [1], priority: 0, nice: 0, wait: 'poll' }]);
     expect(plan.clients).toEqual({ cpus: [0], priority: 0 });
     expect(plan.tx).toEqual({ cpus: [0], priority: 0 });
     expect(describePlan(plan)).toBe('arbiter 0 on CPU 1 (poll); clients on CPU 0; transmit workers on CPU 0');
@@ -33,13 +33,31 @@ describe('placement plan', () => {
   });
 
   it('a real-time arbiter on a CPU of its own parks (RT throttling would stop a polling one 50 ms a second) unless told to poll', () => {
-    expect(planPlacement({ arbiterCpus: [1], arbiterPriority: 50 }, 1, [0, 1], true).arbiters[0]).toEqual({ cpus: [1], priority: 50, wait: 'adaptive' });
+    expect(planPlacement({ arbiterCpus: [1], arbiterPriority: 50 }, 1, [0, 1], true).arbiters[0]).toEqual({
+      cpus: [1],
+      priority: 50,
+      nice: 0,
+      wait: 'adaptive',
+    });
     expect(planPlacement({ arbiterCpus: [1], arbiterPriority: 50, arbiterWait: 'poll' }, 1, [0, 1], true).arbiters[0].wait).toBe('poll');
   });
 
+  it('gives the arbiters nice −10 where the process may raise priorities (the weight of the senders they serve), as asked otherwise; none under SCHED_FIFO', () => {
+    expect(planPlacement({}, 2, [0, 1], true, true).arbiters.map((a) => a.nice)).toEqual([-10, -10]);
+    expect(planPlacement({}, 1, [0, 1], true, false).arbiters[0].nice).toBe(0);
+    expect(planPlacement({ arbiterNice: 5 }, 1, [0, 1], true, false).arbiters[0].nice).toBe(5);
+    expect(planPlacement({ arbiterNice: 0 }, 1, [0, 1], true, true).arbiters[0].nice).toBe(0);
+    expect(planPlacement({ arbiterPriority: 50 }, 1, [0, 1], true, true).arbiters[0].nice).toBe(0);
+    expect(describePlan(planPlacement({ arbiterCpus: [1] }, 1, [0, 1], true, true))).toBe(
+      'arbiter 0 on CPU 1, nice -10 (poll); clients on CPU 0; transmit workers on CPU 0',
+    );
+    expect(() => planPlacement({ arbiterNice: -21 }, 1, [0, 1], true, true)).toThrow('arbiter-nice: must be an integer in [-20, 19], got -21');
+    expect(() => planPlacement({ arbiterNice: -5 }, 1, [0, 1], false)).toThrow('arbiter-nice: a nice value for the arbiters needs the native addon');
+  });
+
   it('pins nothing and parks without an addon to pin with', () => {
-    for (const plan of [planPlacement({}, 1, [0], true), planPlacement({}, 1, [0, 1], false)]) {
-      expect(plan.arbiters).toEqual([{ cpus: [], priority: 0, wait: 'adaptive' }]);
+    for (const plan of [planPlacement({}, 1, [0], true, false), planPlacement({}, 1, [0, 1], false)]) {
+      expect(plan.arbiters).toEqual([{ cpus: [], priority: 0, nice: 0, wait: 'adaptive' }]);
       expect(plan.clients.cpus).toEqual([]);
     }
   });
@@ -47,7 +65,12 @@ describe('placement plan', () => {
   it('an arbiter sharing its CPU with clients parks (adaptive) unless told to poll', () => {
     expect(planPlacement({ arbiterCpus: [1], clientCpus: [0, 1] }, 1, [0, 1], true).arbiters[0].wait).toBe('adaptive');
     expect(planPlacement({ arbiterCpus: [1], clientCpus: [0, 1], arbiterWait: 'poll' }, 1, [0, 1], true).arbiters[0].wait).toBe('poll');
-    expect(planPlacement({ arbiterCpus: [1], arbiterWait: 'adaptive' }, 1, [0, 1], true).arbiters[0]).toEqual({ cpus: [1], priority: 0, wait: 'adaptive' });
+    expect(planPlacement({ arbiterCpus: [1], arbiterWait: 'adaptive' }, 1, [0, 1], true, false).arbiters[0]).toEqual({
+      cpus: [1],
+      priority: 0,
+      nice: 0,
+      wait: 'adaptive',
+    });
   });
 
   it('refuses CPUs the process may not use, a wrong count, a bad priority or wait, naming the flag', () => {

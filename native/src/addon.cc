@@ -189,11 +189,11 @@ Napi::Value LookupUser(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), lookupUser(info[0].As<Napi::String>().Utf8Value().c_str(), &out[0], &out[1]));
 }
 
-// placeThread(tid, cpus i32, priority) → 0 or -errno: a thread's CPUs and SCHED_FIFO priority (tid 0: the caller).
+// placeThread(tid, cpus i32, priority, nice) → 0 or -errno: a thread's CPUs, SCHED_FIFO priority or nice value (tid 0: the caller).
 Napi::Value PlaceThread(const Napi::CallbackInfo& info) {
   uint32_t n = info[1].As<Napi::Int32Array>().ElementLength();
   return Napi::Number::New(info.Env(), placeThread(info[0].As<Napi::Number>().Int32Value(), dataOf<int32_t>(info[1]), n,
-                                                   info[2].As<Napi::Number>().Int32Value()));
+                                                   info[2].As<Napi::Number>().Int32Value(), info[3].As<Napi::Number>().Int32Value()));
 }
 
 // threadId() → the calling thread's kernel tid

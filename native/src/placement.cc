@@ -7,10 +7,11 @@
 
 #include <cerrno>
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-int placeThread(int tid, const int32_t* cpus, uint32_t n, int priority) {
+int placeThread(int tid, const int32_t* cpus, uint32_t n, int priority, int nice) {
   if (n > 0) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -24,6 +25,9 @@ int placeThread(int tid, const int32_t* cpus, uint32_t n, int priority) {
     sched_param param{};
     param.sched_priority = priority;
     if (sched_setscheduler(tid, SCHED_FIFO, &param) < 0) return -errno;
+  } else if (nice != 0) {
+    // Linux keeps a nice value per thread: PRIO_PROCESS with a thread id sets that thread's alone.
+    if (setpriority(PRIO_PROCESS, id_t(tid == 0 ? threadId() : tid), nice) < 0) return -errno;
   }
   return 0;
 }

@@ -54,7 +54,7 @@ const SPECIAL: Partial<Record<keyof DaemonOptions, Schema>> = {
   clientCpus: CPU_LIST,
   txCpus: CPU_LIST,
 };
-const INTEGER_PLACEMENT = new Set(['arbiterPriority', 'clientPriority', 'txPriority']);
+const INTEGER_PLACEMENT = new Set(['arbiterPriority', 'arbiterNice', 'clientPriority', 'txPriority']);
 
 function optionSchema(key: keyof DaemonOptions): Schema {
   const flag = DAEMON_FLAGS[key];

@@ -73,10 +73,11 @@ export function registerDaemon(program: Command): void {
     // Before anything is touched: a daemon that could not take its devices over says so now.
     const backend = options.backend ?? DAEMON_DEFAULTS.backend;
     const realtime = [options.arbiterPriority, options.clientPriority, options.txPriority].some((p) => (p ?? 0) > 0);
+    const raisedNice = (options.arbiterNice ?? 0) < 0;
     const xdpSockets = backend === 'afxdp' || (attach && capture !== 'packet');
-    const needed = neededCapabilities({ native: isNativeBackend(backend), attach, xdpSockets, realtime });
+    const needed = neededCapabilities({ native: isNativeBackend(backend), attach, xdpSockets, realtime: realtime || raisedNice });
     const takeover = attach ? " (taking over devices' egress)" : '';
-    const rt = realtime ? ' with real-time priority' : '';
+    const rt = realtime ? ' with real-time priority' : raisedNice ? ' with a negative --arbiter-nice' : '';
     requireCapabilities(needed, `pspat daemon --backend ${backend}${takeover}${rt}`, attach ? 'run as root, or add --no-attach' : 'run as root');
     const user = f.user === undefined ? undefined : { name: f.user, ...lookupUser(f.user) };
     // Many connections (control clients, scrapers) must not use up the descriptors the devices need.

@@ -82,6 +82,11 @@ export const PLACEMENT_FLAGS: FlagTable<PlacementOptions> = {
     'SCHED_FIFO priority 1-99 of the arbiters, needs CAP_SYS_NICE (default: 0, normal policy)',
     intArg('arbiter-priority'),
   ],
+  arbiterNice: [
+    '--arbiter-nice <n>',
+    'nice value -20..19 of the arbiters under the normal policy: their CPU weight against the senders they schedule for; below 0 needs CAP_SYS_NICE (default: -10 where this process may raise priorities, else 0)',
+    intArg('arbiter-nice'),
+  ],
   clientPriority: ['--client-priority <n>', 'SCHED_FIFO priority of client threads (default: 0)', intArg('client-priority')],
   txPriority: ['--tx-priority <n>', 'SCHED_FIFO priority of transmit workers (default: 0)', intArg('tx-priority')],
 };

@@ -131,6 +131,7 @@ export class MetricsRegistry {
     'thread',
   ]);
   private readonly arbiterPriority = this.g('pspat_arbiter_priority', 'SCHED_FIFO priority of the arbiter thread (0: normal policy)', ['arbiter']);
+  private readonly arbiterNice = this.g('pspat_arbiter_nice', 'nice value of the arbiter thread under the normal policy', ['arbiter']);
 
   constructor(private readonly source: MetricsSource) {
     collectDefaultMetrics({ register: this.registry, prefix: 'pspat_' });
@@ -237,6 +238,7 @@ export class MetricsRegistry {
       const p = plan.arbiters[i];
       this.arbiterInfo.set({ arbiter, cpus: p.cpus.join(',') || 'any', wait: p.wait, thread: String(arbiterThreads[i]) }, 1);
       this.arbiterPriority.set({ arbiter }, p.priority);
+      this.arbiterNice.set({ arbiter }, p.nice);
       this.passTime.set({ arbiter }, loop.passTime);
       this.batch.set({ arbiter }, loop.batchSize);
     });

@@ -30,7 +30,7 @@ export class PrivilegeError extends PspatError {
  * `ip netns` keeps as a file in root's /run/netns (CAP_DAC_OVERRIDE). AF_XDP sockets
  * (the afxdp backend, XDP capture) pin the frame pool's pages, which without CAP_IPC_LOCK
  * count against RLIMIT_MEMLOCK (8 MB by default: less than a pool). Real-time priority
- * for a thread (SCHED_FIFO) takes CAP_SYS_NICE, whatever the backend.
+ * for a thread (SCHED_FIFO), or a negative nice value, takes CAP_SYS_NICE, whatever the backend.
  */
 export function neededCapabilities(o: { native: boolean; attach: boolean; xdpSockets?: boolean; realtime?: boolean }): Capability[] {
   const caps: Capability[] = [];

@@ -46,8 +46,8 @@ export interface NativeAddon {
   lookupUser(user: string, out: Int32Array): number;
   /** This thread's effective, permitted, inheritable and ambient capabilities := `mask`; 0 or -errno. */
   setCapabilities(mask: bigint): number;
-  /** Pins thread `tid` (0: the caller) to `cpus` ([]: unchanged) and, priority > 0, SCHED_FIFO at it; 0 or -errno. */
-  placeThread(tid: number, cpus: Int32Array, priority: number): number;
+  /** Pins thread `tid` (0: the caller) to `cpus` ([]: unchanged) and, priority > 0, SCHED_FIFO at it, else nice ≠ 0 sets its nice value; 0 or -errno. */
+  placeThread(tid: number, cpus: Int32Array, priority: number, nice: number): number;
   /** The calling thread's kernel id. */
   threadId(): number;
   /** pid, uid, gid of a connected Unix socket's peer into `out`; 0 or -errno. */
