@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (MIT OR GPL-2.0)
 // Egress diversion for pspat's takeover (src/attach/attach.ts), on a device's clsact
-// egress hook in direct-action mode: IPv4 and IPv6 (but not ICMPv6, so neighbour
-// discovery stays on the kernel's path, as ARP does) are redirected to the capture pair
+// egress hook in direct-action mode: IPv4 and IPv6 (but not ICMPv6, also behind a
+// hop-by-hop header as MLD's reports are, so neighbour discovery and multicast listener
+// reports stay on the kernel's path, as ARP does) are redirected to the capture pair
 // while the daemon is there to take them. When it is not, the packet goes on to the
 // device's own qdisc: fail open, unshaped by pspat but not lost. `fail_closed` keeps the
 // redirect whatever happens.
@@ -180,6 +181,8 @@ int pspat_divert(struct __sk_buff *skb) {
     __u8 next;
     // Relative to the network header: right whether or not the device has a link header.
     if (bpf_skb_load_bytes_relative(skb, offsetof(struct ipv6hdr, nexthdr), &next, 1, BPF_HDR_START_NET) < 0) return TC_ACT_OK;
+    // MLD's reports come behind a hop-by-hop header (its router alert): look one header on.
+    if (next == IPPROTO_HOPOPTS && bpf_skb_load_bytes_relative(skb, sizeof(struct ipv6hdr), &next, 1, BPF_HDR_START_NET) < 0) return TC_ACT_OK;
     if (next == IPPROTO_ICMPV6) return TC_ACT_OK;
   } else if (skb->protocol != bpf_htons(ETH_P_IP)) {
     return TC_ACT_OK;

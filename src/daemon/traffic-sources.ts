@@ -54,7 +54,16 @@ export async function startCapture(ctx: SourceContext, dev: string, link: LinkHa
     if (noXdp !== null && (options.capture === 'xdp' || options.capture === 'ring')) throw new AttachError(`${dev}: XDP capture: ${noXdp}`);
     const xsk = mapFd >= 0 ? { mapFd, ringSize: nextPow2(options.captureFrames) } : null;
     // Rings ride on XDP capture: the capture pair's sockets take what a ring cannot carry.
-    if (xsk !== null && options.capture !== 'xdp') rings = createCaptureRings(n);
+    /** Why the device has no capture rings where it might (`auto` then captures by XDP alone), or null. */
+    let noRings: string | null = null;
+    if (xsk !== null && options.capture !== 'xdp') {
+      try {
+        rings = createCaptureRings(n);
+      } catch (e) {
+        if (options.capture === 'ring') throw new AttachError(`${dev}: ring capture: ${(e as Error).message}`);
+        noRings = (e as Error).message;
+      }
+    }
     const group = n > 1 ? (process.pid ^ Number(state.capture.slice(3))) & 0xffff || 1 : 0;
     fleet = await startClientWorkers<CaptureSpec, CaptureResult>(
       link,
@@ -79,12 +88,13 @@ export async function startCapture(ctx: SourceContext, dev: string, link: LinkHa
     // A capture client that fails later leaves the device unserved: the daemon stops, giving it back.
     fleet.done.catch((e: Error) => ctx.lost(dev, started, e));
     fds = redirect(state, options.runDir, { mode: options.fail, staleMs: options.failOpenAfterMs }, rings);
-    if (fds.noRings !== null && options.capture === 'ring') throw new AttachError(`${dev}: ring capture: ${fds.noRings}`);
+    noRings ??= fds.noRings;
+    if (noRings !== null && options.capture === 'ring') throw new AttachError(`${dev}: ring capture: ${noRings}`);
     const how =
-      rings !== undefined && fds.noRings === null
+      rings !== undefined && noRings === null
         ? 'ring in the sender (super-packets by XDP)'
         : xsk !== null
-          ? `XDP into the frame pool${fds.noRings === null ? '' : ` (ring: ${fds.noRings})`}`
+          ? `XDP into the frame pool${noRings === null ? '' : ` (ring: ${noRings})`}`
           : noXdp === null
             ? 'packet socket'
             : `packet socket (XDP: ${noXdp})`;
