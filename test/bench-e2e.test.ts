@@ -131,11 +131,16 @@ describe('pspat bench arbiter', () => {
       // Counted by the median run's arbiter over its whole life: start-up's collections, a few.
       expect(Number.isInteger(p.gcs) && p.gcs >= 0).toBe(true);
       expect(p.gcMaxNs).toBeGreaterThanOrEqual(0);
+      // Of those, the window's: what the figure paid for (none, when nothing on the hot path allocates).
+      expect(Number.isInteger(p.windowGcs) && p.windowGcs >= 0 && p.windowGcs <= p.gcs).toBe(true);
+      expect(p.windowGcMaxNs).toBeLessThanOrEqual(p.gcMaxNs);
     }
     const table = await pspat(['bench', 'arbiter', '--clients', '2', '--classes', '1', '--seconds', '0.2']);
-    expect(table.stdout).toMatch(/^classes\s+clients\s+fifo Mdps\s+drr Mdps\s+drr ns\/dec\s+vs fifo\s+full passes\s+batch\s+pass p50\s+drr GCs \(longest\)$/m);
     expect(table.stdout).toMatch(
-      /^1\s+2\s+\d+\.\d\d ±\d+%( feeder-limited)?\s+\d+\.\d\d ±\d+%( feeder-limited)?\s+\d+ ns\s+\d+%\s+\d+%.*\s\d+ \([\d.]+[mµn]?s\)$/m,
+      /^classes\s+clients\s+fifo Mdps\s+drr Mdps\s+drr ns\/dec\s+vs fifo\s+full passes\s+batch\s+pass p50\s+drr GCs measured \(longest\) of all$/m,
+    );
+    expect(table.stdout).toMatch(
+      /^1\s+2\s+\d+\.\d\d ±\d+%( feeder-limited)?\s+\d+\.\d\d ±\d+%( feeder-limited)?\s+\d+ ns\s+\d+%\s+\d+%.*\s\d+( \([\d.]+[mµn]?s\))? of \d+$/m,
     );
     const bad = await pspat(['bench', 'arbiter', '--clients', '0']);
     expect([bad.code, bad.stderr]).toEqual([1, 'pspat: clients: each must be an integer in [1, 1024], got 0\n']);

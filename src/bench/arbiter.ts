@@ -87,6 +87,9 @@ export interface ArbiterPoint {
   /** The median run's arbiter isolate: its collections (start-up, warm-up, window) and the longest pause, ns. */
   gcs: number;
   gcMaxNs: number;
+  /** Of those, the ones in the measured window, and their longest pause (ns): what the figure paid. */
+  windowGcs: number;
+  windowGcMaxNs: number;
 }
 
 export interface ArbiterBenchResult {
@@ -102,6 +105,8 @@ interface Run {
   passP50Ns: number;
   gcs: number;
   gcMaxNs: number;
+  windowGcs: number;
+  windowGcMaxNs: number;
 }
 
 async function measureRun(scheduler: string, clients: number, classes: number, o: Required<ArbiterBenchOptions>, plan: PlacementPlan): Promise<Run> {
@@ -131,10 +136,12 @@ async function measureRun(scheduler: string, clients: number, classes: number, o
     });
     await sleep(WARMUP_MS);
     const before = await link.stats({ histograms: false });
+    host.loop.markWindow(false);
     const loop0 = host.loop.read();
     const t0 = performance.now();
     await sleep(o.seconds * 1000);
     const after = await link.stats({ histograms: false });
+    host.loop.markWindow(true);
     const elapsedMs = performance.now() - t0;
     const loop1 = host.loop.read();
     link.stopClients();
@@ -151,6 +158,8 @@ async function measureRun(scheduler: string, clients: number, classes: number, o
       passP50Ns: loop.passTime.p50,
       gcs: loop.gcs,
       gcMaxNs: loop.gcMaxNs,
+      windowGcs: loop.windowGcs,
+      windowGcMaxNs: loop.windowGcMaxNs,
     };
   } catch (e) {
     await feeder?.terminate();
@@ -182,6 +191,8 @@ async function measure(scheduler: string, clients: number, classes: number, o: R
     passP50Ns: median.passP50Ns,
     gcs: median.gcs,
     gcMaxNs: median.gcMaxNs,
+    windowGcs: median.windowGcs,
+    windowGcMaxNs: median.windowGcMaxNs,
   };
 }
 

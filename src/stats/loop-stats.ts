@@ -29,7 +29,16 @@ export const LOOP_FULL_PASSES = 7;
 export const LOOP_GCS = 8;
 export const LOOP_GC_NS = 9;
 export const LOOP_GC_MAX_NS = 10;
-export const LOOP_FIELDS = 11;
+/**
+ * A window a reader marks (`markWindow`, wall-clock ms since the epoch, as the threads of
+ * one process share it), and the collections that began inside it and their longest pause,
+ * written with the others: a benchmark's measured seconds, apart from start-up's.
+ */
+export const LOOP_WINDOW_FROM_MS = 11;
+export const LOOP_WINDOW_TO_MS = 12;
+export const LOOP_WINDOW_GCS = 13;
+export const LOOP_WINDOW_GC_MAX_NS = 14;
+export const LOOP_FIELDS = 15;
 
 export function allocateLoopStats(): SharedArrayBuffer {
   return new SharedArrayBuffer(8 * (LOOP_FIELDS + 2 * HISTOGRAM_WORDS));
@@ -46,6 +55,11 @@ export class LoopStats {
     this.words = new Float64Array(buffer, 0, LOOP_FIELDS);
     this.passTime = new Histogram(new Float64Array(buffer, 8 * LOOP_FIELDS, HISTOGRAM_WORDS));
     this.batchSize = new Histogram(new Float64Array(buffer, 8 * (LOOP_FIELDS + HISTOGRAM_WORDS), HISTOGRAM_WORDS));
+  }
+
+  /** Marks the start (`end` false) or the end of a window whose collections are counted apart (LOOP_WINDOW_GCS). */
+  markWindow(end: boolean): void {
+    this.words[end ? LOOP_WINDOW_TO_MS : LOOP_WINDOW_FROM_MS] = performance.timeOrigin + performance.now();
   }
 
   /**
@@ -68,6 +82,8 @@ export class LoopStats {
       gcs: w[LOOP_GCS],
       gcNs: w[LOOP_GC_NS],
       gcMaxNs: w[LOOP_GC_MAX_NS],
+      windowGcs: w[LOOP_WINDOW_GCS],
+      windowGcMaxNs: w[LOOP_WINDOW_GC_MAX_NS],
     };
     return { ...counters, passTime: this.passTime.summary(), batchSize: this.batchSize.summary(), meanBatch: this.batchSize.mean };
   }
@@ -90,4 +106,7 @@ export interface LoopFigures {
   gcs: number;
   gcNs: number;
   gcMaxNs: number;
+  /** Of those, the ones that began inside the window a reader marked (markWindow), and their longest pause (ns). */
+  windowGcs: number;
+  windowGcMaxNs: number;
 }
