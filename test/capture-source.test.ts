@@ -132,8 +132,8 @@ describe.skipIf(skip)('capture sources', () => {
       const probe = fileURLToPath(new URL('../dist/test/helpers/ring-capture-probe.js', import.meta.url));
       const r = JSON.parse(inNs(process.execPath, probe)) as {
         noRings: string | null;
-        plain: { via: string; len: number; checksum: boolean; k: number; intact: boolean }[];
-        gso: { via: string; len: number; checksum: boolean }[];
+        plain: { via: string; len: number; checksum: boolean; k: number; intact: boolean; diverted: string }[];
+        gso: { via: string; len: number; checksum: boolean; diverted: string }[];
         flood: { read: number; ring: number; repeated: number };
         drops: number;
         others: number;
@@ -147,6 +147,9 @@ describe.skipIf(skip)('capture sources', () => {
       expect(r.plain.every((p) => p.checksum)).toBe(true);
       expect(r.plain.map((p) => p.k)).toEqual(range(0, 40));
       expect(r.plain.every((p) => p.intact)).toBe(true);
+      // Each stamped with when the program diverted it (CLOCK_MONOTONIC, on the shared clock), which the pair cannot say.
+      expect(r.plain.map((p) => p.diverted)).toEqual(Array(40).fill('in phase'));
+      expect(r.gso.map((p) => p.diverted)).toEqual(Array(5).fill('none'));
       // A 4-segment GSO send, segmented by the pair, and the next datagram of its flow behind it, in order.
       expect(r.gso.map((p) => [p.via, p.len, p.checksum])).toEqual([...Array(4).fill(['pair', 1042, true]), ['pair', 142, true]]);
       // A 4 MiB ring holds 16384 small records: the rest were dropped there, each counted.

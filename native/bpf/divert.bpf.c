@@ -138,7 +138,7 @@ static __always_inline int to_ring(struct __sk_buff *skb, struct divert_state *s
   __u64 *stuck = bpf_map_lookup_elem(&gso_flows, &hash);
   if (stuck && now - *stuck < STICK_NS) return -1;
   struct sk_buff *k = bpf_cast_to_kern_ctx(skb);
-  struct capture_record head = {.len = len};
+  struct capture_record head = {.len = len, .diverted_ns = now};
   if (BPF_CORE_READ_BITFIELD(k, ip_summed) == CHECKSUM_PARTIAL) {
     // A CRC (SCTP's), not a sum; kernels built without SCTP have no such field.
     if (bpf_core_field_exists(k->csum_not_inet) && BPF_CORE_READ_BITFIELD(k, csum_not_inet)) return -1;

@@ -335,18 +335,21 @@ Napi::Value RingCaptureOpen(const Napi::CallbackInfo& info) {
   return ringCaptures.add(info.Env(), c, err);
 }
 
-// ringCaptureRead(handle, frames i32, count, pool u8, frameSize, lens u32, heads u32, xskHandle (-1: none), timeoutMs) → count or -errno
+// ringCaptureRead(handle, frames i32, count, pool u8, frameSize, lens u32, heads u32, divertedAt f64, epoch bigint, xskHandle (-1: none),
+//   timeoutMs) → count or -errno
 Napi::Value RingCaptureRead(const Napi::CallbackInfo& info) {
   RingCapture* c = ringCaptures.of(info);
   if (!c) return Napi::Number::New(info.Env(), -9);
   uint32_t count = info[2].As<Napi::Number>().Uint32Value();
   uint32_t cap = info[1].As<Napi::Int32Array>().ElementLength();
-  int32_t xsk = info[7].As<Napi::Number>().Int32Value();
+  bool lossless = false;
+  int64_t epoch = info[8].As<Napi::BigInt>().Int64Value(&lossless);
+  int32_t xsk = info[9].As<Napi::Number>().Int32Value();
   XskCapture* other = nullptr;
   if (xsk >= 0) other = xskCaptures.at(uint32_t(xsk));
   return Napi::Number::New(info.Env(), c->read(dataOf<int32_t>(info[1]), count < cap ? count : cap, dataOf<uint8_t>(info[3]),
                                                info[4].As<Napi::Number>().Uint32Value(), dataOf<uint32_t>(info[5]), dataOf<uint32_t>(info[6]),
-                                               other ? other->fd() : -1, info[8].As<Napi::Number>().Int32Value()));
+                                               dataOf<double>(info[7]), epoch, other ? other->fd() : -1, info[10].As<Napi::Number>().Int32Value()));
 }
 
 Napi::Value RingCaptureDrops(const Napi::CallbackInfo& info) {

@@ -114,8 +114,8 @@ int RingCapture::waitForFrames(int other, int timeoutMs) {
   return 0;
 }
 
-int RingCapture::read(int32_t* frames, uint32_t count, uint8_t* pool, uint32_t frameSize, uint32_t* lens, uint32_t* heads, int other,
-                      int timeoutMs) {
+int RingCapture::read(int32_t* frames, uint32_t count, uint8_t* pool, uint32_t frameSize, uint32_t* lens, uint32_t* heads, double* divertedAt,
+                      int64_t epochNs, int other, int timeoutMs) {
   uint64_t prod = __atomic_load_n(producer_, __ATOMIC_ACQUIRE);
   if (prod == pos_) {
     int r = waitForFrames(other, timeoutMs);
@@ -139,6 +139,7 @@ int RingCapture::read(int32_t* frames, uint32_t count, uint8_t* pool, uint32_t f
       if (r.len <= frameSize && (r.flags & CAPTURE_CSUM_PARTIAL)) finishChecksum(frame, r.len, r);
       lens[f] = r.len;
       heads[f] = 0;
+      divertedAt[f] = double(int64_t(r.diverted_ns) - epochNs);
     }
     last = pos_;
     pos_ += (kHeader + size + 7) & ~uint64_t(7);

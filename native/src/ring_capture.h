@@ -20,12 +20,14 @@ class RingCapture {
 
   // Copies up to `count` frames into frames[0..count) of the pool `pool` (frames of
   // `frameSize` bytes, each packet at its frame's start: heads[f] = 0, lens[f] its
-  // length), finishing the checksums the stack left to the device. With nothing to read,
+  // length, divertedAt[f] when it was diverted, in ns since `epochNs` of CLOCK_MONOTONIC),
+  // finishing the checksums the stack left to the device. With nothing to read,
   // naps once if the last read found frames (so a busy sender's frames gather into a
   // batch without waking this thread for each), then sleeps until a frame arrives, `other`
   // (the capture pair's socket) has one, or timeoutMs passes. Returns the count (0: look
   // at `other`), or -errno (-ENETDOWN: `other`'s device is gone).
-  int read(int32_t* frames, uint32_t count, uint8_t* pool, uint32_t frameSize, uint32_t* lens, uint32_t* heads, int other, int timeoutMs);
+  int read(int32_t* frames, uint32_t count, uint8_t* pool, uint32_t frameSize, uint32_t* lens, uint32_t* heads, double* divertedAt,
+           int64_t epochNs, int other, int timeoutMs);
   // Frames the ring had no room for since the last call.
   uint32_t drops();
 

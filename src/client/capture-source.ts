@@ -31,6 +31,11 @@ export interface CaptureSource {
   read(out: Int32Array, timeoutMs: number): number;
   /** Packets the kernel dropped since the last call, because this source had no room for them. */
   drops(): number;
+  /**
+   * Whether `read` leaves in the pool's sentAt when each frame was diverted (shared clock;
+   * −1 for a frame it cannot say): where the frame's delay in pspat begins.
+   */
+  readonly stampsDiverted: boolean;
   close(): void;
 }
 
@@ -47,6 +52,7 @@ function openFailed(ifname: string, how: string, r: number): PspatError {
 }
 
 export class XskSource implements CaptureSource {
+  readonly stampsDiverted = false;
   private readonly addon: NativeAddon = nativeAddon();
   /** The addon's handle (RingSource waits on this socket too). */
   readonly handle: number;
@@ -132,6 +138,7 @@ export interface RingCaptureSpec {
 const PAIR_FRAMES = 512;
 
 export class RingSource implements CaptureSource {
+  readonly stampsDiverted = true;
   private readonly addon: NativeAddon = nativeAddon();
   private readonly handle: number;
   private readonly window: Uint8Array;
@@ -149,6 +156,8 @@ export class RingSource implements CaptureSource {
     private readonly pool: FramePool,
     ring: RingCaptureSpec,
     private readonly pair: XskSource,
+    /** The shared clock's epoch (a CLOCK_MONOTONIC reading), which the diverted times count from. */
+    private readonly epoch: bigint,
   ) {
     const r = this.addon.ringCaptureOpen(ring.fd, ring.drops, ring.index);
     if (r < 0) {
@@ -180,7 +189,11 @@ export class RingSource implements CaptureSource {
   /** The pair's frames first (they may be older), then the ring's; waits on both. */
   read(out: Int32Array, timeoutMs: number): number {
     const fromPair = this.pair.stocked > 0 ? this.pair.read(out, 0) : 0;
-    if (fromPair !== 0) return fromPair;
+    if (fromPair !== 0) {
+      // The capture pair's frames carry no time of their diversion.
+      for (let i = 0; i < fromPair; i++) this.pool.sentAt[out[i]] = -1;
+      return fromPair;
+    }
     const pool = this.pool;
     const n = this.addon.ringCaptureRead(
       this.handle,
@@ -190,6 +203,8 @@ export class RingSource implements CaptureSource {
       pool.frameSize,
       pool.len,
       pool.head,
+      pool.sentAt,
+      this.epoch,
       this.pair.handle,
       timeoutMs,
     );
@@ -211,6 +226,7 @@ export class RingSource implements CaptureSource {
 const PACKET_BATCH = 64;
 
 export class PacketSource implements CaptureSource {
+  readonly stampsDiverted = false;
   private readonly addon: NativeAddon = nativeAddon();
   private readonly handle: number;
   private readonly window: Uint8Array;

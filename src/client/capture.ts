@@ -46,16 +46,16 @@ const POLL_MS = 50;
 /** Reads between two looks at the source's drop count (a syscall of its own), and one at the end. */
 const DROPS_EVERY = 32;
 
-function openSource(pool: FramePool, spec: CaptureSpec): CaptureSource {
+function openSource(pool: FramePool, spec: CaptureSpec, epoch: bigint): CaptureSource {
   if (spec.xsk === null) return new PacketSource(pool, spec.netns, spec.ifname, spec.group);
   const pair = new XskSource(pool, spec.netns, spec.ifname, spec.xsk);
-  return spec.ring === null ? pair : new RingSource(pool, spec.ring, pair);
+  return spec.ring === null ? pair : new RingSource(pool, spec.ring, pair, epoch);
 }
 
 /** `ready` is called once the source is open: from then on, what is diverted to the capture pair is taken. */
 export function runCapture(client: Client, spec: CaptureSpec, ready: () => void = () => {}): CaptureResult {
   const pool = client.pool;
-  const source = openSource(pool, spec);
+  const source = openSource(pool, spec, client.epoch);
   ready();
   const spare = new Int32Array(BATCH);
   const full = new Int32Array(BATCH);
@@ -108,7 +108,9 @@ export function runCapture(client: Client, spec: CaptureSpec, ready: () => void 
         // A full mailbox holds the capture back (the source's buffer absorbs, then the
         // kernel counts its drops): the packet waits here, it is not lost.
         const flow = classifier.flows.hash(pool.bytes, off, len);
-        while (!client.send(f, len, cls, flow, classifier.lastPolice, classifier.lastSub) && !client.stopRequested) client.waitForFrames(1);
+        // A ringed frame's delay in pspat began when it was diverted, not when it is published.
+        const at = source.stampsDiverted ? pool.sentAt[f] : -1;
+        while (!client.send(f, len, cls, flow, classifier.lastPolice, classifier.lastSub, at) && !client.stopRequested) client.waitForFrames(1);
       }
       source.give(full, unused);
       client.flush();

@@ -12,7 +12,7 @@
  * the client keeps ownership, the refusal is counted as backpressure, and the client may
  * retry or `waitForFrames`. Nothing here throws or allocates after construction.
  */
-import { makeClock } from '../clock.js';
+import { makeClock, type ClockEpoch } from '../clock.js';
 import { FramePool } from '../shm/frame-pool.js';
 import { SpscRing } from '../shm/spsc-ring.js';
 import { Doorbell } from '../shm/doorbell.js';
@@ -33,11 +33,15 @@ export class Client {
   readonly pool: FramePool;
   /** Nanoseconds on the clock shared with the arbiter. */
   readonly now: () => number;
+  /** The shared clock's epoch, for sources that stamp in CLOCK_MONOTONIC's terms (ring capture). */
+  readonly epoch: ClockEpoch;
   private readonly mailbox: SpscRing;
   private readonly free: SpscRing;
   private readonly counters: ClientCounters;
   private readonly staged: Int32Array;
   private stagedCount = 0;
+  /** Per staged frame: the time its delay in pspat began, if it began before `send` (a diverted packet's), else −1. */
+  private readonly stagedAt: Float64Array;
   private readonly maxClasses: number;
 
   constructor(channel: ClientChannel, batch = 64) {
@@ -49,6 +53,8 @@ export class Client {
     this.counters = new ClientCounters(channel.counters, channel.maxClasses);
     this.maxClasses = channel.maxClasses;
     this.staged = new Int32Array(Math.min(batch, this.mailbox.size));
+    this.stagedAt = new Float64Array(this.staged.length);
+    this.epoch = channel.epoch;
   }
 
   /** True once the host asked this client to stop. */
@@ -83,10 +89,12 @@ export class Client {
   /**
    * Stages frame `f`: `len` bytes, class slot `cls`, flow hash `flow` (sfq, fq_codel),
    * policer `police` its filter names (−1 none), class slot `sub` inside the class's inner
-   * qdisc. False (the client keeps the frame) when the length or class is invalid, or
-   * when the staging batch is full and the mailbox has no room for it (backpressure).
+   * qdisc; `at`: when its delay began, on the shared clock, if before now (a diverted
+   * packet's capture), else −1: the mailbox stage starts there rather than at the flush.
+   * False (the client keeps the frame) when the length or class is invalid, or when the
+   * staging batch is full and the mailbox has no room for it (backpressure).
    */
-  send(f: number, len: number, cls: number, flow = 0, police = -1, sub = 0): boolean {
+  send(f: number, len: number, cls: number, flow = 0, police = -1, sub = 0, at = -1): boolean {
     const t = this.counters.totals;
     if (
       len < MIN_FRAME_LEN ||
@@ -109,6 +117,7 @@ export class Client {
     this.pool.flow[f] = flow;
     this.pool.police[f] = police;
     this.pool.sub[f] = sub;
+    this.stagedAt[this.stagedCount] = at;
     this.staged[this.stagedCount++] = f;
     return true;
   }
@@ -133,7 +142,7 @@ export class Client {
     const count = this.stagedCount;
     if (count === 0) return 0;
     const stamp = this.now();
-    for (let i = 0; i < count; i++) this.pool.sentAt[this.staged[i]] = stamp;
+    for (let i = 0; i < count; i++) this.pool.sentAt[this.staged[i]] = this.stagedAt[i] >= 0 ? this.stagedAt[i] : stamp;
     const n = this.mailbox.push(this.staged, 0, count);
     if (n === 0) return 0;
     for (let i = 0; i < n; i++) {
@@ -142,6 +151,7 @@ export class Client {
     }
     // Keep the refused tail staged, in order, for the next flush.
     this.staged.copyWithin(0, n, count);
+    this.stagedAt.copyWithin(0, n, count);
     this.stagedCount = count - n;
     return n;
   }

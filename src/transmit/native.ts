@@ -94,8 +94,9 @@ export interface NativeAddon {
   /** A reader of ring `index` (its descriptors are duplicated); handle or -errno. */
   ringCaptureOpen(ringFd: number, dropsFd: number, index: number): number;
   /**
-   * Copies up to `count` ringed frames into `frames[0..count)` of the pool (lens, heads set),
-   * waiting up to timeoutMs, also woken by the XDP capture `xskHandle` (-1: none); count or -errno.
+   * Copies up to `count` ringed frames into `frames[0..count)` of the pool (lens, heads set,
+   * and divertedAt: when each was diverted, in ns of the shared clock of `epoch`), waiting up
+   * to timeoutMs, also woken by the XDP capture `xskHandle` (-1: none); count or -errno.
    */
   ringCaptureRead(
     handle: number,
@@ -105,6 +106,8 @@ export interface NativeAddon {
     frameSize: number,
     lens: Uint32Array,
     heads: Uint32Array,
+    divertedAt: Float64Array,
+    epoch: bigint,
     xskHandle: number,
     timeoutMs: number,
   ): number;

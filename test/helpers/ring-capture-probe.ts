@@ -7,7 +7,8 @@
  * to it leave by up0) and the capture pair `cap0` (offloads off) / `cap1`. Datagrams sent
  * by python3 from a UDP socket are diverted; the probe reads them and prints one JSON line:
  *   plain:  each datagram of 20 small and 20 large ones: how it came (ring or pair), its
- *           UDP checksum valid, its payload intact;
+ *           UDP checksum valid, its payload intact, when it was diverted (inside its
+ *           phase's sending and reading, by the shared clock; none from the pair);
  *   gso:    a 4-segment UDP GSO send then one plain datagram of the same flow: how each came;
  *   flood:  20000 datagrams sent while nothing reads: how many were read once reading
  *           began (by the ring, and numbers seen twice), and how many the ring counted dropped;
@@ -19,6 +20,7 @@ import { attachCaptureProgram } from '../../src/attach/capture-program.js';
 import { attachDivert, closeCaptureRings, createCaptureRings } from '../../src/attach/divert.js';
 import { RingSource, XskSource } from '../../src/client/capture-source.js';
 import { FramePool } from '../../src/shm/frame-pool.js';
+import { makeClock, newEpoch } from '../../src/clock.js';
 import { nativeAddon } from '../../src/transmit/native.js';
 
 const addon = nativeAddon();
@@ -27,7 +29,9 @@ const program = attachCaptureProgram('cap1', '');
 if (!('mapFd' in program)) throw new Error(`capture program: ${program.why}`);
 const rings = createCaptureRings(1);
 const pair = new XskSource(pool, '', 'cap1', { mapFd: program.mapFd, queue: 0, ringSize: 1024 });
-const source = new RingSource(pool, { fd: rings.fds[0], drops: rings.drops, index: 0 }, pair);
+const epoch = newEpoch();
+const clock = makeClock(epoch);
+const source = new RingSource(pool, { fd: rings.fds[0], drops: rings.drops, index: 0 }, pair, epoch);
 const divert = attachDivert({ dev: 'up0', capture: 'cap0', priority: 1, failMode: 'closed', staleNs: 1e9, rings });
 closeCaptureRings(rings);
 
@@ -37,6 +41,7 @@ closeCaptureRings(rings);
  * byte i ≥ 4 is (k + i) & 255.
  */
 function send(port: number, datagrams: [number, number][]): void {
+  sendingFrom = clock();
   const script = `
 import socket, sys, json
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -79,7 +84,13 @@ give(free, source.room);
 let others = 0;
 
 /** Reads until `want` frames came or `quietReads` reads found none. */
-function read(want: number, quietReads = 10): { via: 'ring' | 'pair'; len: number; checksum: boolean; k: number; intact: boolean }[] {
+/** When the current phase's sending began and its reading ended, on the shared clock. */
+let sendingFrom = 0;
+
+function read(
+  want: number,
+  quietReads = 10,
+): { via: 'ring' | 'pair'; len: number; checksum: boolean; k: number; intact: boolean; diverted: 'none' | 'in phase' | 'outside' }[] {
   const out = new Int32Array(64);
   const got = [];
   for (let quiet = 0; got.length < want && quiet < quietReads; ) {
@@ -101,6 +112,8 @@ function read(want: number, quietReads = 10): { via: 'ring' | 'pair'; len: numbe
         checksum: udpChecksumValid(pool.bytes, at, len),
         k: new DataView(pool.bytes.buffer, at + 42, 4).getUint32(0),
         intact: payloadIntact(pool.bytes, at + 42, len - 42),
+        diverted:
+          pool.sentAt[f] < 0 ? ('none' as const) : pool.sentAt[f] >= sendingFrom && pool.sentAt[f] <= clock() ? ('in phase' as const) : ('outside' as const),
       });
     }
     give(out, n);
