@@ -379,6 +379,16 @@ Napi::Value DivertAttach(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// bpfProbe(objPath) → { err, step }: whether the kernel loads the object's programs (err 0), or -errno and the step that failed.
+Napi::Value BpfProbe(const Napi::CallbackInfo& info) {
+  const char* why = "";
+  int err = probeProgram(info[0].As<Napi::String>().Utf8Value().c_str(), &why);
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("err", Napi::Number::New(info.Env(), err));
+  out.Set("step", Napi::String::New(info.Env(), why));
+  return out;
+}
+
 // divertState(fd) → an ArrayBuffer over the diversion state behind the map fd (unmapped when
 // collected), or -errno. Each thread that stamps maps it for itself.
 Napi::Value DivertStateBuffer(const Napi::CallbackInfo& info) {
@@ -451,6 +461,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("close", Napi::Function::New(env, Close));
   exports.Set("divertAttach", Napi::Function::New(env, DivertAttach));
   exports.Set("divertState", Napi::Function::New(env, DivertStateBuffer));
+  exports.Set("bpfProbe", Napi::Function::New(env, BpfProbe));
   exports.Set("netlinkOpen", Napi::Function::New(env, NetlinkOpen));
   exports.Set("netlinkSend", Napi::Function::New(env, NetlinkSend));
   exports.Set("netlinkRecv", Napi::Function::New(env, NetlinkRecv));

@@ -54,6 +54,19 @@ uint64_t monotonicNs() {
 
 }  // namespace
 
+int probeProgram(const char* objPath, const char** why) {
+  libbpf_set_print(quietPrint);
+  bpf_object* obj = bpf_object__open_file(objPath, nullptr);
+  if (!obj) {
+    *why = "open the program";
+    return -errno;
+  }
+  int err = bpf_object__load(obj);
+  if (err < 0) *why = "load the program";
+  bpf_object__close(obj);
+  return err;
+}
+
 DivertState* mapDivertState(int fd) {
   void* m = mmap(nullptr, sizeof(DivertState), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   return m == MAP_FAILED ? nullptr : static_cast<DivertState*>(m);

@@ -38,6 +38,9 @@ struct DivertSpec {
 // the kernel drops it from the map when this process ends), both close-on-exec; or
 // -errno, with `why` saying which step failed.
 int attachDivert(const DivertSpec& spec, int* stateFd, int* aliveFd, const char** why);
+// Whether the kernel takes the program(s) in `objPath`: loads them (and their maps) and
+// lets them go. 0, or -errno with `why` saying which step failed.
+int probeProgram(const char* objPath, const char** why);
 // The state of the map behind `fd`, mapped read-write (nullptr and errno on failure).
 DivertState* mapDivertState(int fd);
 void unmapDivertState(DivertState* s);

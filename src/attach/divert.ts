@@ -59,6 +59,18 @@ export interface CaptureRings {
   drops: number;
 }
 
+/**
+ * Why this host cannot capture into rings (the ring-capture program is missing, or the
+ * kernel refuses it: older than 6.3), or null when it can: asked before the capture
+ * threads start, so they hold their frames where their packets will come.
+ */
+export function ringCaptureRefused(): string | null {
+  const object = nativeBuildFile('divert-ring.bpf.o');
+  if (!existsSync(object)) return `${object} is missing (npm run build:native)`;
+  const r = nativeAddon().bpfProbe(object);
+  return r.err === 0 ? null : `cannot ${r.step} of the ring-capture program (${errnoName(r.err)})`;
+}
+
 /** New capture rings for `count` capture threads (close them with closeCaptureRings once the program holds them). */
 export function createCaptureRings(count: number): CaptureRings {
   const r = nativeAddon().captureRingsCreate(count);

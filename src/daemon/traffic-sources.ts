@@ -11,7 +11,7 @@ import type { LinkHandle } from '../arbiter/host.js';
 import { AttachError, captureNetns, detach, prepareCapture, redirect, removeCapture, unredirect } from '../attach/attach.js';
 import type { CaptureResult, CaptureSpec } from '../client/capture.js';
 import { attachCaptureProgram, type CaptureProgram } from '../attach/capture-program.js';
-import { closeCaptureRings, createCaptureRings, DivertState, type CaptureRings, type DivertFds } from '../attach/divert.js';
+import { closeCaptureRings, createCaptureRings, DivertState, ringCaptureRefused, type CaptureRings, type DivertFds } from '../attach/divert.js';
 import { nextPow2 } from '../shm/spsc-ring.js';
 import type { ClassifierConfig } from '../tc/packet-classifier.js';
 import type { TcTree } from '../tc/tree.js';
@@ -58,11 +58,12 @@ export async function startCapture(ctx: SourceContext, dev: string, link: LinkHa
     let noRings: string | null = null;
     if (xsk !== null && options.capture !== 'xdp') {
       try {
-        rings = createCaptureRings(n);
+        noRings = ringCaptureRefused();
+        if (noRings === null) rings = createCaptureRings(n);
       } catch (e) {
-        if (options.capture === 'ring') throw new AttachError(`${dev}: ring capture: ${(e as Error).message}`);
         noRings = (e as Error).message;
       }
+      if (noRings !== null && options.capture === 'ring') throw new AttachError(`${dev}: ring capture: ${noRings}`);
     }
     const group = n > 1 ? (process.pid ^ Number(state.capture.slice(3))) & 0xffff || 1 : 0;
     fleet = await startClientWorkers<CaptureSpec, CaptureResult>(

@@ -134,6 +134,8 @@ export interface NativeAddon {
     ringFds: Int32Array,
     ringDropsFd: number,
   ): { err: number; stateFd: number; aliveFd: number; step: string };
+  /** Whether the kernel loads the programs of the BPF object at `objPath` (err 0), or -errno with the step that failed. */
+  bpfProbe(objPath: string): { err: number; step: string };
   /** The diversion state behind a map descriptor, mapped into this thread (see src/attach/divert.ts); or -errno. */
   divertState(fd: number): ArrayBuffer | number;
   closeFd(fd: number): number;
