@@ -20,6 +20,7 @@ import { availableParallelism } from 'node:os';
 import { InvalidOptionError, PspatError } from './errors.js';
 import { tryNativeAddon } from './transmit/native.js';
 import { errnoName } from './errno.js';
+import { missingCapabilities } from './daemon/privileges.js';
 
 /** How an idle arbiter waits: `poll` never parks (a CPU of its own); `adaptive` spins, then parks. */
 export type ArbiterWait = 'poll' | 'adaptive';
@@ -50,19 +51,9 @@ export const MAX_PRIORITY = 99;
  * the kernel's packet rate at −10, 0.45–0.5× at 0.
  */
 export const DEFAULT_ARBITER_NICE = -10;
-/** CAP_SYS_NICE's bit in /proc/PID/status's CapEff. */
-const CAP_SYS_NICE = 23n;
-
 /** Whether this thread may raise a thread's priority (CAP_SYS_NICE in its effective set). */
 export function mayRaisePriority(): boolean {
-  try {
-    const line = readFileSync('/proc/thread-self/status', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('CapEff:'));
-    return line !== undefined && ((BigInt(`0x${line.slice('CapEff:'.length).trim()}`) >> CAP_SYS_NICE) & 1n) === 1n;
-  } catch {
-    return false;
-  }
+  return missingCapabilities(['CAP_SYS_NICE']).length === 0;
 }
 
 /** What an operator may ask for (CLI flags / config keys); anything left out follows the default plan. */

@@ -46,11 +46,12 @@ gcObserver.disconnect();
 const loopWords = new Float64Array(start.loopStats);
 loopWords[LOOP_GCS] = collections.length;
 loopWords[LOOP_GC_NS] = collections.reduce((sum, e) => sum + e.duration * 1e6, 0);
-loopWords[LOOP_GC_MAX_NS] = collections.reduce((max, e) => Math.max(max, e.duration * 1e6), 0);
+const longestNs = (entries: PerformanceEntry[]) => entries.reduce((max, e) => Math.max(max, e.duration * 1e6), 0);
+loopWords[LOOP_GC_MAX_NS] = longestNs(collections);
 // An entry's startTime is on this thread's clock; the window is wall-clock time, which the process's threads share.
 const [from, to] = [loopWords[LOOP_WINDOW_FROM_MS], loopWords[LOOP_WINDOW_TO_MS] || Infinity];
-const inWindow = collections.filter((e) => from > 0 && performance.timeOrigin + e.startTime >= from && performance.timeOrigin + e.startTime < to);
+const inWindow = from > 0 ? collections.filter((e) => performance.timeOrigin + e.startTime >= from && performance.timeOrigin + e.startTime < to) : [];
 loopWords[LOOP_WINDOW_GCS] = inWindow.length;
-loopWords[LOOP_WINDOW_GC_MAX_NS] = inWindow.reduce((max, e) => Math.max(max, e.duration * 1e6), 0);
+loopWords[LOOP_WINDOW_GC_MAX_NS] = longestNs(inWindow);
 port.close();
 parentPort?.close();

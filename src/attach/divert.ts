@@ -65,10 +65,17 @@ export interface CaptureRings {
  * threads start, so they hold their frames where their packets will come.
  */
 export function ringCaptureRefused(): string | null {
-  const object = nativeBuildFile('divert-ring.bpf.o');
+  const object = nativeBuildFile(RING_PROGRAM_OBJECT);
   if (!existsSync(object)) return `${object} is missing (npm run build:native)`;
   const r = nativeAddon().bpfProbe(object);
-  return r.err === 0 ? null : `cannot ${r.step} of the ring-capture program (${errnoName(r.err)})`;
+  return r.err === 0 ? null : ringProgramRefused(r);
+}
+
+/** The ring-capture build of the diversion program (native/build.sh). */
+const RING_PROGRAM_OBJECT = 'divert-ring.bpf.o';
+
+function ringProgramRefused(r: { err: number; step: string }): string {
+  return `cannot ${r.step} of the ring-capture program (${errnoName(r.err)})`;
 }
 
 /** New capture rings for `count` capture threads (close them with closeCaptureRings once the program holds them). */
@@ -137,9 +144,9 @@ export function attachDivert(spec: DivertSpec): DivertFds {
     );
   let noRings: string | null = null;
   if (spec.rings !== undefined) {
-    const r = attach(nativeBuildFile('divert-ring.bpf.o'), spec.rings);
+    const r = attach(nativeBuildFile(RING_PROGRAM_OBJECT), spec.rings);
     if (r.err === 0) return { state: r.stateFd, alive: r.aliveFd, noRings };
-    noRings = `cannot ${r.step} of the ring-capture program (${errnoName(r.err)})`;
+    noRings = ringProgramRefused(r);
   }
   const r = attach(object, undefined);
   if (r.err < 0) throw new DivertError(`${spec.dev}: cannot ${r.step} of the egress diversion program (${errnoName(r.err)})`);
