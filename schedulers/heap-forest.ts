@@ -6,6 +6,9 @@
  *
  * Storage: `key` and `pos` are per node; each heap's array is sized by `reserve`, which
  * only the control path calls (a parent gaining a child), so the hot path never allocates.
+ * A caller writes a node's key into `key` before `push` or `rekey`: a key passed as an
+ * argument is a double crossing a call, a new heap number wherever V8 leaves the call out
+ * of line (test/arbiter-allocation.test.ts caught WF2Q+ collecting garbage that way).
  */
 export class HeapForest {
   readonly key: Float64Array;
@@ -42,8 +45,8 @@ export class HeapForest {
     return this.sizes[h] > 0 ? this.heaps[h][0] : -1;
   }
 
-  push(h: number, node: number, key: number): void {
-    this.key[node] = key;
+  /** Adds `node` to heap h, keyed by `key[node]`. */
+  push(h: number, node: number): void {
     const i = this.sizes[h]++;
     this.heaps[h][i] = node;
     this.pos[node] = i;
@@ -68,13 +71,11 @@ export class HeapForest {
     this.up(heap, this.pos[last]);
   }
 
-  /** Gives a member of heap h a new key. */
-  rekey(h: number, node: number, key: number): void {
+  /** Restores heap h's order after the caller changed `key[node]` of a member. */
+  rekey(h: number, node: number): void {
     const heap = this.heaps[h];
-    const grew = key > this.key[node];
-    this.key[node] = key;
-    if (grew) this.down(heap, this.sizes[h], this.pos[node]);
-    else this.up(heap, this.pos[node]);
+    this.down(heap, this.sizes[h], this.pos[node]);
+    this.up(heap, this.pos[node]);
   }
 
   private less(a: number, b: number): boolean {

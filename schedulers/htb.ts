@@ -423,7 +423,8 @@ class HtbScheduler extends ClassfulScheduler {
       // cost it its share, and a long one does not turn into a long burst.
       const floor = (wasAct & (1 << prio)) !== 0 ? this.vtime[feed] - 1 : this.vtime[feed];
       this.tag[node] = Math.max(this.tag[node], floor);
-      this.borrowers.push(feed, node, this.tag[node]);
+      this.borrowers.key[node] = this.tag[node];
+      this.borrowers.push(feed, node);
       parentAct |= 1 << prio;
     }
     if (parentAct !== this.activity[p]) this.setState(p, parentAct, this.mode[p]);
@@ -472,7 +473,8 @@ class HtbScheduler extends ClassfulScheduler {
     // applying due changes always makes progress despite rounding.
     const due = t + Math.max(1, next === CANT_SEND ? -ct : -tk);
     if (this.waiting.has(c)) this.waiting.remove(c);
-    this.waiting.push(c, due);
+    this.waiting.key[c] = due;
+    this.waiting.push(c);
   }
 
   /** Applies every mode change due by time t. */
@@ -562,7 +564,8 @@ class HtbScheduler extends ClassfulScheduler {
       const feed = this.parent[b] * PRIOS + prio;
       this.vtime[feed] = this.tag[node];
       this.tag[node] += bytes / this.quantum[b];
-      this.borrowers.rekey(feed, node, this.tag[node]);
+      this.borrowers.key[node] = this.tag[node];
+      this.borrowers.rekey(feed, node);
     }
     if (this.queues.isEmpty(c)) this.setState(c, 0, this.mode[c]);
     this.charge(c, lvl, bytes, now);

@@ -1,7 +1,8 @@
 /**
  * A min-heap of slots keyed by a Float64 value per slot, any member removable or re-keyed
  * in O(log n): a `HeapForest` of one heap, for WF2Q+'s eligible/ineligible sets and HTB's
- * wait queue. Ties break on the lower slot, so runs are deterministic.
+ * wait queue. Ties break on the lower slot, so runs are deterministic. As in the forest,
+ * a caller writes a slot's key into `key` before `push` or `rekey`.
  */
 import { HeapForest } from './heap-forest.js';
 
@@ -30,8 +31,9 @@ export class IndexedHeap {
     return this.forest.top(ONLY);
   }
 
-  push(slot: number, key: number): void {
-    this.forest.push(ONLY, slot, key);
+  /** Adds `slot`, keyed by `key[slot]`. */
+  push(slot: number): void {
+    this.forest.push(ONLY, slot);
   }
 
   pop(): number {
@@ -42,8 +44,8 @@ export class IndexedHeap {
     this.forest.remove(ONLY, slot);
   }
 
-  /** Gives a member a new key. */
-  rekey(slot: number, key: number): void {
-    this.forest.rekey(ONLY, slot, key);
+  /** Restores the order after the caller changed `key[slot]` of a member. */
+  rekey(slot: number): void {
+    this.forest.rekey(ONLY, slot);
   }
 }

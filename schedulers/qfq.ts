@@ -32,13 +32,23 @@
  * largest packet; test/sim-lag-bounds.test.ts); long-run shares within 1% of the
  * weights up to 1:1000.
  *
- * Fixed point. Timestamps are kept modulo 2^52 in doubles (exact integers), compared with
- * a wrapping signed difference as the kernel compares its u64 stamps (`qfq_gt`): every
- * live stamp lies within 2^46 (the largest slot size) of V, far inside 2^51.
+ * Fixed point. Timestamps are exact integers in doubles, compared and added with plain
+ * operators. The kernel lets its u64 stamps wrap and compares them through a signed
+ * difference (`qfq_gt`); here V is pulled back instead (`rebase`): when it reaches 2^51,
+ * every stamp moves down by 2^50 (a multiple of every slot size, so rounding and bucket
+ * positions do not change). A live stamp lies within 32 slots of the largest group
+ * (2^46 each, 2^51 in all) of V, so all stay below 2^53, where doubles are exact. A class
+ * with no backlog is moved down when it is next activated, by the rebases it missed, so a
+ * rebase costs O(groups + backlogged classes). Why not wrap as the kernel does: each
+ * wrapped compare or add is a call taking and returning doubles, and V8 leaves a rarely
+ * taken call out of line, where every double crossing it becomes a new heap number — the
+ * arbiter then allocated per packet and collected garbage mid-run (`pspat bench arbiter`,
+ * its "GCs measured" column).
  *
  * Layout (per class slot c): invW σ, lmax L, S, F, group, bucketNext (classes in one
- * bucket form a stack). Per group g: slotShift, S, F, front (bucket of S_g), fullSlots
- * (bit k: bucket front+k not empty), buckets[g·NUM_SLOTS + k] (top class or -1).
+ * bucket form a stack), stampEpoch (the rebase its S and F were last moved by). Per group
+ * g: slotShift, S, F, front (bucket of S_g), fullSlots (bit k: bucket front+k not empty),
+ * buckets[g·NUM_SLOTS + k] (top class or -1).
  */
 import { intParam } from './class-queues.js';
 import { ClassfulScheduler } from './classful.js';
@@ -72,31 +82,9 @@ const IB = 3;
 /** bucketNext value of a class filed in no bucket (-1 ends a bucket's stack). */
 const UNFILED = -2;
 
-const WRAP = 2 ** 52;
-const HALF = 2 ** 51;
-
-/** (a + x) mod 2^52, for stamps a < 2^52 and steps 0 ≤ x < 2^52. */
-function add(a: number, x: number): number {
-  const s = a + x;
-  return s >= WRAP ? s - WRAP : s;
-}
-
-/** a − b as a signed difference of wrapped stamps. */
-function diff(a: number, b: number): number {
-  let d = a - b;
-  if (d >= HALF) d -= WRAP;
-  else if (d < -HALF) d += WRAP;
-  return d;
-}
-
-function gt(a: number, b: number): boolean {
-  return diff(a, b) > 0;
-}
-
-/** `ts` rounded down to a multiple of `unit` (a power of two: exact in doubles). */
-function roundDown(ts: number, unit: number): number {
-  return Math.floor(ts / unit) * unit;
-}
+/** V at which every stamp moves down by REBASE_STEP (see "Fixed point" above). */
+const REBASE_AT = 2 ** 51;
+const REBASE_STEP = 2 ** 50;
 
 /** Slot size 2^(SLOT_SHIFT_MIN + g) of each group, precomputed (no Math.pow per packet). */
 const SLOT_UNIT = Float64Array.from({ length: GROUPS }, (_, g) => 2 ** (SLOT_SHIFT_MIN + g));
@@ -137,6 +125,8 @@ class QfqScheduler extends ClassfulScheduler {
   private readonly F: Float64Array;
   private readonly group: Int32Array;
   private readonly bucketNext: Int32Array;
+  /** Set when a class leaves the buckets: rebases since then are owed to its F. */
+  private readonly stampEpoch: Float64Array;
   // Per group.
   private readonly gS = new Float64Array(GROUPS);
   private readonly gF = new Float64Array(GROUPS);
@@ -155,6 +145,8 @@ class QfqScheduler extends ClassfulScheduler {
   private gfBefore = 0;
   private wsum = 0;
   private iwsum = 0;
+  /** Rebases so far (see "Fixed point"). */
+  private epoch = 0;
 
   constructor(ctx: SchedulerContext) {
     super(ctx);
@@ -166,6 +158,7 @@ class QfqScheduler extends ClassfulScheduler {
     this.F = new Float64Array(m);
     this.group = new Int32Array(m);
     this.bucketNext = new Int32Array(m).fill(UNFILED);
+    this.stampEpoch = new Float64Array(m);
   }
 
   // ---- class management ----
@@ -197,6 +190,7 @@ class QfqScheduler extends ClassfulScheduler {
     this.setWeightSum(wsum);
     this.setShape(slot, w, l);
     this.S[slot] = this.F[slot] = this.V;
+    this.stampEpoch[slot] = this.epoch;
     this.classes.add(slot);
   }
 
@@ -239,11 +233,13 @@ class QfqScheduler extends ClassfulScheduler {
   /** A packet reached an empty class: compute S, F and file the class in its group. */
   protected activate(c: number): void {
     const g = this.group[c];
+    // Stamps of a class with no backlog are not moved by a rebase: catch up first.
+    this.F[c] -= (this.epoch - this.stampEpoch[c]) * REBASE_STEP;
     this.updateStart(c, g);
-    this.F[c] = add(this.S[c], this.len[this.queues.headOf(c)] * this.invW[c]);
-    const roundedS = roundDown(this.S[c], SLOT_UNIT[g]);
+    this.F[c] = this.S[c] + this.len[this.queues.headOf(c)] * this.invW[c];
+    const roundedS = Math.floor(this.S[c] / SLOT_UNIT[g]) * SLOT_UNIT[g];
     if (this.fullSlots[g] !== 0) {
-      if (!gt(this.gS[g], this.S[c])) {
+      if (this.gS[g] <= this.S[c]) {
         this.bucketInsert(g, c);
         return;
       }
@@ -252,7 +248,7 @@ class QfqScheduler extends ClassfulScheduler {
       this.slotRotate(g, c);
       this.sets[IR] &= ~(1 << g);
       this.sets[IB] &= ~(1 << g);
-    } else if (this.sets[ER] === 0 && gt(roundedS, this.V)) {
+    } else if (this.sets[ER] === 0 && roundedS > this.V) {
       this.V = roundedS; // nothing eligible anywhere: jump V (no idle credit)
     }
     this.setGroupStart(g, c);
@@ -262,22 +258,22 @@ class QfqScheduler extends ClassfulScheduler {
 
   /** S_g = the rounded start of class c, the group's front class; F_g = S_g + 2 slots. */
   private setGroupStart(g: number, c: number): void {
-    const roundedS = roundDown(this.S[c], SLOT_UNIT[g]);
+    const roundedS = Math.floor(this.S[c] / SLOT_UNIT[g]) * SLOT_UNIT[g];
     this.gS[g] = roundedS;
-    this.gF[g] = add(roundedS, 2 * SLOT_UNIT[g]);
+    this.gF[g] = roundedS + 2 * SLOT_UNIT[g];
   }
 
   /** [2] qfq_update_start: S = F unless F is stale (behind V, or too far ahead of it). */
   private updateStart(c: number, g: number): void {
     const unit = SLOT_UNIT[g];
-    const roundedF = roundDown(this.F[c], unit);
-    const limit = add(roundDown(this.V, unit), unit);
-    if (!gt(this.F[c], this.V) || gt(roundedF, limit)) {
+    const roundedF = Math.floor(this.F[c] / unit) * unit;
+    const limit = Math.floor(this.V / unit) * unit + unit;
+    if (this.F[c] <= this.V || roundedF > limit) {
       const mask = maskFrom(this.sets[ER], g);
       if (mask !== 0) {
         const next = ffs(mask);
-        if (gt(roundedF, this.gF[next])) {
-          this.S[c] = gt(limit, this.gF[next]) ? this.gF[next] : limit;
+        if (roundedF > this.gF[next]) {
+          this.S[c] = Math.min(limit, this.gF[next]);
           return;
         }
       }
@@ -289,9 +285,9 @@ class QfqScheduler extends ClassfulScheduler {
 
   /** [2] qfq_calc_state: eligible unless S_g > V; blocked if a higher ER group finishes first. */
   private groupState(g: number): number {
-    let state = gt(this.gS[g], this.V) ? IR : ER;
+    let state = this.gS[g] > this.V ? IR : ER;
     const mask = maskFrom(this.sets[ER], g);
-    if (mask !== 0 && gt(this.gF[g], this.gF[ffs(mask)])) state |= EB;
+    if (mask !== 0 && this.gF[g] > this.gF[ffs(mask)]) state |= EB;
     return state;
   }
 
@@ -304,13 +300,13 @@ class QfqScheduler extends ClassfulScheduler {
     const c = this.buckets[g * NUM_SLOTS + this.front[g]];
     const f = this.queues.pop(c);
     this.vBefore = this.V;
-    this.V = add(this.V, this.len[f] * this.iwsum);
+    this.V += this.len[f] * this.iwsum;
     if (this.updateClass(g, c)) {
       this.gfBefore = this.gF[g];
       const next = this.slotScan(g);
       if (next < 0) {
         this.sets[ER] &= ~(1 << g);
-      } else if (this.gS[g] !== roundDown(this.S[next], SLOT_UNIT[g])) {
+      } else if (this.gS[g] !== Math.floor(this.S[next] / SLOT_UNIT[g]) * SLOT_UNIT[g]) {
         this.setGroupStart(g, next);
         this.sets[ER] &= ~(1 << g);
         this.sets[this.groupState(g)] |= 1 << g;
@@ -318,6 +314,7 @@ class QfqScheduler extends ClassfulScheduler {
       this.unblockGroups(g);
     }
     this.updateEligible();
+    if (this.V >= REBASE_AT) this.rebase();
     return f;
   }
 
@@ -329,10 +326,11 @@ class QfqScheduler extends ClassfulScheduler {
     this.S[c] = this.F[c];
     if (this.queues.isEmpty(c)) {
       this.frontRemove(g);
+      this.stampEpoch[c] = this.epoch;
       return true;
     }
-    this.F[c] = add(this.S[c], this.len[this.queues.headOf(c)] * this.invW[c]);
-    if (roundDown(this.S[c], SLOT_UNIT[g]) === this.gS[g]) return false;
+    this.F[c] = this.S[c] + this.len[this.queues.headOf(c)] * this.invW[c];
+    if (Math.floor(this.S[c] / SLOT_UNIT[g]) * SLOT_UNIT[g] === this.gS[g]) return false;
     this.frontRemove(g);
     this.bucketInsert(g, c);
     return true;
@@ -341,7 +339,7 @@ class QfqScheduler extends ClassfulScheduler {
   /** Lower groups blocked by g become ready if g no longer finishes before them (its F was gfBefore). */
   private unblockGroups(g: number): void {
     const mask = maskFrom(this.sets[ER], g + 1);
-    if (mask !== 0 && !gt(this.gF[ffs(mask)], this.gfBefore)) return;
+    if (mask !== 0 && this.gF[ffs(mask)] <= this.gfBefore) return;
     const lower = (1 << g) - 1;
     this.moveGroups(lower, EB, ER);
     this.moveGroups(lower, IB, IR);
@@ -353,7 +351,7 @@ class QfqScheduler extends ClassfulScheduler {
     if (ineligible === 0) return;
     if (this.sets[ER] === 0) {
       const g = ffs(ineligible);
-      if (gt(this.gS[g], this.V)) this.V = this.gS[g];
+      if (this.gS[g] > this.V) this.V = this.gS[g];
     }
     // Groups whose slot boundary V crossed become eligible, all at once.
     const vslot = Math.floor(this.V / MIN_UNIT);
@@ -363,6 +361,25 @@ class QfqScheduler extends ClassfulScheduler {
       const mask = high >= 30 ? -1 : (2 << high) - 1;
       this.moveGroups(mask, IR, ER);
       this.moveGroups(mask, IB, EB);
+    }
+  }
+
+  /**
+   * Moves V and every live stamp down by REBASE_STEP: the groups' and those of the classes
+   * filed in their buckets. A class with no backlog catches up when activated (stampEpoch).
+   */
+  private rebase(): void {
+    this.V -= REBASE_STEP;
+    this.epoch++;
+    for (let g = 0; g < GROUPS; g++) {
+      this.gS[g] -= REBASE_STEP;
+      this.gF[g] -= REBASE_STEP;
+      for (let k = 0; k < NUM_SLOTS; k++) {
+        for (let c = this.buckets[g * NUM_SLOTS + k]; c >= 0; c = this.bucketNext[c]) {
+          this.S[c] -= REBASE_STEP;
+          this.F[c] -= REBASE_STEP;
+        }
+      }
     }
   }
 
@@ -377,7 +394,7 @@ class QfqScheduler extends ClassfulScheduler {
   /** Files class c in the bucket of its rounded start. */
   private bucketInsert(g: number, c: number): void {
     const unit = SLOT_UNIT[g];
-    let k = diff(roundDown(this.S[c], unit), this.gS[g]) / unit;
+    let k = Math.floor(this.S[c] / unit) - this.gS[g] / unit;
     // QFQ's invariants keep k within a few slots; clamp as [2] does rather than index
     // outside the ring if a class's stamps were pushed far ahead (e.g. by a weight change).
     if (k > NUM_SLOTS - 2) k = NUM_SLOTS - 2;
@@ -412,7 +429,7 @@ class QfqScheduler extends ClassfulScheduler {
   /** Moves the ring's front back so bucket 0 starts at class c's rounded start (< S_g). */
   private slotRotate(g: number, c: number): void {
     const unit = SLOT_UNIT[g];
-    const k = diff(this.gS[g], roundDown(this.S[c], unit)) / unit;
+    const k = this.gS[g] / unit - Math.floor(this.S[c] / unit);
     this.fullSlots[g] = this.fullSlots[g] << k;
     this.front[g] = (this.front[g] - k + NUM_SLOTS) % NUM_SLOTS;
   }
@@ -429,6 +446,7 @@ class QfqScheduler extends ClassfulScheduler {
         if (prev < 0) this.buckets[i] = this.bucketNext[x];
         else this.bucketNext[prev] = this.bucketNext[x];
         this.bucketNext[c] = UNFILED;
+        this.stampEpoch[c] = this.epoch;
         if (this.buckets[i] < 0) this.fullSlots[g] &= ~(1 << k);
         this.refileGroup(g);
         // Keep ER non-empty while anything is backlogged (V may have to jump).

@@ -101,8 +101,13 @@ class Wf2qScheduler extends ClassfulScheduler {
 
   /** Puts backlogged class `slot` in the heap its start tag says. */
   private schedule(slot: number): void {
-    if (this.start[slot] <= this.vtime) this.eligible.push(slot, this.finish[slot]);
-    else this.waiting.push(slot, this.start[slot]);
+    if (this.start[slot] <= this.vtime) {
+      this.eligible.key[slot] = this.finish[slot];
+      this.eligible.push(slot);
+    } else {
+      this.waiting.key[slot] = this.start[slot];
+      this.waiting.push(slot);
+    }
   }
 
   protected serve(): number {
@@ -133,7 +138,8 @@ class Wf2qScheduler extends ClassfulScheduler {
   private promote(): void {
     while (this.waiting.size > 0 && this.waiting.key[this.waiting.top()] <= this.vtime) {
       const c = this.waiting.pop();
-      this.eligible.push(c, this.finish[c]);
+      this.eligible.key[c] = this.finish[c];
+      this.eligible.push(c);
     }
   }
 }

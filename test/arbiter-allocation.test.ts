@@ -2,7 +2,12 @@
  * The arbiter's hot path allocates nothing, so its isolate does not collect garbage while
  * packets flow: a scavenge stops the one serial stage of the data path (up to 9 ms each,
  * measured, when it allocated a heap number per pass and per packet). Counted by the
- * arbiter worker itself (LOOP_GCS, written when its loop ends).
+ * arbiter worker itself (LOOP_WINDOW_GCS, written when its loop ends) in a window opened
+ * after a warm-up, so start-up's collections (loading modules, compiling) stay out.
+ *
+ * 4096 classes fed from 2048 frames: most classes hold a packet or none, so they keep
+ * emptying and filling again. That is the path a saturated class table misses (QFQ's
+ * activate, with its rarely taken branches, allocated there: 7–24 collections a run).
  */
 import { Worker } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,17 +18,19 @@ import { endAfterEach, ended } from './helpers/teardown.js';
 
 /** Enough for a heap number per packet (16 B) to fill the young generation many times over. */
 const PACKETS = 6e6;
+/** Sent before the window opens: the JIT has settled by then (it takes well under 1 M). */
+const WARMUP_PACKETS = 2e6;
 
 endAfterEach();
 
 describe('the arbiter allocates nothing per pass or per packet', () => {
-  it.each(['drr', 'fifo'])(
-    '%s: six million packets, and no more collections than start-up makes',
+  it.each(['drr', 'fifo', 'qfq', 'wf2q'])(
+    '%s: six million packets after a warm-up, and at most one collection among them',
     async (scheduler) => {
       const clients = 2;
       const frames = 1024;
       const host = ended(await ArbiterHost.start({ poolFrames: clients * frames }));
-      const classes = 64;
+      const classes = 4096;
       const link = await host.addLink({
         rate: 1e12,
         scheduler,
@@ -39,17 +46,31 @@ describe('the arbiter allocates nothing per pass or per packet', () => {
         feeder.once('message', () => resolve());
         feeder.once('error', reject);
       });
-      // Long enough for them on a loaded 2-CPU machine; quiet, the arbiter takes about a second.
-      for (let waited = 0; (await link.stats()).totals.sent < PACKETS && waited < 20_000; waited += 100) await sleep(100);
+      // Long enough for them on a loaded 2-CPU machine; quiet, the arbiter takes about two seconds.
+      // Read lock-free: a stats request would make the arbiter allocate its reply.
+      const sent = () => {
+        let packets = 0;
+        for (let c = 0; c < classes; c++) packets += link.liveSent(c).packets;
+        return packets;
+      };
+      for (let waited = 0; sent() < WARMUP_PACKETS && waited < 20_000; waited += 50) await sleep(50);
+      const before = sent();
+      host.loop.markWindow(false);
+      for (let waited = 0; sent() - before < PACKETS && waited < 30_000; waited += 100) await sleep(100);
+      const measured = sent() - before;
+      host.loop.markWindow(true);
       link.stopClients();
       await fed;
       const [stats] = await host.close({ drain: false });
       const loop = host.loop.read();
-      expect(stats.totals.sent).toBeGreaterThanOrEqual(PACKETS);
-      // Start-up (loading modules, compiling the loop) collects 2–5 times here (5 once in CI);
-      // a small object made per packet (a heap number and its holder) made 80 in this run.
-      expect(loop.gcs).toBeLessThanOrEqual(8);
+      expect(measured).toBeGreaterThanOrEqual(PACKETS);
+      expect(stats.totals.sent).toBeGreaterThanOrEqual(before + PACKETS);
+      // A heap number per packet made 13–24 here (QFQ before its stamps stopped wrapping).
+      // One collection shows up in about one run in five, in any scheduler (FIFO too): not
+      // per packet; where it comes from is not pinned down (a collection start-up left
+      // under way, or the loop's control path), so one is let through.
+      expect(loop.windowGcs).toBeLessThanOrEqual(1);
     },
-    30_000,
+    60_000,
   );
 });

@@ -39,6 +39,30 @@ describe('fair queueing: shares and lag', () => {
     }
   }
 
+  // QFQ moves its stamps down when V reaches 2^51 (V grows by len·2^30/Σw per packet).
+  // Weights 1:1 and 1024:1024 give stamps that differ by exactly 2^10 (σ = 2^30/w, slots
+  // and groups powers of two), so the two must serve the same sequence — but at Σw = 2, V
+  // crosses 2^51 every 2^22 bytes (some 35 times here), and at Σw = 2048 never. Class 1
+  // empties after every packet and is offered its next at once: it is idle, with its finish
+  // time ahead of V, at every rebase, so the test also covers the stamps of idle classes.
+  it('qfq: rebasing its stamps changes no decision', () => {
+    const order = (weight: number): number[] => {
+      const h = new Harness('qfq', 64, 2);
+      h.sched.addClass(0, { weight, limitPackets: 1e6 });
+      h.sched.addClass(1, { weight, limitPackets: 1e6 });
+      for (let i = 0; i < 8; i++) h.offer(0, L_MAX);
+      h.offer(1, L_MAX);
+      const served: number[] = [];
+      for (let i = 0; i < 100_000; i++) {
+        const f = h.takeWaiting();
+        served.push(h.cls[f]);
+        h.offer(h.cls[f], L_MAX);
+      }
+      return served;
+    };
+    expect(order(1)).toEqual(order(1024));
+  });
+
   it('DRR at 1:10:100:1000 lags far more than QFQ (its burst is a whole quantum)', () => {
     const drr = run('drr', [1, 10, 100, 1000], 100_000, 5).maxLag;
     const qfq = run('qfq', [1, 10, 100, 1000], 100_000, 5).maxLag;

@@ -76,9 +76,10 @@ export class FluidGps {
     const backlogged = this.busy.has(i);
     this.finish[i] = Math.max(this.v, this.finish[i]) + len / w;
     this.arrived[i] += len;
-    if (backlogged) this.busy.rekey(i, this.finish[i]);
+    this.busy.key[i] = this.finish[i];
+    if (backlogged) this.busy.rekey(i);
     else {
-      this.busy.push(i, this.finish[i]);
+      this.busy.push(i);
       this.wsum += w;
     }
   }

@@ -173,7 +173,9 @@ export function simulate(w: Workload, kind: string): SimResult {
   const sources = flows.map((f, i) => new FlowArrivals(f.arrival, f.size, w.seed, i));
   const pending = new IndexedHeap(n);
   sources.forEach((s, i) => {
-    if (s.nextTime < w.durationNs) pending.push(i, s.nextTime);
+    if (s.nextTime >= w.durationNs) return;
+    pending.key[i] = s.nextTime;
+    pending.push(i);
   });
 
   const inCount = new Float64Array(n);
@@ -211,8 +213,12 @@ export function simulate(w: Workload, kind: string): SimResult {
       const s = sources[i];
       admit(i, s.nextSize, s.nextTime);
       s.advance();
-      if (s.nextTime < w.durationNs) pending.rekey(i, s.nextTime);
-      else pending.remove(i);
+      if (s.nextTime < w.durationNs) {
+        pending.key[i] = s.nextTime;
+        pending.rekey(i);
+      } else {
+        pending.remove(i);
+      }
     }
     if (t >= w.durationNs) break;
     clock[0] = t;
