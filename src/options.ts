@@ -19,7 +19,15 @@ export interface ArbiterOptions {
   drainBatch?: number;
   /** Most packets one link releases per pass (PSPAT caps this so no burst passes the link). @default 256 */
   releaseBatch?: number;
-  /** Idle passes spent spinning before parking on Atomics.wait (`wait: 'adaptive'`). @default 200 */
+  /**
+   * Idle passes spent spinning before parking on Atomics.wait (`wait: 'adaptive'`). At
+   * real-time priority (placement.priority > 0) the default is 0, park at once: the
+   * doorbell's wake-up preempts ordinary work within microseconds, while a spinning
+   * real-time thread takes its CPU from the senders and the softirq it waits on, until
+   * the kernel's real-time throttling stops it for tens of milliseconds (BENCHMARKS.md,
+   * "A real-time arbiter parks at once").
+   * @default 200 (0 at real-time priority)
+   */
   spinPasses?: number;
   /**
    * How the idle arbiter waits: `adaptive` spins `spinPasses`, then parks on its doorbell;
@@ -104,6 +112,9 @@ export interface LinkOptions extends TransmitOptions {
   classes?: ClassSpec[];
 }
 
+/** `spinPasses` of an arbiter at real-time priority, unless given (see ArbiterOptions). */
+export const REAL_TIME_SPIN_PASSES = 0;
+
 export const ARBITER_DEFAULTS: Required<ArbiterOptions> = {
   poolFrames: 16384,
   frameSize: 2048,
@@ -141,6 +152,7 @@ function intIn(field: string, v: number, lo: number, hi: number): void {
 
 export function resolveArbiterOptions(o: ArbiterOptions = {}): Required<ArbiterOptions> {
   const r = withDefaults(ARBITER_DEFAULTS, o);
+  if (o.spinPasses === undefined && r.placement.priority > 0) r.spinPasses = REAL_TIME_SPIN_PASSES;
   intIn('poolFrames', r.poolFrames, 1, 1 << 22);
   if (!(FRAME_SIZES as readonly number[]).includes(r.frameSize)) {
     throw new InvalidOptionError('frameSize', `must be one of ${FRAME_SIZES.join(', ')}, got ${r.frameSize}`);

@@ -3,6 +3,7 @@
  * the errors that name the flag. Pure: the CPU set is passed in.
  */
 import { describe, expect, it } from 'vitest';
+import { resolveArbiterOptions } from '../src/options.js';
 import { describePlan, parseCpuList, planPlacement } from '../src/placement.js';
 
 describe('placement plan', () => {
@@ -24,6 +25,12 @@ describe('placement plan', () => {
     expect(plan.clients).toEqual({ cpus: [0], priority: 0 });
     expect(plan.tx).toEqual({ cpus: [0], priority: 0 });
     expect(describePlan(plan)).toBe('arbiter 0 on CPU 1 (poll); clients on CPU 0; transmit workers on CPU 0');
+  });
+
+  it('an adaptive arbiter spins 200 idle passes before parking, one at real-time priority none, unless told', () => {
+    expect(resolveArbiterOptions({}).spinPasses).toBe(200);
+    expect(resolveArbiterOptions({ placement: { cpus: [], priority: 50 } }).spinPasses).toBe(0);
+    expect(resolveArbiterOptions({ placement: { cpus: [], priority: 50 }, spinPasses: 30 }).spinPasses).toBe(30);
   });
 
   it('gives two arbiters their two CPUs of four, one each', () => {
