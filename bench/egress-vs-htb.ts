@@ -4,8 +4,10 @@
  * kernel's own htb on the uplink (`tc`), once with pspat attached (`pspat tc`, the same
  * command lines). Per mode:
  *   rates    VMs send UDP (1000 B) at 1.5× their class rates: Mbit/s per VM at the sink;
- *   delay    VMs send stamped UDP (200 B) at half their rates: one-way delay, kernel
- *            timestamps at the sink (src/bench/stamp-sink.ts), all VMs together;
+ *   delay    on a tree applied afresh (nothing left queued from the rates phase), VMs send
+ *            stamped UDP (200 B) at half their rates: one-way delay, kernel timestamps at
+ *            the sink (src/bench/stamp-sink.ts), all VMs together; for pspat also its own
+ *            stages (mailbox: diverted → arbiter, queue, tx), all classes merged;
  *   Mpps     class rates far above the machine, VMs send 64 B frames flat out (vm-traffic's
  *            flood: a native sendmmsg loop, so the senders cost what a guest's UDP send
  *            costs the kernel, not a node loop's ≈ 10 µs and garbage): packets per second at
@@ -17,7 +19,7 @@
  * (root; the native addon). --daemon-flags: more `pspat daemon` flags for the pspat mode.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -29,6 +31,8 @@ import { newEpoch } from '../src/clock.js';
 import { sinkPackets } from '../src/testbed/netns.js';
 import { createVmTopology, SINK_ADDR, UPLINK, UPLINK_PEER, vmAddress, type VmTopology } from '../src/testbed/vm-topology.js';
 import { Histogram } from '../src/stats/histogram.js';
+import { STAGES, type Stage } from '../src/stats/class-histograms.js';
+import { readRunFile, type Run } from '../src/report/run-file.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -120,13 +124,32 @@ class Setup {
     }
   }
 
+  /** pspat's saved run (`pspat stats --save`), since the tree was applied. */
+  private async saved(): Promise<Run> {
+    const file = join(this.runDir, '..', `stats-${Date.now()}.json`);
+    await run(process.execPath, [PSPAT_BIN, 'stats', '--save', file], { ...process.env, PSPAT_RUN_DIR: this.runDir });
+    return readRunFile(file).runs[0];
+  }
+
   /** pspat: what went around it or was lost before a class saw it, since the tree was applied (RUN.json counters). */
   async counters(): Promise<Record<string, number> | null> {
     if (this.mode === 'tc') return null;
-    const file = join(this.runDir, '..', `stats-${Date.now()}.json`);
-    await run(process.execPath, [PSPAT_BIN, 'stats', '--save', file], { ...process.env, PSPAT_RUN_DIR: this.runDir });
-    const { counters } = (JSON.parse(readFileSync(file, 'utf8')) as { runs: { counters: Record<string, number> }[] }).runs[0];
+    const { counters } = await this.saved();
     return { bypassed: counters.bypassed, captureDrops: counters.captureDrops, unclassified: counters.unclassified, dropped: counters.dropped };
+  }
+
+  /** pspat: its stage delays since the tree was applied, every class merged. */
+  async stages(): Promise<Partial<Record<Stage, Percentiles>>> {
+    const merged: Partial<Record<Stage, Histogram>> = {};
+    for (const c of (await this.saved()).classes) {
+      for (const stage of STAGES) {
+        const j = c.stages[stage];
+        if (j === undefined) continue;
+        merged[stage] ??= new Histogram();
+        merged[stage].merge(Histogram.fromJSON(j));
+      }
+    }
+    return Object.fromEntries(Object.entries(merged).map(([stage, h]) => [stage, percentiles(h)]));
   }
 
   async clear(): Promise<void> {
@@ -175,9 +198,23 @@ interface ModeFigures {
   mpps: number;
   /** Busy CPU ns of the whole host per packet delivered, in the Mpps phase. */
   cpuNsPerPacket: number;
-  /** pspat: its counters at the end of the rates and delay phases, and of the Mpps phase (bypassed: sent around pspat while its heartbeat was stale). */
+  /** pspat: its counters at the end of the delay phase, and of the Mpps phase (bypassed: sent around pspat while its heartbeat was stale). */
   counters?: { shaped: Record<string, number> | null; mpps: Record<string, number> | null; capture: string };
-  latencyNs: { p50: number; p90: number; p99: number; p999: number };
+  latencyNs: Percentiles;
+  /** pspat: its own stages in the delay phase, every class merged. */
+  stagesNs?: Partial<Record<Stage, Percentiles>>;
+}
+
+interface Percentiles {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+}
+
+function percentiles(h: Histogram): Percentiles {
+  const s = h.summary();
+  return { p50: s.p50, p90: s.p90, p99: s.p99, p999: s.p999 };
 }
 
 async function measure(topo: VmTopology, mode: Mode): Promise<ModeFigures> {
@@ -210,7 +247,11 @@ async function measure(topo: VmTopology, mode: Mode): Promise<ModeFigures> {
     });
     await sleep(500);
 
-    // Delay: half of each class's rate, every datagram stamped and timed at the sink.
+    // Delay: half of each class's rate, every datagram stamped and timed at the sink, on a
+    // tree applied afresh: the rates phase leaves each class up to its queue limit of 1000 B
+    // datagrams, which take up to 0.4 s to drain at 20 Mbit/s.
+    await setup.clear();
+    await setup.apply(RATES);
     const epoch = newEpoch();
     const stamps = new StampSink(topo.sink, UPLINK_PEER, epoch);
     stamps.start();
@@ -223,8 +264,8 @@ async function measure(topo: VmTopology, mode: Mode): Promise<ModeFigures> {
     stamps.close();
     const all = new Histogram();
     for (const h of stamps.e2e.values()) all.merge(h);
-    const s = all.summary();
     const shaped = await setup.counters();
+    const stagesNs = mode === 'pspat' ? await setup.stages() : undefined;
     await setup.clear();
 
     // Mpps: classes far above the machine, 64 B frames as fast as the VMs send.
@@ -238,7 +279,7 @@ async function measure(topo: VmTopology, mode: Mode): Promise<ModeFigures> {
     const mpps = packets / ((performance.now() - t0) * 1e3);
     const counters = mode === 'pspat' ? { shaped, mpps: await setup.counters(), capture: setup.capture } : undefined;
     await setup.clear();
-    return { vmMbit, mpps, cpuNsPerPacket: cpuNs / packets, ...(counters && { counters }), latencyNs: { p50: s.p50, p90: s.p90, p99: s.p99, p999: s.p999 } };
+    return { vmMbit, mpps, cpuNsPerPacket: cpuNs / packets, ...(counters && { counters }), latencyNs: percentiles(all), ...(stagesNs && { stagesNs }) };
   } finally {
     sink.stdin!.write('quit\n');
     await setup.stop();
@@ -265,8 +306,18 @@ console.log(
     ]),
   ),
 );
+const stages = results.pspat?.stagesNs;
+if (stages) {
+  console.log("pspat's own stages in the delay phase (mailbox: diverted → arbiter; queue: arbiter → release; tx: release → completion)");
+  console.log(
+    renderTable(
+      ['stage', 'p50', 'p90', 'p99', 'p99.9'],
+      Object.entries(stages).map(([stage, p]) => [stage, ...[p.p50, p.p90, p.p99, p.p999].map(formatNs)]),
+    ),
+  );
+}
 const c = results.pspat?.counters;
-if (c) console.log(`pspat: ${c.capture}; ${JSON.stringify(c.shaped)} after the rates and delay phases, ${JSON.stringify(c.mpps)} after Mpps`);
+if (c) console.log(`pspat: ${c.capture}; ${JSON.stringify(c.shaped)} after the delay phase, ${JSON.stringify(c.mpps)} after Mpps`);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), seconds, rates: RATES, daemonFlags, modes: results }, null, 2)}\n`);
 console.log(`wrote ${out}`);
