@@ -91,9 +91,15 @@ describe.skipIf(skip || tryNativeAddon() === null)('pspat bench e2e', () => {
     const r = JSON.parse(run.stdout);
     expect(r.params.loadsOf).toBe('tc');
     const target = 0.3 * r.modes.tc.mpps;
-    // Both paced at 30% of tc's rate (what the sink received, within the pacers' and a loaded machine's 25%), not of their own.
-    for (const m of ['tc', 'pspat'])
-      expect(Math.abs(r.modes[m].loads[0].mpps / target - 1), `${m}: ${r.modes[m].loads[0].mpps} vs ${target}`).toBeLessThan(0.25);
+    // Both paced at 30% of tc's rate (what the sink received), not of their own (pspat's is
+    // mostly 1.3–1.6× tc's here, so paced by it pspat would deliver that much more). Above the
+    // target, the pacers' 25% is allowed; below it, more: a loaded machine can only make a
+    // sender fall short of its pace (CI on Node 24: 35% short once).
+    for (const m of ['tc', 'pspat']) {
+      const ratio = r.modes[m].loads[0].mpps / target;
+      expect(ratio, `${m}: ${r.modes[m].loads[0].mpps} vs ${target}`).toBeLessThan(1.25);
+      expect(ratio, `${m}: ${r.modes[m].loads[0].mpps} vs ${target}`).toBeGreaterThan(0.5);
+    }
   }, 60_000);
 
   it('refuses bad options with one line and leaves no namespace behind', async () => {
