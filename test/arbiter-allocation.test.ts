@@ -65,7 +65,7 @@ describe('the arbiter allocates nothing per pass or per packet', () => {
       const loop = host.loop.read();
       expect(measured).toBeGreaterThanOrEqual(PACKETS);
       expect(stats.totals.sent).toBeGreaterThanOrEqual(before + PACKETS);
-      // A heap number per packet made 13–24 here (QFQ before its stamps stopped wrapping).
+      // A heap number per packet made 13–18 here (QFQ before its stamps stopped wrapping).
       // One collection shows up in about one run in five, in any scheduler (FIFO too): not
       // per packet; where it comes from is not pinned down (a collection start-up left
       // under way, or the loop's control path), so one is let through.
