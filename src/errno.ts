@@ -10,6 +10,8 @@ export const ENXIO = -osConstants.errno.ENXIO;
 export const ENODEV = -osConstants.errno.ENODEV;
 export const ENETDOWN = -osConstants.errno.ENETDOWN;
 export const ETIMEDOUT = -osConstants.errno.ETIMEDOUT;
+/** Also: a transmit worker died, its link's port stays faulted with this (tx-worker.ts). */
+export const EPIPE = -osConstants.errno.EPIPE;
 
 const errnoNames = Object.fromEntries(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
 

@@ -295,6 +295,35 @@ describe.skipIf(skip)('transmit faults on a real device', () => {
   });
 });
 
+describe.skipIf(skip)('a transmit worker that fails', () => {
+  let topo: SinkTopology | undefined;
+  afterEach(() => {
+    topo?.destroy();
+    topo = undefined;
+  });
+
+  // The arbiter's event loop never turns while it runs, so it would never hear of a dead
+  // worker's `error` event: the worker itself must fault the port and hand every frame back.
+  it('one that cannot place itself (CPU 4095) faults its port with EPIPE and hands back every frame it is given, failed; it stops when closed', async () => {
+    const t = createSinkTopology('tfd');
+    topo = t;
+    const addon = nativeAddon();
+    const pool = new FramePool(FramePool.allocate(16, 2048, (u) => addon.pageOffset(u)));
+    const base = sinkPackets(t);
+    const worker = new TxWorkerPort({ backend: 'afpacket', dev: t.dev, queue: 0, xdpMode: 'copy' }, pool, 16, { cpus: [4095], priority: 0 });
+    try {
+      await waitFor('the worker to report its port faulted', () => worker.fault !== 0, 3000);
+      expect(errnoName(worker.fault)).toBe('EPIPE');
+      expect(worker.submit(Int32Array.from([0, 1, 2, 3]), 4)).toBe(4);
+      expect(await reapAll(worker, 4, 3000)).toEqual(new Array(4).fill(worker.fault));
+      expect(worker.inFlight).toBe(0);
+      expect(sinkPackets(t) - base).toBe(0);
+    } finally {
+      worker.close();
+    }
+  });
+});
+
 describe.skipIf(skip)('pspat daemon when its device goes down, comes back, and is deleted', () => {
   let topo: SinkTopology | undefined;
   let d: RunningDaemon | undefined;

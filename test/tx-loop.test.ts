@@ -10,7 +10,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SpscRing } from '../src/shm/spsc-ring.js';
-import { runTransmitLoop } from '../src/transmit/tx-loop.js';
+import { newTxLoopState, runTransmitLoop } from '../src/transmit/tx-loop.js';
 import { NO_PORT_COUNTERS, type TxPort } from '../src/transmit/port.js';
 
 const ENOBUFS = -105;
@@ -91,7 +91,7 @@ function run(total: number, ringSize: number, capacity: number, drainEvery: numb
   const done = new SpscRing(SpscRing.allocate(ringSize));
   const port = new LateArbiterPort(new SpscRing(tx.buffer), new SpscRing(done.buffer), total, drainEvery, portRoom, fails);
   const stop = new Int32Array([1]); // stop once everything is done
-  runTransmitLoop(port, tx, done, stop, capacity);
+  runTransmitLoop(port, tx, done, stop, newTxLoopState(capacity));
   port.drain();
   return port;
 }

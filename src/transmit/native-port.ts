@@ -219,8 +219,11 @@ export class NativePort implements TxPort {
     this.handle = -1;
   }
 
-  /** Faults the port with `err`: what it holds comes back failed (a port that never opened holds nothing). */
-  private faultWith(err: number): void {
+  /**
+   * Faults the port with `err`: what it holds comes back failed over the next reaps (a port
+   * that never opened holds nothing). Also for an owner giving up on it (tx-worker.ts).
+   */
+  faultWith(err: number): void {
     this.info[INFO_FAULT] = err;
     this.info[INFO_FAULTS]++;
     if (this.handle >= 0) this.addon.abort(this.handle, err);

@@ -10,15 +10,29 @@ import type { TxPort } from './port.js';
 const SPIN_PASSES = 200;
 const PARK_MS = 10;
 
-export function runTransmitLoop(port: TxPort, tx: SpscRing, done: SpscRing, stop: Int32Array, capacity: number): void {
-  const batch = new Int32Array(capacity);
+/**
+ * Frames the loop popped from the tx ring and the port has not accepted yet: kept by the
+ * caller, so that a loop that died of an exception leaves them to the one that follows.
+ */
+export interface TxLoopState {
+  readonly batch: Int32Array;
+  pending: number;
+}
+
+export function newTxLoopState(capacity: number): TxLoopState {
+  return { batch: new Int32Array(capacity), pending: 0 };
+}
+
+export function runTransmitLoop(port: TxPort, tx: SpscRing, done: SpscRing, stop: Int32Array, state: TxLoopState): void {
+  const { batch } = state;
+  const capacity = batch.length;
   const reaped = new Int32Array(capacity);
   const status = new Int32Array(capacity);
-  let pending = 0; // frames popped from tx but not yet accepted by the port
   let idle = 0;
   for (;;) {
     let work = 0;
-    if (pending === 0) pending = tx.pop(batch, 0, capacity);
+    if (state.pending === 0) state.pending = tx.pop(batch, 0, capacity);
+    const pending = state.pending;
     if (pending > 0) {
       const n = port.submit(batch, pending);
       if (n === 0 && port.inFlight === 0) {
@@ -27,10 +41,10 @@ export function runTransmitLoop(port: TxPort, tx: SpscRing, done: SpscRing, stop
         // Every frame goes back, however late the arbiter drains the done ring.
         for (let sent = 0; sent < pending; ) sent += done.push(batch, sent, pending - sent);
         work += pending;
-        pending = 0;
+        state.pending = 0;
       } else if (n > 0) {
         batch.copyWithin(0, n, pending);
-        pending -= n;
+        state.pending = pending - n;
         work += n;
       }
     }
