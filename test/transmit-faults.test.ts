@@ -49,6 +49,15 @@ async function reapAll(p: TxPort, count: number, ms: number): Promise<number[]> 
   return statuses;
 }
 
+/** A worker whose port is faulted with `errno`: it reports so, and 4 frames handed to it come back failed with it. */
+async function expectFailingWorker(worker: TxWorkerPort, errno: string): Promise<void> {
+  await waitFor('the worker to report its port faulted', () => worker.fault !== 0, 3000);
+  expect(errnoName(worker.fault)).toBe(errno);
+  expect(worker.submit(Int32Array.from([0, 1, 2, 3]), 4)).toBe(4);
+  expect(await reapAll(worker, 4, 3000)).toEqual(new Array(4).fill(worker.fault));
+  expect(worker.inFlight).toBe(0);
+}
+
 function expectConservation(s: LinkStats): void {
   expect(s.totals.offered).toBe(s.totals.sent + s.totals.dropped + s.totals.queued);
 }
@@ -277,11 +286,7 @@ describe.skipIf(skip)('transmit faults on a real device', () => {
     const holder = new NativePort(o, pool, 16);
     const worker = new TxWorkerPort(o, pool, 16, UNPLACED);
     try {
-      await waitFor('the worker to report its port faulted', () => worker.fault !== 0, 3000);
-      expect(errnoName(worker.fault)).toBe('EBUSY');
-      expect(worker.submit(Int32Array.from([0, 1, 2, 3]), 4)).toBe(4);
-      expect(await reapAll(worker, 4, 3000)).toEqual(new Array(4).fill(worker.fault));
-      expect(worker.inFlight).toBe(0);
+      await expectFailingWorker(worker, 'EBUSY');
       holder.close();
       await waitFor('the worker to open its port', () => worker.fault === 0, 3000);
       const base = sinkPackets(t);
@@ -293,18 +298,10 @@ describe.skipIf(skip)('transmit faults on a real device', () => {
       worker.close();
     }
   });
-});
-
-describe.skipIf(skip)('a transmit worker that fails', () => {
-  let topo: SinkTopology | undefined;
-  afterEach(() => {
-    topo?.destroy();
-    topo = undefined;
-  });
 
   // The arbiter's event loop never turns while it runs, so it would never hear of a dead
   // worker's `error` event: the worker itself must fault the port and hand every frame back.
-  it('one that cannot place itself (CPU 4095) faults its port with EPIPE and hands back every frame it is given, failed; it stops when closed', async () => {
+  it('a transmit worker that cannot place itself (CPU 4095) faults its port with EPIPE and hands back every frame it is given, failed', async () => {
     const t = createSinkTopology('tfd');
     topo = t;
     const addon = nativeAddon();
@@ -312,11 +309,7 @@ describe.skipIf(skip)('a transmit worker that fails', () => {
     const base = sinkPackets(t);
     const worker = new TxWorkerPort({ backend: 'afpacket', dev: t.dev, queue: 0, xdpMode: 'copy' }, pool, 16, { cpus: [4095], priority: 0 });
     try {
-      await waitFor('the worker to report its port faulted', () => worker.fault !== 0, 3000);
-      expect(errnoName(worker.fault)).toBe('EPIPE');
-      expect(worker.submit(Int32Array.from([0, 1, 2, 3]), 4)).toBe(4);
-      expect(await reapAll(worker, 4, 3000)).toEqual(new Array(4).fill(worker.fault));
-      expect(worker.inFlight).toBe(0);
+      await expectFailingWorker(worker, 'EPIPE');
       expect(sinkPackets(t) - base).toBe(0);
     } finally {
       worker.close();
