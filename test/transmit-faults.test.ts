@@ -310,6 +310,7 @@ describe.skipIf(skip)('transmit faults on a real device', () => {
     const worker = new TxWorkerPort({ backend: 'afpacket', dev: t.dev, queue: 0, xdpMode: 'copy' }, pool, 16, { cpus: [4095], priority: 0 });
     try {
       await expectFailingWorker(worker, 'EPIPE');
+      expect(worker.counters().faults).toBe(1);
       expect(sinkPackets(t) - base).toBe(0);
     } finally {
       worker.close();

@@ -77,7 +77,7 @@ const INFO_KICK_FAULT = 3;
 const INFO_IN_FLIGHT = 4;
 /** 0, or the -errno that faulted the port (until it recovers). */
 export const INFO_FAULT = 5;
-const INFO_FAULTS = 6;
+export const INFO_FAULTS = 6;
 export const INFO_FIELDS = 7;
 
 /** The counters in a native port's `info` words. */

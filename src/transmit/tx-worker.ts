@@ -17,7 +17,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { EPIPE } from '../errno.js';
 import { FramePool } from '../shm/frame-pool.js';
 import { SpscRing } from '../shm/spsc-ring.js';
-import { countersOf, INFO_FAULT, NativePort } from './native-port.js';
+import { countersOf, INFO_FAULT, INFO_FAULTS, NativePort } from './native-port.js';
 import type { TxPort } from './port.js';
 import { newTxLoopState, runTransmitLoop } from './tx-loop.js';
 import type { TxWorkerStart } from './tx-worker-port.js';
@@ -28,7 +28,8 @@ import { PlacementError, placeThisThread } from '../placement.js';
  * port still held (failed, as faultWith makes it), and stays faulted with EPIPE.
  */
 function deadPort(port: NativePort | null, info: Float64Array): TxPort {
-  port?.faultWith(EPIPE);
+  if (port !== null) port.faultWith(EPIPE);
+  else info[INFO_FAULTS]++; // the fault a port that never opened could not count
   info[INFO_FAULT] = EPIPE;
   return {
     name: `${port?.name ?? 'port'}/dead`,
