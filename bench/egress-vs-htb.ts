@@ -30,9 +30,9 @@ import { formatNs, renderTable } from '../src/report/table.js';
 import { newEpoch } from '../src/clock.js';
 import { sinkPackets } from '../src/testbed/netns.js';
 import { createVmTopology, SINK_ADDR, UPLINK, UPLINK_PEER, vmAddress, type VmTopology } from '../src/testbed/vm-topology.js';
-import { Histogram } from '../src/stats/histogram.js';
-import { STAGES, type Stage } from '../src/stats/class-histograms.js';
-import { readRunFile, type Run } from '../src/report/run-file.js';
+import { ARBITER_STAGES, type ArbiterStage } from '../src/stats/class-histograms.js';
+import { histogramsFromJson, readRunFile, type Run } from '../src/report/run-file.js';
+import { percentiles, stagePercentiles, type LatencyNs } from '../src/bench/e2e.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -124,32 +124,12 @@ class Setup {
     }
   }
 
-  /** pspat's saved run (`pspat stats --save`), since the tree was applied. */
-  private async saved(): Promise<Run> {
+  /** pspat: its saved run (`pspat stats --save`), since the tree was applied; null for the kernel's htb. */
+  async saved(): Promise<Run | null> {
+    if (this.mode === 'tc') return null;
     const file = join(this.runDir, '..', `stats-${Date.now()}.json`);
     await run(process.execPath, [PSPAT_BIN, 'stats', '--save', file], { ...process.env, PSPAT_RUN_DIR: this.runDir });
     return readRunFile(file).runs[0];
-  }
-
-  /** pspat: what went around it or was lost before a class saw it, since the tree was applied (RUN.json counters). */
-  async counters(): Promise<Record<string, number> | null> {
-    if (this.mode === 'tc') return null;
-    const { counters } = await this.saved();
-    return { bypassed: counters.bypassed, captureDrops: counters.captureDrops, unclassified: counters.unclassified, dropped: counters.dropped };
-  }
-
-  /** pspat: its stage delays since the tree was applied, every class merged. */
-  async stages(): Promise<Partial<Record<Stage, Percentiles>>> {
-    const merged: Partial<Record<Stage, Histogram>> = {};
-    for (const c of (await this.saved()).classes) {
-      for (const stage of STAGES) {
-        const j = c.stages[stage];
-        if (j === undefined) continue;
-        merged[stage] ??= new Histogram();
-        merged[stage].merge(Histogram.fromJSON(j));
-      }
-    }
-    return Object.fromEntries(Object.entries(merged).map(([stage, h]) => [stage, percentiles(h)]));
   }
 
   async clear(): Promise<void> {
@@ -199,22 +179,15 @@ interface ModeFigures {
   /** Busy CPU ns of the whole host per packet delivered, in the Mpps phase. */
   cpuNsPerPacket: number;
   /** pspat: its counters at the end of the delay phase, and of the Mpps phase (bypassed: sent around pspat while its heartbeat was stale). */
-  counters?: { shaped: Record<string, number> | null; mpps: Record<string, number> | null; capture: string };
-  latencyNs: Percentiles;
+  counters?: { shaped: Record<string, number>; mpps: Record<string, number>; capture: string };
+  latencyNs: LatencyNs;
   /** pspat: its own stages in the delay phase, every class merged. */
-  stagesNs?: Partial<Record<Stage, Percentiles>>;
+  stagesNs?: Partial<Record<ArbiterStage, LatencyNs>>;
 }
 
-interface Percentiles {
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-}
-
-function percentiles(h: Histogram): Percentiles {
-  const s = h.summary();
-  return { p50: s.p50, p90: s.p90, p99: s.p99, p999: s.p999 };
+/** What went around pspat or was lost before a class saw it (RUN.json counters). */
+function lossCounters({ counters }: Run): Record<string, number> {
+  return { bypassed: counters.bypassed, captureDrops: counters.captureDrops, unclassified: counters.unclassified, dropped: counters.dropped };
 }
 
 async function measure(topo: VmTopology, mode: Mode): Promise<ModeFigures> {
@@ -262,10 +235,7 @@ async function measure(topo: VmTopology, mode: Mode): Promise<ModeFigures> {
       epoch,
     );
     stamps.close();
-    const all = new Histogram();
-    for (const h of stamps.e2e.values()) all.merge(h);
-    const shaped = await setup.counters();
-    const stagesNs = mode === 'pspat' ? await setup.stages() : undefined;
+    const delayRun = await setup.saved();
     await setup.clear();
 
     // Mpps: classes far above the machine, 64 B frames as fast as the VMs send.
@@ -277,9 +247,19 @@ async function measure(topo: VmTopology, mode: Mode): Promise<ModeFigures> {
     const cpuNs = busyCpuNs() - cpu0;
     const packets = sinkPackets({ ns: topo.sink, peer: UPLINK_PEER }) - p0;
     const mpps = packets / ((performance.now() - t0) * 1e3);
-    const counters = mode === 'pspat' ? { shaped, mpps: await setup.counters(), capture: setup.capture } : undefined;
+    const mppsRun = await setup.saved();
     await setup.clear();
-    return { vmMbit, mpps, cpuNsPerPacket: cpuNs / packets, ...(counters && { counters }), latencyNs: percentiles(all), ...(stagesNs && { stagesNs }) };
+    return {
+      vmMbit,
+      mpps,
+      cpuNsPerPacket: cpuNs / packets,
+      latencyNs: percentiles(stamps.e2e.values()),
+      ...(delayRun &&
+        mppsRun && {
+          counters: { shaped: lossCounters(delayRun), mpps: lossCounters(mppsRun), capture: setup.capture },
+          stagesNs: stagePercentiles(delayRun.classes.map((c) => histogramsFromJson(c.stages))),
+        }),
+    };
   } finally {
     sink.stdin!.write('quit\n');
     await setup.stop();
@@ -312,7 +292,10 @@ if (stages) {
   console.log(
     renderTable(
       ['stage', 'p50', 'p90', 'p99', 'p99.9'],
-      Object.entries(stages).map(([stage, p]) => [stage, ...[p.p50, p.p90, p.p99, p.p999].map(formatNs)]),
+      ARBITER_STAGES.flatMap((stage) => {
+        const p = stages[stage];
+        return p ? [[stage, ...[p.p50, p.p90, p.p99, p.p999].map(formatNs)]] : [];
+      }),
     ),
   );
 }

@@ -24,11 +24,10 @@ import { WIRE_OVERHEAD_BYTES } from '../arbiter/pacer.js';
 import { ARBITER_DEFAULTS, withDefaults } from '../options.js';
 import { createSinkTopology, sinkPackets, type SinkTopology } from '../testbed/netns.js';
 import { stagesJson, type Run, type RunClass } from '../report/run-file.js';
-import { ARBITER_STAGES, type StageHistograms } from '../stats/class-histograms.js';
+import { ARBITER_STAGES, type ArbiterStage, type StageHistograms } from '../stats/class-histograms.js';
 import { describePlan, planPlacement, type PlacementOptions, type PlacementPlan } from '../placement.js';
 import { startLoadHogs } from './load-hogs.js';
 
-type ArbiterStage = (typeof ARBITER_STAGES)[number];
 import { Histogram } from '../stats/histogram.js';
 import type { XdpMode } from '../transmit/native-port.js';
 import { nativeAddon } from '../transmit/native.js';
@@ -229,19 +228,19 @@ function shareError(sent: number[] | null): number | null {
   return Math.max(...sent.map((s) => Math.abs(s / total - fair) / fair));
 }
 
-function percentiles(hists: Iterable<Histogram>): LatencyNs {
+/** p50, p90, p99 and p99.9 of `hists` merged. */
+export function percentiles(hists: Iterable<Histogram>): LatencyNs {
   const all = new Histogram();
   for (const h of hists) all.merge(h);
   const s = all.summary();
   return { p50: s.p50, p90: s.p90, p99: s.p99, p999: s.p999 };
 }
 
-/** Each arbiter stage's percentiles over every class of a pspat phase. */
-function stagePercentiles(stages: Map<number, StageHistograms> | null): Partial<Record<ArbiterStage, LatencyNs>> | null {
-  if (stages === null) return null;
+/** Each arbiter stage's percentiles over every class of a pspat phase (`stages`: one per class). */
+export function stagePercentiles(stages: StageHistograms[]): Partial<Record<ArbiterStage, LatencyNs>> {
   const out: Partial<Record<ArbiterStage, LatencyNs>> = {};
   for (const stage of ARBITER_STAGES) {
-    const hs = [...stages.values()].map((s) => s[stage]).filter((h): h is Histogram => h !== undefined);
+    const hs = stages.map((s) => s[stage]).filter((h): h is Histogram => h !== undefined);
     if (hs.length > 0) out[stage] = percentiles(hs);
   }
   return out;
@@ -265,7 +264,14 @@ async function runMode(
     for (const [i, load] of o.loads.entries()) {
       const p = await runPhase(topo, driver, o, load * (paceOf ?? mpps) * 1e6, (ms) => progress(i + 1, ms));
       paced.push(p);
-      loads.push({ load, mpps: mppsOf(p), latencyNs: percentiles(p.e2e.values()), timedPackets: p.timed, sink: p.sink, stagesNs: stagePercentiles(p.stages) });
+      loads.push({
+        load,
+        mpps: mppsOf(p),
+        latencyNs: percentiles(p.e2e.values()),
+        timedPackets: p.timed,
+        sink: p.sink,
+        stagesNs: p.stages && stagePercentiles([...p.stages.values()]),
+      });
     }
     const result: ModeResult = {
       mpps,

@@ -3,8 +3,9 @@
  * own pool frames (capture-source.ts: from its capture ring and the capture pair by XDP
  * where both load, from the pair by XDP, else by a packet socket), classifies each with
  * the device's filters (compiled here, in the client thread, as ARCHITECTURE puts
- * classification), and hands them to the arbiter like any client. Several capture clients share one device, each on its own thread and
- * receive queue (XDP) or in the device's fanout group (packet sockets).
+ * classification), and hands them to the arbiter like any client. Several capture clients
+ * share one device, each on its own thread and receive queue (XDP) or in the device's
+ * fanout group (packet sockets).
  *
  * A frame longer than the pool's frames (a GSO super-packet the offload settings did not
  * prevent, e.g. forwarded after GRO) is counted (`oversize`) and its frame reused; a

@@ -56,6 +56,10 @@ export async function startCapture(ctx: SourceContext, dev: string, link: LinkHa
     // Rings ride on XDP capture: the capture pair's sockets take what a ring cannot carry.
     /** Why the device has no capture rings where it might (`auto` then captures by XDP alone), or null. */
     let noRings: string | null = null;
+    // `--capture ring` insists: the device is refused rather than captured another way.
+    const insistOnRings = () => {
+      if (noRings !== null && options.capture === 'ring') throw new AttachError(`${dev}: ring capture: ${noRings}`);
+    };
     if (xsk !== null && options.capture !== 'xdp') {
       try {
         noRings = ringCaptureRefused();
@@ -63,7 +67,7 @@ export async function startCapture(ctx: SourceContext, dev: string, link: LinkHa
       } catch (e) {
         noRings = (e as Error).message;
       }
-      if (noRings !== null && options.capture === 'ring') throw new AttachError(`${dev}: ring capture: ${noRings}`);
+      insistOnRings();
     }
     const group = n > 1 ? (process.pid ^ Number(state.capture.slice(3))) & 0xffff || 1 : 0;
     fleet = await startClientWorkers<CaptureSpec, CaptureResult>(
@@ -90,7 +94,7 @@ export async function startCapture(ctx: SourceContext, dev: string, link: LinkHa
     fleet.done.catch((e: Error) => ctx.lost(dev, started, e));
     fds = redirect(state, options.runDir, { mode: options.fail, staleMs: options.failOpenAfterMs }, rings);
     noRings ??= fds.noRings;
-    if (noRings !== null && options.capture === 'ring') throw new AttachError(`${dev}: ring capture: ${noRings}`);
+    insistOnRings();
     const how =
       rings !== undefined && noRings === null
         ? 'ring in the sender (super-packets by XDP)'

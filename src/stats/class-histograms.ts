@@ -22,6 +22,7 @@
 import { Histogram, HISTOGRAM_WORDS } from './histogram.js';
 
 export const ARBITER_STAGES = ['mailbox', 'queue', 'tx'] as const;
+export type ArbiterStage = (typeof ARBITER_STAGES)[number];
 export const STAGES = [...ARBITER_STAGES, 'e2e'] as const;
 export type Stage = (typeof STAGES)[number];
 export const STAGE_MAILBOX = 0;
