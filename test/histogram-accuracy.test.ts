@@ -38,6 +38,33 @@ describe('log-linear histogram', () => {
     expect([...merged.data]).toEqual([...all.data]);
   });
 
+  it('a later copy less an earlier one holds what was recorded between them, percentiles within 1% (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 10_000_000_000 }), { maxLength: 500 }),
+        fc.array(fc.integer({ min: 0, max: 10_000_000_000 }), { maxLength: 500 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (before, between, q) => {
+          const live = new Histogram();
+          for (const v of before) live.record(v);
+          const earlier = new Histogram(live.data.slice());
+          for (const v of between) live.record(v);
+          const alone = new Histogram();
+          for (const v of between) alone.record(v);
+          live.subtract(earlier);
+          expect(live.count).toBe(between.length);
+          expect(live.sum).toBe(alone.sum);
+          // Same buckets; min and max are the edges of the extreme buckets, within their 1/64.
+          expect([...live.data.subarray(4)]).toEqual([...alone.data.subarray(4)]);
+          expect(Math.abs(live.min - alone.min)).toBeLessThanOrEqual(alone.min / 64);
+          expect(Math.abs(live.max - alone.max)).toBeLessThanOrEqual(alone.max / 64 + 1);
+          const want = alone.quantile(q);
+          expect(Math.abs(live.quantile(q) - want)).toBeLessThanOrEqual(0.01 * want + 1);
+        },
+      ),
+    );
+  });
+
   it('is exact for small values and empty-safe', () => {
     const h = new Histogram();
     expect(h.quantile(0.5)).toBe(0);

@@ -47,8 +47,13 @@ export interface ModeDriver {
   readonly epoch: ClockEpoch;
   /** Packets sent so far per class by the mode's scheduler; null where there is none (raw). */
   classSent(): Promise<number[] | null>;
-  /** Stops the senders; pspat returns each class's stage histograms from its final stats. */
-  stop(): Promise<Map<number, StageHistograms> | null>;
+  /**
+   * pspat: each class's stage histograms so far, read from the arbiter's shared memory
+   * without stopping it (a window's are the difference of two reads); null for the others.
+   */
+  stagesSoFar(): Promise<Map<number, StageHistograms> | null>;
+  /** Stops the senders. */
+  stop(): Promise<void>;
   /** Undoes what the mode set up on the device. */
   teardown(): void;
 }
@@ -110,10 +115,8 @@ function portDriver(senders: PortSenders, classSent: () => Promise<number[] | nu
       return senders.epoch;
     },
     classSent,
-    stop: async () => {
-      await senders.stop();
-      return null;
-    },
+    stagesSoFar: async () => null,
+    stop: () => senders.stop(),
     teardown,
   };
 }
@@ -212,10 +215,13 @@ function pspatDriver(s: ModeSetup): ModeDriver {
       const st = await link!.stats({ histograms: false });
       return classes.map((c) => st.classes.find((x) => x.slot === c)?.sentPackets ?? 0);
     },
+    async stagesSoFar() {
+      const live = await link!.liveStats();
+      return new Map(live.classes.map((c) => [c.slot, c.stages]));
+    },
     async stop() {
       await fleet!.stop();
-      const [final] = await host!.close({ drain: false });
-      return new Map(final.classes.map((c) => [c.slot, c.stages]));
+      await host!.close({ drain: false });
     },
     teardown: () => {},
   };

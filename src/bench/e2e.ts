@@ -115,7 +115,7 @@ export interface LoadResult {
   timedPackets: number;
   /** How the sink stamped arrivals: its XDP program, or an AF_PACKET socket (where XDP would not load). */
   sink: 'xdp' | 'packet';
-  /** pspat: the same phase's delay by stage inside pspat (mailbox, queue, tx), over every class; null elsewhere. */
+  /** pspat: the same window's delay by stage inside pspat (mailbox, queue, tx), over every class; null elsewhere. */
   stagesNs: Partial<Record<ArbiterStage, LatencyNs>> | null;
 }
 
@@ -159,7 +159,7 @@ interface Phase {
   e2e: Map<number, Histogram>;
   timed: number;
   sink: 'xdp' | 'packet';
-  /** pspat's per-class stage histograms over the phase. */
+  /** pspat's per-class stage histograms over the window (not its warm-up or shutdown), as the e2e delay. */
   stages: Map<number, StageHistograms> | null;
 }
 
@@ -175,8 +175,7 @@ async function runPhase(topo: SinkTopology, driver: ModeDriver, o: E2eParams, pp
   await driver.start(pps, timing);
   const now = makeClock(driver.epoch);
   let sink: StampSink | null = null;
-  let stages: Map<number, StageHistograms> | null = null;
-  let window: Omit<Phase, 'e2e' | 'timed' | 'stages' | 'sink'>;
+  let window: Omit<Phase, 'e2e' | 'timed' | 'sink'>;
   try {
     sink = new StampSink(topo.ns, topo.peer, driver.epoch);
     sink.from = Infinity; // nothing is timed until the window opens
@@ -188,6 +187,7 @@ async function runPhase(topo: SinkTopology, driver: ModeDriver, o: E2eParams, pp
     }
     await sleep(WARMUP_MS);
     const c0 = await driver.classSent();
+    const s0 = await driver.stagesSoFar();
     const [p0, t0] = sinkPacketsAt(topo, sink);
     if (sink && timing) sink.from = now();
     for (let ms = 100; ms < o.seconds * 1000; ms += 100) {
@@ -198,12 +198,38 @@ async function runPhase(topo: SinkTopology, driver: ModeDriver, o: E2eParams, pp
     if (sink) sink.until = now();
     const [p1, t1] = sinkPacketsAt(topo, sink);
     const c1 = await driver.classSent();
-    window = { sinkPackets: p1 - p0, ns: (t1 - t0) * 1e6, classSent: c0 && c1 ? c1.map((v, i) => v - c0[i]) : null };
+    const s1 = await driver.stagesSoFar();
+    window = {
+      sinkPackets: p1 - p0,
+      ns: (t1 - t0) * 1e6,
+      classSent: c0 && c1 ? c1.map((v, i) => v - c0[i]) : null,
+      stages: s0 && s1 && stagesBetween(s0, s1),
+    };
   } finally {
     sink?.close();
-    stages = await driver.stop();
+    await driver.stop();
   }
-  return { ...window, e2e: sink?.e2e ?? new Map(), timed: sink?.stamped ?? 0, sink: sink?.kind ?? 'packet', stages };
+  return { ...window, e2e: sink?.e2e ?? new Map(), timed: sink?.stamped ?? 0, sink: sink?.kind ?? 'packet' };
+}
+
+/**
+ * Per class, what its stage histograms recorded between two reads: the window's, as its
+ * e2e delay is, rather than the phase's with its warm-up and shutdown.
+ */
+function stagesBetween(before: Map<number, StageHistograms>, after: Map<number, StageHistograms>): Map<number, StageHistograms> {
+  const out = new Map<number, StageHistograms>();
+  for (const [cls, stages] of after) {
+    const window: StageHistograms = {};
+    for (const stage of ARBITER_STAGES) {
+      const h = stages[stage];
+      if (h === undefined) continue;
+      const earlier = before.get(cls)?.[stage];
+      if (earlier !== undefined) h.subtract(earlier);
+      if (h.count > 0) window[stage] = h;
+    }
+    out.set(cls, window);
+  }
+  return out;
 }
 
 /**

@@ -61,7 +61,7 @@ function formatE2e(r: Omit<E2eResult, 'runs'>): string {
   );
   const stages =
     stageRows.length > 0
-      ? `\npspat's own stages in the same phases (mailbox: client → arbiter; queue: arbiter → release; tx: release → completion)\n${renderTable(['mode', 'load', 'stage', 'p50', 'p90', 'p99', 'p99.9'], stageRows)}\n`
+      ? `\npspat's own stages in the same windows (mailbox: client → arbiter; queue: arbiter → release; tx: release → completion)\n${renderTable(['mode', 'load', 'stage', 'p50', 'p90', 'p99', 'p99.9'], stageRows)}\n`
       : '';
   const modes = Object.keys(r.clientsCurve[0]?.mpps ?? {}) as (keyof E2eResult['modes'])[];
   const first = r.clientsCurve[0];

@@ -214,6 +214,40 @@ export class Histogram {
   reset(): void {
     this.data.fill(0);
   }
+
+  /**
+   * Takes away `earlier`, a copy of this same histogram made before: what is left is what
+   * was recorded between the two. The interval's exact min and max are not known, so they
+   * become the edges of its lowest and highest non-empty buckets (to the buckets'
+   * resolution, as the quantiles are). Copies read while the arbiter records may be a
+   * sample apart between the count and its bucket: the count is taken from the buckets,
+   * so the result is always a well-formed histogram.
+   */
+  subtract(earlier: Histogram): void {
+    const d = this.data;
+    const e = earlier.data;
+    let count = 0;
+    let lowest = -1;
+    let highest = -1;
+    for (let b = 0; b < HISTOGRAM_BUCKETS; b++) {
+      const n = Math.max(0, d[HEADER + b] - e[HEADER + b]);
+      d[HEADER + b] = n;
+      if (n === 0) continue;
+      count += n;
+      if (lowest < 0) lowest = b;
+      highest = b;
+    }
+    d[0] = count;
+    d[3] = count === 0 ? 0 : Math.max(0, d[3] - e[3]);
+    if (count === 0) {
+      d[1] = 0;
+      d[2] = 0;
+      return;
+    }
+    d[1] = bucketRange(lowest)[0];
+    const [lo, width] = bucketRange(highest);
+    d[2] = width === 1 ? lo : lo + width;
+  }
 }
 
 export interface StageSummary {
