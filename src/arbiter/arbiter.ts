@@ -304,7 +304,8 @@ export class Arbiter {
       charged = link.sizeTable.charge(len);
       pool.charged[f] = charged;
     }
-    if (pool.police[f] >= 0 && !link.policers.admit(pool.police[f], charged, now)) {
+    // A link without policers does not read the frame's policer: one cache line less per packet.
+    if (link.policers.size > 0 && pool.police[f] >= 0 && !link.policers.admit(pool.police[f], charged, now)) {
       this.dropHeld(link, f, CLASS_DROP_POLICED);
       return;
     }

@@ -13,13 +13,13 @@
  * 15 KB per histogram makes one per class and stage up front impossible for 65536 classes,
  * so records are bound on a class's first packet: `index[slot]` holds record + 1 (0: none
  * yet). The first `capacity` classes to send get their own record; later ones share the
- * overflow record, reported as class "other". Binding allocates a view once per class.
+ * overflow record, reported as class "other". Binding allocates nothing: the arbiter records by word offset into `records`.
  *
  * Buffer layout: `index` Int32[maxClasses]; `records` Float64[(capacity + 1) · 3 · HISTOGRAM_WORDS];
  * `copies`, the same size: where a snapshot copies the records bound so far (one memcpy on
  * the arbiter's thread; the reader builds its histograms from there on its own).
  */
-import { Histogram, HISTOGRAM_WORDS } from './histogram.js';
+import { Histogram, HISTOGRAM_WORDS, recordAt } from './histogram.js';
 
 export const ARBITER_STAGES = ['mailbox', 'queue', 'tx'] as const;
 export type ArbiterStage = (typeof ARBITER_STAGES)[number];
@@ -61,13 +61,16 @@ export class ClassHistograms {
   private readonly index: Int32Array;
   /** Per class: packets until the next one whose stages are recorded (arbiter only). */
   private readonly untilSample: Int32Array;
-  private readonly views: (Histogram | undefined)[];
+  /** Arbiter only: `records` as words, and per class the word its record starts at (−1: none bound yet). */
+  private readonly words: Float64Array;
+  private readonly recordWord: Int32Array;
   /** Records handed out so far (arbiter only). */
   private bound = 0;
 
   constructor(readonly layout: ClassHistogramsLayout) {
     this.index = new Int32Array(layout.index);
-    this.views = new Array<Histogram | undefined>(this.index.length * STAGE_COUNT);
+    this.words = new Float64Array(layout.records);
+    this.recordWord = new Int32Array(this.index.length).fill(-1);
     this.untilSample = new Int32Array(this.index.length);
   }
 
@@ -84,9 +87,9 @@ export class ClassHistograms {
 
   /** Arbiter only: records `ns` for class `slot` at `stage` (STAGE_*). */
   record(slot: number, stage: number, ns: number): void {
-    let h = this.views[slot * STAGE_COUNT + stage];
-    if (h === undefined) h = this.bind(slot, stage);
-    h.record(ns);
+    let at = this.recordWord[slot];
+    if (at < 0) at = this.bind(slot);
+    recordAt(this.words, at + stage * HISTOGRAM_WORDS, ns);
   }
 
   /** Record number of class `slot`, or -1 when it has none; the overflow record is `capacity`. */
@@ -148,15 +151,15 @@ export class ClassHistograms {
     return this.index.includes(this.layout.capacity + 1) ? copyOf(this.recordViews(this.layout.capacity, area)) : null;
   }
 
-  private bind(slot: number, stage: number): Histogram {
+  /** Gives class `slot` its record (the overflow one past `capacity`); returns the word it starts at. */
+  private bind(slot: number): number {
     let r = this.recordOf(slot);
     if (r < 0) {
       r = Math.min(this.bound++, this.layout.capacity);
       Atomics.store(this.index, slot, r + 1);
     }
-    const h = new Histogram(new Float64Array(this.layout.records, 8 * (r * STAGE_COUNT + stage) * HISTOGRAM_WORDS, HISTOGRAM_WORDS));
-    this.views[slot * STAGE_COUNT + stage] = h;
-    return h;
+    this.recordWord[slot] = r * STAGE_COUNT * HISTOGRAM_WORDS;
+    return this.recordWord[slot];
   }
 }
 
