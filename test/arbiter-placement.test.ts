@@ -1,6 +1,6 @@
 /**
  * Threads are where the plan puts them, read back from the kernel (/proc), and a polling
- * arbiter on a CPU of its own never parks; a real-time priority or a negative nice value
+ * arbiter on a CPU of its own never parks, and counts the time it is kept off it as stalls; a real-time priority or a negative nice value
  * without CAP_SYS_NICE is a clear error. Needs the native addon (it sets affinity) and two CPUs.
  */
 import { spawn } from 'node:child_process';
@@ -59,6 +59,25 @@ describe.skipIf(!canPlace && !process.env.PSPAT_REQUIRE_NET)('thread placement',
     await fleet.stop();
     const [final] = await host.close({ drain: false });
     expect(final.totals.offered).toBe(final.totals.sent + final.totals.dropped + final.totals.queued);
+  });
+
+  it.skipIf(!isRoot)('counts the time a polling arbiter is kept off its CPU as a stall (a real-time hog there for 80 ms)', async () => {
+    const cpu = allowedCpus().at(-1)!;
+    host = ended(await ArbiterHost.start({ poolFrames: 256, ...arbiterPlacement(planPlacement({ arbiterCpus: [cpu] }, 1), 0) }));
+    await host.addLink({ rate: 1e9, maxClasses: 1, classes: [{}] });
+    await sleep(100);
+    const before = host.loop.read();
+    // SCHED_FIFO beats the arbiter's normal policy: it gets no pass in until the hog ends.
+    // `timeout` outside chrt and taskset: a normal-policy thread elsewhere ends the hog, which never yields its CPU.
+    const hog = spawn('timeout', ['0.08', 'chrt', '-f', '20', 'taskset', '-c', String(cpu), 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' });
+    await new Promise((resolve) => hog.once('exit', resolve));
+    await sleep(50);
+    const after = host.loop.read();
+    expect(after.parks).toBe(0); // polling: a park would not count, and never happens
+    expect(after.stalls - before.stalls).toBeGreaterThanOrEqual(1);
+    // The hog's 80 ms less what the hypervisor or the kernel's fair server may give back.
+    expect(after.stallMaxNs).toBeGreaterThanOrEqual(20e6);
+    expect(after.stallNs - before.stallNs).toBeGreaterThanOrEqual(after.stallMaxNs - before.stallMaxNs);
   });
 
   it('an adaptive arbiter parks when idle', async () => {

@@ -102,6 +102,9 @@ describe('pspat daemon observability', () => {
     expect(value('pspat_port_faults_total{dev="obs0"}')).toBe(0);
     expect(value('pspat_arbiter_passes_total{arbiter="0"}')).toBeGreaterThan(0);
     expect(value('pspat_arbiter_parked_seconds_total{arbiter="0"}')).toBeGreaterThan(0); // 50 Mbit/s leaves it idle
+    // Whether this machine kept the arbiter off its CPU meanwhile is its own affair: exported, as a count.
+    expect(Number.isInteger(value('pspat_arbiter_stalls_total{arbiter="0"}'))).toBe(true);
+    expect(value('pspat_arbiter_stalled_seconds_total{arbiter="0"}')).toBeGreaterThanOrEqual(0);
     expect(value('pspat_arbiter_batch_packets_count{arbiter="0"}')).toBeGreaterThanOrEqual(1);
     expect(value('pspat_arbiter_pass_seconds_count{arbiter="0"}')).toBeGreaterThanOrEqual(1);
     expect(value('pspat_process_resident_memory_bytes')).toBeGreaterThan(0);

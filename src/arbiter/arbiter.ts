@@ -68,6 +68,10 @@ import {
   LOOP_STARTED_NS,
   LOOP_TID,
   LOOP_FULL_PASSES,
+  LOOP_STALLS,
+  LOOP_STALL_NS,
+  LOOP_STALL_MAX_NS,
+  STALL_NS,
 } from '../stats/loop-stats.js';
 import { CTL_DOORBELL, CTL_PENDING, type ArbiterStart, type Reply, type Request } from './control.js';
 import type { LinkSnapshot } from '../stats/link-snapshot.js';
@@ -150,6 +154,8 @@ export class Arbiter {
   private lastBeat = -Infinity;
   /** Whether the last pass found a full batch waiting (LOOP_FULL_PASSES). */
   private lastPassFull = false;
+  /** When this loop iteration began; Infinity after a park or a command, which may take long by design (LOOP_STALLS). */
+  private iterationFrom = Infinity;
 
   constructor(
     start: ArbiterStart,
@@ -187,6 +193,13 @@ export class Arbiter {
     for (;;) {
       clock.read();
       const now = clock.ns;
+      const took = now - this.iterationFrom;
+      if (took >= STALL_NS) {
+        loop[LOOP_STALLS]++;
+        loop[LOOP_STALL_NS] += took;
+        if (took > loop[LOOP_STALL_MAX_NS]) loop[LOOP_STALL_MAX_NS] = took;
+      }
+      this.iterationFrom = now;
       this.passNow = now;
       const work = this.pass();
       loop[LOOP_PASSES]++;
@@ -222,6 +235,7 @@ export class Arbiter {
       this.applyCommands(this.passNow);
       this.clock.read();
       this.passNow = this.clock.ns;
+      this.iterationFrom = Infinity;
     }
     const now = this.passNow;
     let work = 0;
@@ -498,6 +512,7 @@ export class Arbiter {
     this.doorbell.park(token, waitNs === Infinity ? Infinity : (waitNs - OVERSLEEP_NS) / 1e6);
     this.clock.read();
     this.loop.words[LOOP_PARKED_NS] += this.clock.ns - parkedAt;
+    this.iterationFrom = Infinity;
   }
 
   private anyMailboxReady(): boolean {

@@ -40,6 +40,13 @@ export interface ModeSetup {
   plan: PlacementPlan;
 }
 
+export interface ArbiterSoFar {
+  stages: Map<number, StageHistograms>;
+  /** The arbiter loop's stalls (LOOP_STALLS) and their total time (ns). */
+  stalls: number;
+  stallNs: number;
+}
+
 export interface ModeDriver {
   /** Starts the senders: `pps` 0 flat out, else that many packets per second in total. */
   start(pps: number, stamp: boolean): Promise<void>;
@@ -48,10 +55,11 @@ export interface ModeDriver {
   /** Packets sent so far per class by the mode's scheduler; null where there is none (raw). */
   classSent(): Promise<number[] | null>;
   /**
-   * pspat: each class's stage histograms so far, read from the arbiter's shared memory
-   * without stopping it (a window's are the difference of two reads); null for the others.
+   * pspat: what its arbiter recorded so far — each class's stage histograms and the loop's
+   * stalls — read from shared memory without stopping it (a window's is the difference of
+   * two reads); null for the others.
    */
-  stagesSoFar(): Promise<Map<number, StageHistograms> | null>;
+  arbiterSoFar(): Promise<ArbiterSoFar | null>;
   /** Stops the senders. */
   stop(): Promise<void>;
   /** Undoes what the mode set up on the device. */
@@ -115,7 +123,7 @@ function portDriver(senders: PortSenders, classSent: () => Promise<number[] | nu
       return senders.epoch;
     },
     classSent,
-    stagesSoFar: async () => null,
+    arbiterSoFar: async () => null,
     stop: () => senders.stop(),
     teardown,
   };
@@ -215,9 +223,10 @@ function pspatDriver(s: ModeSetup): ModeDriver {
       const st = await link!.stats({ histograms: false });
       return classes.map((c) => st.classes.find((x) => x.slot === c)?.sentPackets ?? 0);
     },
-    async stagesSoFar() {
+    async arbiterSoFar() {
       const live = await link!.liveStats();
-      return new Map(live.classes.map((c) => [c.slot, c.stages]));
+      const loop = host!.loop.read();
+      return { stages: new Map(live.classes.map((c) => [c.slot, c.stages])), stalls: loop.stalls, stallNs: loop.stallNs };
     },
     async stop() {
       await fleet!.stop();

@@ -117,6 +117,12 @@ export interface LoadResult {
   sink: 'xdp' | 'packet';
   /** pspat: the same window's delay by stage inside pspat (mailbox, queue, tx), over every class; null elsewhere. */
   stagesNs: Partial<Record<ArbiterStage, LatencyNs>> | null;
+  /**
+   * pspat: times in the window its arbiter went STALL_NS or more without a pass (off its CPU:
+   * preempted, its virtual CPU stopped by the host, or a collection), and their total;
+   * every packet waiting meanwhile waited that long. null elsewhere.
+   */
+  arbiterStalls: ArbiterStalls | null;
 }
 
 export interface ModeResult {
@@ -161,6 +167,14 @@ interface Phase {
   sink: 'xdp' | 'packet';
   /** pspat's per-class stage histograms over the window (not its warm-up or shutdown), as the e2e delay. */
   stages: Map<number, StageHistograms> | null;
+  /** pspat: its arbiter's stalls in the window (LOOP_STALLS): count and total time, ns. */
+  arbiterStalls: ArbiterStalls | null;
+}
+
+/** Arbiter loop iterations that took STALL_NS or more without parking, and their total time (ns). */
+export interface ArbiterStalls {
+  count: number;
+  ns: number;
 }
 
 /**
@@ -187,7 +201,7 @@ async function runPhase(topo: SinkTopology, driver: ModeDriver, o: E2eParams, pp
     }
     await sleep(WARMUP_MS);
     const c0 = await driver.classSent();
-    const s0 = await driver.stagesSoFar();
+    const a0 = await driver.arbiterSoFar();
     const [p0, t0] = sinkPacketsAt(topo, sink);
     if (sink && timing) sink.from = now();
     for (let ms = 100; ms < o.seconds * 1000; ms += 100) {
@@ -198,12 +212,13 @@ async function runPhase(topo: SinkTopology, driver: ModeDriver, o: E2eParams, pp
     if (sink) sink.until = now();
     const [p1, t1] = sinkPacketsAt(topo, sink);
     const c1 = await driver.classSent();
-    const s1 = await driver.stagesSoFar();
+    const a1 = await driver.arbiterSoFar();
     window = {
       sinkPackets: p1 - p0,
       ns: (t1 - t0) * 1e6,
       classSent: c0 && c1 ? c1.map((v, i) => v - c0[i]) : null,
-      stages: s0 && s1 && stagesBetween(s0, s1),
+      stages: a0 && a1 && stagesBetween(a0.stages, a1.stages),
+      arbiterStalls: a0 && a1 && { count: a1.stalls - a0.stalls, ns: a1.stallNs - a0.stallNs },
     };
   } finally {
     sink?.close();
@@ -297,6 +312,7 @@ async function runMode(
         timedPackets: p.timed,
         sink: p.sink,
         stagesNs: p.stages && stagePercentiles([...p.stages.values()]),
+        arbiterStalls: p.arbiterStalls,
       });
     }
     const result: ModeResult = {

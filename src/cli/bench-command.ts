@@ -23,6 +23,7 @@ import { parseRate } from '../units.js';
 import { parseLoads } from '../sim/sweep.js';
 import { addFlags, PLACEMENT_FLAGS, STAGE_SAMPLE_FLAG } from './flags.js';
 import { placeProcess, planPlacement } from '../placement.js';
+import { STALL_NS } from '../stats/loop-stats.js';
 
 const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(2)}%`);
 
@@ -43,7 +44,7 @@ function formatE2e(r: Omit<E2eResult, 'runs'>): string {
   ]);
   const throughput = renderTable(['mode', 'Mpps', 'Gbit/s', 'vs raw', 'share error', 'rate delivered'], rows);
   const delay = renderTable(
-    ['mode', 'load', 'Mpps', 'timed', 'p50', 'p90', 'p99', 'p99.9'],
+    ['mode', 'load', 'Mpps', 'timed', 'p50', 'p90', 'p99', 'p99.9', 'arbiter stalls'],
     Object.entries(r.modes).flatMap(([m, v]) =>
       v.loads.map((l) => [
         m,
@@ -51,6 +52,7 @@ function formatE2e(r: Omit<E2eResult, 'runs'>): string {
         l.mpps.toFixed(3),
         l.timedPackets,
         ...[l.latencyNs.p50, l.latencyNs.p90, l.latencyNs.p99, l.latencyNs.p999].map(formatNs),
+        l.arbiterStalls === null ? '-' : `${l.arbiterStalls.count}${l.arbiterStalls.count > 0 ? ` (${formatNs(l.arbiterStalls.ns)})` : ''}`,
       ]),
     ),
   );
@@ -80,7 +82,7 @@ ${curve}
   const sinks = [...new Set(Object.values(r.modes).flatMap((v) => v.loads.map((l) => (l.sink === 'xdp' ? 'its XDP program' : 'an AF_PACKET socket'))))].join(
     ', ',
   );
-  return `${head}\n${where}\n\nsaturation\n${throughput}\n${senders}${p.loads.length > 0 ? `\none-way delay, paced at a fraction of ${p.loadsOf === 'own' ? "each mode's own saturation rate" : `${p.loadsOf}'s saturation rate, every mode alike`} (kernel arrival stamps at the sink: ${sinks})\n${delay}\n${stages}` : ''}`;
+  return `${head}\n${where}\n\nsaturation\n${throughput}\n${senders}${p.loads.length > 0 ? `\none-way delay, paced at a fraction of ${p.loadsOf === 'own' ? "each mode's own saturation rate" : `${p.loadsOf}'s saturation rate, every mode alike`} (kernel arrival stamps at the sink: ${sinks}); arbiter stalls: times pspat's arbiter went ≥ ${formatNs(STALL_NS)} without a pass, not parked (off its CPU, or a collection), and their total\n${delay}\n${stages}` : ''}`;
 }
 
 export function registerBench(program: Command): void {

@@ -122,6 +122,12 @@ export class MetricsRegistry {
   private readonly busyPasses = this.c('pspat_arbiter_busy_passes_total', 'Passes that moved packets', ['arbiter']);
   private readonly parks = this.c('pspat_arbiter_parks_total', 'Times the arbiter parked', ['arbiter']);
   private readonly parked = this.c('pspat_arbiter_parked_seconds_total', 'Time the arbiter spent parked', ['arbiter']);
+  private readonly stalls = this.c(
+    'pspat_arbiter_stalls_total',
+    'Times the arbiter went 1 ms or more without a pass, not parked: kept off its CPU (preempted, or its virtual CPU stopped by the host) or paused',
+    ['arbiter'],
+  );
+  private readonly stalled = this.c('pspat_arbiter_stalled_seconds_total', 'Time those stalls took', ['arbiter']);
   private readonly passTime = this.h('pspat_arbiter_pass_seconds', 'Duration of passes that moved packets', DELAY_BUCKETS_S, 1e-9);
   private readonly batch = this.h('pspat_arbiter_batch_packets', 'Packets per release batch', BATCH_BUCKETS);
   private readonly arbiterInfo = this.g('pspat_arbiter_info', 'Where the arbiter thread runs (CPUs, how it waits, kernel thread id)', [
@@ -222,7 +228,7 @@ export class MetricsRegistry {
       }
     }
     // Reset once for all arbiters: a reset per arbiter would drop the ones before it.
-    for (const m of [this.passes, this.busyPasses, this.parks, this.parked, this.arbiterInfo, this.passTime, this.batch]) m.reset();
+    for (const m of [this.passes, this.busyPasses, this.parks, this.parked, this.stalls, this.stalled, this.arbiterInfo, this.passTime, this.batch]) m.reset();
     const { plan, arbiterThreads } = this.source.placement();
     this.source.loops().forEach((loop, i) => {
       const arbiter = String(i);
@@ -232,6 +238,8 @@ export class MetricsRegistry {
         [this.busyPasses, f.busyPasses],
         [this.parks, f.parks],
         [this.parked, f.parkedNs / 1e9],
+        [this.stalls, f.stalls],
+        [this.stalled, f.stallNs / 1e9],
       ] as const) {
         m.inc({ arbiter }, v);
       }

@@ -64,6 +64,9 @@ export function daemonRun(readings: DeviceReading[], loops: LoopStats[], config:
     const f = l.read();
     counters[`arbiter${i}.passes`] = f.passes;
     counters[`arbiter${i}.parkedNs`] = f.parkedNs;
+    // Kept off its CPU (or paused) for STALL_NS or more while it had no reason to wait.
+    counters[`arbiter${i}.stalls`] = f.stalls;
+    counters[`arbiter${i}.stallNs`] = f.stallNs;
     counters[`arbiter${i}.meanBatch`] = f.meanBatch;
     // Where it runs: its kernel thread id, its CPU (−1: not pinned), whether it polls, its SCHED_FIFO priority.
     counters[`arbiter${i}.threadId`] = f.threadId;

@@ -38,7 +38,19 @@ export const LOOP_WINDOW_FROM_MS = 11;
 export const LOOP_WINDOW_TO_MS = 12;
 export const LOOP_WINDOW_GCS = 13;
 export const LOOP_WINDOW_GC_MAX_NS = 14;
-export const LOOP_FIELDS = 15;
+/**
+ * Stalls: loop iterations (a pass and the step to the next) that took STALL_NS or more
+ * without parking or applying a command. Passes take microseconds; such an iteration means
+ * the thread was kept off its CPU — preempted, or on a VM its virtual CPU stopped by the
+ * host — or paused (a collection), and every packet waiting meanwhile waited with it.
+ * Their count, total and longest.
+ */
+export const LOOP_STALLS = 15;
+export const LOOP_STALL_NS = 16;
+export const LOOP_STALL_MAX_NS = 17;
+export const LOOP_FIELDS = 18;
+/** What counts as a stall: far above a pass's own time (a full copy-mode batch takes ≈ 0.4 ms). */
+export const STALL_NS = 1_000_000;
 
 export function allocateLoopStats(): SharedArrayBuffer {
   return new SharedArrayBuffer(8 * (LOOP_FIELDS + 2 * HISTOGRAM_WORDS));
@@ -84,6 +96,9 @@ export class LoopStats {
       gcMaxNs: w[LOOP_GC_MAX_NS],
       windowGcs: w[LOOP_WINDOW_GCS],
       windowGcMaxNs: w[LOOP_WINDOW_GC_MAX_NS],
+      stalls: w[LOOP_STALLS],
+      stallNs: w[LOOP_STALL_NS],
+      stallMaxNs: w[LOOP_STALL_MAX_NS],
     };
     return { ...counters, passTime: this.passTime.summary(), batchSize: this.batchSize.summary(), meanBatch: this.batchSize.mean };
   }
@@ -109,4 +124,8 @@ export interface LoopFigures {
   /** Of those, the ones that began inside the window a reader marked (markWindow), and their longest pause (ns). */
   windowGcs: number;
   windowGcMaxNs: number;
+  /** Iterations of the loop that took STALL_NS or more without parking (LOOP_STALLS), their total and longest (ns). */
+  stalls: number;
+  stallNs: number;
+  stallMaxNs: number;
 }
