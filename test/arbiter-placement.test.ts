@@ -80,6 +80,21 @@ describe.skipIf(!canPlace && !process.env.PSPAT_REQUIRE_NET)('thread placement',
     expect(after.stallNs - before.stallNs).toBeGreaterThanOrEqual(after.stallMaxNs - before.stallMaxNs);
   });
 
+  it('a parked arbiter rung by its clients records how long it took to run again', async () => {
+    host = ended(await ArbiterHost.start({ poolFrames: 1024, wait: 'adaptive' }));
+    const link = await host.addLink({ rate: 1e9, maxClasses: 1, classes: [{}] });
+    // 2000 packets a second leave it idle between them: it parks, and each client's ring wakes it.
+    fleet = ended(await startGenerators(link, 1, () => ({ classes: [0], minSize: 100, maxSize: 100, packets: Infinity, seed: 1, pps: 2000 }), 256));
+    await fleet.started;
+    await sleep(300);
+    const loop = host.loop.read();
+    expect(loop.wake.count).toBeGreaterThan(0);
+    // Some parks end by a timeout or the host's ring, which carry no time: never more wakes than parks.
+    expect(loop.wake.count).toBeLessThanOrEqual(loop.parks);
+    expect(loop.wake.min).toBeGreaterThanOrEqual(0);
+    await fleet.stop();
+  });
+
   it('an adaptive arbiter parks when idle', async () => {
     host = ended(await ArbiterHost.start({ poolFrames: 256, wait: 'adaptive' }));
     await host.addLink({ rate: 1e9, maxClasses: 1, classes: [{}] });

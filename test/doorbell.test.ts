@@ -7,6 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
+import { Doorbell } from '../src/shm/doorbell.js';
 import { SpscRing } from '../src/shm/spsc-ring.js';
 
 /** The ring count word of a ring's own doorbell (spsc-ring.ts layout: doorbell at byte 128, count second). */
@@ -80,5 +81,33 @@ describe('doorbell armed for a batch', () => {
     expect(['ok', 'not-equal']).toContain(woke);
     expect(ready).toBe(8);
     expect(ringCount(ring)).toBe(1);
+  });
+});
+
+describe('doorbell with wake times', () => {
+  it('measures from the first stamped ring since the consumer armed, not a later one, and not a stale one', () => {
+    const words = new Int32Array(new SharedArrayBuffer(4 * 32));
+    let t = 1000;
+    const clock = (): number => t;
+    const consumer = new Doorbell(words, 16, clock);
+    const producer = new Doorbell(words, 16, clock);
+    const unstamped = new Doorbell(words, 16); // the host: rings for commands, no clock
+
+    consumer.arm();
+    t = 1500;
+    producer.ring(); // the first ring since arming
+    t = 1900;
+    producer.ring(); // does not move it later
+    expect(consumer.wakeLatency(2000)).toBe(500);
+
+    consumer.disarm();
+    t = 3000;
+    consumer.arm();
+    t = 3100;
+    unstamped.ring(); // woken by a ring that carries no time: nothing to measure
+    expect(consumer.wakeLatency(3200)).toBe(-1); // and the ring before arming is stale
+    t = 3300;
+    producer.ring();
+    expect(consumer.wakeLatency(3400)).toBe(100);
   });
 });

@@ -171,7 +171,10 @@ export class Arbiter {
     this.clock.read();
     this.wallClock = { sec: Math.floor(wallMs / 1000), offsetNs: (wallMs % 1000) * 1e6 - this.clock.ns };
     this.control = new Int32Array(start.control);
-    this.doorbell = new Doorbell(this.control, CTL_DOORBELL);
+    this.doorbell = new Doorbell(this.control, CTL_DOORBELL, () => {
+      this.clock.read();
+      return this.clock.ns;
+    });
     this.held = new Uint8Array(this.pool.frames);
     this.drainBatch = start.options.drainBatch;
     this.releaseBatch = start.options.releaseBatch;
@@ -512,6 +515,8 @@ export class Arbiter {
     this.doorbell.park(token, waitNs === Infinity ? Infinity : (waitNs - OVERSLEEP_NS) / 1e6);
     this.clock.read();
     this.loop.words[LOOP_PARKED_NS] += this.clock.ns - parkedAt;
+    const woke = this.doorbell.wakeLatency(this.clock.ns);
+    if (woke >= 0) this.loop.wake.record(woke);
     this.iterationFrom = Infinity;
   }
 

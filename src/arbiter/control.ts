@@ -12,7 +12,7 @@
  * | word | writer       | reader  | meaning                                          |
  * |------|--------------|---------|--------------------------------------------------|
  * | 0    | host         | arbiter | CTL_PENDING: commands are waiting on the port    |
- * | 16.. | see doorbell | arbiter | the arbiter's doorbell (rung by mailboxes, host) |
+ * | 16–21 | see doorbell | arbiter | the arbiter's doorbell with wake times (rung by mailboxes, host) |
  */
 import type { FramePoolLayout } from '../shm/frame-pool.js';
 import type { ClockEpoch } from '../clock.js';

@@ -13,6 +13,7 @@ import { ArbiterHost, type LinkHandle } from '../arbiter/host.js';
 import { newEpoch, type ClockEpoch } from '../clock.js';
 import { WorkerFailedError } from '../errors.js';
 import type { StageHistograms } from '../stats/class-histograms.js';
+import { Histogram } from '../stats/histogram.js';
 import { workerUrl } from '../worker-url.js';
 import type { XdpMode } from '../transmit/native-port.js';
 import type { NativeBackend } from '../transmit/ports.js';
@@ -45,6 +46,8 @@ export interface ArbiterSoFar {
   /** The arbiter loop's stalls (LOOP_STALLS) and their total time (ns). */
   stalls: number;
   stallNs: number;
+  /** A copy of its wake-up latency histogram (LoopStats.wake). */
+  wake: Histogram;
 }
 
 export interface ModeDriver {
@@ -226,7 +229,12 @@ function pspatDriver(s: ModeSetup): ModeDriver {
     async arbiterSoFar() {
       const live = await link!.liveStats();
       const loop = host!.loop.read();
-      return { stages: new Map(live.classes.map((c) => [c.slot, c.stages])), stalls: loop.stalls, stallNs: loop.stallNs };
+      return {
+        stages: new Map(live.classes.map((c) => [c.slot, c.stages])),
+        stalls: loop.stalls,
+        stallNs: loop.stallNs,
+        wake: new Histogram(host!.loop.wake.data.slice()),
+      };
     },
     async stop() {
       await fleet!.stop();

@@ -123,6 +123,11 @@ export interface LoadResult {
    * every packet waiting meanwhile waited that long. null elsewhere.
    */
   arbiterStalls: ArbiterStalls | null;
+  /**
+   * pspat: how long its arbiter, parked, took to run again after a client rang it (the
+   * host's scheduler, or its VM's virtual CPU), and how often that happened. null elsewhere.
+   */
+  arbiterWakeNs: (LatencyNs & { wakes: number }) | null;
 }
 
 export interface ModeResult {
@@ -169,6 +174,8 @@ interface Phase {
   stages: Map<number, StageHistograms> | null;
   /** pspat: its arbiter's stalls in the window (LOOP_STALLS): count and total time, ns. */
   arbiterStalls: ArbiterStalls | null;
+  /** pspat: its parked arbiter's wake-up latencies in the window (LoopStats.wake). */
+  arbiterWake: Histogram | null;
 }
 
 /** Arbiter loop iterations that took STALL_NS or more without parking, and their total time (ns). */
@@ -219,12 +226,19 @@ async function runPhase(topo: SinkTopology, driver: ModeDriver, o: E2eParams, pp
       classSent: c0 && c1 ? c1.map((v, i) => v - c0[i]) : null,
       stages: a0 && a1 && stagesBetween(a0.stages, a1.stages),
       arbiterStalls: a0 && a1 && { count: a1.stalls - a0.stalls, ns: a1.stallNs - a0.stallNs },
+      arbiterWake: a0 && a1 && subtracted(a1.wake, a0.wake),
     };
   } finally {
     sink?.close();
     await driver.stop();
   }
   return { ...window, e2e: sink?.e2e ?? new Map(), timed: sink?.stamped ?? 0, sink: sink?.kind ?? 'packet' };
+}
+
+/** `later` less `earlier`: what a histogram recorded between two copies. */
+function subtracted(later: Histogram, earlier: Histogram): Histogram {
+  later.subtract(earlier);
+  return later;
 }
 
 /**
@@ -313,6 +327,7 @@ async function runMode(
         sink: p.sink,
         stagesNs: p.stages && stagePercentiles([...p.stages.values()]),
         arbiterStalls: p.arbiterStalls,
+        arbiterWakeNs: p.arbiterWake && { wakes: p.arbiterWake.count, ...percentiles([p.arbiterWake]) },
       });
     }
     const result: ModeResult = {

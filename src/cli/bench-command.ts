@@ -57,13 +57,17 @@ function formatE2e(r: Omit<E2eResult, 'runs'>): string {
     ),
   );
   const stageRows = Object.entries(r.modes).flatMap(([m, v]) =>
-    v.loads.flatMap((l) =>
-      Object.entries(l.stagesNs ?? {}).map(([stage, d]) => [m, `${Math.round(l.load * 100)}%`, stage, ...[d.p50, d.p90, d.p99, d.p999].map(formatNs)]),
-    ),
+    v.loads.flatMap((l) => {
+      const load = `${Math.round(l.load * 100)}%`;
+      const rows = Object.entries(l.stagesNs ?? {}).map(([stage, d]) => [m, load, stage, ...[d.p50, d.p90, d.p99, d.p999].map(formatNs), '']);
+      const w = l.arbiterWakeNs;
+      if (w !== null && w.wakes > 0) rows.push([m, load, 'wake', ...[w.p50, w.p90, w.p99, w.p999].map(formatNs), String(w.wakes)]);
+      return rows;
+    }),
   );
   const stages =
     stageRows.length > 0
-      ? `\npspat's own stages in the same windows (mailbox: client → arbiter; queue: arbiter → release; tx: release → completion)\n${renderTable(['mode', 'load', 'stage', 'p50', 'p90', 'p99', 'p99.9'], stageRows)}\n`
+      ? `\npspat's own stages in the same windows (mailbox: client → arbiter; queue: arbiter → release; tx: release → completion; wake: a client's ring → the parked arbiter running, how often)\n${renderTable(['mode', 'load', 'stage', 'p50', 'p90', 'p99', 'p99.9', 'wakes'], stageRows)}\n`
       : '';
   const modes = Object.keys(r.clientsCurve[0]?.mpps ?? {}) as (keyof E2eResult['modes'])[];
   const first = r.clientsCurve[0];

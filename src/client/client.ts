@@ -48,7 +48,8 @@ export class Client {
     this.id = channel.clientId;
     this.pool = new FramePool(channel.pool);
     this.now = makeClock(channel.epoch);
-    this.mailbox = new SpscRing(channel.mailbox, new Doorbell(new Int32Array(channel.arbiterControl), channel.doorbellWord));
+    // Stamping its rings lets the arbiter measure how long it took to run again (doorbell.ts).
+    this.mailbox = new SpscRing(channel.mailbox, new Doorbell(new Int32Array(channel.arbiterControl), channel.doorbellWord, this.now));
     this.free = new SpscRing(channel.free);
     this.counters = new ClientCounters(channel.counters, channel.maxClasses);
     this.maxClasses = channel.maxClasses;

@@ -130,6 +130,12 @@ export class MetricsRegistry {
   private readonly stalled = this.c('pspat_arbiter_stalled_seconds_total', 'Time those stalls took', ['arbiter']);
   private readonly passTime = this.h('pspat_arbiter_pass_seconds', 'Duration of passes that moved packets', DELAY_BUCKETS_S, 1e-9);
   private readonly batch = this.h('pspat_arbiter_batch_packets', 'Packets per release batch', BATCH_BUCKETS);
+  private readonly wake = this.h(
+    'pspat_arbiter_wake_seconds',
+    "A parked arbiter's wake-up latency: a client's ring to the arbiter running again",
+    DELAY_BUCKETS_S,
+    1e-9,
+  );
   private readonly arbiterInfo = this.g('pspat_arbiter_info', 'Where the arbiter thread runs (CPUs, how it waits, kernel thread id)', [
     'arbiter',
     'cpus',
@@ -228,7 +234,8 @@ export class MetricsRegistry {
       }
     }
     // Reset once for all arbiters: a reset per arbiter would drop the ones before it.
-    for (const m of [this.passes, this.busyPasses, this.parks, this.parked, this.stalls, this.stalled, this.arbiterInfo, this.passTime, this.batch]) m.reset();
+    for (const m of [this.passes, this.busyPasses, this.parks, this.parked, this.stalls, this.stalled, this.arbiterInfo, this.passTime, this.batch, this.wake])
+      m.reset();
     const { plan, arbiterThreads } = this.source.placement();
     this.source.loops().forEach((loop, i) => {
       const arbiter = String(i);
@@ -249,6 +256,7 @@ export class MetricsRegistry {
       this.arbiterNice.set({ arbiter }, p.nice);
       this.passTime.set({ arbiter }, loop.passTime);
       this.batch.set({ arbiter }, loop.batchSize);
+      this.wake.set({ arbiter }, loop.wake);
     });
     return this.registry.metrics();
   }

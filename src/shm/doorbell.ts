@@ -16,6 +16,13 @@
  * | base + 0 | int32 | consumer          | producers | entries wanted while (about to be) parked, 0 when not |
  * | base + 1 | int32 | producers (add)   | consumer  | ring count; the word the consumer waits on   |
  *
+ * A doorbell built with a clock also keeps wake times, two Float64 after the words (so
+ * `base` must be even): `armedAt` (the consumer's clock when it last armed) at Float64 index
+ * base/2 + 1, and `rungAt` (a producer's clock at the first ring since then) at base/2 + 2.
+ * The consumer, awake again, knows how long after that ring it got to run (`wakeLatency`):
+ * the scheduler's wake-up latency, or on a VM its virtual CPU's. Producers without a clock
+ * (the host's commands) ring without stamping.
+ *
  * Why no wake-up is lost: the consumer (1) reads the ring count, (2) stores WAITING = 1,
  * (3) re-checks its rings, (4) waits while the count is still the value read in (1). A
  * producer (a) publishes its ring index, (b) loads WAITING and rings if it is 1. All these
@@ -25,12 +32,28 @@
 
 const WAITING = 0;
 const RING_COUNT = 1;
+/** Float64 indexes of the wake times, after `base / 2`. */
+const ARMED_AT = 1;
+const RUNG_AT = 2;
+/** Int32 words a doorbell with wake times takes. */
+export const TIMED_DOORBELL_WORDS = 6;
 
 export class Doorbell {
+  /** The wake times (null: none kept), and the Float64 indexes of `armedAt` and `rungAt`. */
+  private readonly times: Float64Array | null;
+  private readonly armedAt: number;
+  private readonly rungAt: number;
+
+  /** @param now The shared clock (ns), to keep wake times; both sides of a timed doorbell pass one. */
   constructor(
     private readonly words: Int32Array,
     private readonly base: number,
-  ) {}
+    private readonly now?: () => number,
+  ) {
+    this.times = now === undefined ? null : new Float64Array(words.buffer, words.byteOffset, words.length >> 1);
+    this.armedAt = (base >> 1) + ARMED_AT;
+    this.rungAt = (base >> 1) + RUNG_AT;
+  }
 
   /** Producer side: how many entries the consumer parks for; 0 while it is not parking. */
   wanted(): number {
@@ -45,6 +68,9 @@ export class Doorbell {
 
   /** Producer side, after `wanted` said the consumer parks and what it wants is there. */
   wake(): void {
+    const t = this.times;
+    // The first ring since the consumer armed; producers ringing after it do not move it later.
+    if (t !== null && t[this.rungAt] <= t[this.armedAt]) t[this.rungAt] = this.now!();
     // Publishes the ring; the consumer's wait compares against the count it read first.
     Atomics.add(this.words, this.base + RING_COUNT, 1);
     Atomics.notify(this.words, this.base + RING_COUNT);
@@ -55,6 +81,7 @@ export class Doorbell {
    * returns the token to pass to `park` after re-checking that fewer are.
    */
   arm(want = 1): number {
+    if (this.times !== null) this.times[this.armedAt] = this.now!();
     const token = Atomics.load(this.words, this.base + RING_COUNT);
     // Publishes "about to park" to producers; pairs with the load in `wanted`.
     Atomics.store(this.words, this.base + WAITING, want);
@@ -65,6 +92,16 @@ export class Doorbell {
   park(token: number, timeoutMs: number): void {
     Atomics.wait(this.words, this.base + RING_COUNT, token, timeoutMs);
     this.disarm();
+  }
+
+  /**
+   * Consumer side, after `park` returned at `now`: how long after the first stamped ring
+   * since it armed it got to run (ns), or −1 when no such ring woke it (a timeout, the host).
+   */
+  wakeLatency(now: number): number {
+    const t = this.times;
+    if (t === null || !(t[this.rungAt] > t[this.armedAt])) return -1;
+    return now - t[this.rungAt];
   }
 
   /** Consumer side: found work after `arm`, so do not park. */

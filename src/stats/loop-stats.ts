@@ -1,10 +1,12 @@
 /**
  * The arbiter loop's own figures, what PSPAT exposed as sysctls: passes, how long a pass
- * that moved packets takes, how many packets a release batch carries, time parked.
+ * that moved packets takes, how many packets a release batch carries, time parked, and
+ * how long a parked arbiter took to run again once a client rang it.
  * One buffer per arbiter; the arbiter writes with plain stores, readers see them lock-free.
  *
- * Layout (Float64 words): LOOP_* counters, then two histograms (histogram.ts): the
- * duration of passes that moved packets (ns), and packets per non-empty release batch.
+ * Layout (Float64 words): LOOP_* counters, then three histograms (histogram.ts): the
+ * duration of passes that moved packets (ns), packets per non-empty release batch, and
+ * wake-up latency (ns: a client's ring → the arbiter running, doorbell.ts).
  */
 import { Histogram, HISTOGRAM_WORDS, type StageSummary } from './histogram.js';
 
@@ -53,7 +55,7 @@ export const LOOP_FIELDS = 18;
 export const STALL_NS = 1_000_000;
 
 export function allocateLoopStats(): SharedArrayBuffer {
-  return new SharedArrayBuffer(8 * (LOOP_FIELDS + 2 * HISTOGRAM_WORDS));
+  return new SharedArrayBuffer(8 * (LOOP_FIELDS + 3 * HISTOGRAM_WORDS));
 }
 
 export class LoopStats {
@@ -62,11 +64,14 @@ export class LoopStats {
   readonly passTime: Histogram;
   /** Packets per release batch (one per link per pass that released any). */
   readonly batchSize: Histogram;
+  /** A parked arbiter's wake-up latency: the first client ring since it parked → running again, ns. */
+  readonly wake: Histogram;
 
   constructor(buffer: SharedArrayBuffer) {
     this.words = new Float64Array(buffer, 0, LOOP_FIELDS);
     this.passTime = new Histogram(new Float64Array(buffer, 8 * LOOP_FIELDS, HISTOGRAM_WORDS));
     this.batchSize = new Histogram(new Float64Array(buffer, 8 * (LOOP_FIELDS + HISTOGRAM_WORDS), HISTOGRAM_WORDS));
+    this.wake = new Histogram(new Float64Array(buffer, 8 * (LOOP_FIELDS + 2 * HISTOGRAM_WORDS), HISTOGRAM_WORDS));
   }
 
   /** Marks the start (`end` false) or the end of a window whose collections are counted apart (LOOP_WINDOW_GCS). */
@@ -100,7 +105,13 @@ export class LoopStats {
       stallNs: w[LOOP_STALL_NS],
       stallMaxNs: w[LOOP_STALL_MAX_NS],
     };
-    return { ...counters, passTime: this.passTime.summary(), batchSize: this.batchSize.summary(), meanBatch: this.batchSize.mean };
+    return {
+      ...counters,
+      passTime: this.passTime.summary(),
+      batchSize: this.batchSize.summary(),
+      meanBatch: this.batchSize.mean,
+      wake: this.wake.summary(),
+    };
   }
 }
 
@@ -113,6 +124,8 @@ export interface LoopFigures {
   passTime: StageSummary;
   batchSize: StageSummary;
   meanBatch: number;
+  /** Wake-up latency of the parked arbiter (LoopStats.wake). */
+  wake: StageSummary;
   /** The arbiter thread's kernel id (0 before it started, −1 unknown). */
   threadId: number;
   /** Passes that found a full batch waiting (LOOP_FULL_PASSES). */
