@@ -58,9 +58,9 @@ export interface ModeDriver {
   /** Packets sent so far per class by the mode's scheduler; null where there is none (raw). */
   classSent(): Promise<number[] | null>;
   /**
-   * pspat: what its arbiter recorded so far — each class's stage histograms and the loop's
-   * stalls — read from shared memory without stopping it (a window's is the difference of
-   * two reads); null for the others.
+   * pspat: what its arbiter recorded so far — each class's stage histograms, the loop's
+   * stalls and wake-ups — read from shared memory without stopping it (a window's is the
+   * difference of two reads); null for the others.
    */
   arbiterSoFar(): Promise<ArbiterSoFar | null>;
   /** Stops the senders. */

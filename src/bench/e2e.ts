@@ -253,8 +253,8 @@ function stagesBetween(before: Map<number, StageHistograms>, after: Map<number, 
       const h = stages[stage];
       if (h === undefined) continue;
       const earlier = before.get(cls)?.[stage];
-      if (earlier !== undefined) h.subtract(earlier);
-      if (h.count > 0) window[stage] = h;
+      const recorded = earlier === undefined ? h : subtracted(h, earlier);
+      if (recorded.count > 0) window[stage] = recorded;
     }
     out.set(cls, window);
   }

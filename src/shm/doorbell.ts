@@ -16,8 +16,8 @@
  * | base + 0 | int32 | consumer          | producers | entries wanted while (about to be) parked, 0 when not |
  * | base + 1 | int32 | producers (add)   | consumer  | ring count; the word the consumer waits on   |
  *
- * A doorbell built with a clock also keeps wake times, two Float64 after the words (so
- * `base` must be even): `armedAt` (the consumer's clock when it last armed) at Float64 index
+ * A doorbell built with a clock also keeps wake times, two Float64 after the words (six
+ * Int32 words in all, and `base` must be even): `armedAt` (the consumer's clock when it last armed) at Float64 index
  * base/2 + 1, and `rungAt` (a producer's clock at the first ring since then) at base/2 + 2.
  * The consumer, awake again, knows how long after that ring it got to run (`wakeLatency`):
  * the scheduler's wake-up latency, or on a VM its virtual CPU's. Producers without a clock
@@ -35,8 +35,6 @@ const RING_COUNT = 1;
 /** Float64 indexes of the wake times, after `base / 2`. */
 const ARMED_AT = 1;
 const RUNG_AT = 2;
-/** Int32 words a doorbell with wake times takes. */
-export const TIMED_DOORBELL_WORDS = 6;
 
 export class Doorbell {
   /** The wake times (null: none kept), and the Float64 indexes of `armedAt` and `rungAt`. */

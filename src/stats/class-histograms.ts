@@ -13,7 +13,8 @@
  * 15 KB per histogram makes one per class and stage up front impossible for 65536 classes,
  * so records are bound on a class's first packet: `index[slot]` holds record + 1 (0: none
  * yet). The first `capacity` classes to send get their own record; later ones share the
- * overflow record, reported as class "other". Binding allocates nothing: the arbiter records by word offset into `records`.
+ * overflow record, reported as class "other". Binding allocates nothing: the arbiter
+ * records by word offset into `records`.
  *
  * Buffer layout: `index` Int32[maxClasses]; `records` Float64[(capacity + 1) · 3 · HISTOGRAM_WORDS];
  * `copies`, the same size: where a snapshot copies the records bound so far (one memcpy on
