@@ -120,6 +120,13 @@ describe('pspat daemon observability', () => {
     expect((await withDaemon(['stats', '--save', file])).code).toBe(0);
     const run = readRunFile(file).runs[0];
     expect(run.kind).toBe('daemon');
+    // 50 Mbit/s leaves the arbiter idle between packets: parked, its clients ring it awake, and it says
+    // how fast it ran; on a host of 4 CPUs or more it has a CPU of its own and polls, never parking.
+    const c = run.counters!;
+    if (c['arbiter0.polls'] === 0) expect(c['arbiter0.wakes']).toBeGreaterThan(0);
+    else expect(c['arbiter0.wakes']).toBe(0);
+    expect(c['arbiter0.wakeMaxNs']).toBeGreaterThanOrEqual(c['arbiter0.wakeP99Ns']);
+    expect(Number.isInteger(c['arbiter0.stalls'])).toBe(true);
     const c10 = run.classes.find((c) => c.id === 'obs0 1:10')!;
     expect(Object.keys(c10.stages)).toEqual(['mailbox', 'queue', 'tx']);
     // One snapshot: every packet the class sent was timed at completion.

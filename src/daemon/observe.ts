@@ -67,6 +67,10 @@ export function daemonRun(readings: DeviceReading[], loops: LoopStats[], config:
     // Kept off its CPU (or paused) for STALL_NS or more while it had no reason to wait.
     counters[`arbiter${i}.stalls`] = f.stalls;
     counters[`arbiter${i}.stallNs`] = f.stallNs;
+    // How soon it ran again once a client rang it, parked (the host's wake-up latency).
+    counters[`arbiter${i}.wakes`] = f.wake.count;
+    counters[`arbiter${i}.wakeP99Ns`] = f.wake.p99;
+    counters[`arbiter${i}.wakeMaxNs`] = f.wake.max;
     counters[`arbiter${i}.meanBatch`] = f.meanBatch;
     // Where it runs: its kernel thread id, its CPU (−1: not pinned), whether it polls, its SCHED_FIFO priority.
     counters[`arbiter${i}.threadId`] = f.threadId;
