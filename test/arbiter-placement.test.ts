@@ -1,7 +1,8 @@
 /**
- * Threads are where the plan puts them, read back from the kernel (/proc), and a polling
- * arbiter on a CPU of its own never parks, and counts the time it is kept off it as stalls; a real-time priority or a negative nice value
- * without CAP_SYS_NICE is a clear error. Needs the native addon (it sets affinity) and two CPUs.
+ * Threads are where the plan puts them, read back from the kernel (/proc); a polling arbiter
+ * on a CPU of its own never parks, and counts the time it is kept off it as stalls; a parked
+ * one records its wake-ups; a real-time priority or a negative nice value without
+ * CAP_SYS_NICE is a clear error. Needs the native addon (it sets affinity) and two CPUs.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';

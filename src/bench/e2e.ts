@@ -33,7 +33,7 @@ import type { XdpMode } from '../transmit/native-port.js';
 import { nativeAddon } from '../transmit/native.js';
 import { isNativeBackend, type NativeBackend } from '../transmit/ports.js';
 import { findScheduler } from '../../schedulers/registry.js';
-import { MODES, modeDriver, type Mode, type ModeDriver, type ModeSetup } from './e2e-modes.js';
+import { MODES, modeDriver, type ArbiterSoFar, type Mode, type ModeDriver, type ModeSetup } from './e2e-modes.js';
 import { StampSink } from './stamp-sink.js';
 import { makeClock } from '../clock.js';
 
@@ -224,9 +224,7 @@ async function runPhase(topo: SinkTopology, driver: ModeDriver, o: E2eParams, pp
       sinkPackets: p1 - p0,
       ns: (t1 - t0) * 1e6,
       classSent: c0 && c1 ? c1.map((v, i) => v - c0[i]) : null,
-      stages: a0 && a1 && stagesBetween(a0.stages, a1.stages),
-      arbiterStalls: a0 && a1 && { count: a1.stalls - a0.stalls, ns: a1.stallNs - a0.stallNs },
-      arbiterWake: a0 && a1 && subtracted(a1.wake, a0.wake),
+      ...(a0 && a1 ? arbiterBetween(a0, a1) : { stages: null, arbiterStalls: null, arbiterWake: null }),
     };
   } finally {
     sink?.close();
@@ -235,10 +233,13 @@ async function runPhase(topo: SinkTopology, driver: ModeDriver, o: E2eParams, pp
   return { ...window, e2e: sink?.e2e ?? new Map(), timed: sink?.stamped ?? 0, sink: sink?.kind ?? 'packet' };
 }
 
-/** `later` less `earlier`: what a histogram recorded between two copies. */
-function subtracted(later: Histogram, earlier: Histogram): Histogram {
-  later.subtract(earlier);
-  return later;
+/** What pspat's arbiter recorded between two reads: the window's stages, stalls and wake-ups. */
+function arbiterBetween(before: ArbiterSoFar, after: ArbiterSoFar): Pick<Phase, 'stages' | 'arbiterStalls' | 'arbiterWake'> {
+  return {
+    stages: stagesBetween(before.stages, after.stages),
+    arbiterStalls: { count: after.stalls - before.stalls, ns: after.stallNs - before.stallNs },
+    arbiterWake: after.wake.subtract(before.wake),
+  };
 }
 
 /**
@@ -253,7 +254,7 @@ function stagesBetween(before: Map<number, StageHistograms>, after: Map<number, 
       const h = stages[stage];
       if (h === undefined) continue;
       const earlier = before.get(cls)?.[stage];
-      const recorded = earlier === undefined ? h : subtracted(h, earlier);
+      const recorded = earlier === undefined ? h : h.subtract(earlier);
       if (recorded.count > 0) window[stage] = recorded;
     }
     out.set(cls, window);

@@ -229,9 +229,9 @@ export class Histogram {
    * become the edges of its lowest and highest non-empty buckets (to the buckets'
    * resolution, as the quantiles are). Copies read while the arbiter records may be a
    * sample apart between the count and its bucket: the count is taken from the buckets,
-   * so the result is always a well-formed histogram.
+   * so the result is always a well-formed histogram. Returns this histogram.
    */
-  subtract(earlier: Histogram): void {
+  subtract(earlier: Histogram): this {
     const d = this.data;
     const e = earlier.data;
     let count = 0;
@@ -250,11 +250,12 @@ export class Histogram {
     if (count === 0) {
       d[1] = 0;
       d[2] = 0;
-      return;
+      return this;
     }
     d[1] = bucketRange(lowest)[0];
     const [lo, width] = bucketRange(highest);
     d[2] = width === 1 ? lo : lo + width;
+    return this;
   }
 }
 
