@@ -126,11 +126,15 @@ describe.skipIf(skip || tryNativeAddon() === null)('native backends through a ve
     });
   }
 
-  it('refuses an interface that does not exist and zero-copy on veth, with clear messages', async () => {
+  it('refuses an interface that does not exist, zero-copy on veth and a queue the device lacks, with clear messages', async () => {
     host = await ArbiterHost.start({ poolFrames: 64 });
     await expect(host.addLink({ backend: 'afxdp', dev: 'nonexistent0' })).rejects.toThrow("dev: interface 'nonexistent0' does not exist");
     await expect(host.addLink({ backend: 'afxdp', dev: topo.dev, xdpMode: 'zerocopy' })).rejects.toThrow(
       `afxdp on ${topo.dev}: the driver cannot do zero-copy (EOPNOTSUPP); use --xdp-mode auto or copy`,
+    );
+    // The topology has two queues: a third transmit worker has none to bind.
+    await expect(host.addLink({ backend: 'afxdp', dev: topo.dev, xdpMode: 'copy', txWorkers: 3 })).rejects.toThrow(
+      `afxdp on ${topo.dev}: queue 2 does not exist (${topo.dev} has 2 transmit queues; each transmit worker binds one: give fewer --tx-workers, a lower --queue, or add queues with ethtool -L)`,
     );
   });
 

@@ -417,7 +417,7 @@ export async function runE2e(options: E2eOptions = {}, onProgress?: (fraction: n
   nativeAddon(); // fail early, with the reason, when the addon is missing
   const plan = planPlacement(options, 1);
   const o: E2eParams = { ...settings, plan, placement: describePlan(plan) };
-  const topo = createSinkTopology('bench', false);
+  const topo = createSinkTopology('bench', false, Math.max(1, o.txWorkers));
   const hogs = startLoadHogs(o.loadHogs);
   // The curve re-measures no count the main run measured.
   const curveCounts = o.clientsCurve.filter((n) => n !== o.clients);

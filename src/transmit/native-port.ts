@@ -17,7 +17,7 @@
  *   the port reopens and transmits; if the interface index is gone, the fault becomes
  *   -ENODEV for good (the daemon then stops with a message).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { InvalidOptionError } from '../errors.js';
 import type { FramePool } from '../shm/frame-pool.js';
 import { BackendUnavailableError, nativeAddon, type NativeAddon, type PortBuffers } from './native.js';
@@ -66,7 +66,26 @@ function openError(o: NativePortOptions, err: number): Error {
   if (o.backend === 'afxdp' && o.xdpMode === 'zerocopy' && (name === 'EOPNOTSUPP' || name === 'EINVAL')) {
     return new BackendUnavailableError(`${where}: the driver cannot do zero-copy (${name}); use --xdp-mode auto or copy`);
   }
+  if (o.backend === 'afxdp' && name === 'EINVAL') {
+    // AF_XDP binds a socket to one transmit queue, and one socket per queue: a queue the
+    // device lacks is the usual reason (--tx-workers N binds queues queue … queue + N − 1).
+    const queues = transmitQueues(o.dev);
+    if (o.queue >= queues) {
+      return new BackendUnavailableError(
+        `${where}: queue ${o.queue} does not exist (${o.dev} has ${queues} transmit queue${queues === 1 ? '' : 's'}; each transmit worker binds one: give fewer --tx-workers, a lower --queue, or add queues with ethtool -L)`,
+      );
+    }
+  }
   return new BackendUnavailableError(`${where}: cannot open the port (${name})`);
+}
+
+/** How many transmit queues device `dev` has (its sysfs queue directories; 0 when unreadable). */
+function transmitQueues(dev: string): number {
+  try {
+    return readdirSync(`/sys/class/net/${dev}/queues`).filter((q) => q.startsWith('tx-')).length;
+  } catch {
+    return 0;
+  }
 }
 
 // The port's `info` words: the addon writes the first five (port.h, PortInfo), this class the rest.
