@@ -59,6 +59,9 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
   const rng = new Rng(spec.seed);
   const batch = spec.batch ?? 32;
   const frames = new Int32Array(batch);
+  /** The turn's frames' lengths and picked classes, between building and handing over. */
+  const lens = new Int32Array(batch);
+  const picked = new Int32Array(batch);
   const bytes = client.pool.bytes;
   const pool = client.pool;
   const classes = Int32Array.from(spec.classes);
@@ -101,29 +104,41 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
         continue;
       }
     }
-    let used = 0;
-    let made = 0; // packets made this turn: sent, or dropped as unclassified (their frame is reused)
     const upTo = Math.min(have, allowed);
-    while (made < upTo) {
-      const f = frames[used];
+    // The turn's frames are built first, then stamped and handed over: the stamp is taken
+    // where the raw and tc senders take theirs (src/bench/port-sender.ts), right before the
+    // hand-over, so no frame's delay includes building the frames after it. Classifying is
+    // part of the hand-over, as the kernel's filters are part of its send.
+    for (let k = 0; k < upTo; k++) {
       const len = spec.minSize === spec.maxSize ? spec.minSize : rng.int(spec.minSize, spec.maxSize);
-      const off = pool.offsetOf(f);
       const port = ports.length === 1 ? ports[0] : ports[rng.nextU32() % ports.length];
-      let cls = classifier !== null ? 0 : spec.cycle ? classes[turn++ % classes.length] : classes[rng.nextU32() % classes.length];
-      writeTestFrame(bytes, off, len, client.id, cls, seq, port);
+      const cls = classifier !== null ? 0 : spec.cycle ? classes[turn++ % classes.length] : classes[rng.nextU32() % classes.length];
+      const off = pool.offsetOf(frames[k]);
+      writeTestFrame(bytes, off, len, client.id, cls, seq + k, port);
+      if (spec.fillPayload) fillPayload(bytes, off, len, seq + k);
+      lens[k] = len;
+      picked[k] = cls;
+    }
+    const stampAt = spec.stamp && !spec.fillPayload ? client.now() : -1;
+    let kept = 0; // frames not handed over, moved to the front for the next turn
+    let made = 0; // packets made this turn: sent, or dropped as unclassified
+    for (; made < upTo; made++) {
+      const f = frames[made];
+      const off = pool.offsetOf(f);
+      const len = lens[made];
+      if (stampAt >= 0) writeStamp(bytes, off, stampAt);
+      let cls = picked[made];
       if (classifier !== null) {
         cls = classifier.slotFor(bytes, off, len);
         if (cls < 0) {
-          // No class takes it (drr/qfq with no matching filter): dropped here, frame reused.
+          // No class takes it (drr/qfq with no matching filter): dropped here, its frame kept.
           client.dropUnclassified();
           unclassified++;
           seq++;
-          made++;
+          frames[kept++] = f;
           continue;
         }
       }
-      if (spec.fillPayload) fillPayload(bytes, off, len, seq);
-      else if (spec.stamp) writeStamp(bytes, off, client.now());
       const police = classifier === null ? -1 : classifier.lastPolice;
       const sub = classifier === null ? 0 : classifier.lastSub;
       const flow = (classifier?.flows ?? fixedFlows).hash(bytes, off, len);
@@ -132,19 +147,13 @@ export function runGenerator(client: Client, spec: GeneratorSpec): GeneratorResu
         break;
       }
       seq++;
-      used++;
-      made++;
     }
     client.flush();
     pacer?.took(made);
-    if (used < have) {
-      // Mailbox full, or the pacer's allowance spent: keep the unsent frames for the next turn.
-      frames.copyWithin(0, used, have);
-      have -= used;
-      if (made < upTo) client.waitForFrames(1); // refused: wait for the arbiter to make progress
-    } else {
-      have = 0;
-    }
+    // Mailbox full, or the pacer's allowance spent: the unsent frames go first next turn (built again then).
+    for (let k = made; k < have; k++) frames[kept++] = frames[k];
+    have = kept;
+    if (made < upTo) client.waitForFrames(1); // refused: wait for the arbiter to make progress
   }
   // Whatever is still staged goes out, waiting for room as long as the host allows.
   while (client.pending > 0 && client.flush() === 0 && !client.stopRequested) client.waitForFrames(1);
