@@ -3,8 +3,10 @@
  * on the shared clock. `due` says how many packets may go now; a sender that fell far
  * behind (descheduled, or slower than the rate) forgives the debt beyond MAX_DEBT_NS
  * rather than catching up in one burst, so the offered rate is at most the target and
- * bursts stay short. Idle waits sleep (Atomics.wait), never spin: two cores.
+ * bursts stay short. Idle waits sleep (a futex, src/shm/futex.ts), never spin: two cores.
  */
+import { futex } from '../src/shm/futex.js';
+
 const MAX_DEBT_NS = 200_000;
 
 export class SendPacer {
@@ -34,9 +36,9 @@ export class SendPacer {
     this.sent += n;
   }
 
-  /** Sleeps until the next packet is due (timed Atomics.wait oversleeps by tens of µs here). */
+  /** Sleeps until the next packet is due (a timed wait oversleeps by tens of µs here). */
   waitNext(now: number): void {
     const ns = this.start + (this.sent + 1) * this.nsPerPacket - now;
-    if (ns > 0) Atomics.wait(this.nap, 0, 0, ns / 1e6);
+    if (ns > 0) futex.wait(this.nap, 0, 0, ns / 1e6);
   }
 }

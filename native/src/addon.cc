@@ -18,6 +18,7 @@
 #include "divert.h"
 #include "iface.h"
 #include "netlink.h"
+#include "futex.h"
 #include "placement.h"
 #include "port.h"
 #include "udp_flood.h"
@@ -194,6 +195,18 @@ Napi::Value PlaceThread(const Napi::CallbackInfo& info) {
   uint32_t n = info[1].As<Napi::Int32Array>().ElementLength();
   return Napi::Number::New(info.Env(), placeThread(info[0].As<Napi::Number>().Int32Value(), dataOf<int32_t>(info[1]), n,
                                                    info[2].As<Napi::Number>().Int32Value(), info[3].As<Napi::Number>().Int32Value()));
+}
+
+// futexWait(words i32, index, expected, timeoutMs) → 0 (woken, or spuriously), -EAGAIN (the
+// word was not `expected`), -ETIMEDOUT or -EINTR; waits at most 100 ms (futex.cc)
+Napi::Value FutexWait(const Napi::CallbackInfo& info) {
+  int32_t* word = dataOf<int32_t>(info[0]) + info[1].As<Napi::Number>().Uint32Value();
+  return Napi::Number::New(info.Env(), futexWait(word, info[2].As<Napi::Number>().Int32Value(), info[3].As<Napi::Number>().DoubleValue()));
+}
+
+// futexWake(words i32, index) → threads woken, or -errno
+Napi::Value FutexWake(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), futexWake(dataOf<int32_t>(info[0]) + info[1].As<Napi::Number>().Uint32Value()));
 }
 
 // threadId() → the calling thread's kernel tid
@@ -448,6 +461,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lookupUser", Napi::Function::New(env, LookupUser));
   exports.Set("placeThread", Napi::Function::New(env, PlaceThread));
   exports.Set("threadId", Napi::Function::New(env, ThreadId));
+  exports.Set("futexWait", Napi::Function::New(env, FutexWait));
+  exports.Set("futexWake", Napi::Function::New(env, FutexWake));
   exports.Set("clockBind", Napi::Function::New(env, ClockBind));
   exports.Set("clockRead", Napi::Function::New(env, ClockRead));
   exports.Set("udpFlood", Napi::Function::New(env, UdpFlood));

@@ -1,5 +1,5 @@
 /**
- * A doorbell lets a consumer park on `Atomics.wait` while its producers ring it only when
+ * A doorbell lets a consumer park on a futex (futex.ts) while its producers ring it only when
  * the consumer has announced that it is parking (an idle consumer costs producers one
  * `Atomics.load` per batch, a busy one nothing more).
  *
@@ -28,7 +28,11 @@
  * producer (a) publishes its ring index, (b) loads WAITING and rings if it is 1. All these
  * are sequentially consistent Atomics, so either (3) sees (a) — the consumer does not
  * sleep — or (b) sees (2) — the producer bumps the count, and (4) returns at once or wakes.
+ * A ring also clears WAITING (an exchange), so of many producers that see the consumer
+ * parking only the first makes the system call: a later one that finds WAITING cleared
+ * published before the consumer's next (1)–(3), whose re-check (3) then sees it.
  */
+import { futex } from './futex.js';
 
 const WAITING = 0;
 const RING_COUNT = 1;
@@ -66,12 +70,14 @@ export class Doorbell {
 
   /** Producer side, after `wanted` said the consumer parks and what it wants is there. */
   wake(): void {
+    // Claims the wake-up: another producer may have rung it since `wanted` was read.
+    if (Atomics.exchange(this.words, this.base + WAITING, 0) === 0) return;
     const t = this.times;
     // The first ring since the consumer armed; producers ringing after it do not move it later.
     if (t !== null && t[this.rungAt] <= t[this.armedAt]) t[this.rungAt] = this.now!();
     // Publishes the ring; the consumer's wait compares against the count it read first.
     Atomics.add(this.words, this.base + RING_COUNT, 1);
-    Atomics.notify(this.words, this.base + RING_COUNT);
+    futex.wake(this.words, this.base + RING_COUNT);
   }
 
   /**
@@ -86,9 +92,9 @@ export class Doorbell {
     return token;
   }
 
-  /** Consumer side, step 4: sleep until rung or `timeoutMs` passes (Infinity: no limit). */
+  /** Consumer side, step 4: sleep until rung or `timeoutMs` passes (Infinity: no limit), or earlier (futex.ts). */
   park(token: number, timeoutMs: number): void {
-    Atomics.wait(this.words, this.base + RING_COUNT, token, timeoutMs);
+    futex.wait(this.words, this.base + RING_COUNT, token, timeoutMs);
     this.disarm();
   }
 

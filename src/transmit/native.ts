@@ -50,6 +50,10 @@ export interface NativeAddon {
   placeThread(tid: number, cpus: Int32Array, priority: number, nice: number): number;
   /** The calling thread's kernel id. */
   threadId(): number;
+  /** Sleeps while `words[index]` is `expected`, until woken or `timeoutMs` (at most 100 ms); 0, -EAGAIN, -ETIMEDOUT or -EINTR (src/shm/futex.ts). */
+  futexWait(words: Int32Array, index: number, expected: number, timeoutMs: number): number;
+  /** Wakes every thread sleeping on `words[index]`; how many woke, or -errno. */
+  futexWake(words: Int32Array, index: number): number;
   /** pid, uid, gid of a connected Unix socket's peer into `out`; 0 or -errno. */
   peerCredentials(fd: number, out: Int32Array): number;
   /**

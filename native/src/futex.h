@@ -1,0 +1,12 @@
+// Parking a thread on a word of shared memory, and waking it, with the kernel's futex
+// directly (futex.cc says why not Atomics.wait/notify).
+#pragma once
+
+#include <cstdint>
+
+// Sleeps while *word == expected, until woken or `timeoutMs` passes (capped: see futex.cc).
+// 0 when woken (or spuriously), -EAGAIN when *word was not `expected`, -ETIMEDOUT, -EINTR.
+int futexWait(int32_t* word, int32_t expected, double timeoutMs);
+
+// Wakes every thread sleeping on `word`; returns how many woke.
+int futexWake(int32_t* word);
