@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { atomicsFutex, futex, nativeFutex, type Futex } from '../src/shm/futex.js';
 import { nativeBuildFile } from '../src/transmit/native.js';
+import { WAIT_SOURCE } from './helpers/futex-worker.js';
 
 const native = nativeFutex();
 
@@ -36,18 +37,15 @@ describe('futex', () => {
 
       it('wakes a thread parked on the word', async () => {
         const words = new Int32Array(new SharedArrayBuffer(8));
-        // The worker parks until word 1 moves from 0 (each wait may end early: it looks again),
-        // then says how long it was parked after being told to wait.
+        // The worker parks, with this kind, until word 1 moves from 0 (each wait may end early:
+        // it looks again), then says what it found.
         const worker = new Worker(
           `const { workerData, parentPort } = require('node:worker_threads');
-           const addon = workerData.addon ? require(workerData.addon) : null;
+           ${WAIT_SOURCE}
            const words = new Int32Array(workerData.buffer);
            parentPort.postMessage('parking');
            const until = Date.now() + 20000;
-           while (Atomics.load(words, 1) === 0 && Date.now() < until) {
-             if (addon) addon.futexWait(words, 1, 0, until - Date.now());
-             else Atomics.wait(words, 1, 0, until - Date.now());
-           }
+           while (Atomics.load(words, 1) === 0 && Date.now() < until) wait(words, 1, 0, until - Date.now());
            parentPort.postMessage(Atomics.load(words, 1));`,
           { eval: true, workerData: { buffer: words.buffer, addon } },
         );

@@ -1,10 +1,5 @@
-// See futex.h. Why not Atomics.wait/notify: V8 implements them with one process-wide mutex
-// (its FutexEmulation), which every waiter takes on its way out and every notifier holds
-// while it signals. A real-time arbiter woken by a client then preempts that client while
-// it still holds the mutex, and blocks on it until the client runs again: two context
-// switches per wake-up on a quiet host, and on a busy one, whatever the client waits for
-// its CPU (milliseconds behind CPU hogs). The kernel's futex has no such lock: the waker
-// makes one system call, and the woken thread returns from its own.
+// See futex.h; why doorbells do not use Atomics.wait/notify (V8's process-wide lock, and a
+// real-time arbiter blocked behind a client holding it): src/shm/futex.ts.
 //
 // The threads of one process share the SharedArrayBuffers, so the futexes are private.
 #include "futex.h"

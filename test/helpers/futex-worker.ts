@@ -1,8 +1,9 @@
 /**
- * A worker's side of a futex, for tests that park a real thread: the same kind the
- * process's doorbells use (src/shm/futex.ts), since neither kind wakes the other's
- * sleepers. `WAIT_SOURCE` defines `wait(words, index, expected, ms)` in an eval'd worker
- * given `workerData.addon` (futexWorkerData()).
+ * A worker's side of a futex, for tests that park a real thread: `WAIT_SOURCE` defines
+ * `wait(words, index, expected, ms)` in an eval'd worker, on the native futex when
+ * `workerData.addon` names the addon, else on the Atomics. A worker parked on a doorbell
+ * must use the kind the process's doorbells ring (`futexAddon()`; src/shm/futex.ts), since
+ * neither kind wakes the other's sleepers.
  */
 import { atomicsFutex, futex } from '../../src/shm/futex.js';
 import { nativeBuildFile } from '../../src/transmit/native.js';
