@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readRunFile } from '../src/report/run-file.js';
@@ -38,6 +38,10 @@ describe.skipIf(skip || tryNativeAddon() === null)('pspat bench e2e', () => {
       // Kernel arrival stamps on the senders' clock: positive, ordered, well under a second.
       expect(0 < l.p50 && l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.p999 && l.p999 < 1e9, `${m} ${JSON.stringify(l)}`).toBe(true);
       expect(v.loads[0].timedPackets, m).toBeGreaterThan(0.5 * v.loads[0].mpps * 0.4 * 1e6);
+      // Steal is counted in 10 ms ticks over every CPU: whole ticks, and not more than a 0.4 s
+      // window's CPU time (with room for late timers).
+      const steal = v.loads[0].hostStealNs;
+      expect(Number.isInteger(steal / 1e7) && steal >= 0 && steal <= 1e9 * availableParallelism(), `${m} steal ${steal}`).toBe(true);
     }
     expect(r.modes.raw.shareError).toBeNull(); // nothing schedules there
     // Equal weights, every class backlogged in turn: each scheduler's own counters split evenly.

@@ -7,9 +7,21 @@ import { readFileSync } from 'node:fs';
 /** Kernel ticks per second (USER_HZ): 100 on every Linux architecture node runs on. */
 const USER_HZ = 100;
 
+/** The first line of /proc/stat (all CPUs), in ticks: user, nice, system, idle, iowait, irq, softirq, steal, … */
+function allCpuTicks(): number[] {
+  return readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+}
+
 /** Busy CPU nanoseconds since boot, over all CPUs: user, nice, system, irq, softirq, steal (not idle or iowait). */
 export function busyCpuNs(): number {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const [user, nice, system, , , irq, softirq, steal] = fields;
+  const [user, nice, system, , , irq, softirq, steal] = allCpuTicks();
   return ((user + nice + system + irq + softirq + steal) * 1e9) / USER_HZ;
+}
+
+/**
+ * Nanoseconds since boot, over all CPUs, that the hypervisor ran something else while this
+ * (virtual) machine's CPUs had work: its steal time, to the tick (10 ms). 0 on bare metal.
+ */
+export function stealNs(): number {
+  return allCpuTicks()[7] * (1e9 / USER_HZ);
 }

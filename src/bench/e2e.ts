@@ -27,6 +27,7 @@ import { stagesJson, type Run, type RunClass } from '../report/run-file.js';
 import { ARBITER_STAGES, type ArbiterStage, type StageHistograms } from '../stats/class-histograms.js';
 import { describePlan, planPlacement, type PlacementOptions, type PlacementPlan } from '../placement.js';
 import { startLoadHogs } from './load-hogs.js';
+import { stealNs } from './cpu-time.js';
 
 import { Histogram } from '../stats/histogram.js';
 import type { XdpMode } from '../transmit/native-port.js';
@@ -128,6 +129,12 @@ export interface LoadResult {
    * host's scheduler, or its VM's virtual CPU), and how often that happened. null elsewhere.
    */
   arbiterWakeNs: (LatencyNs & { wakes: number }) | null;
+  /**
+   * CPU time the hypervisor took from this virtual machine in the window (its steal time,
+   * all CPUs, to 10 ms): a thread that had work and did not run meanwhile, whatever its
+   * priority. 0 on bare metal.
+   */
+  hostStealNs: number;
 }
 
 export interface ModeResult {
@@ -176,6 +183,8 @@ interface Phase {
   arbiterStalls: ArbiterStalls | null;
   /** pspat: its parked arbiter's wake-up latencies in the window (LoopStats.wake). */
   arbiterWake: Histogram | null;
+  /** The host's steal time in the window (LoadResult.hostStealNs). */
+  hostStealNs: number;
 }
 
 /** Arbiter loop iterations that took STALL_NS or more without parking, and their total time (ns). */
@@ -210,6 +219,7 @@ async function runPhase(topo: SinkTopology, driver: ModeDriver, o: E2eParams, pp
     const c0 = await driver.classSent();
     const a0 = await driver.arbiterSoFar();
     const [p0, t0] = sinkPacketsAt(topo, sink);
+    const steal0 = stealNs();
     if (sink && timing) sink.from = now();
     for (let ms = 100; ms < o.seconds * 1000; ms += 100) {
       await sleep(t0 + ms - performance.now());
@@ -218,12 +228,14 @@ async function runPhase(topo: SinkTopology, driver: ModeDriver, o: E2eParams, pp
     await sleep(t0 + o.seconds * 1000 - performance.now());
     if (sink) sink.until = now();
     const [p1, t1] = sinkPacketsAt(topo, sink);
+    const steal1 = stealNs();
     const c1 = await driver.classSent();
     const a1 = await driver.arbiterSoFar();
     window = {
       sinkPackets: p1 - p0,
       ns: (t1 - t0) * 1e6,
       classSent: c0 && c1 ? c1.map((v, i) => v - c0[i]) : null,
+      hostStealNs: steal1 - steal0,
       ...(a0 && a1 ? arbiterBetween(a0, a1) : { stages: null, arbiterStalls: null, arbiterWake: null }),
     };
   } finally {
@@ -329,6 +341,7 @@ async function runMode(
         stagesNs: p.stages && stagePercentiles([...p.stages.values()]),
         arbiterStalls: p.arbiterStalls,
         arbiterWakeNs: p.arbiterWake && { wakes: p.arbiterWake.count, ...percentiles([p.arbiterWake]) },
+        hostStealNs: p.hostStealNs,
       });
     }
     const result: ModeResult = {
