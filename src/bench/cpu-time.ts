@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 
-/** Kernel ticks per second (USER_HZ): 100 on every Linux architecture node runs on. */
-const USER_HZ = 100;
+/** Nanoseconds per kernel tick (USER_HZ is 100 on every Linux architecture node runs on). */
+const NS_PER_TICK = 1e9 / 100;
 
 /** The first line of /proc/stat (all CPUs), in ticks: user, nice, system, idle, iowait, irq, softirq, steal, … */
 function allCpuTicks(): number[] {
@@ -15,7 +15,7 @@ function allCpuTicks(): number[] {
 /** Busy CPU nanoseconds since boot, over all CPUs: user, nice, system, irq, softirq, steal (not idle or iowait). */
 export function busyCpuNs(): number {
   const [user, nice, system, , , irq, softirq, steal] = allCpuTicks();
-  return ((user + nice + system + irq + softirq + steal) * 1e9) / USER_HZ;
+  return (user + nice + system + irq + softirq + steal) * NS_PER_TICK;
 }
 
 /**
@@ -23,5 +23,5 @@ export function busyCpuNs(): number {
  * (virtual) machine's CPUs had work: its steal time, to the tick (10 ms). 0 on bare metal.
  */
 export function stealNs(): number {
-  return allCpuTicks()[7] * (1e9 / USER_HZ);
+  return allCpuTicks()[7] * NS_PER_TICK;
 }

@@ -72,9 +72,8 @@ export class Doorbell {
   wake(): void {
     // Claims the wake-up: another producer may have rung it since `wanted` was read.
     if (Atomics.exchange(this.words, this.base + WAITING, 0) === 0) return;
-    const t = this.times;
-    // The first ring since the consumer armed; producers ringing after it do not move it later.
-    if (t !== null && t[this.rungAt] <= t[this.armedAt]) t[this.rungAt] = this.now!();
+    // The claim makes this the first ring since the consumer armed: stamp it.
+    if (this.times !== null) this.times[this.rungAt] = this.now!();
     // Publishes the ring; the consumer's wait compares against the count it read first.
     Atomics.add(this.words, this.base + RING_COUNT, 1);
     futex.wake(this.words, this.base + RING_COUNT);

@@ -70,7 +70,7 @@ function openError(o: NativePortOptions, err: number): Error {
     // AF_XDP binds a socket to one transmit queue, and one socket per queue: a queue the
     // device lacks is the usual reason (--tx-workers N binds queues queue … queue + N − 1).
     const queues = transmitQueues(o.dev);
-    if (o.queue >= queues) {
+    if (queues !== null && o.queue >= queues) {
       return new BackendUnavailableError(
         `${where}: queue ${o.queue} does not exist (${o.dev} has ${queues} transmit queue${queues === 1 ? '' : 's'}; each transmit worker binds one: give fewer --tx-workers, a lower --queue, or add queues with ethtool -L)`,
       );
@@ -79,12 +79,12 @@ function openError(o: NativePortOptions, err: number): Error {
   return new BackendUnavailableError(`${where}: cannot open the port (${name})`);
 }
 
-/** How many transmit queues device `dev` has (its sysfs queue directories; 0 when unreadable). */
-function transmitQueues(dev: string): number {
+/** How many transmit queues device `dev` has (its sysfs queue directories), null when they cannot be read. */
+function transmitQueues(dev: string): number | null {
   try {
     return readdirSync(`/sys/class/net/${dev}/queues`).filter((q) => q.startsWith('tx-')).length;
   } catch {
-    return 0;
+    return null;
   }
 }
 
