@@ -209,6 +209,11 @@ Napi::Value FutexWake(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), futexWake(dataOf<int32_t>(info[0]) + info[1].As<Napi::Number>().Uint32Value()));
 }
 
+// setTimerSlack(ns) → 0 or -errno: how late the calling thread's timed waits may end (futex.h)
+Napi::Value SetTimerSlack(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), setTimerSlack(long(info[0].As<Napi::Number>().Int64Value())));
+}
+
 // threadId() → the calling thread's kernel tid
 Napi::Value ThreadId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), threadId()); }
 
@@ -463,6 +468,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("threadId", Napi::Function::New(env, ThreadId));
   exports.Set("futexWait", Napi::Function::New(env, FutexWait));
   exports.Set("futexWake", Napi::Function::New(env, FutexWake));
+  exports.Set("setTimerSlack", Napi::Function::New(env, SetTimerSlack));
   exports.Set("clockBind", Napi::Function::New(env, ClockBind));
   exports.Set("clockRead", Napi::Function::New(env, ClockRead));
   exports.Set("udpFlood", Napi::Function::New(env, UdpFlood));

@@ -8,6 +8,7 @@
 #include <climits>
 #include <ctime>
 #include <linux/futex.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -30,3 +31,5 @@ int futexWake(int32_t* word) {
   long n = syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
   return n < 0 ? -errno : int(n);
 }
+
+int setTimerSlack(long ns) { return prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0) < 0 ? -errno : 0; }

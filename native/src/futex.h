@@ -10,3 +10,7 @@ int futexWait(int32_t* word, int32_t expected, double timeoutMs);
 
 // Wakes every thread sleeping on `word`; returns how many woke.
 int futexWake(int32_t* word);
+
+// Sets the calling thread's timer slack: how late the kernel may end its timed waits, to
+// batch wake-ups (50 µs by default; real-time threads have none). 0 or -errno.
+int setTimerSlack(long ns);

@@ -12,6 +12,7 @@
 #include "ring_capture.h"
 
 #include "capture_ring.h"
+#include "futex.h"
 
 #include <bpf/bpf.h>
 #include <cerrno>
@@ -20,7 +21,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 namespace {
@@ -83,7 +83,7 @@ RingCapture* RingCapture::open(int ringFd, int dropsFd, uint32_t index, int* err
   c->data_ = static_cast<const uint8_t*>(prod) + kPage;
   c->pos_ = __atomic_load_n(c->consumer_, __ATOMIC_ACQUIRE);
   // The nap is short: without this the kernel would round it up by its default 50 µs slack.
-  prctl(PR_SET_TIMERSLACK, 1000, 0, 0, 0);
+  setTimerSlack(1000);
   return c;
 }
 

@@ -15,10 +15,11 @@
  * Each frame's delay is recorded per class at three stages: mailbox (at drain), queue (at
  * release), tx (at completion) — src/stats/class-histograms.ts; the loop's own figures
  * (pass time, batch sizes, time parked) in src/stats/loop-stats.ts.
- * When passes find no work, an `adaptive` arbiter spins `spinPasses` times, then parks on
- * its doorbell until a mailbox or the host rings it, or until the earliest pacing deadline
- * or shaper wake-up; a `poll` arbiter (placed on a CPU of its own) never parks, so a packet
- * never waits for a futex wake-up.
+ * When passes find no work, an `adaptive` arbiter parks on its doorbell until a mailbox or
+ * the host rings it, or until the earliest pacing deadline or shaper wake-up: at once when
+ * what it waits for is the clock (packets queued, none due yet), after spinning
+ * `spinPasses` times when it waits for packets to arrive. A `poll` arbiter (placed on a
+ * CPU of its own) never parks, so a packet never waits for a futex wake-up.
  *
  * The arbiter does not know it runs in a worker: worker.ts feeds it the start message
  * and a function that fetches commands.
@@ -84,11 +85,16 @@ import { BEAT_NS, DivertState } from '../attach/divert.js';
 import type { ClockEpoch } from '../clock.js';
 
 /**
- * A timed Atomics.wait oversleeps by ≈75 µs here, so the arbiter parks only when the next
- * pacing deadline is further than this, and wakes this much early.
+ * The arbiter parks until a pacing deadline only when it is at least PARK_MIN_NS away, and
+ * wakes OVERSLEEP_NS early. Its timed waits end about 20 µs late on this VM with the
+ * timer slack it sets (futex.ts's preciseTimedWaits; 72 µs with the default), about what
+ * the kernel's own hrtimer-driven htb is late here too. Spinning through every shorter
+ * wait instead cost 80% of a CPU in `npm run bench:egress`'s delay phase, where releases
+ * of three shaped classes come every 16 µs on average, taken from the capture client and
+ * the senders it waits for (BENCHMARKS.md).
  */
-const PARK_MIN_NS = 150_000;
-const OVERSLEEP_NS = 80_000;
+const PARK_MIN_NS = 20_000;
+const OVERSLEEP_NS = 5_000;
 /** `held` values: a frame the arbiter holds, and one whose stage delays it records. */
 const HELD = 1;
 const HELD_SAMPLED = 2;
@@ -196,12 +202,7 @@ export class Arbiter {
     for (;;) {
       clock.read();
       const now = clock.ns;
-      const took = now - this.iterationFrom;
-      if (took >= STALL_NS) {
-        loop[LOOP_STALLS]++;
-        loop[LOOP_STALL_NS] += took;
-        if (took > loop[LOOP_STALL_MAX_NS]) loop[LOOP_STALL_MAX_NS] = took;
-      }
+      this.endIteration(now);
       this.iterationFrom = now;
       this.passNow = now;
       const work = this.pass();
@@ -216,11 +217,22 @@ export class Arbiter {
         clock.read();
         this.loop.passTime.record(clock.ns - now);
         idle = 0;
-      } else if (++idle >= this.spinPasses) {
+      } else if (++idle >= this.spinPasses || (this.spinPasses !== Infinity && this.anyQueued())) {
+        // Spinning waits for arrivals; packets already queued wait for a time park knows.
         this.park(now);
         idle = 0;
       }
     }
+  }
+
+  /** Ends the loop iteration begun at iterationFrom at `end`: one of STALL_NS or more is a stall. */
+  private endIteration(end: number): void {
+    const took = end - this.iterationFrom;
+    if (took < STALL_NS) return;
+    const loop = this.loop.words;
+    loop[LOOP_STALLS]++;
+    loop[LOOP_STALL_NS] += took;
+    if (took > loop[LOOP_STALL_MAX_NS]) loop[LOOP_STALL_MAX_NS] = took;
   }
 
   /** Tells the diversion programs of the taken-over devices that this arbiter is alive. */
@@ -512,12 +524,23 @@ export class Arbiter {
     for (const link of this.links) if (link !== undefined) link.stats[LINK_PARKS] = parks;
     this.clock.read();
     const parkedAt = this.clock.ns;
+    // The iteration ends here, not when the arbiter runs again: a stall before the park still counts.
+    this.endIteration(parkedAt);
     this.doorbell.park(token, waitNs === Infinity ? Infinity : (waitNs - OVERSLEEP_NS) / 1e6);
     this.clock.read();
     this.loop.words[LOOP_PARKED_NS] += this.clock.ns - parkedAt;
     const woke = this.doorbell.wakeLatency(this.clock.ns);
     if (woke >= 0) this.loop.wake.record(woke);
     this.iterationFrom = Infinity;
+  }
+
+  /** Whether any link holds queued packets (none of which the last pass could release). */
+  private anyQueued(): boolean {
+    for (let l = 0; l < this.links.length; l++) {
+      const link = this.links[l];
+      if (link !== undefined && link.scheduler.backlog > 0) return true;
+    }
+    return false;
   }
 
   private anyMailboxReady(): boolean {

@@ -10,6 +10,7 @@ import { setImmediate } from 'node:timers/promises';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { LOOP_GC_MAX_NS, LOOP_GC_NS, LOOP_GCS, LOOP_WINDOW_FROM_MS, LOOP_WINDOW_GC_MAX_NS, LOOP_WINDOW_GCS, LOOP_WINDOW_TO_MS } from '../stats/loop-stats.js';
 import { placeThisThread } from '../placement.js';
+import { preciseTimedWaits } from '../shm/futex.js';
 import { Arbiter } from './arbiter.js';
 import type { ArbiterStart, Reply, Request } from './control.js';
 
@@ -27,6 +28,8 @@ const start = workerData as ArbiterStart & { port: MessagePort };
 const port = start.port;
 // Throws (the host's start fails with why) when the placement is refused.
 const threadId = placeThisThread(start.options.placement, 'arbiter');
+// It parks until its shapers' next release time: a wake-up the kernel may defer is a late packet.
+preciseTimedWaits();
 const arbiter = new Arbiter(
   start,
   () => receiveMessageOnPort(port)?.message as Request | undefined,

@@ -54,6 +54,8 @@ export interface NativeAddon {
   futexWait(words: Int32Array, index: number, expected: number, timeoutMs: number): number;
   /** Wakes every thread sleeping on `words[index]`; how many woke, or -errno. */
   futexWake(words: Int32Array, index: number): number;
+  /** How late the calling thread's timed waits may end (its timer slack, 50 µs by default), in ns; 0 or -errno. */
+  setTimerSlack(ns: number): number;
   /** pid, uid, gid of a connected Unix socket's peer into `out`; 0 or -errno. */
   peerCredentials(fd: number, out: Int32Array): number;
   /**
