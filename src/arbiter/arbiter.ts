@@ -85,16 +85,24 @@ import { BEAT_NS, DivertState } from '../attach/divert.js';
 import type { ClockEpoch } from '../clock.js';
 
 /**
- * The arbiter parks until a pacing deadline only when it is at least PARK_MIN_NS away, and
- * wakes OVERSLEEP_NS early. Its timed waits end about 20 µs late on this VM with the
- * timer slack it sets (futex.ts's preciseTimedWaits; 72 µs with the default), about what
- * the kernel's own hrtimer-driven htb is late here too. Spinning through every shorter
- * wait instead cost 80% of a CPU in `npm run bench:egress`'s delay phase, where releases
- * of three shaped classes come every 16 µs on average, taken from the capture client and
- * the senders it waits for (BENCHMARKS.md).
+ * When the arbiter parks until a pacing deadline: only one at least `minNs` away, and it
+ * wakes `earlyNs` before it (spinning the rest), by how late its timed waits end.
  */
-const PARK_MIN_NS = 20_000;
-const OVERSLEEP_NS = 5_000;
+export interface ParkTimes {
+  minNs: number;
+  earlyNs: number;
+}
+
+/**
+ * With the timer slack the arbiter sets (futex.ts's preciseTimedWaits) its timed waits end
+ * about 20 µs late on this VM — about what the kernel's own hrtimer-driven htb is late
+ * here too. Spinning through every shorter wait cost 80% of a CPU in `npm run
+ * bench:egress`'s delay phase, where releases of three shaped classes come every 16 µs on
+ * average, taken from the capture client and the senders it waits for (BENCHMARKS.md).
+ */
+export const PRECISE_PARKS: ParkTimes = { minNs: 20_000, earlyNs: 5_000 };
+/** Without the addon the slack stays the kernel's default 50 µs: a timed wait ends ≈ 75 µs late. */
+export const COARSE_PARKS: ParkTimes = { minNs: 150_000, earlyNs: 80_000 };
 /** `held` values: a frame the arbiter holds, and one whose stage delays it records. */
 const HELD = 1;
 const HELD_SAMPLED = 2;
@@ -169,6 +177,7 @@ export class Arbiter {
     private readonly reply: (r: Reply) => void,
     /** The kernel id of the thread the arbiter runs on (−1 unknown), for readers of its placement. */
     threadId = -1,
+    private readonly parkTimes: ParkTimes = COARSE_PARKS,
   ) {
     this.pool = new FramePool(start.pool);
     this.epoch = start.epoch;
@@ -513,7 +522,7 @@ export class Arbiter {
     if (this.stopping !== null) waitNs = Math.min(waitNs, this.stopping.deadline - now);
     // A parked arbiter still stamps its heartbeats: idle is not dead.
     if (this.heartbeats.size > 0) waitNs = Math.min(waitNs, this.lastBeat + BEAT_NS - now);
-    if (waitNs < PARK_MIN_NS) return;
+    if (waitNs < this.parkTimes.minNs) return;
     const token = this.doorbell.arm();
     // Re-check after announcing the park (doorbell.ts explains why nothing is missed).
     if (this.anyMailboxReady() || Atomics.load(this.control, CTL_PENDING) !== 0) {
@@ -526,7 +535,7 @@ export class Arbiter {
     const parkedAt = this.clock.ns;
     // The iteration ends here, not when the arbiter runs again: a stall before the park still counts.
     this.endIteration(parkedAt);
-    this.doorbell.park(token, waitNs === Infinity ? Infinity : (waitNs - OVERSLEEP_NS) / 1e6);
+    this.doorbell.park(token, waitNs === Infinity ? Infinity : (waitNs - this.parkTimes.earlyNs) / 1e6);
     this.clock.read();
     this.loop.words[LOOP_PARKED_NS] += this.clock.ns - parkedAt;
     const woke = this.doorbell.wakeLatency(this.clock.ns);

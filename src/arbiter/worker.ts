@@ -11,7 +11,7 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { LOOP_GC_MAX_NS, LOOP_GC_NS, LOOP_GCS, LOOP_WINDOW_FROM_MS, LOOP_WINDOW_GC_MAX_NS, LOOP_WINDOW_GCS, LOOP_WINDOW_TO_MS } from '../stats/loop-stats.js';
 import { placeThisThread } from '../placement.js';
 import { preciseTimedWaits } from '../shm/futex.js';
-import { Arbiter } from './arbiter.js';
+import { Arbiter, COARSE_PARKS, PRECISE_PARKS } from './arbiter.js';
 import type { ArbiterStart, Reply, Request } from './control.js';
 
 /** Bytecode bytes one optimised function may inline (V8's default: 920). */
@@ -29,12 +29,13 @@ const port = start.port;
 // Throws (the host's start fails with why) when the placement is refused.
 const threadId = placeThisThread(start.options.placement, 'arbiter');
 // It parks until its shapers' next release time: a wake-up the kernel may defer is a late packet.
-preciseTimedWaits();
+const precise = preciseTimedWaits();
 const arbiter = new Arbiter(
   start,
   () => receiveMessageOnPort(port)?.message as Request | undefined,
   (r: Reply) => port.postMessage(r),
   threadId,
+  precise ? PRECISE_PARKS : COARSE_PARKS,
 );
 parentPort!.postMessage({ threadId });
 // The loop never yields, so the isolate's collections are delivered once it has ended.

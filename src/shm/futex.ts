@@ -47,7 +47,7 @@ export function nativeFutex(): Futex | null {
  */
 export const futex: Futex = nativeFutex() ?? atomicsFutex;
 
-/** The timer slack preciseTimedWaits asks for: the kernel's least, short of none. */
+/** The timer slack preciseTimedWaits asks for, as ring capture's nap has (0 would restore the default). */
 const PRECISE_SLACK_NS = 1000;
 
 /**
@@ -56,9 +56,9 @@ const PRECISE_SLACK_NS = 1000;
  * what a timed wait overslept here (≈ 72 µs against ≈ 22 µs with 1 µs of slack, a
  * futex wait of 30–100 µs on this VM). For a thread that parks until a deadline: the
  * arbiter, until its shapers' next release. Either kind of wait uses it (Atomics.wait
- * sleeps on a futex too); without the addon, nothing changes.
+ * sleeps on a futex too); without the addon, nothing changes. Whether the slack was set.
  */
-export function preciseTimedWaits(): void {
+export function preciseTimedWaits(): boolean {
   const addon = tryNativeAddon();
-  if (typeof addon?.setTimerSlack === 'function') addon.setTimerSlack(PRECISE_SLACK_NS);
+  return typeof addon?.setTimerSlack === 'function' && addon.setTimerSlack(PRECISE_SLACK_NS) === 0;
 }
