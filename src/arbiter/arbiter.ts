@@ -85,8 +85,8 @@ import { BEAT_NS, DivertState } from '../attach/divert.js';
 import type { ClockEpoch } from '../clock.js';
 
 /**
- * When the arbiter parks until a pacing deadline: only one at least `minNs` away, and it
- * wakes `earlyNs` before it (spinning the rest), by how late its timed waits end.
+ * How the arbiter parks until a pacing deadline, set by how late its timed waits end: only
+ * for one at least `minNs` away, waking `earlyNs` before it (and spinning the rest).
  */
 export interface ParkTimes {
   minNs: number;
