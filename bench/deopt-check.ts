@@ -32,6 +32,7 @@ import { ArbiterHost } from '../src/arbiter/host.js';
 import { renderTable } from '../src/report/table.js';
 import { startGenerators } from '../traffic/generators.js';
 import { slotsFor, weightedClasses } from '../schedulers/weighted-classes.js';
+import { benchOptions } from './options.js';
 
 const WARMUP_MS = 3000;
 const SETTLED_MS = 1500;
@@ -45,10 +46,11 @@ const CHURNED = 4;
 /** Where the hot path lives: the loop, the schedulers, the stats it writes, its rings and ports. */
 const HOT_SOURCES = /\/dist\/(src\/arbiter|schedulers|src\/stats|src\/shm|src\/transmit)\//;
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : def;
-}
+const options = benchOptions('node dist/bench/deopt-check.js [options]: does the arbiter deoptimise under class changes (V8 log)', {
+  scheduler: { default: 'drr', help: 'the scheduler whose arbiter is watched: drr, qfq, wf2q or htb' },
+  out: { default: 'runs/bench-deopt-check.json', help: 'where the JSON goes' },
+  child: { default: '', help: '(internal) the measured process, which the script starts itself', flag: true },
+});
 
 /** The child: the arbiter under traffic through the phases; prints their edges (ms since it started the arbiter). */
 async function child(scheduler: string): Promise<void> {
@@ -124,9 +126,9 @@ function deoptsOf(log: string): { deopts: Deopt[]; arbiter: boolean } {
 const KINDS = ['drr', 'qfq', 'wf2q', 'htb'];
 
 function parent(): void {
-  const scheduler = arg('scheduler', 'drr');
+  const scheduler = options.scheduler;
   if (!KINDS.includes(scheduler)) throw new Error(`deopt-check: --scheduler must be one of ${KINDS.join(', ')}, got '${scheduler}'`);
-  const out = arg('out', 'runs/bench-deopt-check.json');
+  const out = options.out;
   const dir = mkdtempSync(join(tmpdir(), 'pspat-deopt-'));
   const self = fileURLToPath(import.meta.url);
   const r = spawnSync(process.execPath, ['--log-deopt', '--log-code', `--logfile=${join(dir, 'v8.log')}`, self, '--child', '--scheduler', scheduler], {
@@ -174,5 +176,5 @@ function parent(): void {
   }
 }
 
-if (process.argv.includes('--child')) await child(arg('scheduler', 'drr'));
+if (options.child !== '') await child(options.scheduler);
 else parent();

@@ -15,18 +15,23 @@ import { fileURLToPath } from 'node:url';
 import type { E2eResult, LatencyNs } from '../src/bench/e2e.js';
 import { formatNs, renderTable } from '../src/report/table.js';
 import { median } from '../src/stats/median.js';
+import { benchOptions } from './options.js';
 
 const PSPAT_BIN = fileURLToPath(new URL('../../bin/pspat.js', import.meta.url));
 const split = process.argv.indexOf('--');
 const own = split < 0 ? process.argv.slice(2) : process.argv.slice(2, split);
 const passed = split < 0 ? [] : process.argv.slice(split + 1);
-const arg = (name: string, def: string): string => {
-  const i = own.indexOf(`--${name}`);
-  return i >= 0 ? own[i + 1] : def;
-};
-const repeat = Number(arg('repeat', '3'));
-const out = arg('out', 'runs/bench-e2e-repeat.json');
-if (!(Number.isInteger(repeat) && repeat >= 1)) throw new Error(`--repeat: must be an integer ≥ 1, got ${arg('repeat', '')}`);
+const options = benchOptions(
+  'node dist/bench/e2e-repeat.js [options] -- [pspat bench e2e options]: bench e2e run N times, medians and spread',
+  {
+    repeat: { default: '3', help: 'runs, each a fresh process' },
+    out: { default: 'runs/bench-e2e-repeat.json', help: 'where the JSON goes' },
+  },
+  own,
+);
+const repeat = Number(options.repeat);
+const out = options.out;
+if (!(Number.isInteger(repeat) && repeat >= 1)) throw new Error(`--repeat: must be an integer ≥ 1, got ${options.repeat}`);
 
 /** "median (min–max)" of `xs` as `show` writes each. */
 const spread = (xs: number[], show: (x: number) => string): string => `${show(median(xs))} (${show(Math.min(...xs))}–${show(Math.max(...xs))})`;

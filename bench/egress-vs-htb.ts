@@ -33,16 +33,17 @@ import { createVmTopology, SINK_ADDR, UPLINK, UPLINK_PEER, vmAddress, type VmTop
 import { ARBITER_STAGES, type ArbiterStage } from '../src/stats/class-histograms.js';
 import { histogramsFromJson, readRunFile, type Run } from '../src/report/run-file.js';
 import { percentiles, stagePercentiles, type LatencyNs } from '../src/bench/e2e.js';
+import { benchOptions } from './options.js';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : def;
-}
-const out = arg('out', 'runs/bench-egress.json');
-const seconds = Number(arg('seconds', '3'));
-const daemonFlags = arg('daemon-flags', '')
-  .split(' ')
-  .filter((w) => w !== '');
+const options = benchOptions('npm run bench:egress -- [options]: the kernel htb and pspat attached, on the same VM topology (root)', {
+  seconds: { default: '3', help: 'seconds per phase' },
+  modes: { default: 'tc,pspat', help: 'which to run: tc, pspat or both' },
+  out: { default: 'runs/bench-egress.json', help: 'where the JSON goes' },
+  'daemon-flags': { default: '', help: 'more `pspat daemon` flags for the pspat mode, one argument: "--arbiter-priority 50"' },
+});
+const out = options.out;
+const seconds = Number(options.seconds);
+const daemonFlags = options['daemon-flags'].split(' ').filter((w) => w !== '');
 /** Class rate per VM, Mbit/s. */
 const RATES = [20, 40, 60];
 const UNSHAPED_MBIT = 10_000;
@@ -269,7 +270,7 @@ async function measure(topo: VmTopology, mode: Mode): Promise<ModeFigures> {
 const topo = createVmTopology('be', RATES.length);
 const results: Partial<Record<Mode, ModeFigures>> = {};
 try {
-  for (const mode of arg('modes', 'tc,pspat').split(',') as Mode[]) results[mode] = await measure(topo, mode);
+  for (const mode of options.modes.split(',') as Mode[]) results[mode] = await measure(topo, mode);
 } finally {
   topo.destroy();
 }

@@ -19,15 +19,16 @@ import { renderTable } from '../src/report/table.js';
 import { runDemo } from '../src/demo.js';
 import { Rng } from '../src/random.js';
 import { SpscRing } from '../src/shm/spsc-ring.js';
+import { benchOptions } from './options.js';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : def;
-}
-const out = arg('out', 'runs/bench-micro.json');
+const options = benchOptions('npm run bench:micro -- [options]: the mailbox, the schedulers and the arbiter, each beside its baseline', {
+  out: { default: 'runs/bench-micro.json', help: 'where the JSON goes' },
+  seconds: { default: '3', help: 'seconds per measurement' },
+});
+const out = options.out;
 const SCHEDULERS = schedulerKinds().map((k) => k.kind);
 const CLASS_COUNTS = [1, 64, 4096, 65536];
-const seconds = Number(arg('seconds', '3'));
+const seconds = Number(options.seconds);
 
 /** Mean time of one task iteration in ns (tinybench reports milliseconds). */
 function meanNs(task: Bench['tasks'][number]): number {
