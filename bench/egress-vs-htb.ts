@@ -43,6 +43,11 @@ const options = benchOptions('npm run bench:egress -- [options]: the kernel htb 
 });
 const out = options.out;
 const seconds = Number(options.seconds);
+// The rates phase measures from its first second to half a second before its end.
+if (!(seconds >= 2)) {
+  process.stderr.write(`--seconds: at least 2 (the rates phase measures from 1 s to 0.5 s before its end), got '${options.seconds}'\n`);
+  process.exit(2);
+}
 const daemonFlags = options['daemon-flags'].split(' ').filter((w) => w !== '');
 /** Class rate per VM, Mbit/s. */
 const RATES = [20, 40, 60];

@@ -25,13 +25,17 @@ describe('bench options', () => {
     expect(benchOptions('u', spec, ['--seconds=5'])).toEqual({ seconds: '5', 'daemon-flags': '', child: '' });
   });
 
-  it('refuses an option the script does not have, or one without its value, naming it (exit 2)', () => {
+  it('refuses an option the script does not have, one without its value, or too few seconds, naming it (exit 2)', () => {
     const typo = spawnSync(process.execPath, [EGRESS, '--second', '3'], { encoding: 'utf8' });
     expect(typo.status).toBe(2);
     expect(typo.stderr.trim()).toBe("Unknown option '--second' (--help lists the options)");
     const bare = spawnSync(process.execPath, [EGRESS, '--seconds'], { encoding: 'utf8' });
     expect(bare.status).toBe(2);
     expect(bare.stderr).toContain("Option '--seconds <value>' argument missing");
+    // Too short for the rates phase's window, which would measure the wrong interval.
+    const short = spawnSync(process.execPath, [EGRESS, '--seconds', '1'], { encoding: 'utf8' });
+    expect(short.status).toBe(2);
+    expect(short.stderr.trim()).toBe("--seconds: at least 2 (the rates phase measures from 1 s to 0.5 s before its end), got '1'");
   });
 
   it('--help lists every option with its default and exits 0', () => {
