@@ -35,18 +35,14 @@ export function benchOptions<K extends string>(usage: string, spec: Record<K, Be
     process.exit(2);
   }
   if (values.help) {
-    const width = Math.max(...names.map((n) => n.length + (spec[n].flag ? 0 : 8)));
-    const lines = names.map((n) => {
-      const name = spec[n].flag ? `--${n}` : `--${n} <value>`;
+    const shown = names.map((n) => (spec[n].flag ? `--${n}` : `--${n} <value>`));
+    const width = Math.max('--help'.length, ...shown.map((name) => name.length)) + 1;
+    const lines = names.map((n, i) => {
       const def = spec[n].default === '' ? '' : ` (default: ${spec[n].default})`;
-      return `  ${name.padEnd(width + 3)}  ${spec[n].help}${def}`;
+      return `  ${shown[i].padEnd(width)}  ${spec[n].help}${def}`;
     });
-    process.stdout.write(`${usage}\n\nOptions:\n${lines.join('\n')}\n  --help${' '.repeat(width - 3)}  this\n`);
+    process.stdout.write(`${usage}\n\nOptions:\n${lines.join('\n')}\n  ${'--help'.padEnd(width)}  this\n`);
     process.exit(0);
   }
-  const given = (n: K): string | undefined => {
-    const v = values[n];
-    return v === undefined ? undefined : String(v);
-  };
-  return Object.fromEntries(names.map((n) => [n, given(n) ?? spec[n].default])) as Record<K, string>;
+  return Object.fromEntries(names.map((n) => [n, values[n] === undefined ? spec[n].default : String(values[n])])) as Record<K, string>;
 }
