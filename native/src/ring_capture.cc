@@ -12,7 +12,6 @@
 #include "ring_capture.h"
 
 #include "capture_ring.h"
-#include "futex.h"
 
 #include <bpf/bpf.h>
 #include <cerrno>
@@ -82,8 +81,6 @@ RingCapture* RingCapture::open(int ringFd, int dropsFd, uint32_t index, int* err
   c->producer_ = static_cast<const uint64_t*>(prod);
   c->data_ = static_cast<const uint8_t*>(prod) + kPage;
   c->pos_ = __atomic_load_n(c->consumer_, __ATOMIC_ACQUIRE);
-  // The nap is short: without this the kernel would round it up by its default 50 µs slack.
-  setTimerSlack(1000);
   return c;
 }
 

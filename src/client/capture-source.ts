@@ -19,6 +19,7 @@ import { PspatError } from '../errors.js';
 import { nativeAddon, type NativeAddon } from '../transmit/native.js';
 import { errnoName } from '../errno.js';
 import type { FramePool } from '../shm/frame-pool.js';
+import { preciseTimedWaits } from '../shm/futex.js';
 
 export interface CaptureSource {
   /** Empty frames it can take now. */
@@ -165,6 +166,8 @@ export class RingSource implements CaptureSource {
       throw new PspatError('ERR_PSPAT_CAPTURE', `cannot open capture ring ${ring.index} (${errnoName(r)})`);
     }
     this.handle = r;
+    // Its read naps a few tens of µs when the ring runs dry: not 50 µs more (the default slack).
+    preciseTimedWaits();
     this.window = pool.frameRegion();
     this.stock = new FrameStock(pair.room);
     this.pairFrames = Math.min(PAIR_FRAMES, pair.room >> 2);

@@ -47,16 +47,18 @@ export function nativeFutex(): Futex | null {
  */
 export const futex: Futex = nativeFutex() ?? atomicsFutex;
 
-/** The timer slack preciseTimedWaits asks for, as ring capture's nap has (0 would restore the default). */
+/** The timer slack preciseTimedWaits asks for (0 would restore the default). */
 const PRECISE_SLACK_NS = 1000;
 
 /**
  * Lets the calling thread's timed waits end on time. The kernel may end a timed wait up to
  * the thread's timer slack late, to batch wake-ups: 50 µs by default, which is most of
  * what a timed wait overslept here (≈ 72 µs against ≈ 22 µs with 1 µs of slack, a
- * futex wait of 30–100 µs on this VM). For a thread that parks until a deadline: the
- * arbiter, until its shapers' next release. Either kind of wait uses it (Atomics.wait
- * sleeps on a futex too); without the addon, nothing changes. Whether the slack was set.
+ * futex wait of 30–100 µs on this VM). For a thread whose waits have a deadline that
+ * matters: the arbiter, parked until its shapers' next release, and a ring capture client,
+ * whose read naps 20 µs when its ring runs dry. Either kind of futex wait honours it
+ * (Atomics.wait sleeps on a futex too); without the addon, nothing changes. Whether the
+ * slack was set.
  */
 export function preciseTimedWaits(): boolean {
   const addon = tryNativeAddon();
