@@ -13,9 +13,11 @@
  *   flood:  20000 datagrams sent while nothing reads: how many were read once reading
  *           began (by the ring, and numbers seen twice), and how many the ring counted dropped;
  *   others: frames read that the probe did not send (the namespace's MLD reports, ICMPv6
- *           behind a hop-by-hop header, must stay on the kernel's path).
+ *           behind a hop-by-hop header, must stay on the kernel's path);
+ *   timerSlackNs: the reading thread's timer slack.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { attachCaptureProgram } from '../../src/attach/capture-program.js';
 import { attachDivert, closeCaptureRings, createCaptureRings } from '../../src/attach/divert.js';
 import { RingSource, XskSource } from '../../src/client/capture-source.js';
@@ -152,4 +154,6 @@ addon.closeFd(divert.state);
 addon.closeFd(divert.alive);
 addon.closeFd(program.mapFd);
 execFileSync('tc', ['filter', 'del', 'dev', 'up0', 'egress']);
-process.stdout.write(`${JSON.stringify({ noRings: divert.noRings, plain, gso, flood, drops, others })}\n`);
+// What opening the ring set for this thread's naps (RingSource asks for 1 µs; the probe reads on its main thread, whose id is the pid).
+const timerSlackNs = Number(readFileSync('/proc/self/timerslack_ns', 'utf8'));
+process.stdout.write(`${JSON.stringify({ noRings: divert.noRings, plain, gso, flood, drops, others, timerSlackNs })}\n`);
