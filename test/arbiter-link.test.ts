@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { startGenerators, type GeneratorFleet } from '../traffic/generators.js';
 import { ArbiterHost } from '../src/arbiter/host.js';
+import { Client } from '../src/client/client.js';
 import { WIRE_OVERHEAD_BYTES } from '../src/arbiter/pacer.js';
 import type { LinkStats } from '../src/stats/link-stats.js';
 import { endAfterEach, ended } from './helpers/teardown.js';
@@ -201,6 +202,36 @@ describe('arbiter link', () => {
     expect(b.wireBytes - a.wireBytes).toBeLessThanOrEqual(allowed);
     expect(b.wireBytes - a.wireBytes).toBeGreaterThan(0);
     await fleet.stop();
+    expectConservation((await host.close({ drain: false }))[0]);
+  });
+
+  it('counts a pass full when it drains a full batch, or releases one that earlier passes queued (bench arbiter saturated)', async () => {
+    host = ended(await ArbiterHost.start({ poolFrames: 8 * 512 }));
+    const link = await host.addLink({ rate: 1e15, maxClasses: 1, classes: [{ limitPackets: 5000 }] });
+    // Eight clients on this thread, each publishing 300 packets while the arbiter is held.
+    const clients = await Promise.all(Array.from({ length: 8 }, async () => new Client(await link.connectClient({ frames: 512 }))));
+    let held = true;
+    const stall = host.stall(3000).then(() => {
+      held = false;
+    });
+    await sleep(200); // the command has reached the arbiter: it is held
+    const before = host.loop.read();
+    const frames = new Int32Array(300);
+    for (const c of clients) {
+      expect(c.takeFrames(frames, 300)).toBe(300);
+      for (const f of frames) expect(c.send(f, 64, 0)).toBe(true);
+      while (c.pending > 0) expect(c.flush()).toBeGreaterThan(0);
+    }
+    expect(held).toBe(true);
+    await stall;
+    for (let waited = 0; (await link.stats({ histograms: false })).totals.sent < 2400 && waited < 5000; waited += 20) await sleep(20);
+    const after = host.loop.read();
+    // Drains of 64 a client (drainBatch), releases of at most 256 (releaseBatch). Four
+    // passes drain 512 and a fifth the last 352, each full; they release 1 (the idle link's
+    // clock restarts at the pass's time, and one packet takes it past that) then 256 each.
+    // The queues then hold 1375: five passes release 256 of them, draining nothing — full
+    // too, the arbiter being the limit — and an eleventh the last 95, not full.
+    expect([after.busyPasses - before.busyPasses, after.fullPasses - before.fullPasses]).toEqual([11, 10]);
     expectConservation((await host.close({ drain: false }))[0]);
   });
 

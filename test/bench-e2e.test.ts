@@ -128,7 +128,7 @@ describe('pspat bench arbiter', () => {
     expect(run.code, run.stderr).toBe(0);
     const r = JSON.parse(run.stdout);
     expect(r.points.map((p: { scheduler: string; clients: number }) => `${p.scheduler}/${p.clients}`)).toEqual(['fifo/1', 'qfq/1', 'fifo/8', 'qfq/8']);
-    expect(r.params).toMatchObject({ warmupMs: 1000, repeats: 3 });
+    expect(r.params).toMatchObject({ warmupMs: 1000, repeats: 3, poolFrames: 16384 });
     for (const p of r.points) {
       expect(p.classes).toBe(64);
       expect(p.mdps).toBeGreaterThan(0.1);
@@ -154,6 +154,8 @@ describe('pspat bench arbiter', () => {
     );
     const bad = await pspat(['bench', 'arbiter', '--clients', '0']);
     expect([bad.code, bad.stderr]).toEqual([1, 'pspat: clients: each must be an integer in [1, 1024], got 0\n']);
+    const shallow = await pspat(['bench', 'arbiter', '--pool-frames', '8']);
+    expect([shallow.code, shallow.stderr]).toEqual([1, 'pspat: pool-frames: must be an integer in [64, 4194304], got 8\n']);
     // Six points, three fresh arbiters each with a 1 s warm-up: 26 s on a quiet machine.
   }, 120_000);
 });

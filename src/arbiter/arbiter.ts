@@ -277,7 +277,12 @@ export class Arbiter {
         work += drained;
         if (drained > 0 && drained >= Math.min(link.clients.length * this.drainBatch, this.releaseBatch)) full = true;
       }
-      work += this.release(link);
+      const released = this.release(link);
+      work += released;
+      // A full batch may also wait in the queues, drained in earlier passes: an arbiter
+      // slower than its clients holds most of their frames there, and drains again only
+      // the few it has returned, in small batches.
+      if (released >= this.releaseBatch) full = true;
       work += this.reap(link);
       if (link.removing !== null) this.finishRemoving(link, now);
     }

@@ -15,7 +15,8 @@
  * window of `seconds` after a warm-up of WARMUP_MS (the JIT has compiled the loop by
  * then), with the spread across runs. A figure
  * counts as the arbiter's only when at least SATURATED of its passes found a full batch
- * waiting (LOOP_FULL_PASSES): otherwise the feeder was the limit, and the point says so.
+ * waiting (LOOP_FULL_PASSES), in its mailboxes or already in its queues: otherwise the
+ * feeder was the limit, and the point says so.
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,7 +39,11 @@ export interface ArbiterBenchOptions {
   scheduler?: string;
   /** Seconds measured per run (after a warm-up of WARMUP_MS); a point is REPEATS runs. @default 1 */
   seconds?: number;
-  /** Frames in the pool, shared out among the clients. @default 16384 */
+  /**
+   * Frames in the pool, shared out among the clients. Once the arbiter is the limit the
+   * clients' frames wait in its queues (each client's mailbox holds at most 1024): how deep
+   * its standing queue is, and so how much of the frame table its passes work over. @default 16384
+   */
   poolFrames?: number;
   /** Stage delays recorded for one packet in this many of each class (LinkOptions.stageSample). @default 1 */
   stageSample?: number;
@@ -205,6 +210,9 @@ export async function runArbiterBench(options: ArbiterBenchOptions = {}, onPoint
   for (const k of o.classes)
     if (!Number.isInteger(k) || k < 1 || k > 1 << 20) throw new InvalidOptionError('classes', `each must be an integer in [1, 1048576], got ${k}`);
   if (!(o.seconds > 0 && o.seconds <= 60)) throw new InvalidOptionError('seconds', `must be in (0, 60], got ${o.seconds}`);
+  if (!Number.isInteger(o.poolFrames) || o.poolFrames < 64 || o.poolFrames > 1 << 22) {
+    throw new InvalidOptionError('pool-frames', `must be an integer in [64, 4194304], got ${o.poolFrames}`);
+  }
   const plan = planPlacement(arbiterBenchPlacement(), 1);
   const kinds = o.scheduler === BASELINE ? [BASELINE] : [BASELINE, o.scheduler];
   const total = kinds.length * o.clients.length * o.classes.length;

@@ -138,7 +138,18 @@ export function registerBench(program: Command): void {
     .option('--seconds <n>', `seconds per point (default: ${ARBITER_BENCH_DEFAULTS.seconds})`, numberArg('seconds'))
     .option('--json', 'print JSON instead of a table')
     .option('--save <file>', 'write RUN.json: one run per scheduler, a class per point with its figures');
-  addFlags(arbiter, { stageSample: STAGE_SAMPLE_FLAG }, ARBITER_BENCH_DEFAULTS);
+  addFlags(
+    arbiter,
+    {
+      stageSample: STAGE_SAMPLE_FLAG,
+      poolFrames: [
+        '--pool-frames <n>',
+        "frames shared out among the clients: all of them wait in the arbiter's queues once it is the limit",
+        intArg('pool-frames'),
+      ],
+    },
+    ARBITER_BENCH_DEFAULTS,
+  );
   arbiter.action(async (opts: ArbiterBenchOptions & { json?: boolean; save?: string }) => {
     const { json, save, ...o } = opts;
     placeProcess(planPlacement(arbiterBenchPlacement(), 1));
@@ -172,9 +183,9 @@ export function registerBench(program: Command): void {
       }),
     );
     process.stdout.write(
-      `arbiter, null backend, unpaced, one feeder thread; M decisions/s, median of ${p.repeats} runs (each a fresh arbiter: ${p.warmupMs / 1000}s warm-up, then ${p.seconds}s measured; ± half the spread across runs)\n` +
+      `arbiter, null backend, unpaced, one feeder thread, ${p.poolFrames} frames; M decisions/s, median of ${p.repeats} runs (each a fresh arbiter: ${p.warmupMs / 1000}s warm-up, then ${p.seconds}s measured; ± half the spread across runs)\n` +
         `per-class counters exact; ${stageSampleNote(p.stageSample)}\n` +
-        `threads: ${p.placement}; a point is the arbiter's only when ≥ ${SATURATED * 100}% of its passes found a full batch waiting, else 'feeder-limited'\n\n` +
+        `threads: ${p.placement}; a point is the arbiter's only when ≥ ${SATURATED * 100}% of its passes found a full batch waiting (in its mailboxes or its queues), else 'feeder-limited'\n\n` +
         renderTable(
           [
             'classes',

@@ -19,8 +19,9 @@ export const LOOP_NOW_NS = 5; // clock of the last pass
 export const LOOP_TID = 6; // kernel thread id of the arbiter (−1 unknown): /proc/PID/task/TID
 /**
  * Passes that found a full batch waiting: drained at least min(clients × drainBatch,
- * releaseBatch) entries from some link. A saturated arbiter's passes are nearly all full;
- * a low fraction means it waited for its feeders (bench arbiter's `saturated`).
+ * releaseBatch) entries from some link, or released a full batch (releaseBatch) from one's
+ * queues. A saturated arbiter's passes are nearly all full; a low fraction means it
+ * waited for its feeders (bench arbiter's `saturated`).
  */
 export const LOOP_FULL_PASSES = 7;
 /**
