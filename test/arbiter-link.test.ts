@@ -214,7 +214,9 @@ describe('arbiter link', () => {
     const stall = host.stall(3000).then(() => {
       held = false;
     });
-    await sleep(200); // the command has reached the arbiter: it is held
+    // The command reaches the arbiter within microseconds (its doorbell wakes it); were it
+    // later than this, the passes below would differ and the test fail, not pass wrongly.
+    await sleep(200);
     const before = host.loop.read();
     const frames = new Int32Array(300);
     for (const c of clients) {

@@ -163,7 +163,7 @@ class XdpPort : public TxPortNative {
 // In copy mode one kick sends at most a budget of frames, 32 unless raised, and the rest
 // wait in the TX ring for the next kick: a 256-frame release took eight system calls and
 // eight of the arbiter's passes to leave. Raised to what one submit can carry, a kick
-// sends a whole release (bench e2e: pspat's saturation +10%, BENCHMARKS.md). Kernels
+// sends a whole release (bench e2e: pspat's saturation +8%, BENCHMARKS.md). Kernels
 // before 6.17 lack the option (ENOPROTOOPT) and keep 32: slower, not wrong.
 void raiseKickBudget(int fd, uint32_t perSubmit, uint32_t ringSize) {
   constexpr int kMaxTxSkbBudget = 9;  // XDP_MAX_TX_SKB_BUDGET (linux/if_xdp.h, 6.17), not in older headers
