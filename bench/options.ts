@@ -24,7 +24,7 @@ export function benchOptions<K extends string>(usage: string, spec: Record<K, Be
   const joined: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const name = args[i].startsWith('--') ? args[i].slice(2) : '';
-    const takesValue = name in spec && !spec[name as K].flag;
+    const takesValue = Object.hasOwn(spec, name) && !spec[name as K].flag;
     joined.push(takesValue && i + 1 < args.length ? `${args[i]}=${args[++i]}` : args[i]);
   }
   let values: Record<string, string | boolean | undefined>;

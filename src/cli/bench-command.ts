@@ -21,7 +21,7 @@ import {
 } from '../bench/arbiter.js';
 import { parseRate } from '../units.js';
 import { parseLoads } from '../sim/sweep.js';
-import { addFlags, PLACEMENT_FLAGS, STAGE_SAMPLE_FLAG } from './flags.js';
+import { addFlags, PLACEMENT_FLAGS, POOL_FRAMES_FLAG, STAGE_SAMPLE_FLAG } from './flags.js';
 import { placeProcess, planPlacement } from '../placement.js';
 import { STALL_NS } from '../stats/loop-stats.js';
 
@@ -138,18 +138,7 @@ export function registerBench(program: Command): void {
     .option('--seconds <n>', `seconds per point (default: ${ARBITER_BENCH_DEFAULTS.seconds})`, numberArg('seconds'))
     .option('--json', 'print JSON instead of a table')
     .option('--save <file>', 'write RUN.json: one run per scheduler, a class per point with its figures');
-  addFlags(
-    arbiter,
-    {
-      stageSample: STAGE_SAMPLE_FLAG,
-      poolFrames: [
-        '--pool-frames <n>',
-        "frames shared out among the clients: all of them wait in the arbiter's queues once it is the limit",
-        intArg('pool-frames'),
-      ],
-    },
-    ARBITER_BENCH_DEFAULTS,
-  );
+  addFlags(arbiter, { stageSample: STAGE_SAMPLE_FLAG, poolFrames: POOL_FRAMES_FLAG }, ARBITER_BENCH_DEFAULTS);
   arbiter.action(async (opts: ArbiterBenchOptions & { json?: boolean; save?: string }) => {
     const { json, save, ...o } = opts;
     placeProcess(planPlacement(arbiterBenchPlacement(), 1));

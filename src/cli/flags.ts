@@ -51,6 +51,9 @@ export function pickFlags<T>(table: FlagTable<T>, cmd: Command): Partial<T> {
   return out;
 }
 
+/** The frame pool's size: the daemon's per arbiter, bench arbiter's shared out among its clients. */
+export const POOL_FRAMES_FLAG: FlagSpec = ['--pool-frames <n>', "frames in each arbiter's pool", intArg('pool-frames')];
+
 /** On every command that runs links: the stage histograms' sampling (LinkOptions.stageSample). */
 export const STAGE_SAMPLE_FLAG: FlagSpec = [
   '--stage-sample <n>',
@@ -103,7 +106,7 @@ export const DAEMON_FLAGS: FlagTable<DaemonOptions> = {
   testTraffic: null, // repeatable DEV=PORTS/SIZE: daemon-command.ts's --test-traffic accumulates them
   maxClasses: ['--max-classes <n>', 'class slots per device', intArg('max-classes')],
   stageSample: STAGE_SAMPLE_FLAG,
-  poolFrames: ['--pool-frames <n>', "frames in each arbiter's pool", intArg('pool-frames')],
+  poolFrames: POOL_FRAMES_FLAG,
   arbiters: ['--arbiters <n>', 'arbiter threads, devices spread over them', intArg('arbiters')],
   attach: ['--no-attach', "with afxdp/afpacket: do not take over managed devices' egress (only pspat clients then feed them)"],
   capture: [
