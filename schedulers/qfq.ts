@@ -70,6 +70,11 @@ export const QFQ_MAX_LMAX = 1 << 16;
 const MAX_INDEX = 24;
 const GROUPS = MAX_INDEX + 1;
 const NUM_SLOTS = 32;
+/**
+ * Bucket positions wrap with `& SLOT_MASK`, on int32s (`| 0`): a `%` on a slot number
+ * computed from a double stamp is a double modulo, which V8 compiles to a call to C's fmod.
+ */
+const SLOT_MASK = NUM_SLOTS - 1;
 const SLOT_SHIFT_MIN = FRAC_BITS + 16 - MAX_INDEX; // 22
 /** Default L_i: the largest frame the pool holds. */
 const DEFAULT_LMAX = 2048;
@@ -88,7 +93,22 @@ const REBASE_STEP = 2 ** 50;
 
 /** Slot size 2^(SLOT_SHIFT_MIN + g) of each group, precomputed (no Math.pow per packet). */
 const SLOT_UNIT = Float64Array.from({ length: GROUPS }, (_, g) => 2 ** (SLOT_SHIFT_MIN + g));
-const MIN_UNIT = SLOT_UNIT[0];
+/**
+ * Their inverses: a stamp's slot is `stamp × SLOT_INV[g]`, a multiply where a divide costs
+ * several times as much. Exact, as the divide: both only change a power-of-two exponent.
+ */
+const SLOT_INV = Float64Array.from({ length: GROUPS }, (_, g) => 2 ** -(SLOT_SHIFT_MIN + g));
+const MIN_INV = SLOT_INV[0];
+
+/** The slot of group g that `stamp` falls in. */
+function slotOf(stamp: number, g: number): number {
+  return Math.floor(stamp * SLOT_INV[g]);
+}
+
+/** `stamp` rounded down to group g's slot size. */
+function roundDown(stamp: number, g: number): number {
+  return slotOf(stamp, g) * SLOT_UNIT[g];
+}
 
 /** Index of the lowest set bit of a non-zero 32-bit mask. */
 function ffs(mask: number): number {
@@ -237,7 +257,7 @@ class QfqScheduler extends ClassfulScheduler {
     this.F[c] -= (this.epoch - this.stampEpoch[c]) * REBASE_STEP;
     this.updateStart(c, g);
     this.F[c] = this.S[c] + this.len[this.queues.headOf(c)] * this.invW[c];
-    const roundedS = Math.floor(this.S[c] / SLOT_UNIT[g]) * SLOT_UNIT[g];
+    const roundedS = roundDown(this.S[c], g);
     if (this.fullSlots[g] !== 0) {
       if (this.gS[g] <= this.S[c]) {
         this.bucketInsert(g, c);
@@ -258,7 +278,7 @@ class QfqScheduler extends ClassfulScheduler {
 
   /** S_g = the rounded start of class c, the group's front class; F_g = S_g + 2 slots. */
   private setGroupStart(g: number, c: number): void {
-    const roundedS = Math.floor(this.S[c] / SLOT_UNIT[g]) * SLOT_UNIT[g];
+    const roundedS = roundDown(this.S[c], g);
     this.gS[g] = roundedS;
     this.gF[g] = roundedS + 2 * SLOT_UNIT[g];
   }
@@ -266,8 +286,8 @@ class QfqScheduler extends ClassfulScheduler {
   /** [2] qfq_update_start: S = F unless F is stale (behind V, or too far ahead of it). */
   private updateStart(c: number, g: number): void {
     const unit = SLOT_UNIT[g];
-    const roundedF = Math.floor(this.F[c] / unit) * unit;
-    const limit = Math.floor(this.V / unit) * unit + unit;
+    const roundedF = roundDown(this.F[c], g);
+    const limit = roundDown(this.V, g) + unit;
     if (this.F[c] <= this.V || roundedF > limit) {
       const mask = maskFrom(this.sets[ER], g);
       if (mask !== 0) {
@@ -306,7 +326,7 @@ class QfqScheduler extends ClassfulScheduler {
       const next = this.slotScan(g);
       if (next < 0) {
         this.sets[ER] &= ~(1 << g);
-      } else if (this.gS[g] !== Math.floor(this.S[next] / SLOT_UNIT[g]) * SLOT_UNIT[g]) {
+      } else if (this.gS[g] !== roundDown(this.S[next], g)) {
         this.setGroupStart(g, next);
         this.sets[ER] &= ~(1 << g);
         this.sets[this.groupState(g)] |= 1 << g;
@@ -324,13 +344,14 @@ class QfqScheduler extends ClassfulScheduler {
    */
   private updateClass(g: number, c: number): boolean {
     this.S[c] = this.F[c];
-    if (this.queues.isEmpty(c)) {
+    const head = this.queues.headOf(c);
+    if (head < 0) {
       this.frontRemove(g);
       this.stampEpoch[c] = this.epoch;
       return true;
     }
-    this.F[c] = this.S[c] + this.len[this.queues.headOf(c)] * this.invW[c];
-    if (Math.floor(this.S[c] / SLOT_UNIT[g]) * SLOT_UNIT[g] === this.gS[g]) return false;
+    this.F[c] = this.S[c] + this.len[head] * this.invW[c];
+    if (roundDown(this.S[c], g) === this.gS[g]) return false;
     this.frontRemove(g);
     this.bucketInsert(g, c);
     return true;
@@ -354,8 +375,8 @@ class QfqScheduler extends ClassfulScheduler {
       if (this.gS[g] > this.V) this.V = this.gS[g];
     }
     // Groups whose slot boundary V crossed become eligible, all at once.
-    const vslot = Math.floor(this.V / MIN_UNIT);
-    const oldVslot = Math.floor(this.vBefore / MIN_UNIT);
+    const vslot = Math.floor(this.V * MIN_INV);
+    const oldVslot = Math.floor(this.vBefore * MIN_INV);
     if (vslot !== oldVslot) {
       const high = 31 - Math.clz32(vslot ^ oldVslot);
       const mask = high >= 30 ? -1 : (2 << high) - 1;
@@ -393,13 +414,11 @@ class QfqScheduler extends ClassfulScheduler {
 
   /** Files class c in the bucket of its rounded start. */
   private bucketInsert(g: number, c: number): void {
-    const unit = SLOT_UNIT[g];
-    let k = Math.floor(this.S[c] / unit) - this.gS[g] / unit;
+    const ahead = slotOf(this.S[c], g) - this.gS[g] * SLOT_INV[g];
     // QFQ's invariants keep k within a few slots; clamp as [2] does rather than index
     // outside the ring if a class's stamps were pushed far ahead (e.g. by a weight change).
-    if (k > NUM_SLOTS - 2) k = NUM_SLOTS - 2;
-    else if (k < 0) k = 0;
-    const i = g * NUM_SLOTS + ((this.front[g] + k) % NUM_SLOTS);
+    const k = ahead > NUM_SLOTS - 2 ? NUM_SLOTS - 2 : ahead < 0 ? 0 : ahead | 0;
+    const i = g * NUM_SLOTS + ((this.front[g] + k) & SLOT_MASK);
     this.bucketNext[c] = this.buckets[i];
     this.buckets[i] = c;
     this.fullSlots[g] |= 1 << k;
@@ -420,7 +439,7 @@ class QfqScheduler extends ClassfulScheduler {
     if (full === 0) return -1;
     const k = ffs(full);
     if (k > 0) {
-      this.front[g] = (this.front[g] + k) % NUM_SLOTS;
+      this.front[g] = (this.front[g] + k) & SLOT_MASK;
       this.fullSlots[g] = full >>> k;
     }
     return this.buckets[g * NUM_SLOTS + this.front[g]];
@@ -428,10 +447,9 @@ class QfqScheduler extends ClassfulScheduler {
 
   /** Moves the ring's front back so bucket 0 starts at class c's rounded start (< S_g). */
   private slotRotate(g: number, c: number): void {
-    const unit = SLOT_UNIT[g];
-    const k = this.gS[g] / unit - Math.floor(this.S[c] / unit);
+    const k = (this.gS[g] * SLOT_INV[g] - slotOf(this.S[c], g)) | 0;
     this.fullSlots[g] = this.fullSlots[g] << k;
-    this.front[g] = (this.front[g] - k + NUM_SLOTS) % NUM_SLOTS;
+    this.front[g] = (this.front[g] - k) & SLOT_MASK;
   }
 
   /** Removes class c from wherever it is filed (class change or deletion): O(bucket). */
@@ -439,7 +457,7 @@ class QfqScheduler extends ClassfulScheduler {
     const g = this.group[c];
     for (let k = 0; k < NUM_SLOTS; k++) {
       if ((this.fullSlots[g] & (1 << k)) === 0) continue;
-      const i = g * NUM_SLOTS + ((this.front[g] + k) % NUM_SLOTS);
+      const i = g * NUM_SLOTS + ((this.front[g] + k) & SLOT_MASK);
       let prev = -1;
       for (let x = this.buckets[i]; x >= 0; prev = x, x = this.bucketNext[x]) {
         if (x !== c) continue;
