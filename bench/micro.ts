@@ -2,7 +2,9 @@
  * Micro benchmarks (tinybench), each next to its baseline in the same run:
  *   - mailbox: ns per descriptor through an SPSC ring, batches of 256 vs one at a time;
  *   - schedulers: ns per enqueue+dequeue pair for every registered scheduler at 1, 64, 4096
- *     and 65536 classes, FIFO as the floor;
+ *     and 65536 classes, FIFO as the floor: with every class backlogged, and with one
+ *     packet per class, so every dequeue empties a class and every enqueue activates one
+ *     (the path of classes that go idle and come back, as each does at 65536 classes);
  *   - arbiter: the demo's release rate (Mpps) with pacing far above what the machine can
  *     do, 4 generator clients, DRR vs FIFO.
  * Prints tables and writes JSON (default runs/bench-micro.json; `--out FILE`).
@@ -85,47 +87,60 @@ function rootParamsFor(kind: string, classes: number): RootParams {
   return {};
 }
 
-/** ns per enqueue+dequeue pair of one scheduler kind at each class count. */
-async function schedulerKindBench(kind: string): Promise<Record<number, number>> {
+/** Packets queued per class: every class backlogged, or each one's packet the class's last. */
+const DEPTHS = { backlogged: 2, activating: 1 } as const;
+type Depth = keyof typeof DEPTHS;
+type KindResult = Record<Depth, Record<number, number>>;
+
+/** ns per enqueue+dequeue pair of one scheduler kind at each class count and depth. */
+async function schedulerKindBench(kind: string): Promise<KindResult> {
   const pairs = 100_000;
   const bench = new Bench({ time: 500 });
-  for (const classes of CLASS_COUNTS) {
-    const poolFrames = classes * 4 + 1024;
-    const len = new Uint32Array(poolFrames);
-    const cls = new Int32Array(poolFrames);
-    const flow = new Uint32Array(poolFrames);
-    const queuedAt = new Float64Array(poolFrames);
-    const frames = { len, cls, flow, queuedAt };
-    const clock = new Float64Array(1);
-    const sched = findScheduler(kind).create({ frames, clock, poolFrames, maxClasses: classes + 1, drop: () => {} }, rootParamsFor(kind, classes));
-    const rng = new Rng(classes);
-    addBenchClasses(sched, kind, classes);
-    // Two packets per class are queued in steady state; each pair re-enqueues the frame
-    // just dequeued, so every class stays backlogged.
-    for (let f = 0; f < 2 * classes; f++) {
-      len[f] = rng.int(64, 1500);
-      cls[f] = f % classes;
-      flow[f] = (f % classes) + 1;
-      sched.enqueue(f);
-    }
-    // The clock runs at the link's rate; a shaper that holds back moves it to its wakeAt.
-    let now = 0;
-    bench.add(String(classes), () => {
-      for (let i = 0; i < pairs; i++) {
-        clock[0] = now;
-        const f = sched.dequeue();
-        if (f < 0) {
-          now = sched.wakeAt;
-          continue;
-        }
-        now += len[f] * NS_PER_BYTE;
-        queuedAt[f] = now;
+  for (const [depthName, depth] of Object.entries(DEPTHS)) {
+    for (const classes of CLASS_COUNTS) {
+      const poolFrames = classes * 4 + 1024;
+      const len = new Uint32Array(poolFrames);
+      const cls = new Int32Array(poolFrames);
+      const flow = new Uint32Array(poolFrames);
+      const queuedAt = new Float64Array(poolFrames);
+      const frames = { len, cls, flow, queuedAt };
+      const clock = new Float64Array(1);
+      const sched = findScheduler(kind).create({ frames, clock, poolFrames, maxClasses: classes + 1, drop: () => {} }, rootParamsFor(kind, classes));
+      const rng = new Rng(classes);
+      addBenchClasses(sched, kind, classes);
+      // `depth` packets per class are queued in steady state; each pair re-enqueues the
+      // frame just dequeued: at 2 every class stays backlogged, at 1 each dequeue empties its
+      // class and the enqueue activates it again.
+      for (let f = 0; f < depth * classes; f++) {
+        len[f] = rng.int(64, 1500);
+        cls[f] = f % classes;
+        flow[f] = (f % classes) + 1;
         sched.enqueue(f);
       }
-    });
+      // The clock runs at the link's rate; a shaper that holds back moves it to its wakeAt.
+      let now = 0;
+      bench.add(`${depthName} ${classes}`, () => {
+        for (let i = 0; i < pairs; i++) {
+          clock[0] = now;
+          const f = sched.dequeue();
+          if (f < 0) {
+            now = sched.wakeAt;
+            continue;
+          }
+          now += len[f] * NS_PER_BYTE;
+          queuedAt[f] = now;
+          sched.enqueue(f);
+        }
+      });
+    }
   }
   await bench.run();
-  return Object.fromEntries(bench.tasks.map((t) => [Number(t.name), meanNs(t) / pairs]));
+  const result: KindResult = { backlogged: {}, activating: {} };
+  for (const t of bench.tasks) {
+    const [depthName, classes] = t.name.split(' ');
+    result[depthName as Depth][Number(classes)] = meanNs(t) / pairs;
+  }
+  return result;
 }
 
 /**
@@ -133,8 +148,8 @@ async function schedulerKindBench(kind: string): Promise<Record<number, number>>
  * sees one class shape; measuring all kinds in one isolate would make the shared base
  * class's call sites polymorphic and slow every kind down.
  */
-async function schedulerBench(): Promise<Record<string, Record<number, number>>> {
-  const results: Record<string, Record<number, number>> = {};
+async function schedulerBench(): Promise<Record<string, KindResult>> {
+  const results: Record<string, KindResult> = {};
   for (const kind of SCHEDULERS) {
     const w = new Worker(new URL(import.meta.url), { workerData: { schedulerKind: kind }, argv: process.argv.slice(2) });
     results[kind] = await new Promise((resolve, reject) => {
@@ -169,16 +184,20 @@ console.log(
 );
 
 const sched = await schedulerBench();
-console.log('\nschedulers, ns per enqueue+dequeue pair (× = vs fifo, the baseline)');
-console.log(
-  renderTable(
-    ['classes', ...SCHEDULERS],
-    CLASS_COUNTS.map((c) => [
-      c,
-      ...SCHEDULERS.map((k) => (k === 'fifo' ? sched.fifo[c].toFixed(1) : `${sched[k][c].toFixed(1)} (${(sched[k][c] / sched.fifo[c]).toFixed(2)}×)`)),
-    ]),
-  ),
-);
+for (const depth of Object.keys(DEPTHS) as Depth[]) {
+  const what = depth === 'backlogged' ? 'every class backlogged' : 'one packet per class: each enqueue activates its class';
+  console.log(`\nschedulers, ns per enqueue+dequeue pair, ${what} (× = vs fifo, the baseline)`);
+  const ns = (k: string, c: number) => sched[k][depth][c];
+  console.log(
+    renderTable(
+      ['classes', ...SCHEDULERS],
+      CLASS_COUNTS.map((c) => [
+        c,
+        ...SCHEDULERS.map((k) => (k === 'fifo' ? ns(k, c).toFixed(1) : `${ns(k, c).toFixed(1)} (${(ns(k, c) / ns('fifo', c)).toFixed(2)}×)`)),
+      ]),
+    ),
+  );
+}
 
 const arb = await arbiterBench();
 console.log(`\narbiter, null backend, 4 generator clients, 64 B, unpaced, ${seconds}s each`);
