@@ -148,8 +148,15 @@ class FqCodelScheduler extends FlowQueueScheduler {
 
   // ---- dequeue ----
 
+  /**
+   * The link clock of the dequeue under way: a field, not an argument, since a double
+   * passed to a method V8 does not inline is a new heap number per call, and the arbiter
+   * then collects garbage as packets flow (test/arbiter-allocation.test.ts).
+   */
+  private now = 0;
+
   protected serve(): number {
-    const now = this.clock[0];
+    this.now = this.clock[0];
     for (;;) {
       const which = this.listHead[NEW] >= 0 ? NEW : OLD;
       const q = this.listHead[which];
@@ -159,7 +166,7 @@ class FqCodelScheduler extends FlowQueueScheduler {
         this.append(OLD, this.shiftList(which));
         continue;
       }
-      const f = this.codelDequeue(q, now);
+      const f = this.codelDequeue(q);
       if (f < 0) {
         // Empty: a new queue goes to the old list once (if there is one), an old one leaves.
         this.shiftList(which);
@@ -174,7 +181,8 @@ class FqCodelScheduler extends FlowQueueScheduler {
   /** RFC 8289's dodequeue: the head packet and whether CoDel may drop it; -1 when empty. */
   private okToDrop = false;
 
-  private headOf(q: number, now: number): number {
+  private headOf(q: number): number {
+    const now = this.now;
     this.okToDrop = false;
     if (this.fifos.packets[q] === 0) {
       this.firstAbove[q] = 0;
@@ -189,13 +197,16 @@ class FqCodelScheduler extends FlowQueueScheduler {
     return f;
   }
 
-  private controlLaw(t: number, count: number): number {
-    return t + this.intervalNs / Math.sqrt(count);
+  /** The control law: queue q's next drop, one interval / √count after the last (or after now). */
+  private scheduleDrop(q: number, fromNow: boolean): void {
+    const after = fromNow ? this.now : this.dropNext[q];
+    this.dropNext[q] = after + this.intervalNs / Math.sqrt(this.count[q]);
   }
 
   /** RFC 8289's dequeue for queue q: the packet to send, after whatever CoDel drops now. */
-  private codelDequeue(q: number, now: number): number {
-    let f = this.headOf(q, now);
+  private codelDequeue(q: number): number {
+    const now = this.now;
+    let f = this.headOf(q);
     if (f < 0) {
       this.dropping[q] = 0;
       return -1;
@@ -207,26 +218,26 @@ class FqCodelScheduler extends FlowQueueScheduler {
           this.count[q]++;
           if (this.mark(f)) {
             // Marked, not dropped: it goes out, and the next mark is due by the control law.
-            this.dropNext[q] = this.controlLaw(this.dropNext[q], this.count[q]);
+            this.scheduleDrop(q, false);
             break;
           }
           this.discard(f, DROP_AQM);
-          f = this.headOf(q, now);
+          f = this.headOf(q);
           if (f < 0 || !this.okToDrop) this.dropping[q] = 0;
-          else this.dropNext[q] = this.controlLaw(this.dropNext[q], this.count[q]);
+          else this.scheduleDrop(q, false);
         }
       }
     } else if (this.okToDrop) {
       if (!this.mark(f)) {
         this.discard(f, DROP_AQM);
-        f = this.headOf(q, now);
+        f = this.headOf(q);
       }
       this.dropping[q] = 1;
       // Start near the drop rate that last worked, if that was recent.
       const delta = this.count[q] - this.lastCount[q];
       this.count[q] = delta > 1 && now - this.dropNext[q] < 16 * this.intervalNs ? delta : 1;
       this.lastCount[q] = this.count[q];
-      this.dropNext[q] = this.controlLaw(now, this.count[q]);
+      this.scheduleDrop(q, true);
     }
     if (f >= 0 && this.markCe !== null && now - this.queuedAt[f] > this.ceThresholdNs && this.markCe(f)) this.ceMarks++;
     return f;
