@@ -211,13 +211,13 @@ export class Arbiter {
     for (;;) {
       clock.read();
       const now = clock.ns;
-      this.endIteration(now);
+      this.endIteration();
       this.iterationFrom = now;
       this.passNow = now;
       const work = this.pass();
       loop[LOOP_PASSES]++;
       loop[LOOP_NOW_NS] = now;
-      if (this.heartbeats.size > 0 && now - this.lastBeat >= BEAT_NS) this.beat(now);
+      if (this.heartbeats.size > 0 && now - this.lastBeat >= BEAT_NS) this.beat();
       if (this.stopping !== null && this.finishedStopping(now)) return;
       if (work > 0) {
         // Busy before full: a reader taking full first, then busy, never sees more full passes than busy ones.
@@ -228,15 +228,21 @@ export class Arbiter {
         idle = 0;
       } else if (++idle >= this.spinPasses || (this.spinPasses !== Infinity && this.anyQueued())) {
         // Spinning waits for arrivals; packets already queued wait for a time park knows.
-        this.park(now);
+        this.park();
         idle = 0;
       }
     }
   }
 
-  /** Ends the loop iteration begun at iterationFrom at `end`: one of STALL_NS or more is a stall. */
-  private endIteration(end: number): void {
-    const took = end - this.iterationFrom;
+  /**
+   * Ends the loop iteration begun at iterationFrom at the clock's last reading: one of
+   * STALL_NS or more is a stall. It and the methods below take their times from the clock
+   * or from `passNow`, not as arguments: a double passed to a method V8 leaves out of line
+   * is a new heap number per call, and the daemon's arbiter (htb, heartbeats, parks) then
+   * collected garbage every few hundred milliseconds, pauses of up to 14 ms.
+   */
+  private endIteration(): void {
+    const took = this.clock.ns - this.iterationFrom;
     if (took < STALL_NS) return;
     const loop = this.loop.words;
     loop[LOOP_STALLS]++;
@@ -245,7 +251,8 @@ export class Arbiter {
   }
 
   /** Tells the diversion programs of the taken-over devices that this arbiter is alive. */
-  private beat(now: number): void {
+  private beat(): void {
+    const now = this.passNow;
     const monotonic = this.epoch + BigInt(Math.round(now));
     for (const h of this.heartbeats.values()) h.stamp(monotonic);
     this.lastBeat = now;
@@ -513,9 +520,13 @@ export class Arbiter {
     }
   }
 
-  private park(now: number): void {
+  /** Parks until an arrival, a command or the first time a link may send after `passNow`. */
+  private park(): void {
+    const now = this.passNow;
     let waitNs = Infinity;
-    for (const link of this.links) {
+    // Indexed, not for…of, here and below: an array iterator is an allocation V8 does not always remove.
+    for (let l = 0; l < this.links.length; l++) {
+      const link = this.links[l];
       if (link === undefined) continue;
       if (link.port.fault !== 0) {
         waitNs = Math.min(waitNs, FAULT_POLL_NS); // the port looks at its device when reaped
@@ -535,11 +546,14 @@ export class Arbiter {
       return;
     }
     const parks = ++this.loop.words[LOOP_PARKS];
-    for (const link of this.links) if (link !== undefined) link.stats[LINK_PARKS] = parks;
+    for (let l = 0; l < this.links.length; l++) {
+      const link = this.links[l];
+      if (link !== undefined) link.stats[LINK_PARKS] = parks;
+    }
     this.clock.read();
     const parkedAt = this.clock.ns;
     // The iteration ends here, not when the arbiter runs again: a stall before the park still counts.
-    this.endIteration(parkedAt);
+    this.endIteration();
     this.doorbell.park(token, waitNs === Infinity ? Infinity : (waitNs - this.parkTimes.earlyNs) / 1e6);
     this.clock.read();
     this.loop.words[LOOP_PARKED_NS] += this.clock.ns - parkedAt;
@@ -558,7 +572,10 @@ export class Arbiter {
   }
 
   private anyMailboxReady(): boolean {
-    for (const c of this.clients) if (c !== undefined && c.mailbox.peek(1) > 0) return true;
+    for (let i = 0; i < this.clients.length; i++) {
+      const c = this.clients[i];
+      if (c !== undefined && c.mailbox.peek(1) > 0) return true;
+    }
     return false;
   }
 
@@ -693,8 +710,10 @@ export class Arbiter {
         }
         const h = new DivertState(req.fd);
         this.heartbeats.set(req.linkId, h);
+        // Stamped now, not at the pass's start: the pass paces by the clock after its commands anyway.
         this.clock.read();
-        this.beat(this.clock.ns);
+        this.passNow = this.clock.ns;
+        this.beat();
         return undefined;
       }
       case 'stop':
