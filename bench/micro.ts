@@ -118,17 +118,18 @@ async function schedulerKindBench(kind: string): Promise<KindResult> {
         sched.enqueue(f);
       }
       // The clock runs at the link's rate; a shaper that holds back moves it to its wakeAt.
-      let now = 0;
+      // The time lives in the clock cell, not in a variable the task captures: a captured
+      // variable holding a double is a new heap number at every assignment, and the bench
+      // timed its own garbage with every kind's pair.
       bench.add(`${depthName} ${classes}`, () => {
         for (let i = 0; i < pairs; i++) {
-          clock[0] = now;
           const f = sched.dequeue();
           if (f < 0) {
-            now = sched.wakeAt;
+            clock[0] = sched.wakeAt;
             continue;
           }
-          now += len[f] * NS_PER_BYTE;
-          queuedAt[f] = now;
+          clock[0] += len[f] * NS_PER_BYTE;
+          queuedAt[f] = clock[0];
           sched.enqueue(f);
         }
       });
