@@ -88,7 +88,10 @@ function rootParamsFor(kind: string, classes: number): RootParams {
 }
 
 /** Packets queued per class: every class backlogged, or each one's packet the class's last. */
-const DEPTHS = { backlogged: 2, activating: 1 } as const;
+const DEPTHS = {
+  backlogged: { depth: 2, what: 'every class backlogged' },
+  activating: { depth: 1, what: 'one packet per class: each enqueue activates its class' },
+} as const;
 type Depth = keyof typeof DEPTHS;
 type KindResult = Record<Depth, Record<number, number>>;
 
@@ -96,7 +99,7 @@ type KindResult = Record<Depth, Record<number, number>>;
 async function schedulerKindBench(kind: string): Promise<KindResult> {
   const pairs = 100_000;
   const bench = new Bench({ time: 500 });
-  for (const [depthName, depth] of Object.entries(DEPTHS)) {
+  for (const [depthName, { depth }] of Object.entries(DEPTHS)) {
     for (const classes of CLASS_COUNTS) {
       const poolFrames = classes * 4 + 1024;
       const len = new Uint32Array(poolFrames);
@@ -136,7 +139,7 @@ async function schedulerKindBench(kind: string): Promise<KindResult> {
     }
   }
   await bench.run();
-  const result: KindResult = { backlogged: {}, activating: {} };
+  const result = Object.fromEntries(Object.keys(DEPTHS).map((d) => [d, {}])) as KindResult;
   for (const t of bench.tasks) {
     const [depthName, classes] = t.name.split(' ');
     result[depthName as Depth][Number(classes)] = meanNs(t) / pairs;
@@ -186,8 +189,7 @@ console.log(
 
 const sched = await schedulerBench();
 for (const depth of Object.keys(DEPTHS) as Depth[]) {
-  const what = depth === 'backlogged' ? 'every class backlogged' : 'one packet per class: each enqueue activates its class';
-  console.log(`\nschedulers, ns per enqueue+dequeue pair, ${what} (× = vs fifo, the baseline)`);
+  console.log(`\nschedulers, ns per enqueue+dequeue pair, ${DEPTHS[depth].what} (× = vs fifo, the baseline)`);
   const ns = (k: string, c: number) => sched[k][depth][c];
   console.log(
     renderTable(

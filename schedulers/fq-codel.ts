@@ -149,9 +149,8 @@ class FqCodelScheduler extends FlowQueueScheduler {
   // ---- dequeue ----
 
   /**
-   * The link clock of the dequeue under way: a field, not an argument, since a double
-   * passed to a method V8 does not inline is a new heap number per call, and the arbiter
-   * then collects garbage as packets flow (test/arbiter-allocation.test.ts).
+   * The link clock of the dequeue under way. A field, not an argument, for the reason the
+   * clock is a cell (SchedulerContext.clock): as an argument it made the arbiter collect garbage.
    */
   private now = 0;
 

@@ -183,9 +183,8 @@ class HtbScheduler extends ClassfulScheduler {
   private readonly waiting: IndexedHeap;
   /**
    * The time (ns) the buckets are brought to by the operation under way: a dequeue's clock,
-   * or a changed class's last check. A field, not an argument: a double passed to a method
-   * V8 does not inline is a new heap number per call, and the arbiter collected garbage
-   * every few hundred thousand packets under htb (test/arbiter-allocation.test.ts).
+   * or a changed class's last check. A field, not an argument, for the reason the clock is
+   * a cell (SchedulerContext.clock): as an argument it made the arbiter collect garbage.
    */
   private at = 0;
 

@@ -239,7 +239,7 @@ export class Arbiter {
    * STALL_NS or more is a stall. It and the methods below take their times from the clock
    * or from `passNow`, not as arguments: a double passed to a method V8 leaves out of line
    * is a new heap number per call, and the daemon's arbiter (htb, heartbeats, parks) then
-   * collected garbage every few hundred milliseconds, pauses of up to 14 ms.
+   * collected garbage every few hundred milliseconds, pauses of up to 16 ms.
    */
   private endIteration(): void {
     const took = this.clock.ns - this.iterationFrom;
