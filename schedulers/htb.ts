@@ -544,7 +544,10 @@ class HtbScheduler extends ClassfulScheduler {
       lvl = -1;
     }
     const w = this.waiting;
-    this.shaperWake = w.size > 0 ? w.key[w.top()] : Infinity;
+    // Two stores, not one of `size > 0 ? key : Infinity`: V8 joins a double with the
+    // global Infinity as a tagged value, a new heap number for every empty-handed call.
+    if (w.size > 0) this.shaperWake = w.key[w.top()];
+    else this.shaperWake = Infinity;
     return -1;
   }
 

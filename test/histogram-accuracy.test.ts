@@ -107,11 +107,12 @@ describe('per-class stage histograms in shared memory', () => {
   it("binds a record on a class's first sample; classes past the capacity share the overflow record", () => {
     const layout = ClassHistograms.allocate(16, { capacity: 2 });
     const writer = new ClassHistograms(layout);
-    writer.record(5, STAGE_MAILBOX, 100);
-    writer.record(5, STAGE_QUEUE, 2000);
-    writer.record(9, STAGE_TX, 30);
-    writer.record(12, STAGE_TX, 40); // third class: overflow
-    writer.record(13, STAGE_TX, 50); // fourth: overflow too
+    const ns = new Float64Array([100, 2000, 30, 40, 50]);
+    writer.record(5, STAGE_MAILBOX, ns, 0);
+    writer.record(5, STAGE_QUEUE, ns, 1);
+    writer.record(9, STAGE_TX, ns, 2);
+    writer.record(12, STAGE_TX, ns, 3); // third class: overflow
+    writer.record(13, STAGE_TX, ns, 4); // fourth: overflow too
     // A reader on another thread sees the same memory.
     const reader = new ClassHistograms(layout);
     expect([5, 9, 12, 13, 0].map((s) => reader.recordOf(s))).toEqual([0, 1, 2, 2, -1]);

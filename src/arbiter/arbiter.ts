@@ -170,6 +170,8 @@ export class Arbiter {
   private lastPassFull = false;
   /** When this loop iteration began; Infinity after a park or a command, which may take long by design (LOOP_STALLS). */
   private iterationFrom = Infinity;
+  /** A delay being recorded (ns): histograms read it from here, not as an argument (histogram.ts recordAt says why). */
+  private readonly span = new Float64Array(1);
 
   constructor(
     start: ArbiterStart,
@@ -224,7 +226,8 @@ export class Arbiter {
         loop[LOOP_BUSY_PASSES]++;
         if (this.lastPassFull) loop[LOOP_FULL_PASSES]++;
         clock.read();
-        this.loop.passTime.record(clock.ns - now);
+        this.span[0] = clock.ns - now;
+        this.loop.passTime.recordFrom(this.span, 0);
         idle = 0;
       } else if (++idle >= this.spinPasses || (this.spinPasses !== Infinity && this.anyQueued())) {
         // Spinning waits for arrivals; packets already queued wait for a time park knows.
@@ -347,7 +350,10 @@ export class Arbiter {
       return;
     }
     pool.queuedAt[f] = now;
-    if (sampled) link.histograms.record(cls, STAGE_MAILBOX, now - pool.sentAt[f]);
+    if (sampled) {
+      this.span[0] = now - pool.sentAt[f];
+      link.histograms.record(cls, STAGE_MAILBOX, this.span, 0);
+    }
     // Under a size table (tc's stab) policers and schedulers count what it charges, as the kernel's root qdisc does.
     let charged = len;
     if (link.sizeTable !== null) {
@@ -427,7 +433,8 @@ export class Arbiter {
       if (link.releasedLens !== null) link.releasedLens[len]++;
       pool.leaveAt[f] = link.linkIdle; // starts on the wire when the previous one ends
       if (this.held[f] === HELD_SAMPLED) {
-        link.histograms.record(pool.cls[f], STAGE_QUEUE, now - pool.queuedAt[f]);
+        this.span[0] = now - pool.queuedAt[f];
+        link.histograms.record(pool.cls[f], STAGE_QUEUE, this.span, 0);
         pool.releasedAt[f] = now; // the tx stage's start, read at reap for sampled frames alone
       }
       link.linkIdle += wire * link.wireNsPerByte;
@@ -475,7 +482,10 @@ export class Arbiter {
         const base = LINK_FIELDS + cls * CLASS_FIELDS;
         stats[base + CLASS_SENT_PKTS]++;
         stats[base + CLASS_SENT_BYTES] += pool.len[f];
-        if (this.held[f] === HELD_SAMPLED) link.histograms.record(cls, STAGE_TX, done - pool.releasedAt[f]);
+        if (this.held[f] === HELD_SAMPLED) {
+          this.span[0] = done - pool.releasedAt[f];
+          link.histograms.record(cls, STAGE_TX, this.span, 0);
+        }
         this.held[f] = 0;
         // recycle(f), written out: where reap is inlined into the pass, V8 may run out of
         // inlining budget and leave it a call per packet (BENCHMARKS.md).

@@ -86,11 +86,11 @@ export class ClassHistograms {
     return true;
   }
 
-  /** Arbiter only: records `ns` for class `slot` at `stage` (STAGE_*). */
-  record(slot: number, stage: number, ns: number): void {
+  /** Arbiter only: records `values[i]` (ns) for class `slot` at `stage` (STAGE_*); read from memory, not passed (recordAt says why). */
+  record(slot: number, stage: number, values: Float64Array, i: number): void {
     let at = this.recordWord[slot];
     if (at < 0) at = this.bind(slot);
-    recordAt(this.words, at + stage * HISTOGRAM_WORDS, ns);
+    recordAt(this.words, at + stage * HISTOGRAM_WORDS, values, i);
   }
 
   /** Record number of class `slot`, or -1 when it has none; the overflow record is `capacity`. */

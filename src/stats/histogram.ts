@@ -48,11 +48,15 @@ function bucketRange(b: number): [number, number] {
 }
 
 /**
- * Records `v` in the histogram whose words start at `d[at]`: what `Histogram.record` does,
- * for a caller that keeps many histograms in one array and would otherwise hold an object
- * per histogram (the arbiter: one load less per packet and stage).
+ * Records `values[i]` in the histogram whose words start at `d[at]`: what `Histogram.record`
+ * does, for a caller that keeps many histograms in one array and would otherwise hold an
+ * object per histogram (the arbiter: one load less per packet and stage). The value is read
+ * from memory rather than passed: a double passed to a function V8 leaves out of line is
+ * a new heap number per call, and the daemon's arbiter, whose pass is too large to inline
+ * every call, collected garbage every 0.3 s from one per packet (BENCHMARKS.md).
  */
-export function recordAt(d: Float64Array, at: number, v: number): void {
+export function recordAt(d: Float64Array, at: number, values: Float64Array, i: number): void {
+  let v = values[i];
   if (!(v > 0)) v = 0;
   if (d[at] === 0 || v < d[at + 1]) d[at + 1] = v;
   if (v > d[at + 2]) d[at + 2] = v;
@@ -62,6 +66,9 @@ export function recordAt(d: Float64Array, at: number, v: number): void {
 }
 
 export class Histogram {
+  /** Where `record` puts its value for recordAt. */
+  private readonly value = new Float64Array(1);
+
   /** A histogram over fresh private memory, or over `words` of an existing (shared) array. */
   constructor(readonly data: Float64Array = new Float64Array(HISTOGRAM_WORDS)) {
     if (data.length !== HISTOGRAM_WORDS) {
@@ -71,7 +78,13 @@ export class Histogram {
 
   /** Records `v`; a negative value (two threads' clocks a few ns apart) counts as 0. */
   record(v: number): void {
-    recordAt(this.data, 0, v);
+    this.value[0] = v;
+    recordAt(this.data, 0, this.value, 0);
+  }
+
+  /** Records `values[i]`: for a caller on a hot path, which keeps the value in memory rather than pass it (recordAt). */
+  recordFrom(values: Float64Array, i: number): void {
+    recordAt(this.data, 0, values, i);
   }
 
   get count(): number {
