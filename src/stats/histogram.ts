@@ -52,8 +52,8 @@ function bucketRange(b: number): [number, number] {
  * does, for a caller that keeps many histograms in one array and would otherwise hold an
  * object per histogram (the arbiter: one load less per packet and stage). The value is read
  * from memory rather than passed: a double passed to a function V8 leaves out of line is
- * a new heap number per call, and the daemon's arbiter, whose pass is too large to inline
- * every call, collected garbage every 0.3 s from one per packet (BENCHMARKS.md).
+ * a new heap number per call, and in the daemon's arbiter, whose pass is too large for V8
+ * to inline every call, that was one per packet (BENCHMARKS.md).
  */
 export function recordAt(d: Float64Array, at: number, values: Float64Array, i: number): void {
   let v = values[i];
