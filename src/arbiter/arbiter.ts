@@ -568,7 +568,10 @@ export class Arbiter {
     this.clock.read();
     this.loop.words[LOOP_PARKED_NS] += this.clock.ns - parkedAt;
     const woke = this.doorbell.wakeLatency(this.clock.ns);
-    if (woke >= 0) this.loop.wake.record(woke);
+    if (woke >= 0) {
+      this.span[0] = woke;
+      this.loop.wake.recordFrom(this.span, 0);
+    }
     this.iterationFrom = Infinity;
   }
 

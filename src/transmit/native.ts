@@ -178,7 +178,11 @@ export function tryNativeAddon(): NativeAddon | null {
   if (cached === undefined) {
     const file = nativeBuildFile('pspat_native.node');
     try {
-      cached = createRequire(import.meta.url)(file) as NativeAddon;
+      // A copy: the addon's exports object, its functions set on it one by one, is in
+      // V8's dictionary mode, and a call through it (the clock, each port's submit and
+      // reap: several a pass) looked the function up in a hash table every time, where an
+      // object literal's properties are loaded at a fixed offset.
+      cached = { ...(createRequire(import.meta.url)(file) as NativeAddon) };
     } catch (e) {
       cached = new Error(
         existsSync(file)
