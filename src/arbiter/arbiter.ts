@@ -220,7 +220,7 @@ export class Arbiter {
       loop[LOOP_PASSES]++;
       loop[LOOP_NOW_NS] = now;
       if (this.heartbeats.size > 0 && now - this.lastBeat >= BEAT_NS) this.beat();
-      if (this.stopping !== null && this.finishedStopping(now)) return;
+      if (this.stopping !== null && this.finishedStopping()) return;
       if (work > 0) {
         // Busy before full: a reader taking full first, then busy, never sees more full passes than busy ones.
         loop[LOOP_BUSY_PASSES]++;
@@ -266,11 +266,15 @@ export class Arbiter {
     // Acquires commands the host posted before setting the flag. A command may take time
     // (a stall, a large class change): the pass then paces by the clock after it.
     if (Atomics.load(this.control, CTL_PENDING) !== 0) {
-      this.applyCommands(this.passNow);
+      this.applyCommands();
       this.clock.read();
       this.passNow = this.clock.ns;
       this.iterationFrom = Infinity;
     }
+    // The rare calls below (commands, the MTU look, a removal's end, the stop) read the
+    // pass's time from a field or LINK_NOW_NS rather than take \`now\`: V8 boxed it for
+    // them before the branch, a heap number every pass — 450,000 a second while the
+    // arbiter waits for a shaper, a collection every 0.25 s (BENCHMARKS.md).
     const now = this.passNow;
     let work = 0;
     let full = false;
@@ -281,7 +285,7 @@ export class Arbiter {
       link.stats[LINK_PASSES]++;
       link.stats[LINK_NOW_NS] = now;
       link.stats[LINK_PORT_FAULT] = link.port.fault;
-      if (now >= link.nextMtuLook) link.lookAtDevice(now);
+      if (now >= link.nextMtuLook) link.lookAtDevice();
       if (this.stopping === null || this.stopping.drain) {
         const drained = this.drain(link);
         work += drained;
@@ -294,7 +298,7 @@ export class Arbiter {
       // the few it has returned, in small batches.
       if (released >= this.releaseBatch) full = true;
       work += this.reap(link);
-      if (link.removing !== null) this.finishRemoving(link, now);
+      if (link.removing !== null) this.finishRemoving(link);
     }
     this.publishReturns();
     this.lastPassFull = full;
@@ -594,7 +598,8 @@ export class Arbiter {
 
   // ---- control (between passes) ----
 
-  private applyCommands(now: number): void {
+  private applyCommands(): void {
+    const now = this.passNow;
     // Clears the flag before reading, so a command posted meanwhile sets it again.
     Atomics.store(this.control, CTL_PENDING, 0);
     for (let req = this.nextRequest(); req !== undefined; req = this.nextRequest()) {
@@ -752,9 +757,9 @@ export class Arbiter {
   }
 
   /** Ends a removed link once its port has nothing in flight; answers the removeLink. */
-  private finishRemoving(link: LinkState, now: number): void {
+  private finishRemoving(link: LinkState): void {
     if (link.inTransmit > 0) return;
-    const snapshot = link.snapshot(now);
+    const snapshot = link.snapshot(this.passNow);
     link.port.close();
     this.links[link.id] = undefined;
     this.heartbeats.delete(link.id);
@@ -772,9 +777,9 @@ export class Arbiter {
    * port is empty or the deadline passes; without drain it stops at once. Whatever is
    * left stays counted as queued in the final snapshots.
    */
-  private finishedStopping(now: number): boolean {
+  private finishedStopping(): boolean {
     const s = this.stopping!;
-    if (s.drain && now < s.deadline) {
+    if (s.drain && this.passNow < s.deadline) {
       if (this.anyMailboxReady()) return false;
       for (const link of this.links) {
         if (link !== undefined && (link.scheduler.backlog > 0 || link.inTransmit > 0)) return false;
@@ -792,7 +797,7 @@ export class Arbiter {
       }
       this.publishReturns();
     }
-    const snapshots = this.links.map((l) => (l === undefined ? null : l.snapshot(now)));
+    const snapshots = this.links.map((l) => (l === undefined ? null : l.snapshot(this.passNow)));
     for (const link of this.links) link?.port.close();
     this.reply({ seq: s.seq, ok: true, snapshots });
     return true;

@@ -147,9 +147,11 @@ export class LinkState {
    * Reads the device's MTU again, at most every MTU_LOOK_NS (a sysfs read of a few µs):
    * within that time of a change, frames too long for it are refused as bad frames rather
    * than lost inside the port (AF_PACKET skips them silently, counted as sent). The
-   * arbiter calls it once `nextMtuLook` has come.
+   * arbiter calls it once `nextMtuLook` has come, at the pass time it stamped in
+   * LINK_NOW_NS (read there, not passed: see Arbiter.pass).
    */
-  lookAtDevice(now: number): void {
+  lookAtDevice(): void {
+    const now = this.stats[LINK_NOW_NS];
     if (this.mtuDev === null || now < this.nextMtuLook) return;
     this.nextMtuLook = now + MTU_LOOK_NS;
     const limit = this.frameLimit();
