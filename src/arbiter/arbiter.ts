@@ -272,9 +272,8 @@ export class Arbiter {
       this.iterationFrom = Infinity;
     }
     // The rare calls below (commands, the MTU look, a removal's end, the stop) read the
-    // pass's time from a field or LINK_NOW_NS rather than take \`now\`: V8 boxed it for
-    // them before the branch, a heap number every pass — 450,000 a second while the
-    // arbiter waits for a shaper, a collection every 0.25 s (BENCHMARKS.md).
+    // pass's time from passNow or LINK_NOW_NS, as endIteration explains; passed `now`, V8
+    // boxed it ahead of their branch, a heap number every pass (BENCHMARKS.md).
     const now = this.passNow;
     let work = 0;
     let full = false;

@@ -65,10 +65,10 @@ export function recordAt(d: Float64Array, at: number, values: Float64Array, i: n
   d[at + HEADER + bucketOf(v)]++;
 }
 
-export class Histogram {
-  /** Where `record` puts its value for recordAt. */
-  private readonly value = new Float64Array(1);
+/** Where `Histogram.record` puts its value for recordAt: one per thread, not one per histogram. */
+const recordCell = new Float64Array(1);
 
+export class Histogram {
   /** A histogram over fresh private memory, or over `words` of an existing (shared) array. */
   constructor(readonly data: Float64Array = new Float64Array(HISTOGRAM_WORDS)) {
     if (data.length !== HISTOGRAM_WORDS) {
@@ -78,8 +78,8 @@ export class Histogram {
 
   /** Records `v`; a negative value (two threads' clocks a few ns apart) counts as 0. */
   record(v: number): void {
-    this.value[0] = v;
-    recordAt(this.data, 0, this.value, 0);
+    recordCell[0] = v;
+    recordAt(this.data, 0, recordCell, 0);
   }
 
   /** Records `values[i]`: for a caller on a hot path, which keeps the value in memory rather than pass it (recordAt). */
