@@ -152,6 +152,16 @@ export class Arbiter {
   private readonly txPlacement: ThreadPlacement;
   /** Idle passes before parking; Infinity for a polling arbiter. */
   private readonly spinPasses: number;
+  /**
+   * How early a packet may be released, ns (0 for a polling arbiter). A parking arbiter
+   * does not park for less than `parkTimes.minNs`, and it used to spin through each such
+   * wait: in `npm run bench:egress`'s delay phase, shapers due every few tens of µs kept it
+   * at half a CPU, taken from the capture client and the senders (BENCHMARKS.md). Anything
+   * due within minNs leaves now instead, so the arbiter parks for the rest. That is a
+   * burst of at most minNs of the rate, as the kernel's own htb sends when its timer
+   * fires that late.
+   */
+  private readonly releaseAheadNs: number;
   private stopping: { drain: boolean; deadline: number; seq: number } | null = null;
   private readonly loop: LoopStats;
   /** Nobody notifies it: `stall` waits on it for its full time. */
@@ -197,6 +207,7 @@ export class Arbiter {
     this.releaseBatch = start.options.releaseBatch;
     this.txPlacement = start.options.txPlacement;
     this.spinPasses = start.options.wait === 'poll' ? Infinity : start.options.spinPasses;
+    this.releaseAheadNs = start.options.wait === 'poll' ? 0 : parkTimes.minNs;
     this.loop = new LoopStats(start.loopStats);
     this.loop.words[LOOP_TID] = threadId;
     this.reaped = new Int32Array(this.releaseBatch);
@@ -381,6 +392,7 @@ export class Arbiter {
    */
   private release(link: LinkState): number {
     const now = this.passNow;
+    const horizon = now + this.releaseAheadNs;
     const sched = link.scheduler;
     if (link.port.fault !== 0) {
       // The device cannot transmit: the queues hold (to their limits) until the port has
@@ -400,26 +412,27 @@ export class Arbiter {
     if (link.dry) {
       if (link.linkIdle < now) link.linkIdle = now;
       link.dry = false;
-    } else if (link.linkIdle < now - link.maxLagNs) {
+    } else if (link.linkIdle < horizon - Math.max(link.maxLagNs, this.releaseAheadNs)) {
       // Nor is time the arbiter missed (descheduled, a GC pause, a long command): the
-      // clock keeps at most maxLagNs of it, so what follows a stall is one bounded burst,
-      // not everything the link could have sent meanwhile.
-      link.linkIdle = now - link.maxLagNs;
+      // clock keeps at most maxLagNs of it (early release included), so what follows a
+      // stall is one bounded burst, not everything the link could have sent meanwhile.
+      link.linkIdle = horizon - Math.max(link.maxLagNs, this.releaseAheadNs);
     }
     const pool = this.pool;
     const batch = link.txBatch;
     let n = 0;
     let wireBytes = 0;
     link.heldUntil = 0;
-    while (n < this.releaseBatch && link.linkIdle <= now) {
+    while (n < this.releaseBatch && link.linkIdle <= horizon) {
       link.clock[0] = link.linkIdle;
       const f = sched.dequeue();
       if (f < 0) {
         // A shaper out of tokens: the link idles until it may send (its wakeAt). If that
-        // time has passed already, the next packet starts then, not at the stale clock.
+        // time has passed already, or comes within releaseAheadNs, the next packet starts
+        // then, not at the stale clock.
         const wake = sched.wakeAt;
         if (wake === Infinity || wake <= link.linkIdle) break;
-        if (wake > now) {
+        if (wake > horizon) {
           link.heldUntil = wake;
           break;
         }
