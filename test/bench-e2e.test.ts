@@ -43,6 +43,14 @@ describe.skipIf(skip || tryNativeAddon() === null)('pspat bench e2e', () => {
       const steal = v.loads[0].hostStealNs;
       expect(Number.isInteger(steal / 1e7) && steal >= 0 && steal <= 1e9 * availableParallelism(), `${m} steal ${steal}`).toBe(true);
     }
+    // The arbiter thread's scheduler counts over the window: counts, and not more time
+    // waiting for a CPU than the 0.4 s window (with room for late timers); no arbiter elsewhere.
+    const waits = r.modes.pspat.loads[0].arbiterWaits;
+    expect(Number.isInteger(waits.preemptions) && Number.isInteger(waits.blocks) && waits.preemptions >= 0 && waits.blocks >= 0, JSON.stringify(waits)).toBe(
+      true,
+    );
+    expect(waits.runDelayNs >= 0 && waits.runDelayNs < 1e9, JSON.stringify(waits)).toBe(true);
+    for (const m of ['raw', 'tc']) expect(r.modes[m].loads[0].arbiterWaits, m).toBeNull();
     expect(r.modes.raw.shareError).toBeNull(); // nothing schedules there
     // Equal weights, every class backlogged in turn: each scheduler's own counters split evenly.
     expect(r.modes.tc.shareError).toBeLessThan(0.02);

@@ -19,6 +19,7 @@ import type { XdpMode } from '../transmit/native-port.js';
 import type { NativeBackend } from '../transmit/ports.js';
 import { slotsFor, weightedClasses } from '../../schedulers/weighted-classes.js';
 import { htbLeafPackets, installHtb, removeHtb } from './kernel-htb.js';
+import { threadWaits, type ThreadWaits } from './cpu-time.js';
 import type { PortSenderSpec } from './port-sender.js';
 import { arbiterPlacement, UNPLACED, type PlacementPlan, type ThreadPlacement } from '../placement.js';
 
@@ -48,6 +49,8 @@ export interface ArbiterSoFar {
   stallNs: number;
   /** A copy of its wake-up latency histogram (LoopStats.wake). */
   wake: Histogram;
+  /** Its thread's scheduler counts (null: not known). */
+  waits: ThreadWaits | null;
 }
 
 export interface ModeDriver {
@@ -234,6 +237,7 @@ function pspatDriver(s: ModeSetup): ModeDriver {
         stalls: loop.stalls,
         stallNs: loop.stallNs,
         wake: new Histogram(host!.loop.wake.data.slice()),
+        waits: threadWaits(loop.threadId),
       };
     },
     async stop() {

@@ -27,7 +27,7 @@ import { stagesJson, type Run, type RunClass } from '../report/run-file.js';
 import { ARBITER_STAGES, type ArbiterStage, type StageHistograms } from '../stats/class-histograms.js';
 import { describePlan, planPlacement, type PlacementOptions, type PlacementPlan } from '../placement.js';
 import { startLoadHogs } from './load-hogs.js';
-import { stealNs } from './cpu-time.js';
+import { stealNs, type ThreadWaits } from './cpu-time.js';
 
 import { Histogram } from '../stats/histogram.js';
 import type { XdpMode } from '../transmit/native-port.js';
@@ -130,6 +130,14 @@ export interface LoadResult {
    */
   arbiterWakeNs: (LatencyNs & { wakes: number }) | null;
   /**
+   * pspat: what the kernel's scheduler did to its arbiter thread in the window — how long
+   * it was runnable and not running (preempted, or woken and waiting for a CPU), how often
+   * it was preempted, how often it blocked itself. Where its stalls came from: a polling
+   * arbiter that was never preempted nor blocked stalled in its own code (a collection).
+   * null elsewhere, or where the kernel keeps no schedstat.
+   */
+  arbiterWaits: ThreadWaits | null;
+  /**
    * CPU time the hypervisor took from this virtual machine in the window (its steal time,
    * all CPUs, to 10 ms): a thread that had work and did not run meanwhile, whatever its
    * priority. 0 on bare metal.
@@ -183,6 +191,8 @@ interface Phase {
   arbiterStalls: ArbiterStalls | null;
   /** pspat: its parked arbiter's wake-up latencies in the window (LoopStats.wake). */
   arbiterWake: Histogram | null;
+  /** pspat: its arbiter thread's scheduler counts over the window (LoadResult.arbiterWaits). */
+  arbiterWaits: ThreadWaits | null;
   /** The host's steal time in the window (LoadResult.hostStealNs). */
   hostStealNs: number;
 }
@@ -236,7 +246,7 @@ async function runPhase(topo: SinkTopology, driver: ModeDriver, o: E2eParams, pp
       ns: (t1 - t0) * 1e6,
       classSent: c0 && c1 ? c1.map((v, i) => v - c0[i]) : null,
       hostStealNs: steal1 - steal0,
-      ...(a0 && a1 ? arbiterBetween(a0, a1) : { stages: null, arbiterStalls: null, arbiterWake: null }),
+      ...(a0 && a1 ? arbiterBetween(a0, a1) : { stages: null, arbiterStalls: null, arbiterWake: null, arbiterWaits: null }),
     };
   } finally {
     sink?.close();
@@ -246,11 +256,13 @@ async function runPhase(topo: SinkTopology, driver: ModeDriver, o: E2eParams, pp
 }
 
 /** What pspat's arbiter recorded between two reads: the window's stages, stalls and wake-ups. */
-function arbiterBetween(before: ArbiterSoFar, after: ArbiterSoFar): Pick<Phase, 'stages' | 'arbiterStalls' | 'arbiterWake'> {
+function arbiterBetween(before: ArbiterSoFar, after: ArbiterSoFar): Pick<Phase, 'stages' | 'arbiterStalls' | 'arbiterWake' | 'arbiterWaits'> {
+  const [w0, w1] = [before.waits, after.waits];
   return {
     stages: stagesBetween(before.stages, after.stages),
     arbiterStalls: { count: after.stalls - before.stalls, ns: after.stallNs - before.stallNs },
     arbiterWake: after.wake.subtract(before.wake),
+    arbiterWaits: w0 && w1 ? { runDelayNs: w1.runDelayNs - w0.runDelayNs, preemptions: w1.preemptions - w0.preemptions, blocks: w1.blocks - w0.blocks } : null,
   };
 }
 
@@ -341,6 +353,7 @@ async function runMode(
         stagesNs: p.stages && stagePercentiles([...p.stages.values()]),
         arbiterStalls: p.arbiterStalls,
         arbiterWakeNs: p.arbiterWake && { wakes: p.arbiterWake.count, ...percentiles([p.arbiterWake]) },
+        arbiterWaits: p.arbiterWaits,
         hostStealNs: p.hostStealNs,
       });
     }
