@@ -105,6 +105,9 @@ describe('pspat daemon observability', () => {
     // Whether this machine kept the arbiter off its CPU meanwhile is its own affair: exported, as a count.
     expect(Number.isInteger(value('pspat_arbiter_stalls_total{arbiter="0"}'))).toBe(true);
     expect(value('pspat_arbiter_stalled_seconds_total{arbiter="0"}')).toBeGreaterThanOrEqual(0);
+    // The kernel's counts for the arbiter thread: a time and a count, since it started.
+    expect(value('pspat_arbiter_run_delay_seconds_total{arbiter="0"}')).toBeGreaterThanOrEqual(0);
+    expect(Number.isInteger(value('pspat_arbiter_preemptions_total{arbiter="0"}'))).toBe(true);
     expect(value('pspat_arbiter_batch_packets_count{arbiter="0"}')).toBeGreaterThanOrEqual(1);
     expect(value('pspat_arbiter_pass_seconds_count{arbiter="0"}')).toBeGreaterThanOrEqual(1);
     expect(value('pspat_process_resident_memory_bytes')).toBeGreaterThan(0);
@@ -127,6 +130,7 @@ describe('pspat daemon observability', () => {
     else expect(c['arbiter0.wakes']).toBe(0);
     expect(c['arbiter0.wakeMaxNs']).toBeGreaterThanOrEqual(c['arbiter0.wakeP99Ns']);
     expect(Number.isInteger(c['arbiter0.stalls'])).toBe(true);
+    expect(Number.isInteger(c['arbiter0.preemptions']) && c['arbiter0.runDelayNs'] >= 0, JSON.stringify(c)).toBe(true);
     const c10 = run.classes.find((c) => c.id === 'obs0 1:10')!;
     expect(Object.keys(c10.stages)).toEqual(['mailbox', 'queue', 'tx']);
     // One snapshot: every packet the class sent was timed at completion.

@@ -19,7 +19,7 @@ import type { XdpMode } from '../transmit/native-port.js';
 import type { NativeBackend } from '../transmit/ports.js';
 import { slotsFor, weightedClasses } from '../../schedulers/weighted-classes.js';
 import { htbLeafPackets, installHtb, removeHtb } from './kernel-htb.js';
-import { threadWaits, type ThreadWaits } from './cpu-time.js';
+import { threadWaits, type ThreadWaits } from '../stats/thread-waits.js';
 import type { PortSenderSpec } from './port-sender.js';
 import { arbiterPlacement, UNPLACED, type PlacementPlan, type ThreadPlacement } from '../placement.js';
 

@@ -27,7 +27,8 @@ import { stagesJson, type Run, type RunClass } from '../report/run-file.js';
 import { ARBITER_STAGES, type ArbiterStage, type StageHistograms } from '../stats/class-histograms.js';
 import { describePlan, planPlacement, type PlacementOptions, type PlacementPlan } from '../placement.js';
 import { startLoadHogs } from './load-hogs.js';
-import { stealNs, type ThreadWaits } from './cpu-time.js';
+import { stealNs } from './cpu-time.js';
+import type { ThreadWaits } from '../stats/thread-waits.js';
 
 import { Histogram } from '../stats/histogram.js';
 import type { XdpMode } from '../transmit/native-port.js';

@@ -31,6 +31,7 @@ import { InvalidOptionError } from '../errors.js';
 import type { ClassXstats } from '../../schedulers/types.js';
 import { STAGES } from '../stats/class-histograms.js';
 import type { LoopStats } from '../stats/loop-stats.js';
+import { threadWaits } from '../stats/thread-waits.js';
 import type { PlacementPlan } from '../placement.js';
 import { labelOf, type DeviceReading } from './observe.js';
 import { BATCH_BUCKETS, DELAY_BUCKETS_S, HistogramFamily } from './metric-histograms.js';
@@ -128,6 +129,16 @@ export class MetricsRegistry {
     ['arbiter'],
   );
   private readonly stalled = this.c('pspat_arbiter_stalled_seconds_total', 'Time those stalls took', ['arbiter']);
+  private readonly runDelay = this.c(
+    'pspat_arbiter_run_delay_seconds_total',
+    "Time the arbiter thread was runnable but not running: preempted, or woken and waiting for a CPU (the kernel's schedstat)",
+    ['arbiter'],
+  );
+  private readonly preemptions = this.c(
+    'pspat_arbiter_preemptions_total',
+    "Times another thread took the arbiter thread's CPU (involuntary context switches)",
+    ['arbiter'],
+  );
   private readonly passTime = this.h('pspat_arbiter_pass_seconds', 'Duration of passes that moved packets', DELAY_BUCKETS_S, 1e-9);
   private readonly batch = this.h('pspat_arbiter_batch_packets', 'Packets per release batch', BATCH_BUCKETS);
   private readonly wake = this.h(
@@ -234,7 +245,20 @@ export class MetricsRegistry {
       }
     }
     // Reset once for all arbiters: a reset per arbiter would drop the ones before it.
-    for (const m of [this.passes, this.busyPasses, this.parks, this.parked, this.stalls, this.stalled, this.arbiterInfo, this.passTime, this.batch, this.wake])
+    for (const m of [
+      this.passes,
+      this.busyPasses,
+      this.parks,
+      this.parked,
+      this.stalls,
+      this.stalled,
+      this.runDelay,
+      this.preemptions,
+      this.arbiterInfo,
+      this.passTime,
+      this.batch,
+      this.wake,
+    ])
       m.reset();
     const { plan, arbiterThreads } = this.source.placement();
     this.source.loops().forEach((loop, i) => {
@@ -249,6 +273,11 @@ export class MetricsRegistry {
         [this.stalled, f.stallNs / 1e9],
       ] as const) {
         m.inc({ arbiter }, v);
+      }
+      const waits = threadWaits(f.threadId);
+      if (waits !== null) {
+        this.runDelay.inc({ arbiter }, waits.runDelayNs / 1e9);
+        this.preemptions.inc({ arbiter }, waits.preemptions);
       }
       const p = plan.arbiters[i];
       this.arbiterInfo.set({ arbiter, cpus: p.cpus.join(',') || 'any', wait: p.wait, thread: String(arbiterThreads[i]) }, 1);

@@ -6,6 +6,7 @@
 import type { LinkHandle } from '../arbiter/host.js';
 import type { PlacementPlan } from '../placement.js';
 import type { LoopStats } from '../stats/loop-stats.js';
+import { threadWaits } from '../stats/thread-waits.js';
 import type { LinkStats } from '../stats/link-stats.js';
 import { stagesJson, type Run } from '../report/run-file.js';
 import { formatHandle } from '../tc/handles.js';
@@ -67,6 +68,12 @@ export function daemonRun(readings: DeviceReading[], loops: LoopStats[], config:
     // Kept off its CPU (or paused) for STALL_NS or more while it had no reason to wait.
     counters[`arbiter${i}.stalls`] = f.stalls;
     counters[`arbiter${i}.stallNs`] = f.stallNs;
+    // What the kernel's scheduler did to its thread: time runnable but not running, and how often another thread took its CPU.
+    const waits = threadWaits(f.threadId);
+    if (waits !== null) {
+      counters[`arbiter${i}.runDelayNs`] = waits.runDelayNs;
+      counters[`arbiter${i}.preemptions`] = waits.preemptions;
+    }
     // How soon it ran again once a client rang it, parked (the host's wake-up latency).
     counters[`arbiter${i}.wakes`] = f.wake.count;
     counters[`arbiter${i}.wakeP99Ns`] = f.wake.p99;
