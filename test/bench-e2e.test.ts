@@ -50,7 +50,9 @@ describe.skipIf(skip || tryNativeAddon() === null)('pspat bench e2e', () => {
       true,
     );
     expect(waits.runDelayNs >= 0 && waits.runDelayNs < 1e9, JSON.stringify(waits)).toBe(true);
-    for (const m of ['raw', 'tc']) expect(r.modes[m].loads[0].arbiterWaits, m).toBeNull();
+    for (const m of ['raw', 'tc']) expect([r.modes[m].loads[0].arbiterWaits, r.modes[m].loads[0].arbiterCollections], m).toEqual([null, null]);
+    const gcs = r.modes.pspat.loads[0].arbiterCollections;
+    expect(Number.isInteger(gcs.count) && gcs.count >= 0 && gcs.maxNs >= 0 && (gcs.count > 0 || gcs.maxNs === 0), JSON.stringify(gcs)).toBe(true);
     expect(r.modes.raw.shareError).toBeNull(); // nothing schedules there
     // Equal weights, every class backlogged in turn: each scheduler's own counters split evenly.
     expect(r.modes.tc.shareError).toBeLessThan(0.02);

@@ -53,6 +53,12 @@ export interface ArbiterSoFar {
   waits: ThreadWaits | null;
 }
 
+/** Collections an arbiter's isolate made in a window: how many, and the longest (ns). */
+export interface ArbiterCollections {
+  count: number;
+  maxNs: number;
+}
+
 export interface ModeDriver {
   /** Starts the senders: `pps` 0 flat out, else that many packets per second in total. */
   start(pps: number, stamp: boolean): Promise<void>;
@@ -65,9 +71,14 @@ export interface ModeDriver {
    * stalls and wake-ups — read from shared memory without stopping it (a window's is the
    * difference of two reads); null for the others.
    */
-  arbiterSoFar(): Promise<ArbiterSoFar | null>;
+  arbiterSoFar(edge: 'start' | 'end'): Promise<ArbiterSoFar | null>;
   /** Stops the senders. */
   stop(): Promise<void>;
+  /**
+   * pspat, after `stop`: the collections its arbiter made between the `start` and `end`
+   * reads (its isolate reports them once its loop has ended); null for the others.
+   */
+  arbiterCollections(): ArbiterCollections | null;
   /** Undoes what the mode set up on the device. */
   teardown(): void;
 }
@@ -131,6 +142,7 @@ function portDriver(senders: PortSenders, classSent: () => Promise<number[] | nu
     classSent,
     arbiterSoFar: async () => null,
     stop: () => senders.stop(),
+    arbiterCollections: () => null,
     teardown,
   };
 }
@@ -229,7 +241,8 @@ function pspatDriver(s: ModeSetup): ModeDriver {
       const st = await link!.stats({ histograms: false });
       return classes.map((c) => st.classes.find((x) => x.slot === c)?.sentPackets ?? 0);
     },
-    async arbiterSoFar() {
+    async arbiterSoFar(edge) {
+      host!.loop.markWindow(edge === 'end');
       const live = await link!.liveStats();
       const loop = host!.loop.read();
       return {
@@ -243,6 +256,10 @@ function pspatDriver(s: ModeSetup): ModeDriver {
     async stop() {
       await fleet!.stop();
       await host!.close({ drain: false });
+    },
+    arbiterCollections() {
+      const loop = host!.loop.read();
+      return { count: loop.windowGcs, maxNs: loop.windowGcMaxNs };
     },
     teardown: () => {},
   };

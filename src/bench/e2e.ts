@@ -35,13 +35,21 @@ import type { XdpMode } from '../transmit/native-port.js';
 import { nativeAddon } from '../transmit/native.js';
 import { isNativeBackend, type NativeBackend } from '../transmit/ports.js';
 import { findScheduler } from '../../schedulers/registry.js';
-import { MODES, modeDriver, type ArbiterSoFar, type Mode, type ModeDriver, type ModeSetup } from './e2e-modes.js';
+import { MODES, modeDriver, type ArbiterCollections, type ArbiterSoFar, type Mode, type ModeDriver, type ModeSetup } from './e2e-modes.js';
 import { StampSink } from './stamp-sink.js';
 import { makeClock } from '../clock.js';
 
 /** Frames are pool frames: the arbiter's default size bounds every mode's packets. */
 const FRAME_SIZE = ARBITER_DEFAULTS.frameSize;
-const WARMUP_MS = 300;
+/**
+ * How long each phase runs before its window opens. pspat's arbiter collects garbage
+ * 7–15 times in its first ~0.7 s — its loop runs interpreted and then in baseline code,
+ * which boxes doubles, until the optimising compiler has it — and then not at all. With
+ * 300 ms, one to five of those collections (up to 13 ms, each a stall every packet
+ * waiting meanwhile sat through) fell in the window: the JIT's warm-up, which a daemon
+ * pays once, measured as delay (BENCHMARKS.md).
+ */
+const WARMUP_MS = 1000;
 
 export interface E2eOptions extends PlacementOptions {
   /** afxdp or afpacket: the raw and pspat modes' port (tc is AF_PACKET through the qdisc). @default 'afxdp' */
@@ -138,6 +146,8 @@ export interface LoadResult {
    * null elsewhere, or where the kernel keeps no schedstat.
    */
   arbiterWaits: ThreadWaits | null;
+  /** pspat: the collections its arbiter's isolate made in the window, and the longest (ns): a stall that was neither preemption nor a block. null elsewhere. */
+  arbiterCollections: ArbiterCollections | null;
   /**
    * CPU time the hypervisor took from this virtual machine in the window (its steal time,
    * all CPUs, to 10 ms): a thread that had work and did not run meanwhile, whatever its
@@ -194,6 +204,8 @@ interface Phase {
   arbiterWake: Histogram | null;
   /** pspat: its arbiter thread's scheduler counts over the window (LoadResult.arbiterWaits). */
   arbiterWaits: ThreadWaits | null;
+  /** pspat: its arbiter's collections in the window (LoadResult.arbiterCollections). */
+  arbiterCollections: ArbiterCollections | null;
   /** The host's steal time in the window (LoadResult.hostStealNs). */
   hostStealNs: number;
 }
@@ -216,7 +228,7 @@ async function runPhase(topo: SinkTopology, driver: ModeDriver, o: E2eParams, pp
   await driver.start(pps, timing);
   const now = makeClock(driver.epoch);
   let sink: StampSink | null = null;
-  let window: Omit<Phase, 'e2e' | 'timed' | 'sink'>;
+  let window: Omit<Phase, 'e2e' | 'timed' | 'sink' | 'arbiterCollections'>;
   try {
     sink = new StampSink(topo.ns, topo.peer, driver.epoch);
     sink.from = Infinity; // nothing is timed until the window opens
@@ -228,7 +240,7 @@ async function runPhase(topo: SinkTopology, driver: ModeDriver, o: E2eParams, pp
     }
     await sleep(WARMUP_MS);
     const c0 = await driver.classSent();
-    const a0 = await driver.arbiterSoFar();
+    const a0 = await driver.arbiterSoFar('start');
     const [p0, t0] = sinkPacketsAt(topo, sink);
     const steal0 = stealNs();
     if (sink && timing) sink.from = now();
@@ -241,7 +253,7 @@ async function runPhase(topo: SinkTopology, driver: ModeDriver, o: E2eParams, pp
     const [p1, t1] = sinkPacketsAt(topo, sink);
     const steal1 = stealNs();
     const c1 = await driver.classSent();
-    const a1 = await driver.arbiterSoFar();
+    const a1 = await driver.arbiterSoFar('end');
     window = {
       sinkPackets: p1 - p0,
       ns: (t1 - t0) * 1e6,
@@ -253,7 +265,13 @@ async function runPhase(topo: SinkTopology, driver: ModeDriver, o: E2eParams, pp
     sink?.close();
     await driver.stop();
   }
-  return { ...window, e2e: sink?.e2e ?? new Map(), timed: sink?.stamped ?? 0, sink: sink?.kind ?? 'packet' };
+  return {
+    ...window,
+    arbiterCollections: driver.arbiterCollections(),
+    e2e: sink?.e2e ?? new Map(),
+    timed: sink?.stamped ?? 0,
+    sink: sink?.kind ?? 'packet',
+  };
 }
 
 /** What pspat's arbiter recorded between two reads: the window's stages, stalls and wake-ups. */
@@ -355,6 +373,7 @@ async function runMode(
         arbiterStalls: p.arbiterStalls,
         arbiterWakeNs: p.arbiterWake && { wakes: p.arbiterWake.count, ...percentiles([p.arbiterWake]) },
         arbiterWaits: p.arbiterWaits,
+        arbiterCollections: p.arbiterCollections,
         hostStealNs: p.hostStealNs,
       });
     }

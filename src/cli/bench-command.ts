@@ -44,7 +44,7 @@ function formatE2e(r: Omit<E2eResult, 'runs'>): string {
   ]);
   const throughput = renderTable(['mode', 'Mpps', 'Gbit/s', 'vs raw', 'share error', 'rate delivered'], rows);
   const delay = renderTable(
-    ['mode', 'load', 'Mpps', 'timed', 'p50', 'p90', 'p99', 'p99.9', 'arbiter stalls', 'arbiter off CPU', 'host steal'],
+    ['mode', 'load', 'Mpps', 'timed', 'p50', 'p90', 'p99', 'p99.9', 'arbiter stalls', 'arbiter GCs', 'arbiter off CPU', 'host steal'],
     Object.entries(r.modes).flatMap(([m, v]) =>
       v.loads.map((l) => [
         m,
@@ -53,6 +53,9 @@ function formatE2e(r: Omit<E2eResult, 'runs'>): string {
         l.timedPackets,
         ...[l.latencyNs.p50, l.latencyNs.p90, l.latencyNs.p99, l.latencyNs.p999].map(formatNs),
         l.arbiterStalls === null ? '-' : `${l.arbiterStalls.count}${l.arbiterStalls.count > 0 ? ` (${formatNs(l.arbiterStalls.ns)})` : ''}`,
+        l.arbiterCollections === null
+          ? '-'
+          : `${l.arbiterCollections.count}${l.arbiterCollections.count > 0 ? ` (longest ${formatNs(l.arbiterCollections.maxNs)})` : ''}`,
         l.arbiterWaits === null
           ? '-'
           : `${formatNs(l.arbiterWaits.runDelayNs)} waiting, ${l.arbiterWaits.preemptions} preempted, ${l.arbiterWaits.blocks} blocked`,
@@ -90,7 +93,7 @@ ${curve}
   const sinks = [...new Set(Object.values(r.modes).flatMap((v) => v.loads.map((l) => (l.sink === 'xdp' ? 'its XDP program' : 'an AF_PACKET socket'))))].join(
     ', ',
   );
-  return `${head}\n${where}\n\nsaturation\n${throughput}\n${senders}${p.loads.length > 0 ? `\none-way delay, paced at a fraction of ${p.loadsOf === 'own' ? "each mode's own saturation rate" : `${p.loadsOf}'s saturation rate, every mode alike`} (kernel arrival stamps at the sink: ${sinks}); arbiter stalls: times pspat's arbiter went ≥ ${formatNs(STALL_NS)} without a pass, not parked (off its CPU, or a collection), and their total; arbiter off CPU: the kernel's counts for its thread — time runnable but not running (preempted, or woken and waiting for a CPU), times preempted, times it blocked itself (its parks, a page fault, a lock); host steal: CPU time the hypervisor took from this VM in the window (all CPUs, to 10 ms)\n${delay}\n${stages}` : ''}`;
+  return `${head}\n${where}\n\nsaturation\n${throughput}\n${senders}${p.loads.length > 0 ? `\none-way delay, paced at a fraction of ${p.loadsOf === 'own' ? "each mode's own saturation rate" : `${p.loadsOf}'s saturation rate, every mode alike`} (kernel arrival stamps at the sink: ${sinks}); arbiter stalls: times pspat's arbiter went ≥ ${formatNs(STALL_NS)} without a pass, not parked (off its CPU, or a collection), and their total; arbiter GCs: the collections its isolate made in the window, and the longest; arbiter off CPU: the kernel's counts for its thread — time runnable but not running (preempted, or woken and waiting for a CPU), times preempted, times it blocked itself (its parks, a page fault, a lock); host steal: CPU time the hypervisor took from this VM in the window (all CPUs, to 10 ms)\n${delay}\n${stages}` : ''}`;
 }
 
 export function registerBench(program: Command): void {
