@@ -69,7 +69,8 @@ export interface ModeDriver {
   /**
    * pspat: what its arbiter recorded so far — each class's stage histograms, the loop's
    * stalls and wake-ups — read from shared memory without stopping it (a window's is the
-   * difference of two reads); null for the others.
+   * difference of two reads, `edge` saying which this is: it marks that edge of the window
+   * whose collections the arbiter counts apart); null for the others.
    */
   arbiterSoFar(edge: 'start' | 'end'): Promise<ArbiterSoFar | null>;
   /** Stops the senders. */
