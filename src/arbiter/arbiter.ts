@@ -412,11 +412,12 @@ export class Arbiter {
     if (link.dry) {
       if (link.linkIdle < now) link.linkIdle = now;
       link.dry = false;
-    } else if (link.linkIdle < horizon - Math.max(link.maxLagNs, this.releaseAheadNs)) {
+    } else {
       // Nor is time the arbiter missed (descheduled, a GC pause, a long command): the
       // clock keeps at most maxLagNs of it (early release included), so what follows a
       // stall is one bounded burst, not everything the link could have sent meanwhile.
-      link.linkIdle = horizon - Math.max(link.maxLagNs, this.releaseAheadNs);
+      const oldest = horizon - Math.max(link.maxLagNs, this.releaseAheadNs);
+      if (link.linkIdle < oldest) link.linkIdle = oldest;
     }
     const pool = this.pool;
     const batch = link.txBatch;
