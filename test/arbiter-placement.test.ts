@@ -59,6 +59,7 @@ describe.skipIf(!canPlace && !process.env.PSPAT_REQUIRE_NET)('thread placement',
     // Paced clients leave the arbiter idle most of the time: a polling arbiter still never parks.
     const loop = host.loop.read();
     expect(loop.parks).toBe(0);
+    expect(loop.yields).toBe(0); // nobody else is planned on its CPU
     expect(loop.passes).toBeGreaterThan(loop.busyPasses);
     await fleet.stop();
     const [final] = await host.close({ drain: false });
@@ -98,6 +99,22 @@ describe.skipIf(!canPlace && !process.env.PSPAT_REQUIRE_NET)('thread placement',
     expect(loop.wake.count).toBeLessThanOrEqual(host.loop.read().parks);
     expect(loop.wake.min).toBeGreaterThanOrEqual(0);
     await fleet.stop();
+  });
+
+  it('an adaptive arbiter that wakes a client parked for frames yields its CPU on an idle pass after, once per wake-up', async () => {
+    host = ended(await ArbiterHost.start({ poolFrames: 256, wait: 'adaptive' }));
+    const link = await host.addLink({ rate: 400e9, maxClasses: 1, classes: [{}] });
+    // Flat out with 64 frames each, the generators run out of frames and park until the arbiter returns a batch.
+    fleet = ended(await startGenerators(link, 2, (i) => ({ classes: [0], minSize: 100, maxSize: 100, packets: Infinity, seed: i }), 64));
+    await fleet.started;
+    await sleep(300);
+    const loop = host.loop.read();
+    expect(loop.yields).toBeGreaterThan(0);
+    // Only idle passes yield: never more yields than passes that moved nothing.
+    expect(loop.yields).toBeLessThanOrEqual(loop.passes - loop.busyPasses);
+    await fleet.stop();
+    const [final] = await host.close({ drain: false });
+    expect(final.totals.offered).toBe(final.totals.sent + final.totals.dropped + final.totals.queued);
   });
 
   it('an adaptive arbiter parks when idle', async () => {

@@ -105,6 +105,8 @@ describe('pspat daemon observability', () => {
     // Whether this machine kept the arbiter off its CPU meanwhile is its own affair: exported, as a count.
     expect(Number.isInteger(value('pspat_arbiter_stalls_total{arbiter="0"}'))).toBe(true);
     expect(value('pspat_arbiter_stalled_seconds_total{arbiter="0"}')).toBeGreaterThanOrEqual(0);
+    // Exported as a count; when it yields is test/arbiter-placement.test.ts's.
+    expect(Number.isInteger(value('pspat_arbiter_yields_total{arbiter="0"}'))).toBe(true);
     // The kernel's counts for the arbiter thread: a time and a count, since it started.
     expect(value('pspat_arbiter_run_delay_seconds_total{arbiter="0"}')).toBeGreaterThanOrEqual(0);
     expect(Number.isInteger(value('pspat_arbiter_preemptions_total{arbiter="0"}'))).toBe(true);
@@ -131,6 +133,7 @@ describe('pspat daemon observability', () => {
     expect(c['arbiter0.wakeMaxNs']).toBeGreaterThanOrEqual(c['arbiter0.wakeP99Ns']);
     expect(Number.isInteger(c['arbiter0.stalls'])).toBe(true);
     expect(Number.isInteger(c['arbiter0.preemptions']) && c['arbiter0.runDelayNs'] >= 0, JSON.stringify(c)).toBe(true);
+    expect(Number.isInteger(c['arbiter0.yields']), JSON.stringify(c)).toBe(true);
     const c10 = run.classes.find((c) => c.id === 'obs0 1:10')!;
     expect(Object.keys(c10.stages)).toEqual(['mailbox', 'queue', 'tx']);
     // One snapshot: every packet the class sent was timed at completion.

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <ctime>
+#include <sched.h>
 #include <unistd.h>
 #include <vector>
 
@@ -89,6 +90,13 @@ Napi::Value ClockRead(const Napi::CallbackInfo& info) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   clockSlots[0] = double(ts.tv_sec);
   clockSlots[1] = double(ts.tv_nsec);
+  return info.Env().Undefined();
+}
+
+// yieldCpu(): sched_yield for a spinning arbiter that has just woken a client which may be
+// waiting for its CPU (src/arbiter/arbiter.ts, yieldOwed). Returns at once when none is.
+Napi::Value YieldCpu(const Napi::CallbackInfo& info) {
+  sched_yield();
   return info.Env().Undefined();
 }
 
@@ -471,6 +479,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setTimerSlack", Napi::Function::New(env, SetTimerSlack));
   exports.Set("clockBind", Napi::Function::New(env, ClockBind));
   exports.Set("clockRead", Napi::Function::New(env, ClockRead));
+  exports.Set("yieldCpu", Napi::Function::New(env, YieldCpu));
   exports.Set("udpFlood", Napi::Function::New(env, UdpFlood));
   exports.Set("pageOffset", Napi::Function::New(env, PageOffset));
   exports.Set("xdpOpen", Napi::Function::New(env, XdpOpen));

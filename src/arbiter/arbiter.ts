@@ -27,6 +27,7 @@
 import { DROP_AQM, DROP_NO_CLASS, ENQUEUED, type ClassXstats } from '../../schedulers/types.js';
 import { MIN_FRAME_LEN } from '../client/channel.js';
 import { Clock } from '../clock.js';
+import { tryNativeAddon, type NativeAddon } from '../transmit/native.js';
 import { InvalidOptionError, RejectedChangeError } from '../errors.js';
 import { FramePool } from '../shm/frame-pool.js';
 import { ETH_P_8021AD, ETH_P_8021Q, VLAN_TAG } from '../net/device.js';
@@ -72,6 +73,7 @@ import {
   LOOP_STALLS,
   LOOP_STALL_NS,
   LOOP_STALL_MAX_NS,
+  LOOP_YIELDS,
   STALL_NS,
 } from '../stats/loop-stats.js';
 import { CTL_DOORBELL, CTL_PENDING, type ArbiterStart, type Reply, type Request } from './control.js';
@@ -152,6 +154,18 @@ export class Arbiter {
   private readonly txPlacement: ThreadPlacement;
   /** Idle passes before parking; Infinity for a polling arbiter. */
   private readonly spinPasses: number;
+  /** sched_yield for a spinning arbiter (the addon's); null for a polling one, or without the addon. */
+  private readonly yielder: Pick<NativeAddon, 'yieldCpu'> | null;
+  /**
+   * A spinning arbiter that has just woken a client parked for frames yields its CPU on its
+   * next idle pass: where it shares the CPUs with its clients (unplaced, the default), the
+   * client it woke may be waiting for the very CPU it spins on. Once per wake-up, not on
+   * every idle pass: a thread that keeps yielding pushes its own deadline back each time
+   * (EEVDF), and on a host busy with other work it then waits behind that work's slices —
+   * `bench e2e --load-hogs 2` made 350 stalls a window of such a spin. `pspat demo` (4
+   * generators, 2 CPUs): 4.0 → 5.1 Mpps median of five pairs (BENCHMARKS.md).
+   */
+  private yieldOwed = false;
   /**
    * How early a packet may be released, ns (0 for a polling arbiter). A parking arbiter
    * does not park for less than `parkTimes.minNs`, and it used to spin through each such
@@ -207,6 +221,7 @@ export class Arbiter {
     this.releaseBatch = start.options.releaseBatch;
     this.txPlacement = start.options.txPlacement;
     this.spinPasses = start.options.wait === 'poll' ? Infinity : start.options.spinPasses;
+    this.yielder = start.options.wait === 'poll' ? null : tryNativeAddon();
     this.releaseAheadNs = start.options.wait === 'poll' ? 0 : parkTimes.minNs;
     this.loop = new LoopStats(start.loopStats);
     this.loop.words[LOOP_TID] = threadId;
@@ -244,6 +259,10 @@ export class Arbiter {
         // Spinning waits for arrivals; packets already queued wait for a time park knows.
         this.park();
         idle = 0;
+      } else if (this.yieldOwed) {
+        this.yieldOwed = false;
+        loop[LOOP_YIELDS]++;
+        this.yielder!.yieldCpu();
       }
     }
   }
@@ -542,7 +561,9 @@ export class Arbiter {
       const client = this.clients[c]!;
       inIndexOrder(frames, n, client.firstFrame, client.returnBits);
       // Cannot come up short: the free ring holds every frame the client owns.
+      const wakes = client.free.wakes;
       client.free.push(frames, 0, n);
+      if (client.free.wakes !== wakes && this.yielder !== null) this.yieldOwed = true;
       this.returnCount[c] = 0;
     }
   }

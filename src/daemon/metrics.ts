@@ -129,6 +129,9 @@ export class MetricsRegistry {
     ['arbiter'],
   );
   private readonly stalled = this.c('pspat_arbiter_stalled_seconds_total', 'Time those stalls took', ['arbiter']);
+  private readonly yields = this.c('pspat_arbiter_yields_total', 'Times the spinning arbiter gave its CPU to a client it had just woken (sched_yield)', [
+    'arbiter',
+  ]);
   private readonly runDelay = this.c(
     'pspat_arbiter_run_delay_seconds_total',
     "Time the arbiter thread was runnable but not running: preempted, or woken and waiting for a CPU (the kernel's schedstat)",
@@ -252,6 +255,7 @@ export class MetricsRegistry {
       this.parked,
       this.stalls,
       this.stalled,
+      this.yields,
       this.runDelay,
       this.preemptions,
       this.arbiterInfo,
@@ -271,6 +275,7 @@ export class MetricsRegistry {
         [this.parked, f.parkedNs / 1e9],
         [this.stalls, f.stalls],
         [this.stalled, f.stallNs / 1e9],
+        [this.yields, f.yields],
       ] as const) {
         m.inc({ arbiter }, v);
       }

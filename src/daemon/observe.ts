@@ -68,6 +68,7 @@ export function daemonRun(readings: DeviceReading[], loops: LoopStats[], config:
     // Kept off its CPU (or paused) for STALL_NS or more while it had no reason to wait.
     counters[`arbiter${i}.stalls`] = f.stalls;
     counters[`arbiter${i}.stallNs`] = f.stallNs;
+    counters[`arbiter${i}.yields`] = f.yields;
     // What the kernel's scheduler did to its thread: time runnable but not running, and how often another thread took its CPU.
     const waits = threadWaits(f.threadId);
     if (waits !== null) {

@@ -68,15 +68,16 @@ export class Doorbell {
     if (this.wanted() !== 0) this.wake();
   }
 
-  /** Producer side, after `wanted` said the consumer parks and what it wants is there. */
-  wake(): void {
+  /** Producer side, after `wanted` said the consumer parks and what it wants is there; true when this call woke it. */
+  wake(): boolean {
     // Claims the wake-up: another producer may have rung it since `wanted` was read.
-    if (Atomics.exchange(this.words, this.base + WAITING, 0) === 0) return;
+    if (Atomics.exchange(this.words, this.base + WAITING, 0) === 0) return false;
     // The claim makes this the first ring since the consumer armed: stamp it.
     if (this.times !== null) this.times[this.rungAt] = this.now!();
     // Publishes the ring; the consumer's wait compares against the count it read first.
     Atomics.add(this.words, this.base + RING_COUNT, 1);
     futex.wake(this.words, this.base + RING_COUNT);
+    return true;
   }
 
   /**

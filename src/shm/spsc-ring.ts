@@ -59,6 +59,8 @@ export class SpscRing {
   // Producer-private state.
   private prodLocal: number;
   private consCached: number;
+  /** Producer: times a submit woke the parked consumer (its futex wake), for a producer that makes way for it (Arbiter.yieldOwed). */
+  wakes = 0;
   // Consumer-private state.
   private consLocal: number;
   private prodCached: number;
@@ -118,7 +120,7 @@ export class SpscRing {
     Atomics.store(this.ctl, PROD_TAIL, this.prodLocal);
     const want = this.doorbell.wanted();
     // Acquires the consumer's head only when it asked for more than one entry.
-    if (want !== 0 && (want === 1 || ((this.prodLocal - Atomics.load(this.ctl, CONS_HEAD)) | 0) >= want)) this.doorbell.wake();
+    if (want !== 0 && (want === 1 || ((this.prodLocal - Atomics.load(this.ctl, CONS_HEAD)) | 0) >= want) && this.doorbell.wake()) this.wakes++;
   }
 
   /** Producer: copy up to `count` entries from `src[start..]`; returns how many went in. */

@@ -51,7 +51,9 @@ export const LOOP_WINDOW_GC_MAX_NS = 14;
 export const LOOP_STALLS = 15;
 export const LOOP_STALL_NS = 16;
 export const LOOP_STALL_MAX_NS = 17;
-export const LOOP_FIELDS = 18;
+/** Idle passes on which an adaptive arbiter yielded its CPU to a client it had just woken (Arbiter.yieldOwed). */
+export const LOOP_YIELDS = 18;
+export const LOOP_FIELDS = 19;
 /** What counts as a stall: far above a pass's own time (a full copy-mode batch takes ≈ 0.4 ms). */
 export const STALL_NS = 1_000_000;
 
@@ -105,6 +107,7 @@ export class LoopStats {
       stalls: w[LOOP_STALLS],
       stallNs: w[LOOP_STALL_NS],
       stallMaxNs: w[LOOP_STALL_MAX_NS],
+      yields: w[LOOP_YIELDS],
     };
     return {
       ...counters,
@@ -142,4 +145,6 @@ export interface LoopFigures {
   stalls: number;
   stallNs: number;
   stallMaxNs: number;
+  /** Idle passes that yielded the CPU to a client just woken (LOOP_YIELDS). */
+  yields: number;
 }

@@ -28,6 +28,8 @@ export interface NativeAddon {
   clockBind(slots: Float64Array): void;
   /** Writes CLOCK_MONOTONIC into the bound slots as [seconds, nanoseconds]; allocates nothing. */
   clockRead(): void;
+  /** sched_yield(2): lets a thread waiting for the caller's CPU run first; returns at once when none is. */
+  yieldCpu(): void;
   xdpOpen(...args: [...PortBuffers, ifindex: number, queue: number, mode: number, ringSize: number]): number;
   packetOpen(...args: [...PortBuffers, ifindex: number, ringFrames: number, qdiscBypass: boolean]): number;
   /** Frames accepted (a prefix of the batch). */
