@@ -43,6 +43,22 @@ describe('SPSC ring', () => {
     expect(ring.push(src, 8, 4)).toBe(3);
   });
 
+  it('counts the submits that woke a consumer parked for entries: one per arming, once what it asked for is there', () => {
+    const ring = new SpscRing(SpscRing.allocate(16));
+    const src = Int32Array.from({ length: 16 }, (_, i) => i);
+    ring.push(src, 0, 2);
+    expect(ring.wakes).toBe(0); // nobody parked
+    const out = new Int32Array(16);
+    ring.pop(out, 0, 16);
+    ring.doorbell.arm(4); // the consumer announces it parks for 4 (it is not parked: the claim is what counts)
+    ring.push(src, 0, 2);
+    expect(ring.wakes).toBe(0); // 2 of the 4 it asked for
+    ring.push(src, 0, 2);
+    expect(ring.wakes).toBe(1);
+    ring.push(src, 0, 2);
+    expect(ring.wakes).toBe(1); // claimed already: not rung again until it arms again
+  });
+
   it('keeps order across index wrap-around (slots and int32 counters)', () => {
     const buffer = SpscRing.allocate(4);
     // Start both counters just below 2^31 to cross the int32 wrap as well.
