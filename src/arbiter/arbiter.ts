@@ -163,7 +163,7 @@ export class Arbiter {
    * every idle pass: a thread that keeps yielding pushes its own deadline back each time
    * (EEVDF), and on a host busy with other work it then waits behind that work's slices —
    * `bench e2e --load-hogs 2` made 350 stalls a window of such a spin. `pspat demo` (4
-   * generators, 2 CPUs): median 4.63 → 4.86 Mpps in five pairs (BENCHMARKS.md).
+   * generators, 2 CPUs): median 4.74 → 5.01 Mpps in eleven pairs (BENCHMARKS.md).
    */
   private yieldOwed = false;
   /**
