@@ -155,7 +155,7 @@ export class Arbiter {
   /** Idle passes before parking; Infinity for a polling arbiter. */
   private readonly spinPasses: number;
   /** sched_yield for a spinning arbiter (the addon's); null for a polling one, or without the addon. */
-  private readonly yielder: Pick<NativeAddon, 'yieldCpu'> | null;
+  private readonly yielder: NativeAddon | null;
   /**
    * A spinning arbiter that has just woken a client parked for frames yields its CPU on its
    * next idle pass: where it shares the CPUs with its clients (unplaced, the default), the

@@ -120,7 +120,8 @@ export class SpscRing {
     Atomics.store(this.ctl, PROD_TAIL, this.prodLocal);
     const want = this.doorbell.wanted();
     // Acquires the consumer's head only when it asked for more than one entry.
-    if (want !== 0 && (want === 1 || ((this.prodLocal - Atomics.load(this.ctl, CONS_HEAD)) | 0) >= want) && this.doorbell.wake()) this.wakes++;
+    if (want === 0 || (want > 1 && ((this.prodLocal - Atomics.load(this.ctl, CONS_HEAD)) | 0) < want)) return;
+    if (this.doorbell.wake()) this.wakes++;
   }
 
   /** Producer: copy up to `count` entries from `src[start..]`; returns how many went in. */
